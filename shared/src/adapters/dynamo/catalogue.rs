@@ -1,0 +1,108 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::{DateTime, Utc};
+
+use super::records::{product_key, Item, ProductRecord};
+use super::{encode_failure, DynamoStore};
+use crate::adapters::classify;
+use crate::domain::{Product, ProductUpdate, Sku};
+use crate::ports::{Catalogue, PutProductError, StoreError};
+
+/// BatchGetItem may leave keys unprocessed under load; ask again this many times.
+const UNPROCESSED_ROUNDS: u32 = 5;
+
+#[async_trait::async_trait]
+impl Catalogue for DynamoStore {
+    async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+        let mut products = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(products);
+        }
+        let keys: Vec<Item> = ids.iter().map(product_key).collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(encode_failure)?,
+        );
+        for round in 0..=UNPROCESSED_ROUNDS {
+            let Some(pending) = request.take() else { break };
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(10 << round)).await;
+            }
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.inventory_table, pending)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.inventory_table))
+                .unwrap_or_default()
+            {
+                let record: ProductRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+                products.insert(record.product.product_id.clone(), record.product);
+            }
+            request = output.unprocessed_keys.and_then(|mut tables| tables.remove(&self.inventory_table));
+        }
+        if request.is_some() {
+            return Err(StoreError::Transient("some products stayed unprocessed by BatchGetItem".into()));
+        }
+        Ok(products)
+    }
+
+    async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError> {
+        let now = AttributeValue::S(crate::domain::listing::timestamp_key(now));
+        // One conditional upsert: a new product starts with nothing reserved; an existing one keeps
+        // its reservations, and `on_hand` may not drop below them.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.inventory_table)
+            .set_key(Some(product_key(&update.product_id)))
+            .update_expression(
+                "SET product_id = :sku, #name = :name, seller_id = :seller, price = :price, on_hand = :on_hand, \
+                 available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
+                 created_at = if_not_exists(created_at, :now), updated_at = :now",
+            )
+            .condition_expression("attribute_not_exists(pk) OR reserved <= :on_hand")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
+            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
+            .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
+            .expression_attribute_values(":on_hand", AttributeValue::N(update.on_hand.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":now", now)
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let record: ProductRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
+                Ok(record.product)
+            }
+            Err(err) => {
+                if let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() {
+                    let reserved = failed
+                        .item()
+                        .and_then(|old| old.get("reserved"))
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok());
+                    return Err(PutProductError::BelowReserved {
+                        on_hand: update.on_hand,
+                        reserved: reserved.unwrap_or_default(),
+                    });
+                }
+                Err(classify(err).into())
+            }
+        }
+    }
+}

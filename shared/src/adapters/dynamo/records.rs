@@ -1,0 +1,147 @@
+//! How domain values are laid out as DynamoDB items: keys, index attributes, `ttl`.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::LIST_SHARDS;
+use crate::domain::listing::sort_position;
+use crate::domain::{IdempotencyKey, Order, OrderId, Product, Reservation, Sku, SortField, UserId};
+use crate::ports::IdempotencyRecord;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const ORDER_SK: &str = "ORDER";
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+pub const PRODUCT_SK: &str = "STOCK";
+pub const RESERVATION_SK: &str = "RESERVATION";
+
+pub fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+pub fn order_key(id: OrderId) -> Item {
+    key(format!("ORDER#{id}"), ORDER_SK)
+}
+
+pub fn idempotency_key(user: &UserId, idempotency_key: &str) -> Item {
+    key(format!("IDEMPOTENCY#{user}#{idempotency_key}"), IDEMPOTENCY_SK)
+}
+
+pub fn product_key(sku: &Sku) -> Item {
+    key(format!("PRODUCT#{sku}"), PRODUCT_SK)
+}
+
+pub fn reservation_key(order: OrderId) -> Item {
+    key(format!("RESERVATION#{order}"), RESERVATION_SK)
+}
+
+/// The all-orders index partition an order lands in, from the random tail of its id.
+pub fn list_shard(id: OrderId) -> String {
+    let tail = id.to_string().chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0);
+    format!("ORDERS#{}", tail % u32::from(LIST_SHARDS))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub pk: String,
+    pub sk: String,
+    /// Index keys: by user, and by shard for the all-orders listing, each by time and by total.
+    pub list_shard: String,
+    pub created_key: String,
+    pub total_key: String,
+    #[serde(flatten)]
+    pub order: Order,
+}
+
+impl OrderRecord {
+    pub fn new(order: &Order) -> Self {
+        let key = order_key(order.id);
+        Self {
+            pk: string(&key, "pk"),
+            sk: ORDER_SK.to_owned(),
+            list_shard: list_shard(order.id),
+            created_key: sort_position(order, SortField::CreatedAt),
+            total_key: sort_position(order, SortField::Total),
+            order: order.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub record: IdempotencyRecord,
+    /// Epoch seconds after which DynamoDB TTL may delete the record.
+    pub ttl: i64,
+}
+
+impl IdempotencyItem {
+    pub fn new(record: &IdempotencyRecord) -> Self {
+        let key = idempotency_key(&record.user_id, &record.key);
+        Self {
+            pk: string(&key, "pk"),
+            sk: IDEMPOTENCY_SK.to_owned(),
+            record: record.clone(),
+            ttl: record.expires_at.timestamp(),
+        }
+    }
+
+    pub fn lookup_key(user: &UserId, key: &IdempotencyKey) -> Item {
+        idempotency_key(user, key.as_str())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProductRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub product: Product,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReservationRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub reservation: Reservation,
+}
+
+impl ReservationRecord {
+    pub fn new(reservation: &Reservation) -> Self {
+        let key = reservation_key(reservation.order_id);
+        Self {
+            pk: string(&key, "pk"),
+            sk: RESERVATION_SK.to_owned(),
+            reservation: reservation.clone(),
+        }
+    }
+}
+
+fn string(item: &Item, name: &str) -> String {
+    item.get(name).and_then(|value| value.as_s().ok()).cloned().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_shards_spread_over_every_partition() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            seen.insert(list_shard(OrderId::new()));
+        }
+        assert_eq!(seen.len(), usize::from(LIST_SHARDS));
+    }
+}

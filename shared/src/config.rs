@@ -1,0 +1,137 @@
+//! The one typed configuration, read from the environment at cold start.
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+
+use crate::adapters::faults::FaultPlan;
+use crate::domain::{Money, PricingPolicy};
+use crate::retry::RetryPolicy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub orders_table: String,
+    pub inventory_table: String,
+    pub reserve_stock_queue_url: String,
+    pub pricing: PricingPolicy,
+    /// How long a customer has to pay before the reservation lapses.
+    pub payment_timeout: Duration,
+    /// How often placement retries a transient failure before handing over to the queue.
+    pub placement_retry: RetryPolicy,
+    /// Faults to inject (tests and chaos runs only); empty in production.
+    pub faults: Option<FaultPlan>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads from any lookup, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name));
+        let parsed = |name: &'static str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        let invalid = |name: &'static str, reason: &str| ConfigError::Invalid {
+            name,
+            reason: reason.to_owned(),
+        };
+
+        let currency = parsed("ORDERS_CURRENCY", "USD");
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(invalid("ORDERS_CURRENCY", "must be a three-letter ISO 4217 code such as USD"));
+        }
+        let tax_rate: Decimal = parsed("ORDERS_TAX_RATE", "0")
+            .parse()
+            .map_err(|_| invalid("ORDERS_TAX_RATE", "must be a decimal such as 0.08"))?;
+        if tax_rate.is_sign_negative() || tax_rate >= Decimal::ONE {
+            return Err(invalid("ORDERS_TAX_RATE", "must be from 0 up to (not including) 1"));
+        }
+        let shipping_fee =
+            Money::parse(&parsed("ORDERS_SHIPPING_FEE", "0")).map_err(|err| invalid("ORDERS_SHIPPING_FEE", &err.to_string()))?;
+        let timeout_secs: u64 = parsed("PAYMENT_TIMEOUT_SECONDS", "900")
+            .parse()
+            .ok()
+            .filter(|secs| (1..=7 * 24 * 3600).contains(secs))
+            .ok_or_else(|| invalid("PAYMENT_TIMEOUT_SECONDS", "must be whole seconds from 1 to 604800"))?;
+        let attempts: u32 = parsed("PLACEMENT_ATTEMPTS", "4")
+            .parse()
+            .ok()
+            .filter(|n| (1..=10).contains(n))
+            .ok_or_else(|| invalid("PLACEMENT_ATTEMPTS", "must be from 1 to 10"))?;
+        let faults = match lookup("ORDERS_FAULTS").filter(|spec| !spec.trim().is_empty()) {
+            Some(spec) => Some(FaultPlan::parse(&spec).map_err(|err| invalid("ORDERS_FAULTS", &err.to_string()))?),
+            None => None,
+        };
+        Ok(Self {
+            orders_table: required("ORDERS_TABLE")?,
+            inventory_table: required("INVENTORY_TABLE")?,
+            reserve_stock_queue_url: required("RESERVE_STOCK_QUEUE_URL")?,
+            pricing: PricingPolicy {
+                currency,
+                tax_rate,
+                shipping_fee,
+            },
+            payment_timeout: Duration::from_secs(timeout_secs),
+            placement_retry: RetryPolicy {
+                attempts,
+                ..RetryPolicy::default()
+            },
+            faults,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("ORDERS_TABLE", "o"),
+        ("INVENTORY_TABLE", "i"),
+        ("RESERVE_STOCK_QUEUE_URL", "http://q"),
+    ];
+
+    #[test]
+    fn defaults_apply_when_only_the_resources_are_named() {
+        let config = Config::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(config.payment_timeout, Duration::from_secs(900));
+        assert_eq!(config.pricing.currency, "USD");
+        assert!(config.faults.is_none());
+    }
+
+    #[test]
+    fn a_missing_table_is_named_in_the_error() {
+        let err = Config::from_lookup(lookup(&BASE[1..])).unwrap_err();
+        assert_eq!(err.to_string(), "environment variable ORDERS_TABLE is required but not set");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_name() {
+        for (name, value) in [
+            ("PAYMENT_TIMEOUT_SECONDS", "0"),
+            ("ORDERS_TAX_RATE", "-0.1"),
+            ("ORDERS_CURRENCY", "usd"),
+            ("ORDERS_FAULTS", "x"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((name, value));
+            let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+}

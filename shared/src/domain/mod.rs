@@ -1,0 +1,22 @@
+//! The pure domain: no AWS SDK, no HTTP, no storage.
+
+pub mod ids;
+pub mod listing;
+pub mod money;
+pub mod order;
+pub mod product;
+pub mod quantity;
+pub mod request;
+pub mod reservation;
+pub mod status;
+pub mod validation;
+
+pub use ids::{IdempotencyKey, ItemId, OrderId, SellerId, Sku, UserId};
+pub use listing::{Cursor, ListQuery, Page, Sort, SortField};
+pub use money::Money;
+pub use order::{Actor, LineProblem, LineProblemCode, Order, OrderLine, PricingPolicy, StatusChange, Totals};
+pub use product::{Product, ProductUpdate};
+pub use quantity::Quantity;
+pub use request::PlaceOrder;
+pub use reservation::{Reservation, ReservationStatus, ReservedLine};
+pub use status::{OrderStatus, PaymentStatus};

@@ -1,0 +1,187 @@
+//! Money: exact decimals with at most two fractional digits, never through f64.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, Mul, Sub};
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Digits after the decimal point that prices and totals carry (minor units of the currency).
+pub const MONEY_SCALE: u32 = 2;
+
+/// A non-negative amount of the shop's currency, exact to the minor unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(Decimal);
+
+/// Largest amount any price or total may reach: far above any real basket, small enough that
+/// multiplying a price by a quantity can never overflow `Decimal`.
+const MONEY_MAX: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("amount is not a decimal number")]
+    NotANumber,
+    #[error("amount must not be negative")]
+    Negative,
+    #[error("amount has more than {MONEY_SCALE} decimal places")]
+    TooPrecise,
+    #[error("amount is larger than 1000000000")]
+    TooLarge,
+}
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Parses a plain decimal string (`12`, `12.5`, `12.50`): no exponent, no grouping.
+    pub fn parse(text: &str) -> Result<Self, MoneyError> {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+        let plain = |part: &str| !part.is_empty() && part.len() <= 28 && part.bytes().all(|b| b.is_ascii_digit());
+        if !plain(whole) || !plain(fraction) {
+            return Err(MoneyError::NotANumber);
+        }
+        let value = Decimal::from_str(text).map_err(|_| MoneyError::NotANumber)?;
+        Self::try_from_decimal(value)
+    }
+
+    pub fn try_from_decimal(value: Decimal) -> Result<Self, MoneyError> {
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        if value.normalize().scale() > MONEY_SCALE {
+            return Err(MoneyError::TooPrecise);
+        }
+        if value > MONEY_MAX {
+            return Err(MoneyError::TooLarge);
+        }
+        Ok(Self::canonical(value))
+    }
+
+    /// Rounds an exact intermediate (a tax amount, say) to the minor unit, half away from zero:
+    /// the one rounding rule the service applies, once per total component.
+    pub fn round_from(value: Decimal) -> Self {
+        Self::canonical(
+            value
+                .round_dp_with_strategy(MONEY_SCALE, RoundingStrategy::MidpointAwayFromZero)
+                .max(Decimal::ZERO),
+        )
+    }
+
+    fn canonical(value: Decimal) -> Self {
+        let mut value = value.abs();
+        value.rescale(MONEY_SCALE);
+        Money(value)
+    }
+
+    pub fn amount(self) -> Decimal {
+        self.0
+    }
+
+    /// The amount in minor units (cents), for sort keys; exact because the scale is fixed.
+    pub fn minor_units(self) -> u64 {
+        let mantissa = self.0.mantissa();
+        u64::try_from(mantissa).unwrap_or(u64::MAX)
+    }
+
+    pub fn saturating_sub(self, other: Money) -> Money {
+        Money::canonical((self.0 - other.0).max(Decimal::ZERO))
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        Money::canonical(self.0 + rhs.0)
+    }
+}
+
+impl Sub for Money {
+    type Output = Money;
+    /// Subtraction never goes below zero: a discount cannot make a total negative.
+    fn sub(self, rhs: Money) -> Money {
+        self.saturating_sub(rhs)
+    }
+}
+
+impl Mul<u32> for Money {
+    type Output = Money;
+    fn mul(self, rhs: u32) -> Money {
+        Money::canonical(self.0 * Decimal::from(rhs))
+    }
+}
+
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, Add::add)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Money::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsing_keeps_two_decimal_places_exactly() {
+        assert_eq!(Money::parse("19.9").unwrap().to_string(), "19.90");
+        assert_eq!(
+            Money::parse("0.1").unwrap() + Money::parse("0.2").unwrap(),
+            Money::parse("0.3").unwrap()
+        );
+        assert_eq!(Money::parse("5").unwrap().to_string(), "5.00");
+    }
+
+    #[test]
+    fn negative_overprecise_huge_and_garbage_amounts_are_rejected() {
+        assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
+        assert_eq!(Money::parse("1.001"), Err(MoneyError::TooPrecise));
+        assert_eq!(Money::parse("1000000000.01"), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse("1e3"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("abc"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse(" 1"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("1."), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("1_000"), Err(MoneyError::NotANumber));
+    }
+
+    #[test]
+    fn trailing_zeros_beyond_the_scale_are_accepted() {
+        assert_eq!(Money::parse("1.500").unwrap().to_string(), "1.50");
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero_once() {
+        assert_eq!(Money::round_from(Decimal::new(1005, 3)).to_string(), "1.01");
+        assert_eq!(Money::round_from(Decimal::new(1004, 3)).to_string(), "1.00");
+    }
+
+    #[test]
+    fn minor_units_are_exact() {
+        assert_eq!(Money::parse("12.34").unwrap().minor_units(), 1234);
+        assert_eq!((Money::parse("0.07").unwrap() * 3).minor_units(), 21);
+    }
+
+    #[test]
+    fn subtraction_never_goes_below_zero() {
+        assert_eq!(Money::parse("1").unwrap() - Money::parse("2").unwrap(), Money::ZERO);
+    }
+}

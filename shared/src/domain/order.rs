@@ -1,0 +1,352 @@
+//! An order, its lines, its totals and its status timeline.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ItemId, OrderId, SellerId, Sku, UserId};
+use super::money::Money;
+use super::product::Product;
+use super::quantity::Quantity;
+use super::request::PlaceOrder;
+use super::status::{OrderStatus, PaymentStatus};
+
+/// Who caused a status change: shown in the timeline as `customer:<id>`, `admin:<id>` or
+/// `system:<component>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Actor(String);
+
+impl Actor {
+    pub fn customer(user: &UserId) -> Self {
+        Self(format!("customer:{user}"))
+    }
+
+    pub fn admin(user: &UserId) -> Self {
+        Self(format!("admin:{user}"))
+    }
+
+    pub fn system(component: &str) -> Self {
+        Self(format!("system:{component}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    pub timestamp: DateTime<Utc>,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub item_id: ItemId,
+    pub product_id: Sku,
+    pub name: String,
+    pub seller_id: SellerId,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub subtotal: Money,
+}
+
+/// Why one line of an order could not be reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LineProblemCode {
+    OutOfStock,
+    UnknownProduct,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineProblem {
+    pub product_id: Sku,
+    pub code: LineProblemCode,
+    pub requested: Quantity,
+    /// Units that were available when the reservation failed, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Totals {
+    pub subtotal: Money,
+    pub shipping_fee: Money,
+    pub tax: Money,
+    pub discount: Money,
+    pub total: Money,
+}
+
+/// The shop's pricing rules, from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricingPolicy {
+    pub currency: String,
+    /// Tax as a fraction of the subtotal (0.08 for 8 %), rounded once on the total tax.
+    pub tax_rate: Decimal,
+    /// Flat fee per order.
+    pub shipping_fee: Money,
+}
+
+impl PricingPolicy {
+    pub fn totals(&self, lines: &[OrderLine]) -> Totals {
+        let subtotal: Money = lines.iter().map(|line| line.subtotal).sum();
+        let tax = Money::round_from(subtotal.amount() * self.tax_rate);
+        let shipping_fee = if lines.is_empty() { Money::ZERO } else { self.shipping_fee };
+        let discount = Money::ZERO;
+        Totals {
+            subtotal,
+            shipping_fee,
+            tax,
+            discount,
+            total: subtotal + shipping_fee + tax - discount,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub items: Vec<OrderLine>,
+    #[serde(flatten)]
+    pub totals: Totals,
+    pub currency: String,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub status_history: Vec<StatusChange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<LineProblem>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_due_at: Option<DateTime<Utc>>,
+    /// Bumped by every stored write; a write names the version it read (optimistic concurrency).
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an order cannot go from {from} to {to}")]
+pub struct IllegalTransition {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+}
+
+/// Snapshots each line's price from the catalogue; lines whose product does not exist come
+/// back as problems instead (the order is then INVALID).
+pub fn price_lines(request: &PlaceOrder, catalogue: &HashMap<Sku, Product>) -> (Vec<OrderLine>, Vec<LineProblem>) {
+    let mut lines = Vec::with_capacity(request.lines().len());
+    let mut unknown = Vec::new();
+    for (index, wanted) in request.lines().iter().enumerate() {
+        match catalogue.get(&wanted.product_id) {
+            Some(product) => lines.push(OrderLine {
+                item_id: line_item_id(index),
+                product_id: wanted.product_id.clone(),
+                name: product.name.clone(),
+                seller_id: product.seller_id.clone(),
+                quantity: wanted.quantity,
+                unit_price: product.price,
+                subtotal: product.price * wanted.quantity.get(),
+            }),
+            None => unknown.push(LineProblem {
+                product_id: wanted.product_id.clone(),
+                code: LineProblemCode::UnknownProduct,
+                requested: wanted.quantity,
+                available: None,
+            }),
+        }
+    }
+    (lines, unknown)
+}
+
+fn line_item_id(index: usize) -> ItemId {
+    // Only digits and a prefix: always a valid id.
+    ItemId::parse(&format!("item-{}", index + 1)).unwrap_or_else(|_| unreachable!("item ids are well formed"))
+}
+
+impl Order {
+    /// A new order, already through CREATED and into PENDING_RESERVING_STOCK.
+    pub fn new(id: OrderId, user_id: UserId, items: Vec<OrderLine>, pricing: &PricingPolicy, actor: &Actor, now: DateTime<Utc>) -> Self {
+        let totals = pricing.totals(&items);
+        let entry = |status| StatusChange {
+            status,
+            timestamp: now,
+            actor: actor.clone(),
+            note: None,
+        };
+        Self {
+            id,
+            user_id,
+            items,
+            totals,
+            currency: pricing.currency.clone(),
+            status: OrderStatus::PendingReservingStock,
+            payment_status: PaymentStatus::Pending,
+            status_history: vec![entry(OrderStatus::Created), entry(OrderStatus::PendingReservingStock)],
+            problems: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            payment_due_at: None,
+            version: 0,
+        }
+    }
+
+    /// Moves to `next` if the lifecycle allows it, recording who did it and why.
+    pub fn transition(
+        &mut self,
+        next: OrderStatus,
+        actor: &Actor,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), IllegalTransition> {
+        if !self.status.can_become(next) {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: next,
+            });
+        }
+        self.status = next;
+        self.updated_at = now;
+        self.status_history.push(StatusChange {
+            status: next,
+            timestamp: now,
+            actor: actor.clone(),
+            note,
+        });
+        Ok(())
+    }
+
+    /// Stock is held: the customer has until `payment_due_at` to pay.
+    pub fn reserved(&mut self, actor: &Actor, now: DateTime<Utc>, payment_due_at: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        self.transition(OrderStatus::PendingPayment, actor, None, now)?;
+        self.payment_due_at = Some(payment_due_at);
+        Ok(())
+    }
+
+    /// The order cannot be fulfilled as asked: INVALID, with a reason per failing line.
+    pub fn invalidated(&mut self, problems: Vec<LineProblem>, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        let note = problem_note(&problems);
+        self.transition(OrderStatus::Invalid, actor, Some(note), now)?;
+        self.problems = problems;
+        Ok(())
+    }
+
+    /// The problem code that explains an INVALID order as a whole: the first line's.
+    pub fn invalid_reason(&self) -> Option<LineProblemCode> {
+        self.problems.first().map(|problem| problem.code)
+    }
+}
+
+fn problem_note(problems: &[LineProblem]) -> String {
+    let parts: Vec<String> = problems
+        .iter()
+        .map(|problem| {
+            let code = match problem.code {
+                LineProblemCode::OutOfStock => "OUT_OF_STOCK",
+                LineProblemCode::UnknownProduct => "UNKNOWN_PRODUCT",
+            };
+            format!("{}: {code}", problem.product_id)
+        })
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::request::tests::place;
+
+    fn product(sku: &str, price: &str) -> Product {
+        Product {
+            product_id: Sku::parse(sku).unwrap(),
+            name: format!("Product {sku}"),
+            seller_id: SellerId::parse("seller-1").unwrap(),
+            price: Money::parse(price).unwrap(),
+            on_hand: 10,
+            available: 10,
+            reserved: 0,
+        }
+    }
+
+    fn catalogue(products: &[Product]) -> HashMap<Sku, Product> {
+        products.iter().map(|p| (p.product_id.clone(), p.clone())).collect()
+    }
+
+    fn pricing(tax: &str, shipping: &str) -> PricingPolicy {
+        PricingPolicy {
+            currency: "USD".into(),
+            tax_rate: tax.parse().unwrap(),
+            shipping_fee: Money::parse(shipping).unwrap(),
+        }
+    }
+
+    fn new_order(lines: Vec<OrderLine>, pricing: &PricingPolicy) -> Order {
+        let user = UserId::parse("alice").unwrap();
+        Order::new(OrderId::new(), user.clone(), lines, pricing, &Actor::customer(&user), Utc::now())
+    }
+
+    #[test]
+    fn lines_snapshot_the_catalogue_price_and_totals_add_up_exactly() {
+        let request = place(&[("a", 3), ("b", 1)]);
+        let (lines, unknown) = price_lines(&request, &catalogue(&[product("a", "0.10"), product("b", "19.99")]));
+        assert!(unknown.is_empty());
+        assert_eq!(lines[0].subtotal.to_string(), "0.30");
+        let order = new_order(lines, &pricing("0", "0"));
+        assert_eq!(order.totals.subtotal.to_string(), "20.29");
+        assert_eq!(order.totals.total.to_string(), "20.29");
+    }
+
+    #[test]
+    fn tax_is_rounded_once_on_the_subtotal_and_shipping_is_added() {
+        let request = place(&[("a", 1), ("b", 1)]);
+        let (lines, _) = price_lines(&request, &catalogue(&[product("a", "0.05"), product("b", "0.05")]));
+        // 0.10 * 0.075 = 0.0075 -> 0.01 (rounding each line would give 0.00 + 0.00).
+        let order = new_order(lines, &pricing("0.075", "4.99"));
+        assert_eq!(order.totals.tax.to_string(), "0.01");
+        assert_eq!(order.totals.total.to_string(), "5.10");
+    }
+
+    #[test]
+    fn unknown_products_are_reported_per_line() {
+        let request = place(&[("a", 1), ("ghost", 2)]);
+        let (lines, problems) = price_lines(&request, &catalogue(&[product("a", "1")]));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].product_id.as_str(), "ghost");
+        assert_eq!(problems[0].code, LineProblemCode::UnknownProduct);
+    }
+
+    #[test]
+    fn a_new_order_has_a_timeline_from_created_and_refuses_illegal_moves() {
+        let mut order = new_order(vec![], &pricing("0", "0"));
+        let statuses: Vec<_> = order.status_history.iter().map(|c| c.status).collect();
+        assert_eq!(statuses, vec![OrderStatus::Created, OrderStatus::PendingReservingStock]);
+        let err = order
+            .transition(OrderStatus::Shipped, &Actor::system("test"), None, Utc::now())
+            .unwrap_err();
+        assert_eq!(err.from, OrderStatus::PendingReservingStock);
+        assert_eq!(order.status_history.len(), 2);
+    }
+
+    #[test]
+    fn invalidating_records_the_reasons_in_the_timeline() {
+        let mut order = new_order(vec![], &pricing("0", "0"));
+        let problem = LineProblem {
+            product_id: Sku::parse("a").unwrap(),
+            code: LineProblemCode::OutOfStock,
+            requested: Quantity::new(2).unwrap(),
+            available: Some(1),
+        };
+        order.invalidated(vec![problem], &Actor::system("test"), Utc::now()).unwrap();
+        assert_eq!(order.status, OrderStatus::Invalid);
+        assert_eq!(order.invalid_reason(), Some(LineProblemCode::OutOfStock));
+        assert_eq!(order.status_history.last().unwrap().note.as_deref(), Some("a: OUT_OF_STOCK"));
+    }
+}

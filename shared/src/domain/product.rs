@@ -1,0 +1,31 @@
+use serde::{Deserialize, Serialize};
+
+use super::ids::{SellerId, Sku};
+use super::money::Money;
+
+/// A catalogue entry with its stock counters: `on_hand = available + reserved`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub product_id: Sku,
+    pub name: String,
+    pub seller_id: SellerId,
+    pub price: Money,
+    pub on_hand: i64,
+    pub available: i64,
+    pub reserved: i64,
+}
+
+/// What an admin sets on a product; the stock counters follow from `on_hand`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductUpdate {
+    pub product_id: Sku,
+    pub name: String,
+    pub seller_id: SellerId,
+    pub price: Money,
+    pub on_hand: i64,
+}
+
+impl Product {
+    pub const MAX_ON_HAND: i64 = 1_000_000_000;
+    pub const MAX_NAME_CHARS: usize = 200;
+}

@@ -1,0 +1,228 @@
+//! Requests parsed from JSON bodies into domain values: after this, they are valid.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::ids::{SellerId, Sku};
+use super::money::Money;
+use super::product::{Product, ProductUpdate};
+use super::quantity::Quantity;
+use super::validation::{FieldError, FieldErrors};
+
+/// One transaction holds the order, its idempotency record, its reservation and one stock update
+/// per line: 50 lines keep it within DynamoDB's 100-item limit with room to spare.
+pub const MAX_LINES: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedLine {
+    pub product_id: Sku,
+    pub quantity: Quantity,
+}
+
+/// A customer's order request: 1 to 50 lines, each product once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceOrder {
+    lines: Vec<WantedLine>,
+}
+
+impl PlaceOrder {
+    pub fn lines(&self) -> &[WantedLine] {
+        &self.lines
+    }
+
+    pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut errors = FieldErrors::default();
+        let Some(object) = errors.object(body, "") else {
+            return errors.into_result(Self { lines: vec![] });
+        };
+        errors.unknown_fields(object, &["items"], "");
+        let mut lines = Vec::new();
+        match object.get("items") {
+            None | Some(Value::Null) => errors.push("items", "MISSING_FIELD", "is required"),
+            Some(Value::Array(items)) if items.is_empty() => errors.push("items", "EMPTY", "must hold at least one line"),
+            Some(Value::Array(items)) if items.len() > MAX_LINES => {
+                errors.push("items", "TOO_MANY_LINES", format!("may hold at most {MAX_LINES} lines"))
+            }
+            Some(Value::Array(items)) => {
+                let mut seen = HashSet::new();
+                for (index, item) in items.iter().enumerate() {
+                    let path = format!("items[{index}]");
+                    if let Some(line) = parse_line(item, &path, &mut errors) {
+                        if !seen.insert(line.product_id.clone()) {
+                            errors.push(
+                                format!("{path}.product_id"),
+                                "DUPLICATE_PRODUCT",
+                                "each product may appear on one line only; add up the quantities",
+                            );
+                        }
+                        lines.push(line);
+                    }
+                }
+            }
+            Some(_) => errors.push("items", "WRONG_TYPE", "must be an array"),
+        }
+        errors.into_result(Self { lines })
+    }
+
+    /// A canonical text of the request, for recognising a replay under the same idempotency key.
+    pub fn fingerprint(&self) -> String {
+        self.lines
+            .iter()
+            .map(|line| format!("{}={}", line.product_id, line.quantity))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+fn parse_line(item: &Value, path: &str, errors: &mut FieldErrors) -> Option<WantedLine> {
+    let object = errors.object(item, path)?;
+    errors.unknown_fields(object, &["product_id", "quantity"], path);
+    let product_id = errors.string(object, "product_id", path).and_then(|text| match Sku::parse(text) {
+        Ok(sku) => Some(sku),
+        Err(err) => {
+            errors.push(format!("{path}.product_id"), "INVALID_ID", err.to_string());
+            None
+        }
+    });
+    let quantity = errors
+        .integer(object, "quantity", path, 1, i64::from(Quantity::MAX))
+        .and_then(|value| u32::try_from(value).ok())
+        .and_then(|value| Quantity::new(value).ok());
+    Some(WantedLine {
+        product_id: product_id?,
+        quantity: quantity?,
+    })
+}
+
+/// An admin's `PUT /inventory/{productId}` body.
+pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<ProductUpdate, Vec<FieldError>> {
+    let mut errors = FieldErrors::default();
+    let Some(object) = errors.object(body, "") else {
+        return Err(errors.into_result(()).err().unwrap_or_default());
+    };
+    errors.unknown_fields(object, &["name", "seller_id", "price", "on_hand"], "");
+    let name = errors.string(object, "name", "").and_then(|name| {
+        let trimmed = name.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 || chars > Product::MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
+            errors.push(
+                "name",
+                "INVALID_NAME",
+                format!("must be 1 to {} printable characters", Product::MAX_NAME_CHARS),
+            );
+            None
+        } else {
+            Some(trimmed.to_owned())
+        }
+    });
+    let seller_id = errors.string(object, "seller_id", "").and_then(|text| match SellerId::parse(text) {
+        Ok(id) => Some(id),
+        Err(err) => {
+            errors.push("seller_id", "INVALID_ID", err.to_string());
+            None
+        }
+    });
+    let price = errors.string(object, "price", "").and_then(|text| match Money::parse(text) {
+        Ok(price) => Some(price),
+        Err(err) => {
+            errors.push("price", "INVALID_MONEY", format!("must be a decimal string: {err}"));
+            None
+        }
+    });
+    let on_hand = errors.integer(object, "on_hand", "", 0, Product::MAX_ON_HAND);
+    match (name, seller_id, price, on_hand) {
+        (Some(name), Some(seller_id), Some(price), Some(on_hand)) => errors.into_result(ProductUpdate {
+            product_id,
+            name,
+            seller_id,
+            price,
+            on_hand,
+        }),
+        _ => Err(errors.into_result(()).err().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    pub(crate) fn place(lines: &[(&str, u32)]) -> PlaceOrder {
+        PlaceOrder {
+            lines: lines
+                .iter()
+                .map(|(sku, qty)| WantedLine {
+                    product_id: Sku::parse(sku).unwrap(),
+                    quantity: Quantity::new(*qty).unwrap(),
+                })
+                .collect(),
+        }
+    }
+
+    fn codes(body: Value) -> Vec<(String, &'static str)> {
+        PlaceOrder::from_json(&body)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect()
+    }
+
+    #[test]
+    fn a_well_formed_request_parses() {
+        let order = PlaceOrder::from_json(&json!({"items":[{"product_id":"sku-1","quantity":2}]})).unwrap();
+        assert_eq!(order.lines()[0].quantity.get(), 2);
+        assert_eq!(order.fingerprint(), "sku-1=2");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_with_its_path() {
+        let found = codes(json!({"items":[
+            {"product_id":"a","quantity":0},
+            {"product_id":"b","quantity":"2"},
+            {"product_id":"c","quantity":2.5},
+            {"quantity":1},
+            {"product_id":"d","quantity":1,"price":"0.01"},
+            {"product_id":"e f","quantity":1},
+            {"product_id":"g","quantity":-3},
+            {"product_id":"h","quantity":1e20}
+        ], "coupon": "FREE"}));
+        assert_eq!(
+            found,
+            vec![
+                ("coupon".to_owned(), "UNKNOWN_FIELD"),
+                ("items[0].quantity".to_owned(), "OUT_OF_RANGE"),
+                ("items[1].quantity".to_owned(), "WRONG_TYPE"),
+                ("items[2].quantity".to_owned(), "OUT_OF_RANGE"),
+                ("items[3].product_id".to_owned(), "MISSING_FIELD"),
+                ("items[4].price".to_owned(), "UNKNOWN_FIELD"),
+                ("items[5].product_id".to_owned(), "INVALID_ID"),
+                ("items[6].quantity".to_owned(), "OUT_OF_RANGE"),
+                ("items[7].quantity".to_owned(), "OUT_OF_RANGE"),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_missing_oversized_and_duplicate_line_lists_are_refused() {
+        assert_eq!(codes(json!({"items":[]})), vec![("items".to_owned(), "EMPTY")]);
+        assert_eq!(codes(json!({})), vec![("items".to_owned(), "MISSING_FIELD")]);
+        assert_eq!(codes(json!([])), vec![("".to_owned(), "WRONG_TYPE")]);
+        let many: Vec<_> = (0..51).map(|i| json!({"product_id": format!("p{i}"), "quantity": 1})).collect();
+        assert_eq!(codes(json!({ "items": many })), vec![("items".to_owned(), "TOO_MANY_LINES")]);
+        let dup = json!({"items":[{"product_id":"a","quantity":1},{"product_id":"a","quantity":2}]});
+        assert_eq!(codes(dup), vec![("items[1].product_id".to_owned(), "DUPLICATE_PRODUCT")]);
+    }
+
+    #[test]
+    fn product_updates_validate_every_field() {
+        let sku = Sku::parse("sku-1").unwrap();
+        let ok = product_update_from_json(sku.clone(), &json!({"name":" Mug ","seller_id":"s1","price":"9.50","on_hand":3})).unwrap();
+        assert_eq!(ok.name, "Mug");
+        assert_eq!(ok.price.to_string(), "9.50");
+        let errors = product_update_from_json(sku, &json!({"name":"","seller_id":"s 1","price":9.5,"on_hand":-1,"x":1})).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["x", "name", "seller_id", "price", "on_hand"]);
+    }
+}

@@ -1,0 +1,136 @@
+//! One handler per function. `HttpFunction` and `QueueFunction` name every function the
+//! template deploys, so the Lambda binaries and the local runner dispatch through one table.
+
+pub mod inventory;
+pub mod orders;
+pub mod reserve_stock;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
+
+use crate::app::App;
+use crate::auth::Identity;
+use crate::http::ApiError;
+use crate::ports::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpFunction {
+    PutInventory,
+    GetInventory,
+    CreateOrder,
+    GetOrder,
+    ListOrders,
+    ListUserOrders,
+}
+
+impl HttpFunction {
+    pub const ALL: [HttpFunction; 6] = [
+        Self::PutInventory,
+        Self::GetInventory,
+        Self::CreateOrder,
+        Self::GetOrder,
+        Self::ListOrders,
+        Self::ListUserOrders,
+    ];
+
+    /// The binary's name, as in `Metadata.Binary` of the template.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PutInventory => "put-inventory",
+            Self::GetInventory => "get-inventory",
+            Self::CreateOrder => "create-order",
+            Self::GetOrder => "get-order",
+            Self::ListOrders => "list-orders",
+            Self::ListUserOrders => "list-user-orders",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|function| function.name() == name)
+    }
+
+    /// Handles one request; every failure becomes a problem response, never a panic or a 502.
+    pub async fn handle(self, app: &App, request: Request) -> Response<Body> {
+        let span = tracing::info_span!(
+            "request",
+            function = self.name(),
+            request_id = %request_id(&request),
+            user_id = tracing::field::Empty,
+            order_id = tracing::field::Empty,
+        );
+        async move {
+            let result = match self {
+                Self::PutInventory => inventory::put_product(app, request).await,
+                Self::GetInventory => inventory::get_product(app, request).await,
+                Self::CreateOrder => orders::create_order(app, request).await,
+                Self::GetOrder => orders::get_order(app, request).await,
+                Self::ListOrders => orders::list_orders(app, request).await,
+                Self::ListUserOrders => orders::list_user_orders(app, request).await,
+            };
+            let response = result.unwrap_or_else(ApiError::into_response);
+            tracing::info!(status = response.status().as_u16(), "request done");
+            response
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueFunction {
+    ReserveStock,
+}
+
+impl QueueFunction {
+    pub const ALL: [QueueFunction; 1] = [Self::ReserveStock];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ReserveStock => "reserve-stock",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|function| function.name() == name)
+    }
+
+    pub async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
+        match self {
+            Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
+        }
+    }
+}
+
+fn request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The authenticated caller, or 401.
+pub(crate) fn caller(request: &Request) -> Result<Identity, ApiError> {
+    let identity = Identity::from_request(request).ok_or(ApiError::Unauthenticated)?;
+    tracing::Span::current().record("user_id", tracing::field::display(&identity.user));
+    Ok(identity)
+}
+
+/// The authenticated caller if an admin, or 401/403.
+pub(crate) fn admin(request: &Request) -> Result<Identity, ApiError> {
+    let identity = caller(request)?;
+    if identity.is_admin {
+        Ok(identity)
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+pub(crate) fn store_failure(err: StoreError) -> ApiError {
+    if err.is_transient() {
+        ApiError::Unavailable(Box::new(err))
+    } else {
+        ApiError::Internal(Box::new(err))
+    }
+}

@@ -1,0 +1,154 @@
+//! Customer and admin order endpoints: place, read, list.
+
+use chrono::{DateTime, Utc};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use super::{caller, store_failure};
+use crate::app::App;
+use crate::domain::{Cursor, IdempotencyKey, ListQuery, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
+use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
+use crate::service::placement::{place_order, PlaceError, Placed};
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+pub async fn create_order(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let key = match request.headers().get(IDEMPOTENCY_HEADER) {
+        None => None,
+        Some(value) => Some(value.to_str().ok().and_then(IdempotencyKey::parse).ok_or_else(|| {
+            ApiError::bad_parameter(
+                "Idempotency-Key",
+                "INVALID_IDEMPOTENCY_KEY",
+                "Idempotency-Key must be 1 to 255 printable ASCII characters",
+            )
+        })?),
+    };
+    let wanted = PlaceOrder::from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
+    let placement = place_order(app, &identity.user, &wanted, key.as_ref())
+        .await
+        .map_err(|err| match err {
+            PlaceError::KeyReused => ApiError::IdempotencyKeyReused,
+            PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
+            other => ApiError::Internal(Box::new(other)),
+        })?;
+    let (status, order) = match placement.placed {
+        Placed::Reserved(order) => (201, order),
+        Placed::Accepted(order) => (202, order),
+        Placed::Invalid(order) => return Err(ApiError::OrderInvalid(Box::new(order))),
+    };
+    let mut response = with_location(json(status, &order)?, &order);
+    if placement.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn with_location(mut response: Response<Body>, order: &Order) -> Response<Body> {
+    if let Ok(location) = http::HeaderValue::from_str(&format!("/api/v1/orders/{}", order.id)) {
+        response.headers_mut().insert(http::header::LOCATION, location);
+    }
+    response
+}
+
+pub async fn get_order(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let id = path_param(&request, "orderId", OrderId::parse)?;
+    tracing::Span::current().record("order_id", tracing::field::display(id));
+    let order = app.orders.get_order(id).await.map_err(store_failure)?;
+    // Another customer's order is as absent as a missing one: its existence is not disclosed.
+    let order = order
+        .filter(|order| identity.may_access(&order.user_id))
+        .ok_or(ApiError::NotFound("order"))?;
+    json(200, &order)
+}
+
+#[derive(Serialize)]
+struct OrderList {
+    orders: Vec<Order>,
+    next_cursor: Option<String>,
+}
+
+pub async fn list_orders(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let params = query(&request, &["status", "user_id", "from", "to", "sort", "limit", "cursor"])?;
+    let requested = params.parse("user_id", |raw| UserId::parse(raw).ok(), "a user id")?;
+    let owner = match (identity.is_admin, requested) {
+        (true, requested) => requested,
+        (false, None) => Some(identity.user.clone()),
+        (false, Some(user)) if user == identity.user => Some(user),
+        (false, Some(_)) => return Err(ApiError::Forbidden),
+    };
+    list(app, &request, owner).await
+}
+
+pub async fn list_user_orders(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let user = path_param(&request, "userId", UserId::parse)?;
+    if !identity.may_access(&user) {
+        return Err(ApiError::Forbidden);
+    }
+    query(&request, &["status", "from", "to", "sort", "limit", "cursor"])?;
+    list(app, &request, Some(user)).await
+}
+
+async fn list(app: &App, request: &Request, owner: Option<UserId>) -> HttpResult {
+    let listing = list_query(request, owner)?;
+    let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
+    json(
+        200,
+        &OrderList {
+            orders: page.items,
+            next_cursor: page.next.map(|cursor| cursor.encode()),
+        },
+    )
+}
+
+fn list_query(request: &Request, owner: Option<UserId>) -> Result<ListQuery, ApiError> {
+    let params = query(request, &["status", "user_id", "from", "to", "sort", "limit", "cursor"])?;
+    let status = params.parse(
+        "status",
+        |raw| raw.parse::<OrderStatus>().ok(),
+        "an order status such as PENDING_PAYMENT",
+    )?;
+    let from = params.parse("from", parse_time, "an RFC 3339 timestamp such as 2026-01-31T00:00:00Z")?;
+    let to = params.parse("to", parse_time, "an RFC 3339 timestamp such as 2026-01-31T23:59:59Z")?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(ApiError::bad_parameter(
+                "from",
+                "INVALID_QUERY_PARAMETER",
+                "from must not be after to",
+            ));
+        }
+    }
+    let sort = params
+        .parse("sort", Sort::parse, "one of created_at, -created_at, total, -total")?
+        .unwrap_or(Sort::DEFAULT);
+    let limit = params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=ListQuery::MAX_LIMIT).contains(n)),
+            "a whole number from 1 to 100",
+        )?
+        .unwrap_or(ListQuery::DEFAULT_LIMIT);
+    let after = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(Cursor::decode(raw, sort).map_err(|err| ApiError::bad_parameter("cursor", "INVALID_CURSOR", err.to_string()))?),
+    };
+    Ok(ListQuery {
+        owner,
+        status,
+        from,
+        to,
+        sort,
+        limit,
+        after,
+    })
+}
+
+fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw).ok().map(|at| at.with_timezone(&Utc))
+}

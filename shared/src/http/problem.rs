@@ -1,0 +1,149 @@
+use lambda_http::{Body, Response};
+use serde_json::{json, Map, Value};
+
+use crate::domain::validation::FieldError;
+use crate::domain::{LineProblemCode, Order};
+use crate::ports::BoxError;
+
+/// Everything a request can end in other than success. Clients see the status, a stable
+/// `code` and a human `detail`; internals go to the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("a valid bearer token is required")]
+    Unauthenticated,
+    #[error("this action is for admins only")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{message}")]
+    BadParameter { name: String, code: &'static str, message: String },
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    #[error("the order cannot be fulfilled as asked")]
+    OrderInvalid(Box<Order>),
+    #[error("this Idempotency-Key was already used with a different request body")]
+    IdempotencyKeyReused,
+    #[error("on_hand {on_hand} is below the {reserved} units held by active reservations")]
+    OnHandBelowReserved { on_hand: i64, reserved: i64 },
+    #[error("the service is briefly unavailable; retry the request (with the same Idempotency-Key)")]
+    Unavailable(#[source] BoxError),
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl ApiError {
+    pub fn bad_parameter(name: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadParameter {
+            name: name.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::NotFound(_) => 404,
+            Self::MalformedJson(_) | Self::BadParameter { .. } => 400,
+            Self::OrderInvalid(_) | Self::OnHandBelowReserved { .. } => 409,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::Validation(_) | Self::IdempotencyKeyReused => 422,
+            Self::Internal(_) => 500,
+            Self::Unavailable(_) => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound("order") => "ORDER_NOT_FOUND",
+            Self::NotFound("product") => "PRODUCT_NOT_FOUND",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::MalformedJson(_) => "MALFORMED_JSON",
+            Self::Validation(_) => "VALIDATION_FAILED",
+            Self::BadParameter { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::OrderInvalid(order) => match order.invalid_reason() {
+                Some(LineProblemCode::UnknownProduct) => "UNKNOWN_PRODUCT",
+                Some(LineProblemCode::OutOfStock) | None => "OUT_OF_STOCK",
+            },
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::OnHandBelowReserved { .. } => "ON_HAND_BELOW_RESERVED",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self.status() {
+            400 => "Bad request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not found",
+            409 => "Conflict",
+            413 => "Payload too large",
+            415 => "Unsupported media type",
+            422 => "Unprocessable content",
+            503 => "Service unavailable",
+            _ => "Internal server error",
+        }
+    }
+
+    /// What the client may know beyond status, code and detail.
+    fn extensions(&self) -> Map<String, Value> {
+        let mut extra = Map::new();
+        match self {
+            Self::Validation(errors) => {
+                extra.insert("errors".into(), json!(errors));
+            }
+            Self::BadParameter { name, .. } => {
+                extra.insert("parameter".into(), json!(name));
+            }
+            Self::OrderInvalid(order) => {
+                extra.insert("order_id".into(), json!(order.id));
+                extra.insert("lines".into(), json!(order.problems));
+            }
+            Self::OnHandBelowReserved { reserved, .. } => {
+                extra.insert("reserved".into(), json!(reserved));
+            }
+            _ => {}
+        }
+        extra
+    }
+
+    /// The problem response; server-side failures are logged with their whole cause chain.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        match &self {
+            Self::Internal(_) => tracing::error!(code = self.code(), error = %crate::error_chain(&self), "request failed"),
+            Self::Unavailable(_) => tracing::warn!(code = self.code(), error = %crate::error_chain(&self), "request failed"),
+            _ => tracing::info!(code = self.code(), status, "request refused"),
+        }
+        let mut body = self.extensions();
+        body.insert("title".into(), json!(self.title()));
+        body.insert("status".into(), json!(status));
+        body.insert("code".into(), json!(self.code()));
+        body.insert("detail".into(), json!(self.to_string()));
+        let mut response = Response::builder()
+            .status(status)
+            .header("content-type", "application/problem+json");
+        if status == 503 {
+            response = response.header("retry-after", "1");
+        }
+        response.body(Body::Text(Value::Object(body).to_string())).unwrap_or_else(|_| {
+            let mut fallback = Response::new(Body::Empty);
+            *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            fallback
+        })
+    }
+}

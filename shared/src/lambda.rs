@@ -1,0 +1,49 @@
+//! Start-up shared by every binary: JSON logs, configuration, clients built once, the runtime loop.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::LambdaEvent;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::handlers::{HttpFunction, QueueFunction};
+
+pub type Error = lambda_runtime::Error;
+
+/// Structured JSON logs; the request span (request id, order id, user id) rides on every line.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests, the local runner) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .try_init();
+}
+
+async fn cold_start() -> Result<Arc<App>, Error> {
+    init_tracing();
+    let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "configuration is invalid"))?;
+    Ok(Arc::new(App::from_config(&config).await))
+}
+
+pub async fn serve_http(function: HttpFunction) -> Result<(), Error> {
+    let app = cold_start().await?;
+    lambda_http::run(lambda_http::service_fn(move |request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(function.handle(&app, request).await) }
+    }))
+    .await
+}
+
+pub async fn serve_queue(function: QueueFunction) -> Result<(), Error> {
+    let app = cold_start().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(function.handle(&app, event.payload).await) }
+    }))
+    .await
+}

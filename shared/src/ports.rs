@@ -1,0 +1,183 @@
+//! What the handlers need from the outside world, as traits. Adapters implement them for
+//! DynamoDB and SQS; tests wrap them to inject faults and drive the clock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    IdempotencyKey, LineProblem, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku, UserId,
+};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A storage call that failed for a reason other than a business condition.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, a 5xx, a timeout or a transaction conflict: worth retrying.
+    #[error("transient storage failure")]
+    Transient(#[source] BoxError),
+    #[error("storage failure")]
+    Permanent(#[source] BoxError),
+}
+
+impl StoreError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+}
+
+/// Why a conditional write of an order was refused: the business outcome, not a fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// These lines did not have enough available stock; nothing was written.
+    OutOfStock(Vec<LineProblem>),
+    /// An order with this id already exists: our own earlier write, replayed.
+    OrderExists,
+    /// Another request already holds this idempotency key.
+    IdempotencyKeyTaken,
+    /// The order is no longer in the status (or version) the write expected.
+    OrderChanged,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("write rejected: {0:?}")]
+    Rejected(Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl WriteError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Store(err) if err.is_transient())
+    }
+}
+
+/// A client's idempotency key, remembered for 24 hours with the order it created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub user_id: UserId,
+    pub key: String,
+    /// Digest of the request body the key was first used with.
+    pub fingerprint: String,
+    pub order_id: OrderId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl IdempotencyRecord {
+    pub const LIFETIME_HOURS: i64 = 24;
+
+    pub fn new(user_id: UserId, key: &IdempotencyKey, fingerprint: String, order_id: OrderId, now: DateTime<Utc>) -> Self {
+        Self {
+            user_id,
+            key: key.as_str().to_owned(),
+            fingerprint,
+            order_id,
+            created_at: now,
+            expires_at: now + Duration::hours(Self::LIFETIME_HOURS),
+        }
+    }
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// One page of orders: one Query per index partition, never a scan.
+    async fn list_orders(&self, query: &ListQuery) -> Result<Page<Order>, StoreError>;
+
+    /// The live (unexpired) record for this user's key, if any.
+    async fn find_idempotency(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Writes a new order with its idempotency record and, when given, its reservation and the
+    /// stock it holds: all of it or none of it.
+    async fn create_order(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyRecord>,
+        reservation: Option<&Reservation>,
+    ) -> Result<(), WriteError>;
+
+    /// Replaces an order that is still in `expected` status at `order.version`, and when a
+    /// reservation is given, writes it and holds its stock in the same transaction.
+    async fn update_order(&self, order: &Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PutProductError {
+    /// `on_hand` may not drop below the units held by active reservations.
+    #[error("on_hand {on_hand} is below the {reserved} units reserved")]
+    BelowReserved { on_hand: i64, reserved: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait Catalogue: Send + Sync {
+    /// The products that exist among `ids`, in one round trip.
+    async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
+
+    /// Creates or updates a product, keeping `on_hand = available + reserved`.
+    async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not enqueue the saga step")]
+pub struct QueueError(#[source] pub BoxError);
+
+/// The saga steps that travel over SQS.
+#[async_trait]
+pub trait SagaQueue: Send + Sync {
+    /// Asks the reserve-stock consumer to finish reserving an order's stock.
+    async fn request_reservation(&self, order: OrderId) -> Result<(), QueueError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Wall-clock time at microsecond precision, the precision every stored timestamp has.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        truncate_to_micros(Utc::now())
+    }
+}
+
+fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::microseconds(1)).unwrap_or(at)
+}
+
+/// A clock tests move by hand.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self(Arc::new(Mutex::new(truncate_to_micros(start))))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut now) = self.0.lock() {
+            *now += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|now| *now).unwrap_or_else(|poisoned| *poisoned.into_inner())
+    }
+}

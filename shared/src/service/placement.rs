@@ -1,0 +1,235 @@
+//! Placing an order: stock is reserved for every line in one transaction, or for none.
+
+use sha2::{Digest, Sha256};
+
+use crate::app::App;
+use crate::domain::order::price_lines;
+use crate::domain::{Actor, IdempotencyKey, Order, OrderId, OrderStatus, PlaceOrder, Reservation, UserId};
+use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
+
+/// The component named in the timeline for what the reservation step decides.
+pub const RESERVER: &str = "reserve-stock";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placed {
+    /// Every line is reserved (201), or on replay, the order as it now stands.
+    Reserved(Order),
+    /// Storage was briefly unavailable: the order waits in PENDING_RESERVING_STOCK and the
+    /// reserve-stock step finishes it (202).
+    Accepted(Order),
+    /// A business rule failed: the order is INVALID with a reason per line (409).
+    Invalid(Order),
+}
+
+impl Placed {
+    pub fn order(&self) -> &Order {
+        match self {
+            Self::Reserved(order) | Self::Accepted(order) | Self::Invalid(order) => order,
+        }
+    }
+
+    fn of(order: Order) -> Self {
+        match order.status {
+            OrderStatus::PendingReservingStock | OrderStatus::Created => Self::Accepted(order),
+            OrderStatus::Invalid => Self::Invalid(order),
+            _ => Self::Reserved(order),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub placed: Placed,
+    /// The answer repeats an earlier request with the same idempotency key.
+    pub replayed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("the idempotency key was already used with a different request")]
+    KeyReused,
+    #[error("storage stayed unavailable; nothing was written")]
+    Unavailable(#[source] StoreError),
+    #[error("storage failed")]
+    Store(#[source] StoreError),
+    #[error("storage answered inconsistently: {0}")]
+    Inconsistent(&'static str),
+}
+
+impl From<StoreError> for PlaceError {
+    fn from(err: StoreError) -> Self {
+        if err.is_transient() {
+            Self::Unavailable(err)
+        } else {
+            Self::Store(err)
+        }
+    }
+}
+
+pub async fn place_order(
+    app: &App,
+    customer: &UserId,
+    request: &PlaceOrder,
+    key: Option<&IdempotencyKey>,
+) -> Result<Placement, PlaceError> {
+    let retry = app.placement_retry;
+    let fingerprint = hex_digest(&request.fingerprint());
+    if let Some(key) = key {
+        let now = app.clock.now();
+        let found = retry
+            .run(StoreError::is_transient, || app.orders.find_idempotency(customer, key, now))
+            .await?;
+        if let Some(record) = found {
+            return replay(app, &record, &fingerprint).await;
+        }
+    }
+
+    let skus: Vec<_> = request.lines().iter().map(|line| line.product_id.clone()).collect();
+    let catalogue = retry.run(StoreError::is_transient, || app.catalogue.get_products(&skus)).await?;
+    let now = app.clock.now();
+    let (lines, unknown) = price_lines(request, &catalogue);
+    let order = Order::new(
+        OrderId::new(),
+        customer.clone(),
+        lines,
+        &app.pricing,
+        &Actor::customer(customer),
+        now,
+    );
+    tracing::Span::current().record("order_id", tracing::field::display(order.id));
+    let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.clone(), order.id, now));
+    let reserver = Actor::system(RESERVER);
+
+    if !unknown.is_empty() {
+        let mut invalid = order;
+        invalid
+            .invalidated(unknown, &reserver, now)
+            .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
+        return record_new(app, invalid, idempotency.as_ref(), &fingerprint).await;
+    }
+
+    let payment_due = now + app.payment_timeout;
+    let mut reserved = order.clone();
+    reserved
+        .reserved(&reserver, now, payment_due)
+        .map_err(|_| PlaceError::Inconsistent("a new order must accept PENDING_PAYMENT"))?;
+    let reservation = Reservation::for_order(&reserved, payment_due, now);
+    let attempt = retry
+        .run(WriteError::is_transient, || {
+            app.orders.create_order(&reserved, idempotency.as_ref(), Some(&reservation))
+        })
+        .await;
+    match attempt {
+        Ok(()) => Ok(Placement {
+            placed: Placed::Reserved(reserved),
+            replayed: false,
+        }),
+        Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
+            tracing::info!(lines = problems.len(), "order refused: not enough stock");
+            let mut invalid = order;
+            invalid
+                .invalidated(problems, &reserver, now)
+                .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
+            record_new(app, invalid, idempotency.as_ref(), &fingerprint).await
+        }
+        Err(WriteError::Rejected(rejection)) => settle_rejection(app, rejection, reserved.id, customer, key, &fingerprint).await,
+        Err(WriteError::Store(err)) if err.is_transient() => {
+            tracing::warn!(error = %crate::error_chain(&err), "reservation still failing after retries; handing it to the reserve-stock queue");
+            hand_over(app, order, idempotency.as_ref(), &fingerprint).await
+        }
+        Err(WriteError::Store(err)) => Err(PlaceError::Store(err)),
+    }
+}
+
+/// Stores an order that needs no stock held (INVALID), or that the queue will finish.
+async fn record_new(app: &App, order: Order, idempotency: Option<&IdempotencyRecord>, fingerprint: &str) -> Result<Placement, PlaceError> {
+    let written = app
+        .placement_retry
+        .run(WriteError::is_transient, || app.orders.create_order(&order, idempotency, None))
+        .await;
+    match written {
+        Ok(()) => Ok(Placement {
+            placed: Placed::of(order),
+            replayed: false,
+        }),
+        Err(WriteError::Rejected(rejection)) => {
+            let user = order.user_id.clone();
+            let key = idempotency.and_then(|record| IdempotencyKey::parse(&record.key));
+            settle_rejection(app, rejection, order.id, &user, key.as_ref(), fingerprint).await
+        }
+        Err(WriteError::Store(err)) => Err(err.into()),
+    }
+}
+
+/// Keeps the order in PENDING_RESERVING_STOCK and asks the reserve-stock step to finish it.
+async fn hand_over(app: &App, order: Order, idempotency: Option<&IdempotencyRecord>, fingerprint: &str) -> Result<Placement, PlaceError> {
+    let placement = record_new(app, order, idempotency, fingerprint).await?;
+    if let (Placed::Accepted(waiting), false) = (&placement.placed, placement.replayed) {
+        let id = waiting.id;
+        let sent = app.placement_retry.run(|_| true, || app.saga.request_reservation(id)).await;
+        if let Err(err) = sent {
+            // The order is safely stored: the sweeper re-drives orders stuck in this state.
+            tracing::error!(error = %crate::error_chain(&err), "could not enqueue the reserve-stock step");
+        }
+    }
+    Ok(placement)
+}
+
+/// A write was refused because of what is already stored: answer from what is stored.
+async fn settle_rejection(
+    app: &App,
+    rejection: Rejection,
+    id: OrderId,
+    customer: &UserId,
+    key: Option<&IdempotencyKey>,
+    fingerprint: &str,
+) -> Result<Placement, PlaceError> {
+    match rejection {
+        // An earlier try of this very write took effect but its answer was lost.
+        Rejection::OrderExists => {
+            let order = app
+                .placement_retry
+                .run(StoreError::is_transient, || app.orders.get_order(id))
+                .await?;
+            let order = order.ok_or(PlaceError::Inconsistent("the order exists yet cannot be read"))?;
+            Ok(Placement {
+                placed: Placed::of(order),
+                replayed: false,
+            })
+        }
+        // A concurrent request with the same key won the race: answer as a replay of it.
+        Rejection::IdempotencyKeyTaken => {
+            let key = key.ok_or(PlaceError::Inconsistent("idempotency conflict without a key"))?;
+            let now = app.clock.now();
+            let record = app
+                .placement_retry
+                .run(StoreError::is_transient, || app.orders.find_idempotency(customer, key, now))
+                .await?;
+            let record = record.ok_or(PlaceError::Inconsistent("the idempotency key is taken yet cannot be read"))?;
+            replay(app, &record, fingerprint).await
+        }
+        Rejection::OrderChanged | Rejection::OutOfStock(_) => {
+            Err(PlaceError::Inconsistent("a new order cannot conflict on its own status"))
+        }
+    }
+}
+
+async fn replay(app: &App, record: &IdempotencyRecord, fingerprint: &str) -> Result<Placement, PlaceError> {
+    if record.fingerprint != fingerprint {
+        return Err(PlaceError::KeyReused);
+    }
+    tracing::Span::current().record("order_id", tracing::field::display(record.order_id));
+    let order = app
+        .placement_retry
+        .run(StoreError::is_transient, || app.orders.get_order(record.order_id))
+        .await?;
+    let order = order.ok_or(PlaceError::Inconsistent("an idempotency record names a missing order"))?;
+    Ok(Placement {
+        placed: Placed::of(order),
+        replayed: true,
+    })
+}
+
+fn hex_digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
