@@ -1,1 +1,187 @@
+//! Runs the orders service on one machine, with no AWS account and no Docker: DynamoDB Local
+//! and moto as emulators, the tables and queues of `template.yaml`, every HttpApi route served
+//! through the same handler code as the Lambda binaries, and the queues polled into their
+//! consumers. Nothing in production depends on this crate.
 
+pub mod cli;
+pub mod emulators;
+pub mod gateway;
+pub mod poller;
+pub mod provision;
+pub mod template;
+pub mod token;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use orders_shared::adapters::faults::FaultPlan;
+use orders_shared::app::App;
+use orders_shared::config::{Config, ConfigError};
+use orders_shared::handlers::QueueFunction;
+use orders_shared::ports::{Clock, SystemClock};
+use tokio::task::JoinHandle;
+
+use crate::poller::Poller;
+use crate::provision::{Clients, Deployment};
+use crate::template::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    #[error(transparent)]
+    Emulator(#[from] emulators::EmulatorError),
+    #[error(transparent)]
+    Provision(#[from] provision::ProvisionError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Route(#[from] gateway::UnknownFunction),
+    #[error("the template wires queue {queue} to binary '{binary}', which no consumer serves")]
+    UnknownConsumer { queue: String, binary: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+pub fn template_path() -> PathBuf {
+    emulators::repo_root().join("template.yaml")
+}
+
+/// How to run one instance of the service against running emulators.
+pub struct ServiceOptions {
+    pub dynamodb_endpoint: String,
+    pub moto_endpoint: String,
+    /// Prefix of every table and queue name: instances with different prefixes never meet.
+    pub prefix: String,
+    pub api_addr: SocketAddr,
+    /// Overrides of the functions' environment (`PAYMENT_TIMEOUT_SECONDS=5`, ...).
+    pub environment: Vec<(String, String)>,
+    pub clock: Arc<dyn Clock>,
+    /// Faults to inject into every port; overrides `ORDERS_FAULTS` from the environment.
+    pub faults: Option<FaultPlan>,
+    pub jwt_secret: String,
+    /// Poll the queues into their consumers (tests may drive them by hand instead).
+    pub poll_queues: bool,
+}
+
+impl ServiceOptions {
+    pub fn new(dynamodb_endpoint: String, moto_endpoint: String, prefix: String) -> Self {
+        Self {
+            dynamodb_endpoint,
+            moto_endpoint,
+            prefix,
+            api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            environment: Vec::new(),
+            clock: Arc::new(SystemClock),
+            faults: None,
+            jwt_secret: token::DEFAULT_SECRET.to_owned(),
+            poll_queues: true,
+        }
+    }
+}
+
+/// A running instance: its HTTP address, the wired handlers, and the background tasks.
+pub struct RunningService {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    pub config: Config,
+    pub clients: Clients,
+    pub deployment: Deployment,
+    pub template: Template,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningService {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The poller for a consumer, to drive a queue by hand.
+    pub fn poller(&self, function: QueueFunction) -> Option<Poller> {
+        let consumer = self.template.consumers.iter().find(|c| c.binary == function.name())?;
+        Some(Poller {
+            app: Arc::clone(&self.app),
+            sqs: self.clients.sqs.clone(),
+            queue: self.deployment.queues.get(&consumer.queue)?.clone(),
+            function,
+            batch_size: i32::try_from(consumer.batch_size).unwrap_or(10),
+            reports_batch_failures: consumer.reports_batch_failures,
+        })
+    }
+}
+
+impl Drop for RunningService {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Provisions the template under the options' prefix and starts serving it.
+pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError> {
+    let template = Template::load(&template_path())?;
+    let clients = Clients::new(&options.dynamodb_endpoint, &options.moto_endpoint);
+    let deployment = provision::deploy(&template, &clients, &options.prefix).await?;
+    let overrides = options.environment;
+    let lookup = |name: &str| {
+        overrides
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| deployment.environment.get(name).cloned())
+    };
+    let mut config = Config::from_lookup(lookup)?;
+    if options.faults.is_some() {
+        config.faults = options.faults;
+    }
+    let app = Arc::new(App::with_clients(
+        &config,
+        clients.dynamodb.clone(),
+        clients.sqs.clone(),
+        options.clock,
+    ));
+
+    let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, options.jwt_secret)?;
+    let listener = tokio::net::TcpListener::bind(options.api_addr)
+        .await
+        .map_err(|source| LocalError::Listen {
+            addr: options.api_addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| LocalError::Listen {
+        addr: options.api_addr,
+        source,
+    })?;
+    let router = gateway.router();
+    let mut tasks = vec![tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(error = %err, "the local API server stopped");
+        }
+    })];
+
+    let mut service = RunningService {
+        addr,
+        app,
+        config,
+        clients,
+        deployment,
+        template,
+        tasks: Vec::new(),
+    };
+    for consumer in &service.template.consumers {
+        let function = QueueFunction::from_name(&consumer.binary).ok_or_else(|| LocalError::UnknownConsumer {
+            queue: consumer.queue.clone(),
+            binary: consumer.binary.clone(),
+        })?;
+        if options.poll_queues {
+            if let Some(poller) = service.poller(function) {
+                tasks.push(tokio::spawn(poller.run()));
+            }
+        }
+    }
+    service.tasks = tasks;
+    Ok(service)
+}

@@ -17,6 +17,7 @@ pub fn init_tracing() {
     // A second call (tests, the local runner) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .json()
+        .flatten_event(true)
         .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)

@@ -109,8 +109,9 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<(), WriteError>;
 
     /// Replaces an order that is still in `expected` status at `order.version`, and when a
-    /// reservation is given, writes it and holds its stock in the same transaction.
-    async fn update_order(&self, order: &Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError>;
+    /// reservation is given, writes it and holds its stock in the same transaction. On success
+    /// `order.version` is the new stored version.
+    async fn update_order(&self, order: &mut Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError>;
 }
 
 #[derive(Debug, thiserror::Error)]

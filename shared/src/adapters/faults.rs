@@ -179,7 +179,7 @@ impl<S: OrderStore> OrderStore for Faulty<S> {
             .await
     }
 
-    async fn update_order(&self, order: &Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError> {
+    async fn update_order(&self, order: &mut Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError> {
         self.plan
             .around("update_order", self.inner.update_order(order, expected, reservation))
             .await

@@ -32,7 +32,7 @@ pub enum MoneyError {
 }
 
 impl Money {
-    pub const ZERO: Money = Money(Decimal::ZERO);
+    pub const ZERO: Money = Money(Decimal::from_parts(0, 0, 0, false, MONEY_SCALE));
 
     /// Parses a plain decimal string (`12`, `12.5`, `12.50`): no exponent, no grouping.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
@@ -178,6 +178,12 @@ mod tests {
     fn minor_units_are_exact() {
         assert_eq!(Money::parse("12.34").unwrap().minor_units(), 1234);
         assert_eq!((Money::parse("0.07").unwrap() * 3).minor_units(), 21);
+    }
+
+    #[test]
+    fn zero_prints_with_the_money_scale() {
+        assert_eq!(Money::ZERO.to_string(), "0.00");
+        assert_eq!(Money::ZERO, Money::parse("0").unwrap());
     }
 
     #[test]

@@ -127,7 +127,8 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_due_at: Option<DateTime<Utc>>,
-    /// Bumped by every stored write; a write names the version it read (optimistic concurrency).
+    /// The stored version: 1 when created, bumped by every update, which is conditioned on the
+    /// version it read (optimistic concurrency).
     #[serde(default)]
     pub version: u64,
 }
@@ -194,7 +195,7 @@ impl Order {
             created_at: now,
             updated_at: now,
             payment_due_at: None,
-            version: 0,
+            version: 1,
         }
     }
 

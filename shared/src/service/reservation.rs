@@ -43,7 +43,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
     let reservation = Reservation::for_order(&reserved, payment_due, now);
     match app
         .orders
-        .update_order(&reserved, OrderStatus::PendingReservingStock, Some(&reservation))
+        .update_order(&mut reserved, OrderStatus::PendingReservingStock, Some(&reservation))
         .await
     {
         Ok(()) => Ok(StepOutcome::Reserved),
@@ -52,7 +52,11 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
             invalid
                 .invalidated(problems, &actor, now)
                 .map_err(|err| StepError::Illegal(err.to))?;
-            match app.orders.update_order(&invalid, OrderStatus::PendingReservingStock, None).await {
+            match app
+                .orders
+                .update_order(&mut invalid, OrderStatus::PendingReservingStock, None)
+                .await
+            {
                 Ok(()) => Ok(StepOutcome::Invalidated),
                 Err(WriteError::Rejected(_)) => Ok(StepOutcome::AlreadySettled),
                 Err(WriteError::Store(err)) => Err(err.into()),

@@ -1,7 +1,7 @@
 //! Listing orders from the index that fits the query: one Query per index partition and page,
 //! merged in sort order across the all-orders shards.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::try_join_all;
@@ -64,7 +64,7 @@ impl<'a> Partition<'a> {
     }
 
     async fn read_page(&mut self) -> Result<(), StoreError> {
-        let (condition, values) = self.range_condition();
+        let (condition, names, values) = self.range_condition();
         let page_size = i32::from(self.query.limit) + 1;
         let output = self
             .store
@@ -73,8 +73,7 @@ impl<'a> Partition<'a> {
             .table_name(&self.store.orders_table)
             .index_name(self.index)
             .key_condition_expression(condition)
-            .expression_attribute_names("#h", self.hash_name)
-            .expression_attribute_names("#r", self.range_name)
+            .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(!self.query.sort.descending)
             .limit(page_size)
@@ -97,7 +96,7 @@ impl<'a> Partition<'a> {
 
     /// The key condition: this partition, within the time window (when sorting by time), and
     /// past the cursor. DynamoDB takes one range condition, so bounds are merged into it.
-    fn range_condition(&self) -> (String, std::collections::HashMap<String, AttributeValue>) {
+    fn range_condition(&self) -> (String, HashMap<String, String>, HashMap<String, AttributeValue>) {
         let query = self.query;
         let (mut low, mut high) = match query.sort.field {
             // '~' sorts after every character of a position, so `to` includes its own instant.
@@ -112,7 +111,8 @@ impl<'a> Partition<'a> {
                 low = Some(low.map_or(position.clone(), |low| low.max(position)));
             }
         }
-        let mut values = std::collections::HashMap::from([(":h".to_owned(), AttributeValue::S(self.hash_value.clone()))]);
+        let mut names = HashMap::from([("#h".to_owned(), self.hash_name.to_owned())]);
+        let mut values = HashMap::from([(":h".to_owned(), AttributeValue::S(self.hash_value.clone()))]);
         let range = match (low, high) {
             (Some(low), Some(high)) => {
                 values.insert(":low".into(), AttributeValue::S(low));
@@ -129,7 +129,10 @@ impl<'a> Partition<'a> {
             }
             (None, None) => "",
         };
-        (format!("#h = :h{range}"), values)
+        if !range.is_empty() {
+            names.insert("#r".to_owned(), self.range_name.to_owned());
+        }
+        (format!("#h = :h{range}"), names, values)
     }
 }
 

@@ -79,11 +79,9 @@ impl OrderStore for DynamoStore {
         reservation: Option<&Reservation>,
     ) -> Result<(), WriteError> {
         let mut tx = Transaction::default();
-        let mut stored = order.clone();
-        stored.version = 1;
         tx.push(
             Role::Order,
-            self.put_new(&self.orders_table, to_item(&OrderRecord::new(&stored))?, None)?,
+            self.put_new(&self.orders_table, to_item(&OrderRecord::new(order))?, None)?,
         );
         if let Some(record) = idempotency {
             // A key past its lifetime may be taken over even before TTL has deleted it.
@@ -101,7 +99,7 @@ impl OrderStore for DynamoStore {
         self.commit(tx, order, Rejection::OrderExists).await
     }
 
-    async fn update_order(&self, order: &Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError> {
+    async fn update_order(&self, order: &mut Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError> {
         let mut tx = Transaction::default();
         let mut stored = order.clone();
         stored.version = order.version + 1;
@@ -118,7 +116,9 @@ impl OrderStore for DynamoStore {
         if let Some(reservation) = reservation {
             self.hold_stock(&mut tx, reservation, order.updated_at)?;
         }
-        self.commit(tx, order, Rejection::OrderChanged).await
+        self.commit(tx, order, Rejection::OrderChanged).await?;
+        order.version = stored.version;
+        Ok(())
     }
 }
 

@@ -1,0 +1,189 @@
+//! Creates the template's tables and queues in the emulators, and resolves the functions'
+//! environment (`!Ref` to local names and URLs), as CloudFormation would.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    StreamSpecification, StreamViewType,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_yaml::Value;
+
+use crate::template::{reference, KeyElement, Template};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("creating table {table}: {message}")]
+    Table { table: String, message: String },
+    #[error("creating queue {queue}: {message}")]
+    Queue { queue: String, message: String },
+    #[error("the template's environment variable {0} refers to nothing the local stack creates")]
+    Unresolved(String),
+}
+
+/// Clients for the emulators: fixed local credentials, one region, explicit endpoints.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+pub const REGION: &str = "us-east-1";
+
+impl Clients {
+    pub fn new(dynamodb_endpoint: &str, moto_endpoint: &str) -> Self {
+        let credentials = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "orders-local");
+        let dynamodb = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new(REGION))
+            .credentials_provider(credentials.clone())
+            .endpoint_url(dynamodb_endpoint)
+            .build();
+        let sqs = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new(REGION))
+            .credentials_provider(credentials)
+            .endpoint_url(moto_endpoint)
+            .build();
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    pub url: String,
+    pub arn: String,
+}
+
+/// What the local stack created for one template, under one name prefix.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub tables: BTreeMap<String, String>,
+    pub queues: BTreeMap<String, Queue>,
+    /// The functions' environment, resolved.
+    pub environment: BTreeMap<String, String>,
+}
+
+pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Result<Deployment, ProvisionError> {
+    let mut tables = BTreeMap::new();
+    for spec in &template.tables {
+        let name = format!("{prefix}-{}", spec.logical_id);
+        let fail = |err: &dyn std::fmt::Display| ProvisionError::Table {
+            table: name.clone(),
+            message: err.to_string(),
+        };
+        let mut request = clients
+            .dynamodb
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (attribute, kind) in &spec.attributes {
+            let definition = AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()
+                .map_err(|e| fail(&e))?;
+            request = request.attribute_definitions(definition);
+        }
+        request = request.set_key_schema(Some(key_schema(&spec.keys).map_err(|e| fail(&e))?));
+        for index in &spec.indexes {
+            let gsi = GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(key_schema(&index.keys).map_err(|e| fail(&e))?))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(|e| fail(&e))?;
+            request = request.global_secondary_indexes(gsi);
+        }
+        if let Some(view) = &spec.stream_view {
+            let stream = StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(|e| fail(&e))?;
+            request = request.stream_specification(stream);
+        }
+        request
+            .send()
+            .await
+            .map_err(|err| fail(&aws_sdk_dynamodb::error::DisplayErrorContext(err)))?;
+        tables.insert(spec.logical_id.clone(), name);
+    }
+
+    // Dead-letter queues first: the queues that feed them name their ARNs.
+    let mut ordered: Vec<_> = template.queues.iter().collect();
+    ordered.sort_by_key(|spec| spec.dead_letter.is_some());
+    let mut queues = BTreeMap::new();
+    for spec in ordered {
+        let name = format!("{prefix}-{}", spec.logical_id);
+        let fail = |message: String| ProvisionError::Queue {
+            queue: name.clone(),
+            message,
+        };
+        let mut request = clients.sqs.create_queue().queue_name(&name);
+        if let Some(timeout) = spec.visibility_timeout {
+            request = request.attributes(QueueAttributeName::VisibilityTimeout, timeout.to_string());
+        }
+        if let Some((target, count)) = &spec.dead_letter {
+            let target: &Queue = queues
+                .get(target)
+                .ok_or_else(|| fail(format!("dead-letter queue {target} is not in the template")))?;
+            let policy = serde_json::json!({ "deadLetterTargetArn": target.arn, "maxReceiveCount": count });
+            request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+        }
+        let created = request
+            .send()
+            .await
+            .map_err(|err| fail(aws_sdk_sqs::error::DisplayErrorContext(err).to_string()))?;
+        let url = created.queue_url.ok_or_else(|| fail("no queue URL returned".into()))?;
+        let attributes = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|err| fail(aws_sdk_sqs::error::DisplayErrorContext(err).to_string()))?;
+        let arn = attributes
+            .attributes
+            .and_then(|mut map| map.remove(&QueueAttributeName::QueueArn))
+            .unwrap_or_default();
+        queues.insert(spec.logical_id.clone(), Queue { url, arn });
+    }
+
+    let mut environment = BTreeMap::new();
+    for (name, value) in &template.environment {
+        let resolved = match value {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            other => reference(other).and_then(|id| {
+                tables
+                    .get(&id)
+                    .cloned()
+                    .or_else(|| queues.get(&id).map(|queue: &Queue| queue.url.clone()))
+                    .or_else(|| template.parameters.get(&id).cloned())
+            }),
+        };
+        environment.insert(name.clone(), resolved.ok_or_else(|| ProvisionError::Unresolved(name.clone()))?);
+    }
+    Ok(Deployment {
+        tables,
+        queues,
+        environment,
+    })
+}
+
+fn key_schema(keys: &[KeyElement]) -> Result<Vec<KeySchemaElement>, aws_sdk_dynamodb::error::BuildError> {
+    keys.iter()
+        .map(|key| {
+            KeySchemaElement::builder()
+                .attribute_name(&key.name)
+                .key_type(KeyType::from(key.key_type.as_str()))
+                .build()
+        })
+        .collect()
+}

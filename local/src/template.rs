@@ -1,0 +1,281 @@
+//! Reads `template.yaml`: the tables, queues, routes and consumers the local stack creates and
+//! serves, so local and cloud cannot drift.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_yaml::value::TaggedValue;
+use serde_yaml::{Mapping, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read the template {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("the template is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("the template's {0} is malformed: {1}")]
+    Shape(String, &'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyElement {
+    pub name: String,
+    /// HASH or RANGE
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub keys: Vec<KeyElement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    /// Attribute name to type (S, N, B).
+    pub attributes: Vec<(String, String)>,
+    pub keys: Vec<KeyElement>,
+    pub indexes: Vec<IndexSpec>,
+    pub stream_view: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    pub visibility_timeout: Option<u32>,
+    /// The dead-letter queue's logical id and the receive count that sends a message there.
+    pub dead_letter: Option<(String, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub binary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConsumer {
+    pub queue: String,
+    pub binary: String,
+    pub batch_size: u32,
+    pub reports_batch_failures: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub tables: Vec<TableSpec>,
+    pub queues: Vec<QueueSpec>,
+    pub routes: Vec<Route>,
+    pub consumers: Vec<QueueConsumer>,
+    /// `Globals.Function.Environment.Variables`, unresolved.
+    pub environment: BTreeMap<String, Value>,
+    /// Parameter defaults.
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let root: Value = serde_yaml::from_str(text)?;
+        let resources = root
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| shape("Resources", "missing"))?;
+        let mut template = Template {
+            tables: vec![],
+            queues: vec![],
+            routes: vec![],
+            consumers: vec![],
+            environment: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+        };
+        for (id, resource) in resources {
+            let id = id.as_str().ok_or_else(|| shape("Resources", "non-string logical id"))?.to_owned();
+            let kind = resource.get("Type").and_then(Value::as_str).unwrap_or_default();
+            let props = resource.get("Properties").cloned().unwrap_or(Value::Mapping(Mapping::new()));
+            match kind {
+                "AWS::DynamoDB::Table" => template.tables.push(table(&id, &props)?),
+                "AWS::SQS::Queue" => template.queues.push(queue(&id, &props)),
+                "AWS::Serverless::Function" => function(&id, resource, &props, &mut template)?,
+                _ => {}
+            }
+        }
+        if let Some(vars) = root
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+        {
+            for (name, value) in vars.as_mapping().into_iter().flatten() {
+                if let Some(name) = name.as_str() {
+                    template.environment.insert(name.to_owned(), value.clone());
+                }
+            }
+        }
+        for (name, param) in root.get("Parameters").and_then(Value::as_mapping).into_iter().flatten() {
+            if let (Some(name), Some(default)) = (name.as_str(), param.get("Default")) {
+                template.parameters.insert(name.to_owned(), scalar(default));
+            }
+        }
+        Ok(template)
+    }
+}
+
+fn shape(what: &str, why: &'static str) -> TemplateError {
+    TemplateError::Shape(what.to_owned(), why)
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        Value::Bool(flag) => flag.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn string(value: &Value, key: &str) -> Option<String> {
+    value.get(key).map(scalar).filter(|text| !text.is_empty())
+}
+
+fn key_schema(value: Option<&Value>) -> Vec<KeyElement> {
+    value
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|element| {
+            Some(KeyElement {
+                name: string(element, "AttributeName")?,
+                key_type: string(element, "KeyType")?,
+            })
+        })
+        .collect()
+}
+
+fn table(id: &str, props: &Value) -> Result<TableSpec, TemplateError> {
+    let attributes: Vec<(String, String)> = props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|attr| Some((string(attr, "AttributeName")?, string(attr, "AttributeType")?)))
+        .collect();
+    let keys = key_schema(props.get("KeySchema"));
+    if keys.is_empty() {
+        return Err(TemplateError::Shape(id.to_owned(), "table without a KeySchema"));
+    }
+    let indexes = props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|index| {
+            Some(IndexSpec {
+                name: string(index, "IndexName")?,
+                keys: key_schema(index.get("KeySchema")),
+            })
+        })
+        .collect();
+    let stream_view = props.get("StreamSpecification").and_then(|spec| string(spec, "StreamViewType"));
+    Ok(TableSpec {
+        logical_id: id.to_owned(),
+        attributes,
+        keys,
+        indexes,
+        stream_view,
+    })
+}
+
+fn queue(id: &str, props: &Value) -> QueueSpec {
+    let visibility_timeout = props
+        .get("VisibilityTimeout")
+        .and_then(Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok());
+    let dead_letter = props.get("RedrivePolicy").and_then(|policy| {
+        let target = reference(policy.get("deadLetterTargetArn")?)?;
+        let count = policy
+            .get("maxReceiveCount")
+            .and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(5);
+        Some((target, count))
+    });
+    QueueSpec {
+        logical_id: id.to_owned(),
+        visibility_timeout,
+        dead_letter,
+    }
+}
+
+/// The logical id behind `!Ref X` or `!GetAtt X.Attr`.
+pub fn reference(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) => {
+            let TaggedValue { tag, value } = tagged.as_ref();
+            let text = value.as_str()?;
+            match tag.to_string().as_str() {
+                "!Ref" => Some(text.to_owned()),
+                "!GetAtt" => text.split('.').next().map(str::to_owned),
+                _ => None,
+            }
+        }
+        Value::Mapping(map) => {
+            let single = |key: &str| map.get(key);
+            if let Some(text) = single("Ref").and_then(Value::as_str) {
+                return Some(text.to_owned());
+            }
+            match single("Fn::GetAtt")? {
+                Value::Sequence(parts) => parts.first().and_then(Value::as_str).map(str::to_owned),
+                Value::String(text) => text.split('.').next().map(str::to_owned),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn function(id: &str, resource: &Value, props: &Value, template: &mut Template) -> Result<(), TemplateError> {
+    let binary = resource
+        .get("Metadata")
+        .and_then(|meta| meta.get("BuildProperties"))
+        .and_then(|build| string(build, "Binary"))
+        .ok_or_else(|| TemplateError::Shape(id.to_owned(), "function without Metadata.BuildProperties.Binary"))?;
+    for (_, event) in props.get("Events").and_then(Value::as_mapping).into_iter().flatten() {
+        let event_props = event.get("Properties").cloned().unwrap_or(Value::Null);
+        match event.get("Type").and_then(Value::as_str) {
+            Some("HttpApi") => template.routes.push(Route {
+                method: string(&event_props, "Method")
+                    .ok_or_else(|| TemplateError::Shape(id.to_owned(), "HttpApi event without Method"))?,
+                path: string(&event_props, "Path").ok_or_else(|| TemplateError::Shape(id.to_owned(), "HttpApi event without Path"))?,
+                binary: binary.clone(),
+            }),
+            Some("SQS") => template.consumers.push(QueueConsumer {
+                queue: event_props
+                    .get("Queue")
+                    .and_then(reference)
+                    .ok_or_else(|| TemplateError::Shape(id.to_owned(), "SQS event without a Queue reference"))?,
+                binary: binary.clone(),
+                batch_size: event_props
+                    .get("BatchSize")
+                    .and_then(Value::as_u64)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .unwrap_or(10),
+                reports_batch_failures: event_props
+                    .get("FunctionResponseTypes")
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+            }),
+            _ => {}
+        }
+    }
+    Ok(())
+}
