@@ -1,0 +1,201 @@
+//! Transient faults injected into the storage and queue calls end in PENDING_PAYMENT, through
+//! the retry or the SQS step, and never in a double reservation.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_shared::domain::OrderId;
+use orders_shared::handlers::QueueFunction;
+use orders_tests::{counters, eventually, service, Api, Setup};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn with_faults(plan: &FaultPlan, poll_queues: bool) -> Setup {
+    Setup {
+        faults: Some(plan.clone()),
+        poll_queues,
+        ..Setup::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_before_the_write_are_retried_inline() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, true)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    plan.fail_next("get_products", FaultPoint::Before, 2);
+    plan.fail_next("create_order", FaultPoint::Before, 3);
+
+    let placed = Api::customer(&service, "alice").place(&[("mug", 2)], None).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    assert_eq!(plan.injected(), 5);
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_took_effect_but_lost_its_answer_is_not_applied_twice() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, true)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    plan.fail_next("create_order", FaultPoint::After, 1);
+
+    let alice = Api::customer(&service, "alice");
+    let placed = alice.place(&[("mug", 2)], Some("once")).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    assert_eq!(placed.body["status"], "PENDING_PAYMENT");
+    assert_eq!(plan.injected(), 1);
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+    assert_eq!(alice.get("/api/v1/orders").await.body["orders"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_retries_run_out_the_queue_finishes_the_reservation() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    // Every inline try fails; the write that parks the order succeeds.
+    plan.fail_next("create_order", FaultPoint::Before, 4);
+
+    let alice = Api::customer(&service, "alice");
+    let accepted = alice.place(&[("mug", 3)], None).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
+    assert_eq!(accepted.body["status"], "PENDING_RESERVING_STOCK");
+    assert!(accepted.body.get("payment_due_at").is_none());
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+
+    let poller = service
+        .poller(QueueFunction::ReserveStock)
+        .expect("the template wires reserve-stock to a queue");
+    // The first delivery hits a storage fault and comes back; the second one reserves.
+    plan.fail_next("update_order", FaultPoint::Before, 1);
+    assert_eq!(poller.poll_once().await.unwrap(), 1);
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+    let delivered = eventually(Duration::from_secs(10), || async {
+        (poller.poll_once().await.unwrap() > 0).then_some(())
+    })
+    .await;
+    assert_eq!(delivered, ());
+
+    let order = alice.order(accepted.body["id"].as_str().unwrap()).await;
+    assert_eq!(order.body["status"], "PENDING_PAYMENT");
+    let timeline: Vec<&str> = order.body["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(timeline, ["CREATED", "PENDING_RESERVING_STOCK", "PENDING_PAYMENT"]);
+    assert_eq!(counters(&admin.product("mug").await), (10, 7, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_saga_message_changes_nothing() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    plan.fail_next("create_order", FaultPoint::Before, 4);
+    let accepted = Api::customer(&service, "alice").place(&[("mug", 4)], None).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED);
+    let order_id = OrderId::parse(accepted.body["id"].as_str().unwrap()).unwrap();
+    // The same step, delivered twice more by hand: as SQS may.
+    service.app.saga.request_reservation(order_id).await.unwrap();
+    service.app.saga.request_reservation(order_id).await.unwrap();
+
+    let poller = service.poller(QueueFunction::ReserveStock).unwrap();
+    let mut handled = 0;
+    while handled < 3 {
+        handled += poller.poll_once().await.unwrap();
+    }
+    assert_eq!(counters(&admin.product("mug").await), (10, 6, 4));
+    let order = admin.order(&order_id.to_string()).await;
+    assert_eq!(order.body["status_history"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_queue_finds_short_of_stock_becomes_invalid() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 2).await;
+    plan.fail_next("create_order", FaultPoint::Before, 4);
+    let accepted = Api::customer(&service, "alice").place(&[("mug", 2)], None).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED);
+    // Meanwhile someone else takes the stock.
+    assert_eq!(
+        Api::customer(&service, "bob").place(&[("mug", 1)], None).await.status,
+        StatusCode::CREATED
+    );
+
+    let poller = service.poller(QueueFunction::ReserveStock).unwrap();
+    eventually(Duration::from_secs(10), || async {
+        (poller.poll_once().await.unwrap() > 0).then_some(())
+    })
+    .await;
+    let order = admin.order(accepted.body["id"].as_str().unwrap()).await;
+    assert_eq!(order.body["status"], "INVALID");
+    assert_eq!(order.body["problems"][0]["code"], "OUT_OF_STOCK");
+    assert_eq!(counters(&admin.product("mug").await), (2, 1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_under_random_faults_sells_exactly_the_stock() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, true)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("hot", "19.99", 10).await;
+    for (op, point, rate) in [
+        ("get_products", FaultPoint::Before, 0.1),
+        ("create_order", FaultPoint::Before, 0.3),
+        ("create_order", FaultPoint::After, 0.1),
+        ("update_order", FaultPoint::Before, 0.3),
+        ("update_order", FaultPoint::After, 0.1),
+    ] {
+        plan.set_rate(op, point, rate);
+    }
+    let customers: Vec<Api> = (0..30).map(|n| Api::customer(&service, &format!("buyer-{n}"))).collect();
+
+    let replies = join_all(
+        customers
+            .iter()
+            .enumerate()
+            .map(|(n, c)| async move { c.place(&[("hot", 1)], Some(&format!("k{n}"))).await }),
+    )
+    .await;
+    assert!(
+        replies.iter().all(|r| [
+            StatusCode::CREATED,
+            StatusCode::ACCEPTED,
+            StatusCode::CONFLICT,
+            StatusCode::SERVICE_UNAVAILABLE
+        ]
+        .contains(&r.status)),
+        "{replies:?}"
+    );
+    // A client retries a 503 with its key, as the problem tells it to.
+    for (n, reply) in replies.iter().enumerate() {
+        if reply.status == StatusCode::SERVICE_UNAVAILABLE {
+            customers[n].place(&[("hot", 1)], Some(&format!("k{n}"))).await;
+        }
+    }
+    plan.clear();
+    let statuses: Vec<String> = eventually(Duration::from_secs(30), || async {
+        let orders = admin.get("/api/v1/orders?limit=100").await.body["orders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let statuses: Vec<String> = orders
+            .iter()
+            .map(|o: &Value| o["status"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (statuses.len() == 30 && !statuses.iter().any(|s| s == "PENDING_RESERVING_STOCK")).then_some(statuses)
+    })
+    .await;
+    assert_eq!(statuses.iter().filter(|s| *s == "PENDING_PAYMENT").count(), 10);
+    assert_eq!(statuses.iter().filter(|s| *s == "INVALID").count(), 20);
+    assert_eq!(counters(&admin.product("hot").await), (10, 0, 10));
+}

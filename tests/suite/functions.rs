@@ -1,0 +1,103 @@
+//! The template, the binaries, the handlers and `events/` agree; every sample event runs
+//! through its function as Lambda would hand it over.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_http::request::LambdaRequest;
+use orders_local::template::Template;
+use orders_shared::handlers::{HttpFunction, QueueFunction};
+use orders_tests::{counters, service, Api, Setup};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    orders_local::emulators::repo_root()
+}
+
+fn event(name: &str) -> Value {
+    let path = repo().join("events").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn every_function_of_the_template_has_a_handler_a_binary_and_a_sample_event() {
+    let template = Template::load(&orders_local::template_path()).unwrap();
+    let routed: BTreeSet<&str> = template.routes.iter().map(|r| r.binary.as_str()).collect();
+    let handled: BTreeSet<&str> = HttpFunction::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(routed, handled);
+    let consumed: BTreeSet<&str> = template.consumers.iter().map(|c| c.binary.as_str()).collect();
+    let consumers: BTreeSet<&str> = QueueFunction::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(consumed, consumers);
+    assert!(template.consumers.iter().all(|c| c.reports_batch_failures));
+
+    let manifest = std::fs::read_to_string(repo().join("functions/Cargo.toml")).unwrap();
+    for name in routed.iter().chain(&consumed) {
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "functions/Cargo.toml has no binary {name}"
+        );
+        assert!(
+            repo().join("events").join(format!("{name}.json")).is_file(),
+            "events/{name}.json is missing"
+        );
+    }
+}
+
+#[test]
+fn every_queue_has_a_dead_letter_queue_and_a_visibility_timeout_of_six_function_timeouts() {
+    let template = Template::load(&orders_local::template_path()).unwrap();
+    for consumer in &template.consumers {
+        let queue = template.queues.iter().find(|q| q.logical_id == consumer.queue).unwrap();
+        let (_, receives) = queue.dead_letter.as_ref().expect("a redrive policy");
+        assert_eq!(*receives, 5);
+        assert!(queue.visibility_timeout.unwrap_or(30) >= 60, "six times the 10 s function timeout");
+    }
+}
+
+async fn http(service: &orders_local::RunningService, function: HttpFunction) -> (u16, Value) {
+    let request: LambdaRequest = serde_json::from_value(event(function.name())).expect("a valid API Gateway v2 event");
+    let response = function.handle(&service.app, request.into()).await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sample_event_runs_through_its_function() {
+    let service = service(Setup::default()).await;
+    let (status, product) = http(&service, HttpFunction::PutInventory).await;
+    assert_eq!(status, 200, "{product}");
+    assert_eq!(counters(&product), (20, 20, 0));
+    assert_eq!(http(&service, HttpFunction::GetInventory).await.0, 200);
+
+    let (status, order) = http(&service, HttpFunction::CreateOrder).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["user_id"], "alice");
+    let (replayed, again) = http(&service, HttpFunction::CreateOrder).await;
+    assert_eq!(
+        (replayed, &again["id"]),
+        (201, &order["id"]),
+        "the sample's Idempotency-Key replays"
+    );
+    assert_eq!(counters(&Api::admin(&service).product("sku-1").await), (20, 18, 2));
+
+    let (status, missing) = http(&service, HttpFunction::GetOrder).await;
+    assert_eq!((status, missing["code"].as_str()), (404, Some("ORDER_NOT_FOUND")));
+    let (status, listed) = http(&service, HttpFunction::ListOrders).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["orders"][0]["id"], order["id"]);
+    let (status, listed) = http(&service, HttpFunction::ListUserOrders).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["orders"].as_array().unwrap().len(), 1);
+
+    let batch: SqsEvent = serde_json::from_value(event(QueueFunction::ReserveStock.name())).expect("a valid SQS event");
+    let response = QueueFunction::ReserveStock.handle(&service.app, batch).await;
+    // The step for an unknown order is done with; the unreadable message is returned for the DLQ.
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["b0d4e7c2-1f3a-4e5b-9c8d-7a6b5c4d3e21"]);
+}

@@ -1,0 +1,72 @@
+use futures::future::join_all;
+use orders_tests::{counters, service, Api, Setup};
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_a_request_with_its_key_returns_the_same_order_once() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+
+    let first = alice.place(&[("mug", 2)], Some("checkout-7")).await;
+    let again = alice.place(&[("mug", 2)], Some("checkout-7")).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_key_with_a_different_body_is_refused() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+
+    alice.place(&[("mug", 2)], Some("k")).await;
+    let changed = alice.place(&[("mug", 3)], Some("k")).await;
+    assert_eq!(changed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(changed.code(), "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_belong_to_their_user() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice").place(&[("mug", 1)], Some("same")).await;
+    let bob = Api::customer(&service, "bob").place(&[("mug", 1)], Some("same")).await;
+    assert_eq!(bob.status, StatusCode::CREATED);
+    assert_ne!(alice.body["id"], bob.body["id"]);
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_with_one_key_create_one_order_and_one_reservation() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 100).await;
+    let alice = Api::customer(&service, "alice");
+
+    let replies = join_all((0..10).map(|_| alice.place(&[("mug", 3)], Some("double-click")))).await;
+    assert!(replies.iter().all(|r| r.status == StatusCode::CREATED), "{replies:?}");
+    let first = &replies[0].body["id"];
+    assert!(replies.iter().all(|r| &r.body["id"] == first));
+    assert_eq!(counters(&admin.product("mug").await), (100, 97, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_refusal_is_the_same_refusal() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("rare", "5.00", 1).await;
+    let alice = Api::customer(&service, "alice");
+    let first = alice.place(&[("rare", 2)], Some("k1")).await;
+    let again = alice.place(&[("rare", 2)], Some("k1")).await;
+    assert_eq!(first.status, StatusCode::CONFLICT);
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.body["order_id"], first.body["order_id"]);
+}

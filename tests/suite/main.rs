@@ -1,0 +1,10 @@
+//! Integration and end-to-end tests: every test provisions its own tables and queues on the
+//! shared emulators and talks to the service over HTTP through the local runner.
+
+mod access;
+mod bad_input;
+mod faults;
+mod functions;
+mod idempotency;
+mod listing;
+mod placement;

@@ -1,0 +1,145 @@
+use futures::future::join_all;
+use orders_tests::{counters, service, Api, Setup};
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_reserves_its_stock_and_shows_its_whole_timeline() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "9.50", 5).await;
+    admin.put_product("tea", "0.35", 100).await;
+    let alice = Api::customer(&service, "alice");
+
+    let placed = alice.place(&[("mug", 2), ("tea", 3)], None).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    let order = &placed.body;
+    assert_eq!(order["status"], "PENDING_PAYMENT");
+    assert_eq!(order["payment_status"], "PENDING");
+    assert_eq!(order["subtotal"], "20.05");
+    assert_eq!(order["total"], "20.05");
+    assert_eq!(order["items"][1]["unit_price"], "0.35");
+    assert_eq!(order["items"][1]["subtotal"], "1.05");
+    let timeline: Vec<&str> = order["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(timeline, ["CREATED", "PENDING_RESERVING_STOCK", "PENDING_PAYMENT"]);
+    let location = placed.headers["location"].to_str().unwrap();
+    assert_eq!(location, format!("/api/v1/orders/{}", order["id"].as_str().unwrap()));
+
+    let read = alice.get(location).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.body, placed.body);
+    assert_eq!(counters(&admin.product("mug").await), (5, 3, 2));
+    assert_eq!(counters(&admin.product("tea").await), (100, 97, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_customers_racing_for_the_last_unit_yield_exactly_one_order() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("last-one", "49.00", 1).await;
+    let customers: Vec<Api> = (0..100).map(|n| Api::customer(&service, &format!("racer-{n}"))).collect();
+
+    let replies = join_all(customers.iter().map(|customer| customer.place(&[("last-one", 1)], None))).await;
+    let won = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let lost: Vec<_> = replies.iter().filter(|r| r.status == StatusCode::CONFLICT).collect();
+    assert_eq!(won, 1);
+    assert_eq!(lost.len(), 99);
+    assert!(lost.iter().all(|r| r.code() == "OUT_OF_STOCK"));
+
+    // Every loser's order exists, INVALID, with the reason on its line.
+    let invalid = customers[0].place(&[("last-one", 1)], None).await;
+    let order_id = invalid.body["order_id"].as_str().unwrap().to_owned();
+    let order = customers[0].order(&order_id).await;
+    assert_eq!(order.body["status"], "INVALID");
+    assert_eq!(order.body["problems"][0]["code"], "OUT_OF_STOCK");
+    assert_eq!(counters(&admin.product("last-one").await), (1, 0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_concurrent_orders_on_five_units_yield_exactly_five() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("five", "3.00", 5).await;
+    let customers: Vec<Api> = (0..10).map(|n| Api::customer(&service, &format!("c{n}"))).collect();
+
+    let replies = join_all(customers.iter().map(|customer| customer.place(&[("five", 1)], None))).await;
+    assert_eq!(replies.iter().filter(|r| r.status == StatusCode::CREATED).count(), 5);
+    assert_eq!(replies.iter().filter(|r| r.status == StatusCode::CONFLICT).count(), 5);
+    assert_eq!(counters(&admin.product("five").await), (5, 0, 5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_with_one_short_line_reserves_nothing_at_all() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("a", "1.00", 10).await;
+    admin.put_product("b", "2.00", 1).await;
+    admin.put_product("c", "3.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+
+    let reply = alice.place(&[("a", 2), ("b", 2), ("c", 2)], None).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.code(), "OUT_OF_STOCK");
+    assert_eq!(reply.body["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(reply.body["lines"][0]["product_id"], "b");
+    assert_eq!(reply.body["lines"][0]["available"], 1);
+    assert_eq!(counters(&admin.product("a").await), (10, 10, 0));
+    assert_eq!(counters(&admin.product("b").await), (1, 1, 0));
+    assert_eq!(counters(&admin.product("c").await), (10, 10, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_product_makes_the_order_invalid_and_reserves_nothing() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("real", "1.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+
+    let reply = alice.place(&[("real", 1), ("ghost", 1)], None).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.code(), "UNKNOWN_PRODUCT");
+    let order = alice.order(reply.body["order_id"].as_str().unwrap()).await;
+    assert_eq!(order.body["status"], "INVALID");
+    assert_eq!(order.body["problems"][0]["product_id"], "ghost");
+    assert_eq!(counters(&admin.product("real").await), (10, 10, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_keeps_on_hand_equal_to_available_plus_reserved() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    let created = admin.put_product("lamp", "25.00", 4).await;
+    assert_eq!(created.status, StatusCode::OK);
+    assert_eq!(counters(&created.body), (4, 4, 0));
+    Api::customer(&service, "alice").place(&[("lamp", 3)], None).await;
+
+    let raised = admin.put_product("lamp", "27.50", 10).await;
+    assert_eq!(counters(&raised.body), (10, 7, 3));
+    assert_eq!(raised.body["price"], "27.50");
+    let too_low = admin.put_product("lamp", "27.50", 2).await;
+    assert_eq!(too_low.status, StatusCode::CONFLICT);
+    assert_eq!(too_low.code(), "ON_HAND_BELOW_RESERVED");
+    assert_eq!(too_low.body["reserved"], 3);
+    let exact = admin.put_product("lamp", "27.50", 3).await;
+    assert_eq!(counters(&exact.body), (3, 0, 3));
+    let missing = admin.get("/api/v1/inventory/nothing-here").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.code(), "PRODUCT_NOT_FOUND");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prices_are_snapshotted_so_a_later_price_change_leaves_the_order_alone() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("pen", "1.10", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let placed = alice.place(&[("pen", 2)], None).await;
+    admin.put_product("pen", "9.99", 10).await;
+    let order = alice.order(placed.body["id"].as_str().unwrap()).await;
+    assert_eq!(order.body["items"][0]["unit_price"], "1.10");
+    assert_eq!(order.body["total"], "2.20");
+}

@@ -1,0 +1,185 @@
+//! Test support: one pair of emulators per test process, one freshly provisioned service per
+//! test (its own tables and queues), and a small HTTP client for the API.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use orders_local::emulators::Emulators;
+use orders_local::{start, RunningService, ServiceOptions};
+use orders_shared::adapters::faults::FaultPlan;
+use orders_shared::ports::Clock;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+static EMULATORS: OnceLock<Emulators> = OnceLock::new();
+
+/// The emulators every test of this process shares; they stop when the process ends.
+pub fn emulators() -> &'static Emulators {
+    EMULATORS.get_or_init(|| match Emulators::start(0, 0) {
+        Ok(emulators) => emulators,
+        Err(err) => panic!("cannot start the emulators (run `make deps` first): {err}"),
+    })
+}
+
+pub struct Setup {
+    pub environment: Vec<(String, String)>,
+    pub faults: Option<FaultPlan>,
+    pub clock: Option<Arc<dyn Clock>>,
+    pub poll_queues: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            environment: vec![("PLACEMENT_ATTEMPTS".into(), "4".into())],
+            faults: None,
+            clock: None,
+            poll_queues: true,
+        }
+    }
+}
+
+/// A freshly provisioned service on its own tables and queues.
+pub async fn service(setup: Setup) -> RunningService {
+    let emulators = tokio::task::spawn_blocking(emulators).await.expect("emulators");
+    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut options = ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), prefix);
+    options.environment = setup.environment;
+    options.faults = setup.faults;
+    options.poll_queues = setup.poll_queues;
+    if let Some(clock) = setup.clock {
+        options.clock = clock;
+    }
+    start(options).await.expect("the local service starts")
+}
+
+pub fn token(user: &str, admin: bool) -> String {
+    orders_local::token::mint(orders_local::token::DEFAULT_SECRET, user, admin, 3600).expect("token")
+}
+
+/// A caller of the API with one identity.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl Api {
+    pub fn new(service: &RunningService, user: &str, admin: bool) -> Self {
+        Self {
+            base: service.base_url(),
+            http: reqwest::Client::new(),
+            token: Some(token(user, admin)),
+        }
+    }
+
+    pub fn anonymous(service: &RunningService) -> Self {
+        Self {
+            base: service.base_url(),
+            http: reqwest::Client::new(),
+            token: None,
+        }
+    }
+
+    pub fn customer(service: &RunningService, user: &str) -> Self {
+        Self::new(service, user, false)
+    }
+
+    pub fn admin(service: &RunningService) -> Self {
+        Self::new(service, "shop-admin", true)
+    }
+
+    /// Sends a request; `body` is sent as JSON text unless it is a string, which is sent raw.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let mut has_content_type = false;
+        for (name, value) in headers {
+            has_content_type |= name.eq_ignore_ascii_case("content-type");
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            if !has_content_type {
+                request = request.header("content-type", "application/json");
+            }
+            request = match body {
+                Value::String(raw) => request.body(raw),
+                other => request.body(other.to_string()),
+            };
+        }
+        let response = request.send().await.expect("the request reaches the service");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn put_product(&self, sku: &str, price: &str, on_hand: i64) -> Reply {
+        let body = json!({"name": format!("Product {sku}"), "seller_id": "seller-1", "price": price, "on_hand": on_hand});
+        self.send(Method::PUT, &format!("/api/v1/inventory/{sku}"), Some(body), &[]).await
+    }
+
+    pub async fn product(&self, sku: &str) -> Value {
+        let reply = self.get(&format!("/api/v1/inventory/{sku}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        reply.body
+    }
+
+    pub async fn place(&self, lines: &[(&str, u32)], key: Option<&str>) -> Reply {
+        let items: Vec<Value> = lines.iter().map(|(sku, qty)| json!({"product_id": sku, "quantity": qty})).collect();
+        let headers: Vec<(&str, &str)> = key.map(|key| vec![("idempotency-key", key)]).unwrap_or_default();
+        self.send(Method::POST, "/api/v1/orders", Some(json!({ "items": items })), &headers)
+            .await
+    }
+
+    pub async fn order(&self, id: &str) -> Reply {
+        self.get(&format!("/api/v1/orders/{id}")).await
+    }
+}
+
+/// Stock counters of a product as (on_hand, available, reserved).
+pub fn counters(product: &Value) -> (i64, i64, i64) {
+    let field = |name: &str| product[name].as_i64().unwrap_or(i64::MIN);
+    (field("on_hand"), field("available"), field("reserved"))
+}
+
+/// Polls `check` until it returns `Some`, or fails the test after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < limit, "condition not reached within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
