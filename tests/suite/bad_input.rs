@@ -4,6 +4,9 @@ use orders_tests::{counters, service, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+/// A named request body with its extra headers, and the status and problem code it must get.
+type Case<'a> = (&'a str, Value, &'a [(&'a str, &'a str)], StatusCode, &'a str);
+
 fn line(sku: &str, quantity: Value) -> Value {
     json!({"product_id": sku, "quantity": quantity})
 }
@@ -17,7 +20,7 @@ async fn malformed_order_requests_are_refused_at_the_edge_and_create_nothing() {
     let fifty_one: Vec<Value> = (0..51).map(|n| line(&format!("p{n}"), json!(1))).collect();
     let huge_body = json!({"items": [line("mug", json!(1))], "pad": "x".repeat(70 * 1024)});
 
-    let cases: Vec<(&str, Value, &[(&str, &str)], StatusCode, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "truncated JSON",
             json!("{\"items\": ["),

