@@ -13,6 +13,7 @@ environment:
   ORDERS_API_PORT (3000)  DYNAMODB_PORT (8000)  MOTO_PORT (5000)
   DYNAMODB_ENDPOINT, MOTO_ENDPOINT  use emulators that are already running instead of starting them
   ORDERS_JWT_SECRET       HS256 secret of local tokens (default: orders-local-dev-secret)
+  SWEEPER_INTERVAL_SECONDS (60)  how often the scheduled sweeper runs
   any function variable of template.yaml (PAYMENT_TIMEOUT_SECONDS, ORDERS_TAX_RATE, ORDERS_FAULTS, ...)";
 
 fn port(name: &str, default: u16) -> Result<u16, String> {
@@ -76,6 +77,8 @@ async fn up() -> Result<(), LocalError> {
     options.api_addr = SocketAddr::from(([127, 0, 0, 1], api_port));
     options.jwt_secret = token::secret_from_env();
     options.environment = std::env::vars().collect();
+    let every = port("SWEEPER_INTERVAL_SECONDS", 60).map_err(bad_port)?;
+    options.schedule_every = Some(std::time::Duration::from_secs(u64::from(every.max(1))));
     let service = start(options).await?;
     eprintln!(
         "orders service listening on {} (GET /health; Ctrl-C stops everything)",

@@ -8,6 +8,7 @@ pub mod emulators;
 pub mod gateway;
 pub mod poller;
 pub mod provision;
+pub mod streams;
 pub mod template;
 pub mod token;
 
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::app::App;
 use orders_shared::config::{Config, ConfigError};
-use orders_shared::handlers::QueueFunction;
+use orders_shared::handlers::{QueueFunction, ScheduleFunction, StreamFunction};
 use orders_shared::ports::{Clock, SystemClock};
 use tokio::task::JoinHandle;
 
@@ -38,8 +39,12 @@ pub enum LocalError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Route(#[from] gateway::UnknownFunction),
-    #[error("the template wires queue {queue} to binary '{binary}', which no consumer serves")]
-    UnknownConsumer { queue: String, binary: String },
+    #[error("the template wires {source_name} to binary '{binary}', which no consumer serves")]
+    UnknownConsumer { source_name: String, binary: String },
+    #[error("table {0} has no stream")]
+    NoStream(String),
+    #[error("describing table {table}: {message}")]
+    Describe { table: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -61,8 +66,10 @@ pub struct ServiceOptions {
     /// Faults to inject into every port; overrides `ORDERS_FAULTS` from the environment.
     pub faults: Option<FaultPlan>,
     pub jwt_secret: String,
-    /// Poll the queues into their consumers (tests may drive them by hand instead).
+    /// Poll the queues and streams into their consumers (tests may drive them by hand instead).
     pub poll_queues: bool,
+    /// Fire scheduled functions this often; `None` leaves them to the caller.
+    pub schedule_every: Option<std::time::Duration>,
 }
 
 impl ServiceOptions {
@@ -77,6 +84,7 @@ impl ServiceOptions {
             faults: None,
             jwt_secret: token::DEFAULT_SECRET.to_owned(),
             poll_queues: true,
+            schedule_every: None,
         }
     }
 }
@@ -108,6 +116,45 @@ impl RunningService {
             batch_size: i32::try_from(consumer.batch_size).unwrap_or(10),
             reports_batch_failures: consumer.reports_batch_failures,
         })
+    }
+}
+
+impl RunningService {
+    /// The poller of a stream consumer, to drive a stream by hand.
+    pub async fn stream_poller(&self, function: StreamFunction) -> Result<streams::StreamPoller, LocalError> {
+        let consumer = self
+            .template
+            .streams
+            .iter()
+            .find(|c| c.binary == function.name())
+            .ok_or_else(|| LocalError::UnknownConsumer {
+                source_name: "a stream".into(),
+                binary: function.name().into(),
+            })?;
+        let table = self.deployment.tables.get(&consumer.table).cloned().unwrap_or_default();
+        let described = self
+            .clients
+            .dynamodb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .map_err(|err| LocalError::Describe {
+                table: table.clone(),
+                message: aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
+            })?;
+        let arn = described
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or(LocalError::NoStream(table))?;
+        let batch = i32::try_from(consumer.batch_size).unwrap_or(100);
+        Ok(streams::StreamPoller::new(
+            Arc::clone(&self.app),
+            self.clients.streams.clone(),
+            arn,
+            function,
+            batch,
+        ))
     }
 }
 
@@ -173,13 +220,41 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     };
     for consumer in &service.template.consumers {
         let function = QueueFunction::from_name(&consumer.binary).ok_or_else(|| LocalError::UnknownConsumer {
-            queue: consumer.queue.clone(),
+            source_name: consumer.queue.clone(),
             binary: consumer.binary.clone(),
         })?;
         if options.poll_queues {
             if let Some(poller) = service.poller(function) {
                 tasks.push(tokio::spawn(poller.run()));
             }
+        }
+    }
+    for consumer in &service.template.streams {
+        let function = StreamFunction::from_name(&consumer.binary).ok_or_else(|| LocalError::UnknownConsumer {
+            source_name: consumer.table.clone(),
+            binary: consumer.binary.clone(),
+        })?;
+        if options.poll_queues {
+            tasks.push(tokio::spawn(service.stream_poller(function).await?.run()));
+        }
+    }
+    for schedule in &service.template.schedules {
+        let function = ScheduleFunction::from_name(&schedule.binary).ok_or_else(|| LocalError::UnknownConsumer {
+            source_name: schedule.expression.clone(),
+            binary: schedule.binary.clone(),
+        })?;
+        if let Some(every) = options.schedule_every {
+            let app = Arc::clone(&service.app);
+            tasks.push(tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.tick().await;
+                loop {
+                    ticks.tick().await;
+                    if let Err(err) = function.handle(&app).await {
+                        tracing::warn!(function = function.name(), error = %orders_shared::error_chain(&err), "scheduled run failed");
+                    }
+                }
+            }));
         }
     }
     service.tasks = tasks;

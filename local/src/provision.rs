@@ -26,6 +26,7 @@ pub enum ProvisionError {
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
 }
 
@@ -40,6 +41,12 @@ impl Clients {
             .credentials_provider(credentials.clone())
             .endpoint_url(dynamodb_endpoint)
             .build();
+        let streams = aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodbstreams::config::Region::new(REGION))
+            .credentials_provider(credentials.clone())
+            .endpoint_url(dynamodb_endpoint)
+            .build();
         let sqs = aws_sdk_sqs::Config::builder()
             .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
             .region(aws_sdk_sqs::config::Region::new(REGION))
@@ -48,6 +55,7 @@ impl Clients {
             .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            streams: aws_sdk_dynamodbstreams::Client::from_conf(streams),
             sqs: aws_sdk_sqs::Client::from_conf(sqs),
         }
     }
@@ -94,7 +102,11 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
             let gsi = GlobalSecondaryIndex::builder()
                 .index_name(&index.name)
                 .set_key_schema(Some(key_schema(&index.keys).map_err(|e| fail(&e))?))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection.as_str()))
+                        .build(),
+                )
                 .build()
                 .map_err(|e| fail(&e))?;
             request = request.global_secondary_indexes(gsi);

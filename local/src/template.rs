@@ -28,6 +28,8 @@ pub struct KeyElement {
 pub struct IndexSpec {
     pub name: String,
     pub keys: Vec<KeyElement>,
+    /// ALL, KEYS_ONLY or INCLUDE.
+    pub projection: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,12 +65,31 @@ pub struct QueueConsumer {
     pub reports_batch_failures: bool,
 }
 
+/// A function on an EventBridge schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub binary: String,
+    /// `rate(1 minute)`, as written in the template.
+    pub expression: String,
+}
+
+/// A function on a table's DynamoDB stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamConsumer {
+    pub table: String,
+    pub binary: String,
+    pub batch_size: u32,
+    pub reports_batch_failures: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub tables: Vec<TableSpec>,
     pub queues: Vec<QueueSpec>,
     pub routes: Vec<Route>,
     pub consumers: Vec<QueueConsumer>,
+    pub schedules: Vec<Schedule>,
+    pub streams: Vec<StreamConsumer>,
     /// `Globals.Function.Environment.Variables`, unresolved.
     pub environment: BTreeMap<String, Value>,
     /// Parameter defaults.
@@ -95,6 +116,8 @@ impl Template {
             queues: vec![],
             routes: vec![],
             consumers: vec![],
+            schedules: vec![],
+            streams: vec![],
             environment: BTreeMap::new(),
             parameters: BTreeMap::new(),
         };
@@ -182,6 +205,10 @@ fn table(id: &str, props: &Value) -> Result<TableSpec, TemplateError> {
             Some(IndexSpec {
                 name: string(index, "IndexName")?,
                 keys: key_schema(index.get("KeySchema")),
+                projection: index
+                    .get("Projection")
+                    .and_then(|p| string(p, "ProjectionType"))
+                    .unwrap_or_else(|| "ALL".to_owned()),
             })
         })
         .collect();
@@ -269,13 +296,36 @@ fn function(id: &str, resource: &Value, props: &Value, template: &mut Template) 
                     .and_then(Value::as_u64)
                     .and_then(|v| u32::try_from(v).ok())
                     .unwrap_or(10),
-                reports_batch_failures: event_props
-                    .get("FunctionResponseTypes")
-                    .and_then(Value::as_sequence)
-                    .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+                reports_batch_failures: reports_failures(&event_props),
+            }),
+            Some("Schedule" | "ScheduleV2") => template.schedules.push(Schedule {
+                binary: binary.clone(),
+                expression: string(&event_props, "Schedule")
+                    .or_else(|| string(&event_props, "ScheduleExpression"))
+                    .ok_or_else(|| TemplateError::Shape(id.to_owned(), "Schedule event without an expression"))?,
+            }),
+            Some("DynamoDB") => template.streams.push(StreamConsumer {
+                table: event_props
+                    .get("Stream")
+                    .and_then(reference)
+                    .ok_or_else(|| TemplateError::Shape(id.to_owned(), "DynamoDB event without a Stream reference"))?,
+                binary: binary.clone(),
+                batch_size: event_props
+                    .get("BatchSize")
+                    .and_then(Value::as_u64)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .unwrap_or(100),
+                reports_batch_failures: reports_failures(&event_props),
             }),
             _ => {}
         }
     }
     Ok(())
+}
+
+fn reports_failures(event_props: &Value) -> bool {
+    event_props
+        .get("FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures")))
 }

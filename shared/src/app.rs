@@ -19,6 +19,8 @@ pub struct App {
     pub pricing: PricingPolicy,
     pub payment_timeout: chrono::Duration,
     pub placement_retry: RetryPolicy,
+    /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
+    pub stuck_after: chrono::Duration,
 }
 
 impl App {
@@ -53,6 +55,7 @@ impl App {
             pricing: config.pricing.clone(),
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
             placement_retry: config.placement_retry,
+            stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
         }
     }
 }

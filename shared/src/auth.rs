@@ -36,6 +36,15 @@ impl Identity {
         }
     }
 
+    /// Whose orders the caller may act on.
+    pub fn access(&self) -> crate::service::actions::Access<'_> {
+        if self.is_admin {
+            crate::service::actions::Access::Anyone
+        } else {
+            crate::service::actions::Access::Owner(&self.user)
+        }
+    }
+
     /// Whether the caller may see or act on what belongs to `owner`.
     pub fn may_access(&self, owner: &UserId) -> bool {
         self.is_admin || &self.user == owner

@@ -26,6 +26,8 @@ pub struct Config {
     pub payment_timeout: Duration,
     /// How often placement retries a transient failure before handing over to the queue.
     pub placement_retry: RetryPolicy,
+    /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
+    pub stuck_after: Duration,
     /// Faults to inject (tests and chaos runs only); empty in production.
     pub faults: Option<FaultPlan>,
 }
@@ -66,6 +68,11 @@ impl Config {
             .ok()
             .filter(|n| (1..=10).contains(n))
             .ok_or_else(|| invalid("PLACEMENT_ATTEMPTS", "must be from 1 to 10"))?;
+        let stuck_secs: u64 = parsed("STUCK_RESERVING_SECONDS", "120")
+            .parse()
+            .ok()
+            .filter(|secs| (1..=86_400).contains(secs))
+            .ok_or_else(|| invalid("STUCK_RESERVING_SECONDS", "must be whole seconds from 1 to 86400"))?;
         let faults = match lookup("ORDERS_FAULTS").filter(|spec| !spec.trim().is_empty()) {
             Some(spec) => Some(FaultPlan::parse(&spec).map_err(|err| invalid("ORDERS_FAULTS", &err.to_string()))?),
             None => None,
@@ -84,6 +91,7 @@ impl Config {
                 attempts,
                 ..RetryPolicy::default()
             },
+            stuck_after: Duration::from_secs(stuck_secs),
             faults,
         })
     }

@@ -7,7 +7,7 @@ use lambda_runtime::LambdaEvent;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::handlers::{HttpFunction, QueueFunction};
+use crate::handlers::{HttpFunction, QueueFunction, ScheduleFunction, StreamFunction};
 
 pub type Error = lambda_runtime::Error;
 
@@ -45,6 +45,26 @@ pub async fn serve_queue(function: QueueFunction) -> Result<(), Error> {
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = Arc::clone(&app);
         async move { Ok::<_, std::convert::Infallible>(function.handle(&app, event.payload).await) }
+    }))
+    .await
+}
+
+pub async fn serve_stream(function: StreamFunction) -> Result<(), Error> {
+    let app = cold_start().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, std::convert::Infallible>(function.handle(&app, event.payload).await) }
+        },
+    ))
+    .await
+}
+
+pub async fn serve_schedule(function: ScheduleFunction) -> Result<(), Error> {
+    let app = cold_start().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        let app = Arc::clone(&app);
+        async move { function.handle(&app).await.map_err(|err| Error::from(crate::error_chain(&err))) }
     }))
     .await
 }

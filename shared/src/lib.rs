@@ -9,6 +9,7 @@ pub mod domain;
 pub mod handlers;
 pub mod http;
 pub mod lambda;
+pub mod metrics;
 pub mod ports;
 pub mod retry;
 pub mod saga;

@@ -108,10 +108,34 @@ pub trait OrderStore: Send + Sync {
         reservation: Option<&Reservation>,
     ) -> Result<(), WriteError>;
 
-    /// Replaces an order that is still in `expected` status at `order.version`, and when a
-    /// reservation is given, writes it and holds its stock in the same transaction. On success
-    /// `order.version` is the new stored version.
-    async fn update_order(&self, order: &mut Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError>;
+    /// Replaces an order that is still in `expected` status at `order.version`, changing its
+    /// stock in the same transaction. On success `order.version` is the new stored version.
+    async fn update_order(&self, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<(), WriteError>;
+
+    /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
+    async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
+}
+
+/// How an order update changes stock, in the same transaction.
+#[derive(Debug, Clone, Copy)]
+pub enum StockChange<'a> {
+    None,
+    /// Write this new reservation and hold its units (`available` down, `reserved` up), each
+    /// line conditioned on enough being available.
+    Hold(&'a Reservation),
+    /// Settle the order's ACTIVE reservation, exactly once (conditioned on it being ACTIVE).
+    Settle(Settlement),
+    /// TTL deleted this still-ACTIVE reservation: give its units back and leave a RELEASED
+    /// record in its place (created only once).
+    ReleaseDeleted(&'a Reservation),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Paid: the units leave `on_hand` and `reserved` as a sale.
+    Convert,
+    /// Cancelled or expired: the units go back to `available`.
+    Release,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +154,10 @@ pub trait Catalogue: Send + Sync {
 
     /// Creates or updates a product, keeping `on_hand = available + reserved`.
     async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError>;
+
+    /// ACTIVE reservations, soonest deadline first per index partition; only those due by
+    /// `expiring_by` when given. At most `limit`.
+    async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

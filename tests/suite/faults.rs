@@ -64,7 +64,7 @@ async fn when_retries_run_out_the_queue_finishes_the_reservation() {
     let accepted = alice.place(&[("mug", 3)], None).await;
     assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
     assert_eq!(accepted.body["status"], "PENDING_RESERVING_STOCK");
-    assert!(accepted.body.get("payment_due_at").is_none());
+    assert!(accepted.body["payment_due_at"].is_null());
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
 
     let poller = service

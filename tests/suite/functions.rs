@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::request::LambdaRequest;
 use orders_local::template::Template;
-use orders_shared::handlers::{HttpFunction, QueueFunction};
+use orders_shared::handlers::{HttpFunction, QueueFunction, ScheduleFunction, StreamFunction};
 use orders_tests::{counters, service, Api, Setup};
 use serde_json::Value;
 
@@ -31,9 +33,15 @@ fn every_function_of_the_template_has_a_handler_a_binary_and_a_sample_event() {
     let consumers: BTreeSet<&str> = QueueFunction::ALL.iter().map(|f| f.name()).collect();
     assert_eq!(consumed, consumers);
     assert!(template.consumers.iter().all(|c| c.reports_batch_failures));
+    let scheduled: BTreeSet<&str> = template.schedules.iter().map(|s| s.binary.as_str()).collect();
+    assert_eq!(scheduled, ScheduleFunction::ALL.iter().map(|f| f.name()).collect());
+    assert!(template.schedules.iter().all(|s| s.expression == "rate(1 minute)"));
+    let streamed: BTreeSet<&str> = template.streams.iter().map(|s| s.binary.as_str()).collect();
+    assert_eq!(streamed, StreamFunction::ALL.iter().map(|f| f.name()).collect());
+    assert!(template.streams.iter().all(|s| s.reports_batch_failures));
 
     let manifest = std::fs::read_to_string(repo().join("functions/Cargo.toml")).unwrap();
-    for name in routed.iter().chain(&consumed) {
+    for name in routed.iter().chain(&consumed).chain(&scheduled).chain(&streamed) {
         assert!(
             manifest.contains(&format!("name = \"{name}\"")),
             "functions/Cargo.toml has no binary {name}"
@@ -100,4 +108,24 @@ async fn every_sample_event_runs_through_its_function() {
     // The step for an unknown order is done with; the unreadable message is returned for the DLQ.
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["b0d4e7c2-1f3a-4e5b-9c8d-7a6b5c4d3e21"]);
+
+    // The sample order does not exist here: payment and cancellation answer 404, as they should.
+    for function in [HttpFunction::ConfirmPayment, HttpFunction::PaymentFailed, HttpFunction::CancelOrder] {
+        let (status, problem) = http(&service, function).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (404, Some("ORDER_NOT_FOUND")),
+            "{}",
+            function.name()
+        );
+    }
+    let _: EventBridgeEvent<Value> = serde_json::from_value(event(ScheduleFunction::Sweeper.name())).expect("a valid scheduled event");
+    let report = ScheduleFunction::Sweeper.handle(&service.app).await.expect("the sweeper runs");
+    assert_eq!(report["expired"], 0);
+    let records: StreamEvent = serde_json::from_value(event(StreamFunction::ReservationExpiry.name())).expect("a valid stream event");
+    let response = StreamFunction::ReservationExpiry.handle(&service.app, records).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a reservation of an unknown order is logged, not retried forever"
+    );
 }

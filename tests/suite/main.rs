@@ -3,8 +3,11 @@
 
 mod access;
 mod bad_input;
+mod expiry;
 mod faults;
 mod functions;
 mod idempotency;
+mod invariants;
 mod listing;
+mod payments;
 mod placement;

@@ -160,6 +160,26 @@ impl Api {
     pub async fn order(&self, id: &str) -> Reply {
         self.get(&format!("/api/v1/orders/{id}")).await
     }
+
+    pub async fn confirm(&self, id: &str, reference: &str, amount: &str) -> Reply {
+        let body = json!({"payment_reference": reference, "amount": amount});
+        self.send(Method::POST, &format!("/api/v1/orders/{id}/confirm"), Some(body), &[])
+            .await
+    }
+
+    pub async fn cancel(&self, id: &str) -> Reply {
+        self.send(Method::POST, &format!("/api/v1/orders/{id}/cancel"), None, &[]).await
+    }
+
+    /// Places an order of `lines` and returns its id and total, asserting it was reserved.
+    pub async fn reserved_order(&self, lines: &[(&str, u32)]) -> (String, String) {
+        let reply = self.place(lines, None).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        (
+            reply.body["id"].as_str().unwrap_or_default().to_owned(),
+            reply.body["total"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
 }
 
 /// Stock counters of a product as (on_hand, available, reserved).

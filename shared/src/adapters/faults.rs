@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{IdempotencyKey, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku, UserId};
-use crate::ports::{Catalogue, IdempotencyRecord, OrderStore, PutProductError, QueueError, SagaQueue, StoreError, WriteError};
+use crate::ports::{Catalogue, IdempotencyRecord, OrderStore, PutProductError, QueueError, SagaQueue, StockChange, StoreError, WriteError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultPoint {
@@ -179,9 +179,15 @@ impl<S: OrderStore> OrderStore for Faulty<S> {
             .await
     }
 
-    async fn update_order(&self, order: &mut Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError> {
+    async fn update_order(&self, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<(), WriteError> {
         self.plan
-            .around("update_order", self.inner.update_order(order, expected, reservation))
+            .around("update_order", self.inner.update_order(order, expected, stock))
+            .await
+    }
+
+    async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+        self.plan
+            .around("orders_stuck_reserving", self.inner.orders_stuck_reserving(created_before, limit))
             .await
     }
 }
@@ -194,6 +200,12 @@ impl<S: Catalogue> Catalogue for Faulty<S> {
 
     async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError> {
         self.plan.around("put_product", self.inner.put_product(update, now)).await
+    }
+
+    async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
+        self.plan
+            .around("active_reservations", self.inner.active_reservations(expiring_by, limit))
+            .await
     }
 }
 

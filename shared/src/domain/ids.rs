@@ -76,6 +76,10 @@ text_id!(
     /// One line of an order, stable across edits of other lines.
     ItemId, "item_id", 64
 );
+text_id!(
+    /// The payment provider's reference for one payment.
+    PaymentReference, "payment_reference", 128
+);
 
 /// An order's identity: a UUID (time-ordered v7 when we mint it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -11,10 +11,13 @@ pub mod reservation;
 pub mod status;
 pub mod validation;
 
-pub use ids::{IdempotencyKey, ItemId, OrderId, SellerId, Sku, UserId};
+pub use ids::{IdempotencyKey, ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
 pub use listing::{Cursor, ListQuery, Page, Sort, SortField};
 pub use money::Money;
-pub use order::{Actor, LineProblem, LineProblemCode, Order, OrderLine, PricingPolicy, StatusChange, Totals};
+pub use order::{
+    Actor, CancelDecision, LineProblem, LineProblemCode, NotCancellable, Order, OrderLine, Payment, PaymentDecision, PaymentRefusal,
+    PricingPolicy, StatusChange, Totals,
+};
 pub use product::{Product, ProductUpdate};
 pub use quantity::Quantity;
 pub use request::PlaceOrder;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{ItemId, OrderId, SellerId, Sku, UserId};
+use super::ids::{ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
 use super::money::Money;
 use super::product::Product;
 use super::quantity::Quantity;
@@ -42,7 +42,7 @@ pub struct StatusChange {
     pub status: OrderStatus,
     pub timestamp: DateTime<Utc>,
     pub actor: Actor,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub note: Option<String>,
 }
 
@@ -123,14 +123,67 @@ pub struct Order {
     pub status_history: Vec<StatusChange>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<LineProblem>,
+    /// The payment that paid for the order.
+    #[serde(default)]
+    pub payment: Option<Payment>,
+    /// Payments that arrived when the order could no longer be paid: they must be refunded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds_due: Vec<Payment>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the reservation lapses if unpaid; `null` until stock is reserved.
+    #[serde(default)]
     pub payment_due_at: Option<DateTime<Utc>>,
     /// The stored version: 1 when created, bumped by every update, which is conditioned on the
     /// version it read (optimistic concurrency).
     #[serde(default)]
     pub version: u64,
+}
+
+/// A payment the payment provider confirmed, by its reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub reference: PaymentReference,
+    pub amount: Money,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What a payment confirmation does to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentDecision {
+    /// Convert the reservation into a sale: the order becomes PAID.
+    Accept,
+    /// This very payment was already applied: nothing to do.
+    AlreadyApplied,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentRefusal {
+    #[error("the amount {offered} does not match the order total {expected}")]
+    AmountMismatch { offered: Money, expected: Money },
+    #[error("the order was already paid with another payment reference")]
+    PaidWithOtherReference,
+    /// The order can no longer be paid (cancelled, invalid); `refund` says whether the payment
+    /// has to be recorded for a refund (it is new to this order).
+    #[error("an order in status {status} cannot be paid")]
+    NotPayable { status: OrderStatus, refund: bool },
+}
+
+/// What a cancellation does to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelDecision {
+    /// Cancel, giving back the stock the order holds.
+    ReleaseStock,
+    /// Cancel; the order holds no stock yet.
+    NothingHeld,
+    /// Already cancelled: nothing to do, no new history entry.
+    AlreadyCancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an order in status {status} cannot be cancelled")]
+pub struct NotCancellable {
+    pub status: OrderStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -192,6 +245,8 @@ impl Order {
             payment_status: PaymentStatus::Pending,
             status_history: vec![entry(OrderStatus::Created), entry(OrderStatus::PendingReservingStock)],
             problems: Vec::new(),
+            payment: None,
+            refunds_due: Vec::new(),
             created_at: now,
             updated_at: now,
             payment_due_at: None,
@@ -245,6 +300,67 @@ impl Order {
     }
 }
 
+impl Order {
+    /// Decides what a confirmed payment does, without changing the order.
+    pub fn judge_payment(&self, reference: &PaymentReference, amount: Money) -> Result<PaymentDecision, PaymentRefusal> {
+        if let Some(paid) = &self.payment {
+            return if &paid.reference == reference {
+                Ok(PaymentDecision::AlreadyApplied)
+            } else {
+                Err(PaymentRefusal::PaidWithOtherReference)
+            };
+        }
+        match self.status {
+            OrderStatus::PendingPayment if amount == self.totals.total => Ok(PaymentDecision::Accept),
+            OrderStatus::PendingPayment => Err(PaymentRefusal::AmountMismatch {
+                offered: amount,
+                expected: self.totals.total,
+            }),
+            status => {
+                let known = self.refunds_due.iter().any(|due| &due.reference == reference);
+                Err(PaymentRefusal::NotPayable {
+                    status,
+                    refund: status.is_terminal() && !known,
+                })
+            }
+        }
+    }
+
+    /// Applies an accepted payment: PAID, with the payment recorded.
+    pub fn paid(&mut self, payment: Payment, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        let note = format!("payment {}", payment.reference);
+        self.transition(OrderStatus::Paid, actor, Some(note), now)?;
+        self.payment_status = PaymentStatus::Paid;
+        self.payment = Some(payment);
+        Ok(())
+    }
+
+    /// Records a payment that came too late, so that it is refunded.
+    pub fn record_refund_due(&mut self, payment: Payment, now: DateTime<Utc>) {
+        self.refunds_due.push(payment);
+        self.updated_at = now;
+    }
+
+    /// Decides what a cancellation does, without changing the order.
+    pub fn judge_cancel(&self) -> Result<CancelDecision, NotCancellable> {
+        match self.status {
+            OrderStatus::Cancelled => Ok(CancelDecision::AlreadyCancelled),
+            OrderStatus::PendingPayment => Ok(CancelDecision::ReleaseStock),
+            OrderStatus::PendingReservingStock => Ok(CancelDecision::NothingHeld),
+            status => Err(NotCancellable { status }),
+        }
+    }
+
+    /// Cancels, recording who did it and why. A failed payment also marks the payment FAILED.
+    pub fn cancelled(&mut self, actor: &Actor, reason: String, payment_failed: bool, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        self.transition(OrderStatus::Cancelled, actor, Some(reason), now)?;
+        if payment_failed {
+            self.payment_status = PaymentStatus::Failed;
+        }
+        Ok(())
+    }
+}
+
 fn problem_note(problems: &[LineProblem]) -> String {
     let parts: Vec<String> = problems
         .iter()
@@ -273,6 +389,7 @@ mod tests {
             on_hand: 10,
             available: 10,
             reserved: 0,
+            version: 1,
         }
     }
 
@@ -334,6 +451,88 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.from, OrderStatus::PendingReservingStock);
         assert_eq!(order.status_history.len(), 2);
+    }
+
+    fn awaiting_payment(total: &str) -> Order {
+        let request = place(&[("a", 1)]);
+        let (lines, _) = price_lines(&request, &catalogue(&[product("a", total)]));
+        let mut order = new_order(lines, &pricing("0", "0"));
+        order.reserved(&Actor::system("test"), Utc::now(), Utc::now()).unwrap();
+        order
+    }
+
+    fn payment(reference: &str, amount: &str) -> Payment {
+        Payment {
+            reference: PaymentReference::parse(reference).unwrap(),
+            amount: Money::parse(amount).unwrap(),
+            received_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_exact_amount_pays_and_a_repeat_of_the_same_payment_changes_nothing() {
+        let mut order = awaiting_payment("12.00");
+        let pay = payment("pay-1", "12.00");
+        assert_eq!(order.judge_payment(&pay.reference, pay.amount), Ok(PaymentDecision::Accept));
+        order.paid(pay.clone(), &Actor::system("test"), Utc::now()).unwrap();
+        assert_eq!((order.status, order.payment_status), (OrderStatus::Paid, PaymentStatus::Paid));
+        assert_eq!(order.judge_payment(&pay.reference, pay.amount), Ok(PaymentDecision::AlreadyApplied));
+        let other = payment("pay-2", "12.00");
+        assert_eq!(
+            order.judge_payment(&other.reference, other.amount),
+            Err(PaymentRefusal::PaidWithOtherReference)
+        );
+    }
+
+    #[test]
+    fn a_wrong_amount_is_refused_with_the_expected_total() {
+        let order = awaiting_payment("12.00");
+        let short = payment("pay-1", "11.99");
+        let refusal = order.judge_payment(&short.reference, short.amount).unwrap_err();
+        assert_eq!(
+            refusal,
+            PaymentRefusal::AmountMismatch {
+                offered: short.amount,
+                expected: Money::parse("12").unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn a_payment_for_a_cancelled_order_is_owed_back_once() {
+        let mut order = awaiting_payment("12.00");
+        order
+            .cancelled(&Actor::system("sweeper"), "PAYMENT_TIMEOUT".into(), false, Utc::now())
+            .unwrap();
+        let late = payment("pay-1", "12.00");
+        assert_eq!(
+            order.judge_payment(&late.reference, late.amount),
+            Err(PaymentRefusal::NotPayable {
+                status: OrderStatus::Cancelled,
+                refund: true
+            })
+        );
+        order.record_refund_due(late.clone(), Utc::now());
+        assert_eq!(
+            order.judge_payment(&late.reference, late.amount),
+            Err(PaymentRefusal::NotPayable {
+                status: OrderStatus::Cancelled,
+                refund: false
+            })
+        );
+    }
+
+    #[test]
+    fn cancelling_releases_held_stock_once_and_refuses_paid_orders() {
+        let mut order = awaiting_payment("12.00");
+        assert_eq!(order.judge_cancel(), Ok(CancelDecision::ReleaseStock));
+        order
+            .cancelled(&Actor::system("test"), "changed my mind".into(), false, Utc::now())
+            .unwrap();
+        assert_eq!(order.judge_cancel(), Ok(CancelDecision::AlreadyCancelled));
+        let mut paid = awaiting_payment("5.00");
+        paid.paid(payment("p", "5.00"), &Actor::system("test"), Utc::now()).unwrap();
+        assert_eq!(paid.judge_cancel(), Err(NotCancellable { status: OrderStatus::Paid }));
     }
 
     #[test]

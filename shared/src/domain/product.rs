@@ -13,6 +13,9 @@ pub struct Product {
     pub on_hand: i64,
     pub available: i64,
     pub reserved: i64,
+    /// Bumped by every change of the counters.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// What an admin sets on a product; the stock counters follow from `on_hand`.

@@ -71,7 +71,7 @@ impl OrderStatus {
         matches!(
             (self, next),
             (Created, PendingReservingStock)
-                | (PendingReservingStock, PendingPayment | Invalid)
+                | (PendingReservingStock, PendingPayment | Invalid | Cancelled)
                 | (PendingPayment, Paid | Cancelled)
                 | (Paid, Processing | PartiallyShipped | Shipped | Cancelled)
                 | (Processing, PartiallyShipped | Shipped | Cancelled)

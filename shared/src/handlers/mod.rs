@@ -1,11 +1,16 @@
 //! One handler per function. `HttpFunction` and `QueueFunction` name every function the
 //! template deploys, so the Lambda binaries and the local runner dispatch through one table.
 
+pub mod expiry_stream;
 pub mod inventory;
 pub mod orders;
+pub mod payments;
 pub mod reserve_stock;
+pub mod sweeper;
 
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
@@ -23,16 +28,22 @@ pub enum HttpFunction {
     GetOrder,
     ListOrders,
     ListUserOrders,
+    ConfirmPayment,
+    PaymentFailed,
+    CancelOrder,
 }
 
 impl HttpFunction {
-    pub const ALL: [HttpFunction; 6] = [
+    pub const ALL: [HttpFunction; 9] = [
         Self::PutInventory,
         Self::GetInventory,
         Self::CreateOrder,
         Self::GetOrder,
         Self::ListOrders,
         Self::ListUserOrders,
+        Self::ConfirmPayment,
+        Self::PaymentFailed,
+        Self::CancelOrder,
     ];
 
     /// The binary's name, as in `Metadata.Binary` of the template.
@@ -44,6 +55,9 @@ impl HttpFunction {
             Self::GetOrder => "get-order",
             Self::ListOrders => "list-orders",
             Self::ListUserOrders => "list-user-orders",
+            Self::ConfirmPayment => "confirm-payment",
+            Self::PaymentFailed => "payment-failed",
+            Self::CancelOrder => "cancel-order",
         }
     }
 
@@ -68,6 +82,9 @@ impl HttpFunction {
                 Self::GetOrder => orders::get_order(app, request).await,
                 Self::ListOrders => orders::list_orders(app, request).await,
                 Self::ListUserOrders => orders::list_user_orders(app, request).await,
+                Self::ConfirmPayment => payments::confirm_payment(app, request).await,
+                Self::PaymentFailed => payments::payment_failed(app, request).await,
+                Self::CancelOrder => payments::cancel_order(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
@@ -99,6 +116,61 @@ impl QueueFunction {
     pub async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
+        }
+    }
+}
+
+/// Functions on a DynamoDB stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamFunction {
+    ReservationExpiry,
+}
+
+impl StreamFunction {
+    pub const ALL: [StreamFunction; 1] = [Self::ReservationExpiry];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ReservationExpiry => "reservation-expiry",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|function| function.name() == name)
+    }
+
+    pub async fn handle(self, app: &App, event: DynamoDbEvent) -> DynamoDbEventResponse {
+        match self {
+            Self::ReservationExpiry => expiry_stream::reservation_expiry(app, event).await,
+        }
+    }
+}
+
+/// Functions on an EventBridge schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScheduleFunction {
+    Sweeper,
+}
+
+impl ScheduleFunction {
+    pub const ALL: [ScheduleFunction; 1] = [Self::Sweeper];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sweeper => "sweeper",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|function| function.name() == name)
+    }
+
+    /// Runs once; a failure is returned so that the invocation counts as failed and is retried.
+    pub async fn handle(self, app: &App) -> Result<serde_json::Value, StoreError> {
+        match self {
+            Self::Sweeper => sweeper::run_sweeper(app)
+                .await
+                .map(|report| serde_json::to_value(report).unwrap_or_default()),
         }
     }
 }

@@ -29,6 +29,14 @@ pub enum ApiError {
     OrderInvalid(Box<Order>),
     #[error("this Idempotency-Key was already used with a different request body")]
     IdempotencyKeyReused,
+    /// A business rule refuses the request as it stands (409) or as it is worded (422).
+    #[error("{message}")]
+    Refused {
+        status: u16,
+        code: &'static str,
+        message: String,
+        extra: Map<String, Value>,
+    },
     #[error("on_hand {on_hand} is below the {reserved} units held by active reservations")]
     OnHandBelowReserved { on_hand: i64, reserved: i64 },
     #[error("the service is briefly unavailable; retry the request (with the same Idempotency-Key)")]
@@ -53,6 +61,7 @@ impl ApiError {
             Self::NotFound(_) => 404,
             Self::MalformedJson(_) | Self::BadParameter { .. } => 400,
             Self::OrderInvalid(_) | Self::OnHandBelowReserved { .. } => 409,
+            Self::Refused { status, .. } => *status,
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::Validation(_) | Self::IdempotencyKeyReused => 422,
@@ -78,6 +87,7 @@ impl ApiError {
                 Some(LineProblemCode::OutOfStock) | None => "OUT_OF_STOCK",
             },
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::Refused { code, .. } => code,
             Self::OnHandBelowReserved { .. } => "ON_HAND_BELOW_RESERVED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
@@ -116,6 +126,7 @@ impl ApiError {
             Self::OnHandBelowReserved { reserved, .. } => {
                 extra.insert("reserved".into(), json!(reserved));
             }
+            Self::Refused { extra: fields, .. } => extra.extend(fields.clone()),
             _ => {}
         }
         extra

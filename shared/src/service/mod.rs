@@ -1,4 +1,6 @@
-//! Use cases, independent of HTTP and of the queue that triggers them.
+//! Use cases, independent of HTTP and of the queue, stream or schedule that triggers them.
 
+pub mod actions;
 pub mod placement;
 pub mod reservation;
+pub mod sweeper;

@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::domain::{Actor, OrderId, OrderStatus, Reservation};
-use crate::ports::{Rejection, StoreError, WriteError};
+use crate::ports::{Rejection, StockChange, StoreError, WriteError};
 use crate::service::placement::RESERVER;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
     let reservation = Reservation::for_order(&reserved, payment_due, now);
     match app
         .orders
-        .update_order(&mut reserved, OrderStatus::PendingReservingStock, Some(&reservation))
+        .update_order(&mut reserved, OrderStatus::PendingReservingStock, StockChange::Hold(&reservation))
         .await
     {
         Ok(()) => Ok(StepOutcome::Reserved),
@@ -54,7 +54,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
                 .map_err(|err| StepError::Illegal(err.to))?;
             match app
                 .orders
-                .update_order(&mut invalid, OrderStatus::PendingReservingStock, None)
+                .update_order(&mut invalid, OrderStatus::PendingReservingStock, StockChange::None)
                 .await
             {
                 Ok(()) => Ok(StepOutcome::Invalidated),

@@ -5,10 +5,13 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
-use super::records::{product_key, Item, ProductRecord};
+use futures::future::try_join_all;
+
+use super::records::{product_key, shards, Item, ProductRecord, ReservationRecord};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
-use crate::domain::{Product, ProductUpdate, Sku};
+use crate::domain::listing::timestamp_key;
+use crate::domain::{Product, ProductUpdate, Reservation, Sku};
 use crate::ports::{Catalogue, PutProductError, StoreError};
 
 /// BatchGetItem may leave keys unprocessed under load; ask again this many times.
@@ -58,7 +61,7 @@ impl Catalogue for DynamoStore {
     }
 
     async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError> {
-        let now = AttributeValue::S(crate::domain::listing::timestamp_key(now));
+        let now = AttributeValue::S(timestamp_key(now));
         // One conditional upsert: a new product starts with nothing reserved; an existing one keeps
         // its reservations, and `on_hand` may not drop below them.
         let result = self
@@ -69,7 +72,7 @@ impl Catalogue for DynamoStore {
             .update_expression(
                 "SET product_id = :sku, #name = :name, seller_id = :seller, price = :price, on_hand = :on_hand, \
                  available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
-                 created_at = if_not_exists(created_at, :now), updated_at = :now",
+                 created_at = if_not_exists(created_at, :now), updated_at = :now, version = if_not_exists(version, :zero) + :one",
             )
             .condition_expression("attribute_not_exists(pk) OR reserved <= :on_hand")
             .expression_attribute_names("#name", "name")
@@ -79,6 +82,7 @@ impl Catalogue for DynamoStore {
             .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
             .expression_attribute_values(":on_hand", AttributeValue::N(update.on_hand.to_string()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":now", now)
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -102,6 +106,48 @@ impl Catalogue for DynamoStore {
                     });
                 }
                 Err(classify(err).into())
+            }
+        }
+    }
+
+    async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
+        // '~' sorts after the `#order-id` suffix, so a deadline equal to `expiring_by` is due.
+        let bound = expiring_by.map(|at| format!("{}~", timestamp_key(at)));
+        let pages = try_join_all(shards("ACTIVE").map(|shard| self.active_page(shard, bound.as_deref(), limit))).await?;
+        let mut due: Vec<Reservation> = pages.into_iter().flatten().collect();
+        due.sort_by_key(|reservation| reservation.expires_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+}
+
+impl DynamoStore {
+    /// One index partition of ACTIVE reservations, read page by page up to `limit`.
+    async fn active_page(&self, shard: String, due_by: Option<&str>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.inventory_table)
+                .index_name(super::index::BY_EXPIRY)
+                .expression_attribute_values(":shard", AttributeValue::S(shard.clone()))
+                .set_exclusive_start_key(start);
+            query = match due_by {
+                Some(bound) => query
+                    .key_condition_expression("expiry_shard = :shard AND expires_key <= :due")
+                    .expression_attribute_values(":due", AttributeValue::S(bound.to_owned())),
+                None => query.key_condition_expression("expiry_shard = :shard"),
+            };
+            let output = query.send().await.map_err(classify)?;
+            for item in output.items.unwrap_or_default() {
+                let record: ReservationRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+                found.push(record.reservation);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() || found.len() >= limit {
+                return Ok(found);
             }
         }
     }

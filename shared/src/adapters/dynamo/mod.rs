@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::ports::StoreError;
 
-pub use records::{product_key, reservation_key};
+pub use records::{product_key, reservation_from_image, reservation_key};
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all
 /// land on one index partition. Fixed: changing it would hide orders written under the old count.
@@ -22,6 +22,10 @@ pub mod index {
     pub const BY_USER_TOTAL: &str = "by_user_total";
     pub const BY_SHARD_CREATED: &str = "by_shard_created";
     pub const BY_SHARD_TOTAL: &str = "by_shard_total";
+    /// Orders table: orders waiting in PENDING_RESERVING_STOCK, by creation time.
+    pub const BY_RESERVING: &str = "by_reserving";
+    /// Inventory table: ACTIVE reservations, by deadline.
+    pub const BY_EXPIRY: &str = "by_expiry";
 }
 
 #[derive(Debug, Clone)]

@@ -3,11 +3,18 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::records::{order_key, product_key, IdempotencyItem, Item, OrderRecord, ReservationRecord};
+use futures::future::try_join_all;
+
+use super::records::{
+    order_key, product_key, reservation_key, shards, IdempotencyItem, Item, OrderRecord, ReservationRecord, SETTLED_RETENTION_DAYS,
+};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
-use crate::domain::{IdempotencyKey, LineProblem, LineProblemCode, ListQuery, Order, OrderId, OrderStatus, Page, Reservation, UserId};
-use crate::ports::{IdempotencyRecord, OrderStore, Rejection, StoreError, WriteError};
+use crate::domain::{
+    IdempotencyKey, LineProblem, LineProblemCode, ListQuery, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus,
+    Sku, UserId,
+};
+use crate::ports::{IdempotencyRecord, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
 
 /// What each item of a transaction is, so a cancellation reason can be traced to its cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,12 +101,12 @@ impl OrderStore for DynamoStore {
             tx.push(Role::Idempotency, put);
         }
         if let Some(reservation) = reservation {
-            self.hold_stock(&mut tx, reservation, order.updated_at)?;
+            self.change_stock(&mut tx, order, StockChange::Hold(reservation), order.updated_at)?;
         }
         self.commit(tx, order, Rejection::OrderExists).await
     }
 
-    async fn update_order(&self, order: &mut Order, expected: OrderStatus, reservation: Option<&Reservation>) -> Result<(), WriteError> {
+    async fn update_order(&self, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<(), WriteError> {
         let mut tx = Transaction::default();
         let mut stored = order.clone();
         stored.version = order.version + 1;
@@ -113,12 +120,16 @@ impl OrderStore for DynamoStore {
             .build()
             .map_err(encode_failure)?;
         tx.push(Role::Order, TransactWriteItem::builder().put(put).build());
-        if let Some(reservation) = reservation {
-            self.hold_stock(&mut tx, reservation, order.updated_at)?;
-        }
+        self.change_stock(&mut tx, order, stock, order.updated_at)?;
         self.commit(tx, order, Rejection::OrderChanged).await?;
         order.version = stored.version;
         Ok(())
+    }
+
+    async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+        let before = crate::domain::listing::timestamp_key(created_before);
+        let pages = try_join_all(shards("RESERVING").map(|shard| self.stuck_page(shard, &before, limit))).await?;
+        Ok(pages.into_iter().flatten().take(limit).collect())
     }
 }
 
@@ -136,18 +147,63 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put.build().map_err(encode_failure)?).build())
     }
 
-    /// Adds the reservation record and one conditional hold per line: each product must have
-    /// the units available, or the whole transaction is cancelled.
-    fn hold_stock(&self, tx: &mut Transaction, reservation: &Reservation, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let record = to_item(&ReservationRecord::new(reservation))?;
-        tx.push(Role::Reservation, self.put_new(&self.inventory_table, record, None)?);
-        for (index, line) in reservation.lines.iter().enumerate() {
+    /// Adds the stock side of an order update: the reservation record, and one conditional
+    /// counter update per line.
+    fn change_stock(&self, tx: &mut Transaction, order: &Order, change: StockChange<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let (lines, counters, condition): (Vec<(&Sku, Quantity)>, &str, &str) = match change {
+            StockChange::None => return Ok(()),
+            StockChange::Hold(reservation) => {
+                tx.push(
+                    Role::Reservation,
+                    self.put_new(&self.inventory_table, to_item(&ReservationRecord::new(reservation))?, None)?,
+                );
+                (reserved_lines(reservation), HOLD, "attribute_exists(pk) AND available >= :qty")
+            }
+            StockChange::Settle(settlement) => {
+                let (status, counters, condition) = match settlement {
+                    Settlement::Convert => (ReservationStatus::Converted, SELL, "reserved >= :qty AND on_hand >= :qty"),
+                    Settlement::Release => (ReservationStatus::Released, RELEASE, "reserved >= :qty"),
+                };
+                let retention = now + chrono::Duration::days(SETTLED_RETENTION_DAYS);
+                let update = Update::builder()
+                    .table_name(&self.inventory_table)
+                    .set_key(Some(reservation_key(order.id)))
+                    .update_expression("SET #status = :settled, updated_at = :now, #ttl = :ttl REMOVE expiry_shard")
+                    .condition_expression("#status = :active")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":settled", to_attribute(&status)?)
+                    .expression_attribute_values(":active", to_attribute(&ReservationStatus::Active)?)
+                    .expression_attribute_values(":now", to_attribute(&now)?)
+                    .expression_attribute_values(":ttl", AttributeValue::N(retention.timestamp().to_string()))
+                    .build()
+                    .map_err(encode_failure)?;
+                tx.push(Role::Reservation, TransactWriteItem::builder().update(update).build());
+                (
+                    order.items.iter().map(|line| (&line.product_id, line.quantity)).collect(),
+                    counters,
+                    condition,
+                )
+            }
+            StockChange::ReleaseDeleted(reservation) => {
+                let mut released = reservation.clone();
+                released.status = ReservationStatus::Released;
+                released.updated_at = now;
+                tx.push(
+                    Role::Reservation,
+                    self.put_new(&self.inventory_table, to_item(&ReservationRecord::new(&released))?, None)?,
+                );
+                (reserved_lines(reservation), RELEASE, "reserved >= :qty")
+            }
+        };
+        for (index, (sku, quantity)) in lines.into_iter().enumerate() {
             let update = Update::builder()
                 .table_name(&self.inventory_table)
-                .set_key(Some(product_key(&line.product_id)))
-                .update_expression("SET available = available - :qty, reserved = reserved + :qty, updated_at = :now")
-                .condition_expression("attribute_exists(pk) AND available >= :qty")
-                .expression_attribute_values(":qty", AttributeValue::N(line.quantity.to_string()))
+                .set_key(Some(product_key(sku)))
+                .update_expression(counters)
+                .condition_expression(condition)
+                .expression_attribute_values(":qty", AttributeValue::N(quantity.to_string()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
                 .expression_attribute_values(":now", AttributeValue::S(crate::domain::listing::timestamp_key(now)))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
@@ -155,6 +211,36 @@ impl DynamoStore {
             tx.push(Role::Stock(index), TransactWriteItem::builder().update(update).build());
         }
         Ok(())
+    }
+
+    async fn stuck_page(&self, shard: String, before: &str, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.orders_table)
+                .index_name(super::index::BY_RESERVING)
+                .key_condition_expression("reserving_shard = :shard AND created_key < :before")
+                .expression_attribute_values(":shard", AttributeValue::S(shard.clone()))
+                .expression_attribute_values(":before", AttributeValue::S(before.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in output.items.unwrap_or_default() {
+                // The index projects keys only: the id is in the table key, `ORDER#<id>`.
+                let id = item.get("pk").and_then(|v| v.as_s().ok()).and_then(|pk| pk.strip_prefix("ORDER#"));
+                if let Some(id) = id.and_then(|text| OrderId::parse(text).ok()) {
+                    ids.push(id);
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() || ids.len() >= limit {
+                return Ok(ids);
+            }
+        }
     }
 
     /// Runs the transaction; `order_conflict` is what a failed condition on the order item means.
@@ -233,6 +319,19 @@ fn explain_cancellation(
         })
         .collect();
     (!short.is_empty()).then_some(Rejection::OutOfStock(short))
+}
+
+/// Counter updates per line: hold for an order, sell on payment, give back on release.
+const HOLD: &str = "SET available = available - :qty, reserved = reserved + :qty, updated_at = :now ADD version :one";
+const SELL: &str = "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now ADD version :one";
+const RELEASE: &str = "SET available = available + :qty, reserved = reserved - :qty, updated_at = :now ADD version :one";
+
+fn reserved_lines(reservation: &Reservation) -> Vec<(&Sku, Quantity)> {
+    reservation.lines.iter().map(|line| (&line.product_id, line.quantity)).collect()
+}
+
+fn to_attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(encode_failure)
 }
 
 fn to_item<T: serde::Serialize>(value: &T) -> Result<Item, StoreError> {

@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::LIST_SHARDS;
-use crate::domain::listing::sort_position;
-use crate::domain::{IdempotencyKey, Order, OrderId, Product, Reservation, Sku, SortField, UserId};
+use crate::domain::listing::{sort_position, timestamp_key};
+use crate::domain::{IdempotencyKey, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, Sku, SortField, UserId};
 use crate::ports::IdempotencyRecord;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -43,9 +43,24 @@ pub fn reservation_key(order: OrderId) -> Item {
 
 /// The all-orders index partition an order lands in, from the random tail of its id.
 pub fn list_shard(id: OrderId) -> String {
-    let tail = id.to_string().chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0);
-    format!("ORDERS#{}", tail % u32::from(LIST_SHARDS))
+    shard_of(id, "ORDERS")
 }
+
+/// `PREFIX#n`, with `n` from the random tail of the order id: spreads an index over partitions.
+pub fn shard_of(id: OrderId, prefix: &str) -> String {
+    let tail = id.to_string().chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0);
+    format!("{prefix}#{}", tail % u32::from(LIST_SHARDS))
+}
+
+/// Every partition of a sharded index.
+pub fn shards(prefix: &str) -> impl Iterator<Item = String> + '_ {
+    (0..LIST_SHARDS).map(move |shard| format!("{prefix}#{shard}"))
+}
+
+/// How long a settled reservation is kept before TTL removes it.
+pub const SETTLED_RETENTION_DAYS: i64 = 30;
+/// An active reservation's TTL: far past its deadline, a backstop should the sweeper stop.
+pub const ACTIVE_BACKSTOP_HOURS: i64 = 24;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct OrderRecord {
@@ -55,6 +70,10 @@ pub struct OrderRecord {
     pub list_shard: String,
     pub created_key: String,
     pub total_key: String,
+    /// Present only while the order waits in PENDING_RESERVING_STOCK: the sweeper's index of
+    /// orders to re-drive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserving_shard: Option<String>,
     #[serde(flatten)]
     pub order: Order,
 }
@@ -66,6 +85,7 @@ impl OrderRecord {
             pk: string(&key, "pk"),
             sk: ORDER_SK.to_owned(),
             list_shard: list_shard(order.id),
+            reserving_shard: (order.status == OrderStatus::PendingReservingStock).then(|| shard_of(order.id, "RESERVING")),
             created_key: sort_position(order, SortField::CreatedAt),
             total_key: sort_position(order, SortField::Total),
             order: order.clone(),
@@ -113,6 +133,11 @@ pub struct ProductRecord {
 pub struct ReservationRecord {
     pub pk: String,
     pub sk: String,
+    /// Present only while ACTIVE: the sweeper's index of reservations by deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_shard: Option<String>,
+    pub expires_key: String,
+    pub ttl: i64,
     #[serde(flatten)]
     pub reservation: Reservation,
 }
@@ -120,12 +145,27 @@ pub struct ReservationRecord {
 impl ReservationRecord {
     pub fn new(reservation: &Reservation) -> Self {
         let key = reservation_key(reservation.order_id);
+        let active = reservation.status == ReservationStatus::Active;
+        let ttl = if active {
+            reservation.expires_at + Duration::hours(ACTIVE_BACKSTOP_HOURS)
+        } else {
+            reservation.updated_at + Duration::days(SETTLED_RETENTION_DAYS)
+        };
         Self {
             pk: string(&key, "pk"),
             sk: RESERVATION_SK.to_owned(),
+            expiry_shard: active.then(|| shard_of(reservation.order_id, "ACTIVE")),
+            expires_key: format!("{}#{}", timestamp_key(reservation.expires_at), reservation.order_id),
+            ttl: ttl.timestamp(),
             reservation: reservation.clone(),
         }
     }
+}
+
+/// The reservation in a stream record's old image, if the record is one.
+pub fn reservation_from_image(image: serde_dynamo::Item) -> Option<Reservation> {
+    let record: ReservationRecord = serde_dynamo::from_item(image).ok()?;
+    record.pk.starts_with("RESERVATION#").then_some(record.reservation)
 }
 
 fn string(item: &Item, name: &str) -> String {

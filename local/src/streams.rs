@@ -1,0 +1,159 @@
+//! Polls a table's DynamoDB stream into its consumer, as Lambda's event source mapping does:
+//! every shard read in order, records handed over in the Lambda event shape, and on a reported
+//! failure the shard is read again from the failed record.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
+use orders_shared::app::App;
+use orders_shared::handlers::StreamFunction;
+use serde_json::{json, Value};
+
+use crate::provision::REGION;
+
+pub struct StreamPoller {
+    pub app: Arc<App>,
+    pub client: aws_sdk_dynamodbstreams::Client,
+    pub stream_arn: String,
+    pub function: StreamFunction,
+    pub batch_size: i32,
+    /// Where each open shard is read next.
+    iterators: HashMap<String, Option<String>>,
+}
+
+impl StreamPoller {
+    pub fn new(
+        app: Arc<App>,
+        client: aws_sdk_dynamodbstreams::Client,
+        stream_arn: String,
+        function: StreamFunction,
+        batch_size: i32,
+    ) -> Self {
+        Self {
+            app,
+            client,
+            stream_arn,
+            function,
+            batch_size,
+            iterators: HashMap::new(),
+        }
+    }
+
+    pub async fn run(mut self) {
+        loop {
+            match self.poll_once().await {
+                Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(stream = %self.stream_arn, error = %err, "stream polling failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Reads each shard once and hands what it found to the function; returns how many records.
+    pub async fn poll_once(&mut self) -> Result<usize, aws_sdk_dynamodbstreams::Error> {
+        let described = self.client.describe_stream().stream_arn(&self.stream_arn).send().await?;
+        for shard in described.stream_description.and_then(|d| d.shards).unwrap_or_default() {
+            let Some(shard_id) = shard.shard_id else { continue };
+            if !self.iterators.contains_key(&shard_id) {
+                let iterator = self.iterator(&shard_id, ShardIteratorType::TrimHorizon, None).await?;
+                self.iterators.insert(shard_id, iterator);
+            }
+        }
+        let mut handled = 0;
+        let shards: Vec<(String, String)> = self
+            .iterators
+            .iter()
+            .filter_map(|(id, it)| Some((id.clone(), it.clone()?)))
+            .collect();
+        for (shard_id, iterator) in shards {
+            let output = self
+                .client
+                .get_records()
+                .shard_iterator(iterator)
+                .limit(self.batch_size.clamp(1, 1000))
+                .send()
+                .await?;
+            let records = output.records.unwrap_or_default();
+            let mut next = output.next_shard_iterator;
+            if !records.is_empty() {
+                handled += records.len();
+                if let Some(sequence) = self.deliver(&records).await {
+                    next = self
+                        .iterator(&shard_id, ShardIteratorType::AtSequenceNumber, Some(sequence))
+                        .await?;
+                }
+            }
+            self.iterators.insert(shard_id, next);
+        }
+        Ok(handled)
+    }
+
+    async fn iterator(
+        &self,
+        shard: &str,
+        kind: ShardIteratorType,
+        sequence: Option<String>,
+    ) -> Result<Option<String>, aws_sdk_dynamodbstreams::Error> {
+        let output = self
+            .client
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard)
+            .shard_iterator_type(kind)
+            .set_sequence_number(sequence)
+            .send()
+            .await?;
+        Ok(output.shard_iterator)
+    }
+
+    /// Hands a batch to the function; returns the sequence number to read again from, if any failed.
+    async fn deliver(&self, records: &[Record]) -> Option<String> {
+        let records: Vec<Value> = records.iter().map(|record| lambda_record(record, &self.stream_arn)).collect();
+        match serde_json::from_value::<Event>(json!({ "Records": records })) {
+            Ok(event) => {
+                let response = self.function.handle(&self.app, event).await;
+                response.batch_item_failures.into_iter().find_map(|failure| failure.item_identifier)
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not build the DynamoDB stream event");
+                None
+            }
+        }
+    }
+}
+
+/// One stream record in the shape Lambda hands to a function.
+fn lambda_record(record: &Record, stream_arn: &str) -> Value {
+    let change = record.dynamodb();
+    let image = |image: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+        let item: serde_dynamo::Item = image.cloned().unwrap_or_default().into();
+        serde_json::to_value(item).unwrap_or(Value::Null)
+    };
+    let identity = record
+        .user_identity()
+        .map(|who| json!({ "type": who.r#type(), "principalId": who.principal_id() }));
+    json!({
+        "eventID": record.event_id(),
+        "eventName": record.event_name().map(|name| name.as_str()),
+        "eventVersion": record.event_version(),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "eventSourceARN": stream_arn,
+        "userIdentity": identity,
+        "dynamodb": {
+            "ApproximateCreationDateTime": change.and_then(|c| c.approximate_creation_date_time()).map(|at| at.secs()).unwrap_or_default(),
+            "Keys": image(change.and_then(|c| c.keys.as_ref())),
+            "NewImage": image(change.and_then(|c| c.new_image.as_ref())),
+            "OldImage": image(change.and_then(|c| c.old_image.as_ref())),
+            "SequenceNumber": change.and_then(|c| c.sequence_number()),
+            "SizeBytes": change.and_then(|c| c.size_bytes()).unwrap_or_default(),
+            "StreamViewType": change.and_then(|c| c.stream_view_type()).map(|view| view.as_str()),
+        },
+    })
+}

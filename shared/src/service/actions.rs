@@ -1,0 +1,221 @@
+//! Paying and cancelling: each reads the order, decides in the domain, and writes conditioned on
+//! the status and version it read, settling the reservation in the same transaction. When
+//! another writer got there first, it reads again and decides again, so every race (confirm vs
+//! cancel, confirm vs sweeper, cancel vs cancel, sweeper vs sweeper) has exactly one winner.
+
+use crate::app::App;
+use crate::domain::order::{CancelDecision, NotCancellable, Payment, PaymentDecision, PaymentRefusal};
+use crate::domain::{Actor, Money, Order, OrderId, OrderStatus, PaymentReference, Reservation, UserId};
+use crate::ports::{Rejection, Settlement, StockChange, StoreError, WriteError};
+
+/// How many times an action re-reads an order that changed under it before giving up.
+const CONTENDED_ATTEMPTS: usize = 5;
+
+/// Whose orders a caller may act on.
+#[derive(Debug, Clone, Copy)]
+pub enum Access<'a> {
+    Owner(&'a UserId),
+    Anyone,
+}
+
+impl Access<'_> {
+    fn allows(&self, order: &Order) -> bool {
+        match self {
+            Self::Owner(user) => &order.user_id == *user,
+            Self::Anyone => true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("order not found")]
+    NotFound,
+    #[error(transparent)]
+    NotCancellable(#[from] NotCancellable),
+    #[error(transparent)]
+    Payment(#[from] PaymentRefusal),
+    #[error("the order kept changing under the request")]
+    Contended,
+    #[error("storage is briefly unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("storage failed")]
+    Store(#[source] StoreError),
+    #[error("the stored order and its stock disagree: {0}")]
+    Inconsistent(String),
+}
+
+impl From<StoreError> for ActionError {
+    fn from(err: StoreError) -> Self {
+        if err.is_transient() {
+            Self::Unavailable(err)
+        } else {
+            Self::Store(err)
+        }
+    }
+}
+
+/// Why an order is cancelled: the note in its timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The customer or an admin asked, optionally saying why.
+    Requested(Option<String>),
+    /// The payment provider reported a failed payment.
+    PaymentFailed,
+    /// The payment deadline passed.
+    PaymentTimeout,
+}
+
+impl CancelReason {
+    fn note(&self) -> String {
+        match self {
+            Self::Requested(Some(reason)) => format!("CANCELLED_BY_REQUEST: {reason}"),
+            Self::Requested(None) => "CANCELLED_BY_REQUEST".to_owned(),
+            Self::PaymentFailed => "PAYMENT_FAILED".to_owned(),
+            Self::PaymentTimeout => "PAYMENT_TIMEOUT".to_owned(),
+        }
+    }
+}
+
+async fn load(app: &App, id: OrderId, access: Access<'_>) -> Result<Order, ActionError> {
+    let order = app
+        .placement_retry
+        .run(StoreError::is_transient, || app.orders.get_order(id))
+        .await?;
+    order.filter(|order| access.allows(order)).ok_or(ActionError::NotFound)
+}
+
+/// Whether a conditional write went through or lost to another writer.
+enum Written {
+    Yes,
+    LostRace,
+}
+
+async fn write(app: &App, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<Written, ActionError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match app.orders.update_order(order, expected, stock).await {
+            Ok(()) => return Ok(Written::Yes),
+            Err(WriteError::Rejected(Rejection::OrderChanged)) => return Ok(Written::LostRace),
+            Err(WriteError::Rejected(other)) => return Err(ActionError::Inconsistent(format!("{other:?}"))),
+            Err(WriteError::Store(err)) if err.is_transient() && attempt < app.placement_retry.attempts => {
+                tracing::warn!(attempt, error = %crate::error_chain(&err), "transient failure settling an order, retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+            }
+            Err(WriteError::Store(err)) => return Err(err.into()),
+        }
+    }
+}
+
+/// Applies a confirmed payment: PAID with the reservation converted into sales, exactly once.
+pub async fn confirm_payment(
+    app: &App,
+    id: OrderId,
+    access: Access<'_>,
+    reference: &PaymentReference,
+    amount: Money,
+    actor: &Actor,
+) -> Result<Order, ActionError> {
+    for _ in 0..CONTENDED_ATTEMPTS {
+        let mut order = load(app, id, access).await?;
+        let now = app.clock.now();
+        let payment = Payment {
+            reference: reference.clone(),
+            amount,
+            received_at: now,
+        };
+        let written = match order.judge_payment(reference, amount) {
+            Ok(PaymentDecision::AlreadyApplied) => return Ok(order),
+            Ok(PaymentDecision::Accept) => {
+                order
+                    .paid(payment, actor, now)
+                    .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
+                write(
+                    app,
+                    &mut order,
+                    OrderStatus::PendingPayment,
+                    StockChange::Settle(Settlement::Convert),
+                )
+                .await?
+            }
+            Err(refusal @ PaymentRefusal::NotPayable { status, refund: true }) => {
+                // Money arrived for an order that can no longer be paid: keep it on record for a refund.
+                order.record_refund_due(payment, now);
+                match write(app, &mut order, status, StockChange::None).await? {
+                    Written::Yes => {
+                        tracing::warn!(%status, "payment received for an order that cannot be paid; refund due");
+                        return Err(refusal.into());
+                    }
+                    Written::LostRace => continue,
+                }
+            }
+            Err(refusal) => return Err(refusal.into()),
+        };
+        if let Written::Yes = written {
+            return Ok(order);
+        }
+    }
+    Err(ActionError::Contended)
+}
+
+/// Cancels an order and gives back its stock. Cancelling a cancelled order changes nothing
+/// (`false`). A timeout cancels only an order still awaiting payment past its deadline.
+pub async fn cancel_order(
+    app: &App,
+    id: OrderId,
+    access: Access<'_>,
+    actor: &Actor,
+    reason: CancelReason,
+) -> Result<(Order, bool), ActionError> {
+    for _ in 0..CONTENDED_ATTEMPTS {
+        let mut order = load(app, id, access).await?;
+        let now = app.clock.now();
+        let decision = order.judge_cancel()?;
+        let stock = match decision {
+            CancelDecision::AlreadyCancelled => return Ok((order, false)),
+            _ if reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) => return Ok((order, false)),
+            CancelDecision::ReleaseStock => StockChange::Settle(Settlement::Release),
+            CancelDecision::NothingHeld => StockChange::None,
+        };
+        let expected = order.status;
+        order
+            .cancelled(actor, reason.note(), reason == CancelReason::PaymentFailed, now)
+            .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
+        if let Written::Yes = write(app, &mut order, expected, stock).await? {
+            return Ok((order, true));
+        }
+    }
+    Err(ActionError::Contended)
+}
+
+fn is_overdue(order: &Order, now: chrono::DateTime<chrono::Utc>) -> bool {
+    order.status == OrderStatus::PendingPayment && order.payment_due_at.is_some_and(|due| due <= now)
+}
+
+/// TTL deleted a reservation that was still ACTIVE: its order lapses and its stock comes back,
+/// exactly once (a RELEASED record takes the reservation's place, created only once).
+pub async fn release_deleted_reservation(app: &App, reservation: &Reservation, actor: &Actor) -> Result<bool, ActionError> {
+    for _ in 0..CONTENDED_ATTEMPTS {
+        let mut order = load(app, reservation.order_id, Access::Anyone).await?;
+        if order.status != OrderStatus::PendingPayment {
+            tracing::info!(status = %order.status, "reservation deleted by TTL after its order was settled; nothing to release");
+            return Ok(false);
+        }
+        let now = app.clock.now();
+        order
+            .cancelled(actor, CancelReason::PaymentTimeout.note(), false, now)
+            .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
+        if let Written::Yes = write(
+            app,
+            &mut order,
+            OrderStatus::PendingPayment,
+            StockChange::ReleaseDeleted(reservation),
+        )
+        .await?
+        {
+            return Ok(true);
+        }
+    }
+    Err(ActionError::Contended)
+}

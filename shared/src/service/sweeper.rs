@@ -1,0 +1,153 @@
+//! The sweeper, run every minute by an EventBridge schedule: it cancels orders whose payment
+//! deadline passed (releasing their stock), re-drives orders stuck in PENDING_RESERVING_STOCK,
+//! and checks the stock counters of every product it touched. It finds its work through sparse,
+//! sharded indexes, never a scan; overlapping runs are safe because every write is conditional.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Duration;
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::app::App;
+use crate::domain::{Actor, Order, OrderId, Reservation, ReservationStatus, Sku};
+use crate::metrics;
+use crate::ports::StoreError;
+use crate::service::actions::{cancel_order, Access, ActionError, CancelReason};
+
+/// Most reservations (and stuck orders) one run handles; the next run takes the rest.
+pub const BATCH: usize = 2_000;
+/// Orders settled at once.
+const CONCURRENCY: usize = 16;
+pub const SWEEPER: &str = "sweeper";
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Orders cancelled because their payment deadline passed.
+    pub expired: usize,
+    /// Orders stuck in PENDING_RESERVING_STOCK handed to the queue again.
+    pub redriven: usize,
+    pub checked_products: usize,
+    pub drift: Vec<Drift>,
+    pub failures: usize,
+}
+
+/// A product whose counters break the stock invariants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub product_id: Sku,
+    pub on_hand: i64,
+    pub available: i64,
+    pub reserved: i64,
+    /// What the ACTIVE reservations add up to.
+    pub reserved_by_reservations: i64,
+}
+
+pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, StoreError> {
+    let now = app.clock.now();
+    let mut report = SweepReport::default();
+    let actor = Actor::system(SWEEPER);
+
+    let due = app.catalogue.active_reservations(Some(now), BATCH).await?;
+    let touched: BTreeSet<Sku> = due
+        .iter()
+        .flat_map(|r| r.lines.iter().map(|line| line.product_id.clone()))
+        .collect();
+    let ids: Vec<OrderId> = due.iter().map(|reservation| reservation.order_id).collect();
+    let outcomes: Vec<_> = stream::iter(ids)
+        .map(|id| expire(app, id, &actor))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for outcome in outcomes {
+        match outcome {
+            Ok((_, true)) => report.expired += 1,
+            Ok((_, false)) => {}
+            Err(err) => {
+                report.failures += 1;
+                tracing::error!(error = %crate::error_chain(&err), "could not expire an order");
+            }
+        }
+    }
+
+    for id in app.orders.orders_stuck_reserving(now - stuck_after, BATCH).await? {
+        match app.saga.request_reservation(id).await {
+            Ok(()) => report.redriven += 1,
+            Err(err) => {
+                report.failures += 1;
+                tracing::error!(order_id = %id, error = %crate::error_chain(&err), "could not re-drive a stuck order");
+            }
+        }
+    }
+
+    report.checked_products = touched.len();
+    report.drift = reconcile(app, &touched).await?;
+    for drift in &report.drift {
+        tracing::error!(?drift, "stock counters drifted from the reservations");
+        metrics::count("StockDrift", 1, &[("product_id", drift.product_id.as_str())]);
+    }
+    metrics::count("OrdersExpired", report.expired, &[]);
+    metrics::count("OrdersRedriven", report.redriven, &[]);
+    tracing::info!(
+        expired = report.expired,
+        redriven = report.redriven,
+        checked = report.checked_products,
+        failures = report.failures,
+        "sweep done"
+    );
+    Ok(report)
+}
+
+async fn expire(app: &App, id: OrderId, actor: &Actor) -> Result<(Order, bool), ActionError> {
+    let span = tracing::info_span!("expire", order_id = %id);
+    cancel_order(app, id, Access::Anyone, actor, CancelReason::PaymentTimeout)
+        .instrument(span)
+        .await
+}
+
+/// Checks `on_hand = available + reserved`, nothing negative, and `reserved` equal to the units
+/// of ACTIVE reservations, for each product. A product that changes while being checked is left
+/// for the next run rather than reported on a torn read.
+pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>, StoreError> {
+    if products.is_empty() {
+        return Ok(Vec::new());
+    }
+    let skus: Vec<Sku> = products.iter().cloned().collect();
+    let before = app.catalogue.get_products(&skus).await?;
+    let active = app.catalogue.active_reservations(None, usize::MAX).await?;
+    let after = app.catalogue.get_products(&skus).await?;
+    let held = units_held(&active);
+    let mut drift = Vec::new();
+    for (sku, product) in &after {
+        if before.get(sku).map(|p| p.version) != Some(product.version) {
+            continue;
+        }
+        let reserved_by_reservations = held.get(sku).copied().unwrap_or(0);
+        let consistent = product.on_hand == product.available + product.reserved
+            && product.available >= 0
+            && product.reserved >= 0
+            && product.reserved == reserved_by_reservations;
+        if !consistent {
+            drift.push(Drift {
+                product_id: sku.clone(),
+                on_hand: product.on_hand,
+                available: product.available,
+                reserved: product.reserved,
+                reserved_by_reservations,
+            });
+        }
+    }
+    Ok(drift)
+}
+
+/// Units each product has held by ACTIVE reservations.
+pub fn units_held(reservations: &[Reservation]) -> BTreeMap<Sku, i64> {
+    let mut held = BTreeMap::new();
+    for reservation in reservations.iter().filter(|r| r.status == ReservationStatus::Active) {
+        for line in &reservation.lines {
+            *held.entry(line.product_id.clone()).or_insert(0) += i64::from(line.quantity.get());
+        }
+    }
+    held
+}

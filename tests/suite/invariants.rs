@@ -1,0 +1,194 @@
+//! A property test: random interleavings of placing, paying, cancelling, the clock moving and
+//! the sweeper running, over a few products, keep the stock invariants after every step.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use orders_local::RunningService;
+use orders_shared::domain::{Actor, Money, OrderId, PaymentReference, PlaceOrder, ProductUpdate, SellerId, Sku, UserId};
+use orders_shared::ports::{Clock, ManualClock};
+use orders_shared::service::actions::{cancel_order, confirm_payment, Access, ActionError, CancelReason};
+use orders_shared::service::placement::{place_order, PlaceError, Placed};
+use orders_shared::service::sweeper::{sweep, units_held};
+use orders_tests::{service, Setup};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use serde_json::json;
+
+const PRODUCTS: [&str; 3] = ["p0", "p1", "p2"];
+const STOCK: i64 = 6;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Quantities of p0, p1, p2 (0 leaves the product out).
+    Place(u8, [u32; 3]),
+    Confirm(usize),
+    Cancel(usize),
+    Advance(i64),
+    Sweep,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..4, [0u32..3, 0u32..3, 0u32..3]).prop_map(|(user, lines)| Op::Place(user, lines)),
+        3 => any::<usize>().prop_map(Op::Confirm),
+        2 => any::<usize>().prop_map(Op::Cancel),
+        2 => (60i64..1200).prop_map(Op::Advance),
+        2 => Just(Op::Sweep),
+    ]
+}
+
+struct Model {
+    placed: Vec<OrderId>,
+    /// Units each product sold to orders that were paid.
+    sold: BTreeMap<String, i64>,
+    paid: HashSet<OrderId>,
+}
+
+async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
+    let app = &service.app;
+    let system = Actor::system("proptest");
+    match op {
+        Op::Place(user, quantities) => {
+            let items: Vec<_> = PRODUCTS
+                .iter()
+                .zip(quantities)
+                .filter(|(_, q)| **q > 0)
+                .map(|(sku, q)| json!({"product_id": sku, "quantity": q}))
+                .collect();
+            if items.is_empty() {
+                return Ok(());
+            }
+            let request = PlaceOrder::from_json(&json!({ "items": items })).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            let user = UserId::parse(&format!("u{user}")).unwrap();
+            match place_order(app, &user, &request, None).await {
+                Ok(placement) => {
+                    if let Placed::Reserved(order) = placement.placed {
+                        model.placed.push(order.id);
+                    }
+                }
+                Err(err @ (PlaceError::Store(_) | PlaceError::Unavailable(_) | PlaceError::Inconsistent(_) | PlaceError::KeyReused)) => {
+                    return Err(TestCaseError::fail(format!("placing failed: {err}")))
+                }
+            }
+        }
+        Op::Confirm(pick) if !model.placed.is_empty() => {
+            let id = model.placed[pick % model.placed.len()];
+            let order = app
+                .orders
+                .get_order(id)
+                .await
+                .map_err(|e| TestCaseError::fail(e.to_string()))?
+                .unwrap();
+            let reference = PaymentReference::parse(&format!("pay-{id}")).unwrap();
+            match confirm_payment(app, id, Access::Anyone, &reference, order.totals.total, &system).await {
+                Ok(_) if model.paid.insert(id) => {
+                    for line in &order.items {
+                        *model.sold.entry(line.product_id.to_string()).or_default() += i64::from(line.quantity.get());
+                    }
+                }
+                Ok(_) | Err(ActionError::Payment(_)) => {}
+                Err(err) => return Err(TestCaseError::fail(format!("confirm failed: {err}"))),
+            }
+        }
+        Op::Cancel(pick) if !model.placed.is_empty() => {
+            let id = model.placed[pick % model.placed.len()];
+            match cancel_order(app, id, Access::Anyone, &system, CancelReason::Requested(None)).await {
+                Ok(_) | Err(ActionError::NotCancellable(_)) => {}
+                Err(err) => return Err(TestCaseError::fail(format!("cancel failed: {err}"))),
+            }
+        }
+        Op::Advance(seconds) => clock.advance(chrono::Duration::seconds(*seconds)),
+        Op::Sweep => {
+            let report = sweep(app, app.stuck_after).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(report.drift.is_empty(), "the sweeper saw drift: {:?}", report.drift);
+            prop_assert_eq!(report.failures, 0);
+        }
+        Op::Confirm(_) | Op::Cancel(_) => {}
+    }
+    Ok(())
+}
+
+async fn check(service: &RunningService, model: &Model, after: &Op) -> Result<(), TestCaseError> {
+    let app = &service.app;
+    let skus: Vec<Sku> = PRODUCTS.iter().map(|p| Sku::parse(p).unwrap()).collect();
+    let products = app
+        .catalogue
+        .get_products(&skus)
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let active = app
+        .catalogue
+        .active_reservations(None, usize::MAX)
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let held = units_held(&active);
+    for sku in &skus {
+        let p = &products[sku];
+        let sold = model.sold.get(sku.as_str()).copied().unwrap_or(0);
+        prop_assert_eq!(p.on_hand, p.available + p.reserved, "{} after {:?}", sku, after);
+        prop_assert!(p.available >= 0 && p.reserved >= 0, "{} negative after {:?}", sku, after);
+        prop_assert_eq!(
+            p.reserved,
+            held.get(sku).copied().unwrap_or(0),
+            "{} reserved vs reservations after {:?}",
+            sku,
+            after
+        );
+        prop_assert_eq!(p.on_hand, STOCK - sold, "{} sold units after {:?}", sku, after);
+    }
+    Ok(())
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let service = service(Setup {
+        clock: Some(Arc::new(clock.clone())),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    for sku in PRODUCTS {
+        let update = ProductUpdate {
+            product_id: Sku::parse(sku).unwrap(),
+            name: sku.to_owned(),
+            seller_id: SellerId::parse("s").unwrap(),
+            price: Money::parse("1.50").unwrap(),
+            on_hand: STOCK,
+        };
+        service
+            .app
+            .catalogue
+            .put_product(&update, clock.now())
+            .await
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    }
+    let mut model = Model {
+        placed: Vec::new(),
+        sold: BTreeMap::new(),
+        paid: HashSet::new(),
+    };
+    for op in &ops {
+        apply(&service, &clock, &mut model, op).await?;
+        check(&service, &model, op).await?;
+    }
+    Ok(())
+}
+
+#[test]
+fn stock_is_conserved_under_random_interleavings() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = ProptestConfig {
+        cases: 16,
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(ops in prop::collection::vec(op(), 1..30))| {
+        runtime.block_on(run(ops))?;
+    });
+}

@@ -1,0 +1,175 @@
+use orders_tests::{counters, service, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn statuses(order: &Value) -> Vec<String> {
+    order["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_three_of_five_reserved_orders_sells_three_and_keeps_two_reservations() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let mut orders = Vec::new();
+    for n in 0..5 {
+        let customer = Api::customer(&service, &format!("c{n}"));
+        let (id, total) = customer.reserved_order(&[("mug", 1)]).await;
+        orders.push((customer, id, total));
+    }
+    assert_eq!(counters(&admin.product("mug").await), (10, 5, 5));
+
+    for (customer, id, total) in &orders[..3] {
+        let paid = customer.confirm(id, &format!("pay-{id}"), total).await;
+        assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+        assert_eq!(paid.body["status"], "PAID");
+        assert_eq!(paid.body["payment_status"], "PAID");
+        assert_eq!(paid.body["payment"]["reference"], format!("pay-{id}"));
+        assert_eq!(statuses(&paid.body).last().map(String::as_str), Some("PAID"));
+    }
+    // Sold units left on_hand; the two unpaid orders still hold theirs.
+    assert_eq!(counters(&admin.product("mug").await), (7, 5, 2));
+    let pending = admin.get("/api/v1/orders?status=PENDING_PAYMENT").await;
+    assert_eq!(pending.body["orders"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_confirmation_changes_nothing_and_other_payments_are_refused() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
+
+    let short = alice.confirm(&id, "pay-1", "15.99").await;
+    assert_eq!((short.status, short.code()), (StatusCode::UNPROCESSABLE_ENTITY, "AMOUNT_MISMATCH"));
+    assert_eq!(short.body["expected_amount"], "16.00");
+    let paid = alice.confirm(&id, "pay-1", &total).await;
+    let again = alice.confirm(&id, "pay-1", &total).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["version"], paid.body["version"], "the repeat wrote nothing");
+    let other = alice.confirm(&id, "pay-2", &total).await;
+    assert_eq!((other.status, other.code()), (StatusCode::CONFLICT, "ALREADY_PAID"));
+    assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 3)]).await;
+    assert_eq!(alice.cancel(&id).await.status, StatusCode::OK);
+
+    let late = alice.confirm(&id, "pay-late", &total).await;
+    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "ORDER_NOT_PAYABLE"));
+    assert_eq!(late.body["refund_due"], true);
+    let again = alice.confirm(&id, "pay-late", &total).await;
+    assert_eq!(again.code(), "ORDER_NOT_PAYABLE");
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["status"], "CANCELLED");
+    assert_eq!(order["refunds_due"].as_array().unwrap().len(), 1, "recorded once");
+    assert_eq!(order["refunds_due"][0]["amount"], total.as_str());
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_payment_cancels_the_order_and_releases_its_stock() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 4)]).await;
+    let failed = alice
+        .send(Method::POST, &format!("/api/v1/orders/{id}/payment-failed"), None, &[])
+        .await;
+    assert_eq!(failed.status, StatusCode::OK, "{failed:?}");
+    assert_eq!(failed.body["status"], "CANCELLED");
+    assert_eq!(failed.body["payment_status"], "FAILED");
+    assert_eq!(
+        failed.body["status_history"].as_array().unwrap().last().unwrap()["note"],
+        "PAYMENT_FAILED"
+    );
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_twice_releases_once_and_adds_one_history_entry() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 4)]).await;
+    let body = json!({"reason": "found it cheaper"});
+    let first = alice
+        .send(Method::POST, &format!("/api/v1/orders/{id}/cancel"), Some(body), &[])
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let last = first.body["status_history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], "customer:alice");
+    assert_eq!(last["note"], "CANCELLED_BY_REQUEST: found it cheaper");
+    let second = alice.send(Method::DELETE, &format!("/api/v1/orders/{id}"), None, &[]).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(statuses(&second.body), statuses(&first.body));
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_order_cannot_be_cancelled_and_strangers_cannot_touch_an_order() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let bob = Api::customer(&service, "bob");
+    let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
+    assert_eq!(bob.confirm(&id, "pay-x", &total).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.cancel(&id).await.status, StatusCode::NOT_FOUND);
+    alice.confirm(&id, "pay-1", &total).await;
+    let refused = alice.cancel(&id).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::CONFLICT, "ORDER_NOT_CANCELLABLE"));
+    assert_eq!(refused.body["order_status"], "PAID");
+    let by_admin = admin.cancel(&id).await;
+    assert_eq!(by_admin.code(), "ORDER_NOT_CANCELLABLE");
+    assert_eq!(counters(&admin.product("mug").await), (9, 9, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_payment_and_cancellation_bodies_are_refused() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let confirm = format!("/api/v1/orders/{id}/confirm");
+    for body in [
+        json!({"payment_reference": "p1"}),
+        json!({"payment_reference": "p1", "amount": 8.0}),
+        json!({"payment_reference": "p1", "amount": "8.001"}),
+        json!({"payment_reference": "has space", "amount": "8.00"}),
+        json!({"payment_reference": "p1", "amount": "8.00", "currency": "EUR"}),
+    ] {
+        let reply = alice.send(Method::POST, &confirm, Some(body.clone()), &[]).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"),
+            "{body}"
+        );
+    }
+    let garbage = alice.send(Method::POST, &confirm, Some(json!("{")), &[]).await;
+    assert_eq!(garbage.code(), "MALFORMED_JSON");
+    let cancel = format!("/api/v1/orders/{id}/cancel");
+    let long = alice
+        .send(Method::POST, &cancel, Some(json!({"reason": "x".repeat(501)})), &[])
+        .await;
+    assert_eq!(long.code(), "VALIDATION_FAILED");
+    let bad_id = alice.send(Method::POST, "/api/v1/orders/nope/cancel", None, &[]).await;
+    assert_eq!(bad_id.code(), "INVALID_PATH_PARAMETER");
+    assert_eq!(alice.order(&id).await.body["status"], "PENDING_PAYMENT");
+    assert_eq!(counters(&admin.product("mug").await), (10, 9, 1));
+}
