@@ -20,6 +20,8 @@ use crate::service::actions::{cancel_order, Access, ActionError, CancelReason};
 pub const BATCH: usize = 2_000;
 /// Orders settled at once.
 const CONCURRENCY: usize = 16;
+/// Most of one run's time; the function's 60 s timeout leaves room for the rest of the run.
+const TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(40);
 pub const SWEEPER: &str = "sweeper";
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -49,25 +51,33 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     let mut report = SweepReport::default();
     let actor = Actor::system(SWEEPER);
 
-    let due = app.catalogue.active_reservations(Some(now), BATCH).await?;
-    let touched: BTreeSet<Sku> = due
-        .iter()
-        .flat_map(|r| r.lines.iter().map(|line| line.product_id.clone()))
-        .collect();
-    let ids: Vec<OrderId> = due.iter().map(|reservation| reservation.order_id).collect();
-    let outcomes: Vec<_> = stream::iter(ids)
-        .map(|id| expire(app, id, &actor))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    for outcome in outcomes {
-        match outcome {
-            Ok((_, true)) => report.expired += 1,
-            Ok((_, false)) => {}
-            Err(err) => {
-                report.failures += 1;
-                tracing::error!(error = %crate::error_chain(&err), "could not expire an order");
+    // Page through everything due: an expired reservation leaves the index, so each read starts
+    // where the last ended. Stop when a batch settles nothing (only failures are left) or the
+    // run's time budget is spent; the next run picks up the rest.
+    let started = std::time::Instant::now();
+    let mut touched = BTreeSet::new();
+    loop {
+        let due = app.catalogue.active_reservations(Some(now), BATCH).await?;
+        touched.extend(due.iter().flat_map(|r| r.lines.iter().map(|line| line.product_id.clone())));
+        let ids: Vec<OrderId> = due.iter().map(|reservation| reservation.order_id).collect();
+        let outcomes: Vec<_> = stream::iter(ids)
+            .map(|id| expire(app, id, &actor))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let expired_before = report.expired;
+        for outcome in outcomes {
+            match outcome {
+                Ok((_, true)) => report.expired += 1,
+                Ok((_, false)) => {}
+                Err(err) => {
+                    report.failures += 1;
+                    tracing::error!(error = %crate::error_chain(&err), "could not expire an order");
+                }
             }
+        }
+        if due.len() < BATCH || report.expired == expired_before || started.elapsed() > TIME_BUDGET {
+            break;
         }
     }
 
