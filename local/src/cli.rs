@@ -8,6 +8,10 @@ use crate::{start, token, LocalError, ServiceOptions};
 const USAGE: &str = "usage:
   orders-local up                               start the emulators and serve the API (Ctrl-C stops all)
   orders-local token <user> [--admin] [--ttl S] print a bearer token for <user> (admin group with --admin)
+  orders-local check [--orders-table T --inventory-table T] [--aws]
+                                                check every invariant of the stored data; exit 1 on a violation
+                                                (default: the tables of `orders-local up` on DYNAMODB_ENDPOINT or :8000;
+                                                --aws: the AWS account of the environment)
 
 environment:
   ORDERS_API_PORT (3000)  DYNAMODB_PORT (8000)  MOTO_PORT (5000)
@@ -28,6 +32,7 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("up") | None => up().await.map_err(|err| orders_shared::error_chain(&err)),
         Some("token") => mint(&args[1..]),
+        Some("check") => check(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -55,6 +60,45 @@ fn mint(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+async fn check(args: &[String]) -> Result<(), String> {
+    let mut orders_table = format!("{LOCAL_PREFIX}-OrdersTable");
+    let mut inventory_table = format!("{LOCAL_PREFIX}-InventoryTable");
+    let mut aws = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--orders-table" => orders_table = rest.next().cloned().ok_or("--orders-table takes a table name")?,
+            "--inventory-table" => inventory_table = rest.next().cloned().ok_or("--inventory-table takes a table name")?,
+            "--aws" => aws = true,
+            other => return Err(format!("unexpected argument '{other}'\n{USAGE}")),
+        }
+    }
+    let client = if aws {
+        aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
+    } else {
+        let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned());
+        crate::provision::Clients::new(&endpoint, &endpoint).dynamodb
+    };
+    let report = crate::check::check(
+        &client,
+        &orders_table,
+        &inventory_table,
+        crate::check::Thresholds::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|err| err.to_string())?;
+    print!("{report}");
+    if report.is_clean() {
+        Ok(())
+    } else {
+        std::process::exit(1)
+    }
+}
+
+/// Name prefix of the tables and queues `orders-local up` creates.
+pub const LOCAL_PREFIX: &str = "orders-local";
+
 async fn up() -> Result<(), LocalError> {
     orders_shared::lambda::init_tracing();
     let bad_port = |message: String| LocalError::Emulator(crate::emulators::EmulatorError::NoPort(std::io::Error::other(message)));
@@ -73,7 +117,7 @@ async fn up() -> Result<(), LocalError> {
             (Some(emulators), dynamodb, moto)
         }
     };
-    let mut options = ServiceOptions::new(dynamodb_endpoint, moto_endpoint, "orders-local".to_owned());
+    let mut options = ServiceOptions::new(dynamodb_endpoint, moto_endpoint, LOCAL_PREFIX.to_owned());
     options.api_addr = SocketAddr::from(([127, 0, 0, 1], api_port));
     options.jwt_secret = token::secret_from_env();
     options.environment = std::env::vars().collect();

@@ -3,6 +3,7 @@
 //! through the same handler code as the Lambda binaries, and the queues polled into their
 //! consumers. Nothing in production depends on this crate.
 
+pub mod check;
 pub mod cli;
 pub mod emulators;
 pub mod gateway;

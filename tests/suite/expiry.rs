@@ -14,7 +14,7 @@ use orders_shared::domain::{OrderId, Sku};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::ManualClock;
 use orders_shared::service::sweeper::{sweep, SweepReport};
-use orders_tests::{counters, eventually, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, eventually, service, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -72,6 +72,7 @@ async fn an_unpaid_order_past_its_deadline_is_cancelled_and_its_stock_returns_af
     );
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
     assert_eq!(sweep_now(&service).await.expired, 0, "released once");
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,6 +100,7 @@ async fn confirm_racing_the_sweeper_has_exactly_one_winner() {
     }
     assert_eq!(paid + expired, 8);
     assert_eq!(counters(&admin.product("mug").await), (100 - paid, 100 - paid, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,6 +125,7 @@ async fn confirm_racing_a_cancel_has_exactly_one_winner() {
         }
     }
     assert_eq!(counters(&admin.product("mug").await), (100 - paid, 100 - paid, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,6 +139,7 @@ async fn concurrent_cancels_release_the_stock_once() {
     assert!(replies.iter().all(|r| r.status == StatusCode::OK), "{replies:?}");
     assert_eq!(cancellations(&alice.order(&id).await.body), 1);
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,6 +163,7 @@ async fn overlapping_sweeps_expire_each_order_once() {
     }
     assert_eq!(counters(&admin.product("a").await), (50, 50, 0));
     assert_eq!(counters(&admin.product("b").await), (50, 50, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,6 +198,7 @@ async fn an_order_stuck_in_reserving_is_redriven_by_the_sweeper() {
     );
     assert_eq!(sweep_now(&service).await.redriven, 0);
     assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,6 +261,7 @@ async fn a_reservation_deleted_by_ttl_is_released_once_even_when_its_record_is_r
     }
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
     assert_eq!(cancellations(&alice.order(&id).await.body), 1);
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ use futures::future::join_all;
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
 use orders_shared::domain::OrderId;
 use orders_shared::handlers::QueueFunction;
-use orders_tests::{counters, eventually, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, eventually, service, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -49,6 +49,7 @@ async fn a_write_that_took_effect_but_lost_its_answer_is_not_applied_twice() {
     assert_eq!(plan.injected(), 1);
     assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
     assert_eq!(alice.get("/api/v1/orders").await.body["orders"].as_array().unwrap().len(), 1);
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,6 +91,7 @@ async fn when_retries_run_out_the_queue_finishes_the_reservation() {
         .collect();
     assert_eq!(timeline, ["CREATED", "PENDING_RESERVING_STOCK", "PENDING_PAYMENT"]);
     assert_eq!(counters(&admin.product("mug").await), (10, 7, 3));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,6 +116,7 @@ async fn a_duplicate_saga_message_changes_nothing() {
     assert_eq!(counters(&admin.product("mug").await), (10, 6, 4));
     let order = admin.order(&order_id.to_string()).await;
     assert_eq!(order.body["status_history"].as_array().unwrap().len(), 3);
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,4 +201,5 @@ async fn a_burst_under_random_faults_sells_exactly_the_stock() {
     assert_eq!(statuses.iter().filter(|s| *s == "PENDING_PAYMENT").count(), 10);
     assert_eq!(statuses.iter().filter(|s| *s == "INVALID").count(), 20);
     assert_eq!(counters(&admin.product("hot").await), (10, 0, 10));
+    assert_invariants(&service).await;
 }

@@ -1,5 +1,5 @@
 use futures::future::join_all;
-use orders_tests::{counters, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, service, Api, Setup};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,6 +56,7 @@ async fn concurrent_requests_with_one_key_create_one_order_and_one_reservation()
     let first = &replies[0].body["id"];
     assert!(replies.iter().all(|r| &r.body["id"] == first));
     assert_eq!(counters(&admin.product("mug").await), (100, 97, 3));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

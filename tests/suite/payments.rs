@@ -1,4 +1,4 @@
-use orders_tests::{counters, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, service, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -36,6 +36,7 @@ async fn paying_three_of_five_reserved_orders_sells_three_and_keeps_two_reservat
     assert_eq!(counters(&admin.product("mug").await), (7, 5, 2));
     let pending = admin.get("/api/v1/orders?status=PENDING_PAYMENT").await;
     assert_eq!(pending.body["orders"].as_array().unwrap().len(), 2);
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,6 +78,7 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
     assert_eq!(order["refunds_due"].as_array().unwrap().len(), 1, "recorded once");
     assert_eq!(order["refunds_due"][0]["amount"], total.as_str());
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,6 +120,7 @@ async fn cancelling_twice_releases_once_and_adds_one_history_entry() {
     assert_eq!(second.status, StatusCode::OK);
     assert_eq!(statuses(&second.body), statuses(&first.body));
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,5 @@
 use futures::future::join_all;
-use orders_tests::{counters, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, service, Api, Setup};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,6 +57,7 @@ async fn a_hundred_customers_racing_for_the_last_unit_yield_exactly_one_order() 
     assert_eq!(order.body["status"], "INVALID");
     assert_eq!(order.body["problems"][0]["code"], "OUT_OF_STOCK");
     assert_eq!(counters(&admin.product("last-one").await), (1, 0, 1));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +71,7 @@ async fn ten_concurrent_orders_on_five_units_yield_exactly_five() {
     assert_eq!(replies.iter().filter(|r| r.status == StatusCode::CREATED).count(), 5);
     assert_eq!(replies.iter().filter(|r| r.status == StatusCode::CONFLICT).count(), 5);
     assert_eq!(counters(&admin.product("five").await), (5, 0, 5));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,6 +92,7 @@ async fn an_order_with_one_short_line_reserves_nothing_at_all() {
     assert_eq!(counters(&admin.product("a").await), (10, 10, 0));
     assert_eq!(counters(&admin.product("b").await), (1, 1, 0));
     assert_eq!(counters(&admin.product("c").await), (10, 10, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,6 +109,7 @@ async fn an_unknown_product_makes_the_order_invalid_and_reserves_nothing() {
     assert_eq!(order.body["status"], "INVALID");
     assert_eq!(order.body["problems"][0]["product_id"], "ghost");
     assert_eq!(counters(&admin.product("real").await), (10, 10, 0));
+    assert_invariants(&service).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

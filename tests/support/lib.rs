@@ -53,6 +53,21 @@ pub async fn service(setup: Setup) -> RunningService {
     start(options).await.expect("the local service starts")
 }
 
+/// Runs the invariant checker over the service's tables and fails the test on any violation.
+pub async fn assert_invariants(service: &RunningService) {
+    let tables = &service.deployment.tables;
+    let report = orders_local::check::check(
+        &service.clients.dynamodb,
+        &tables["OrdersTable"],
+        &tables["InventoryTable"],
+        orders_local::check::Thresholds::default(),
+        service.app.clock.now(),
+    )
+    .await
+    .expect("the checker reads the tables");
+    assert!(report.is_clean(), "{report}");
+}
+
 pub fn token(user: &str, admin: bool) -> String {
     orders_local::token::mint(orders_local::token::DEFAULT_SECRET, user, admin, 3600).expect("token")
 }

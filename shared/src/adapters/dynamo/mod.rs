@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::ports::StoreError;
 
-pub use records::{product_key, reservation_from_image, reservation_key};
+pub use records::{decode_stored, product_key, reservation_from_image, reservation_key, StoredItem};
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all
 /// land on one index partition. Fixed: changing it would hide orders written under the old count.

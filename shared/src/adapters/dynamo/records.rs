@@ -162,6 +162,33 @@ impl ReservationRecord {
     }
 }
 
+/// Any item of either table, decoded by what its key says it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredItem {
+    Order(Box<Order>),
+    Product(Product),
+    Reservation(Reservation),
+    /// Idempotency records and anything else with no invariant of its own.
+    Other,
+}
+
+/// Decodes an item read raw from either table (for audits that read whole tables).
+pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
+    let pk = string(&item, "pk");
+    Ok(if pk.starts_with("ORDER#") {
+        let record: OrderRecord = serde_dynamo::from_item(item)?;
+        StoredItem::Order(Box::new(record.order))
+    } else if pk.starts_with("PRODUCT#") {
+        let record: ProductRecord = serde_dynamo::from_item(item)?;
+        StoredItem::Product(record.product)
+    } else if pk.starts_with("RESERVATION#") {
+        let record: ReservationRecord = serde_dynamo::from_item(item)?;
+        StoredItem::Reservation(record.reservation)
+    } else {
+        StoredItem::Other
+    })
+}
+
 /// The reservation in a stream record's old image, if the record is one.
 pub fn reservation_from_image(image: serde_dynamo::Item) -> Option<Reservation> {
     let record: ReservationRecord = serde_dynamo::from_item(image).ok()?;

@@ -1,0 +1,332 @@
+//! The invariant checker: reads both tables whole (an audit, never on a request path) and
+//! reports every broken promise: stock not conserved, negative counters, `reserved` not matching
+//! the ACTIVE reservations, a reservation whose state disagrees with its order, orders stuck past
+//! their thresholds, payments that do not match what was paid for.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, Utc};
+use orders_shared::adapters::dynamo::{decode_stored, StoredItem};
+use orders_shared::domain::{Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("reading table {table}: {message}")]
+    Read { table: String, message: String },
+    #[error("an item of {table} cannot be decoded: {message}")]
+    Decode { table: String, message: String },
+}
+
+/// How long work may legitimately wait before it counts as stuck.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// An order in PENDING_RESERVING_STOCK for longer than this is stuck.
+    pub reserving: Duration,
+    /// An order still awaiting payment this long after its deadline was missed by the sweeper.
+    pub overdue: Duration,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        // The sweeper re-drives after 2 minutes and runs every minute: allow a few runs.
+        Self {
+            reserving: Duration::minutes(5),
+            overdue: Duration::minutes(3),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    StockNotConserved {
+        product: Sku,
+        on_hand: i64,
+        available: i64,
+        reserved: i64,
+    },
+    NegativeCounter {
+        product: Sku,
+        available: i64,
+        reserved: i64,
+    },
+    ReservedMismatch {
+        product: Sku,
+        reserved: i64,
+        held_by_reservations: i64,
+    },
+    ReservationWithoutOrder {
+        order: OrderId,
+    },
+    ReservationStateMismatch {
+        order: OrderId,
+        order_status: OrderStatus,
+        reservation: Option<ReservationStatus>,
+    },
+    ReservationLinesMismatch {
+        order: OrderId,
+    },
+    Stuck {
+        order: OrderId,
+        status: OrderStatus,
+        since: DateTime<Utc>,
+    },
+    PaymentMismatch {
+        order: OrderId,
+        detail: String,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StockNotConserved {
+                product,
+                on_hand,
+                available,
+                reserved,
+            } => {
+                write!(f, "{product}: on_hand {on_hand} != available {available} + reserved {reserved}")
+            }
+            Self::NegativeCounter {
+                product,
+                available,
+                reserved,
+            } => write!(f, "{product}: negative counter (available {available}, reserved {reserved})"),
+            Self::ReservedMismatch {
+                product,
+                reserved,
+                held_by_reservations,
+            } => {
+                write!(
+                    f,
+                    "{product}: reserved {reserved} but ACTIVE reservations hold {held_by_reservations}"
+                )
+            }
+            Self::ReservationWithoutOrder { order } => write!(f, "reservation of order {order}, which does not exist"),
+            Self::ReservationStateMismatch {
+                order,
+                order_status,
+                reservation,
+            } => {
+                write!(f, "order {order} is {order_status} but its reservation is {reservation:?}")
+            }
+            Self::ReservationLinesMismatch { order } => write!(f, "order {order}: reservation lines differ from the order lines"),
+            Self::Stuck { order, status, since } => write!(f, "order {order} stuck in {status} since {since}"),
+            Self::PaymentMismatch { order, detail } => write!(f, "order {order}: {detail}"),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub products: usize,
+    pub orders: usize,
+    pub reservations: usize,
+    pub orders_by_status: BTreeMap<String, usize>,
+    /// Units sold per product: the lines of orders that were paid.
+    pub sold: BTreeMap<Sku, i64>,
+    pub violations: Vec<Violation>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "checked {} products, {} orders, {} reservations",
+            self.products, self.orders, self.reservations
+        )?;
+        let statuses: Vec<String> = self.orders_by_status.iter().map(|(status, n)| format!("{status} {n}")).collect();
+        writeln!(f, "orders by status: {}", statuses.join(", "))?;
+        if self.violations.is_empty() {
+            return writeln!(f, "all invariants hold");
+        }
+        writeln!(f, "{} violations:", self.violations.len())?;
+        for violation in &self.violations {
+            writeln!(f, "  - {violation}")?;
+        }
+        Ok(())
+    }
+}
+
+async fn scan(client: &Client, table: &str) -> Result<Vec<StoredItem>, CheckError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|err| CheckError::Read {
+                table: table.to_owned(),
+                message: aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
+            })?;
+        for item in page.items.unwrap_or_default() {
+            items.push(decode_stored(item).map_err(|err| CheckError::Decode {
+                table: table.to_owned(),
+                message: err.to_string(),
+            })?);
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+pub async fn check(
+    client: &Client,
+    orders_table: &str,
+    inventory_table: &str,
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> Result<Report, CheckError> {
+    let mut products: Vec<Product> = Vec::new();
+    let mut reservations: HashMap<OrderId, Reservation> = HashMap::new();
+    for item in scan(client, inventory_table).await? {
+        match item {
+            StoredItem::Product(product) => products.push(product),
+            StoredItem::Reservation(reservation) => {
+                reservations.insert(reservation.order_id, reservation);
+            }
+            _ => {}
+        }
+    }
+    let orders: Vec<Order> = scan(client, orders_table)
+        .await?
+        .into_iter()
+        .filter_map(|item| match item {
+            StoredItem::Order(order) => Some(*order),
+            _ => None,
+        })
+        .collect();
+    Ok(judge(&products, &reservations, &orders, thresholds, now))
+}
+
+/// The checks themselves, on what was read.
+pub fn judge(
+    products: &[Product],
+    reservations: &HashMap<OrderId, Reservation>,
+    orders: &[Order],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> Report {
+    let mut report = Report {
+        products: products.len(),
+        orders: orders.len(),
+        reservations: reservations.len(),
+        ..Report::default()
+    };
+    let held = orders_shared::service::sweeper::units_held(&reservations.values().cloned().collect::<Vec<_>>());
+    for p in products {
+        if p.on_hand != p.available + p.reserved {
+            report.violations.push(Violation::StockNotConserved {
+                product: p.product_id.clone(),
+                on_hand: p.on_hand,
+                available: p.available,
+                reserved: p.reserved,
+            });
+        }
+        if p.available < 0 || p.reserved < 0 {
+            report.violations.push(Violation::NegativeCounter {
+                product: p.product_id.clone(),
+                available: p.available,
+                reserved: p.reserved,
+            });
+        }
+        let held_by_reservations = held.get(&p.product_id).copied().unwrap_or(0);
+        if p.reserved != held_by_reservations {
+            report.violations.push(Violation::ReservedMismatch {
+                product: p.product_id.clone(),
+                reserved: p.reserved,
+                held_by_reservations,
+            });
+        }
+    }
+    let known: HashMap<OrderId, &Order> = orders.iter().map(|order| (order.id, order)).collect();
+    for id in reservations.keys().filter(|id| !known.contains_key(id)) {
+        report.violations.push(Violation::ReservationWithoutOrder { order: *id });
+    }
+    for order in orders {
+        *report.orders_by_status.entry(order.status.to_string()).or_default() += 1;
+        let reservation = reservations.get(&order.id);
+        if !reservation_fits(order, reservation) {
+            report.violations.push(Violation::ReservationStateMismatch {
+                order: order.id,
+                order_status: order.status,
+                reservation: reservation.map(|r| r.status),
+            });
+        }
+        if let Some(reservation) = reservation {
+            let lines: Vec<_> = order.items.iter().map(|line| (&line.product_id, line.quantity)).collect();
+            let held: Vec<_> = reservation.lines.iter().map(|line| (&line.product_id, line.quantity)).collect();
+            if lines != held {
+                report.violations.push(Violation::ReservationLinesMismatch { order: order.id });
+            }
+        }
+        match order.status {
+            OrderStatus::PendingReservingStock if now - order.created_at > thresholds.reserving => {
+                report.violations.push(Violation::Stuck {
+                    order: order.id,
+                    status: order.status,
+                    since: order.created_at,
+                });
+            }
+            OrderStatus::PendingPayment if order.payment_due_at.is_some_and(|due| now - due > thresholds.overdue) => {
+                report.violations.push(Violation::Stuck {
+                    order: order.id,
+                    status: order.status,
+                    since: order.created_at,
+                });
+            }
+            _ => {}
+        }
+        if let Some(detail) = payment_problem(order) {
+            report.violations.push(Violation::PaymentMismatch { order: order.id, detail });
+        }
+        if order.payment.is_some() {
+            for line in &order.items {
+                *report.sold.entry(line.product_id.clone()).or_default() += i64::from(line.quantity.get());
+            }
+        }
+    }
+    report
+}
+
+/// Which reservation state each order status allows.
+fn reservation_fits(order: &Order, reservation: Option<&Reservation>) -> bool {
+    let state = reservation.map(|r| r.status);
+    match order.status {
+        OrderStatus::Created | OrderStatus::PendingReservingStock | OrderStatus::Invalid => state.is_none(),
+        OrderStatus::PendingPayment => state == Some(ReservationStatus::Active),
+        // Cancelled while reserving holds nothing; cancelled later released what it held.
+        OrderStatus::Cancelled => matches!(state, None | Some(ReservationStatus::Released)),
+        _ => state == Some(ReservationStatus::Converted),
+    }
+}
+
+/// A paid order was paid exactly its total, and only paid orders carry a payment.
+fn payment_problem(order: &Order) -> Option<String> {
+    let paid_status = matches!(
+        order.payment_status,
+        PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded
+    );
+    match &order.payment {
+        Some(payment) if payment.amount != order.totals.total => {
+            Some(format!("paid {} for a total of {}", payment.amount, order.totals.total))
+        }
+        Some(_) if !paid_status => Some(format!("carries a payment but payment_status is {:?}", order.payment_status)),
+        None if paid_status => Some("payment_status says paid but no payment is recorded".to_owned()),
+        _ => None,
+    }
+}
