@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make local   run the whole service on this machine (emulators, API on :3000, queue pollers)
-#   make test    format, lint, unit, integration and end-to-end tests, template validation
+#   make test    format, lint, unit, integration and end-to-end tests, API contract, template validation
 # Both install what they need on a fresh machine first (`make deps`).
 
 SHELL := /bin/bash
@@ -47,6 +47,8 @@ test: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo test --workspace --locked
+	cargo build --locked -p orders-local
+	local/contract.sh
 	$(VENV)/bin/sam validate --lint
 
 token:

@@ -54,6 +54,21 @@ fn every_function_of_the_template_has_a_handler_a_binary_and_a_sample_event() {
 }
 
 #[test]
+fn the_openapi_document_describes_exactly_the_routes_the_template_serves() {
+    let template = Template::load(&orders_local::template_path()).unwrap();
+    let served: BTreeSet<(String, String)> = template.routes.iter().map(|r| (r.method.to_uppercase(), r.path.clone())).collect();
+    let text = std::fs::read_to_string(repo().join("openapi.yaml")).unwrap();
+    let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut described = BTreeSet::new();
+    for (path, operations) in spec["paths"].as_mapping().unwrap() {
+        for (method, _) in operations.as_mapping().unwrap() {
+            described.insert((method.as_str().unwrap().to_uppercase(), path.as_str().unwrap().to_owned()));
+        }
+    }
+    assert_eq!(described, served);
+}
+
+#[test]
 fn every_queue_has_a_dead_letter_queue_and_a_visibility_timeout_of_six_function_timeouts() {
     let template = Template::load(&orders_local::template_path()).unwrap();
     for consumer in &template.consumers {
