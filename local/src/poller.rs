@@ -80,12 +80,18 @@ impl Poller {
             .collect();
         let failed: HashSet<String> = match serde_json::from_value::<SqsEvent>(json!({ "Records": records })) {
             Ok(event) => {
-                let response = self.function.handle(&self.app, event).await;
-                response
-                    .batch_item_failures
-                    .into_iter()
-                    .map(|failure| failure.item_identifier)
-                    .collect()
+                // Chaos: SQS may deliver a batch again, in another order, before it is deleted.
+                let again = self.app.crash_at("queue.duplicate").then(|| {
+                    let mut reordered = event.clone();
+                    reordered.records.reverse();
+                    reordered
+                });
+                let mut failed: HashSet<String> = HashSet::new();
+                for delivery in std::iter::once(event).chain(again) {
+                    let response = self.function.handle(&self.app, delivery).await;
+                    failed.extend(response.batch_item_failures.into_iter().map(|failure| failure.item_identifier));
+                }
+                failed
             }
             Err(err) => {
                 tracing::error!(error = %err, "could not build the SQS event");

@@ -21,6 +21,8 @@ pub struct App {
     pub placement_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
     pub stuck_after: chrono::Duration,
+    /// Injected faults and crash points (tests and chaos runs only).
+    pub faults: Option<crate::adapters::faults::FaultPlan>,
 }
 
 impl App {
@@ -56,6 +58,16 @@ impl App {
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
             placement_retry: config.placement_retry,
             stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
+            faults: config.faults.clone(),
         }
+    }
+
+    /// Whether the process "dies" at this named point (only ever with a chaos fault plan).
+    pub fn crash_at(&self, point: &str) -> bool {
+        let crashed = self.faults.as_ref().is_some_and(|plan| plan.crash(point));
+        if crashed {
+            tracing::warn!(point, "injected crash");
+        }
+        crashed
     }
 }

@@ -1,5 +1,6 @@
 //! CloudWatch metrics through the Embedded Metric Format: one JSON line on stdout per
 //! measurement, which Lambda's log pipeline turns into a metric (no API call, no extra latency).
+//! Outside Lambda (the local runner, tests, the load generator) they go to the debug log instead.
 
 use serde_json::json;
 
@@ -16,5 +17,9 @@ pub fn count(name: &str, value: usize, context: &[(&str, &str)]) {
     for (key, text) in context {
         line[*key] = json!(text);
     }
-    println!("{line}");
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        println!("{line}");
+    } else {
+        tracing::debug!(metric = name, value, "metric");
+    }
 }

@@ -203,3 +203,54 @@ async fn a_burst_under_random_faults_sells_exactly_the_stock() {
     assert_eq!(counters(&admin.product("hot").await), (10, 0, 10));
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_reserving_is_answered_by_the_clients_retry_with_the_same_order() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, true)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    plan.fail_next("placement.after_commit", FaultPoint::Crash, 1);
+
+    let alice = Api::customer(&service, "alice");
+    let crashed = alice.place(&[("mug", 2)], Some("retry-me")).await;
+    assert_eq!(crashed.status, StatusCode::BAD_GATEWAY, "{crashed:?}");
+    assert_eq!(crashed.body["message"], "Internal Server Error");
+    let retried = alice.place(&[("mug", 2)], Some("retry-me")).await;
+    assert_eq!(retried.status, StatusCode::CREATED);
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+    assert_eq!(alice.get("/api/v1/orders").await.body["orders"].as_array().unwrap().len(), 1);
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_and_reordered_deliveries_reserve_once() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        plan.fail_next("create_order", FaultPoint::Before, 4);
+        let accepted = Api::customer(&service, &format!("c{n}")).place(&[("mug", 2)], None).await;
+        assert_eq!(accepted.status, StatusCode::ACCEPTED);
+        ids.push(accepted.body["id"].as_str().unwrap().to_owned());
+    }
+    // Every batch is delivered twice, the second time in reverse order, and the consumer
+    // crashes after some of its writes.
+    plan.set_rate("queue.duplicate", FaultPoint::Crash, 1.0);
+    plan.fail_next("reserve_stock.after_commit", FaultPoint::Crash, 2);
+    let poller = service.poller(QueueFunction::ReserveStock).unwrap();
+    eventually(Duration::from_secs(15), || async {
+        poller.poll_once().await.unwrap();
+        let mut statuses = Vec::new();
+        for id in &ids {
+            statuses.push(admin.order(id).await.body["status"].as_str().unwrap_or_default().to_owned());
+        }
+        statuses.iter().all(|s| s == "PENDING_PAYMENT").then_some(())
+    })
+    .await;
+    assert_eq!(counters(&admin.product("mug").await), (10, 4, 6));
+    assert_invariants(&service).await;
+}

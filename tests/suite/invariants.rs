@@ -67,9 +67,13 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
                         model.placed.push(order.id);
                     }
                 }
-                Err(err @ (PlaceError::Store(_) | PlaceError::Unavailable(_) | PlaceError::Inconsistent(_) | PlaceError::KeyReused)) => {
-                    return Err(TestCaseError::fail(format!("placing failed: {err}")))
-                }
+                Err(
+                    err @ (PlaceError::Store(_)
+                    | PlaceError::Unavailable(_)
+                    | PlaceError::Inconsistent(_)
+                    | PlaceError::KeyReused
+                    | PlaceError::Crashed(_)),
+                ) => return Err(TestCaseError::fail(format!("placing failed: {err}"))),
             }
         }
         Op::Confirm(pick) if !model.placed.is_empty() => {

@@ -17,6 +17,8 @@ pub enum FaultPoint {
     Before,
     /// The request takes effect, then its answer is lost.
     After,
+    /// A named point of a handler where the process dies (`placement.after_commit`, ...).
+    Crash,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,11 +42,11 @@ struct Rules {
 pub struct FaultPlan(Arc<Mutex<Rules>>);
 
 #[derive(Debug, thiserror::Error)]
-#[error("ORDERS_FAULTS entry '{0}' is not op:before=rate or op:after=rate with a rate from 0 to 1")]
+#[error("ORDERS_FAULTS entry '{0}' is not op:before=rate, op:after=rate or point:crash=rate with a rate from 0 to 1")]
 pub struct BadFaultSpec(String);
 
 impl FaultPlan {
-    /// Parses `create_order:before=0.2,get_products:after=0.05`.
+    /// Parses `create_order:before=0.2,get_products:after=0.05,placement.after_commit:crash=0.1`.
     pub fn parse(spec: &str) -> Result<Self, BadFaultSpec> {
         let plan = Self::default();
         for entry in spec.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
@@ -54,6 +56,7 @@ impl FaultPlan {
             let point = match point {
                 "before" => FaultPoint::Before,
                 "after" => FaultPoint::After,
+                "crash" => FaultPoint::Crash,
                 _ => return Err(bad()),
             };
             let rate: f64 = rate.parse().map_err(|_| bad())?;
@@ -78,6 +81,11 @@ impl FaultPlan {
             rules.scripted.clear();
             rules.rates.clear();
         });
+    }
+
+    /// Whether the process dies at this named point now (as far as the caller can tell).
+    pub fn crash(&self, point: &str) -> bool {
+        self.strikes(point, FaultPoint::Crash)
     }
 
     /// How many faults have been injected so far.

@@ -30,6 +30,7 @@ pub async fn create_order(app: &App, request: Request) -> HttpResult {
         .map_err(|err| match err {
             PlaceError::KeyReused => ApiError::IdempotencyKeyReused,
             PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
+            PlaceError::Crashed(_) => ApiError::Crashed,
             other => ApiError::Internal(Box::new(other)),
         })?;
     let (status, order) = match placement.placed {

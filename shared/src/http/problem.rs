@@ -43,6 +43,9 @@ pub enum ApiError {
     Unavailable(#[source] BoxError),
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// The function died (an injected crash): the client sees what API Gateway shows then.
+    #[error("the function crashed")]
+    Crashed,
 }
 
 impl ApiError {
@@ -66,6 +69,7 @@ impl ApiError {
             Self::UnsupportedMediaType => 415,
             Self::Validation(_) | Self::IdempotencyKeyReused => 422,
             Self::Internal(_) => 500,
+            Self::Crashed => 502,
             Self::Unavailable(_) => 503,
         }
     }
@@ -91,6 +95,7 @@ impl ApiError {
             Self::OnHandBelowReserved { .. } => "ON_HAND_BELOW_RESERVED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
+            Self::Crashed => "FUNCTION_CRASHED",
         }
     }
 
@@ -135,6 +140,11 @@ impl ApiError {
     /// The problem response; server-side failures are logged with their whole cause chain.
     pub fn into_response(self) -> Response<Body> {
         let status = self.status();
+        if let Self::Crashed = self {
+            let mut response = Response::new(Body::Text(json!({"message": "Internal Server Error"}).to_string()));
+            *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+            return response;
+        }
         match &self {
             Self::Internal(_) => tracing::error!(code = self.code(), error = %crate::error_chain(&self), "request failed"),
             Self::Unavailable(_) => tracing::warn!(code = self.code(), error = %crate::error_chain(&self), "request failed"),

@@ -54,6 +54,9 @@ pub enum PlaceError {
     Store(#[source] StoreError),
     #[error("storage answered inconsistently: {0}")]
     Inconsistent(&'static str),
+    /// An injected crash: the function died here, after what it had written.
+    #[error("crashed at {0}")]
+    Crashed(&'static str),
 }
 
 impl From<StoreError> for PlaceError {
@@ -120,6 +123,7 @@ pub async fn place_order(
         })
         .await;
     match attempt {
+        Ok(()) if app.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
         Ok(()) => Ok(Placement {
             placed: Placed::Reserved(reserved),
             replayed: false,
@@ -165,6 +169,9 @@ async fn record_new(app: &App, order: Order, idempotency: Option<&IdempotencyRec
 async fn hand_over(app: &App, order: Order, idempotency: Option<&IdempotencyRecord>, fingerprint: &str) -> Result<Placement, PlaceError> {
     let placement = record_new(app, order, idempotency, fingerprint).await?;
     if let (Placed::Accepted(waiting), false) = (&placement.placed, placement.replayed) {
+        if app.crash_at("placement.before_enqueue") {
+            return Err(PlaceError::Crashed("placement.before_enqueue"));
+        }
         let id = waiting.id;
         let sent = app.placement_retry.run(|_| true, || app.saga.request_reservation(id)).await;
         if let Err(err) = sent {

@@ -23,6 +23,8 @@ pub enum StepError {
     Store(#[from] StoreError),
     #[error("the order moved to {0} unexpectedly")]
     Illegal(OrderStatus),
+    #[error("crashed after the reserving write")]
+    Crashed,
 }
 
 pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, StepError> {
@@ -46,6 +48,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
         .update_order(&mut reserved, OrderStatus::PendingReservingStock, StockChange::Hold(&reservation))
         .await
     {
+        Ok(()) if app.crash_at("reserve_stock.after_commit") => Err(StepError::Crashed),
         Ok(()) => Ok(StepOutcome::Reserved),
         Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
             let mut invalid = order;

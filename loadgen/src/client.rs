@@ -1,0 +1,166 @@
+//! A caller of the orders API that records every answer under its route.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::stats::Recorder;
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn id(&self) -> Option<String> {
+        self.body["id"]
+            .as_str()
+            .or_else(|| self.body["order_id"].as_str())
+            .map(str::to_owned)
+    }
+}
+
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+    recorder: Arc<Recorder>,
+}
+
+/// How many times a 503 is retried (with the same Idempotency-Key), as the problem asks.
+const UNAVAILABLE_RETRIES: u32 = 5;
+
+impl Api {
+    pub fn new(base: &str, recorder: Arc<Recorder>) -> Self {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            recorder,
+        }
+    }
+
+    /// The same API with its own recorder: for warm-up calls that must not count.
+    pub fn unrecorded(&self) -> Self {
+        Self {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            recorder: Arc::new(Recorder::default()),
+        }
+    }
+
+    async fn call(&self, route: &str, method: Method, path: &str, token: &str, body: Option<Value>, key: Option<&str>) -> Reply {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self.http.request(method.clone(), format!("{}{path}", self.base)).bearer_auth(token);
+            if let Some(body) = &body {
+                request = request.header("content-type", "application/json").body(body.to_string());
+            }
+            if let Some(key) = key {
+                request = request.header("idempotency-key", key);
+            }
+            let started = Instant::now();
+            let reply = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+                    Reply { status, body }
+                }
+                Err(_) => Reply {
+                    status: 599,
+                    body: json!({"code": "CONNECTION_FAILED"}),
+                },
+            };
+            self.recorder
+                .record(route, reply.status, reply.body["code"].as_str(), started.elapsed());
+            // 503 and a gateway-level failure (a crashed function) are retried; the key makes it safe.
+            let retry = matches!(reply.status, 502 | 503) && attempt <= UNAVAILABLE_RETRIES;
+            if !retry {
+                return reply;
+            }
+            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+        }
+    }
+
+    pub async fn put_product(&self, admin: &str, sku: &str, price: &str, on_hand: i64) -> Reply {
+        let body =
+            json!({"name": format!("Product {sku}"), "seller_id": format!("seller-{}", sku.len() % 3), "price": price, "on_hand": on_hand});
+        self.call(
+            "PUT /inventory/{id}",
+            Method::PUT,
+            &format!("/api/v1/inventory/{sku}"),
+            admin,
+            Some(body),
+            None,
+        )
+        .await
+    }
+
+    pub async fn product(&self, admin: &str, sku: &str) -> Reply {
+        self.call(
+            "GET /inventory/{id}",
+            Method::GET,
+            &format!("/api/v1/inventory/{sku}"),
+            admin,
+            None,
+            None,
+        )
+        .await
+    }
+
+    pub async fn place(&self, token: &str, lines: &[(String, u32)], key: &str) -> Reply {
+        let items: Vec<Value> = lines.iter().map(|(sku, qty)| json!({"product_id": sku, "quantity": qty})).collect();
+        self.call(
+            "POST /orders",
+            Method::POST,
+            "/api/v1/orders",
+            token,
+            Some(json!({ "items": items })),
+            Some(key),
+        )
+        .await
+    }
+
+    pub async fn order(&self, token: &str, id: &str) -> Reply {
+        self.call("GET /orders/{id}", Method::GET, &format!("/api/v1/orders/{id}"), token, None, None)
+            .await
+    }
+
+    pub async fn list(&self, token: &str, query: &str) -> Reply {
+        self.call("GET /orders", Method::GET, &format!("/api/v1/orders?{query}"), token, None, None)
+            .await
+    }
+
+    pub async fn confirm(&self, token: &str, id: &str, total: &str) -> Reply {
+        let body = json!({"payment_reference": format!("pay-{id}"), "amount": total});
+        self.call(
+            "POST /orders/{id}/confirm",
+            Method::POST,
+            &format!("/api/v1/orders/{id}/confirm"),
+            token,
+            Some(body),
+            None,
+        )
+        .await
+    }
+
+    pub async fn cancel(&self, token: &str, id: &str) -> Reply {
+        self.call(
+            "POST /orders/{id}/cancel",
+            Method::POST,
+            &format!("/api/v1/orders/{id}/cancel"),
+            token,
+            None,
+            None,
+        )
+        .await
+    }
+}

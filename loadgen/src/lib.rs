@@ -1,0 +1,193 @@
+//! The load generator: scenarios against the orders service (started in this process, or a
+//! running one with `--url`), figures per endpoint printed and written as JSON, and the
+//! invariant checker at the end of every run.
+
+pub mod bench;
+pub mod client;
+pub mod scenarios;
+pub mod stats;
+pub mod target;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::scenarios::{SaleSettings, SteadySettings};
+use crate::target::{Checker, LocalSettings, Target};
+
+const USAGE: &str = "usage: loadgen <scenario> [options]
+
+scenarios:
+  flash-sale     thousands of customers race for a few products with small stock; some pay, some cancel, the rest abandon
+  hot-sku        everyone on one product
+  steady         a mix of list, read, place, pay and cancel for a fixed time
+  latency        warm latency of place, read and list, one request at a time
+  chaos          flash-sale with storage faults, crashes and duplicate deliveries; then it must settle clean
+  bench-reserve  conditional decrement vs read-then-write version lock under contention on one product
+
+options:
+  --url URL              drive a running service (default: start emulators and the service in this process)
+  --check local|aws|none with --url, check invariants on the tables of `make local` (DYNAMODB_ENDPOINT, default :8000) or in AWS
+  --customers N --products N --stock N --concurrency N --users N --seconds N --samples N --rounds N
+  --json PATH            where to write the figures (default target/loadgen/<scenario>.json)";
+
+struct Options {
+    scenario: String,
+    url: Option<String>,
+    check: String,
+    json: Option<PathBuf>,
+    numbers: std::collections::HashMap<String, u64>,
+}
+
+impl Options {
+    fn parse(args: Vec<String>) -> Result<Self, String> {
+        let mut args = args.into_iter();
+        let scenario = args.next().ok_or(USAGE)?;
+        if scenario == "--help" || scenario == "-h" {
+            return Err(USAGE.to_owned());
+        }
+        let mut options = Options {
+            scenario,
+            url: None,
+            check: "local".into(),
+            json: None,
+            numbers: Default::default(),
+        };
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+            match flag.as_str() {
+                "--url" => options.url = Some(value),
+                "--check" => options.check = value,
+                "--json" => options.json = Some(PathBuf::from(value)),
+                name if name.starts_with("--") => {
+                    let number = value.parse().map_err(|_| format!("{flag} takes a whole number"))?;
+                    options.numbers.insert(name.trim_start_matches("--").to_owned(), number);
+                }
+                other => return Err(format!("unexpected argument '{other}'\n{USAGE}")),
+            }
+        }
+        Ok(options)
+    }
+
+    fn number(&self, name: &str, default: u64) -> u64 {
+        self.numbers.get(name).copied().unwrap_or(default)
+    }
+}
+
+/// Runs one scenario; `Ok(false)` when an invariant or a promise was broken.
+pub async fn run(args: Vec<String>) -> Result<bool, String> {
+    let options = Options::parse(args)?;
+    // Long enough to pay under load, short enough to watch the abandoned orders expire.
+    let local = LocalSettings {
+        payment_timeout_secs: 20,
+        sweep_every: Duration::from_secs(1),
+    };
+    let target = match &options.url {
+        Some(url) => {
+            let checker = match options.check.as_str() {
+                "none" => Checker::Off,
+                "aws" => Checker::Tables {
+                    client: aws_sdk_dynamodb::Client::new(&aws_config_from_env().await),
+                    orders: std::env::var("ORDERS_TABLE").map_err(|_| "--check aws needs ORDERS_TABLE")?,
+                    inventory: std::env::var("INVENTORY_TABLE").map_err(|_| "--check aws needs INVENTORY_TABLE")?,
+                },
+                _ => {
+                    let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
+                    Checker::Tables {
+                        client: orders_local::provision::Clients::new(&endpoint, &endpoint).dynamodb,
+                        orders: format!("{}-OrdersTable", orders_local::cli::LOCAL_PREFIX),
+                        inventory: format!("{}-InventoryTable", orders_local::cli::LOCAL_PREFIX),
+                    }
+                }
+            };
+            Target::remote(url, checker)
+        }
+        None => {
+            eprintln!("starting DynamoDB Local, moto and the service in this process ...");
+            Target::local(&local).await?
+        }
+    };
+    let settle = Duration::from_secs(local.payment_timeout_secs * 3 + 60);
+    let sale = |customers: u64, products: u64, stock: u64| SaleSettings {
+        customers: options.number("customers", customers) as usize,
+        products: options.number("products", products).max(1) as usize,
+        stock: options.number("stock", stock) as i64,
+        concurrency: options.number("concurrency", 64).max(1) as usize,
+        pay: 0.6,
+        cancel: 0.1,
+        settle,
+        seed: options.number("seed", 7),
+    };
+    let started = Instant::now();
+    let summary = match options.scenario.as_str() {
+        "flash-sale" => scenarios::sale(&target, &sale(2000, 3, 50), "flash").await?,
+        "hot-sku" => scenarios::sale(&target, &sale(2000, 1, 100), "hot").await?,
+        "chaos" => scenarios::chaos(&target, &sale(1000, 3, 60)).await?,
+        "steady" => {
+            let settings = SteadySettings {
+                users: options.number("users", 16).max(1) as usize,
+                duration: Duration::from_secs(options.number("seconds", 30)),
+                seed: options.number("seed", 7),
+            };
+            scenarios::steady(&target, &settings).await?
+        }
+        "latency" => scenarios::latency(&target, options.number("samples", 200) as usize).await?,
+        "bench-reserve" => {
+            let local = target
+                .local
+                .as_ref()
+                .ok_or("bench-reserve talks to DynamoDB directly: run it without --url")?;
+            let table = &local.service.deployment.tables["InventoryTable"];
+            bench::compare(
+                &local.service.clients.dynamodb,
+                table,
+                options.number("rounds", 5) as usize,
+                options.number("stock", 200) as i64,
+                options.number("customers", 400) as usize,
+            )
+            .await?
+        }
+        other => return Err(format!("unknown scenario '{other}'\n{USAGE}")),
+    };
+    let wall = started.elapsed();
+    let figures = target.recorder.figures(wall);
+    if !figures.is_empty() {
+        stats::print_table(&figures);
+    }
+    println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+    let report = target.check().await?;
+    if let Some(report) = &report {
+        print!("{report}");
+    }
+    let promises_kept = summary["oversold_units"].as_i64().unwrap_or(0) == 0 && summary["lost_orders"].as_i64().unwrap_or(0) == 0;
+    let clean = report.as_ref().is_none_or(|r| r.is_clean()) && promises_kept;
+    let output = json!({
+        "scenario": options.scenario,
+        "target": options.url.clone().unwrap_or_else(|| "in-process local stack (DynamoDB Local, moto)".into()),
+        "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "os": std::env::consts::OS, "arch": std::env::consts::ARCH },
+        "wall_seconds": wall.as_secs_f64(),
+        "endpoints": figures,
+        "summary": summary,
+        "invariants": report.map(|r| json!({"clean": r.is_clean(), "report": r.to_string()})),
+        "passed": clean,
+    });
+    let path = options
+        .json
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("target/loadgen/{}.json", options.scenario)));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&output).unwrap_or_default()).map_err(|e| e.to_string())?;
+    println!(
+        "figures written to {}; {}",
+        path.display(),
+        if clean { "all promises kept" } else { "PROMISES BROKEN" }
+    );
+    Ok(clean)
+}
+
+async fn aws_config_from_env() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}

@@ -1,0 +1,131 @@
+//! What a scenario runs against: the service started in this process on its own emulators, or a
+//! running one (`--url`), with tokens and the invariant checker to match.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orders_local::check::{check, Report, Thresholds};
+use orders_local::emulators::Emulators;
+use orders_local::{start, RunningService, ServiceOptions};
+use orders_shared::adapters::faults::FaultPlan;
+
+use crate::client::Api;
+use crate::stats::Recorder;
+
+pub struct Local {
+    pub service: RunningService,
+    pub plan: FaultPlan,
+    _emulators: Emulators,
+}
+
+pub enum Checker {
+    Local,
+    Tables {
+        client: aws_sdk_dynamodb::Client,
+        orders: String,
+        inventory: String,
+    },
+    Off,
+}
+
+pub struct Target {
+    pub api: Api,
+    pub recorder: Arc<Recorder>,
+    pub local: Option<Local>,
+    pub checker: Checker,
+    secret: String,
+    tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub payment_timeout_secs: u64,
+    pub sweep_every: Duration,
+}
+
+impl Target {
+    /// Starts emulators and the service in this process.
+    pub async fn local(settings: &LocalSettings) -> Result<Self, String> {
+        let emulators = tokio::task::spawn_blocking(|| Emulators::start(0, 0))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let plan = FaultPlan::default();
+        let mut options = ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), "loadgen".to_owned());
+        options.environment = vec![
+            ("PAYMENT_TIMEOUT_SECONDS".into(), settings.payment_timeout_secs.to_string()),
+            ("STUCK_RESERVING_SECONDS".into(), "3".into()),
+        ];
+        options.schedule_every = Some(settings.sweep_every);
+        options.faults = Some(plan.clone());
+        let service = start(options).await.map_err(|e| orders_shared::error_chain(&e))?;
+        let recorder = Arc::new(Recorder::default());
+        let api = Api::new(&service.base_url(), Arc::clone(&recorder));
+        Ok(Self {
+            api,
+            recorder,
+            local: Some(Local {
+                service,
+                plan,
+                _emulators: emulators,
+            }),
+            checker: Checker::Local,
+            secret: orders_local::token::DEFAULT_SECRET.to_owned(),
+            tokens: Vec::new(),
+        })
+    }
+
+    /// A running service. Tokens come from `LOADGEN_TOKENS` (comma-separated; the first is an
+    /// admin's) or are minted with `ORDERS_JWT_SECRET` as `orders-local` does.
+    pub fn remote(url: &str, checker: Checker) -> Self {
+        let recorder = Arc::new(Recorder::default());
+        let tokens = std::env::var("LOADGEN_TOKENS")
+            .map(|t| t.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        Self {
+            api: Api::new(url, Arc::clone(&recorder)),
+            recorder,
+            local: None,
+            checker,
+            secret: orders_local::token::secret_from_env(),
+            tokens,
+        }
+    }
+
+    pub fn admin(&self) -> String {
+        self.tokens.first().cloned().unwrap_or_else(|| self.mint("loadgen-admin", true))
+    }
+
+    /// The token of customer `n`.
+    pub fn customer(&self, n: usize) -> String {
+        match self.tokens.len() {
+            0 => self.mint(&format!("customer-{n}"), false),
+            1 => self.tokens[0].clone(),
+            len => self.tokens[1 + n % (len - 1)].clone(),
+        }
+    }
+
+    fn mint(&self, user: &str, admin: bool) -> String {
+        orders_local::token::mint(&self.secret, user, admin, 4 * 3600).unwrap_or_default()
+    }
+
+    pub async fn check(&self) -> Result<Option<Report>, String> {
+        let (client, orders, inventory, now) = match (&self.checker, &self.local) {
+            (Checker::Local, Some(local)) => {
+                let tables = &local.service.deployment.tables;
+                (
+                    &local.service.clients.dynamodb,
+                    tables["OrdersTable"].clone(),
+                    tables["InventoryTable"].clone(),
+                    local.service.app.clock.now(),
+                )
+            }
+            (Checker::Tables { client, orders, inventory }, _) => (client, orders.clone(), inventory.clone(), chrono::Utc::now()),
+            _ => return Ok(None),
+        };
+        check(client, &orders, &inventory, Thresholds::default(), now)
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
