@@ -14,7 +14,7 @@ use orders_shared::domain::{OrderId, Sku};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::ManualClock;
 use orders_shared::service::sweeper::{sweep, SweepReport};
-use orders_tests::{assert_invariants, counters, eventually, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -35,12 +35,7 @@ fn past_deadline() -> chrono::Duration {
 }
 
 fn cancellations(order: &Value) -> usize {
-    order["status_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "CANCELLED")
-        .count()
+    timeline(order).iter().filter(|status| *status == "CANCELLED").count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

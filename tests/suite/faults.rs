@@ -7,7 +7,7 @@ use futures::future::join_all;
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
 use orders_shared::domain::OrderId;
 use orders_shared::handlers::QueueFunction;
-use orders_tests::{assert_invariants, counters, eventually, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -83,12 +83,7 @@ async fn when_retries_run_out_the_queue_finishes_the_reservation() {
 
     let order = alice.order(accepted.body["id"].as_str().unwrap()).await;
     assert_eq!(order.body["status"], "PENDING_PAYMENT");
-    let timeline: Vec<&str> = order.body["status_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
+    let timeline = timeline(&order.body);
     assert_eq!(timeline, ["CREATED", "PENDING_RESERVING_STOCK", "PENDING_PAYMENT"]);
     assert_eq!(counters(&admin.product("mug").await), (10, 7, 3));
     assert_invariants(&service).await;

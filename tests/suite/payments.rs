@@ -1,15 +1,6 @@
-use orders_tests::{assert_invariants, counters, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, service, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-
-fn statuses(order: &Value) -> Vec<String> {
-    order["status_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap().to_owned())
-        .collect()
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paying_three_of_five_reserved_orders_sells_three_and_keeps_two_reservations() {
@@ -30,7 +21,7 @@ async fn paying_three_of_five_reserved_orders_sells_three_and_keeps_two_reservat
         assert_eq!(paid.body["status"], "PAID");
         assert_eq!(paid.body["payment_status"], "PAID");
         assert_eq!(paid.body["payment"]["reference"], format!("pay-{id}"));
-        assert_eq!(statuses(&paid.body).last().map(String::as_str), Some("PAID"));
+        assert_eq!(timeline(&paid.body).last().map(String::as_str), Some("PAID"));
     }
     // Sold units left on_hand; the two unpaid orders still hold theirs.
     assert_eq!(counters(&admin.product("mug").await), (7, 5, 2));
@@ -118,7 +109,7 @@ async fn cancelling_twice_releases_once_and_adds_one_history_entry() {
     assert_eq!(last["note"], "CANCELLED_BY_REQUEST: found it cheaper");
     let second = alice.send(Method::DELETE, &format!("/api/v1/orders/{id}"), None, &[]).await;
     assert_eq!(second.status, StatusCode::OK);
-    assert_eq!(statuses(&second.body), statuses(&first.body));
+    assert_eq!(timeline(&second.body), timeline(&first.body));
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
     assert_invariants(&service).await;
 }

@@ -1,5 +1,5 @@
 use futures::future::join_all;
-use orders_tests::{assert_invariants, counters, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, service, timeline, Api, Setup};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,12 +19,7 @@ async fn an_order_reserves_its_stock_and_shows_its_whole_timeline() {
     assert_eq!(order["total"], "20.05");
     assert_eq!(order["items"][1]["unit_price"], "0.35");
     assert_eq!(order["items"][1]["subtotal"], "1.05");
-    let timeline: Vec<&str> = order["status_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
+    let timeline = timeline(order);
     assert_eq!(timeline, ["CREATED", "PENDING_RESERVING_STOCK", "PENDING_PAYMENT"]);
     let location = placed.headers["location"].to_str().unwrap();
     assert_eq!(location, format!("/api/v1/orders/{}", order["id"].as_str().unwrap()));

@@ -197,6 +197,16 @@ impl Api {
     }
 }
 
+/// The statuses an order passed through, in order.
+pub fn timeline(order: &Value) -> Vec<String> {
+    order["status_history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|change| change["status"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Stock counters of a product as (on_hand, available, reserved).
 pub fn counters(product: &Value) -> (i64, i64, i64) {
     let field = |name: &str| product[name].as_i64().unwrap_or(i64::MIN);

@@ -20,51 +20,60 @@ use crate::auth::Identity;
 use crate::http::ApiError;
 use crate::ports::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HttpFunction {
-    PutInventory,
-    GetInventory,
-    CreateOrder,
-    GetOrder,
-    ListOrders,
-    ListUserOrders,
-    ConfirmPayment,
-    PaymentFailed,
-    CancelOrder,
+/// Declares a family of functions: the enum, `ALL`, and each one's binary name as in
+/// `Metadata.BuildProperties.Binary` of the template. Each variant is listed once.
+macro_rules! functions {
+    ($(#[$doc:meta])* $family:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $family {
+            $($variant),+
+        }
+
+        impl $family {
+            pub const ALL: &'static [$family] = &[$(Self::$variant),+];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
+
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|function| function.name() == name)
+            }
+        }
+    };
 }
 
+functions!(
+    /// Functions behind an HttpApi route.
+    HttpFunction {
+        PutInventory => "put-inventory",
+        GetInventory => "get-inventory",
+        CreateOrder => "create-order",
+        GetOrder => "get-order",
+        ListOrders => "list-orders",
+        ListUserOrders => "list-user-orders",
+        ConfirmPayment => "confirm-payment",
+        PaymentFailed => "payment-failed",
+        CancelOrder => "cancel-order",
+    }
+);
+functions!(
+    /// Functions on an SQS queue.
+    QueueFunction { ReserveStock => "reserve-stock" }
+);
+functions!(
+    /// Functions on a DynamoDB stream.
+    StreamFunction { ReservationExpiry => "reservation-expiry" }
+);
+functions!(
+    /// Functions on an EventBridge schedule.
+    ScheduleFunction { Sweeper => "sweeper" }
+);
+
 impl HttpFunction {
-    pub const ALL: [HttpFunction; 9] = [
-        Self::PutInventory,
-        Self::GetInventory,
-        Self::CreateOrder,
-        Self::GetOrder,
-        Self::ListOrders,
-        Self::ListUserOrders,
-        Self::ConfirmPayment,
-        Self::PaymentFailed,
-        Self::CancelOrder,
-    ];
-
-    /// The binary's name, as in `Metadata.Binary` of the template.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PutInventory => "put-inventory",
-            Self::GetInventory => "get-inventory",
-            Self::CreateOrder => "create-order",
-            Self::GetOrder => "get-order",
-            Self::ListOrders => "list-orders",
-            Self::ListUserOrders => "list-user-orders",
-            Self::ConfirmPayment => "confirm-payment",
-            Self::PaymentFailed => "payment-failed",
-            Self::CancelOrder => "cancel-order",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|function| function.name() == name)
-    }
-
     /// Handles one request; every failure becomes a problem response, never a panic or a 502.
     pub async fn handle(self, app: &App, request: Request) -> Response<Body> {
         let span = tracing::info_span!(
@@ -95,24 +104,7 @@ impl HttpFunction {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QueueFunction {
-    ReserveStock,
-}
-
 impl QueueFunction {
-    pub const ALL: [QueueFunction; 1] = [Self::ReserveStock];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ReserveStock => "reserve-stock",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|function| function.name() == name)
-    }
-
     pub async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
@@ -120,25 +112,7 @@ impl QueueFunction {
     }
 }
 
-/// Functions on a DynamoDB stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StreamFunction {
-    ReservationExpiry,
-}
-
 impl StreamFunction {
-    pub const ALL: [StreamFunction; 1] = [Self::ReservationExpiry];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ReservationExpiry => "reservation-expiry",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|function| function.name() == name)
-    }
-
     pub async fn handle(self, app: &App, event: DynamoDbEvent) -> DynamoDbEventResponse {
         match self {
             Self::ReservationExpiry => expiry_stream::reservation_expiry(app, event).await,
@@ -146,25 +120,7 @@ impl StreamFunction {
     }
 }
 
-/// Functions on an EventBridge schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScheduleFunction {
-    Sweeper,
-}
-
 impl ScheduleFunction {
-    pub const ALL: [ScheduleFunction; 1] = [Self::Sweeper];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sweeper => "sweeper",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|function| function.name() == name)
-    }
-
     /// Runs once; a failure is returned so that the invocation counts as failed and is retried.
     pub async fn handle(self, app: &App) -> Result<serde_json::Value, StoreError> {
         match self {

@@ -25,22 +25,21 @@ pub async fn confirm_payment(app: &App, request: Request) -> HttpResult {
     json(200, &order)
 }
 
+/// A failed payment: the order is cancelled and its stock released.
 pub async fn payment_failed(app: &App, request: Request) -> HttpResult {
-    let identity = caller(&request)?;
-    let id = order_id(&request)?;
-    optional_reason(&request)?;
-    let (order, _) = actions::cancel_order(app, id, identity.access(), &identity.actor(), CancelReason::PaymentFailed)
-        .await
-        .map_err(refusal)?;
-    json(200, &order)
+    cancel_with(app, request, |_| CancelReason::PaymentFailed).await
 }
 
 /// `POST /orders/{id}/cancel` (optional `{"reason": ".."}`) and `DELETE /orders/{id}`.
 pub async fn cancel_order(app: &App, request: Request) -> HttpResult {
+    cancel_with(app, request, CancelReason::Requested).await
+}
+
+async fn cancel_with(app: &App, request: Request, reason: impl FnOnce(Option<String>) -> CancelReason) -> HttpResult {
     let identity = caller(&request)?;
     let id = order_id(&request)?;
-    let reason = optional_reason(&request)?;
-    let (order, _) = actions::cancel_order(app, id, identity.access(), &identity.actor(), CancelReason::Requested(reason))
+    let reason = reason(optional_reason(&request)?);
+    let (order, _) = actions::cancel_order(app, id, identity.access(), &identity.actor(), reason)
         .await
         .map_err(refusal)?;
     json(200, &order)
