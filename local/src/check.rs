@@ -330,3 +330,92 @@ fn payment_problem(order: &Order) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use orders_shared::domain::{Actor, Money, PricingPolicy, Quantity, ReservedLine, SellerId, UserId};
+
+    use super::*;
+
+    fn product(reserved: i64, available: i64, on_hand: i64) -> Product {
+        Product {
+            product_id: Sku::parse("p").unwrap(),
+            name: "P".into(),
+            seller_id: SellerId::parse("s").unwrap(),
+            price: Money::parse("1").unwrap(),
+            on_hand,
+            available,
+            reserved,
+            version: 1,
+        }
+    }
+
+    fn awaiting_payment(now: DateTime<Utc>) -> (Order, Reservation) {
+        let user = UserId::parse("u").unwrap();
+        let pricing = PricingPolicy {
+            currency: "USD".into(),
+            tax_rate: Default::default(),
+            shipping_fee: Money::ZERO,
+        };
+        let line = orders_shared::domain::OrderLine {
+            item_id: orders_shared::domain::ItemId::parse("item-1").unwrap(),
+            product_id: Sku::parse("p").unwrap(),
+            name: "P".into(),
+            seller_id: SellerId::parse("s").unwrap(),
+            quantity: Quantity::new(2).unwrap(),
+            unit_price: Money::parse("1").unwrap(),
+            subtotal: Money::parse("2").unwrap(),
+        };
+        let mut order = Order::new(OrderId::new(), user, vec![line], &pricing, &Actor::system("t"), now);
+        order.reserved(&Actor::system("t"), now, now + Duration::minutes(15)).unwrap();
+        let mut reservation = Reservation::for_order(&order, now + Duration::minutes(15), now);
+        reservation.lines = vec![ReservedLine {
+            product_id: Sku::parse("p").unwrap(),
+            quantity: Quantity::new(2).unwrap(),
+        }];
+        (order, reservation)
+    }
+
+    #[test]
+    fn a_consistent_store_has_no_violations() {
+        let now = Utc::now();
+        let (order, reservation) = awaiting_payment(now);
+        let reservations = HashMap::from([(order.id, reservation)]);
+        let report = judge(&[product(2, 8, 10)], &reservations, &[order], Thresholds::default(), now);
+        assert!(report.is_clean(), "{report}");
+    }
+
+    #[test]
+    fn broken_counters_mismatched_reservations_and_stuck_orders_are_all_reported() {
+        let now = Utc::now();
+        let (order, mut reservation) = awaiting_payment(now - Duration::hours(1));
+        reservation.status = ReservationStatus::Converted;
+        let orphan = Reservation {
+            order_id: OrderId::new(),
+            ..reservation.clone()
+        };
+        let reservations = HashMap::from([(order.id, reservation), (orphan.order_id, orphan)]);
+        let report = judge(
+            &[product(3, 8, 10), product(-1, 1, 0)],
+            &reservations,
+            &[order.clone()],
+            Thresholds::default(),
+            now,
+        );
+        let kinds: Vec<String> = report
+            .violations
+            .iter()
+            .map(|v| format!("{v:?}").split([' ', '{']).next().unwrap_or_default().to_owned())
+            .collect();
+        for expected in [
+            "StockNotConserved",
+            "NegativeCounter",
+            "ReservedMismatch",
+            "ReservationWithoutOrder",
+            "ReservationStateMismatch",
+            "Stuck",
+        ] {
+            assert!(kinds.iter().any(|k| k == expected), "{expected} missing from {kinds:?}");
+        }
+    }
+}
