@@ -398,7 +398,7 @@ mod tests {
         let report = judge(
             &[product(3, 8, 10), product(-1, 1, 0)],
             &reservations,
-            &[order.clone()],
+            std::slice::from_ref(&order),
             Thresholds::default(),
             now,
         );
