@@ -36,64 +36,54 @@ pub async fn sale(target: &Target, settings: &SaleSettings, label: &str) -> Resu
             return Err(format!("stocking {sku} failed: {reply:?}"));
         }
     }
-    let placed: Vec<(usize, Reply)> = stream::iter(0..settings.customers)
+    // Each customer orders, then (if stock was reserved) pays, cancels or walks away at once.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
+    let rolls: Vec<f64> = (0..settings.customers).map(|_| rng.random::<f64>()).collect();
+    let (pay, cancel) = (settings.pay, settings.cancel);
+    let journeys: Vec<(usize, Reply, &'static str)> = stream::iter(0..settings.customers)
         .map(|n| {
             let token = target.customer(n);
             let sku = skus[n % skus.len()].clone();
-            async move { (n, target.api.place(&token, &[(sku, 1)], &format!("{label}-{n}")).await) }
+            let roll = rolls[n];
+            async move {
+                let placed = target.api.place(&token, &[(sku, 1)], &format!("{label}-{n}")).await;
+                let decision = match (placed.status, placed.id()) {
+                    (201 | 202, Some(id)) => {
+                        // An order accepted with 202 may still be reserving: wait for the queue first.
+                        let order = wait_for_reservation(target, &token, &id).await;
+                        if order.body["status"] != "PENDING_PAYMENT" {
+                            "not-reserved"
+                        } else if roll < pay {
+                            let total = order.body["total"].as_str().unwrap_or_default().to_owned();
+                            if target.api.confirm(&token, &id, &total).await.status == 200 {
+                                "paid"
+                            } else {
+                                "pay-refused"
+                            }
+                        } else if roll < pay + cancel {
+                            target.api.cancel(&token, &id).await;
+                            "cancelled"
+                        } else {
+                            "abandoned"
+                        }
+                    }
+                    _ => "refused",
+                };
+                (n, placed, decision)
+            }
         })
         .buffer_unordered(settings.concurrency)
         .collect()
         .await;
     let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
-    let mut known: Vec<(usize, String)> = Vec::new();
-    let mut reserved: Vec<(usize, String, String)> = Vec::new();
-    for (n, reply) in &placed {
-        *by_status.entry(reply.status).or_default() += 1;
-        if let Some(id) = reply.id() {
-            known.push((*n, id.clone()));
-            if matches!(reply.status, 201 | 202) {
-                reserved.push((*n, id, reply.body["total"].as_str().unwrap_or_default().to_owned()));
-            }
-        }
-    }
-
-    let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
-    let plan: Vec<(usize, String, String, f64)> = reserved
-        .into_iter()
-        .map(|(n, id, total)| (n, id, total, rng.random::<f64>()))
-        .collect();
-    let (pay, cancel) = (settings.pay, settings.cancel);
-    let decided: Vec<&'static str> = stream::iter(plan)
-        .map(|(n, id, total, roll)| {
-            let token = target.customer(n);
-            async move {
-                // An order accepted with 202 may still be reserving: wait for the queue first.
-                let order = wait_for_reservation(target, &token, &id).await;
-                if order.body["status"] != "PENDING_PAYMENT" {
-                    return "settled-elsewhere";
-                }
-                let total = order.body["total"].as_str().map(str::to_owned).unwrap_or(total);
-                if roll < pay {
-                    if target.api.confirm(&token, &id, &total).await.status == 200 {
-                        "paid"
-                    } else {
-                        "pay-refused"
-                    }
-                } else if roll < pay + cancel {
-                    target.api.cancel(&token, &id).await;
-                    "cancelled"
-                } else {
-                    "abandoned"
-                }
-            }
-        })
-        .buffer_unordered(settings.concurrency)
-        .collect()
-        .await;
     let mut decisions: BTreeMap<&str, usize> = BTreeMap::new();
-    for decision in decided {
+    let mut known: Vec<(usize, String)> = Vec::new();
+    for (n, placed, decision) in &journeys {
+        *by_status.entry(placed.status).or_default() += 1;
         *decisions.entry(decision).or_default() += 1;
+        if let Some(id) = placed.id() {
+            known.push((*n, id));
+        }
     }
 
     if let Some(local) = &target.local {
