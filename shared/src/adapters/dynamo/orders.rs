@@ -250,6 +250,7 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => match explain_cancellation(&err, &roles, order, order_conflict) {
                 Some(rejection) => Err(WriteError::Rejected(rejection)),
+                None if cancelled_for_a_passing_reason(&err) => Err(StoreError::Transient(Box::new(err)).into()),
                 None => Err(classify(err).into()),
             },
         }
@@ -330,6 +331,21 @@ fn reserved_lines(reservation: &Reservation) -> Vec<(&Sku, Quantity)> {
     reservation.lines.iter().map(|line| (&line.product_id, line.quantity)).collect()
 }
 
+/// Reasons a transaction is cancelled that pass with time: retry the whole transaction.
+const PASSING_REASONS: &[&str] = &["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
+
+/// A cancelled transaction is transient when a reason says so (a conflict with another
+/// transaction, throttling); `TransactionCanceledException` itself comes back as a 400.
+fn cancelled_for_a_passing_reason(err: &SdkError<TransactWriteItemsError>) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .any(|reason| reason.code().is_some_and(|code| PASSING_REASONS.contains(&code))),
+        _ => false,
+    }
+}
+
 fn to_attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(encode_failure)
 }
@@ -341,4 +357,145 @@ fn to_item<T: serde::Serialize>(value: &T) -> Result<Item, StoreError> {
 pub(super) fn decode_order(item: Item) -> Result<Order, StoreError> {
     let record: OrderRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
     Ok(record.order)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::order::price_lines;
+    use crate::domain::{Actor, Money, PlaceOrder, PricingPolicy, Product, SellerId, UserId};
+
+    fn response(status: u16) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+    }
+
+    fn cancelled(codes: &[&str], status: u16) -> SdkError<TransactWriteItemsError> {
+        let reasons: Vec<CancellationReason> = codes.iter().map(|code| CancellationReason::builder().code(*code).build()).collect();
+        let err = TransactionCanceledException::builder()
+            .set_cancellation_reasons(Some(reasons))
+            .build();
+        SdkError::service_error(TransactWriteItemsError::TransactionCanceledException(err), response(status))
+    }
+
+    fn two_line_order() -> Order {
+        let request =
+            PlaceOrder::from_json(&serde_json::json!({"items": [{"product_id": "a", "quantity": 1}, {"product_id": "b", "quantity": 2}]}))
+                .unwrap();
+        let catalogue = ["a", "b"]
+            .iter()
+            .map(|sku| {
+                let product = Product {
+                    product_id: Sku::parse(sku).unwrap(),
+                    name: sku.to_string(),
+                    seller_id: SellerId::parse("s").unwrap(),
+                    price: Money::parse("1").unwrap(),
+                    on_hand: 1,
+                    available: 1,
+                    reserved: 0,
+                    version: 1,
+                };
+                (product.product_id.clone(), product)
+            })
+            .collect();
+        let (lines, _) = price_lines(&request, &catalogue);
+        let pricing = PricingPolicy {
+            currency: "USD".into(),
+            tax_rate: Default::default(),
+            shipping_fee: Money::ZERO,
+        };
+        Order::new(
+            OrderId::new(),
+            UserId::parse("u").unwrap(),
+            lines,
+            &pricing,
+            &Actor::system("t"),
+            Utc::now(),
+        )
+    }
+
+    const ROLES: [Role; 4] = [Role::Order, Role::Reservation, Role::Stock(0), Role::Stock(1)];
+
+    #[test]
+    fn a_transaction_conflict_or_throttling_is_transient_not_a_business_answer() {
+        let order = two_line_order();
+        for codes in [
+            ["None", "None", "TransactionConflict", "None"],
+            ["None", "ThrottlingError", "None", "None"],
+        ] {
+            let err = cancelled(&codes, 400);
+            assert_eq!(
+                explain_cancellation(&err, &ROLES, &order, Rejection::OrderExists),
+                None,
+                "{codes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_transaction_cancelled_by_a_conflict_is_retried_and_one_cancelled_by_validation_is_not() {
+        assert!(cancelled_for_a_passing_reason(&cancelled(
+            &["None", "TransactionConflict", "None", "None"],
+            400
+        )));
+        assert!(cancelled_for_a_passing_reason(&cancelled(
+            &["ProvisionedThroughputExceeded", "None", "None", "None"],
+            400
+        )));
+        assert!(!cancelled_for_a_passing_reason(&cancelled(
+            &["ValidationError", "None", "None", "None"],
+            400
+        )));
+        assert!(!cancelled_for_a_passing_reason(&cancelled(
+            &["None", "None", "ConditionalCheckFailed", "None"],
+            400
+        )));
+    }
+
+    #[test]
+    fn a_failed_stock_condition_names_the_short_lines() {
+        let order = two_line_order();
+        let err = cancelled(&["None", "None", "None", "ConditionalCheckFailed"], 400);
+        let Some(Rejection::OutOfStock(problems)) = explain_cancellation(&err, &ROLES, &order, Rejection::OrderExists) else {
+            panic!("expected out of stock");
+        };
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].product_id.as_str(), "b");
+    }
+
+    #[test]
+    fn a_failed_order_condition_means_the_order_is_already_written_or_changed() {
+        let order = two_line_order();
+        let err = cancelled(&["ConditionalCheckFailed", "None", "None", "None"], 400);
+        assert_eq!(
+            explain_cancellation(&err, &ROLES, &order, Rejection::OrderExists),
+            Some(Rejection::OrderExists)
+        );
+        assert_eq!(
+            explain_cancellation(&err, &ROLES, &order, Rejection::OrderChanged),
+            Some(Rejection::OrderChanged)
+        );
+    }
+
+    #[test]
+    fn throttling_server_errors_and_timeouts_classify_as_transient() {
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let service = |code: &str, status: u16| {
+            let meta = ErrorMetadata::builder().code(code).build();
+            SdkError::service_error(GetItemError::generic(meta), response(status))
+        };
+        assert!(classify(service("ThrottlingException", 400)).is_transient());
+        assert!(classify(service("ProvisionedThroughputExceededException", 400)).is_transient());
+        assert!(classify(service("InternalServerError", 500)).is_transient());
+        assert!(classify(service("SomethingNew", 503)).is_transient());
+        assert!(!classify(service("ValidationException", 400)).is_transient());
+        let timeout: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(classify(timeout).is_transient());
+    }
 }
