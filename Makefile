@@ -46,8 +46,9 @@ local: deps
 test: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	# One build of every target (the orders-local binary too): the tests and the contract reuse it.
+	cargo build --workspace --all-targets --locked
 	cargo test --workspace --locked
-	cargo build --locked -p orders-local
 	local/contract.sh
 	$(VENV)/bin/sam validate --lint
 
