@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{caller, store_failure};
 use crate::app::App;
 use crate::domain::{Cursor, IdempotencyKey, ListQuery, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
-use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
+use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::service::placement::{place_order, PlaceError, Placed};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -82,7 +82,7 @@ pub async fn list_orders(app: &App, request: Request) -> HttpResult {
         (false, Some(user)) if user == identity.user => Some(user),
         (false, Some(_)) => return Err(ApiError::Forbidden),
     };
-    list(app, &request, owner).await
+    list(app, &params, owner).await
 }
 
 pub async fn list_user_orders(app: &App, request: Request) -> HttpResult {
@@ -91,12 +91,12 @@ pub async fn list_user_orders(app: &App, request: Request) -> HttpResult {
     if !identity.may_access(&user) {
         return Err(ApiError::Forbidden);
     }
-    query(&request, &["status", "from", "to", "sort", "limit", "cursor"])?;
-    list(app, &request, Some(user)).await
+    let params = query(&request, &["status", "from", "to", "sort", "limit", "cursor"])?;
+    list(app, &params, Some(user)).await
 }
 
-async fn list(app: &App, request: &Request, owner: Option<UserId>) -> HttpResult {
-    let listing = list_query(request, owner)?;
+async fn list(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> HttpResult {
+    let listing = list_query(params, owner)?;
     let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
     json(
         200,
@@ -107,8 +107,8 @@ async fn list(app: &App, request: &Request, owner: Option<UserId>) -> HttpResult
     )
 }
 
-fn list_query(request: &Request, owner: Option<UserId>) -> Result<ListQuery, ApiError> {
-    let params = query(request, &["status", "user_id", "from", "to", "sort", "limit", "cursor"])?;
+/// The listing the endpoint's (already checked) query parameters ask for.
+fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQuery, ApiError> {
     let status = params.parse(
         "status",
         |raw| raw.parse::<OrderStatus>().ok(),
