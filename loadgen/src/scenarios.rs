@@ -177,14 +177,12 @@ pub async fn chaos(target: &Target, settings: &SaleSettings) -> Result<Value, St
         .as_ref()
         .ok_or("chaos injects faults into the service in this process: run it without --url")?;
     for (op, point, rate) in [
-        ("get_products", FaultPoint::Before, 0.05),
-        ("find_idempotency", FaultPoint::Before, 0.05),
-        ("create_order", FaultPoint::Before, 0.2),
-        ("create_order", FaultPoint::After, 0.05),
-        ("update_order", FaultPoint::Before, 0.15),
-        ("update_order", FaultPoint::After, 0.05),
-        ("get_order", FaultPoint::Before, 0.05),
-        ("request_reservation", FaultPoint::Before, 0.2),
+        ("BatchGetItem", FaultPoint::Before, 0.05),
+        ("GetItem", FaultPoint::Before, 0.05),
+        ("TransactWriteItems", FaultPoint::Before, 0.2),
+        ("TransactWriteItems", FaultPoint::After, 0.05),
+        ("TransactWriteItems", FaultPoint::Conflict, 0.1),
+        ("SendMessage", FaultPoint::Before, 0.2),
         ("placement.after_commit", FaultPoint::Crash, 0.05),
         ("placement.before_enqueue", FaultPoint::Crash, 0.2),
         ("reserve_stock.after_commit", FaultPoint::Crash, 0.2),

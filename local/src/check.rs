@@ -367,7 +367,7 @@ mod tests {
             subtotal: Money::parse("2").unwrap(),
         };
         let mut order = Order::new(OrderId::new(), user, vec![line], &pricing, &Actor::system("t"), now);
-        order.reserved(&Actor::system("t"), now, now + Duration::minutes(15)).unwrap();
+        order.reserve(&Actor::system("t"), now, now + Duration::minutes(15)).unwrap();
         let mut reservation = Reservation::for_order(&order, now + Duration::minutes(15), now);
         reservation.lines = vec![ReservedLine {
             product_id: Sku::parse("p").unwrap(),

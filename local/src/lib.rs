@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::app::App;
 use orders_shared::config::{Config, ConfigError};
@@ -185,12 +186,7 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     if options.faults.is_some() {
         config.faults = options.faults;
     }
-    let app = Arc::new(App::with_clients(
-        &config,
-        clients.dynamodb.clone(),
-        clients.sqs.clone(),
-        options.clock,
-    ));
+    let app = Arc::new(App::with_clients(&config, clients.for_service(&config), options.clock));
 
     let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, options.jwt_secret)?;
     let listener = tokio::net::TcpListener::bind(options.api_addr)
@@ -246,12 +242,13 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
         })?;
         if let Some(every) = options.schedule_every {
             let app = Arc::clone(&service.app);
+            let schedule = schedule.clone();
             tasks.push(tokio::spawn(async move {
                 let mut ticks = tokio::time::interval(every);
                 ticks.tick().await;
                 loop {
                     ticks.tick().await;
-                    if let Err(err) = function.handle(&app).await {
+                    if let Err(err) = function.handle(&app, scheduled_event(&schedule)).await {
                         tracing::warn!(function = function.name(), error = %orders_shared::error_chain(&err), "scheduled run failed");
                     }
                 }
@@ -260,4 +257,20 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     }
     service.tasks = tasks;
     Ok(service)
+}
+
+/// The event EventBridge sends a function on a schedule, as of now.
+pub fn scheduled_event(schedule: &template::Schedule) -> EventBridgeEvent {
+    let event = serde_json::json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": provision::REGION,
+        "resources": [format!("arn:aws:events:{}:000000000000:rule/{}", provision::REGION, schedule.rule)],
+        "detail": {},
+    });
+    serde_json::from_value(event).unwrap_or_default()
 }

@@ -3,12 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
     StreamSpecification, StreamViewType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use serde_yaml::Value;
+use orders_shared::adapters::aws::ServiceClients;
+use orders_shared::config::Config;
+use serde_yaml_ng::Value;
 
 use crate::template::{reference, KeyElement, Template};
 
@@ -28,37 +32,40 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
+    dynamodb_config: SdkConfig,
+    moto_config: SdkConfig,
 }
 
 pub const REGION: &str = "us-east-1";
 
 impl Clients {
     pub fn new(dynamodb_endpoint: &str, moto_endpoint: &str) -> Self {
-        let credentials = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "orders-local");
-        let dynamodb = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new(REGION))
-            .credentials_provider(credentials.clone())
-            .endpoint_url(dynamodb_endpoint)
-            .build();
-        let streams = aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodbstreams::config::Region::new(REGION))
-            .credentials_provider(credentials.clone())
-            .endpoint_url(dynamodb_endpoint)
-            .build();
-        let sqs = aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .region(aws_sdk_sqs::config::Region::new(REGION))
-            .credentials_provider(credentials)
-            .endpoint_url(moto_endpoint)
-            .build();
+        let dynamodb_config = emulator_config(dynamodb_endpoint);
+        let moto_config = emulator_config(moto_endpoint);
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
-            streams: aws_sdk_dynamodbstreams::Client::from_conf(streams),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs),
+            dynamodb: aws_sdk_dynamodb::Client::new(&dynamodb_config),
+            streams: aws_sdk_dynamodbstreams::Client::new(&dynamodb_config),
+            sqs: aws_sdk_sqs::Client::new(&moto_config),
+            dynamodb_config,
+            moto_config,
         }
     }
+
+    /// The service's own clients on the same emulators, built as a Lambda builds them: its
+    /// retries and, when the configuration asks, injected faults.
+    pub fn for_service(&self, config: &Config) -> ServiceClients {
+        ServiceClients::new(&self.dynamodb_config, &self.moto_config, config)
+    }
+}
+
+fn emulator_config(endpoint: &str) -> SdkConfig {
+    let credentials = Credentials::new("local", "local", None, None, "orders-local");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .endpoint_url(endpoint)
+        .build()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

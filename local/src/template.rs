@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_yaml::value::TaggedValue;
-use serde_yaml::{Mapping, Value};
+use serde_yaml_ng::value::TaggedValue;
+use serde_yaml_ng::{Mapping, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read the template {path}: {source}")]
     Read { path: String, source: std::io::Error },
     #[error("the template is not valid YAML: {0}")]
-    Yaml(#[from] serde_yaml::Error),
+    Yaml(#[from] serde_yaml_ng::Error),
     #[error("the template's {0} is malformed: {1}")]
     Shape(String, &'static str),
 }
@@ -69,6 +69,8 @@ pub struct QueueConsumer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     pub binary: String,
+    /// The rule SAM creates for it: the function's logical id and the event's name.
+    pub rule: String,
     /// `rate(1 minute)`, as written in the template.
     pub expression: String,
 }
@@ -106,7 +108,7 @@ impl Template {
     }
 
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        let root: Value = serde_yaml::from_str(text)?;
+        let root: Value = serde_yaml_ng::from_str(text)?;
         let resources = root
             .get("Resources")
             .and_then(Value::as_mapping)
@@ -276,7 +278,7 @@ fn function(id: &str, resource: &Value, props: &Value, template: &mut Template) 
         .and_then(|meta| meta.get("BuildProperties"))
         .and_then(|build| string(build, "Binary"))
         .ok_or_else(|| TemplateError::Shape(id.to_owned(), "function without Metadata.BuildProperties.Binary"))?;
-    for (_, event) in props.get("Events").and_then(Value::as_mapping).into_iter().flatten() {
+    for (event_name, event) in props.get("Events").and_then(Value::as_mapping).into_iter().flatten() {
         let event_props = event.get("Properties").cloned().unwrap_or(Value::Null);
         match event.get("Type").and_then(Value::as_str) {
             Some("HttpApi") => template.routes.push(Route {
@@ -300,6 +302,7 @@ fn function(id: &str, resource: &Value, props: &Value, template: &mut Template) 
             }),
             Some("Schedule" | "ScheduleV2") => template.schedules.push(Schedule {
                 binary: binary.clone(),
+                rule: format!("{id}{}", event_name.as_str().unwrap_or_default()),
                 expression: string(&event_props, "Schedule")
                     .or_else(|| string(&event_props, "ScheduleExpression"))
                     .ok_or_else(|| TemplateError::Shape(id.to_owned(), "Schedule event without an expression"))?,

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::adapters::aws::ServiceClients;
 use crate::adapters::dynamo::DynamoStore;
-use crate::adapters::faults::Faulty;
 use crate::adapters::sqs::SqsSagaQueue;
 use crate::config::Config;
 use crate::domain::PricingPolicy;
@@ -18,56 +18,57 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub pricing: PricingPolicy,
     pub payment_timeout: chrono::Duration,
-    pub placement_retry: RetryPolicy,
+    /// Retries a transaction that a concurrent one cancelled (placement, payment, cancellation).
+    pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
     pub stuck_after: chrono::Duration,
-    /// Injected faults and crash points (tests and chaos runs only).
+    /// Crash points (tests and chaos runs only).
+    #[cfg(feature = "chaos")]
     pub faults: Option<crate::adapters::faults::FaultPlan>,
 }
 
 impl App {
-    /// Builds the AWS clients from the standard environment (region, credentials and, locally,
-    /// `AWS_ENDPOINT_URL`): once per cold start.
+    /// Builds the AWS clients from the standard environment: once per cold start.
     pub async fn from_config(config: &Config) -> Self {
-        let aws = aws_config::load_from_env().await;
-        Self::with_clients(
-            config,
-            aws_sdk_dynamodb::Client::new(&aws),
-            aws_sdk_sqs::Client::new(&aws),
-            Arc::new(SystemClock),
-        )
+        let clients = ServiceClients::from_env(config).await;
+        Self::with_clients(config, clients, Arc::new(SystemClock))
     }
 
-    pub fn with_clients(config: &Config, dynamo: aws_sdk_dynamodb::Client, sqs: aws_sdk_sqs::Client, clock: Arc<dyn Clock>) -> Self {
-        let store = DynamoStore::new(dynamo, &config.orders_table, &config.inventory_table);
-        let queue = SqsSagaQueue::new(sqs, &config.reserve_stock_queue_url);
-        let (orders, catalogue, saga): (Arc<dyn OrderStore>, Arc<dyn Catalogue>, Arc<dyn SagaQueue>) = match &config.faults {
-            Some(plan) => (
-                Arc::new(Faulty::new(store.clone(), plan.clone())),
-                Arc::new(Faulty::new(store, plan.clone())),
-                Arc::new(Faulty::new(queue, plan.clone())),
-            ),
-            None => (Arc::new(store.clone()), Arc::new(store), Arc::new(queue)),
-        };
+    pub fn with_clients(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> Self {
+        let store = DynamoStore::new(
+            clients.dynamodb,
+            &config.orders_table,
+            &config.inventory_table,
+            config.contention_retry,
+        );
         Self {
-            orders,
-            catalogue,
-            saga,
+            orders: Arc::new(store.clone()),
+            catalogue: Arc::new(store),
+            saga: Arc::new(SqsSagaQueue::new(clients.sqs, &config.reserve_stock_queue_url)),
             clock,
             pricing: config.pricing.clone(),
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
-            placement_retry: config.placement_retry,
+            contention_retry: config.contention_retry,
             stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
+            #[cfg(feature = "chaos")]
             faults: config.faults.clone(),
         }
     }
 
     /// Whether the process "dies" at this named point (only ever with a chaos fault plan).
+    #[cfg(feature = "chaos")]
     pub fn crash_at(&self, point: &str) -> bool {
         let crashed = self.faults.as_ref().is_some_and(|plan| plan.crash(point));
         if crashed {
             tracing::warn!(point, "injected crash");
         }
         crashed
+    }
+
+    /// Production builds have no crash points.
+    #[cfg(not(feature = "chaos"))]
+    #[inline(always)]
+    pub fn crash_at(&self, _point: &str) -> bool {
+        false
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+#[cfg(feature = "chaos")]
 use crate::adapters::faults::FaultPlan;
 use crate::domain::{Money, PricingPolicy};
 use crate::retry::RetryPolicy;
@@ -24,11 +25,16 @@ pub struct Config {
     pub pricing: PricingPolicy,
     /// How long a customer has to pay before the reservation lapses.
     pub payment_timeout: Duration,
-    /// How often placement retries a transient failure before handing over to the queue.
-    pub placement_retry: RetryPolicy,
+    /// Tries the SDK makes of one storage or queue call that is throttled, fails with a 5xx or
+    /// times out, the first included. The only retry of those: placement hands over to the
+    /// queue, and other requests answer 503, once they run out.
+    pub storage_attempts: u32,
+    /// Retries of a transaction cancelled by a concurrent one, which the SDK does not retry.
+    pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
     pub stuck_after: Duration,
-    /// Faults to inject (tests and chaos runs only); empty in production.
+    /// Faults to inject (chaos builds: tests, the load generator, the local runner).
+    #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
 }
 
@@ -63,16 +69,17 @@ impl Config {
             .ok()
             .filter(|secs| (1..=7 * 24 * 3600).contains(secs))
             .ok_or_else(|| invalid("PAYMENT_TIMEOUT_SECONDS", "must be whole seconds from 1 to 604800"))?;
-        let attempts: u32 = parsed("PLACEMENT_ATTEMPTS", "4")
+        let storage_attempts: u32 = parsed("STORAGE_ATTEMPTS", "3")
             .parse()
             .ok()
             .filter(|n| (1..=10).contains(n))
-            .ok_or_else(|| invalid("PLACEMENT_ATTEMPTS", "must be from 1 to 10"))?;
+            .ok_or_else(|| invalid("STORAGE_ATTEMPTS", "must be from 1 to 10"))?;
         let stuck_secs: u64 = parsed("STUCK_RESERVING_SECONDS", "120")
             .parse()
             .ok()
             .filter(|secs| (1..=86_400).contains(secs))
             .ok_or_else(|| invalid("STUCK_RESERVING_SECONDS", "must be whole seconds from 1 to 86400"))?;
+        #[cfg(feature = "chaos")]
         let faults = match lookup("ORDERS_FAULTS").filter(|spec| !spec.trim().is_empty()) {
             Some(spec) => Some(FaultPlan::parse(&spec).map_err(|err| invalid("ORDERS_FAULTS", &err.to_string()))?),
             None => None,
@@ -87,11 +94,10 @@ impl Config {
                 shipping_fee,
             },
             payment_timeout: Duration::from_secs(timeout_secs),
-            placement_retry: RetryPolicy {
-                attempts,
-                ..RetryPolicy::default()
-            },
+            storage_attempts,
+            contention_retry: RetryPolicy::default(),
             stuck_after: Duration::from_secs(stuck_secs),
+            #[cfg(feature = "chaos")]
             faults,
         })
     }
@@ -119,7 +125,7 @@ mod tests {
         let config = Config::from_lookup(lookup(&BASE)).unwrap();
         assert_eq!(config.payment_timeout, Duration::from_secs(900));
         assert_eq!(config.pricing.currency, "USD");
-        assert!(config.faults.is_none());
+        assert_eq!(config.storage_attempts, 3);
     }
 
     #[test]
@@ -134,12 +140,21 @@ mod tests {
             ("PAYMENT_TIMEOUT_SECONDS", "0"),
             ("ORDERS_TAX_RATE", "-0.1"),
             ("ORDERS_CURRENCY", "usd"),
-            ("ORDERS_FAULTS", "x"),
+            ("STORAGE_ATTEMPTS", "0"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));
             let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }
+    }
+
+    #[cfg(feature = "chaos")]
+    #[test]
+    fn a_bad_fault_plan_is_refused_in_chaos_builds() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ORDERS_FAULTS", "x"));
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("ORDERS_FAULTS"), "{err}");
     }
 }

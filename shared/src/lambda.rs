@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::LambdaEvent;
 
@@ -62,9 +63,14 @@ pub async fn serve_stream(function: StreamFunction) -> Result<(), Error> {
 
 pub async fn serve_schedule(function: ScheduleFunction) -> Result<(), Error> {
     let app = cold_start().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(move |_: LambdaEvent<serde_json::Value>| {
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<EventBridgeEvent>| {
         let app = Arc::clone(&app);
-        async move { function.handle(&app).await.map_err(|err| Error::from(crate::error_chain(&err))) }
+        async move {
+            function
+                .handle(&app, event.payload)
+                .await
+                .map_err(|err| Error::from(crate::error_chain(&err)))
+        }
     }))
     .await
 }

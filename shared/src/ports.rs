@@ -1,5 +1,6 @@
 //! What the handlers need from the outside world, as traits. Adapters implement them for
-//! DynamoDB and SQS; tests wrap them to inject faults and drive the clock.
+//! DynamoDB and SQS; tests drive the clock through `ManualClock` (faults are injected below the
+//! SDK, see `adapters::faults`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,16 +18,27 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// A storage call that failed for a reason other than a business condition.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Throttling, a 5xx, a timeout or a transaction conflict: worth retrying.
+    /// Throttling, a 5xx or a timeout that outlasted the SDK's own retries: the caller does not
+    /// retry again, it answers 503 or hands the work to a queue.
     #[error("transient storage failure")]
     Transient(#[source] BoxError),
+    /// A transaction cancelled by a concurrent one (or throttled as a whole). The SDK does not
+    /// retry these: the caller retries the whole transaction with its `RetryPolicy`.
+    #[error("the transaction was cancelled by a concurrent one")]
+    Contended(#[source] BoxError),
     #[error("storage failure")]
     Permanent(#[source] BoxError),
 }
 
 impl StoreError {
+    /// Passes with time (503 territory), whether or not it is worth retrying here.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
+        matches!(self, Self::Transient(_) | Self::Contended(_))
+    }
+
+    /// Worth retrying the whole call now: the SDK has not already done so.
+    pub fn is_contended(&self) -> bool {
+        matches!(self, Self::Contended(_))
     }
 }
 
@@ -54,6 +66,10 @@ pub enum WriteError {
 impl WriteError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Store(err) if err.is_transient())
+    }
+
+    pub fn is_contended(&self) -> bool {
+        matches!(self, Self::Store(err) if err.is_contended())
     }
 }
 

@@ -1,4 +1,7 @@
-//! Capped exponential backoff with full jitter, for transient failures only.
+//! Capped exponential backoff with full jitter, for what the AWS SDK does not retry itself:
+//! transactions cancelled by a concurrent one, and keys a batch read left unprocessed. The SDK
+//! retries throttling, 5xx and timeouts (configured once, in `adapters::aws`): retrying those
+//! here too would multiply the attempts and outlast the client's patience.
 
 use std::future::Future;
 use std::time::Duration;
@@ -28,8 +31,16 @@ impl RetryPolicy {
         self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
 
+    /// Waits before try `attempt + 1`: a random time up to the capped exponential ceiling.
+    pub async fn back_off(&self, attempt: u32) {
+        let ceiling = u64::try_from(self.ceiling(attempt).as_millis()).unwrap_or(u64::MAX);
+        let wait = rand::random_range(0..=ceiling);
+        tracing::warn!(attempt, wait_ms = wait, "retrying after a passing failure");
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
+
     /// Runs `call` until it succeeds, fails for good, or the tries run out; the last error wins.
-    pub async fn run<T, E, F, Fut>(&self, is_transient: impl Fn(&E) -> bool, mut call: F) -> Result<T, E>
+    pub async fn run<T, E, F, Fut>(&self, worth_retrying: impl Fn(&E) -> bool, mut call: F) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -37,11 +48,8 @@ impl RetryPolicy {
         let mut attempt = 1;
         loop {
             match call().await {
-                Err(err) if attempt < self.attempts && is_transient(&err) => {
-                    let ceiling = self.ceiling(attempt).as_millis() as u64;
-                    let wait = rand::random_range(0..=ceiling);
-                    tracing::warn!(attempt, wait_ms = wait, "transient failure, retrying");
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                Err(err) if attempt < self.attempts && worth_retrying(&err) => {
+                    self.back_off(attempt).await;
                     attempt += 1;
                 }
                 other => return other,

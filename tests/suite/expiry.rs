@@ -173,8 +173,8 @@ async fn an_order_stuck_in_reserving_is_redriven_by_the_sweeper() {
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 10).await;
     // The reservation and the hand-over to the queue both fail: the order is stored, and stuck.
-    plan.fail_next("create_order", FaultPoint::Before, 4);
-    plan.fail_next("request_reservation", FaultPoint::Before, 4);
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+    plan.fail_next("SendMessage", FaultPoint::Before, 4);
     let accepted = Api::customer(&service, "alice").place(&[("mug", 2)], None).await;
     assert_eq!(accepted.status, StatusCode::ACCEPTED);
     let poller = service.poller(QueueFunction::ReserveStock).unwrap();

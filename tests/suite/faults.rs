@@ -25,8 +25,8 @@ async fn failures_before_the_write_are_retried_inline() {
     let service = service(with_faults(&plan, true)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
-    plan.fail_next("get_products", FaultPoint::Before, 2);
-    plan.fail_next("create_order", FaultPoint::Before, 3);
+    plan.fail_next("BatchGetItem", FaultPoint::Before, 2);
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 3);
 
     let placed = Api::customer(&service, "alice").place(&[("mug", 2)], None).await;
     assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
@@ -35,12 +35,64 @@ async fn failures_before_the_write_are_retried_inline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistently_throttled_call_is_tried_only_as_often_as_the_sdk_is_configured_to() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let placed = alice.place(&[("mug", 1)], None).await;
+    let id = placed.body["id"].as_str().unwrap().to_owned();
+
+    // A read: the SDK's four tries (STORAGE_ATTEMPTS in the test setup), then 503; nothing
+    // retries on top of the SDK.
+    plan.set_rate("GetItem", FaultPoint::Before, 1.0);
+    let read = alice.order(&id).await;
+    assert_eq!(read.status, StatusCode::SERVICE_UNAVAILABLE, "{read:?}");
+    assert_eq!(read.headers["retry-after"], "1");
+    assert_eq!(plan.injected(), 4);
+    plan.clear();
+
+    // A placement: four tries of the reserving transaction, then four of the write that would
+    // park the order for the queue; then 503 with nothing written.
+    plan.set_rate("TransactWriteItems", FaultPoint::Before, 1.0);
+    let refused = alice.place(&[("mug", 1)], None).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{refused:?}");
+    assert_eq!(plan.injected() - 4, 4 + 4);
+    plan.clear();
+    assert_eq!(counters(&admin.product("mug").await), (10, 9, 1));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_cancelled_by_a_conflict_is_tried_again_by_the_service() {
+    let plan = FaultPlan::default();
+    let service = service(with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    // The SDK does not retry a cancelled transaction; the placement's contention retry does.
+    plan.fail_next("TransactWriteItems", FaultPoint::Conflict, 2);
+    let placed = Api::customer(&service, "alice").place(&[("mug", 2)], Some("k")).await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{placed:?}");
+    assert_eq!(plan.injected(), 2);
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2));
+
+    // Paying races a conflict too, and still pays once.
+    plan.fail_next("TransactWriteItems", FaultPoint::Conflict, 1);
+    let id = placed.body["id"].as_str().unwrap();
+    let paid = admin.confirm(id, "p-1", placed.body["total"].as_str().unwrap()).await;
+    assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+    assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_that_took_effect_but_lost_its_answer_is_not_applied_twice() {
     let plan = FaultPlan::default();
     let service = service(with_faults(&plan, true)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
-    plan.fail_next("create_order", FaultPoint::After, 1);
+    plan.fail_next("TransactWriteItems", FaultPoint::After, 1);
 
     let alice = Api::customer(&service, "alice");
     let placed = alice.place(&[("mug", 2)], Some("once")).await;
@@ -58,8 +110,8 @@ async fn when_retries_run_out_the_queue_finishes_the_reservation() {
     let service = service(with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
-    // Every inline try fails; the write that parks the order succeeds.
-    plan.fail_next("create_order", FaultPoint::Before, 4);
+    // Every try the SDK makes fails; the write that parks the order succeeds.
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
 
     let alice = Api::customer(&service, "alice");
     let accepted = alice.place(&[("mug", 3)], None).await;
@@ -71,8 +123,8 @@ async fn when_retries_run_out_the_queue_finishes_the_reservation() {
     let poller = service
         .poller(QueueFunction::ReserveStock)
         .expect("the template wires reserve-stock to a queue");
-    // The first delivery hits a storage fault and comes back; the second one reserves.
-    plan.fail_next("update_order", FaultPoint::Before, 1);
+    // The first delivery hits a storage fault on every try and comes back; the second one reserves.
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
     assert_eq!(poller.poll_once().await.unwrap(), 1);
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
     let delivered = eventually(Duration::from_secs(10), || async {
@@ -95,7 +147,7 @@ async fn a_duplicate_saga_message_changes_nothing() {
     let service = service(with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
-    plan.fail_next("create_order", FaultPoint::Before, 4);
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
     let accepted = Api::customer(&service, "alice").place(&[("mug", 4)], None).await;
     assert_eq!(accepted.status, StatusCode::ACCEPTED);
     let order_id = OrderId::parse(accepted.body["id"].as_str().unwrap()).unwrap();
@@ -120,7 +172,7 @@ async fn an_order_the_queue_finds_short_of_stock_becomes_invalid() {
     let service = service(with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 2).await;
-    plan.fail_next("create_order", FaultPoint::Before, 4);
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
     let accepted = Api::customer(&service, "alice").place(&[("mug", 2)], None).await;
     assert_eq!(accepted.status, StatusCode::ACCEPTED);
     // Meanwhile someone else takes the stock.
@@ -147,11 +199,10 @@ async fn a_burst_under_random_faults_sells_exactly_the_stock() {
     let admin = Api::admin(&service);
     admin.put_product("hot", "19.99", 10).await;
     for (op, point, rate) in [
-        ("get_products", FaultPoint::Before, 0.1),
-        ("create_order", FaultPoint::Before, 0.3),
-        ("create_order", FaultPoint::After, 0.1),
-        ("update_order", FaultPoint::Before, 0.3),
-        ("update_order", FaultPoint::After, 0.1),
+        ("BatchGetItem", FaultPoint::Before, 0.1),
+        ("TransactWriteItems", FaultPoint::Before, 0.3),
+        ("TransactWriteItems", FaultPoint::After, 0.1),
+        ("TransactWriteItems", FaultPoint::Conflict, 0.1),
     ] {
         plan.set_rate(op, point, rate);
     }
@@ -231,7 +282,7 @@ async fn duplicated_and_reordered_deliveries_reserve_once() {
     admin.put_product("mug", "5.00", 10).await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        plan.fail_next("create_order", FaultPoint::Before, 4);
+        plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
         let accepted = Api::customer(&service, &format!("c{n}")).place(&[("mug", 2)], None).await;
         assert_eq!(accepted.status, StatusCode::ACCEPTED);
         ids.push(accepted.body["id"].as_str().unwrap().to_owned());

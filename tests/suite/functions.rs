@@ -58,7 +58,7 @@ fn the_openapi_document_describes_exactly_the_routes_the_template_serves() {
     let template = Template::load(&orders_local::template_path()).unwrap();
     let served: BTreeSet<(String, String)> = template.routes.iter().map(|r| (r.method.to_uppercase(), r.path.clone())).collect();
     let text = std::fs::read_to_string(repo().join("openapi.yaml")).unwrap();
-    let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
     let mut described = BTreeSet::new();
     for (path, operations) in spec["paths"].as_mapping().unwrap() {
         for (method, _) in operations.as_mapping().unwrap() {
@@ -134,8 +134,11 @@ async fn every_sample_event_runs_through_its_function() {
             function.name()
         );
     }
-    let _: EventBridgeEvent<Value> = serde_json::from_value(event(ScheduleFunction::Sweeper.name())).expect("a valid scheduled event");
-    let report = ScheduleFunction::Sweeper.handle(&service.app).await.expect("the sweeper runs");
+    let scheduled: EventBridgeEvent = serde_json::from_value(event(ScheduleFunction::Sweeper.name())).expect("a valid scheduled event");
+    let report = ScheduleFunction::Sweeper
+        .handle(&service.app, scheduled)
+        .await
+        .expect("the sweeper runs");
     assert_eq!(report["expired"], 0);
     let records: StreamEvent = serde_json::from_value(event(StreamFunction::ReservationExpiry.name())).expect("a valid stream event");
     let response = StreamFunction::ReservationExpiry.handle(&service.app, records).await;

@@ -31,7 +31,7 @@ pub struct Setup {
 impl Default for Setup {
     fn default() -> Self {
         Self {
-            environment: vec![("PLACEMENT_ATTEMPTS".into(), "4".into())],
+            environment: vec![("STORAGE_ATTEMPTS".into(), "4".into())],
             faults: None,
             clock: None,
             poll_queues: true,

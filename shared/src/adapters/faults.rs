@@ -1,31 +1,33 @@
-//! Fault injection through our own seams: wrappers that make chosen port calls fail as the
-//! real services do (throttling, timeouts, conflicts), either before the call reaches storage
-//! or after it took effect with its answer lost. Configured by tests, or by `ORDERS_FAULTS`.
+//! Fault injection below the AWS SDK (chaos builds only): an HTTP client that answers chosen
+//! calls as DynamoDB and SQS do when they throttle, fail after taking effect, or cancel a
+//! transaction for a conflict. The SDK's own retry layer sees real-looking responses and
+//! retries them as it would in AWS, so a test measures the behaviour the service really has.
+//! Crash points (`placement.after_commit`, ...) are named places in the handlers where the
+//! function "dies". Configured by tests, or by `ORDERS_FAULTS`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-
-use crate::domain::{IdempotencyKey, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku, UserId};
-use crate::ports::{Catalogue, IdempotencyRecord, OrderStore, PutProductError, QueueError, SagaQueue, StockChange, StoreError, WriteError};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultPoint {
-    /// The request fails without reaching storage.
+    /// The call is throttled without reaching storage (400 ThrottlingException).
     Before,
-    /// The request takes effect, then its answer is lost.
+    /// The call takes effect, then its answer is lost (500 InternalServerError).
     After,
+    /// A transaction is cancelled for a conflict with another one (TransactionCanceledException
+    /// with a TransactionConflict reason), without effect. DynamoDB Local never does this.
+    Conflict,
     /// A named point of a handler where the process dies (`placement.after_commit`, ...).
     Crash,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("injected fault in {op} ({point:?})")]
-pub struct InjectedFault {
-    pub op: String,
-    pub point: FaultPoint,
 }
 
 #[derive(Debug, Default)]
@@ -37,16 +39,19 @@ struct Rules {
     injected: u64,
 }
 
-/// Which calls fail, shared by every wrapper built from it.
+/// Which calls fail, shared by every client built from it. Operations are named as the AWS
+/// APIs name them (`TransactWriteItems`, `BatchGetItem`, `GetItem`, `Query`, `SendMessage`, ...).
 #[derive(Debug, Clone, Default)]
 pub struct FaultPlan(Arc<Mutex<Rules>>);
 
 #[derive(Debug, thiserror::Error)]
-#[error("ORDERS_FAULTS entry '{0}' is not op:before=rate, op:after=rate or point:crash=rate with a rate from 0 to 1")]
+#[error(
+    "ORDERS_FAULTS entry '{0}' is not Operation:before=rate, Operation:after=rate, Operation:conflict=rate or point:crash=rate with a rate from 0 to 1"
+)]
 pub struct BadFaultSpec(String);
 
 impl FaultPlan {
-    /// Parses `create_order:before=0.2,get_products:after=0.05,placement.after_commit:crash=0.1`.
+    /// Parses `TransactWriteItems:before=0.2,BatchGetItem:after=0.05,placement.after_commit:crash=0.1`.
     pub fn parse(spec: &str) -> Result<Self, BadFaultSpec> {
         let plan = Self::default();
         for entry in spec.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
@@ -56,6 +61,7 @@ impl FaultPlan {
             let point = match point {
                 "before" => FaultPoint::Before,
                 "after" => FaultPoint::After,
+                "conflict" => FaultPoint::Conflict,
                 "crash" => FaultPoint::Crash,
                 _ => return Err(bad()),
             };
@@ -116,112 +122,76 @@ impl FaultPlan {
         })
     }
 
-    fn fault(op: &str, point: FaultPoint) -> StoreError {
-        StoreError::Transient(Box::new(InjectedFault { op: op.to_owned(), point }))
-    }
-
-    /// Runs `call` between the two fault points of `op`.
-    async fn around<T, E, F>(&self, op: &str, call: F) -> Result<T, E>
-    where
-        F: std::future::Future<Output = Result<T, E>>,
-        E: From<StoreError>,
-    {
-        if self.strikes(op, FaultPoint::Before) {
-            return Err(Self::fault(op, FaultPoint::Before).into());
-        }
-        let result = call.await?;
-        if self.strikes(op, FaultPoint::After) {
-            return Err(Self::fault(op, FaultPoint::After).into());
-        }
-        Ok(result)
+    /// An HTTPS client (the SDK's default stack) that injects this plan's faults.
+    pub fn http_client(&self) -> SharedHttpClient {
+        let inner = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .build_https();
+        SharedHttpClient::new(FaultyHttpClient { inner, plan: self.clone() })
     }
 }
 
-/// Any store, with the plan's faults injected into its calls.
-pub struct Faulty<S> {
-    inner: S,
+#[derive(Debug)]
+struct FaultyHttpClient {
+    inner: SharedHttpClient,
     plan: FaultPlan,
 }
 
-impl<S> Faulty<S> {
-    pub fn new(inner: S, plan: FaultPlan) -> Self {
-        Self { inner, plan }
+impl HttpClient for FaultyHttpClient {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(FaultyConnector {
+            inner: self.inner.http_connector(settings, components),
+            plan: self.plan.clone(),
+        })
     }
 }
 
-impl From<StoreError> for QueueError {
-    fn from(err: StoreError) -> Self {
-        QueueError(Box::new(err))
+#[derive(Debug)]
+struct FaultyConnector {
+    inner: SharedHttpConnector,
+    plan: FaultPlan,
+}
+
+impl HttpConnector for FaultyConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let op = operation(&request);
+        if self.plan.strikes(&op, FaultPoint::Before) {
+            return HttpConnectorFuture::ready(Ok(aws_error(400, "ThrottlingException", "injected throttling", None)));
+        }
+        if self.plan.strikes(&op, FaultPoint::Conflict) {
+            let reasons = serde_json::json!([{"Code": "TransactionConflict", "Message": "injected conflict"}]);
+            let answer = aws_error(400, "TransactionCanceledException", "injected conflict", Some(reasons));
+            return HttpConnectorFuture::ready(Ok(answer));
+        }
+        let inner = self.inner.clone();
+        let plan = self.plan.clone();
+        HttpConnectorFuture::new(async move {
+            let response = inner.call(request).await?;
+            if plan.strikes(&op, FaultPoint::After) {
+                return Ok(aws_error(500, "InternalServerError", "injected failure after the write", None));
+            }
+            Ok(response)
+        })
     }
 }
 
-#[async_trait]
-impl<S: OrderStore> OrderStore for Faulty<S> {
-    async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.plan.around("get_order", self.inner.get_order(id)).await
-    }
-
-    async fn list_orders(&self, query: &ListQuery) -> Result<Page<Order>, StoreError> {
-        self.plan.around("list_orders", self.inner.list_orders(query)).await
-    }
-
-    async fn find_idempotency(
-        &self,
-        user: &UserId,
-        key: &IdempotencyKey,
-        now: DateTime<Utc>,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.plan
-            .around("find_idempotency", self.inner.find_idempotency(user, key, now))
-            .await
-    }
-
-    async fn create_order(
-        &self,
-        order: &Order,
-        idempotency: Option<&IdempotencyRecord>,
-        reservation: Option<&Reservation>,
-    ) -> Result<(), WriteError> {
-        self.plan
-            .around("create_order", self.inner.create_order(order, idempotency, reservation))
-            .await
-    }
-
-    async fn update_order(&self, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<(), WriteError> {
-        self.plan
-            .around("update_order", self.inner.update_order(order, expected, stock))
-            .await
-    }
-
-    async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
-        self.plan
-            .around("orders_stuck_reserving", self.inner.orders_stuck_reserving(created_before, limit))
-            .await
-    }
+/// The API operation a request calls, from its `X-Amz-Target` (`DynamoDB_20120810.GetItem`).
+fn operation(request: &HttpRequest) -> String {
+    let target = request.headers().get("x-amz-target").unwrap_or_default();
+    target.rsplit('.').next().unwrap_or(target).to_owned()
 }
 
-#[async_trait]
-impl<S: Catalogue> Catalogue for Faulty<S> {
-    async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
-        self.plan.around("get_products", self.inner.get_products(ids)).await
+/// An error answer shaped as the AWS JSON protocols shape them.
+fn aws_error(status: u16, code: &str, message: &str, reasons: Option<serde_json::Value>) -> HttpResponse {
+    let mut body = serde_json::json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{code}"), "message": message});
+    if let Some(reasons) = reasons {
+        body["CancellationReasons"] = reasons;
     }
-
-    async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError> {
-        self.plan.around("put_product", self.inner.put_product(update, now)).await
-    }
-
-    async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
-        self.plan
-            .around("active_reservations", self.inner.active_reservations(expiring_by, limit))
-            .await
-    }
-}
-
-#[async_trait]
-impl<S: SagaQueue> SagaQueue for Faulty<S> {
-    async fn request_reservation(&self, order: OrderId) -> Result<(), QueueError> {
-        self.plan.around("request_reservation", self.inner.request_reservation(order)).await
-    }
+    let status = StatusCode::try_from(status).unwrap_or_else(|_| StatusCode::from(http::StatusCode::INTERNAL_SERVER_ERROR));
+    let mut response = HttpResponse::new(status, SdkBody::from(body.to_string()));
+    response.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+    response.headers_mut().insert("x-amzn-errortype", code.to_owned());
+    response
 }
 
 #[cfg(test)]
@@ -230,19 +200,28 @@ mod tests {
 
     #[test]
     fn specs_parse_and_bad_specs_say_which_entry() {
-        assert!(FaultPlan::parse("create_order:before=0.2, get_products:after=1").is_ok());
+        assert!(FaultPlan::parse("TransactWriteItems:before=0.2, BatchGetItem:after=1, TransactWriteItems:conflict=0.5").is_ok());
         assert!(FaultPlan::parse("").is_ok());
-        let err = FaultPlan::parse("create_order:during=0.2").unwrap_err();
-        assert!(err.to_string().contains("create_order:during=0.2"));
+        let err = FaultPlan::parse("TransactWriteItems:during=0.2").unwrap_err();
+        assert!(err.to_string().contains("TransactWriteItems:during=0.2"));
         assert!(FaultPlan::parse("x:before=2").is_err());
     }
 
     #[test]
     fn scripted_faults_strike_exactly_the_number_of_times_asked() {
         let plan = FaultPlan::default();
-        plan.fail_next("create_order", FaultPoint::Before, 2);
-        let strikes: Vec<bool> = (0..4).map(|_| plan.strikes("create_order", FaultPoint::Before)).collect();
+        plan.fail_next("TransactWriteItems", FaultPoint::Before, 2);
+        let strikes: Vec<bool> = (0..4).map(|_| plan.strikes("TransactWriteItems", FaultPoint::Before)).collect();
         assert_eq!(strikes, vec![true, true, false, false]);
         assert_eq!(plan.injected(), 2);
+    }
+
+    #[test]
+    fn the_operation_is_read_from_the_target_header() {
+        let mut request = HttpRequest::new(SdkBody::empty());
+        request.headers_mut().insert("x-amz-target", "DynamoDB_20120810.TransactWriteItems");
+        assert_eq!(operation(&request), "TransactWriteItems");
+        request.headers_mut().insert("x-amz-target", "AmazonSQS.SendMessage");
+        assert_eq!(operation(&request), "SendMessage");
     }
 }

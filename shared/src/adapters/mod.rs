@@ -1,6 +1,9 @@
-//! Implementations of the ports: DynamoDB, SQS, and fault-injecting wrappers for tests.
+//! Implementations of the ports: DynamoDB and SQS, the clients they share, and (chaos builds
+//! only) the fault-injecting HTTP client beneath them.
 
+pub mod aws;
 pub mod dynamo;
+#[cfg(feature = "chaos")]
 pub mod faults;
 pub mod sqs;
 
@@ -21,25 +24,63 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalFailure",
     "ServiceUnavailable",
     "TransactionInProgressException",
-    "TransactionConflictException",
 ];
 
-/// Sorts an SDK failure into transient (worth a retry) or permanent, keeping it as the source.
+/// A single-item write that collided with a transaction: the SDK does not retry it.
+const CONTENDED_CODES: &[&str] = &["TransactionConflictException"];
+
+/// Sorts an SDK failure, after the SDK's own retries, into transient (503 territory) or
+/// permanent, keeping it as the source.
 pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let code = err.as_service_error().and_then(|service| service.code());
+    let contended = code.is_some_and(|code| CONTENDED_CODES.contains(&code));
     let transient = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => {
-            service.err().code().is_some_and(|code| TRANSIENT_CODES.contains(&code)) || service.raw().status().is_server_error()
+            code.is_some_and(|code| TRANSIENT_CODES.contains(&code)) || service.raw().status().is_server_error()
         }
         _ => false,
     };
     let boxed: BoxError = Box::new(err);
-    if transient {
+    if contended {
+        StoreError::Contended(boxed)
+    } else if transient {
         StoreError::Transient(boxed)
     } else {
         StoreError::Permanent(boxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::SdkError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn response(status: u16) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+    }
+
+    #[test]
+    fn throttling_server_errors_and_timeouts_classify_as_transient_and_conflicts_as_contended() {
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let service = |code: &str, status: u16| {
+            let meta = ErrorMetadata::builder().code(code).build();
+            SdkError::service_error(GetItemError::generic(meta), response(status))
+        };
+        assert!(classify(service("ThrottlingException", 400)).is_transient());
+        assert!(classify(service("ProvisionedThroughputExceededException", 400)).is_transient());
+        assert!(classify(service("InternalServerError", 500)).is_transient());
+        assert!(classify(service("SomethingNew", 503)).is_transient());
+        assert!(!classify(service("ValidationException", 400)).is_transient());
+        assert!(classify(service("TransactionConflictException", 400)).is_contended());
+        let timeout: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(classify(timeout).is_transient());
     }
 }

@@ -280,14 +280,14 @@ impl Order {
     }
 
     /// Stock is held: the customer has until `payment_due_at` to pay.
-    pub fn reserved(&mut self, actor: &Actor, now: DateTime<Utc>, payment_due_at: DateTime<Utc>) -> Result<(), IllegalTransition> {
+    pub fn reserve(&mut self, actor: &Actor, now: DateTime<Utc>, payment_due_at: DateTime<Utc>) -> Result<(), IllegalTransition> {
         self.transition(OrderStatus::PendingPayment, actor, None, now)?;
         self.payment_due_at = Some(payment_due_at);
         Ok(())
     }
 
     /// The order cannot be fulfilled as asked: INVALID, with a reason per failing line.
-    pub fn invalidated(&mut self, problems: Vec<LineProblem>, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+    pub fn invalidate(&mut self, problems: Vec<LineProblem>, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
         let note = problem_note(&problems);
         self.transition(OrderStatus::Invalid, actor, Some(note), now)?;
         self.problems = problems;
@@ -327,7 +327,7 @@ impl Order {
     }
 
     /// Applies an accepted payment: PAID, with the payment recorded.
-    pub fn paid(&mut self, payment: Payment, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+    pub fn pay(&mut self, payment: Payment, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
         let note = format!("payment {}", payment.reference);
         self.transition(OrderStatus::Paid, actor, Some(note), now)?;
         self.payment_status = PaymentStatus::Paid;
@@ -352,7 +352,7 @@ impl Order {
     }
 
     /// Cancels, recording who did it and why. A failed payment also marks the payment FAILED.
-    pub fn cancelled(&mut self, actor: &Actor, reason: String, payment_failed: bool, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+    pub fn cancel(&mut self, actor: &Actor, reason: String, payment_failed: bool, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
         self.transition(OrderStatus::Cancelled, actor, Some(reason), now)?;
         if payment_failed {
             self.payment_status = PaymentStatus::Failed;
@@ -457,7 +457,7 @@ mod tests {
         let request = place(&[("a", 1)]);
         let (lines, _) = price_lines(&request, &catalogue(&[product("a", total)]));
         let mut order = new_order(lines, &pricing("0", "0"));
-        order.reserved(&Actor::system("test"), Utc::now(), Utc::now()).unwrap();
+        order.reserve(&Actor::system("test"), Utc::now(), Utc::now()).unwrap();
         order
     }
 
@@ -474,7 +474,7 @@ mod tests {
         let mut order = awaiting_payment("12.00");
         let pay = payment("pay-1", "12.00");
         assert_eq!(order.judge_payment(&pay.reference, pay.amount), Ok(PaymentDecision::Accept));
-        order.paid(pay.clone(), &Actor::system("test"), Utc::now()).unwrap();
+        order.pay(pay.clone(), &Actor::system("test"), Utc::now()).unwrap();
         assert_eq!((order.status, order.payment_status), (OrderStatus::Paid, PaymentStatus::Paid));
         assert_eq!(order.judge_payment(&pay.reference, pay.amount), Ok(PaymentDecision::AlreadyApplied));
         let other = payment("pay-2", "12.00");
@@ -502,7 +502,7 @@ mod tests {
     fn a_payment_for_a_cancelled_order_is_owed_back_once() {
         let mut order = awaiting_payment("12.00");
         order
-            .cancelled(&Actor::system("sweeper"), "PAYMENT_TIMEOUT".into(), false, Utc::now())
+            .cancel(&Actor::system("sweeper"), "PAYMENT_TIMEOUT".into(), false, Utc::now())
             .unwrap();
         let late = payment("pay-1", "12.00");
         assert_eq!(
@@ -527,11 +527,11 @@ mod tests {
         let mut order = awaiting_payment("12.00");
         assert_eq!(order.judge_cancel(), Ok(CancelDecision::ReleaseStock));
         order
-            .cancelled(&Actor::system("test"), "changed my mind".into(), false, Utc::now())
+            .cancel(&Actor::system("test"), "changed my mind".into(), false, Utc::now())
             .unwrap();
         assert_eq!(order.judge_cancel(), Ok(CancelDecision::AlreadyCancelled));
         let mut paid = awaiting_payment("5.00");
-        paid.paid(payment("p", "5.00"), &Actor::system("test"), Utc::now()).unwrap();
+        paid.pay(payment("p", "5.00"), &Actor::system("test"), Utc::now()).unwrap();
         assert_eq!(paid.judge_cancel(), Err(NotCancellable { status: OrderStatus::Paid }));
     }
 
@@ -544,7 +544,7 @@ mod tests {
             requested: Quantity::new(2).unwrap(),
             available: Some(1),
         };
-        order.invalidated(vec![problem], &Actor::system("test"), Utc::now()).unwrap();
+        order.invalidate(vec![problem], &Actor::system("test"), Utc::now()).unwrap();
         assert_eq!(order.status, OrderStatus::Invalid);
         assert_eq!(order.invalid_reason(), Some(LineProblemCode::OutOfStock));
         assert_eq!(order.status_history.last().unwrap().note.as_deref(), Some("a: OUT_OF_STOCK"));

@@ -28,6 +28,6 @@ pub async fn get_product(app: &App, request: Request) -> HttpResult {
         .get_products(std::slice::from_ref(&sku))
         .await
         .map_err(store_failure)?;
-    let product = found.remove(&sku).ok_or(ApiError::NotFound("product"))?;
+    let product = found.remove(&sku).ok_or(ApiError::ProductNotFound)?;
     json(200, &product)
 }

@@ -9,6 +9,7 @@ pub mod reserve_stock;
 pub mod sweeper;
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_http::request::RequestContext;
@@ -121,13 +122,24 @@ impl StreamFunction {
 }
 
 impl ScheduleFunction {
-    /// Runs once; a failure is returned so that the invocation counts as failed and is retried.
-    pub async fn handle(self, app: &App) -> Result<serde_json::Value, StoreError> {
-        match self {
-            Self::Sweeper => sweeper::run_sweeper(app)
-                .await
-                .map(|report| serde_json::to_value(report).unwrap_or_default()),
+    /// Runs once for a scheduled event; a failure is returned so that the invocation counts as
+    /// failed (and raises the function's error alarm).
+    pub async fn handle(self, app: &App, event: EventBridgeEvent) -> Result<serde_json::Value, StoreError> {
+        let span = tracing::info_span!(
+            "schedule",
+            function = self.name(),
+            event_id = event.id.as_deref().unwrap_or_default(),
+            scheduled_for = ?event.time,
+        );
+        async move {
+            match self {
+                Self::Sweeper => sweeper::run_sweeper(app)
+                    .await
+                    .map(|report| serde_json::to_value(report).unwrap_or_default()),
+            }
         }
+        .instrument(span)
+        .await
     }
 }
 

@@ -62,7 +62,7 @@ pub async fn get_order(app: &App, request: Request) -> HttpResult {
     // Another customer's order is as absent as a missing one: its existence is not disclosed.
     let order = order
         .filter(|order| identity.may_access(&order.user_id))
-        .ok_or(ApiError::NotFound("order"))?;
+        .ok_or(ApiError::OrderNotFound)?;
     json(200, &order)
 }
 

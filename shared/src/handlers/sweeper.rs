@@ -4,6 +4,5 @@ use crate::app::App;
 use crate::service::sweeper::{sweep, SweepReport};
 
 pub async fn run_sweeper(app: &App) -> Result<SweepReport, crate::ports::StoreError> {
-    let span = tracing::info_span!("sweep");
-    tracing::Instrument::instrument(sweep(app, app.stuck_after), span).await
+    sweep(app, app.stuck_after).await
 }

@@ -13,8 +13,10 @@ pub enum ApiError {
     Unauthenticated,
     #[error("this action is for admins only")]
     Forbidden,
-    #[error("{0} not found")]
-    NotFound(&'static str),
+    #[error("order not found")]
+    OrderNotFound,
+    #[error("product not found")]
+    ProductNotFound,
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("the request has invalid fields")]
@@ -61,7 +63,7 @@ impl ApiError {
         match self {
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
-            Self::NotFound(_) => 404,
+            Self::OrderNotFound | Self::ProductNotFound => 404,
             Self::MalformedJson(_) | Self::BadParameter { .. } => 400,
             Self::OrderInvalid(_) | Self::OnHandBelowReserved { .. } => 409,
             Self::Refused { status, .. } => *status,
@@ -78,9 +80,8 @@ impl ApiError {
         match self {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",
-            Self::NotFound("order") => "ORDER_NOT_FOUND",
-            Self::NotFound("product") => "PRODUCT_NOT_FOUND",
-            Self::NotFound(_) => "NOT_FOUND",
+            Self::OrderNotFound => "ORDER_NOT_FOUND",
+            Self::ProductNotFound => "PRODUCT_NOT_FOUND",
             Self::MalformedJson(_) => "MALFORMED_JSON",
             Self::Validation(_) => "VALIDATION_FAILED",
             Self::BadParameter { code, .. } => code,

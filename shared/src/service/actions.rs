@@ -78,10 +78,7 @@ impl CancelReason {
 }
 
 async fn load(app: &App, id: OrderId, access: Access<'_>) -> Result<Order, ActionError> {
-    let order = app
-        .placement_retry
-        .run(StoreError::is_transient, || app.orders.get_order(id))
-        .await?;
+    let order = app.orders.get_order(id).await?;
     order.filter(|order| access.allows(order)).ok_or(ActionError::NotFound)
 }
 
@@ -91,20 +88,23 @@ enum Written {
     LostRace,
 }
 
+/// Writes the order; a transaction cancelled by a concurrent one is tried again as it stands.
 async fn write(app: &App, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<Written, ActionError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    let mut attempt = 1;
+    let written = loop {
         match app.orders.update_order(order, expected, stock).await {
-            Ok(()) => return Ok(Written::Yes),
-            Err(WriteError::Rejected(Rejection::OrderChanged)) => return Ok(Written::LostRace),
-            Err(WriteError::Rejected(other)) => return Err(ActionError::Inconsistent(format!("{other:?}"))),
-            Err(WriteError::Store(err)) if err.is_transient() && attempt < app.placement_retry.attempts => {
-                tracing::warn!(attempt, error = %crate::error_chain(&err), "transient failure settling an order, retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+            Err(err) if err.is_contended() && attempt < app.contention_retry.attempts => {
+                app.contention_retry.back_off(attempt).await;
+                attempt += 1;
             }
-            Err(WriteError::Store(err)) => return Err(err.into()),
+            other => break other,
         }
+    };
+    match written {
+        Ok(()) => Ok(Written::Yes),
+        Err(WriteError::Rejected(Rejection::OrderChanged)) => Ok(Written::LostRace),
+        Err(WriteError::Rejected(other)) => Err(ActionError::Inconsistent(format!("{other:?}"))),
+        Err(WriteError::Store(err)) => Err(err.into()),
     }
 }
 
@@ -129,7 +129,7 @@ pub async fn confirm_payment(
             Ok(PaymentDecision::AlreadyApplied) => return Ok(order),
             Ok(PaymentDecision::Accept) => {
                 order
-                    .paid(payment, actor, now)
+                    .pay(payment, actor, now)
                     .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
                 write(
                     app,
@@ -180,7 +180,7 @@ pub async fn cancel_order(
         };
         let expected = order.status;
         order
-            .cancelled(actor, reason.note(), reason == CancelReason::PaymentFailed, now)
+            .cancel(actor, reason.note(), reason == CancelReason::PaymentFailed, now)
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
         if let Written::Yes = write(app, &mut order, expected, stock).await? {
             return Ok((order, true));
@@ -204,7 +204,7 @@ pub async fn release_deleted_reservation(app: &App, reservation: &Reservation, a
         }
         let now = app.clock.now();
         order
-            .cancelled(actor, CancelReason::PaymentTimeout.note(), false, now)
+            .cancel(actor, CancelReason::PaymentTimeout.note(), false, now)
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
         if let Written::Yes = write(
             app,

@@ -14,7 +14,7 @@ pub const RESERVER: &str = "reserve-stock";
 pub enum Placed {
     /// Every line is reserved (201), or on replay, the order as it now stands.
     Reserved(Order),
-    /// Storage was briefly unavailable: the order waits in PENDING_RESERVING_STOCK and the
+    /// Storage stayed unavailable through the SDK's retries: the order waits in PENDING_RESERVING_STOCK and the
     /// reserve-stock step finishes it (202).
     Accepted(Order),
     /// A business rule failed: the order is INVALID with a reason per line (409).
@@ -75,20 +75,16 @@ pub async fn place_order(
     request: &PlaceOrder,
     key: Option<&IdempotencyKey>,
 ) -> Result<Placement, PlaceError> {
-    let retry = app.placement_retry;
     let fingerprint = hex_digest(&request.fingerprint());
     if let Some(key) = key {
         let now = app.clock.now();
-        let found = retry
-            .run(StoreError::is_transient, || app.orders.find_idempotency(customer, key, now))
-            .await?;
-        if let Some(record) = found {
+        if let Some(record) = app.orders.find_idempotency(customer, key, now).await? {
             return replay(app, &record, &fingerprint).await;
         }
     }
 
     let skus: Vec<_> = request.lines().iter().map(|line| line.product_id.clone()).collect();
-    let catalogue = retry.run(StoreError::is_transient, || app.catalogue.get_products(&skus)).await?;
+    let catalogue = app.catalogue.get_products(&skus).await?;
     let now = app.clock.now();
     let (lines, unknown) = price_lines(request, &catalogue);
     let order = Order::new(
@@ -106,7 +102,7 @@ pub async fn place_order(
     if !unknown.is_empty() {
         let mut invalid = order;
         invalid
-            .invalidated(unknown, &reserver, now)
+            .invalidate(unknown, &reserver, now)
             .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
         return record_new(app, invalid, idempotency.as_ref(), &fingerprint).await;
     }
@@ -114,11 +110,12 @@ pub async fn place_order(
     let payment_due = now + app.payment_timeout;
     let mut reserved = order.clone();
     reserved
-        .reserved(&reserver, now, payment_due)
+        .reserve(&reserver, now, payment_due)
         .map_err(|_| PlaceError::Inconsistent("a new order must accept PENDING_PAYMENT"))?;
     let reservation = Reservation::for_order(&reserved, payment_due, now);
-    let attempt = retry
-        .run(WriteError::is_transient, || {
+    let attempt = app
+        .contention_retry
+        .run(WriteError::is_contended, || {
             app.orders.create_order(&reserved, idempotency.as_ref(), Some(&reservation))
         })
         .await;
@@ -132,13 +129,13 @@ pub async fn place_order(
             tracing::info!(lines = problems.len(), "order refused: not enough stock");
             let mut invalid = order;
             invalid
-                .invalidated(problems, &reserver, now)
+                .invalidate(problems, &reserver, now)
                 .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
             record_new(app, invalid, idempotency.as_ref(), &fingerprint).await
         }
         Err(WriteError::Rejected(rejection)) => settle_rejection(app, rejection, reserved.id, customer, key, &fingerprint).await,
         Err(WriteError::Store(err)) if err.is_transient() => {
-            tracing::warn!(error = %crate::error_chain(&err), "reservation still failing after retries; handing it to the reserve-stock queue");
+            tracing::warn!(error = %crate::error_chain(&err), "reservation still failing after the SDK's retries; handing it to the reserve-stock queue");
             hand_over(app, order, idempotency.as_ref(), &fingerprint).await
         }
         Err(WriteError::Store(err)) => Err(PlaceError::Store(err)),
@@ -148,8 +145,8 @@ pub async fn place_order(
 /// Stores an order that needs no stock held (INVALID), or that the queue will finish.
 async fn record_new(app: &App, order: Order, idempotency: Option<&IdempotencyRecord>, fingerprint: &str) -> Result<Placement, PlaceError> {
     let written = app
-        .placement_retry
-        .run(WriteError::is_transient, || app.orders.create_order(&order, idempotency, None))
+        .contention_retry
+        .run(WriteError::is_contended, || app.orders.create_order(&order, idempotency, None))
         .await;
     match written {
         Ok(()) => Ok(Placement {
@@ -172,9 +169,7 @@ async fn hand_over(app: &App, order: Order, idempotency: Option<&IdempotencyReco
         if app.crash_at("placement.before_enqueue") {
             return Err(PlaceError::Crashed("placement.before_enqueue"));
         }
-        let id = waiting.id;
-        let sent = app.placement_retry.run(|_| true, || app.saga.request_reservation(id)).await;
-        if let Err(err) = sent {
+        if let Err(err) = app.saga.request_reservation(waiting.id).await {
             // The order is safely stored: the sweeper re-drives orders stuck in this state.
             tracing::error!(error = %crate::error_chain(&err), "could not enqueue the reserve-stock step");
         }
@@ -194,10 +189,7 @@ async fn settle_rejection(
     match rejection {
         // An earlier try of this very write took effect but its answer was lost.
         Rejection::OrderExists => {
-            let order = app
-                .placement_retry
-                .run(StoreError::is_transient, || app.orders.get_order(id))
-                .await?;
+            let order = app.orders.get_order(id).await?;
             let order = order.ok_or(PlaceError::Inconsistent("the order exists yet cannot be read"))?;
             Ok(Placement {
                 placed: Placed::of(order),
@@ -208,10 +200,7 @@ async fn settle_rejection(
         Rejection::IdempotencyKeyTaken => {
             let key = key.ok_or(PlaceError::Inconsistent("idempotency conflict without a key"))?;
             let now = app.clock.now();
-            let record = app
-                .placement_retry
-                .run(StoreError::is_transient, || app.orders.find_idempotency(customer, key, now))
-                .await?;
+            let record = app.orders.find_idempotency(customer, key, now).await?;
             let record = record.ok_or(PlaceError::Inconsistent("the idempotency key is taken yet cannot be read"))?;
             replay(app, &record, fingerprint).await
         }
@@ -226,10 +215,7 @@ async fn replay(app: &App, record: &IdempotencyRecord, fingerprint: &str) -> Res
         return Err(PlaceError::KeyReused);
     }
     tracing::Span::current().record("order_id", tracing::field::display(record.order_id));
-    let order = app
-        .placement_retry
-        .run(StoreError::is_transient, || app.orders.get_order(record.order_id))
-        .await?;
+    let order = app.orders.get_order(record.order_id).await?;
     let order = order.ok_or(PlaceError::Inconsistent("an idempotency record names a missing order"))?;
     Ok(Placement {
         placed: Placed::of(order),

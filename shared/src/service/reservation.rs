@@ -40,7 +40,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
     let payment_due = now + app.payment_timeout;
     let mut reserved = order.clone();
     reserved
-        .reserved(&actor, now, payment_due)
+        .reserve(&actor, now, payment_due)
         .map_err(|err| StepError::Illegal(err.to))?;
     let reservation = Reservation::for_order(&reserved, payment_due, now);
     match app
@@ -53,7 +53,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
         Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
             let mut invalid = order;
             invalid
-                .invalidated(problems, &actor, now)
+                .invalidate(problems, &actor, now)
                 .map_err(|err| StepError::Illegal(err.to))?;
             match app
                 .orders

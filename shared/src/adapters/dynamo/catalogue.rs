@@ -1,5 +1,6 @@
+//! The catalogue port: products and their stock counters, and ACTIVE reservations by deadline.
+
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -7,15 +8,12 @@ use chrono::{DateTime, Utc};
 
 use futures::future::try_join_all;
 
-use super::records::{product_key, shards, Item, ProductRecord, ReservationRecord};
+use super::records::{product_key, Item, ProductRecord, ReservationRecord, Sharded};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::{Product, ProductUpdate, Reservation, Sku};
 use crate::ports::{Catalogue, PutProductError, StoreError};
-
-/// BatchGetItem may leave keys unprocessed under load; ask again this many times.
-const UNPROCESSED_ROUNDS: u32 = 5;
 
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
@@ -32,10 +30,12 @@ impl Catalogue for DynamoStore {
                 .build()
                 .map_err(encode_failure)?,
         );
-        for round in 0..=UNPROCESSED_ROUNDS {
+        // BatchGetItem may leave keys unprocessed under load, in a successful answer the SDK does
+        // not retry: ask again for those, backing off as the retry policy says.
+        for round in 1..=self.unprocessed_retry.attempts {
             let Some(pending) = request.take() else { break };
-            if round > 0 {
-                tokio::time::sleep(Duration::from_millis(10 << round)).await;
+            if round > 1 {
+                self.unprocessed_retry.back_off(round - 1).await;
             }
             let output = self
                 .client
@@ -113,7 +113,7 @@ impl Catalogue for DynamoStore {
     async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
         // '~' sorts after the `#order-id` suffix, so a deadline equal to `expiring_by` is due.
         let bound = expiring_by.map(|at| format!("{}~", timestamp_key(at)));
-        let pages = try_join_all(shards("ACTIVE").map(|shard| self.active_page(shard, bound.as_deref(), limit))).await?;
+        let pages = try_join_all(Sharded::Active.all().map(|shard| self.active_page(shard, bound.as_deref(), limit))).await?;
         let mut due: Vec<Reservation> = pages.into_iter().flatten().collect();
         due.sort_by_key(|reservation| reservation.expires_at);
         due.truncate(limit);
@@ -122,33 +122,29 @@ impl Catalogue for DynamoStore {
 }
 
 impl DynamoStore {
-    /// One index partition of ACTIVE reservations, read page by page up to `limit`.
+    /// One index partition of ACTIVE reservations, soonest deadline first, up to `limit`.
     async fn active_page(&self, shard: String, due_by: Option<&str>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.inventory_table)
+            .index_name(super::index::BY_EXPIRY)
+            .expression_attribute_values(":shard", AttributeValue::S(shard));
+        let query = match due_by {
+            Some(bound) => query
+                .key_condition_expression("expiry_shard = :shard AND expires_key <= :due")
+                .expression_attribute_values(":due", AttributeValue::S(bound.to_owned())),
+            None => query.key_condition_expression("expiry_shard = :shard"),
+        };
+        let mut items = query.into_paginator().items().send();
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.inventory_table)
-                .index_name(super::index::BY_EXPIRY)
-                .expression_attribute_values(":shard", AttributeValue::S(shard.clone()))
-                .set_exclusive_start_key(start);
-            query = match due_by {
-                Some(bound) => query
-                    .key_condition_expression("expiry_shard = :shard AND expires_key <= :due")
-                    .expression_attribute_values(":due", AttributeValue::S(bound.to_owned())),
-                None => query.key_condition_expression("expiry_shard = :shard"),
+        while found.len() < limit {
+            let Some(item) = items.try_next().await.map_err(classify)? else {
+                break;
             };
-            let output = query.send().await.map_err(classify)?;
-            for item in output.items.unwrap_or_default() {
-                let record: ReservationRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                found.push(record.reservation);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() || found.len() >= limit {
-                return Ok(found);
-            }
+            let record: ReservationRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+            found.push(record.reservation);
         }
+        Ok(found)
     }
 }

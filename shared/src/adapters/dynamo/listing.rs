@@ -7,9 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::try_join_all;
 
 use super::index;
-use super::orders::decode_order;
-use super::records::Item;
-use super::{DynamoStore, LIST_SHARDS};
+use super::records::{decode_order, Item, Sharded};
+use super::DynamoStore;
 use crate::adapters::classify;
 use crate::domain::listing::{sort_position, timestamp_key};
 use crate::domain::{Cursor, ListQuery, Order, Page, SortField};
@@ -139,9 +138,7 @@ impl<'a> Partition<'a> {
 pub(super) async fn list(store: &DynamoStore, query: &ListQuery) -> Result<Page<Order>, StoreError> {
     let mut partitions: Vec<Partition<'_>> = match &query.owner {
         Some(user) => vec![Partition::new(store, query, user.to_string())],
-        None => (0..LIST_SHARDS)
-            .map(|shard| Partition::new(store, query, format!("ORDERS#{shard}")))
-            .collect(),
+        None => Sharded::AllOrders.all().map(|shard| Partition::new(store, query, shard)).collect(),
     };
     // Fill every partition's first page at once: one round trip of parallel Queries.
     try_join_all(

@@ -6,12 +6,14 @@ mod catalogue;
 mod listing;
 mod orders;
 mod records;
+mod transaction;
 
 use aws_sdk_dynamodb::Client;
 
 use crate::ports::StoreError;
+use crate::retry::RetryPolicy;
 
-pub use records::{decode_stored, product_key, reservation_from_image, reservation_key, StoredItem};
+pub use records::{decode_stored, prefix, product_key, reservation_from_image, reservation_key, StoredItem};
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all
 /// land on one index partition. Fixed: changing it would hide orders written under the old count.
@@ -33,14 +35,22 @@ pub struct DynamoStore {
     client: Client,
     orders_table: String,
     inventory_table: String,
+    /// Backoff between rounds of keys a batch read left unprocessed (which the SDK does not retry).
+    unprocessed_retry: RetryPolicy,
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, orders_table: impl Into<String>, inventory_table: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        orders_table: impl Into<String>,
+        inventory_table: impl Into<String>,
+        unprocessed_retry: RetryPolicy,
+    ) -> Self {
         Self {
             client,
             orders_table: orders_table.into(),
             inventory_table: inventory_table.into(),
+            unprocessed_retry,
         }
     }
 }

@@ -6,10 +6,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::LIST_SHARDS;
+use super::{encode_failure, LIST_SHARDS};
 use crate::domain::listing::{sort_position, timestamp_key};
 use crate::domain::{IdempotencyKey, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, Sku, SortField, UserId};
-use crate::ports::IdempotencyRecord;
+use crate::ports::{IdempotencyRecord, StoreError};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -17,6 +17,14 @@ pub const ORDER_SK: &str = "ORDER";
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 pub const PRODUCT_SK: &str = "STOCK";
 pub const RESERVATION_SK: &str = "RESERVATION";
+
+/// Partition key prefixes: what an item is can be told from its key alone.
+pub mod prefix {
+    pub const ORDER: &str = "ORDER#";
+    pub const IDEMPOTENCY: &str = "IDEMPOTENCY#";
+    pub const PRODUCT: &str = "PRODUCT#";
+    pub const RESERVATION: &str = "RESERVATION#";
+}
 
 pub fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
@@ -26,35 +34,57 @@ pub fn key(pk: String, sk: &str) -> Item {
 }
 
 pub fn order_key(id: OrderId) -> Item {
-    key(format!("ORDER#{id}"), ORDER_SK)
+    key(format!("{}{id}", prefix::ORDER), ORDER_SK)
+}
+
+/// The order an order item's partition key names.
+pub fn order_id_of(pk: &str) -> Option<OrderId> {
+    pk.strip_prefix(prefix::ORDER).and_then(|id| OrderId::parse(id).ok())
 }
 
 pub fn idempotency_key(user: &UserId, idempotency_key: &str) -> Item {
-    key(format!("IDEMPOTENCY#{user}#{idempotency_key}"), IDEMPOTENCY_SK)
+    key(format!("{}{user}#{idempotency_key}", prefix::IDEMPOTENCY), IDEMPOTENCY_SK)
 }
 
 pub fn product_key(sku: &Sku) -> Item {
-    key(format!("PRODUCT#{sku}"), PRODUCT_SK)
+    key(format!("{}{sku}", prefix::PRODUCT), PRODUCT_SK)
 }
 
 pub fn reservation_key(order: OrderId) -> Item {
-    key(format!("RESERVATION#{order}"), RESERVATION_SK)
+    key(format!("{}{order}", prefix::RESERVATION), RESERVATION_SK)
 }
 
-/// The all-orders index partition an order lands in, from the random tail of its id.
-pub fn list_shard(id: OrderId) -> String {
-    shard_of(id, "ORDERS")
+/// Index partition keys spread over `LIST_SHARDS` partitions (`<name>#<n>`), so that a flash
+/// sale's writes do not all land on one index partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharded {
+    /// Every order, for the all-orders listing (`list_shard`).
+    AllOrders,
+    /// Orders waiting in PENDING_RESERVING_STOCK (`reserving_shard`).
+    Reserving,
+    /// ACTIVE reservations by deadline (`expiry_shard`).
+    Active,
 }
 
-/// `PREFIX#n`, with `n` from the random tail of the order id: spreads an index over partitions.
-pub fn shard_of(id: OrderId, prefix: &str) -> String {
-    let tail = id.to_string().chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0);
-    format!("{prefix}#{}", tail % u32::from(LIST_SHARDS))
-}
+impl Sharded {
+    fn name(self) -> &'static str {
+        match self {
+            Self::AllOrders => "ORDERS",
+            Self::Reserving => "RESERVING",
+            Self::Active => "ACTIVE",
+        }
+    }
 
-/// Every partition of a sharded index.
-pub fn shards(prefix: &str) -> impl Iterator<Item = String> + '_ {
-    (0..LIST_SHARDS).map(move |shard| format!("{prefix}#{shard}"))
+    /// The partition an order's item lands in, from the random tail of its id.
+    pub fn of(self, id: OrderId) -> String {
+        let tail = id.to_string().chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0);
+        format!("{}#{}", self.name(), tail % u32::from(LIST_SHARDS))
+    }
+
+    /// Every partition of the index.
+    pub fn all(self) -> impl Iterator<Item = String> {
+        (0..LIST_SHARDS).map(move |shard| format!("{}#{shard}", self.name()))
+    }
 }
 
 /// How long a settled reservation is kept before TTL removes it.
@@ -84,8 +114,8 @@ impl OrderRecord {
         Self {
             pk: string(&key, "pk"),
             sk: ORDER_SK.to_owned(),
-            list_shard: list_shard(order.id),
-            reserving_shard: (order.status == OrderStatus::PendingReservingStock).then(|| shard_of(order.id, "RESERVING")),
+            list_shard: Sharded::AllOrders.of(order.id),
+            reserving_shard: (order.status == OrderStatus::PendingReservingStock).then(|| Sharded::Reserving.of(order.id)),
             created_key: sort_position(order, SortField::CreatedAt),
             total_key: sort_position(order, SortField::Total),
             order: order.clone(),
@@ -154,7 +184,7 @@ impl ReservationRecord {
         Self {
             pk: string(&key, "pk"),
             sk: RESERVATION_SK.to_owned(),
-            expiry_shard: active.then(|| shard_of(reservation.order_id, "ACTIVE")),
+            expiry_shard: active.then(|| Sharded::Active.of(reservation.order_id)),
             expires_key: format!("{}#{}", timestamp_key(reservation.expires_at), reservation.order_id),
             ttl: ttl.timestamp(),
             reservation: reservation.clone(),
@@ -175,13 +205,13 @@ pub enum StoredItem {
 /// Decodes an item read raw from either table (for audits that read whole tables).
 pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
     let pk = string(&item, "pk");
-    Ok(if pk.starts_with("ORDER#") {
+    Ok(if pk.starts_with(prefix::ORDER) {
         let record: OrderRecord = serde_dynamo::from_item(item)?;
         StoredItem::Order(Box::new(record.order))
-    } else if pk.starts_with("PRODUCT#") {
+    } else if pk.starts_with(prefix::PRODUCT) {
         let record: ProductRecord = serde_dynamo::from_item(item)?;
         StoredItem::Product(record.product)
-    } else if pk.starts_with("RESERVATION#") {
+    } else if pk.starts_with(prefix::RESERVATION) {
         let record: ReservationRecord = serde_dynamo::from_item(item)?;
         StoredItem::Reservation(record.reservation)
     } else {
@@ -192,7 +222,20 @@ pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
 /// The reservation in a stream record's old image, if the record is one.
 pub fn reservation_from_image(image: serde_dynamo::Item) -> Option<Reservation> {
     let record: ReservationRecord = serde_dynamo::from_item(image).ok()?;
-    record.pk.starts_with("RESERVATION#").then_some(record.reservation)
+    record.pk.starts_with(prefix::RESERVATION).then_some(record.reservation)
+}
+
+pub(super) fn decode_order(item: Item) -> Result<Order, StoreError> {
+    let record: OrderRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+    Ok(record.order)
+}
+
+pub(super) fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(encode_failure)
+}
+
+pub(super) fn to_attribute<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(encode_failure)
 }
 
 fn string(item: &Item, name: &str) -> String {
@@ -207,7 +250,7 @@ mod tests {
     fn list_shards_spread_over_every_partition() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
-            seen.insert(list_shard(OrderId::new()));
+            seen.insert(Sharded::AllOrders.of(OrderId::new()));
         }
         assert_eq!(seen.len(), usize::from(LIST_SHARDS));
     }

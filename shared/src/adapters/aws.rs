@@ -1,0 +1,61 @@
+//! The service's AWS clients, built once per cold start. This is the one place that retries
+//! throttling, 5xx answers and timeouts: the SDK's standard retry mode, with a budget small
+//! enough for a request to answer in time. What the SDK does not retry (a transaction cancelled
+//! by a concurrent one) is the use case's to retry, with `RetryPolicy`.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+
+use crate::config::Config;
+
+/// The first retry waits up to this long; each later one up to twice the last, capped.
+const INITIAL_BACKOFF: Duration = Duration::from_millis(20);
+const MAX_BACKOFF: Duration = Duration::from_millis(400);
+
+#[derive(Debug, Clone)]
+pub struct ServiceClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl ServiceClients {
+    /// Clients for the service from the environment's SDK settings (region, credentials and,
+    /// locally, `AWS_ENDPOINT_URL`).
+    pub async fn from_env(config: &Config) -> Self {
+        let sdk = aws_config::load_from_env().await;
+        Self::new(&sdk, &sdk, config)
+    }
+
+    /// Clients with the service's retries (and, in chaos builds, injected faults) on top of the
+    /// given SDK settings: one for DynamoDB, one for SQS (locally they are different emulators).
+    pub fn new(dynamodb: &SdkConfig, sqs: &SdkConfig, config: &Config) -> Self {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(config.storage_attempts)
+            .with_initial_backoff(INITIAL_BACKOFF)
+            .with_max_backoff(MAX_BACKOFF);
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb)
+            .retry_config(retry.clone())
+            .retry_partition(own_partition("orders-dynamodb"));
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sqs)
+            .retry_config(retry)
+            .retry_partition(own_partition("orders-sqs"));
+        #[cfg(feature = "chaos")]
+        if let Some(plan) = &config.faults {
+            dynamodb = dynamodb.http_client(plan.http_client());
+            sqs = sqs.http_client(plan.http_client());
+        }
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+        }
+    }
+}
+
+/// A retry partition with its own token bucket: the SDK stops retrying when many recent calls
+/// failed (a circuit breaker of sorts), and this keeps that memory per set of clients, not per
+/// process, so one instance's trouble does not silence another's retries (tests run many).
+fn own_partition(name: &'static str) -> RetryPartition {
+    RetryPartition::custom(name).token_bucket(TokenBucket::default()).build()
+}
