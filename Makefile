@@ -56,10 +56,16 @@ token:
 	@cargo run -q -p orders-local -- token $(or $(USER_ID),$(USER)) $(if $(ADMIN),--admin)
 
 # Release arm64 artifacts, as `sam build` makes them (cargo-lambda cross-compiles through zig).
+# They are built without the `chaos` feature: no fault injection ships, which the last step checks.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 package: deps
 	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install -q cargo-lambda==1.9.2 ziglang
 	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 -p orders-functions
-	@ls -l target/lambda/*/bootstrap | awk '{printf "%-60s %8.1f KiB\n", $$9, $$5/1024}'
+	@for f in $(TARGET_DIR)/lambda/*/bootstrap; do \
+	  zipped=$$(python3 -c 'import io, sys, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED, compresslevel=9); z.write(sys.argv[1], "bootstrap"); z.close(); print(len(b.getvalue()))' $$f); \
+	  awk -v f=$$f -v s=$$(stat -c %s $$f) -v z=$$zipped 'BEGIN { printf "%-56s %6.2f MiB  zipped %6.2f MiB\n", f, s / 1048576, z / 1048576 }'; \
+	done
+	@! grep -l ORDERS_FAULTS $(TARGET_DIR)/lambda/*/bootstrap || { echo "fault injection leaked into a release artifact"; exit 1; }
 
 clean-local:
 	rm -rf $(LOCAL)

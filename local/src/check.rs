@@ -38,85 +38,39 @@ impl Default for Thresholds {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
+    #[error("{product}: on_hand {on_hand} != available {available} + reserved {reserved}")]
     StockNotConserved {
         product: Sku,
         on_hand: i64,
         available: i64,
         reserved: i64,
     },
-    NegativeCounter {
-        product: Sku,
-        available: i64,
-        reserved: i64,
-    },
+    #[error("{product}: negative counter (available {available}, reserved {reserved})")]
+    NegativeCounter { product: Sku, available: i64, reserved: i64 },
+    #[error("{product}: reserved {reserved} but ACTIVE reservations hold {held_by_reservations}")]
     ReservedMismatch {
         product: Sku,
         reserved: i64,
         held_by_reservations: i64,
     },
-    ReservationWithoutOrder {
-        order: OrderId,
-    },
+    #[error("reservation of order {order}, which does not exist")]
+    ReservationWithoutOrder { order: OrderId },
+    #[error("order {order} is {order_status} but its reservation is {reservation:?}")]
     ReservationStateMismatch {
         order: OrderId,
         order_status: OrderStatus,
         reservation: Option<ReservationStatus>,
     },
-    ReservationLinesMismatch {
-        order: OrderId,
-    },
-    Stuck {
-        order: OrderId,
-        status: OrderStatus,
-        since: DateTime<Utc>,
-    },
-    PaymentMismatch {
-        order: OrderId,
-        detail: String,
-    },
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::StockNotConserved {
-                product,
-                on_hand,
-                available,
-                reserved,
-            } => {
-                write!(f, "{product}: on_hand {on_hand} != available {available} + reserved {reserved}")
-            }
-            Self::NegativeCounter {
-                product,
-                available,
-                reserved,
-            } => write!(f, "{product}: negative counter (available {available}, reserved {reserved})"),
-            Self::ReservedMismatch {
-                product,
-                reserved,
-                held_by_reservations,
-            } => {
-                write!(
-                    f,
-                    "{product}: reserved {reserved} but ACTIVE reservations hold {held_by_reservations}"
-                )
-            }
-            Self::ReservationWithoutOrder { order } => write!(f, "reservation of order {order}, which does not exist"),
-            Self::ReservationStateMismatch {
-                order,
-                order_status,
-                reservation,
-            } => {
-                write!(f, "order {order} is {order_status} but its reservation is {reservation:?}")
-            }
-            Self::ReservationLinesMismatch { order } => write!(f, "order {order}: reservation lines differ from the order lines"),
-            Self::Stuck { order, status, since } => write!(f, "order {order} stuck in {status} since {since}"),
-            Self::PaymentMismatch { order, detail } => write!(f, "order {order}: {detail}"),
-        }
-    }
+    #[error("order {order}: reservation lines differ from the order lines")]
+    ReservationLinesMismatch { order: OrderId },
+    #[error("order {order} stuck in PENDING_RESERVING_STOCK since {since}")]
+    StuckReserving { order: OrderId, since: DateTime<Utc> },
+    #[error("order {order} still awaits payment, which was due at {due}")]
+    Overdue { order: OrderId, due: DateTime<Utc> },
+    #[error("order {order}: {detail}")]
+    PaymentMismatch { order: OrderId, detail: String },
 }
 
 #[derive(Debug, Default, Clone)]
@@ -157,31 +111,25 @@ impl fmt::Display for Report {
 }
 
 async fn scan(client: &Client, table: &str) -> Result<Vec<StoredItem>, CheckError> {
+    let read_failure = |err| CheckError::Read {
+        table: table.to_owned(),
+        message: aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
+    };
+    let mut pages = client
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send();
     let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|err| CheckError::Read {
-                table: table.to_owned(),
-                message: aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string(),
-            })?;
-        for item in page.items.unwrap_or_default() {
-            items.push(decode_stored(item).map_err(|err| CheckError::Decode {
-                table: table.to_owned(),
-                message: err.to_string(),
-            })?);
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
+    while let Some(item) = pages.try_next().await.map_err(read_failure)? {
+        items.push(decode_stored(item).map_err(|err| CheckError::Decode {
+            table: table.to_owned(),
+            message: err.to_string(),
+        })?);
     }
+    Ok(items)
 }
 
 pub async fn check(
@@ -274,20 +222,15 @@ pub fn judge(
                 report.violations.push(Violation::ReservationLinesMismatch { order: order.id });
             }
         }
-        match order.status {
-            OrderStatus::PendingReservingStock if now - order.created_at > thresholds.reserving => {
-                report.violations.push(Violation::Stuck {
+        match (order.status, order.payment_due_at) {
+            (OrderStatus::PendingReservingStock, _) if now - order.created_at > thresholds.reserving => {
+                report.violations.push(Violation::StuckReserving {
                     order: order.id,
-                    status: order.status,
                     since: order.created_at,
                 });
             }
-            OrderStatus::PendingPayment if order.payment_due_at.is_some_and(|due| now - due > thresholds.overdue) => {
-                report.violations.push(Violation::Stuck {
-                    order: order.id,
-                    status: order.status,
-                    since: order.created_at,
-                });
+            (OrderStatus::PendingPayment, Some(due)) if now - due > thresholds.overdue => {
+                report.violations.push(Violation::Overdue { order: order.id, due });
             }
             _ => {}
         }
@@ -413,9 +356,14 @@ mod tests {
             "ReservedMismatch",
             "ReservationWithoutOrder",
             "ReservationStateMismatch",
-            "Stuck",
+            "Overdue",
         ] {
             assert!(kinds.iter().any(|k| k == expected), "{expected} missing from {kinds:?}");
         }
+        let due = order.payment_due_at.unwrap();
+        assert!(
+            report.violations.contains(&Violation::Overdue { order: order.id, due }),
+            "an overdue order is reported from its due time: {report}"
+        );
     }
 }

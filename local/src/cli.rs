@@ -1,24 +1,54 @@
-//! The `orders-local` commands: `up` runs the whole service locally, `token` mints a dev JWT.
+//! The `orders-local` commands: `up` runs the whole service locally, `token` mints a dev JWT,
+//! `check` audits the stored data.
 
 use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
 
 use crate::emulators::Emulators;
 use crate::{start, token, LocalError, ServiceOptions};
 
-const USAGE: &str = "usage:
-  orders-local up                               start the emulators and serve the API (Ctrl-C stops all)
-  orders-local token <user> [--admin] [--ttl S] print a bearer token for <user> (admin group with --admin)
-  orders-local check [--orders-table T --inventory-table T] [--aws]
-                                                check every invariant of the stored data; exit 1 on a violation
-                                                (default: the tables of `orders-local up` on DYNAMODB_ENDPOINT or :8000;
-                                                --aws: the AWS account of the environment)
-
-environment:
+const ENVIRONMENT: &str = "environment:
   ORDERS_API_PORT (3000)  DYNAMODB_PORT (8000)  MOTO_PORT (5000)
   DYNAMODB_ENDPOINT, MOTO_ENDPOINT  use emulators that are already running instead of starting them
   ORDERS_JWT_SECRET       HS256 secret of local tokens (default: orders-local-dev-secret)
   SWEEPER_INTERVAL_SECONDS (60)  how often the scheduled sweeper runs
   any function variable of template.yaml (PAYMENT_TIMEOUT_SECONDS, ORDERS_TAX_RATE, ORDERS_FAULTS, ...)";
+
+/// The orders service on one machine: emulators, the template's tables, queues and routes.
+#[derive(Debug, Parser)]
+#[command(name = "orders-local", after_help = ENVIRONMENT)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the emulators and serve the API (Ctrl-C stops all); the default
+    Up,
+    /// Print a bearer token for a user
+    Token {
+        user: String,
+        /// Put the user in the admin group
+        #[arg(long)]
+        admin: bool,
+        /// Lifetime in seconds
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+    /// Check every invariant of the stored data; exit 1 on a violation. Reads the tables of
+    /// `orders-local up` on DYNAMODB_ENDPOINT (or :8000), or with --aws those of the AWS account
+    /// of the environment.
+    Check {
+        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-OrdersTable"))]
+        orders_table: String,
+        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-InventoryTable"))]
+        inventory_table: String,
+        #[arg(long)]
+        aws: bool,
+    },
+}
 
 fn port(name: &str, default: u16) -> Result<u16, String> {
     match std::env::var(name) {
@@ -27,52 +57,26 @@ fn port(name: &str, default: u16) -> Result<u16, String> {
     }
 }
 
-/// Runs a command; `Err` holds what to print before exiting with status 2.
+/// Runs a command; `Err` holds what to print before exiting with status 2. Usage errors and
+/// `--help` are answered by clap, which exits itself.
 pub async fn run(args: Vec<String>) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        Some("up") | None => up().await.map_err(|err| orders_shared::error_chain(&err)),
-        Some("token") => mint(&args[1..]),
-        Some("check") => check(&args[1..]).await,
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+    let cli = Cli::parse_from(std::iter::once("orders-local".to_owned()).chain(args));
+    match cli.command.unwrap_or(Command::Up) {
+        Command::Up => up().await.map_err(|err| orders_shared::error_chain(&err)),
+        Command::Token { user, admin, ttl } => {
+            let token = token::mint(&token::secret_from_env(), &user, admin, ttl).map_err(|err| err.to_string())?;
+            println!("{token}");
             Ok(())
         }
-        Some(other) => Err(format!("unknown command '{other}'\n{USAGE}")),
+        Command::Check {
+            orders_table,
+            inventory_table,
+            aws,
+        } => check(&orders_table, &inventory_table, aws).await,
     }
 }
 
-fn mint(args: &[String]) -> Result<(), String> {
-    let mut user = None;
-    let mut admin = false;
-    let mut ttl: i64 = 3600;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--admin" => admin = true,
-            "--ttl" => ttl = rest.next().and_then(|v| v.parse().ok()).ok_or("--ttl takes whole seconds")?,
-            name if user.is_none() && !name.starts_with('-') => user = Some(name.to_owned()),
-            other => return Err(format!("unexpected argument '{other}'\n{USAGE}")),
-        }
-    }
-    let user = user.ok_or(USAGE)?;
-    let token = token::mint(&token::secret_from_env(), &user, admin, ttl).map_err(|err| err.to_string())?;
-    println!("{token}");
-    Ok(())
-}
-
-async fn check(args: &[String]) -> Result<(), String> {
-    let mut orders_table = format!("{LOCAL_PREFIX}-OrdersTable");
-    let mut inventory_table = format!("{LOCAL_PREFIX}-InventoryTable");
-    let mut aws = false;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--orders-table" => orders_table = rest.next().cloned().ok_or("--orders-table takes a table name")?,
-            "--inventory-table" => inventory_table = rest.next().cloned().ok_or("--inventory-table takes a table name")?,
-            "--aws" => aws = true,
-            other => return Err(format!("unexpected argument '{other}'\n{USAGE}")),
-        }
-    }
+async fn check(orders_table: &str, inventory_table: &str, aws: bool) -> Result<(), String> {
     let client = if aws {
         aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
     } else {
@@ -81,8 +85,8 @@ async fn check(args: &[String]) -> Result<(), String> {
     };
     let report = crate::check::check(
         &client,
-        &orders_table,
-        &inventory_table,
+        orders_table,
+        inventory_table,
         crate::check::Thresholds::default(),
         chrono::Utc::now(),
     )

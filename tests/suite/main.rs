@@ -11,3 +11,4 @@ mod invariants;
 mod listing;
 mod payments;
 mod placement;
+mod storage_layout;

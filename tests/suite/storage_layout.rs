@@ -1,0 +1,162 @@
+//! The stored layout, pinned against `template.yaml`: every kind of item the service writes has
+//! the key format it should, and lands in exactly the indexes meant for it (sparse indexes only
+//! while it is in the state they serve), with each key attribute of the type the table declares.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use orders_local::template::TableSpec;
+use orders_shared::adapters::dynamo::prefix;
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_tests::{service, Api, Setup};
+use reqwest::StatusCode;
+
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// The indexes of `table` that hold `item`: those whose every key attribute it carries.
+fn indexes_holding(table: &TableSpec, item: &Item) -> BTreeSet<String> {
+    table
+        .indexes
+        .iter()
+        .filter(|index| index.keys.iter().all(|key| item.contains_key(&key.name)))
+        .map(|index| index.name.clone())
+        .collect()
+}
+
+/// Every attribute the table declares (keys of the table or an index) has its declared type.
+fn assert_key_types(table: &TableSpec, item: &Item) {
+    for (name, kind) in &table.attributes {
+        let Some(value) = item.get(name) else { continue };
+        let fits = match kind.as_str() {
+            "S" => value.is_s(),
+            "N" => value.is_n(),
+            "B" => value.is_b(),
+            _ => false,
+        };
+        assert!(fits, "{name} should be {kind} in {item:?}");
+    }
+}
+
+async fn scan(service: &orders_local::RunningService, logical_id: &str) -> Vec<Item> {
+    let mut items = service
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&service.deployment.tables[logical_id])
+        .into_paginator()
+        .items()
+        .send();
+    let mut found = Vec::new();
+    while let Some(item) = items.try_next().await.expect("the table reads") {
+        found.push(item);
+    }
+    found
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> &'a str {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_meant_for_it() {
+    let plan = FaultPlan::default();
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (awaiting, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (paid, total) = alice.reserved_order(&[("mug", 2)]).await;
+    assert_eq!(alice.confirm(&paid, "pay-1", &total).await.status, StatusCode::OK);
+    let keyed = alice.place(&[("mug", 1)], Some("key-1")).await;
+    assert_eq!(keyed.status, StatusCode::CREATED);
+    let (cancelled, _) = alice.reserved_order(&[("mug", 1)]).await;
+    assert_eq!(alice.cancel(&cancelled).await.status, StatusCode::OK);
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+    let parked = alice.place(&[("mug", 1)], None).await;
+    assert_eq!(parked.status, StatusCode::ACCEPTED);
+    let parked = parked.body["id"].as_str().unwrap().to_owned();
+
+    let tables: BTreeMap<&str, &TableSpec> = service.template.tables.iter().map(|t| (t.logical_id.as_str(), t)).collect();
+    let all_orders: BTreeSet<String> = ["by_user_created", "by_user_total", "by_shard_created", "by_shard_total"]
+        .map(String::from)
+        .into();
+    let none = BTreeSet::new();
+
+    let orders_table = tables["OrdersTable"];
+    let mut seen = BTreeMap::<&str, usize>::new();
+    for item in scan(&service, "OrdersTable").await {
+        assert_key_types(orders_table, &item);
+        let (pk, sk) = (text(&item, "pk"), text(&item, "sk"));
+        let held_by = indexes_holding(orders_table, &item);
+        if let Some(id) = pk.strip_prefix(prefix::ORDER) {
+            *seen.entry("order").or_default() += 1;
+            assert_eq!(sk, "ORDER");
+            assert!(!item.contains_key("ttl"), "orders are kept: {item:?}");
+            let mut expected = all_orders.clone();
+            if id == parked {
+                expected.insert("by_reserving".into());
+            }
+            assert_eq!(held_by, expected, "order {id} in {}", text(&item, "status"));
+        } else if let Some(rest) = pk.strip_prefix(prefix::IDEMPOTENCY) {
+            *seen.entry("idempotency").or_default() += 1;
+            assert_eq!(rest, "alice#key-1");
+            assert_eq!(sk, "IDEMPOTENCY");
+            assert!(
+                item.get("ttl").is_some_and(AttributeValue::is_n),
+                "idempotency records expire: {item:?}"
+            );
+            assert_eq!(held_by, none, "an idempotency record is in no index: {item:?}");
+        } else {
+            panic!("an item the layout does not know: {item:?}");
+        }
+    }
+    assert_eq!(seen, BTreeMap::from([("idempotency", 1), ("order", 5)]));
+
+    let inventory_table = tables["InventoryTable"];
+    let mut seen = BTreeMap::<String, usize>::new();
+    for item in scan(&service, "InventoryTable").await {
+        assert_key_types(inventory_table, &item);
+        let (pk, sk) = (text(&item, "pk"), text(&item, "sk"));
+        let held_by = indexes_holding(inventory_table, &item);
+        if let Some(sku) = pk.strip_prefix(prefix::PRODUCT) {
+            *seen.entry("product".into()).or_default() += 1;
+            assert_eq!((sku, sk), ("mug", "STOCK"));
+            assert!(!item.contains_key("ttl"));
+            assert_eq!(held_by, none, "a product is in no index: {item:?}");
+        } else if let Some(id) = pk.strip_prefix(prefix::RESERVATION) {
+            let status = text(&item, "status").to_owned();
+            *seen.entry(format!("reservation {status}")).or_default() += 1;
+            assert_eq!(sk, "RESERVATION");
+            assert!(
+                item.get("ttl").is_some_and(AttributeValue::is_n),
+                "every reservation has a TTL: {item:?}"
+            );
+            let expected: BTreeSet<String> = if status == "ACTIVE" {
+                BTreeSet::from(["by_expiry".to_owned()])
+            } else {
+                BTreeSet::new()
+            };
+            assert_eq!(held_by, expected, "reservation of {id} ({status})");
+        } else {
+            panic!("an item the layout does not know: {item:?}");
+        }
+    }
+    let expected: BTreeMap<String, usize> = [
+        ("product", 1),
+        ("reservation ACTIVE", 2),
+        ("reservation CONVERTED", 1),
+        ("reservation RELEASED", 1),
+    ]
+    .map(|(kind, n)| (kind.to_owned(), n))
+    .into();
+    assert_eq!(seen, expected);
+    assert!(!awaiting.is_empty());
+}
