@@ -46,6 +46,8 @@ local: deps
 test: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	# The Lambda binaries as they ship: without the chaos feature the workspace build turns on.
+	cargo clippy -p orders-functions --locked -- -D warnings
 	# One build of every target (the orders-local binary too): the tests and the contract reuse it.
 	cargo build --workspace --all-targets --locked
 	cargo test --workspace --locked

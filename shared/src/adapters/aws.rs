@@ -35,17 +35,17 @@ impl ServiceClients {
             .with_max_attempts(config.storage_attempts)
             .with_initial_backoff(INITIAL_BACKOFF)
             .with_max_backoff(MAX_BACKOFF);
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb)
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb)
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-dynamodb"));
-        let mut sqs = aws_sdk_sqs::config::Builder::from(sqs)
+        let sqs = aws_sdk_sqs::config::Builder::from(sqs)
             .retry_config(retry)
             .retry_partition(own_partition("orders-sqs"));
         #[cfg(feature = "chaos")]
-        if let Some(plan) = &config.faults {
-            dynamodb = dynamodb.http_client(plan.http_client());
-            sqs = sqs.http_client(plan.http_client());
-        }
+        let (dynamodb, sqs) = match &config.faults {
+            Some(plan) => (dynamodb.http_client(plan.http_client()), sqs.http_client(plan.http_client())),
+            None => (dynamodb, sqs),
+        };
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
