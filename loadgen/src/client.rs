@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use orders_shared::http::webhook::{WebhookSecret, SIGNATURE_HEADER};
+
 use crate::stats::Recorder;
 
 #[derive(Debug, Clone)]
@@ -57,15 +59,31 @@ impl Api {
     }
 
     async fn call(&self, route: &str, method: Method, path: &str, token: &str, body: Option<Value>, key: Option<&str>) -> Reply {
+        let headers: Vec<(&str, String)> = key.map(|key| vec![("idempotency-key", key.to_owned())]).unwrap_or_default();
+        self.send(route, method, path, Some(token), body, &headers).await
+    }
+
+    async fn send(
+        &self,
+        route: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, String)],
+    ) -> Reply {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.http.request(method.clone(), format!("{}{path}", self.base)).bearer_auth(token);
+            let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
             if let Some(body) = &body {
                 request = request.header("content-type", "application/json").body(body.to_string());
             }
-            if let Some(key) = key {
-                request = request.header("idempotency-key", key);
+            for (name, value) in headers {
+                request = request.header(*name, value);
             }
             let started = Instant::now();
             let reply = match request.send().await {
@@ -139,15 +157,23 @@ impl Api {
             .await
     }
 
-    pub async fn confirm(&self, token: &str, id: &str, total: &str) -> Reply {
-        let body = json!({"payment_reference": format!("pay-{id}"), "amount": total});
-        self.call(
-            "POST /orders/{id}/confirm",
+    /// Pays for an order as the payment provider reports it: a signed webhook, no JWT.
+    pub async fn pay(&self, webhook: &WebhookSecret, id: &str, total: &str, currency: &str) -> Reply {
+        let body = json!({
+            "type": "payment.succeeded",
+            "order_id": id,
+            "payment_reference": format!("pay-{id}"),
+            "amount": total,
+            "currency": currency,
+        });
+        let signature = webhook.sign(chrono::Utc::now().timestamp(), body.to_string().as_bytes());
+        self.send(
+            "POST /payments/webhook",
             Method::POST,
-            &format!("/api/v1/orders/{id}/confirm"),
-            token,
-            Some(body),
+            "/api/v1/payments/webhook",
             None,
+            Some(body),
+            &[(SIGNATURE_HEADER, signature)],
         )
         .await
     }

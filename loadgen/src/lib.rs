@@ -101,7 +101,7 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
                     }
                 }
             };
-            Target::remote(url, checker)
+            Target::remote(url, checker)?
         }
         None => {
             eprintln!("starting DynamoDB Local, moto and the service in this process ...");

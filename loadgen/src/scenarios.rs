@@ -55,7 +55,7 @@ pub async fn sale(target: &Target, settings: &SaleSettings, label: &str) -> Resu
                             "not-reserved"
                         } else if roll < pay {
                             let total = order.body["total"].as_str().unwrap_or_default().to_owned();
-                            if target.api.confirm(&token, &id, &total).await.status == 200 {
+                            if target.pay(&id, &total).await.status == 200 {
                                 "paid"
                             } else {
                                 "pay-refused"
@@ -241,7 +241,7 @@ pub async fn steady(target: &Target, settings: &SteadySettings) -> Result<Value,
                         }
                     } else if roll < 0.45 && !pending.is_empty() {
                         let (id, total) = pending.swap_remove(rng.random_range(0..pending.len()));
-                        target.api.confirm(&token, &id, &total).await;
+                        target.pay(&id, &total).await;
                     } else if roll < 0.50 && !pending.is_empty() {
                         let (id, _) = pending.swap_remove(rng.random_range(0..pending.len()));
                         target.api.cancel(&token, &id).await;

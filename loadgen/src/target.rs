@@ -8,6 +8,7 @@ use orders_local::check::{check, Report, Thresholds};
 use orders_local::emulators::Emulators;
 use orders_local::{start, RunningService, ServiceOptions};
 use orders_shared::adapters::faults::FaultPlan;
+use orders_shared::http::webhook::WebhookSecret;
 
 use crate::client::Api;
 use crate::stats::Recorder;
@@ -35,6 +36,8 @@ pub struct Target {
     pub checker: Checker,
     secret: String,
     tokens: Vec<String>,
+    /// The payment provider's webhook key, to pay as the provider reports payments.
+    pub webhook: WebhookSecret,
 }
 
 #[derive(Debug, Clone)]
@@ -72,24 +75,40 @@ impl Target {
             checker: Checker::Local,
             secret: orders_local::token::DEFAULT_SECRET.to_owned(),
             tokens: Vec::new(),
+            webhook: webhook_secret_from_env()?,
         })
     }
 
     /// A running service. Tokens come from `LOADGEN_TOKENS` (comma-separated; the first is an
-    /// admin's) or are minted with `ORDERS_JWT_SECRET` as `orders-local` does.
-    pub fn remote(url: &str, checker: Checker) -> Self {
+    /// admin's) or are minted with `ORDERS_JWT_SECRET` as `orders-local` does; payments are
+    /// signed with `PAYMENT_WEBHOOK_SECRET` (the local default without it).
+    pub fn remote(url: &str, checker: Checker) -> Result<Self, String> {
         let recorder = Arc::new(Recorder::default());
         let tokens = std::env::var("LOADGEN_TOKENS")
             .map(|t| t.split(',').map(str::to_owned).collect())
             .unwrap_or_default();
-        Self {
+        Ok(Self {
             api: Api::new(url, Arc::clone(&recorder)),
             recorder,
             local: None,
             checker,
             secret: orders_local::token::secret_from_env(),
             tokens,
-        }
+            webhook: webhook_secret_from_env()?,
+        })
+    }
+
+    /// Pays for an order through the provider's webhook.
+    pub async fn pay(&self, id: &str, total: &str) -> crate::client::Reply {
+        self.api.pay(&self.webhook, id, total, &self.currency()).await
+    }
+
+    fn currency(&self) -> String {
+        self.local
+            .as_ref()
+            .map(|local| local.service.config.pricing.currency.clone())
+            .or_else(|| std::env::var("ORDERS_CURRENCY").ok())
+            .unwrap_or_else(|| "USD".to_owned())
     }
 
     pub fn admin(&self) -> String {
@@ -106,7 +125,8 @@ impl Target {
     }
 
     fn mint(&self, user: &str, admin: bool) -> String {
-        orders_local::token::mint(&self.secret, user, admin, 4 * 3600).unwrap_or_default()
+        let groups: &[&str] = if admin { &[orders_shared::auth::ADMIN_GROUP] } else { &[] };
+        orders_local::token::mint(&self.secret, user, groups, 4 * 3600).unwrap_or_default()
     }
 
     pub async fn check(&self) -> Result<Option<Report>, String> {
@@ -128,4 +148,9 @@ impl Target {
             .map(Some)
             .map_err(|e| e.to_string())
     }
+}
+
+fn webhook_secret_from_env() -> Result<WebhookSecret, String> {
+    let text = std::env::var("PAYMENT_WEBHOOK_SECRET").unwrap_or_else(|_| orders_local::DEFAULT_WEBHOOK_SECRET.to_owned());
+    WebhookSecret::parse(&text).ok_or_else(|| "PAYMENT_WEBHOOK_SECRET is too short".to_owned())
 }

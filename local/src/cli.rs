@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
+use orders_shared::http::webhook::WebhookSecret;
 
 use crate::emulators::Emulators;
 use crate::{start, token, LocalError, ServiceOptions};
@@ -33,10 +34,16 @@ enum Command {
         /// Put the user in the admin group
         #[arg(long)]
         admin: bool,
+        /// Put the user in this group too (`payments` for the payments service); repeatable
+        #[arg(long = "group")]
+        groups: Vec<String>,
         /// Lifetime in seconds
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
     },
+    /// Print the Payment-Signature header the payment provider would send with this webhook body
+    /// (signed with PAYMENT_WEBHOOK_SECRET, or the local default), for trying payments by hand
+    SignWebhook { body: String },
     /// Check every invariant of the stored data; exit 1 on a violation. Reads the tables of
     /// `orders-local up` on DYNAMODB_ENDPOINT (or :8000), or with --aws those of the AWS account
     /// of the environment.
@@ -63,9 +70,19 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
     let cli = Cli::parse_from(std::iter::once("orders-local".to_owned()).chain(args));
     match cli.command.unwrap_or(Command::Up) {
         Command::Up => up().await.map_err(|err| orders_shared::error_chain(&err)),
-        Command::Token { user, admin, ttl } => {
-            let token = token::mint(&token::secret_from_env(), &user, admin, ttl).map_err(|err| err.to_string())?;
+        Command::Token { user, admin, groups, ttl } => {
+            let mut groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            if admin {
+                groups.push(orders_shared::auth::ADMIN_GROUP);
+            }
+            let token = token::mint(&token::secret_from_env(), &user, &groups, ttl).map_err(|err| err.to_string())?;
             println!("{token}");
+            Ok(())
+        }
+        Command::SignWebhook { body } => {
+            let text = std::env::var("PAYMENT_WEBHOOK_SECRET").unwrap_or_else(|_| crate::DEFAULT_WEBHOOK_SECRET.to_owned());
+            let secret = WebhookSecret::parse(&text).ok_or("PAYMENT_WEBHOOK_SECRET is too short")?;
+            println!("{}", secret.sign(chrono::Utc::now().timestamp(), body.as_bytes()));
             Ok(())
         }
         Command::Check {

@@ -33,6 +33,7 @@ struct CompiledRoute {
     template: String,
     segments: Vec<Segment>,
     function: HttpFunction,
+    public: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +72,7 @@ impl Gateway {
                     template: route.path.clone(),
                     segments,
                     function,
+                    public: route.public,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -123,15 +125,19 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: axum::extract::Requ
     let Some((route, path_params)) = gateway.find(parts.method.as_str(), &path) else {
         return gateway_message(404, "Not Found");
     };
-    let claims = match bearer(&parts.headers).map(|token| token::verify(&gateway.jwt_secret, token)) {
-        Some(Ok(claims)) => claims,
-        _ => return gateway_message(401, "Unauthorized"),
+    let claims = if route.public {
+        None
+    } else {
+        match bearer(&parts.headers).map(|token| token::verify(&gateway.jwt_secret, token)) {
+            Some(Ok(claims)) => Some(claims.as_gateway_claims()),
+            _ => return gateway_message(401, "Unauthorized"),
+        }
     };
     let body = match axum::body::to_bytes(body, MAX_PAYLOAD_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => return gateway_message(413, "Request Entity Too Large"),
     };
-    let event = payload_v2(&parts, route, path_params, claims.as_gateway_claims(), &body);
+    let event = payload_v2(&parts, route, path_params, claims, &body);
     let request: http::Request<lambda_http::Body> = match serde_json::from_value::<LambdaRequest>(event) {
         Ok(lambda_request) => lambda_request.into(),
         Err(err) => {
@@ -160,7 +166,7 @@ fn payload_v2(
     parts: &http::request::Parts,
     route: &CompiledRoute,
     path_params: HashMap<String, String>,
-    claims: HashMap<String, String>,
+    claims: Option<HashMap<String, String>>,
     body: &Bytes,
 ) -> Value {
     let mut headers: HashMap<String, String> = HashMap::new();
@@ -186,6 +192,8 @@ fn payload_v2(
     };
     let route_key = format!("{} {}", route.method, route.template);
     let now = chrono::Utc::now();
+    // A route without an authorizer gets no authorizer context at all, as in API Gateway.
+    let authorizer = claims.map(|claims| json!({ "jwt": { "claims": claims, "scopes": null } }));
     json!({
         "version": "2.0",
         "routeKey": route_key,
@@ -197,7 +205,7 @@ fn payload_v2(
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "local",
-            "authorizer": { "jwt": { "claims": claims, "scopes": null } },
+            "authorizer": authorizer,
             "domainName": "127.0.0.1",
             "domainPrefix": "local",
             "http": {

@@ -51,6 +51,10 @@ pub enum LocalError {
     Listen { addr: SocketAddr, source: std::io::Error },
 }
 
+/// The payment webhook's key locally, unless `PAYMENT_WEBHOOK_SECRET` says otherwise (in AWS it
+/// comes from Secrets Manager). Local use only.
+pub const DEFAULT_WEBHOOK_SECRET: &str = "orders-local-webhook-secret";
+
 pub fn template_path() -> PathBuf {
     emulators::repo_root().join("template.yaml")
 }
@@ -181,6 +185,7 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
             .or_else(|| deployment.environment.get(name).cloned())
+            .or_else(|| (name == "PAYMENT_WEBHOOK_SECRET").then(|| DEFAULT_WEBHOOK_SECRET.to_owned()))
     };
     let mut config = Config::from_lookup(lookup)?;
     if options.faults.is_some() {

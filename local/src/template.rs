@@ -55,6 +55,8 @@ pub struct Route {
     pub method: String,
     pub path: String,
     pub binary: String,
+    /// `Auth: {Authorizer: NONE}`: the gateway lets the request through without a JWT.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +288,10 @@ fn function(id: &str, resource: &Value, props: &Value, template: &mut Template) 
                     .ok_or_else(|| TemplateError::Shape(id.to_owned(), "HttpApi event without Method"))?,
                 path: string(&event_props, "Path").ok_or_else(|| TemplateError::Shape(id.to_owned(), "HttpApi event without Path"))?,
                 binary: binary.clone(),
+                public: event_props
+                    .get("Auth")
+                    .and_then(|auth| string(auth, "Authorizer"))
+                    .is_some_and(|authorizer| authorizer == "NONE"),
             }),
             Some("SQS") => template.consumers.push(QueueConsumer {
                 queue: event_props

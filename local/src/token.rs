@@ -45,7 +45,8 @@ impl Claims {
     }
 }
 
-pub fn mint(secret: &str, user: &str, admin: bool, ttl_seconds: i64) -> Result<String, jsonwebtoken::errors::Error> {
+/// A token for `user` in `groups` (`admin`, `payments`, ...), valid for `ttl_seconds`.
+pub fn mint(secret: &str, user: &str, groups: &[&str], ttl_seconds: i64) -> Result<String, jsonwebtoken::errors::Error> {
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: user.to_owned(),
@@ -53,7 +54,7 @@ pub fn mint(secret: &str, user: &str, admin: bool, ttl_seconds: i64) -> Result<S
         exp: now + ttl_seconds,
         iat: now,
         token_use: "access".to_owned(),
-        groups: if admin { vec!["admin".to_owned()] } else { vec![] },
+        groups: groups.iter().map(|group| (*group).to_owned()).collect(),
     };
     encode(
         &Header::new(Algorithm::HS256),
@@ -77,7 +78,7 @@ mod tests {
 
     #[test]
     fn a_minted_token_verifies_and_carries_the_admin_group() {
-        let token = mint("s", "alice", true, 60).unwrap();
+        let token = mint("s", "alice", &["admin"], 60).unwrap();
         let claims = verify("s", &token).unwrap();
         assert_eq!(claims.sub, "alice");
         assert_eq!(
@@ -88,8 +89,8 @@ mod tests {
 
     #[test]
     fn wrong_secret_and_expired_tokens_are_refused() {
-        assert!(verify("other", &mint("s", "alice", false, 60).unwrap()).is_err());
-        assert!(verify("s", &mint("s", "alice", false, -5).unwrap()).is_err());
+        assert!(verify("other", &mint("s", "alice", &[], 60).unwrap()).is_err());
+        assert!(verify("s", &mint("s", "alice", &[], -5).unwrap()).is_err());
         assert!(verify("s", "not.a.token").is_err());
     }
 }

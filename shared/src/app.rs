@@ -22,6 +22,8 @@ pub struct App {
     pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
     pub stuck_after: chrono::Duration,
+    /// The payment provider's webhook key (the webhook function only).
+    pub webhook_secret: Option<crate::http::webhook::WebhookSecret>,
     /// Crash points (tests and chaos runs only).
     #[cfg(feature = "chaos")]
     pub faults: Option<crate::adapters::faults::FaultPlan>,
@@ -50,6 +52,7 @@ impl App {
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
             contention_retry: config.contention_retry,
             stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
+            webhook_secret: config.webhook_secret.clone(),
             #[cfg(feature = "chaos")]
             faults: config.faults.clone(),
         }

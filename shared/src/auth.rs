@@ -7,11 +7,15 @@ use lambda_http::{Request, RequestExt};
 use crate::domain::{Actor, UserId};
 
 pub const ADMIN_GROUP: &str = "admin";
+/// The payments service (or a provider integration) that confirms and fails payments.
+pub const PAYMENTS_GROUP: &str = "payments";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub user: UserId,
     pub is_admin: bool,
+    /// A member of the `payments` group: may confirm payments and report failed ones.
+    pub is_payments_service: bool,
 }
 
 impl Identity {
@@ -22,10 +26,13 @@ impl Identity {
         };
         let claims = &context.authorizer.as_ref()?.jwt.as_ref()?.claims;
         let user = UserId::parse(claims.get("sub")?).ok()?;
-        let is_admin = claims
-            .get("cognito:groups")
-            .is_some_and(|groups| parse_groups(groups).any(|group| group == ADMIN_GROUP));
-        Some(Self { user, is_admin })
+        let groups: Vec<String> = claims.get("cognito:groups").map(|text| parse_groups(text)).unwrap_or_default();
+        let member = |name: &str| groups.iter().any(|group| group == name);
+        Some(Self {
+            is_admin: member(ADMIN_GROUP),
+            is_payments_service: member(PAYMENTS_GROUP),
+            user,
+        })
     }
 
     pub fn actor(&self) -> Actor {
@@ -51,12 +58,17 @@ impl Identity {
     }
 }
 
-/// HTTP APIs flatten a JWT array claim into text: `[admin customers]`; a JSON array is accepted too.
-fn parse_groups(text: &str) -> impl Iterator<Item = &str> {
-    text.trim_matches(|c| c == '[' || c == ']')
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .map(|group| group.trim_matches('"'))
-        .filter(|group| !group.is_empty())
+/// The groups of a `cognito:groups` claim, exactly. HTTP APIs flatten a JWT array claim into
+/// `[admin customers]` (Cognito group names never hold white space, but may hold commas and
+/// brackets); a JSON array is read as JSON; anything else is one group name.
+fn parse_groups(text: &str) -> Vec<String> {
+    if let Ok(groups) = serde_json::from_str::<Vec<String>>(text) {
+        return groups;
+    }
+    match text.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')) {
+        Some(inner) => inner.split_whitespace().map(str::to_owned).collect(),
+        None => vec![text.to_owned()],
+    }
 }
 
 #[cfg(test)]
@@ -65,10 +77,21 @@ mod tests {
 
     #[test]
     fn groups_parse_from_every_shape_api_gateway_sends() {
-        assert_eq!(parse_groups("[admin customers]").collect::<Vec<_>>(), vec!["admin", "customers"]);
-        assert_eq!(parse_groups("[\"admin\",\"x\"]").collect::<Vec<_>>(), vec!["admin", "x"]);
-        assert_eq!(parse_groups("admin").collect::<Vec<_>>(), vec!["admin"]);
-        assert_eq!(parse_groups("[]").count(), 0);
-        assert!(!parse_groups("[administrators]").any(|g| g == ADMIN_GROUP));
+        assert_eq!(parse_groups("[admin customers]"), vec!["admin", "customers"]);
+        assert_eq!(parse_groups("[\"admin\",\"x\"]"), vec!["admin", "x"]);
+        assert_eq!(parse_groups("admin"), vec!["admin"]);
+        assert!(parse_groups("[]").is_empty());
+        assert!(!parse_groups("[administrators]").iter().any(|g| g == ADMIN_GROUP));
+    }
+
+    #[test]
+    fn membership_is_exact_so_a_group_named_with_a_comma_grants_nothing_else() {
+        for claim in ["[sales,admin]", "sales,admin", "[\"sales,admin\"]", "[admin,]", "[[admin]]"] {
+            assert!(
+                !parse_groups(claim).iter().any(|g| g == ADMIN_GROUP),
+                "{claim} must not grant admin"
+            );
+        }
+        assert_eq!(parse_groups("[sales,admin payments]"), vec!["sales,admin", "payments"]);
     }
 }

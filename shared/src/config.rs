@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 #[cfg(feature = "chaos")]
 use crate::adapters::faults::FaultPlan;
 use crate::domain::{Money, PricingPolicy};
+use crate::http::webhook::WebhookSecret;
 use crate::retry::RetryPolicy;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub struct Config {
     pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
     pub stuck_after: Duration,
+    /// The key the payment provider signs webhooks with; only the webhook function has it.
+    pub webhook_secret: Option<WebhookSecret>,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
     #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
@@ -79,6 +82,15 @@ impl Config {
             .ok()
             .filter(|secs| (1..=86_400).contains(secs))
             .ok_or_else(|| invalid("STUCK_RESERVING_SECONDS", "must be whole seconds from 1 to 86400"))?;
+        let webhook_secret = match lookup("PAYMENT_WEBHOOK_SECRET").filter(|text| !text.is_empty()) {
+            Some(text) => Some(WebhookSecret::parse(&text).ok_or_else(|| {
+                invalid(
+                    "PAYMENT_WEBHOOK_SECRET",
+                    &format!("must be at least {} characters", WebhookSecret::MIN_CHARS),
+                )
+            })?),
+            None => None,
+        };
         #[cfg(feature = "chaos")]
         let faults = match lookup("ORDERS_FAULTS").filter(|spec| !spec.trim().is_empty()) {
             Some(spec) => Some(FaultPlan::parse(&spec).map_err(|err| invalid("ORDERS_FAULTS", &err.to_string()))?),
@@ -97,6 +109,7 @@ impl Config {
             storage_attempts,
             contention_retry: RetryPolicy::default(),
             stuck_after: Duration::from_secs(stuck_secs),
+            webhook_secret,
             #[cfg(feature = "chaos")]
             faults,
         })
@@ -141,6 +154,7 @@ mod tests {
             ("ORDERS_TAX_RATE", "-0.1"),
             ("ORDERS_CURRENCY", "usd"),
             ("STORAGE_ATTEMPTS", "0"),
+            ("PAYMENT_WEBHOOK_SECRET", "short"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));

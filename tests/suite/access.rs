@@ -44,7 +44,7 @@ async fn inventory_is_for_admins_and_every_route_needs_a_valid_token() {
     for path in ["/api/v1/orders", "/api/v1/inventory/mug", "/api/v1/orders/user/alice"] {
         assert_eq!(anonymous.get(path).await.status, StatusCode::UNAUTHORIZED, "{path}");
     }
-    let forged = orders_local::token::mint("not-the-secret", "alice", true, 60).unwrap();
+    let forged = orders_local::token::mint("not-the-secret", "alice", &["admin"], 60).unwrap();
     let reply = reqwest::Client::new()
         .get(format!("{}/api/v1/orders", service.base_url()))
         .bearer_auth(forged)
@@ -52,7 +52,7 @@ async fn inventory_is_for_admins_and_every_route_needs_a_valid_token() {
         .await
         .unwrap();
     assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
-    let expired = orders_local::token::mint(orders_local::token::DEFAULT_SECRET, "alice", false, -10).unwrap();
+    let expired = orders_local::token::mint(orders_local::token::DEFAULT_SECRET, "alice", &[], -10).unwrap();
     let reply = reqwest::Client::new()
         .get(format!("{}/api/v1/orders", service.base_url()))
         .bearer_auth(expired)

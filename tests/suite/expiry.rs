@@ -82,7 +82,8 @@ async fn confirm_racing_the_sweeper_has_exactly_one_winner() {
         let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
         clock.advance(past_deadline());
         let reference = format!("pay-{round}");
-        let (confirm, report) = tokio::join!(alice.confirm(&id, &reference, &total), sweep_now(&service));
+        let payments = Api::payments(&service);
+        let (confirm, report) = tokio::join!(payments.confirm(&id, &reference, &total), sweep_now(&service));
         match (confirm.status, report.expired) {
             (StatusCode::OK, 0) => paid += 1,
             (StatusCode::CONFLICT, 1) => {
@@ -108,7 +109,8 @@ async fn confirm_racing_a_cancel_has_exactly_one_winner() {
     for round in 0..8 {
         let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
         let reference = format!("pay-{round}");
-        let (confirm, cancel) = tokio::join!(alice.confirm(&id, &reference, &total), alice.cancel(&id));
+        let payments = Api::payments(&service);
+        let (confirm, cancel) = tokio::join!(payments.confirm(&id, &reference, &total), alice.cancel(&id));
         let order = alice.order(&id).await.body;
         match order["status"].as_str() {
             Some("PAID") => {

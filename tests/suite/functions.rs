@@ -124,6 +124,10 @@ async fn every_sample_event_runs_through_its_function() {
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["b0d4e7c2-1f3a-4e5b-9c8d-7a6b5c4d3e21"]);
 
+    // The sample webhook was signed when it was recorded: by now it is stale, and refused.
+    let (status, problem) = http(&service, HttpFunction::PaymentWebhook).await;
+    assert_eq!((status, problem["code"].as_str()), (401, Some("INVALID_SIGNATURE")), "{problem}");
+
     // The sample order does not exist here: payment and cancellation answer 404, as they should.
     for function in [HttpFunction::ConfirmPayment, HttpFunction::PaymentFailed, HttpFunction::CancelOrder] {
         let (status, problem) = http(&service, function).await;

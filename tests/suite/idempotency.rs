@@ -1,4 +1,7 @@
+use std::sync::Arc;
+
 use futures::future::join_all;
+use orders_shared::ports::ManualClock;
 use orders_tests::{assert_invariants, counters, service, Api, Setup};
 use reqwest::StatusCode;
 
@@ -70,4 +73,46 @@ async fn a_replayed_refusal_is_the_same_refusal() {
     assert_eq!(first.status, StatusCode::CONFLICT);
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.body["order_id"], first.body["order_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_lines_in_another_order_are_a_replay_not_a_different_request() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    admin.put_product("tea", "3.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let first = alice.place(&[("mug", 1), ("tea", 2)], Some("k")).await;
+    let reordered = alice.place(&[("tea", 2), ("mug", 1)], Some("k")).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(reordered.status, StatusCode::CREATED, "{reordered:?}");
+    assert_eq!(reordered.body["id"], first.body["id"]);
+    assert_eq!(reordered.headers["idempotent-replayed"], "true");
+    assert_eq!(counters(&admin.product("tea").await), (10, 8, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_free_again_the_moment_it_expires_even_within_its_last_second() {
+    // Placed at .600 of a second; 24 hours and 0.1 s later the key has expired, within the
+    // same whole second as its `ttl`: the lookup and the write must agree that it is free.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-24T10:00:00.600Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let clock = ManualClock::new(start);
+    let service = service(Setup {
+        clock: Some(Arc::new(clock.clone())),
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let first = alice.place(&[("mug", 1)], Some("daily")).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+
+    clock.advance(chrono::Duration::hours(24) + chrono::Duration::milliseconds(100));
+    let next_day = alice.place(&[("mug", 1)], Some("daily")).await;
+    assert_eq!(next_day.status, StatusCode::CREATED, "{next_day:?}");
+    assert_ne!(next_day.body["id"], first.body["id"], "an expired key starts a new order");
+    assert!(next_day.headers.get("idempotent-replayed").is_none());
 }

@@ -1,4 +1,4 @@
-use orders_tests::{assert_invariants, counters, service, timeline, Api, Setup};
+use orders_tests::{assert_invariants, counters, service, sign_webhook, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -15,8 +15,9 @@ async fn paying_three_of_five_reserved_orders_sells_three_and_keeps_two_reservat
     }
     assert_eq!(counters(&admin.product("mug").await), (10, 5, 5));
 
-    for (customer, id, total) in &orders[..3] {
-        let paid = customer.confirm(id, &format!("pay-{id}"), total).await;
+    let payments = Api::payments(&service);
+    for (_, id, total) in &orders[..3] {
+        let paid = payments.confirm(id, &format!("pay-{id}"), total).await;
         assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
         assert_eq!(paid.body["status"], "PAID");
         assert_eq!(paid.body["payment_status"], "PAID");
@@ -37,15 +38,16 @@ async fn a_repeated_confirmation_changes_nothing_and_other_payments_are_refused(
     admin.put_product("mug", "8.00", 10).await;
     let alice = Api::customer(&service, "alice");
     let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
+    let payments = Api::payments(&service);
 
-    let short = alice.confirm(&id, "pay-1", "15.99").await;
+    let short = payments.confirm(&id, "pay-1", "15.99").await;
     assert_eq!((short.status, short.code()), (StatusCode::UNPROCESSABLE_ENTITY, "AMOUNT_MISMATCH"));
     assert_eq!(short.body["expected_amount"], "16.00");
-    let paid = alice.confirm(&id, "pay-1", &total).await;
-    let again = alice.confirm(&id, "pay-1", &total).await;
+    let paid = payments.confirm(&id, "pay-1", &total).await;
+    let again = payments.confirm(&id, "pay-1", &total).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["version"], paid.body["version"], "the repeat wrote nothing");
-    let other = alice.confirm(&id, "pay-2", &total).await;
+    let other = payments.confirm(&id, "pay-2", &total).await;
     assert_eq!((other.status, other.code()), (StatusCode::CONFLICT, "ALREADY_PAID"));
     assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
 }
@@ -59,10 +61,10 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
     let (id, total) = alice.reserved_order(&[("mug", 3)]).await;
     assert_eq!(alice.cancel(&id).await.status, StatusCode::OK);
 
-    let late = alice.confirm(&id, "pay-late", &total).await;
+    let late = alice.pay(&id, "pay-late", &total).await;
     assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "ORDER_NOT_PAYABLE"));
     assert_eq!(late.body["refund_due"], true);
-    let again = alice.confirm(&id, "pay-late", &total).await;
+    let again = alice.pay(&id, "pay-late", &total).await;
     assert_eq!(again.code(), "ORDER_NOT_PAYABLE");
     let order = alice.order(&id).await.body;
     assert_eq!(order["status"], "CANCELLED");
@@ -79,9 +81,10 @@ async fn a_failed_payment_cancels_the_order_and_releases_its_stock() {
     admin.put_product("mug", "8.00", 10).await;
     let alice = Api::customer(&service, "alice");
     let (id, _) = alice.reserved_order(&[("mug", 4)]).await;
-    let failed = alice
-        .send(Method::POST, &format!("/api/v1/orders/{id}/payment-failed"), None, &[])
-        .await;
+    let path = format!("/api/v1/orders/{id}/payment-failed");
+    let by_customer = alice.send(Method::POST, &path, None, &[]).await;
+    assert_eq!((by_customer.status, by_customer.code()), (StatusCode::FORBIDDEN, "FORBIDDEN"));
+    let failed = Api::payments(&service).send(Method::POST, &path, None, &[]).await;
     assert_eq!(failed.status, StatusCode::OK, "{failed:?}");
     assert_eq!(failed.body["status"], "CANCELLED");
     assert_eq!(failed.body["payment_status"], "FAILED");
@@ -122,9 +125,9 @@ async fn a_paid_order_cannot_be_cancelled_and_strangers_cannot_touch_an_order() 
     let alice = Api::customer(&service, "alice");
     let bob = Api::customer(&service, "bob");
     let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
-    assert_eq!(bob.confirm(&id, "pay-x", &total).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob.confirm(&id, "pay-x", &total).await.status, StatusCode::FORBIDDEN);
     assert_eq!(bob.cancel(&id).await.status, StatusCode::NOT_FOUND);
-    alice.confirm(&id, "pay-1", &total).await;
+    assert_eq!(alice.pay(&id, "pay-1", &total).await.status, StatusCode::OK);
     let refused = alice.cancel(&id).await;
     assert_eq!((refused.status, refused.code()), (StatusCode::CONFLICT, "ORDER_NOT_CANCELLABLE"));
     assert_eq!(refused.body["order_status"], "PAID");
@@ -140,6 +143,7 @@ async fn malformed_payment_and_cancellation_bodies_are_refused() {
     admin.put_product("mug", "8.00", 10).await;
     let alice = Api::customer(&service, "alice");
     let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let payments = Api::payments(&service);
     let confirm = format!("/api/v1/orders/{id}/confirm");
     for body in [
         json!({"payment_reference": "p1"}),
@@ -148,14 +152,14 @@ async fn malformed_payment_and_cancellation_bodies_are_refused() {
         json!({"payment_reference": "has space", "amount": "8.00"}),
         json!({"payment_reference": "p1", "amount": "8.00", "currency": "EUR"}),
     ] {
-        let reply = alice.send(Method::POST, &confirm, Some(body.clone()), &[]).await;
+        let reply = payments.send(Method::POST, &confirm, Some(body.clone()), &[]).await;
         assert_eq!(
             (reply.status, reply.code()),
             (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"),
             "{body}"
         );
     }
-    let garbage = alice.send(Method::POST, &confirm, Some(json!("{")), &[]).await;
+    let garbage = payments.send(Method::POST, &confirm, Some(json!("{")), &[]).await;
     assert_eq!(garbage.code(), "MALFORMED_JSON");
     let cancel = format!("/api/v1/orders/{id}/cancel");
     let long = alice
@@ -166,4 +170,117 @@ async fn malformed_payment_and_cancellation_bodies_are_refused() {
     assert_eq!(bad_id.code(), "INVALID_PATH_PARAMETER");
     assert_eq!(alice.order(&id).await.body["status"], "PENDING_PAYMENT");
     assert_eq!(counters(&admin.product("mug").await), (10, 9, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_cannot_mark_their_own_order_paid() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
+
+    let forged = alice.confirm(&id, "i-say-i-paid", &total).await;
+    assert_eq!((forged.status, forged.code()), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{forged:?}");
+    assert_eq!(alice.order(&id).await.body["status"], "PENDING_PAYMENT");
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2), "nothing was sold");
+
+    // Admins and the payments service may confirm.
+    let paid = admin.confirm(&id, "pay-1", &total).await;
+    assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+    assert_eq!(
+        paid.body["status_history"].as_array().unwrap().last().unwrap()["actor"],
+        "admin:shop-admin"
+    );
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_providers_signed_webhook_pays_once_and_a_replay_changes_nothing() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
+    let provider = Api::anonymous(&service);
+
+    let paid = provider.pay(&id, "pi_123", &total).await;
+    assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+    assert_eq!(paid.body["status"], "PAID");
+    let last = paid.body["status_history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], "system:payment-provider");
+    let replayed = provider.pay(&id, "pi_123", &total).await;
+    assert_eq!(replayed.status, StatusCode::OK);
+    assert_eq!(replayed.body["version"], paid.body["version"], "a replayed event writes nothing");
+    assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_with_a_bad_or_stale_signature_is_refused_with_no_effect() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
+    let provider = Api::anonymous(&service);
+    let event = json!({"type": "payment.succeeded", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD"});
+    let text = event.to_string();
+    let now = chrono::Utc::now().timestamp();
+
+    let tampered = json!({"type": "payment.succeeded", "order_id": id, "payment_reference": "pi_1", "amount": "0.01", "currency": "USD"});
+    let cases = [
+        (event.clone(), None::<String>, "no signature"),
+        (event.clone(), Some(sign_webhook(&text, now - 301)), "five minutes old"),
+        (event.clone(), Some(sign_webhook(&text, now + 301)), "from the future"),
+        (event.clone(), Some("t=1,v1=zz".to_owned()), "malformed"),
+        (tampered, Some(sign_webhook(&text, now)), "another body"),
+    ];
+    for (body, signature, case) in cases {
+        let reply = match &signature {
+            Some(signature) => provider.webhook(&body, Some(signature)).await,
+            None => {
+                provider
+                    .send(Method::POST, "/api/v1/payments/webhook", Some(body.clone()), &[])
+                    .await
+            }
+        };
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNAUTHORIZED, "INVALID_SIGNATURE"),
+            "{case}: {reply:?}"
+        );
+    }
+    assert_eq!(alice.order(&id).await.body["status"], "PENDING_PAYMENT");
+    assert_eq!(counters(&admin.product("mug").await), (10, 9, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_payment_reported_by_the_provider_cancels_and_releases_and_a_wrong_currency_is_refused() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 3)]).await;
+    let provider = Api::anonymous(&service);
+
+    let euros = json!({"type": "payment.succeeded", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "EUR"});
+    let refused = provider.webhook(&euros, None).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "CURRENCY_MISMATCH")
+    );
+    let unknown = json!({"type": "payment.refunded", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD"});
+    assert_eq!(provider.webhook(&unknown, None).await.code(), "VALIDATION_FAILED");
+
+    let failure = json!({"type": "payment.failed", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD", "livemode": false});
+    let failed = provider.webhook(&failure, None).await;
+    assert_eq!(failed.status, StatusCode::OK, "{failed:?}");
+    assert_eq!(failed.body["status"], "CANCELLED");
+    assert_eq!(failed.body["payment_status"], "FAILED");
+    let again = provider.webhook(&failure, None).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["version"], failed.body["version"]);
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+    assert_invariants(&service).await;
 }

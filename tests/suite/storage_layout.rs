@@ -74,7 +74,7 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
     let alice = Api::customer(&service, "alice");
     let (awaiting, _) = alice.reserved_order(&[("mug", 1)]).await;
     let (paid, total) = alice.reserved_order(&[("mug", 2)]).await;
-    assert_eq!(alice.confirm(&paid, "pay-1", &total).await.status, StatusCode::OK);
+    assert_eq!(Api::payments(&service).confirm(&paid, "pay-1", &total).await.status, StatusCode::OK);
     let keyed = alice.place(&[("mug", 1)], Some("key-1")).await;
     assert_eq!(keyed.status, StatusCode::CREATED);
     let (cancelled, _) = alice.reserved_order(&[("mug", 1)]).await;

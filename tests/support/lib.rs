@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use orders_local::emulators::Emulators;
 use orders_local::{start, RunningService, ServiceOptions};
 use orders_shared::adapters::faults::FaultPlan;
+use orders_shared::http::webhook::WebhookSecret;
 use orders_shared::ports::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -68,8 +69,8 @@ pub async fn assert_invariants(service: &RunningService) {
     assert!(report.is_clean(), "{report}");
 }
 
-pub fn token(user: &str, admin: bool) -> String {
-    orders_local::token::mint(orders_local::token::DEFAULT_SECRET, user, admin, 3600).expect("token")
+pub fn token(user: &str, groups: &[&str]) -> String {
+    orders_local::token::mint(orders_local::token::DEFAULT_SECRET, user, groups, 3600).expect("token")
 }
 
 /// A caller of the API with one identity.
@@ -94,11 +95,12 @@ impl Reply {
 }
 
 impl Api {
-    pub fn new(service: &RunningService, user: &str, admin: bool) -> Self {
+    /// A caller `user` in `groups` (`admin`, `payments`, ...).
+    pub fn new(service: &RunningService, user: &str, groups: &[&str]) -> Self {
         Self {
             base: service.base_url(),
             http: reqwest::Client::new(),
-            token: Some(token(user, admin)),
+            token: Some(token(user, groups)),
         }
     }
 
@@ -111,11 +113,16 @@ impl Api {
     }
 
     pub fn customer(service: &RunningService, user: &str) -> Self {
-        Self::new(service, user, false)
+        Self::new(service, user, &[])
     }
 
     pub fn admin(service: &RunningService) -> Self {
-        Self::new(service, "shop-admin", true)
+        Self::new(service, "shop-admin", &["admin"])
+    }
+
+    /// The payments service: confirms payments and reports failed ones.
+    pub fn payments(service: &RunningService) -> Self {
+        Self::new(service, "payments-service", &["payments"])
     }
 
     /// Sends a request; `body` is sent as JSON text unless it is a string, which is sent raw.
@@ -182,6 +189,28 @@ impl Api {
             .await
     }
 
+    /// Sends the payment provider's webhook, signed with the local secret unless `signature`
+    /// says otherwise. No bearer token: the route has no authorizer.
+    pub async fn webhook(&self, body: &Value, signature: Option<&str>) -> Reply {
+        let text = body.to_string();
+        let signed = sign_webhook(&text, chrono::Utc::now().timestamp());
+        let signature = signature.unwrap_or(&signed);
+        self.send(
+            Method::POST,
+            "/api/v1/payments/webhook",
+            Some(Value::String(text)),
+            &[("content-type", "application/json"), ("payment-signature", signature)],
+        )
+        .await
+    }
+
+    /// Pays for an order as the provider does: a signed `payment.succeeded` webhook.
+    pub async fn pay(&self, id: &str, reference: &str, amount: &str) -> Reply {
+        let event =
+            json!({"type": "payment.succeeded", "order_id": id, "payment_reference": reference, "amount": amount, "currency": "USD"});
+        self.webhook(&event, None).await
+    }
+
     pub async fn cancel(&self, id: &str) -> Reply {
         self.send(Method::POST, &format!("/api/v1/orders/{id}/cancel"), None, &[]).await
     }
@@ -195,6 +224,12 @@ impl Api {
             reply.body["total"].as_str().unwrap_or_default().to_owned(),
         )
     }
+}
+
+/// The `Payment-Signature` the provider would send for `body` at `timestamp`.
+pub fn sign_webhook(body: &str, timestamp: i64) -> String {
+    let secret = WebhookSecret::parse(orders_local::DEFAULT_WEBHOOK_SECRET).expect("the local webhook secret is long enough");
+    secret.sign(timestamp, body.as_bytes())
 }
 
 /// The statuses an order passed through, in order.

@@ -66,12 +66,24 @@ impl PlaceOrder {
     }
 
     /// A canonical text of the request, for recognising a replay under the same idempotency key.
+    /// What the request asks for, independent of the order its lines come in.
     pub fn fingerprint(&self) -> String {
+        let mut lines = self.lines_in_request_order();
+        lines.sort();
+        lines.join(";")
+    }
+
+    /// The fingerprint idempotency records written before it was made independent of line
+    /// order carry (they live 24 hours).
+    pub fn fingerprint_in_request_order(&self) -> String {
+        self.lines_in_request_order().join(";")
+    }
+
+    fn lines_in_request_order(&self) -> Vec<String> {
         self.lines
             .iter()
             .map(|line| format!("{}={}", line.product_id, line.quantity))
-            .collect::<Vec<_>>()
-            .join(";")
+            .collect()
     }
 }
 
@@ -174,6 +186,16 @@ pub(crate) mod tests {
         let order = PlaceOrder::from_json(&json!({"items":[{"product_id":"sku-1","quantity":2}]})).unwrap();
         assert_eq!(order.lines()[0].quantity.get(), 2);
         assert_eq!(order.fingerprint(), "sku-1=2");
+    }
+
+    #[test]
+    fn the_fingerprint_does_not_depend_on_the_order_of_the_lines() {
+        let one = PlaceOrder::from_json(&json!({"items":[{"product_id":"b","quantity":1},{"product_id":"a","quantity":2}]})).unwrap();
+        let other = PlaceOrder::from_json(&json!({"items":[{"product_id":"a","quantity":2},{"product_id":"b","quantity":1}]})).unwrap();
+        assert_eq!(one.fingerprint(), other.fingerprint());
+        assert_ne!(one.fingerprint_in_request_order(), other.fingerprint_in_request_order());
+        let more = PlaceOrder::from_json(&json!({"items":[{"product_id":"a","quantity":3},{"product_id":"b","quantity":1}]})).unwrap();
+        assert_ne!(one.fingerprint(), more.fingerprint());
     }
 
     #[test]

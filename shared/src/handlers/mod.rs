@@ -59,6 +59,7 @@ functions!(
         ConfirmPayment => "confirm-payment",
         PaymentFailed => "payment-failed",
         CancelOrder => "cancel-order",
+        PaymentWebhook => "payment-webhook",
     }
 );
 functions!(
@@ -95,6 +96,7 @@ impl HttpFunction {
                 Self::ConfirmPayment => payments::confirm_payment(app, request).await,
                 Self::PaymentFailed => payments::payment_failed(app, request).await,
                 Self::CancelOrder => payments::cancel_order(app, request).await,
+                Self::PaymentWebhook => payments::payment_webhook(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");

@@ -1,48 +1,152 @@
-//! Payment confirmation, failed payments and cancellation.
+//! Payment confirmation (by the provider's signed webhook, the payments service or an admin),
+//! failed payments and cancellation.
 
 use lambda_http::{Body, Request};
 use serde_json::{json, Map, Value};
 
 use super::{caller, store_failure};
 use crate::app::App;
+use crate::auth::Identity;
 use crate::domain::order::PaymentRefusal;
 use crate::domain::validation::FieldErrors;
-use crate::domain::{Money, OrderId, PaymentReference};
-use crate::http::{json, json_body, path_param, ApiError, HttpResult};
-use crate::service::actions::{self, ActionError, CancelReason};
+use crate::domain::{Actor, Money, OrderId, PaymentReference};
+use crate::http::webhook::SIGNATURE_HEADER;
+use crate::http::{json, json_body, path_param, raw_body, ApiError, HttpResult};
+use crate::service::actions::{self, Access, ActionError, CancelReason};
 
 /// Longest reason a customer may give for cancelling.
 const MAX_REASON_CHARS: usize = 500;
 
+/// The component named in the timeline for what the provider's webhook reports.
+pub const PAYMENT_PROVIDER: &str = "payment-provider";
+
+/// `POST /orders/{id}/confirm`, for the payments service and admins; a customer never marks
+/// their own order paid.
 pub async fn confirm_payment(app: &App, request: Request) -> HttpResult {
-    let identity = caller(&request)?;
+    let identity = payments_caller(&request)?;
     let id = order_id(&request)?;
     let body = json_body(&request)?;
     let (reference, amount) = payment_from_json(&body)?;
-    let order = actions::confirm_payment(app, id, identity.access(), &reference, amount, &identity.actor())
+    confirm(app, id, &reference, amount, &identity.actor()).await
+}
+
+/// `POST /orders/{id}/payment-failed`, for the payments service and admins: the order is
+/// cancelled and its stock released.
+pub async fn payment_failed(app: &App, request: Request) -> HttpResult {
+    let identity = payments_caller(&request)?;
+    let id = order_id(&request)?;
+    let reason = optional_reason(&request)?;
+    fail(app, id, &identity.actor(), reason).await
+}
+
+/// `POST /payments/webhook`: the provider's signed report of a payment, with no JWT. A bad or
+/// stale signature changes nothing (401); a replayed event changes nothing (200).
+pub async fn payment_webhook(app: &App, request: Request) -> HttpResult {
+    let secret = app
+        .webhook_secret
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal("PAYMENT_WEBHOOK_SECRET is not configured for this function".into()))?;
+    let signature = request.headers().get(SIGNATURE_HEADER).and_then(|value| value.to_str().ok());
+    secret.verify(signature, raw_body(&request), app.clock.now())?;
+    let event = webhook_event_from_json(&json_body(&request)?)?;
+    tracing::Span::current().record("order_id", tracing::field::display(event.order_id));
+    if event.currency != app.pricing.currency {
+        return Err(refused(
+            422,
+            "CURRENCY_MISMATCH",
+            format!("the shop charges in {}, not {}", app.pricing.currency, event.currency),
+            json!({ "expected_currency": app.pricing.currency }),
+        ));
+    }
+    let actor = Actor::system(PAYMENT_PROVIDER);
+    match event.kind {
+        WebhookKind::Succeeded => confirm(app, event.order_id, &event.reference, event.amount, &actor).await,
+        WebhookKind::Failed => fail(app, event.order_id, &actor, None).await,
+    }
+}
+
+async fn confirm(app: &App, id: OrderId, reference: &PaymentReference, amount: Money, actor: &Actor) -> HttpResult {
+    let order = actions::confirm_payment(app, id, Access::Anyone, reference, amount, actor)
         .await
         .map_err(refusal)?;
     json(200, &order)
 }
 
-/// A failed payment: the order is cancelled and its stock released.
-pub async fn payment_failed(app: &App, request: Request) -> HttpResult {
-    cancel_with(app, request, |_| CancelReason::PaymentFailed).await
+async fn fail(app: &App, id: OrderId, actor: &Actor, reason: Option<String>) -> HttpResult {
+    let (order, _) = actions::cancel_order(app, id, Access::Anyone, actor, CancelReason::PaymentFailed(reason))
+        .await
+        .map_err(refusal)?;
+    json(200, &order)
 }
 
 /// `POST /orders/{id}/cancel` (optional `{"reason": ".."}`) and `DELETE /orders/{id}`.
 pub async fn cancel_order(app: &App, request: Request) -> HttpResult {
-    cancel_with(app, request, CancelReason::Requested).await
-}
-
-async fn cancel_with(app: &App, request: Request, reason: impl FnOnce(Option<String>) -> CancelReason) -> HttpResult {
     let identity = caller(&request)?;
     let id = order_id(&request)?;
-    let reason = reason(optional_reason(&request)?);
+    let reason = CancelReason::Requested(optional_reason(&request)?);
     let (order, _) = actions::cancel_order(app, id, identity.access(), &identity.actor(), reason)
         .await
         .map_err(refusal)?;
     json(200, &order)
+}
+
+/// The authenticated caller if it may report payments: the payments service or an admin.
+fn payments_caller(request: &Request) -> Result<Identity, ApiError> {
+    let identity = caller(request)?;
+    if identity.is_admin || identity.is_payments_service {
+        Ok(identity)
+    } else {
+        Err(ApiError::PaymentsOnly)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WebhookKind {
+    Succeeded,
+    Failed,
+}
+
+struct WebhookEvent {
+    kind: WebhookKind,
+    order_id: OrderId,
+    reference: PaymentReference,
+    amount: Money,
+    currency: String,
+}
+
+/// The provider's event. Fields this service does not use are allowed: providers add fields.
+fn webhook_event_from_json(body: &Value) -> Result<WebhookEvent, ApiError> {
+    let mut errors = FieldErrors::default();
+    let object = errors.object(body, "").cloned().unwrap_or_default();
+    let kind = errors.string(&object, "type", "").and_then(|text| match text {
+        "payment.succeeded" => Some(WebhookKind::Succeeded),
+        "payment.failed" => Some(WebhookKind::Failed),
+        _ => {
+            errors.push("type", "INVALID_EVENT_TYPE", "must be payment.succeeded or payment.failed");
+            None
+        }
+    });
+    let order_id = errors.string(&object, "order_id", "").and_then(|text| match OrderId::parse(text) {
+        Ok(id) => Some(id),
+        Err(err) => {
+            errors.push("order_id", "INVALID_ID", err.to_string());
+            None
+        }
+    });
+    let currency = errors.string(&object, "currency", "").map(str::to_owned);
+    let payment = payment_from_object(&object, &mut errors);
+    match (kind, order_id, payment, currency) {
+        (Some(kind), Some(order_id), Some((reference, amount)), Some(currency)) => errors
+            .into_result(WebhookEvent {
+                kind,
+                order_id,
+                reference,
+                amount,
+                currency,
+            })
+            .map_err(ApiError::Validation),
+        _ => Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
+    }
 }
 
 fn order_id(request: &Request) -> Result<OrderId, ApiError> {
@@ -55,8 +159,16 @@ fn payment_from_json(body: &Value) -> Result<(PaymentReference, Money), ApiError
     let mut errors = FieldErrors::default();
     let object = errors.object(body, "").cloned().unwrap_or_default();
     errors.unknown_fields(&object, &["payment_reference", "amount"], "");
+    match payment_from_object(&object, &mut errors) {
+        Some(payment) => errors.into_result(payment).map_err(ApiError::Validation),
+        None => Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
+    }
+}
+
+/// `payment_reference` and `amount`, each checked; problems go to `errors`.
+fn payment_from_object(object: &Map<String, Value>, errors: &mut FieldErrors) -> Option<(PaymentReference, Money)> {
     let reference = errors
-        .string(&object, "payment_reference", "")
+        .string(object, "payment_reference", "")
         .and_then(|text| match PaymentReference::parse(text) {
             Ok(reference) => Some(reference),
             Err(err) => {
@@ -64,17 +176,14 @@ fn payment_from_json(body: &Value) -> Result<(PaymentReference, Money), ApiError
                 None
             }
         });
-    let amount = errors.string(&object, "amount", "").and_then(|text| match Money::parse(text) {
+    let amount = errors.string(object, "amount", "").and_then(|text| match Money::parse(text) {
         Ok(amount) => Some(amount),
         Err(err) => {
             errors.push("amount", "INVALID_MONEY", format!("must be a decimal string: {err}"));
             None
         }
     });
-    match (reference, amount) {
-        (Some(reference), Some(amount)) => errors.into_result((reference, amount)).map_err(ApiError::Validation),
-        _ => Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
-    }
+    Some((reference?, amount?))
 }
 
 /// The optional `{"reason": ".."}` body of a cancellation; no body at all is fine.

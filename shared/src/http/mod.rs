@@ -3,9 +3,10 @@
 
 mod problem;
 mod request;
+pub mod webhook;
 
 pub use problem::ApiError;
-pub use request::{json_body, path_param, query, QueryParams};
+pub use request::{json_body, path_param, query, raw_body, QueryParams};
 
 use lambda_http::{Body, Response};
 use serde::Serialize;

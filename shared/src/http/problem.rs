@@ -13,6 +13,10 @@ pub enum ApiError {
     Unauthenticated,
     #[error("this action is for admins only")]
     Forbidden,
+    #[error("payments are confirmed by the payment provider's webhook or the payments service, not by customers")]
+    PaymentsOnly,
+    #[error("{0}")]
+    InvalidSignature(#[from] super::webhook::SignatureError),
     #[error("order not found")]
     OrderNotFound,
     #[error("product not found")]
@@ -62,7 +66,8 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::PaymentsOnly => 403,
+            Self::InvalidSignature(_) => 401,
             Self::OrderNotFound | Self::ProductNotFound => 404,
             Self::MalformedJson(_) | Self::BadParameter { .. } => 400,
             Self::OrderInvalid(_) | Self::OnHandBelowReserved { .. } => 409,
@@ -79,7 +84,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::Forbidden => "FORBIDDEN",
+            Self::Forbidden | Self::PaymentsOnly => "FORBIDDEN",
+            Self::InvalidSignature(_) => "INVALID_SIGNATURE",
             Self::OrderNotFound => "ORDER_NOT_FOUND",
             Self::ProductNotFound => "PRODUCT_NOT_FOUND",
             Self::MalformedJson(_) => "MALFORMED_JSON",

@@ -21,12 +21,7 @@ pub fn json_body(request: &Request) -> Result<Value, ApiError> {
             return Err(ApiError::UnsupportedMediaType);
         }
     }
-    let bytes: &[u8] = match request.body() {
-        Body::Empty => &[],
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
-    };
+    let bytes = raw_body(request);
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
@@ -34,6 +29,15 @@ pub fn json_body(request: &Request) -> Result<Value, ApiError> {
         return Err(ApiError::MalformedJson("the body is empty".into()));
     }
     serde_json::from_slice(bytes).map_err(|err| ApiError::MalformedJson(err.to_string()))
+}
+
+/// The body exactly as it arrived (what a signature covers).
+pub fn raw_body(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
 }
 
 /// A path parameter, parsed by `parse`; the route guarantees it is present.

@@ -60,8 +60,8 @@ impl From<StoreError> for ActionError {
 pub enum CancelReason {
     /// The customer or an admin asked, optionally saying why.
     Requested(Option<String>),
-    /// The payment provider reported a failed payment.
-    PaymentFailed,
+    /// The payment provider reported a failed payment, optionally saying why.
+    PaymentFailed(Option<String>),
     /// The payment deadline passed.
     PaymentTimeout,
 }
@@ -71,7 +71,8 @@ impl CancelReason {
         match self {
             Self::Requested(Some(reason)) => format!("CANCELLED_BY_REQUEST: {reason}"),
             Self::Requested(None) => "CANCELLED_BY_REQUEST".to_owned(),
-            Self::PaymentFailed => "PAYMENT_FAILED".to_owned(),
+            Self::PaymentFailed(Some(reason)) => format!("PAYMENT_FAILED: {reason}"),
+            Self::PaymentFailed(None) => "PAYMENT_FAILED".to_owned(),
             Self::PaymentTimeout => "PAYMENT_TIMEOUT".to_owned(),
         }
     }
@@ -180,7 +181,7 @@ pub async fn cancel_order(
         };
         let expected = order.status;
         order
-            .cancel(actor, reason.note(), reason == CancelReason::PaymentFailed, now)
+            .cancel(actor, reason.note(), matches!(reason, CancelReason::PaymentFailed(_)), now)
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
         if let Written::Yes = write(app, &mut order, expected, stock).await? {
             return Ok((order, true));

@@ -75,7 +75,7 @@ pub async fn place_order(
     request: &PlaceOrder,
     key: Option<&IdempotencyKey>,
 ) -> Result<Placement, PlaceError> {
-    let fingerprint = hex_digest(&request.fingerprint());
+    let fingerprint = Fingerprint::of(request);
     if let Some(key) = key {
         let now = app.clock.now();
         if let Some(record) = app.orders.find_idempotency(customer, key, now).await? {
@@ -96,7 +96,7 @@ pub async fn place_order(
         now,
     );
     tracing::Span::current().record("order_id", tracing::field::display(order.id));
-    let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.clone(), order.id, now));
+    let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.digest.clone(), order.id, now));
     let reserver = Actor::system(RESERVER);
 
     if !unknown.is_empty() {
@@ -143,7 +143,12 @@ pub async fn place_order(
 }
 
 /// Stores an order that needs no stock held (INVALID), or that the queue will finish.
-async fn record_new(app: &App, order: Order, idempotency: Option<&IdempotencyRecord>, fingerprint: &str) -> Result<Placement, PlaceError> {
+async fn record_new(
+    app: &App,
+    order: Order,
+    idempotency: Option<&IdempotencyRecord>,
+    fingerprint: &Fingerprint,
+) -> Result<Placement, PlaceError> {
     let written = app
         .contention_retry
         .run(WriteError::is_contended, || app.orders.create_order(&order, idempotency, None))
@@ -163,7 +168,12 @@ async fn record_new(app: &App, order: Order, idempotency: Option<&IdempotencyRec
 }
 
 /// Keeps the order in PENDING_RESERVING_STOCK and asks the reserve-stock step to finish it.
-async fn hand_over(app: &App, order: Order, idempotency: Option<&IdempotencyRecord>, fingerprint: &str) -> Result<Placement, PlaceError> {
+async fn hand_over(
+    app: &App,
+    order: Order,
+    idempotency: Option<&IdempotencyRecord>,
+    fingerprint: &Fingerprint,
+) -> Result<Placement, PlaceError> {
     let placement = record_new(app, order, idempotency, fingerprint).await?;
     if let (Placed::Accepted(waiting), false) = (&placement.placed, placement.replayed) {
         if app.crash_at("placement.before_enqueue") {
@@ -184,7 +194,7 @@ async fn settle_rejection(
     id: OrderId,
     customer: &UserId,
     key: Option<&IdempotencyKey>,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
 ) -> Result<Placement, PlaceError> {
     match rejection {
         // An earlier try of this very write took effect but its answer was lost.
@@ -210,8 +220,8 @@ async fn settle_rejection(
     }
 }
 
-async fn replay(app: &App, record: &IdempotencyRecord, fingerprint: &str) -> Result<Placement, PlaceError> {
-    if record.fingerprint != fingerprint {
+async fn replay(app: &App, record: &IdempotencyRecord, fingerprint: &Fingerprint) -> Result<Placement, PlaceError> {
+    if !fingerprint.matches(&record.fingerprint) {
         return Err(PlaceError::KeyReused);
     }
     tracing::Span::current().record("order_id", tracing::field::display(record.order_id));
@@ -221,6 +231,27 @@ async fn replay(app: &App, record: &IdempotencyRecord, fingerprint: &str) -> Res
         placed: Placed::of(order),
         replayed: true,
     })
+}
+
+/// Digests of a request, to tell a replay from another request under the same key.
+struct Fingerprint {
+    digest: String,
+    /// As records written before the digest ignored line order have it: a retry of one of
+    /// those is still a replay.
+    in_request_order: String,
+}
+
+impl Fingerprint {
+    fn of(request: &PlaceOrder) -> Self {
+        Self {
+            digest: hex_digest(&request.fingerprint()),
+            in_request_order: hex_digest(&request.fingerprint_in_request_order()),
+        }
+    }
+
+    fn matches(&self, stored: &str) -> bool {
+        stored == self.digest || stored == self.in_request_order
+    }
 }
 
 fn hex_digest(text: &str) -> String {

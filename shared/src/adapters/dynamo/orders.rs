@@ -52,7 +52,7 @@ impl OrderStore for DynamoStore {
         let Some(item) = output.item else { return Ok(None) };
         let stored: IdempotencyItem = serde_dynamo::from_item(item).map_err(encode_failure)?;
         // TTL deletes lazily: an expired record is as good as gone.
-        Ok((stored.record.expires_at > now).then_some(stored.record))
+        Ok(stored.is_live(now).then_some(stored.record))
     }
 
     async fn create_order(
@@ -70,7 +70,7 @@ impl OrderStore for DynamoStore {
                 Role::Idempotency,
                 &self.orders_table,
                 to_item(&IdempotencyItem::new(record))?,
-                Some(("#ttl < :now", now)),
+                Some((IdempotencyItem::TAKEOVER_CONDITION, now)),
             )?;
         }
         if let Some(reservation) = reservation {

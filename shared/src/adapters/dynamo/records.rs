@@ -147,6 +147,15 @@ impl IdempotencyItem {
     pub fn lookup_key(user: &UserId, key: &IdempotencyKey) -> Item {
         idempotency_key(user, key.as_str())
     }
+
+    /// Whether the key is still held at `now`. Decided on whole epoch seconds, as the write
+    /// that takes over an expired key decides it (`ttl <= now`), so the two never disagree.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.ttl > now.timestamp()
+    }
+
+    /// The condition under which a new request may take the key over: it has expired.
+    pub const TAKEOVER_CONDITION: &'static str = "#ttl <= :now";
 }
 
 #[derive(Debug, Serialize, Deserialize)]
