@@ -309,7 +309,7 @@ mod tests {
             unit_price: Money::parse("1").unwrap(),
             subtotal: Money::parse("2").unwrap(),
         };
-        let mut order = Order::new(OrderId::new(), user, vec![line], &pricing, &Actor::system("t"), now);
+        let mut order = Order::new(OrderId::new(), user, vec![line], &pricing, &Actor::system("t"), now).unwrap();
         order.reserve(&Actor::system("t"), now, now + Duration::minutes(15)).unwrap();
         let mut reservation = Reservation::for_order(&order, now + Duration::minutes(15), now);
         reservation.lines = vec![ReservedLine {

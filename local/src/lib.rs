@@ -154,12 +154,22 @@ impl RunningService {
             .and_then(|t| t.latest_stream_arn)
             .ok_or(LocalError::NoStream(table))?;
         let batch = i32::try_from(consumer.batch_size).unwrap_or(100);
+        let on_failure = consumer
+            .on_failure
+            .as_ref()
+            .and_then(|queue| self.deployment.queues.get(queue))
+            .map(|queue| (self.clients.sqs.clone(), queue.url.clone()));
+        let retry = streams::RetryRule {
+            max_retries: consumer.max_retries,
+            on_failure,
+        };
         Ok(streams::StreamPoller::new(
             Arc::clone(&self.app),
             self.clients.streams.clone(),
             arn,
             function,
             batch,
+            retry,
         ))
     }
 }

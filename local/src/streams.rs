@@ -1,6 +1,8 @@
 //! Polls a table's DynamoDB stream into its consumer, as Lambda's event source mapping does:
 //! every shard read in order, records handed over in the Lambda event shape, and on a reported
-//! failure the shard is read again from the failed record.
+//! failure the shard is read again from the failed record, after a pause, up to the
+//! template's `MaximumRetryAttempts`; then the batch is described on the `OnFailure` queue and
+//! the shard moves on.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,14 +16,29 @@ use serde_json::{json, Value};
 
 use crate::provision::REGION;
 
+/// How the event source mapping treats a batch the function keeps failing.
+#[derive(Debug, Clone)]
+pub struct RetryRule {
+    /// Retries after the first try; `None` retries until the record leaves the stream.
+    pub max_retries: Option<u32>,
+    /// The `OnFailure` destination queue's URL, with a client for it.
+    pub on_failure: Option<(aws_sdk_sqs::Client, String)>,
+}
+
+/// Pause before a failed batch is tried again (Lambda also waits before it retries).
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
 pub struct StreamPoller {
     pub app: Arc<App>,
     pub client: aws_sdk_dynamodbstreams::Client,
     pub stream_arn: String,
     pub function: StreamFunction,
     pub batch_size: i32,
+    retry: RetryRule,
     /// Where each open shard is read next.
     iterators: HashMap<String, Option<String>>,
+    /// Per shard: the record the last batch failed at, and how many tries failed there.
+    failing: HashMap<String, (String, u32)>,
 }
 
 impl StreamPoller {
@@ -31,6 +48,7 @@ impl StreamPoller {
         stream_arn: String,
         function: StreamFunction,
         batch_size: i32,
+        retry: RetryRule,
     ) -> Self {
         Self {
             app,
@@ -38,7 +56,9 @@ impl StreamPoller {
             stream_arn,
             function,
             batch_size,
+            retry,
             iterators: HashMap::new(),
+            failing: HashMap::new(),
         }
     }
 
@@ -46,6 +66,7 @@ impl StreamPoller {
         loop {
             match self.poll_once().await {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
+                Ok(_) if !self.failing.is_empty() => tokio::time::sleep(RETRY_PAUSE).await,
                 Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(stream = %self.stream_arn, error = %err, "stream polling failed; retrying");
@@ -83,10 +104,26 @@ impl StreamPoller {
             let mut next = output.next_shard_iterator;
             if !records.is_empty() {
                 handled += records.len();
-                if let Some(sequence) = self.deliver(&records).await {
-                    next = self
-                        .iterator(&shard_id, ShardIteratorType::AtSequenceNumber, Some(sequence))
-                        .await?;
+                match self.deliver(&records).await {
+                    None => {
+                        self.failing.remove(&shard_id);
+                    }
+                    Some(sequence) => {
+                        let tries = match self.failing.get(&shard_id) {
+                            Some((at, tries)) if *at == sequence => tries + 1,
+                            _ => 1,
+                        };
+                        if self.retry.max_retries.is_some_and(|max| tries > max) {
+                            // Given up: described on the failure queue, and the shard moves on.
+                            self.give_up(&shard_id, &sequence, &records, tries).await;
+                            self.failing.remove(&shard_id);
+                        } else {
+                            self.failing.insert(shard_id.clone(), (sequence.clone(), tries));
+                            next = self
+                                .iterator(&shard_id, ShardIteratorType::AtSequenceNumber, Some(sequence))
+                                .await?;
+                        }
+                    }
                 }
             }
             self.iterators.insert(shard_id, next);
@@ -110,6 +147,49 @@ impl StreamPoller {
             .send()
             .await?;
         Ok(output.shard_iterator)
+    }
+
+    /// What Lambda sends the `OnFailure` destination when a stream batch is given up.
+    async fn give_up(&self, shard_id: &str, from: &str, records: &[Record], tries: u32) {
+        let sequences: Vec<&str> = records
+            .iter()
+            .filter_map(|record| record.dynamodb().and_then(|change| change.sequence_number()))
+            .collect();
+        let given_up = sequences.iter().skip_while(|sequence| **sequence != from).count();
+        tracing::error!(
+            shard_id,
+            from,
+            tries,
+            "stream batch failed past its retry limit; sending it to the failure destination"
+        );
+        let Some((sqs, queue_url)) = &self.retry.on_failure else { return };
+        let record = json!({
+            "requestContext": {
+                "requestId": uuid::Uuid::new_v4().to_string(),
+                "functionArn": format!("arn:aws:lambda:{REGION}:000000000000:function:{}", self.function.name()),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": tries,
+            },
+            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": null },
+            "version": "1.0",
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": from,
+                "endSequenceNumber": sequences.last().copied().unwrap_or(from),
+                "batchSize": given_up,
+                "streamArn": self.stream_arn,
+            },
+        });
+        if let Err(err) = sqs
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(record.to_string())
+            .send()
+            .await
+        {
+            tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(err), "could not send to the failure destination");
+        }
     }
 
     /// Hands a batch to the function; returns the sequence number to read again from, if any failed.

@@ -84,6 +84,11 @@ pub struct StreamConsumer {
     pub binary: String,
     pub batch_size: u32,
     pub reports_batch_failures: bool,
+    /// `MaximumRetryAttempts`: retries of a failing batch before it is given up; `None` (the
+    /// template's -1, or no setting) retries until the record expires.
+    pub max_retries: Option<u32>,
+    /// The queue (logical id) of `DestinationConfig.OnFailure`, where a given-up batch is described.
+    pub on_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -325,6 +330,15 @@ fn function(id: &str, resource: &Value, props: &Value, template: &mut Template) 
                     .and_then(|v| u32::try_from(v).ok())
                     .unwrap_or(100),
                 reports_batch_failures: reports_failures(&event_props),
+                max_retries: event_props
+                    .get("MaximumRetryAttempts")
+                    .and_then(Value::as_i64)
+                    .and_then(|v| u32::try_from(v).ok()),
+                on_failure: event_props
+                    .get("DestinationConfig")
+                    .and_then(|config| config.get("OnFailure"))
+                    .and_then(|failure| failure.get("Destination"))
+                    .and_then(reference),
             }),
             _ => {}
         }

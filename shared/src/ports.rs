@@ -53,6 +53,9 @@ pub enum Rejection {
     IdempotencyKeyTaken,
     /// The order is no longer in the status (or version) the write expected.
     OrderChanged,
+    /// The order is as expected but its reservation is not ACTIVE: the stored state disagrees
+    /// with itself, and retrying cannot help.
+    ReservationNotActive,
 }
 
 #[derive(Debug, thiserror::Error)]

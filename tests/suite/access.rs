@@ -1,5 +1,6 @@
 use orders_tests::{service, Api, Setup};
 use reqwest::StatusCode;
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_see_only_their_own_orders_and_admins_see_all() {
@@ -64,4 +65,131 @@ async fn inventory_is_for_admins_and_every_route_needs_a_valid_token() {
     let health = reqwest::get(format!("{}/health", service.base_url())).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(anonymous.get("/api/v1/nowhere").await.status, StatusCode::NOT_FOUND);
+}
+
+/// Who calls, in the access matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    NoToken,
+    ExpiredToken,
+    Owner,
+    OtherCustomer,
+    Seller,
+    PaymentsService,
+    Admin,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::NoToken,
+    Caller::ExpiredToken,
+    Caller::Owner,
+    Caller::OtherCustomer,
+    Caller::Seller,
+    Caller::PaymentsService,
+    Caller::Admin,
+];
+
+/// Who a route lets through, as README and openapi.yaml document it.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// Admins only; anyone else signed in gets 403.
+    Admin,
+    /// Anyone signed in (each sees their own).
+    SignedIn,
+    /// The order's owner and admins; anyone else gets 404 (an order's existence is not disclosed).
+    OwnerOrAdmin,
+    /// The user named in the path and admins; anyone else gets 403.
+    NamedUserOrAdmin,
+    /// The payments service and admins; anyone else signed in gets 403.
+    PaymentsOrAdmin,
+    /// No JWT at all: the provider's signature decides (none of these callers signs: 401).
+    Signed,
+}
+
+/// The documented answer of every route of the template. A route missing here fails the test.
+fn access(method: &str, path: &str) -> Option<Access> {
+    Some(match (method, path) {
+        ("PUT" | "GET", "/api/v1/inventory/{productId}") => Access::Admin,
+        ("POST" | "GET", "/api/v1/orders") => Access::SignedIn,
+        ("GET", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
+        ("GET", "/api/v1/orders/user/{userId}") => Access::NamedUserOrAdmin,
+        ("POST", "/api/v1/orders/{orderId}/confirm" | "/api/v1/orders/{orderId}/payment-failed") => Access::PaymentsOrAdmin,
+        ("POST", "/api/v1/orders/{orderId}/cancel") | ("DELETE", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
+        ("POST", "/api/v1/payments/webhook") => Access::Signed,
+        _ => return None,
+    })
+}
+
+/// The status class each caller must get: `None` means "let through" (any answer but 401, 403
+/// or 404).
+fn expected(access: Access, caller: Caller) -> Option<u16> {
+    use Caller::*;
+    match (access, caller) {
+        (_, NoToken | ExpiredToken) | (Access::Signed, _) => Some(401),
+        (_, Admin) => None,
+        (Access::Admin, _) => Some(403),
+        (Access::SignedIn, _) => None,
+        (Access::OwnerOrAdmin | Access::NamedUserOrAdmin, Owner) => None,
+        (Access::OwnerOrAdmin, _) => Some(404),
+        (Access::NamedUserOrAdmin, _) => Some(403),
+        (Access::PaymentsOrAdmin, PaymentsService) => None,
+        (Access::PaymentsOrAdmin, _) => Some(403),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_every_kind_of_caller_as_documented() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 1000).await;
+    let secret = orders_local::token::DEFAULT_SECRET;
+    let caller_api = |caller: Caller| -> Api {
+        match caller {
+            Caller::NoToken => Api::anonymous(&service),
+            Caller::ExpiredToken => Api::with_token(&service, &orders_local::token::mint(secret, "owner", &[], -10).unwrap()),
+            Caller::Owner => Api::customer(&service, "owner"),
+            Caller::OtherCustomer => Api::customer(&service, "stranger"),
+            Caller::Seller => Api::new(&service, "seller-1", &["seller"]),
+            Caller::PaymentsService => Api::payments(&service),
+            Caller::Admin => Api::admin(&service),
+        }
+    };
+    let owner = Api::customer(&service, "owner");
+    let mut checked = 0;
+    for route in &service.template.routes {
+        let access = access(&route.method, &route.path)
+            .unwrap_or_else(|| panic!("{} {} has no documented access: add it to this matrix", route.method, route.path));
+        for caller in CALLERS {
+            // A fresh order per call, so that one caller's cancel or payment does not change the next one's answer.
+            let (order, total) = owner.reserved_order(&[("mug", 1)]).await;
+            let path = route
+                .path
+                .replace("{orderId}", &order)
+                .replace("{productId}", "mug")
+                .replace("{userId}", "owner");
+            let body = match (route.method.as_str(), route.path.as_str()) {
+                ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
+                ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
+                ("POST", path) if path.ends_with("/confirm") => Some(json!({"payment_reference": format!("p-{order}"), "amount": total})),
+                ("POST", "/api/v1/payments/webhook") => Some(
+                    json!({"type": "payment.succeeded", "order_id": order, "payment_reference": "p", "amount": total, "currency": "USD"}),
+                ),
+                _ => None,
+            };
+            let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
+            let reply = caller_api(caller).send(method, &path, body, &[]).await;
+            let status = reply.status.as_u16();
+            match expected(access, caller) {
+                Some(refused) => assert_eq!(status, refused, "{} {} as {caller:?}: {reply:?}", route.method, route.path),
+                None => assert!(
+                    ![401, 403, 404].contains(&status) && status < 500,
+                    "{} {} as {caller:?} must be let through: {reply:?}",
+                    route.method,
+                    route.path
+                ),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, service.template.routes.len() * CALLERS.len());
 }

@@ -290,3 +290,69 @@ async fn the_sweeper_reports_counters_that_drifted_from_the_reservations() {
     assert_eq!(report.drift[0].product_id.as_str(), "mug");
     assert_eq!((report.drift[0].reserved, report.drift[0].reserved_by_reservations), (1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_record_that_keeps_failing_is_given_up_after_the_retry_limit_and_described_on_the_failure_queue() {
+    let plan = FaultPlan::default();
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        poll_queues: false,
+        environment: vec![("STORAGE_ATTEMPTS".into(), "1".into())],
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let order_id = OrderId::parse(&id).unwrap();
+    // TTL deletes the reservation, and every release the consumer tries is throttled.
+    service
+        .clients
+        .dynamodb
+        .delete_item()
+        .table_name(&service.deployment.tables["InventoryTable"])
+        .set_key(Some(reservation_key(order_id)))
+        .send()
+        .await
+        .unwrap();
+    plan.set_rate("TransactWriteItems", FaultPoint::Before, 1.0);
+
+    let mut poller = service.stream_poller(StreamFunction::ReservationExpiry).await.unwrap();
+    let consumer = service.template.streams.iter().find(|s| s.binary == "reservation-expiry").unwrap();
+    let retries = consumer.max_retries.expect("the template limits retries");
+    let mut deliveries = 0;
+    let started = std::time::Instant::now();
+    while plan.injected() < u64::from(retries) + 1 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the record was not retried");
+        deliveries += usize::from(poller.poll_once().await.unwrap() > 0);
+    }
+    assert_eq!(
+        deliveries,
+        usize::try_from(retries).unwrap() + 1,
+        "the first try and {retries} retries"
+    );
+    assert_eq!(poller.poll_once().await.unwrap(), 0, "given up: the shard has moved on");
+
+    let failure_queue = &service.deployment.queues[consumer.on_failure.as_deref().unwrap()];
+    let received = service
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(&failure_queue.url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1, "one description of the given-up batch");
+    let described: serde_json::Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(described["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(described["DDBStreamBatchInfo"]["batchSize"], 1);
+    plan.clear();
+    assert_eq!(
+        alice.order(&id).await.body["status"],
+        "PENDING_PAYMENT",
+        "left for an operator, not lost"
+    );
+}

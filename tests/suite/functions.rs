@@ -9,6 +9,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::request::LambdaRequest;
 use orders_local::template::Template;
+use orders_shared::config::Config;
 use orders_shared::handlers::{HttpFunction, QueueFunction, ScheduleFunction, StreamFunction};
 use orders_tests::{counters, service, Api, Setup};
 use serde_json::Value;
@@ -66,6 +67,86 @@ fn the_openapi_document_describes_exactly_the_routes_the_template_serves() {
         }
     }
     assert_eq!(described, served);
+}
+
+#[test]
+fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_cold_start() {
+    let template = Template::load(&orders_local::template_path()).unwrap();
+    let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let base = [
+        ("ORDERS_TABLE", "o"),
+        ("INVENTORY_TABLE", "i"),
+        ("RESERVE_STOCK_QUEUE_URL", "http://q"),
+    ];
+    let candidates = [
+        "0",
+        "1",
+        "-1",
+        "2",
+        "0.08",
+        "0.999",
+        "0.5000",
+        "1.0",
+        "1.5",
+        "abc",
+        "",
+        " 1",
+        "1e3",
+        "USD",
+        "usd",
+        "US",
+        "EURO",
+        "900",
+        "604800",
+        "604801",
+        "86400",
+        "0900",
+        "12.50",
+        "12.505",
+        "999999999.99",
+        "1000000000",
+        "1000000000.01",
+        "99999",
+    ];
+    let mut checked = 0;
+    for (variable, value) in &template.environment {
+        let Some(parameter) = orders_local::template::reference(value) else {
+            continue;
+        };
+        let Some(declared) = spec["Parameters"].get(parameter.as_str()) else {
+            continue;
+        };
+        assert_eq!(
+            declared["Type"].as_str(),
+            Some("String"),
+            "{parameter}: Number parameters take decimals"
+        );
+        let pattern = declared["AllowedPattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{parameter} has no AllowedPattern"));
+        let allowed = regex::Regex::new(pattern).unwrap();
+        let default = declared["Default"].as_str().unwrap();
+        for candidate in candidates.iter().chain([&default]) {
+            let deployable = allowed.is_match(candidate);
+            let lookup = |name: &str| {
+                base.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, v)| (*v).to_owned())
+                    .or_else(|| (name == variable).then(|| (*candidate).to_owned()))
+            };
+            let starts = Config::from_lookup(lookup).is_ok();
+            assert!(
+                !deployable || starts,
+                "{parameter}={candidate:?} deploys, but {variable} refuses it at every cold start"
+            );
+            if *candidate == default {
+                assert!(deployable && starts, "{parameter}'s default must work");
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "every parameter the functions read is checked");
 }
 
 #[test]

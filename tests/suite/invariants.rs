@@ -72,6 +72,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
                     | PlaceError::Unavailable(_)
                     | PlaceError::Inconsistent(_)
                     | PlaceError::KeyReused
+                    | PlaceError::TooLarge(_)
                     | PlaceError::Crashed(_)),
                 ) => return Err(TestCaseError::fail(format!("placing failed: {err}"))),
             }

@@ -9,6 +9,7 @@ mod functions;
 mod idempotency;
 mod invariants;
 mod listing;
+mod money;
 mod payments;
 mod placement;
 mod storage_layout;

@@ -104,6 +104,15 @@ impl Api {
         }
     }
 
+    /// A caller presenting exactly this bearer token.
+    pub fn with_token(service: &RunningService, token: &str) -> Self {
+        Self {
+            base: service.base_url(),
+            http: reqwest::Client::new(),
+            token: Some(token.to_owned()),
+        }
+    }
+
     pub fn anonymous(service: &RunningService) -> Self {
         Self {
             base: service.base_url(),

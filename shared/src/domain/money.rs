@@ -1,8 +1,7 @@
 //! Money: exact decimals with at most two fractional digits, never through f64.
 
 use std::fmt;
-use std::iter::Sum;
-use std::ops::{Add, Mul, Sub};
+use std::ops::Sub;
 use std::str::FromStr;
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -15,8 +14,9 @@ pub const MONEY_SCALE: u32 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(Decimal);
 
-/// Largest amount any price or total may reach: far above any real basket, small enough that
-/// multiplying a price by a quantity can never overflow `Decimal`.
+/// Largest amount any price, line, total or refund may reach: far above any real basket, small
+/// enough that multiplying a price by a quantity can never overflow `Decimal`. Every amount the
+/// service computes is checked against it (there is no unchecked `+` or `*` on `Money`).
 const MONEY_MAX: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,8 +34,22 @@ pub enum MoneyError {
 impl Money {
     pub const ZERO: Money = Money(Decimal::from_parts(0, 0, 0, false, MONEY_SCALE));
 
+    /// The bound every amount is held to.
+    pub const MAX: Money = Money(Decimal::from_parts(1_215_752_192, 23, 0, false, MONEY_SCALE)); // 100_000_000_000 cents
+
     /// Parses a plain decimal string (`12`, `12.5`, `12.50`): no exponent, no grouping.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
+        Self::bounded(Self::parse_unbounded(text)?)
+    }
+
+    /// Reads an amount as stored. Tolerates amounts above the bound, which releases before the
+    /// bound was enforced at placement could store: such an order must still read, list,
+    /// cancel and expire.
+    pub fn from_stored(text: &str) -> Result<Self, MoneyError> {
+        Self::parse_unbounded(text)
+    }
+
+    fn parse_unbounded(text: &str) -> Result<Self, MoneyError> {
         let digits = text.strip_prefix('-').unwrap_or(text);
         let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
         let plain = |part: &str| !part.is_empty() && part.len() <= 28 && part.bytes().all(|b| b.is_ascii_digit());
@@ -43,20 +57,38 @@ impl Money {
             return Err(MoneyError::NotANumber);
         }
         let value = Decimal::from_str(text).map_err(|_| MoneyError::NotANumber)?;
-        Self::try_from_decimal(value)
-    }
-
-    pub fn try_from_decimal(value: Decimal) -> Result<Self, MoneyError> {
         if value.is_sign_negative() && !value.is_zero() {
             return Err(MoneyError::Negative);
         }
         if value.normalize().scale() > MONEY_SCALE {
             return Err(MoneyError::TooPrecise);
         }
-        if value > MONEY_MAX {
-            return Err(MoneyError::TooLarge);
-        }
         Ok(Self::canonical(value))
+    }
+
+    fn bounded(self) -> Result<Self, MoneyError> {
+        if self.0 > MONEY_MAX {
+            Err(MoneyError::TooLarge)
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// The sum, or `TooLarge` past the bound.
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        let sum = self.0.checked_add(other.0).ok_or(MoneyError::TooLarge)?;
+        Money::canonical(sum).bounded()
+    }
+
+    /// The amount times a quantity, or `TooLarge` past the bound.
+    pub fn checked_mul(self, quantity: u32) -> Result<Money, MoneyError> {
+        let product = self.0.checked_mul(Decimal::from(quantity)).ok_or(MoneyError::TooLarge)?;
+        Money::canonical(product).bounded()
+    }
+
+    /// The sum of all, or `TooLarge` as soon as it passes the bound.
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Money>) -> Result<Money, MoneyError> {
+        amounts.into_iter().try_fold(Money::ZERO, Money::checked_add)
     }
 
     /// Rounds an exact intermediate (a tax amount, say) to the minor unit, half away from zero:
@@ -90,31 +122,11 @@ impl Money {
     }
 }
 
-impl Add for Money {
-    type Output = Money;
-    fn add(self, rhs: Money) -> Money {
-        Money::canonical(self.0 + rhs.0)
-    }
-}
-
 impl Sub for Money {
     type Output = Money;
     /// Subtraction never goes below zero: a discount cannot make a total negative.
     fn sub(self, rhs: Money) -> Money {
         self.saturating_sub(rhs)
-    }
-}
-
-impl Mul<u32> for Money {
-    type Output = Money;
-    fn mul(self, rhs: u32) -> Money {
-        Money::canonical(self.0 * Decimal::from(rhs))
-    }
-}
-
-impl Sum for Money {
-    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
-        iter.fold(Money::ZERO, Add::add)
     }
 }
 
@@ -132,8 +144,9 @@ impl Serialize for Money {
 
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Only stored items are deserialized; requests parse through `Money::parse`.
         let text = String::deserialize(deserializer)?;
-        Money::parse(&text).map_err(serde::de::Error::custom)
+        Money::from_stored(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -145,8 +158,8 @@ mod tests {
     fn parsing_keeps_two_decimal_places_exactly() {
         assert_eq!(Money::parse("19.9").unwrap().to_string(), "19.90");
         assert_eq!(
-            Money::parse("0.1").unwrap() + Money::parse("0.2").unwrap(),
-            Money::parse("0.3").unwrap()
+            Money::parse("0.1").unwrap().checked_add(Money::parse("0.2").unwrap()),
+            Ok(Money::parse("0.3").unwrap())
         );
         assert_eq!(Money::parse("5").unwrap().to_string(), "5.00");
     }
@@ -177,13 +190,26 @@ mod tests {
     #[test]
     fn minor_units_are_exact() {
         assert_eq!(Money::parse("12.34").unwrap().minor_units(), 1234);
-        assert_eq!((Money::parse("0.07").unwrap() * 3).minor_units(), 21);
+        assert_eq!(Money::parse("0.07").unwrap().checked_mul(3).unwrap().minor_units(), 21);
     }
 
     #[test]
     fn zero_prints_with_the_money_scale() {
         assert_eq!(Money::ZERO.to_string(), "0.00");
         assert_eq!(Money::ZERO, Money::parse("0").unwrap());
+    }
+
+    #[test]
+    fn every_computed_amount_is_held_to_the_bound_and_stored_amounts_still_read() {
+        let price = Money::parse("600000000").unwrap();
+        assert_eq!(price.checked_mul(2), Err(MoneyError::TooLarge));
+        assert_eq!(price.checked_add(price), Err(MoneyError::TooLarge));
+        assert_eq!(Money::checked_sum([price, Money::parse("400000000").unwrap()]), Ok(Money::MAX));
+        assert_eq!(Money::parse("1000000000").unwrap(), Money::MAX);
+        assert_eq!(Money::MAX.checked_mul(u32::MAX), Err(MoneyError::TooLarge));
+        let stored: Money = serde_json::from_str("\"1200000000.00\"").unwrap();
+        assert_eq!(stored.to_string(), "1200000000.00");
+        assert_eq!(Money::from_stored("-1"), Err(MoneyError::Negative));
     }
 
     #[test]

@@ -94,19 +94,31 @@ pub struct PricingPolicy {
     pub shipping_fee: Money,
 }
 
+/// An amount of the order would pass the bound every amount is held to (`Money::MAX`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the order's {what} would be more than {max}", max = Money::MAX)]
+pub struct AmountTooLarge {
+    /// Which amount: `line subtotal of <product>`, `subtotal` or `total`.
+    pub what: String,
+}
+
 impl PricingPolicy {
-    pub fn totals(&self, lines: &[OrderLine]) -> Totals {
-        let subtotal: Money = lines.iter().map(|line| line.subtotal).sum();
+    pub fn totals(&self, lines: &[OrderLine]) -> Result<Totals, AmountTooLarge> {
+        let too_large = |what: &str| AmountTooLarge { what: what.to_owned() };
+        let subtotal = Money::checked_sum(lines.iter().map(|line| line.subtotal)).map_err(|_| too_large("subtotal"))?;
         let tax = Money::round_from(subtotal.amount() * self.tax_rate);
         let shipping_fee = if lines.is_empty() { Money::ZERO } else { self.shipping_fee };
         let discount = Money::ZERO;
-        Totals {
+        let total = Money::checked_sum([subtotal, shipping_fee, tax])
+            .map_err(|_| too_large("total"))?
+            .saturating_sub(discount);
+        Ok(Totals {
             subtotal,
             shipping_fee,
             tax,
             discount,
-            total: subtotal + shipping_fee + tax - discount,
-        }
+            total,
+        })
     }
 }
 
@@ -195,7 +207,7 @@ pub struct IllegalTransition {
 
 /// Snapshots each line's price from the catalogue; lines whose product does not exist come
 /// back as problems instead (the order is then INVALID).
-pub fn price_lines(request: &PlaceOrder, catalogue: &HashMap<Sku, Product>) -> (Vec<OrderLine>, Vec<LineProblem>) {
+pub fn price_lines(request: &PlaceOrder, catalogue: &HashMap<Sku, Product>) -> Result<(Vec<OrderLine>, Vec<LineProblem>), AmountTooLarge> {
     let mut lines = Vec::with_capacity(request.lines().len());
     let mut unknown = Vec::new();
     for (index, wanted) in request.lines().iter().enumerate() {
@@ -207,7 +219,9 @@ pub fn price_lines(request: &PlaceOrder, catalogue: &HashMap<Sku, Product>) -> (
                 seller_id: product.seller_id.clone(),
                 quantity: wanted.quantity,
                 unit_price: product.price,
-                subtotal: product.price * wanted.quantity.get(),
+                subtotal: product.price.checked_mul(wanted.quantity.get()).map_err(|_| AmountTooLarge {
+                    what: format!("line subtotal of {}", wanted.product_id),
+                })?,
             }),
             None => unknown.push(LineProblem {
                 product_id: wanted.product_id.clone(),
@@ -217,7 +231,7 @@ pub fn price_lines(request: &PlaceOrder, catalogue: &HashMap<Sku, Product>) -> (
             }),
         }
     }
-    (lines, unknown)
+    Ok((lines, unknown))
 }
 
 fn line_item_id(index: usize) -> ItemId {
@@ -226,16 +240,24 @@ fn line_item_id(index: usize) -> ItemId {
 }
 
 impl Order {
-    /// A new order, already through CREATED and into PENDING_RESERVING_STOCK.
-    pub fn new(id: OrderId, user_id: UserId, items: Vec<OrderLine>, pricing: &PricingPolicy, actor: &Actor, now: DateTime<Utc>) -> Self {
-        let totals = pricing.totals(&items);
+    /// A new order, already through CREATED and into PENDING_RESERVING_STOCK; refused when an
+    /// amount would pass the bound, so nothing unreadable is ever stored.
+    pub fn new(
+        id: OrderId,
+        user_id: UserId,
+        items: Vec<OrderLine>,
+        pricing: &PricingPolicy,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Self, AmountTooLarge> {
+        let totals = pricing.totals(&items)?;
         let entry = |status| StatusChange {
             status,
             timestamp: now,
             actor: actor.clone(),
             note: None,
         };
-        Self {
+        Ok(Self {
             id,
             user_id,
             items,
@@ -251,7 +273,7 @@ impl Order {
             updated_at: now,
             payment_due_at: None,
             version: 1,
-        }
+        })
     }
 
     /// Moves to `next` if the lifecycle allows it, recording who did it and why.
@@ -407,13 +429,13 @@ mod tests {
 
     fn new_order(lines: Vec<OrderLine>, pricing: &PricingPolicy) -> Order {
         let user = UserId::parse("alice").unwrap();
-        Order::new(OrderId::new(), user.clone(), lines, pricing, &Actor::customer(&user), Utc::now())
+        Order::new(OrderId::new(), user.clone(), lines, pricing, &Actor::customer(&user), Utc::now()).unwrap()
     }
 
     #[test]
     fn lines_snapshot_the_catalogue_price_and_totals_add_up_exactly() {
         let request = place(&[("a", 3), ("b", 1)]);
-        let (lines, unknown) = price_lines(&request, &catalogue(&[product("a", "0.10"), product("b", "19.99")]));
+        let (lines, unknown) = price_lines(&request, &catalogue(&[product("a", "0.10"), product("b", "19.99")])).unwrap();
         assert!(unknown.is_empty());
         assert_eq!(lines[0].subtotal.to_string(), "0.30");
         let order = new_order(lines, &pricing("0", "0"));
@@ -424,7 +446,7 @@ mod tests {
     #[test]
     fn tax_is_rounded_once_on_the_subtotal_and_shipping_is_added() {
         let request = place(&[("a", 1), ("b", 1)]);
-        let (lines, _) = price_lines(&request, &catalogue(&[product("a", "0.05"), product("b", "0.05")]));
+        let (lines, _) = price_lines(&request, &catalogue(&[product("a", "0.05"), product("b", "0.05")])).unwrap();
         // 0.10 * 0.075 = 0.0075 -> 0.01 (rounding each line would give 0.00 + 0.00).
         let order = new_order(lines, &pricing("0.075", "4.99"));
         assert_eq!(order.totals.tax.to_string(), "0.01");
@@ -434,7 +456,7 @@ mod tests {
     #[test]
     fn unknown_products_are_reported_per_line() {
         let request = place(&[("a", 1), ("ghost", 2)]);
-        let (lines, problems) = price_lines(&request, &catalogue(&[product("a", "1")]));
+        let (lines, problems) = price_lines(&request, &catalogue(&[product("a", "1")])).unwrap();
         assert_eq!(lines.len(), 1);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].product_id.as_str(), "ghost");
@@ -455,7 +477,7 @@ mod tests {
 
     fn awaiting_payment(total: &str) -> Order {
         let request = place(&[("a", 1)]);
-        let (lines, _) = price_lines(&request, &catalogue(&[product("a", total)]));
+        let (lines, _) = price_lines(&request, &catalogue(&[product("a", total)])).unwrap();
         let mut order = new_order(lines, &pricing("0", "0"));
         order.reserve(&Actor::system("test"), Utc::now(), Utc::now()).unwrap();
         order

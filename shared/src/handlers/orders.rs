@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{caller, store_failure};
 use crate::app::App;
-use crate::domain::{Cursor, IdempotencyKey, ListQuery, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
+use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::service::placement::{place_order, PlaceError, Placed};
 
@@ -29,6 +29,12 @@ pub async fn create_order(app: &App, request: Request) -> HttpResult {
         .await
         .map_err(|err| match err {
             PlaceError::KeyReused => ApiError::IdempotencyKeyReused,
+            PlaceError::TooLarge(err) => ApiError::Refused {
+                status: 422,
+                code: "AMOUNT_TOO_LARGE",
+                message: err.to_string(),
+                extra: serde_json::Map::from_iter([("max_amount".to_owned(), serde_json::json!(Money::MAX))]),
+            },
             PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
             PlaceError::Crashed(_) => ApiError::Crashed,
             other => ApiError::Internal(Box::new(other)),

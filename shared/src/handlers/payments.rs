@@ -259,6 +259,6 @@ fn refusal(err: ActionError) -> ApiError {
         }
         ActionError::Contended => ApiError::Unavailable(Box::new(ActionError::Contended)),
         ActionError::Unavailable(err) | ActionError::Store(err) => store_failure(err),
-        err @ ActionError::Inconsistent(_) => ApiError::Internal(Box::new(err)),
+        err @ ActionError::Inconsistent(_) => ApiError::OrderInconsistent(Box::new(err)),
     }
 }

@@ -49,6 +49,10 @@ pub enum ApiError {
     Unavailable(#[source] BoxError),
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// The stored order disagrees with itself (its stock, say): retrying cannot help, and the
+    /// operators have been told (log and `OrderInconsistent` metric).
+    #[error("the order's stored state is inconsistent and needs an operator; it has been reported")]
+    OrderInconsistent(#[source] BoxError),
     /// The function died (an injected crash): the client sees what API Gateway shows then.
     #[error("the function crashed")]
     Crashed,
@@ -75,7 +79,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType => 415,
             Self::Validation(_) | Self::IdempotencyKeyReused => 422,
-            Self::Internal(_) => 500,
+            Self::Internal(_) | Self::OrderInconsistent(_) => 500,
             Self::Crashed => 502,
             Self::Unavailable(_) => 503,
         }
@@ -102,6 +106,7 @@ impl ApiError {
             Self::OnHandBelowReserved { .. } => "ON_HAND_BELOW_RESERVED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
+            Self::OrderInconsistent(_) => "ORDER_INCONSISTENT",
             Self::Crashed => "FUNCTION_CRASHED",
         }
     }
@@ -153,7 +158,9 @@ impl ApiError {
             return response;
         }
         match &self {
-            Self::Internal(_) => tracing::error!(code = self.code(), error = %crate::error_chain(&self), "request failed"),
+            Self::Internal(_) | Self::OrderInconsistent(_) => {
+                tracing::error!(code = self.code(), error = %crate::error_chain(&self), "request failed")
+            }
             Self::Unavailable(_) => tracing::warn!(code = self.code(), error = %crate::error_chain(&self), "request failed"),
             _ => tracing::info!(code = self.code(), status, "request refused"),
         }

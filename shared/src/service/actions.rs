@@ -104,6 +104,13 @@ async fn write(app: &App, order: &mut Order, expected: OrderStatus, stock: Stock
     match written {
         Ok(()) => Ok(Written::Yes),
         Err(WriteError::Rejected(Rejection::OrderChanged)) => Ok(Written::LostRace),
+        Err(WriteError::Rejected(Rejection::ReservationNotActive)) => {
+            crate::metrics::count("OrderInconsistent", 1, &[]);
+            Err(ActionError::Inconsistent(format!(
+                "order {} is {} but its reservation is not ACTIVE",
+                order.id, order.status
+            )))
+        }
         Err(WriteError::Rejected(other)) => Err(ActionError::Inconsistent(format!("{other:?}"))),
         Err(WriteError::Store(err)) => Err(err.into()),
     }

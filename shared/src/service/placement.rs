@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
-use crate::domain::order::price_lines;
+use crate::domain::order::{price_lines, AmountTooLarge};
 use crate::domain::{Actor, IdempotencyKey, Order, OrderId, OrderStatus, PlaceOrder, Reservation, UserId};
 use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
 
@@ -48,6 +48,9 @@ pub struct Placement {
 pub enum PlaceError {
     #[error("the idempotency key was already used with a different request")]
     KeyReused,
+    /// Nothing is stored: an amount would pass the bound every amount is held to.
+    #[error(transparent)]
+    TooLarge(#[from] AmountTooLarge),
     #[error("storage stayed unavailable; nothing was written")]
     Unavailable(#[source] StoreError),
     #[error("storage failed")]
@@ -86,7 +89,7 @@ pub async fn place_order(
     let skus: Vec<_> = request.lines().iter().map(|line| line.product_id.clone()).collect();
     let catalogue = app.catalogue.get_products(&skus).await?;
     let now = app.clock.now();
-    let (lines, unknown) = price_lines(request, &catalogue);
+    let (lines, unknown) = price_lines(request, &catalogue)?;
     let order = Order::new(
         OrderId::new(),
         customer.clone(),
@@ -94,7 +97,7 @@ pub async fn place_order(
         &app.pricing,
         &Actor::customer(customer),
         now,
-    );
+    )?;
     tracing::Span::current().record("order_id", tracing::field::display(order.id));
     let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.digest.clone(), order.id, now));
     let reserver = Actor::system(RESERVER);
@@ -214,7 +217,7 @@ async fn settle_rejection(
             let record = record.ok_or(PlaceError::Inconsistent("the idempotency key is taken yet cannot be read"))?;
             replay(app, &record, fingerprint).await
         }
-        Rejection::OrderChanged | Rejection::OutOfStock(_) => {
+        Rejection::OrderChanged | Rejection::OutOfStock(_) | Rejection::ReservationNotActive => {
             Err(PlaceError::Inconsistent("a new order cannot conflict on its own status"))
         }
     }

@@ -140,7 +140,7 @@ impl DynamoStore {
                     .expression_attribute_values(":ttl", AttributeValue::N(retention.timestamp().to_string()))
                     .build()
                     .map_err(encode_failure)?;
-                tx.push(Role::Reservation, TransactWriteItem::builder().update(update).build());
+                tx.push(Role::Settlement, TransactWriteItem::builder().update(update).build());
                 (
                     order.items.iter().map(|line| (&line.product_id, line.quantity)).collect(),
                     counters,

@@ -17,6 +17,8 @@ pub(super) enum Role {
     Order,
     Idempotency,
     Reservation,
+    /// The order's ACTIVE reservation, settled (converted or released).
+    Settlement,
     /// The stock hold for the order line at this index.
     Stock(usize),
 }
@@ -99,6 +101,10 @@ fn explain_cancellation(
     }
     if failed(Role::Idempotency) {
         return Some(Rejection::IdempotencyKeyTaken);
+    }
+    if failed(Role::Settlement) {
+        // The order is as expected, yet its reservation is not ACTIVE: stored state disagrees.
+        return Some(Rejection::ReservationNotActive);
     }
     if failed(Role::Reservation) {
         // A reservation for this order already exists: another worker got here first.
@@ -192,7 +198,7 @@ mod tests {
                 (product.product_id.clone(), product)
             })
             .collect();
-        let (lines, _) = price_lines(&request, &catalogue);
+        let (lines, _) = price_lines(&request, &catalogue).unwrap();
         let pricing = PricingPolicy {
             currency: "USD".into(),
             tax_rate: Default::default(),
@@ -206,6 +212,7 @@ mod tests {
             &Actor::system("t"),
             Utc::now(),
         )
+        .unwrap()
     }
 
     const ROLES: [Role; 4] = [Role::Order, Role::Reservation, Role::Stock(0), Role::Stock(1)];
@@ -255,6 +262,22 @@ mod tests {
         };
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].product_id.as_str(), "b");
+    }
+
+    #[test]
+    fn a_settlement_whose_reservation_is_not_active_is_an_inconsistency_unless_the_order_changed() {
+        let order = two_line_order();
+        let roles = [Role::Order, Role::Settlement, Role::Stock(0), Role::Stock(1)];
+        let settled_elsewhere = cancelled(&["None", "ConditionalCheckFailed", "None", "None"], 400);
+        assert_eq!(
+            explain_cancellation(&settled_elsewhere, &roles, &order, Rejection::OrderChanged),
+            Some(Rejection::ReservationNotActive)
+        );
+        let lost_race = cancelled(&["ConditionalCheckFailed", "ConditionalCheckFailed", "None", "None"], 400);
+        assert_eq!(
+            explain_cancellation(&lost_race, &roles, &order, Rejection::OrderChanged),
+            Some(Rejection::OrderChanged)
+        );
     }
 
     #[test]
