@@ -290,6 +290,7 @@ mod tests {
             available,
             reserved,
             version: 1,
+            price_version: 1,
         }
     }
 
@@ -308,9 +309,10 @@ mod tests {
             quantity: Quantity::new(2).unwrap(),
             unit_price: Money::parse("1").unwrap(),
             subtotal: Money::parse("2").unwrap(),
+            price_version: 1,
         };
         let mut order = Order::new(OrderId::new(), user, vec![line], &pricing, &Actor::system("t"), now).unwrap();
-        order.reserve(&Actor::system("t"), now, now + Duration::minutes(15)).unwrap();
+        order.reserve(&Actor::system("t"), now, now + Duration::minutes(15), None).unwrap();
         let mut reservation = Reservation::for_order(&order, now + Duration::minutes(15), now);
         reservation.lines = vec![ReservedLine {
             product_id: Sku::parse("p").unwrap(),

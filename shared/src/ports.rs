@@ -47,6 +47,8 @@ impl StoreError {
 pub enum Rejection {
     /// These lines did not have enough available stock; nothing was written.
     OutOfStock(Vec<LineProblem>),
+    /// The price of these products changed since the order was priced; nothing was written.
+    PriceChanged(Vec<Sku>),
     /// An order with this id already exists: our own earlier write, replayed.
     OrderExists,
     /// Another request already holds this idempotency key.
@@ -162,6 +164,12 @@ pub enum PutProductError {
     /// `on_hand` may not drop below the units held by active reservations.
     #[error("on_hand {on_hand} is below the {reserved} units reserved")]
     BelowReserved { on_hand: i64, reserved: i64 },
+    /// `If-Match` named a version the product has moved past (a sale, a hold, another edit).
+    #[error("the product is at version {current}, not the one the update was based on")]
+    Stale { current: u64 },
+    /// `If-Match` named a version of a product that does not exist.
+    #[error("no such product to match")]
+    NotFound,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -171,8 +179,10 @@ pub trait Catalogue: Send + Sync {
     /// The products that exist among `ids`, in one round trip.
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
 
-    /// Creates or updates a product, keeping `on_hand = available + reserved`.
-    async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError>;
+    /// Creates or updates a product, keeping `on_hand = available + reserved`; with `if_match`,
+    /// only if the product is still at that version. The price version moves only when the
+    /// price changes.
+    async fn put_product(&self, update: &ProductUpdate, if_match: Option<u64>, now: DateTime<Utc>) -> Result<Product, PutProductError>;
 
     /// ACTIVE reservations, soonest deadline first per index partition; only those due by
     /// `expiring_by` when given. At most `limit`.

@@ -73,6 +73,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
                     | PlaceError::Inconsistent(_)
                     | PlaceError::KeyReused
                     | PlaceError::TooLarge(_)
+                    | PlaceError::PricesKeptChanging
                     | PlaceError::Crashed(_)),
                 ) => return Err(TestCaseError::fail(format!("placing failed: {err}"))),
             }
@@ -164,7 +165,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         service
             .app
             .catalogue
-            .put_product(&update, clock.now())
+            .put_product(&update, None, clock.now())
             .await
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
     }

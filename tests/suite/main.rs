@@ -8,6 +8,7 @@ mod faults;
 mod functions;
 mod idempotency;
 mod invariants;
+mod inventory;
 mod listing;
 mod money;
 mod payments;

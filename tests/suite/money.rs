@@ -42,7 +42,7 @@ async fn store_oversized_order(service: &orders_local::RunningService, user: &st
     let now = app.clock.now();
     let mut order = Order::new(OrderId::new(), user.clone(), lines, &app.pricing, &Actor::customer(&user), now).unwrap();
     let due = now + app.payment_timeout;
-    order.reserve(&Actor::system("reserve-stock"), now, due).unwrap();
+    order.reserve(&Actor::system("reserve-stock"), now, due, None).unwrap();
     let big = Money::from_stored(total).unwrap();
     order.items[0].unit_price = big;
     order.items[0].subtotal = big;

@@ -55,6 +55,10 @@ pub struct OrderLine {
     pub quantity: Quantity,
     pub unit_price: Money,
     pub subtotal: Money,
+    /// The product's price version `unit_price` was read at: the reservation holds only if the
+    /// price is still that one.
+    #[serde(default)]
+    pub price_version: u64,
 }
 
 /// Why one line of an order could not be reserved.
@@ -63,6 +67,9 @@ pub struct OrderLine {
 pub enum LineProblemCode {
     OutOfStock,
     UnknownProduct,
+    /// Priced again (its price changed while it waited to be reserved), the line or the order
+    /// would pass the bound every amount is held to.
+    AmountTooLarge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,6 +229,7 @@ pub fn price_lines(request: &PlaceOrder, catalogue: &HashMap<Sku, Product>) -> R
                 subtotal: product.price.checked_mul(wanted.quantity.get()).map_err(|_| AmountTooLarge {
                     what: format!("line subtotal of {}", wanted.product_id),
                 })?,
+                price_version: product.price_version,
             }),
             None => unknown.push(LineProblem {
                 product_id: wanted.product_id.clone(),
@@ -301,9 +309,16 @@ impl Order {
         Ok(())
     }
 
-    /// Stock is held: the customer has until `payment_due_at` to pay.
-    pub fn reserve(&mut self, actor: &Actor, now: DateTime<Utc>, payment_due_at: DateTime<Utc>) -> Result<(), IllegalTransition> {
-        self.transition(OrderStatus::PendingPayment, actor, None, now)?;
+    /// Stock is held: the customer has until `payment_due_at` to pay. The note says what the
+    /// reserving step changed on the way (a re-pricing), if anything.
+    pub fn reserve(
+        &mut self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        payment_due_at: DateTime<Utc>,
+        note: Option<String>,
+    ) -> Result<(), IllegalTransition> {
+        self.transition(OrderStatus::PendingPayment, actor, note, now)?;
         self.payment_due_at = Some(payment_due_at);
         Ok(())
     }
@@ -314,6 +329,51 @@ impl Order {
         self.transition(OrderStatus::Invalid, actor, Some(note), now)?;
         self.problems = problems;
         Ok(())
+    }
+
+    /// Prices every line again from the catalogue, for an order that waited to be reserved
+    /// while a price changed. Returns what changed (`mug 5.00 -> 6.00`) or, when a product is
+    /// gone or an amount would pass the bound, the problems that make the order INVALID.
+    pub fn reprice(&mut self, catalogue: &HashMap<Sku, Product>, pricing: &PricingPolicy) -> Result<Vec<String>, Vec<LineProblem>> {
+        let mut changes = Vec::new();
+        let mut problems = Vec::new();
+        for line in &mut self.items {
+            let problem = |code| LineProblem {
+                product_id: line.product_id.clone(),
+                code,
+                requested: line.quantity,
+                available: None,
+            };
+            let Some(product) = catalogue.get(&line.product_id) else {
+                problems.push(problem(LineProblemCode::UnknownProduct));
+                continue;
+            };
+            let Ok(subtotal) = product.price.checked_mul(line.quantity.get()) else {
+                problems.push(problem(LineProblemCode::AmountTooLarge));
+                continue;
+            };
+            if product.price != line.unit_price {
+                changes.push(format!("{} {} -> {}", line.product_id, line.unit_price, product.price));
+            }
+            line.unit_price = product.price;
+            line.subtotal = subtotal;
+            line.price_version = product.price_version;
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.totals = pricing.totals(&self.items).map_err(|_| {
+            self.items
+                .iter()
+                .map(|line| LineProblem {
+                    product_id: line.product_id.clone(),
+                    code: LineProblemCode::AmountTooLarge,
+                    requested: line.quantity,
+                    available: None,
+                })
+                .collect::<Vec<_>>()
+        })?;
+        Ok(changes)
     }
 
     /// The problem code that explains an INVALID order as a whole: the first line's.
@@ -390,6 +450,7 @@ fn problem_note(problems: &[LineProblem]) -> String {
             let code = match problem.code {
                 LineProblemCode::OutOfStock => "OUT_OF_STOCK",
                 LineProblemCode::UnknownProduct => "UNKNOWN_PRODUCT",
+                LineProblemCode::AmountTooLarge => "AMOUNT_TOO_LARGE",
             };
             format!("{}: {code}", problem.product_id)
         })
@@ -412,6 +473,7 @@ mod tests {
             available: 10,
             reserved: 0,
             version: 1,
+            price_version: 1,
         }
     }
 
@@ -479,7 +541,7 @@ mod tests {
         let request = place(&[("a", 1)]);
         let (lines, _) = price_lines(&request, &catalogue(&[product("a", total)])).unwrap();
         let mut order = new_order(lines, &pricing("0", "0"));
-        order.reserve(&Actor::system("test"), Utc::now(), Utc::now()).unwrap();
+        order.reserve(&Actor::system("test"), Utc::now(), Utc::now(), None).unwrap();
         order
     }
 

@@ -16,6 +16,10 @@ pub struct Product {
     /// Bumped by every change of the counters.
     #[serde(default)]
     pub version: u64,
+    /// Bumped only when the price changes: a reservation is conditioned on the one it charges,
+    /// so that holds, sales and releases (which move `version`) never fail a checkout.
+    #[serde(default)]
+    pub price_version: u64,
 }
 
 /// What an admin sets on a product; the stock counters follow from `on_hand`.

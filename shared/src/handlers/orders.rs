@@ -36,6 +36,7 @@ pub async fn create_order(app: &App, request: Request) -> HttpResult {
                 extra: serde_json::Map::from_iter([("max_amount".to_owned(), serde_json::json!(Money::MAX))]),
             },
             PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
+            PlaceError::PricesKeptChanging => ApiError::Unavailable(Box::new(PlaceError::PricesKeptChanging)),
             PlaceError::Crashed(_) => ApiError::Crashed,
             other => ApiError::Internal(Box::new(other)),
         })?;

@@ -99,6 +99,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::OrderInvalid(order) => match order.invalid_reason() {
                 Some(LineProblemCode::UnknownProduct) => "UNKNOWN_PRODUCT",
+                Some(LineProblemCode::AmountTooLarge) => "AMOUNT_TOO_LARGE",
                 Some(LineProblemCode::OutOfStock) | None => "OUT_OF_STOCK",
             },
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
@@ -118,6 +119,7 @@ impl ApiError {
             403 => "Forbidden",
             404 => "Not found",
             409 => "Conflict",
+            412 => "Precondition failed",
             413 => "Payload too large",
             415 => "Unsupported media type",
             422 => "Unprocessable content",

@@ -10,6 +10,9 @@ use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
 /// The component named in the timeline for what the reservation step decides.
 pub const RESERVER: &str = "reserve-stock";
 
+/// Times placement prices an order afresh when a price changed under it.
+const PRICING_ATTEMPTS: usize = 3;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placed {
     /// Every line is reserved (201), or on replay, the order as it now stands.
@@ -51,6 +54,9 @@ pub enum PlaceError {
     /// Nothing is stored: an amount would pass the bound every amount is held to.
     #[error(transparent)]
     TooLarge(#[from] AmountTooLarge),
+    /// The prices changed under every attempt to place the order; nothing was written.
+    #[error("prices kept changing while the order was placed")]
+    PricesKeptChanging,
     #[error("storage stayed unavailable; nothing was written")]
     Unavailable(#[source] StoreError),
     #[error("storage failed")]
@@ -87,62 +93,71 @@ pub async fn place_order(
     }
 
     let skus: Vec<_> = request.lines().iter().map(|line| line.product_id.clone()).collect();
-    let catalogue = app.catalogue.get_products(&skus).await?;
-    let now = app.clock.now();
-    let (lines, unknown) = price_lines(request, &catalogue)?;
-    let order = Order::new(
-        OrderId::new(),
-        customer.clone(),
-        lines,
-        &app.pricing,
-        &Actor::customer(customer),
-        now,
-    )?;
-    tracing::Span::current().record("order_id", tracing::field::display(order.id));
-    let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.digest.clone(), order.id, now));
-    let reserver = Actor::system(RESERVER);
+    // A price that changes between the read and the reserving write fails the write (it is
+    // conditioned on each line's price version): price again from a fresh read.
+    for _ in 0..PRICING_ATTEMPTS {
+        let catalogue = app.catalogue.get_products(&skus).await?;
+        let now = app.clock.now();
+        let (lines, unknown) = price_lines(request, &catalogue)?;
+        let order = Order::new(
+            OrderId::new(),
+            customer.clone(),
+            lines,
+            &app.pricing,
+            &Actor::customer(customer),
+            now,
+        )?;
+        tracing::Span::current().record("order_id", tracing::field::display(order.id));
+        let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.digest.clone(), order.id, now));
+        let reserver = Actor::system(RESERVER);
 
-    if !unknown.is_empty() {
-        let mut invalid = order;
-        invalid
-            .invalidate(unknown, &reserver, now)
-            .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
-        return record_new(app, invalid, idempotency.as_ref(), &fingerprint).await;
-    }
-
-    let payment_due = now + app.payment_timeout;
-    let mut reserved = order.clone();
-    reserved
-        .reserve(&reserver, now, payment_due)
-        .map_err(|_| PlaceError::Inconsistent("a new order must accept PENDING_PAYMENT"))?;
-    let reservation = Reservation::for_order(&reserved, payment_due, now);
-    let attempt = app
-        .contention_retry
-        .run(WriteError::is_contended, || {
-            app.orders.create_order(&reserved, idempotency.as_ref(), Some(&reservation))
-        })
-        .await;
-    match attempt {
-        Ok(()) if app.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
-        Ok(()) => Ok(Placement {
-            placed: Placed::Reserved(reserved),
-            replayed: false,
-        }),
-        Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
-            tracing::info!(lines = problems.len(), "order refused: not enough stock");
+        if !unknown.is_empty() {
             let mut invalid = order;
             invalid
-                .invalidate(problems, &reserver, now)
+                .invalidate(unknown, &reserver, now)
                 .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
-            record_new(app, invalid, idempotency.as_ref(), &fingerprint).await
+            return record_new(app, invalid, idempotency.as_ref(), &fingerprint).await;
         }
-        Err(WriteError::Rejected(rejection)) => settle_rejection(app, rejection, reserved.id, customer, key, &fingerprint).await,
-        Err(WriteError::Store(err)) if err.is_transient() => {
-            tracing::warn!(error = %crate::error_chain(&err), "reservation still failing after the SDK's retries; handing it to the reserve-stock queue");
-            hand_over(app, order, idempotency.as_ref(), &fingerprint).await
-        }
-        Err(WriteError::Store(err)) => Err(PlaceError::Store(err)),
+
+        let payment_due = now + app.payment_timeout;
+        let mut reserved = order.clone();
+        reserved
+            .reserve(&reserver, now, payment_due, None)
+            .map_err(|_| PlaceError::Inconsistent("a new order must accept PENDING_PAYMENT"))?;
+        let reservation = Reservation::for_order(&reserved, payment_due, now);
+        let attempt = app
+            .contention_retry
+            .run(WriteError::is_contended, || {
+                app.orders.create_order(&reserved, idempotency.as_ref(), Some(&reservation))
+            })
+            .await;
+        return match attempt {
+            Ok(()) if app.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
+            Ok(()) => Ok(Placement {
+                placed: Placed::Reserved(reserved),
+                replayed: false,
+            }),
+            Err(WriteError::Rejected(Rejection::PriceChanged(products))) => {
+                tracing::info!(?products, "a price changed while the order was placed; pricing it again");
+                continue;
+            }
+            Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
+                tracing::info!(lines = problems.len(), "order refused: not enough stock");
+                let mut invalid = order;
+                invalid
+                    .invalidate(problems, &reserver, now)
+                    .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
+                record_new(app, invalid, idempotency.as_ref(), &fingerprint).await
+            }
+            Err(WriteError::Rejected(rejection)) => settle_rejection(app, rejection, reserved.id, customer, key, &fingerprint).await,
+            Err(WriteError::Store(err)) if err.is_transient() => {
+                tracing::warn!(error = %crate::error_chain(&err), "reservation still failing after the SDK's retries; handing it to the reserve-stock queue");
+                hand_over(app, order, idempotency.as_ref(), &fingerprint).await
+            }
+            Err(WriteError::Store(err)) => Err(PlaceError::Store(err)),
+        };
     }
+    Err(PlaceError::PricesKeptChanging)
 }
 
 /// Stores an order that needs no stock held (INVALID), or that the queue will finish.
@@ -217,7 +232,7 @@ async fn settle_rejection(
             let record = record.ok_or(PlaceError::Inconsistent("the idempotency key is taken yet cannot be read"))?;
             replay(app, &record, fingerprint).await
         }
-        Rejection::OrderChanged | Rejection::OutOfStock(_) | Rejection::ReservationNotActive => {
+        Rejection::OrderChanged | Rejection::OutOfStock(_) | Rejection::PriceChanged(_) | Rejection::ReservationNotActive => {
             Err(PlaceError::Inconsistent("a new order cannot conflict on its own status"))
         }
     }

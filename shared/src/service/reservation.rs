@@ -3,7 +3,7 @@
 //! is conditioned on the status, so a duplicate message cannot reserve twice.
 
 use crate::app::App;
-use crate::domain::{Actor, OrderId, OrderStatus, Reservation};
+use crate::domain::{Actor, LineProblem, Order, OrderId, OrderStatus, Reservation};
 use crate::ports::{Rejection, StockChange, StoreError, WriteError};
 use crate::service::placement::RESERVER;
 
@@ -25,46 +25,72 @@ pub enum StepError {
     Illegal(OrderStatus),
     #[error("crashed after the reserving write")]
     Crashed,
+    #[error("prices kept changing while the order was reserved; the message will be delivered again")]
+    PricesKeptChanging,
 }
 
+/// Times the step prices an order afresh when a price changed under it.
+const PRICING_ATTEMPTS: usize = 3;
+
 pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, StepError> {
-    let Some(order) = app.orders.get_order(id).await? else {
+    let Some(mut order) = app.orders.get_order(id).await? else {
         tracing::warn!("reserve-stock step for an order that does not exist; dropping it");
         return Ok(StepOutcome::AlreadySettled);
     };
     if order.status != OrderStatus::PendingReservingStock {
         return Ok(StepOutcome::AlreadySettled);
     }
-    let now = app.clock.now();
     let actor = Actor::system(RESERVER);
-    let payment_due = now + app.payment_timeout;
-    let mut reserved = order.clone();
-    reserved
-        .reserve(&actor, now, payment_due)
+    let mut repriced: Vec<String> = Vec::new();
+    // The order was priced when it was placed; the hold is conditioned on those price versions.
+    // A price that changed since is charged as it now is, and the timeline says so.
+    for _ in 0..PRICING_ATTEMPTS {
+        let now = app.clock.now();
+        let payment_due = now + app.payment_timeout;
+        let note = (!repriced.is_empty()).then(|| format!("REPRICED: {}", repriced.join(", ")));
+        let mut reserved = order.clone();
+        reserved
+            .reserve(&actor, now, payment_due, note)
+            .map_err(|err| StepError::Illegal(err.to))?;
+        let reservation = Reservation::for_order(&reserved, payment_due, now);
+        return match app
+            .orders
+            .update_order(&mut reserved, OrderStatus::PendingReservingStock, StockChange::Hold(&reservation))
+            .await
+        {
+            Ok(()) if app.crash_at("reserve_stock.after_commit") => Err(StepError::Crashed),
+            Ok(()) => Ok(StepOutcome::Reserved),
+            Err(WriteError::Rejected(Rejection::PriceChanged(products))) => {
+                tracing::info!(?products, "prices changed while the order waited; pricing it again");
+                let skus: Vec<_> = order.items.iter().map(|line| line.product_id.clone()).collect();
+                let catalogue = app.catalogue.get_products(&skus).await?;
+                match order.reprice(&catalogue, &app.pricing) {
+                    Ok(changes) => {
+                        repriced.extend(changes);
+                        continue;
+                    }
+                    Err(problems) => invalidate(app, order, problems, &actor).await,
+                }
+            }
+            Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => invalidate(app, order, problems, &actor).await,
+            Err(WriteError::Rejected(_)) => Ok(StepOutcome::AlreadySettled),
+            Err(WriteError::Store(err)) => Err(err.into()),
+        };
+    }
+    Err(StepError::PricesKeptChanging)
+}
+
+/// The order cannot be reserved as it stands: INVALID, with a reason per line.
+async fn invalidate(app: &App, mut order: Order, problems: Vec<LineProblem>, actor: &Actor) -> Result<StepOutcome, StepError> {
+    order
+        .invalidate(problems, actor, app.clock.now())
         .map_err(|err| StepError::Illegal(err.to))?;
-    let reservation = Reservation::for_order(&reserved, payment_due, now);
     match app
         .orders
-        .update_order(&mut reserved, OrderStatus::PendingReservingStock, StockChange::Hold(&reservation))
+        .update_order(&mut order, OrderStatus::PendingReservingStock, StockChange::None)
         .await
     {
-        Ok(()) if app.crash_at("reserve_stock.after_commit") => Err(StepError::Crashed),
-        Ok(()) => Ok(StepOutcome::Reserved),
-        Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
-            let mut invalid = order;
-            invalid
-                .invalidate(problems, &actor, now)
-                .map_err(|err| StepError::Illegal(err.to))?;
-            match app
-                .orders
-                .update_order(&mut invalid, OrderStatus::PendingReservingStock, StockChange::None)
-                .await
-            {
-                Ok(()) => Ok(StepOutcome::Invalidated),
-                Err(WriteError::Rejected(_)) => Ok(StepOutcome::AlreadySettled),
-                Err(WriteError::Store(err)) => Err(err.into()),
-            }
-        }
+        Ok(()) => Ok(StepOutcome::Invalidated),
         Err(WriteError::Rejected(_)) => Ok(StepOutcome::AlreadySettled),
         Err(WriteError::Store(err)) => Err(err.into()),
     }

@@ -60,54 +60,39 @@ impl Catalogue for DynamoStore {
         Ok(products)
     }
 
-    async fn put_product(&self, update: &ProductUpdate, now: DateTime<Utc>) -> Result<Product, PutProductError> {
-        let now = AttributeValue::S(timestamp_key(now));
-        // One conditional upsert: a new product starts with nothing reserved; an existing one keeps
-        // its reservations, and `on_hand` may not drop below them.
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.inventory_table)
-            .set_key(Some(product_key(&update.product_id)))
-            .update_expression(
-                "SET product_id = :sku, #name = :name, seller_id = :seller, price = :price, on_hand = :on_hand, \
-                 available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
-                 created_at = if_not_exists(created_at, :now), updated_at = :now, version = if_not_exists(version, :zero) + :one",
-            )
-            .condition_expression("attribute_not_exists(pk) OR reserved <= :on_hand")
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
-            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
-            .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
-            .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
-            .expression_attribute_values(":on_hand", AttributeValue::N(update.on_hand.to_string()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":now", now)
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                let record: ProductRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
-                Ok(record.product)
-            }
-            Err(err) => {
-                if let Some(UpdateItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() {
-                    let reserved = failed
-                        .item()
-                        .and_then(|old| old.get("reserved"))
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse().ok());
-                    return Err(PutProductError::BelowReserved {
-                        on_hand: update.on_hand,
-                        reserved: reserved.unwrap_or_default(),
-                    });
+    async fn put_product(&self, update: &ProductUpdate, if_match: Option<u64>, now: DateTime<Utc>) -> Result<Product, PutProductError> {
+        // The price version moves only when the price does: try as if it did not change; when
+        // the stored price differs, write again with the version bumped. Two attempts suffice
+        // unless another admin keeps changing the price in between.
+        let mut price_changed = false;
+        for _ in 0..PUT_ATTEMPTS {
+            match self.write_product(update, if_match, price_changed, now).await? {
+                Ok(product) => return Ok(product),
+                Err(old) => {
+                    let number = |name: &str| old.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
+                    let version = number("version").and_then(|v| u64::try_from(v).ok());
+                    match if_match {
+                        Some(_) if old.is_empty() => return Err(PutProductError::NotFound),
+                        Some(expected) if version != Some(expected) => {
+                            return Err(PutProductError::Stale {
+                                current: version.unwrap_or_default(),
+                            })
+                        }
+                        _ => {}
+                    }
+                    let reserved = number("reserved").unwrap_or_default();
+                    if reserved > update.on_hand {
+                        return Err(PutProductError::BelowReserved {
+                            on_hand: update.on_hand,
+                            reserved,
+                        });
+                    }
+                    let stored_price = old.get("price").and_then(|v| v.as_s().ok());
+                    price_changed = stored_price != Some(&update.price.to_string());
                 }
-                Err(classify(err).into())
             }
         }
+        Err(StoreError::Contended("the price kept changing under the update".into()).into())
     }
 
     async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
@@ -121,7 +106,72 @@ impl Catalogue for DynamoStore {
     }
 }
 
+/// Tries of a product update racing other price changes.
+const PUT_ATTEMPTS: usize = 3;
+
 impl DynamoStore {
+    /// One conditional upsert of a product: a new one starts with nothing reserved; an existing
+    /// one keeps its reservations, and `on_hand` may not drop below them. Written as if the price
+    /// is unchanged, or (`price_changed`) as a change that bumps the price version. `Err` holds
+    /// the stored item when a condition failed (empty when there is none).
+    async fn write_product(
+        &self,
+        update: &ProductUpdate,
+        if_match: Option<u64>,
+        price_changed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Product, Item>, StoreError> {
+        let (price_version, mut condition) = if price_changed {
+            (
+                "price_version = if_not_exists(price_version, :zero) + :one",
+                "attribute_exists(pk) AND price <> :price AND reserved <= :on_hand".to_owned(),
+            )
+        } else {
+            (
+                "price_version = if_not_exists(price_version, :one)",
+                "(attribute_not_exists(pk) OR (price = :price AND reserved <= :on_hand))".to_owned(),
+            )
+        };
+        let mut request = self.client.update_item();
+        if let Some(expected) = if_match {
+            condition = format!("attribute_exists(pk) AND version = :expected AND {condition}");
+            request = request.expression_attribute_values(":expected", AttributeValue::N(expected.to_string()));
+        }
+        let result = request
+            .table_name(&self.inventory_table)
+            .set_key(Some(product_key(&update.product_id)))
+            .update_expression(format!(
+                "SET product_id = :sku, #name = :name, seller_id = :seller, price = :price, on_hand = :on_hand, \
+                 available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
+                 created_at = if_not_exists(created_at, :now), updated_at = :now, \
+                 version = if_not_exists(version, :zero) + :one, {price_version}"
+            ))
+            .condition_expression(condition)
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
+            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
+            .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
+            .expression_attribute_values(":on_hand", AttributeValue::N(update.on_hand.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let record: ProductRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
+                Ok(Ok(record.product))
+            }
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => Ok(Err(failed.item().cloned().unwrap_or_default())),
+                _ => Err(classify(err)),
+            },
+        }
+    }
+
     /// One index partition of ACTIVE reservations, soonest deadline first, up to `limit`.
     async fn active_page(&self, shard: String, due_by: Option<&str>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
         let query = self

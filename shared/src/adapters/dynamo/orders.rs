@@ -108,8 +108,10 @@ impl OrderStore for DynamoStore {
 
 impl DynamoStore {
     /// Adds the stock side of an order update: the reservation record, and one conditional
-    /// counter update per line.
+    /// counter update per line. A hold is also conditioned on the price version each line was
+    /// priced at, so the price read is the price charged.
     fn change_stock(&self, tx: &mut Transaction, order: &Order, change: StockChange<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let holds = matches!(change, StockChange::Hold(_));
         let (lines, counters, condition): (Vec<(&Sku, Quantity)>, &str, &str) = match change {
             StockChange::None => return Ok(()),
             StockChange::Hold(reservation) => {
@@ -161,7 +163,23 @@ impl DynamoStore {
             }
         };
         for (index, (sku, quantity)) in lines.into_iter().enumerate() {
-            let update = Update::builder()
+            let mut update = Update::builder();
+            let mut condition = condition.to_owned();
+            if holds {
+                let priced_at = order
+                    .items
+                    .iter()
+                    .find(|line| &line.product_id == sku)
+                    .map_or(0, |line| line.price_version);
+                if priced_at == 0 {
+                    // Priced before products had a price version.
+                    condition.push_str(" AND attribute_not_exists(price_version)");
+                } else {
+                    condition.push_str(" AND price_version = :priced_at");
+                    update = update.expression_attribute_values(":priced_at", AttributeValue::N(priced_at.to_string()));
+                }
+            }
+            let update = update
                 .table_name(&self.inventory_table)
                 .set_key(Some(product_key(sku)))
                 .update_expression(counters)

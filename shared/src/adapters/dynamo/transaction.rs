@@ -110,33 +110,44 @@ fn explain_cancellation(
         // A reservation for this order already exists: another worker got here first.
         return Some(Rejection::OrderChanged);
     }
-    let short: Vec<LineProblem> = roles
-        .iter()
-        .zip(reasons)
-        .filter_map(|(role, reason)| match role {
-            Role::Stock(index) if reason.code() == Some("ConditionalCheckFailed") => {
-                let line = order.items.get(*index)?;
-                let old = reason.item();
-                let available = old
-                    .and_then(|item| item.get("available"))
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok());
-                let code = if old.is_some_and(|item| !item.is_empty()) {
-                    LineProblemCode::OutOfStock
-                } else {
-                    LineProblemCode::UnknownProduct
-                };
-                Some(LineProblem {
-                    product_id: line.product_id.clone(),
-                    code,
-                    requested: line.quantity,
-                    available,
-                })
-            }
-            _ => None,
-        })
-        .collect();
-    (!short.is_empty()).then_some(Rejection::OutOfStock(short))
+    let mut short = Vec::new();
+    let mut repriced = Vec::new();
+    for (role, reason) in roles.iter().zip(reasons) {
+        let Role::Stock(index) = role else { continue };
+        if reason.code() != Some("ConditionalCheckFailed") {
+            continue;
+        }
+        let Some(line) = order.items.get(*index) else { continue };
+        let old = reason.item().filter(|item| !item.is_empty());
+        let number = |name: &str| {
+            old.and_then(|item| item.get(name))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+        };
+        let available = number("available");
+        let (code, requested) = (
+            match old {
+                None => LineProblemCode::UnknownProduct,
+                Some(_) if available.is_some_and(|available| available < i64::from(line.quantity.get())) => LineProblemCode::OutOfStock,
+                Some(_) if number("price_version").unwrap_or(0) != i64::try_from(line.price_version).unwrap_or(i64::MAX) => {
+                    repriced.push(line.product_id.clone());
+                    continue;
+                }
+                Some(_) => LineProblemCode::OutOfStock,
+            },
+            line.quantity,
+        );
+        short.push(LineProblem {
+            product_id: line.product_id.clone(),
+            code,
+            requested,
+            available,
+        });
+    }
+    if !short.is_empty() {
+        return Some(Rejection::OutOfStock(short));
+    }
+    (!repriced.is_empty()).then_some(Rejection::PriceChanged(repriced))
 }
 
 /// Reasons a transaction is cancelled that pass with time: retry the whole transaction.
@@ -194,6 +205,7 @@ mod tests {
                     available: 1,
                     reserved: 0,
                     version: 1,
+                    price_version: 1,
                 };
                 (product.product_id.clone(), product)
             })
@@ -278,6 +290,47 @@ mod tests {
             explain_cancellation(&lost_race, &roles, &order, Rejection::OrderChanged),
             Some(Rejection::OrderChanged)
         );
+    }
+
+    #[test]
+    fn a_line_whose_stock_suffices_but_whose_price_version_moved_is_a_price_change_not_out_of_stock() {
+        let order = two_line_order();
+        let old = |available: &str, price_version: &str| {
+            std::collections::HashMap::from([
+                ("available".to_owned(), AttributeValue::N(available.into())),
+                ("price_version".to_owned(), AttributeValue::N(price_version.into())),
+            ])
+        };
+        let reasons = |second: CancellationReason| {
+            vec![
+                CancellationReason::builder().code("None").build(),
+                CancellationReason::builder().code("None").build(),
+                CancellationReason::builder().code("None").build(),
+                second,
+            ]
+        };
+        let failed = |item| {
+            CancellationReason::builder()
+                .code("ConditionalCheckFailed")
+                .set_item(Some(item))
+                .build()
+        };
+        let err = |reasons: Vec<CancellationReason>| {
+            let cancelled = TransactionCanceledException::builder()
+                .set_cancellation_reasons(Some(reasons))
+                .build();
+            SdkError::service_error(TransactWriteItemsError::TransactionCanceledException(cancelled), response(400))
+        };
+        let repriced = err(reasons(failed(old("100", "2"))));
+        assert_eq!(
+            explain_cancellation(&repriced, &ROLES, &order, Rejection::OrderExists),
+            Some(Rejection::PriceChanged(vec![Sku::parse("b").unwrap()]))
+        );
+        let short = err(reasons(failed(old("1", "2"))));
+        assert!(matches!(
+            explain_cancellation(&short, &ROLES, &order, Rejection::OrderExists),
+            Some(Rejection::OutOfStock(_))
+        ));
     }
 
     #[test]

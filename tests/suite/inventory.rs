@@ -1,0 +1,139 @@
+//! Stock edits that cannot bring sold units back, and prices that are charged as they were read.
+
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_shared::handlers::QueueFunction;
+use orders_tests::{assert_invariants, counters, service, timeline, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+fn product_body(price: &str, on_hand: i64) -> serde_json::Value {
+    json!({"name": "Mug", "seller_id": "seller-1", "price": price, "on_hand": on_hand})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_stock_update_is_refused_so_sold_units_cannot_come_back() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 3).await;
+    let read = admin.get("/api/v1/inventory/mug").await;
+    let etag = read.headers["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, format!("\"{}\"", read.body["version"]));
+
+    // Meanwhile a customer buys two.
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
+    assert_eq!(Api::payments(&service).confirm(&id, "pay-1", &total).await.status, StatusCode::OK);
+    assert_eq!(counters(&admin.product("mug").await), (1, 1, 0));
+
+    // The admin writes back the 3 they read: refused, nothing changes.
+    let path = "/api/v1/inventory/mug";
+    let stale = admin
+        .send(Method::PUT, path, Some(product_body("5.00", 3)), &[("if-match", etag.as_str())])
+        .await;
+    assert_eq!(
+        (stale.status, stale.code()),
+        (StatusCode::PRECONDITION_FAILED, "VERSION_MISMATCH"),
+        "{stale:?}"
+    );
+    assert_eq!(stale.body["title"], "Precondition failed");
+    let current = stale.body["current_version"].as_u64().unwrap();
+    assert_eq!(counters(&admin.product("mug").await), (1, 1, 0));
+
+    // With the current version (bare, quoted or weak) the update goes through, once.
+    let bare = current.to_string();
+    let fresh = admin
+        .send(Method::PUT, path, Some(product_body("5.00", 4)), &[("if-match", bare.as_str())])
+        .await;
+    assert_eq!(fresh.status, StatusCode::OK, "{fresh:?}");
+    assert_eq!(fresh.headers["etag"].to_str().unwrap(), format!("\"{}\"", current + 1));
+    let again = admin
+        .send(Method::PUT, path, Some(product_body("5.00", 9)), &[("if-match", bare.as_str())])
+        .await;
+    assert_eq!(again.status, StatusCode::PRECONDITION_FAILED);
+    let weak = format!("W/\"{}\"", current + 1);
+    assert_eq!(
+        admin
+            .send(Method::PUT, path, Some(product_body("5.00", 4)), &[("if-match", weak.as_str())])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let garbage = admin
+        .send(Method::PUT, path, Some(product_body("5.00", 4)), &[("if-match", "yesterday")])
+        .await;
+    assert_eq!((garbage.status, garbage.code()), (StatusCode::BAD_REQUEST, "INVALID_IF_MATCH"));
+    let missing = admin
+        .send(
+            Method::PUT,
+            "/api/v1/inventory/ghost",
+            Some(product_body("5.00", 4)),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(admin.get("/api/v1/inventory/ghost").await.status, StatusCode::NOT_FOUND);
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_price_version_moves_only_when_the_price_does() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    let created = admin.put_product("mug", "5.00", 10).await.body;
+    assert_eq!(created["price_version"], 1);
+    let restocked = admin.put_product("mug", "5.00", 20).await.body;
+    assert_eq!(restocked["price_version"], 1, "a stock change is not a price change");
+    Api::customer(&service, "alice").reserved_order(&[("mug", 1)]).await;
+    assert_eq!(
+        admin.product("mug").await["price_version"],
+        1,
+        "holds move version, not price_version"
+    );
+    let repriced = admin.put_product("mug", "5.50", 20).await.body;
+    assert_eq!(repriced["price_version"], 2);
+    assert_eq!(
+        admin.put_product("mug", "5.5", 20).await.body["price_version"],
+        2,
+        "the same amount"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_that_waited_in_the_queue_while_its_price_changed_is_charged_the_new_price_and_says_so() {
+    let plan = FaultPlan::default();
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    admin.put_product("tea", "2.00", 10).await;
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+    let alice = Api::customer(&service, "alice");
+    let accepted = alice.place(&[("mug", 2), ("tea", 1)], None).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
+    assert_eq!(accepted.body["total"], "12.00");
+    let id = accepted.body["id"].as_str().unwrap().to_owned();
+
+    admin.put_product("mug", "6.00", 10).await;
+    let poller = service.poller(QueueFunction::ReserveStock).unwrap();
+    assert_eq!(poller.poll_once().await.unwrap(), 1);
+
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["status"], "PENDING_PAYMENT");
+    assert_eq!(order["total"], "14.00", "the price charged is the price now");
+    assert_eq!(order["items"][0]["unit_price"], "6.00");
+    assert_eq!(order["items"][0]["price_version"], 2);
+    assert_eq!(timeline(&order), ["CREATED", "PENDING_RESERVING_STOCK", "PENDING_PAYMENT"]);
+    let last = order["status_history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["note"], "REPRICED: mug 5.00 -> 6.00");
+
+    let payments = Api::payments(&service);
+    let old_total = payments.confirm(&id, "pay-1", "12.00").await;
+    assert_eq!(old_total.code(), "AMOUNT_MISMATCH", "never taken for the wrong amount");
+    assert_eq!(payments.confirm(&id, "pay-1", "14.00").await.status, StatusCode::OK);
+    assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
+    assert_invariants(&service).await;
+}
