@@ -1,5 +1,6 @@
 use std::collections::HashSet;
 
+use orders_shared::domain::{ListQuery, OrderStatus, Sort, UserId};
 use orders_tests::{service, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -104,4 +105,92 @@ async fn a_cursor_is_bound_to_its_sort_order() {
     let misuse = alice.get(&format!("/api/v1/orders?limit=1&sort=total&cursor={cursor}")).await;
     assert_eq!(misuse.status, StatusCode::BAD_REQUEST);
     assert_eq!(misuse.code(), "INVALID_CURSOR");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_filter_reads_the_status_index_and_a_small_read_budget_gives_short_pages_that_still_cover_every_match_once() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("p", "1.00", 1000).await;
+    let alice = Api::customer(&service, "alice");
+    let mut cancelled = HashSet::new();
+    for n in 0..12 {
+        let (id, _) = alice.reserved_order(&[("p", 1)]).await;
+        if n % 4 == 1 {
+            assert_eq!(alice.cancel(&id).await.status, StatusCode::OK);
+            cancelled.insert(id);
+        }
+    }
+    Api::customer(&service, "bob").reserved_order(&[("p", 1)]).await;
+
+    // The admin listing by status answers from the status index, across its shards.
+    let listed = all_pages(&admin, "status=CANCELLED&limit=2").await;
+    let ids: HashSet<String> = listed.iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, cancelled);
+    assert_eq!(all_pages(&admin, "status=PENDING_PAYMENT&sort=total").await.len(), 10);
+
+    // A customer's own orders filtered by status are read from their partition within a budget:
+    // with a budget of 3 items a request, pages come back short, and the cursors still cover
+    // every match exactly once.
+    let mut query = ListQuery {
+        owner: Some(UserId::parse("alice").unwrap()),
+        status: Some(OrderStatus::Cancelled),
+        from: None,
+        to: None,
+        sort: Sort::DEFAULT,
+        limit: 10,
+        after: None,
+        read_budget: 3,
+    };
+    let mut found = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = service.app.orders.list_orders(&query).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 3, "a page never holds more than it could read");
+        found.extend(page.items.iter().map(|order| order.id.to_string()));
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+        assert!(pages < 20, "the cursor moves on");
+    }
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found.iter().cloned().collect::<HashSet<_>>(), cancelled);
+    assert!(pages >= 4, "12 orders read 3 at a time: {pages} pages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_past_the_time_window_answers_an_empty_page_and_timestamps_outside_1970_to_9999_are_refused() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("p", "1.00", 100).await;
+    let alice = Api::customer(&service, "alice");
+    for _ in 0..3 {
+        alice.reserved_order(&[("p", 1)]).await;
+    }
+    let first = alice.get("/api/v1/orders?limit=1").await;
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let newest: chrono::DateTime<chrono::Utc> = first.body["orders"][0]["created_at"].as_str().unwrap().parse().unwrap();
+    let after_it = (newest + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let empty = alice.get(&format!("/api/v1/orders?limit=1&cursor={cursor}&from={after_it}")).await;
+    assert_eq!(empty.status, StatusCode::OK, "{empty:?}");
+    assert_eq!(empty.body["orders"], serde_json::json!([]));
+    assert!(empty.body["next_cursor"].is_null());
+
+    for bound in ["to=9999-12-31T23:59:59-01:00", "from=1969-12-31T23:59:59Z"] {
+        let refused = alice.get(&format!("/api/v1/orders?{}", bound.replace('+', "%2B"))).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::BAD_REQUEST, "INVALID_QUERY_PARAMETER"),
+            "{bound}"
+        );
+    }
+    assert_eq!(
+        alice.get("/api/v1/orders?to=9999-12-31T23:59:59Z").await.body["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }

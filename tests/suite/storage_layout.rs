@@ -85,9 +85,16 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
     let parked = parked.body["id"].as_str().unwrap().to_owned();
 
     let tables: BTreeMap<&str, &TableSpec> = service.template.tables.iter().map(|t| (t.logical_id.as_str(), t)).collect();
-    let all_orders: BTreeSet<String> = ["by_user_created", "by_user_total", "by_shard_created", "by_shard_total"]
-        .map(String::from)
-        .into();
+    let all_orders: BTreeSet<String> = [
+        "by_user_created",
+        "by_user_total",
+        "by_shard_created",
+        "by_shard_total",
+        "by_status_created",
+        "by_status_total",
+    ]
+    .map(String::from)
+    .into();
     let none = BTreeSet::new();
 
     let orders_table = tables["OrdersTable"];

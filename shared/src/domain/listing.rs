@@ -55,11 +55,15 @@ pub struct ListQuery {
     pub sort: Sort,
     pub limit: u16,
     pub after: Option<Cursor>,
+    /// Most items the listing may read for this page; a page may come back short with a cursor.
+    pub read_budget: usize,
 }
 
 impl ListQuery {
     pub const DEFAULT_LIMIT: u16 = 20;
     pub const MAX_LIMIT: u16 = 100;
+    /// Every API listing reads at most this many items per request.
+    pub const READ_BUDGET: usize = 1_000;
 
     /// Whether an order passes the filters that are not part of an index key.
     pub fn admits(&self, order: &Order) -> bool {

@@ -1,6 +1,6 @@
 //! Customer and admin order endpoints: place, read, list.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -121,8 +121,16 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
         |raw| raw.parse::<OrderStatus>().ok(),
         "an order status such as PENDING_PAYMENT",
     )?;
-    let from = params.parse("from", parse_time, "an RFC 3339 timestamp such as 2026-01-31T00:00:00Z")?;
-    let to = params.parse("to", parse_time, "an RFC 3339 timestamp such as 2026-01-31T23:59:59Z")?;
+    let from = params.parse(
+        "from",
+        parse_time,
+        "an RFC 3339 timestamp from 1970 to 9999 UTC, such as 2026-01-31T00:00:00Z",
+    )?;
+    let to = params.parse(
+        "to",
+        parse_time,
+        "an RFC 3339 timestamp from 1970 to 9999 UTC, such as 2026-01-31T23:59:59Z",
+    )?;
     if let (Some(from), Some(to)) = (from, to) {
         if from > to {
             return Err(ApiError::bad_parameter(
@@ -154,9 +162,13 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
         sort,
         limit,
         after,
+        read_budget: ListQuery::READ_BUDGET,
     })
 }
 
+/// A listing bound: RFC 3339, within the years every stored timestamp key can express (a
+/// year past 9999 would format as `+10000-...` and compare wrongly as text).
 fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(raw).ok().map(|at| at.with_timezone(&Utc))
+    let at = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
+    (1970..=9999).contains(&at.year()).then_some(at)
 }

@@ -24,6 +24,9 @@ pub mod index {
     pub const BY_USER_TOTAL: &str = "by_user_total";
     pub const BY_SHARD_CREATED: &str = "by_shard_created";
     pub const BY_SHARD_TOTAL: &str = "by_shard_total";
+    /// Orders table: every order by status (sharded), by creation time and by total.
+    pub const BY_STATUS_CREATED: &str = "by_status_created";
+    pub const BY_STATUS_TOTAL: &str = "by_status_total";
     /// Orders table: orders waiting in PENDING_RESERVING_STOCK, by creation time.
     pub const BY_RESERVING: &str = "by_reserving";
     /// Inventory table: ACTIVE reservations, by deadline.

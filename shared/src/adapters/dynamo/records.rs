@@ -64,6 +64,8 @@ pub enum Sharded {
     Reserving,
     /// ACTIVE reservations by deadline (`expiry_shard`).
     Active,
+    /// Every order in one status, for listings filtered by status (`status_shard`).
+    Status(OrderStatus),
 }
 
 impl Sharded {
@@ -72,6 +74,7 @@ impl Sharded {
             Self::AllOrders => "ORDERS",
             Self::Reserving => "RESERVING",
             Self::Active => "ACTIVE",
+            Self::Status(status) => status.as_str(),
         }
     }
 
@@ -104,6 +107,9 @@ pub struct OrderRecord {
     /// orders to re-drive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserving_shard: Option<String>,
+    /// `<STATUS>#<n>`: the all-orders listing filtered by status, by time and by total.
+    #[serde(default)]
+    pub status_shard: String,
     #[serde(flatten)]
     pub order: Order,
 }
@@ -116,6 +122,7 @@ impl OrderRecord {
             sk: ORDER_SK.to_owned(),
             list_shard: Sharded::AllOrders.of(order.id),
             reserving_shard: (order.status == OrderStatus::PendingReservingStock).then(|| Sharded::Reserving.of(order.id)),
+            status_shard: Sharded::Status(order.status).of(order.id),
             created_key: sort_position(order, SortField::CreatedAt),
             total_key: sort_position(order, SortField::Total),
             order: order.clone(),
