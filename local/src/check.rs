@@ -291,6 +291,7 @@ mod tests {
             reserved,
             version: 1,
             price_version: 1,
+            last_hold_at: None,
         }
     }
 

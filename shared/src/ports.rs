@@ -185,8 +185,11 @@ pub trait Catalogue: Send + Sync {
     async fn put_product(&self, update: &ProductUpdate, if_match: Option<u64>, now: DateTime<Utc>) -> Result<Product, PutProductError>;
 
     /// ACTIVE reservations, soonest deadline first per index partition; only those due by
-    /// `expiring_by` when given. At most `limit`.
+    /// `expiring_by` when given. At most `limit`. Read from an index: eventually consistent.
     async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError>;
+
+    /// The reservations of these orders as they stand (strongly consistent), those that exist.
+    async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +201,9 @@ pub struct QueueError(#[source] pub BoxError);
 pub trait SagaQueue: Send + Sync {
     /// Asks the reserve-stock consumer to finish reserving an order's stock.
     async fn request_reservation(&self, order: OrderId) -> Result<(), QueueError>;
+
+    /// The same for many orders, ten to a call; answers the orders whose request failed.
+    async fn request_reservations(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, QueueError>;
 }
 
 pub trait Clock: Send + Sync {

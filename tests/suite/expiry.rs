@@ -10,10 +10,10 @@ use futures::future::join_all;
 use orders_local::RunningService;
 use orders_shared::adapters::dynamo::{product_key, reservation_key};
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
-use orders_shared::domain::{OrderId, Sku};
+use orders_shared::domain::{OrderId, Product, ProductUpdate, Sku};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
-use orders_shared::ports::ManualClock;
-use orders_shared::service::sweeper::{sweep, SweepReport};
+use orders_shared::ports::{Catalogue, ManualClock, PutProductError, StoreError};
+use orders_shared::service::sweeper::{reconcile, sweep, SweepReport};
 use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -355,4 +355,109 @@ async fn a_stream_record_that_keeps_failing_is_given_up_after_the_retry_limit_an
         "PENDING_PAYMENT",
         "left for an operator, not lost"
     );
+}
+
+/// The real catalogue, but its index of ACTIVE reservations lags: it still lists reservations
+/// that were settled (`stale`) and does not list yet one just made (`unlisted`).
+struct LaggingIndex {
+    inner: Arc<dyn Catalogue>,
+    stale: Vec<orders_shared::domain::Reservation>,
+    unlisted: Option<OrderId>,
+}
+
+#[async_trait::async_trait]
+impl Catalogue for LaggingIndex {
+    async fn get_products(&self, ids: &[Sku]) -> Result<std::collections::HashMap<Sku, Product>, StoreError> {
+        self.inner.get_products(ids).await
+    }
+    async fn put_product(
+        &self,
+        update: &ProductUpdate,
+        if_match: Option<u64>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Product, PutProductError> {
+        self.inner.put_product(update, if_match, now).await
+    }
+    async fn active_reservations(
+        &self,
+        expiring_by: Option<chrono::DateTime<chrono::Utc>>,
+        limit: usize,
+    ) -> Result<Vec<orders_shared::domain::Reservation>, StoreError> {
+        let mut listed = self.inner.active_reservations(expiring_by, limit).await?;
+        listed.retain(|r| Some(r.order_id) != self.unlisted);
+        listed.extend(self.stale.iter().cloned());
+        Ok(listed)
+    }
+    async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<orders_shared::domain::Reservation>, StoreError> {
+        self.inner.get_reservations(orders).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_reported_only_when_strongly_consistent_reads_confirm_it() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let service = service(clocked(&clock)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (paid, total) = alice.reserved_order(&[("mug", 2)]).await;
+    let paid_reservation = service
+        .app
+        .catalogue
+        .get_reservations(&[OrderId::parse(&paid).unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(Api::payments(&service).confirm(&paid, "p", &total).await.status, StatusCode::OK);
+    let (held, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let held = OrderId::parse(&held).unwrap();
+    let products = std::collections::BTreeSet::from([Sku::parse("mug").unwrap()]);
+
+    // The index still lists the converted reservation as ACTIVE, and does not list the new one yet.
+    let mut lagging = (*service.app).clone();
+    lagging.catalogue = Arc::new(LaggingIndex {
+        inner: Arc::clone(&service.app.catalogue),
+        stale: paid_reservation,
+        unlisted: Some(held),
+    });
+    assert_eq!(reconcile(&lagging, &products).await.unwrap(), vec![], "index lag is not drift");
+
+    // Long after the last hold, a reservation the index still does not list is really missing.
+    clock.advance(chrono::Duration::minutes(5));
+    let drift = reconcile(&lagging, &products).await.unwrap();
+    assert_eq!(drift.len(), 1);
+    assert_eq!((drift[0].reserved, drift[0].reserved_by_reservations), (1, 0));
+    // The real index agrees with the counters.
+    assert_eq!(reconcile(&service.app, &products).await.unwrap(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_orders_are_redriven_in_batches() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let plan = FaultPlan::default();
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        ..clocked(&clock)
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 100).await;
+    let alice = Api::customer(&service, "alice");
+    for _ in 0..12 {
+        plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+        plan.fail_next("SendMessage", FaultPoint::Before, 4);
+        assert_eq!(alice.place(&[("mug", 1)], None).await.status, StatusCode::ACCEPTED);
+    }
+    clock.advance(chrono::Duration::seconds(121));
+    let report = sweep_now(&service).await;
+    assert_eq!((report.redriven, report.failures), (12, 0));
+    let poller = service.poller(QueueFunction::ReserveStock).unwrap();
+    let mut delivered = 0;
+    while delivered < 12 {
+        delivered += eventually(Duration::from_secs(10), || async {
+            Some(poller.poll_once().await.unwrap()).filter(|n| *n > 0)
+        })
+        .await;
+    }
+    assert_eq!(counters(&admin.product("mug").await), (100, 88, 12));
+    assert_invariants(&service).await;
 }

@@ -1,3 +1,4 @@
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{SellerId, Sku};
@@ -20,6 +21,10 @@ pub struct Product {
     /// so that holds, sales and releases (which move `version`) never fail a checkout.
     #[serde(default)]
     pub price_version: u64,
+    /// When stock was last held for an order. The sweeper trusts its (eventually consistent)
+    /// index of reservations for a product only once its last hold has had time to reach it.
+    #[serde(default, skip_serializing)]
+    pub last_hold_at: Option<DateTime<Utc>>,
 }
 
 /// What an admin sets on a product; the stock counters follow from `on_hand`.

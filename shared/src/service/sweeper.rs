@@ -22,6 +22,13 @@ pub const BATCH: usize = 2_000;
 const CONCURRENCY: usize = 16;
 /// Most of one run's time; the function's 60 s timeout leaves room for the rest of the run.
 const TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(40);
+/// Most products one run reconciles.
+const RECONCILE_PRODUCTS: usize = 200;
+/// Most index entries of ACTIVE reservations one reconciliation reads.
+const RECONCILE_READS: usize = 20_000;
+/// How long after a hold the sweeper trusts the reservation index to list it (index
+/// propagation is typically well under a second).
+const INDEX_SETTLE: Duration = Duration::seconds(30);
 pub const SWEEPER: &str = "sweeper";
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -50,23 +57,35 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     let now = app.clock.now();
     let mut report = SweepReport::default();
     let actor = Actor::system(SWEEPER);
+    let started = std::time::Instant::now();
+    let within_budget = || started.elapsed() < TIME_BUDGET;
 
     // Page through everything due: an expired reservation leaves the index, so each read starts
     // where the last ended. Stop when a batch settles nothing (only failures are left) or the
-    // run's time budget is spent; the next run picks up the rest.
-    let started = std::time::Instant::now();
+    // run's time budget is spent, checked before each order; the next run picks up the rest.
     let mut touched = BTreeSet::new();
-    loop {
+    while within_budget() {
         let due = app.catalogue.active_reservations(Some(now), BATCH).await?;
         touched.extend(due.iter().flat_map(|r| r.lines.iter().map(|line| line.product_id.clone())));
         let ids: Vec<OrderId> = due.iter().map(|reservation| reservation.order_id).collect();
+        let batch = ids.len();
         let outcomes: Vec<_> = stream::iter(ids)
-            .map(|id| expire(app, id, &actor))
+            .map(|id| {
+                let actor = &actor;
+                async move {
+                    // Past the budget, the rest of the batch is left for the next run.
+                    if started.elapsed() < TIME_BUDGET {
+                        Some(expire(app, id, actor).await)
+                    } else {
+                        None
+                    }
+                }
+            })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
         let expired_before = report.expired;
-        for outcome in outcomes {
+        for outcome in outcomes.into_iter().flatten() {
             match outcome {
                 Ok((_, true)) => report.expired += 1,
                 Ok((_, false)) => {}
@@ -76,23 +95,33 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
                 }
             }
         }
-        if due.len() < BATCH || report.expired == expired_before || started.elapsed() > TIME_BUDGET {
+        if batch < BATCH || report.expired == expired_before {
             break;
         }
     }
 
-    for id in app.orders.orders_stuck_reserving(now - stuck_after, BATCH).await? {
-        match app.saga.request_reservation(id).await {
-            Ok(()) => report.redriven += 1,
+    if within_budget() {
+        let stuck = app.orders.orders_stuck_reserving(now - stuck_after, BATCH).await?;
+        match app.saga.request_reservations(&stuck).await {
+            Ok(failed) => {
+                report.redriven += stuck.len() - failed.len();
+                report.failures += failed.len();
+                for id in failed {
+                    tracing::error!(order_id = %id, "could not re-drive a stuck order");
+                }
+            }
             Err(err) => {
-                report.failures += 1;
-                tracing::error!(order_id = %id, error = %crate::error_chain(&err), "could not re-drive a stuck order");
+                report.failures += stuck.len();
+                tracing::error!(error = %crate::error_chain(&err), "could not re-drive the stuck orders");
             }
         }
     }
 
-    report.checked_products = touched.len();
-    report.drift = reconcile(app, &touched).await?;
+    if within_budget() {
+        let checked: BTreeSet<Sku> = touched.into_iter().take(RECONCILE_PRODUCTS).collect();
+        report.checked_products = checked.len();
+        report.drift = reconcile(app, &checked).await?;
+    }
     for drift in &report.drift {
         tracing::error!(?drift, "stock counters drifted from the reservations");
         metrics::count("StockDrift", 1, &[("product_id", drift.product_id.as_str())]);
@@ -117,28 +146,49 @@ async fn expire(app: &App, id: OrderId, actor: &Actor) -> Result<(Order, bool), 
 }
 
 /// Checks `on_hand = available + reserved`, nothing negative, and `reserved` equal to the units
-/// of ACTIVE reservations, for each product. A product that changes while being checked is left
-/// for the next run rather than reported on a torn read.
+/// of ACTIVE reservations, for each product; reports only drift confirmed by strongly
+/// consistent reads. The index of ACTIVE reservations is eventually consistent: it may still
+/// list a reservation just settled (each one it lists is read again by key, consistently), and
+/// it may not yet list one just made (a shortfall counts only once the product's last hold is
+/// `INDEX_SETTLE` old). A product that changes during the check is left for the next run.
+/// Bounded: at most `RECONCILE_READS` index entries are read, and only sums per product are kept.
 pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>, StoreError> {
     if products.is_empty() {
         return Ok(Vec::new());
     }
     let skus: Vec<Sku> = products.iter().cloned().collect();
     let before = app.catalogue.get_products(&skus).await?;
-    let active = app.catalogue.active_reservations(None, usize::MAX).await?;
+    let listed = app.catalogue.active_reservations(None, RECONCILE_READS).await?;
+    let complete = listed.len() < RECONCILE_READS;
+    let mut holders: BTreeMap<Sku, Vec<OrderId>> = BTreeMap::new();
+    for reservation in &listed {
+        for line in reservation.lines.iter().filter(|line| products.contains(&line.product_id)) {
+            holders.entry(line.product_id.clone()).or_default().push(reservation.order_id);
+        }
+    }
+    drop(listed);
     let after = app.catalogue.get_products(&skus).await?;
-    let held = units_held(&active);
+    let now = app.clock.now();
     let mut drift = Vec::new();
     for (sku, product) in &after {
         if before.get(sku).map(|p| p.version) != Some(product.version) {
             continue;
         }
-        let reserved_by_reservations = held.get(sku).copied().unwrap_or(0);
-        let consistent = product.on_hand == product.available + product.reserved
-            && product.available >= 0
-            && product.reserved >= 0
-            && product.reserved == reserved_by_reservations;
-        if !consistent {
+        let counters_hold = product.on_hand == product.available + product.reserved && product.available >= 0 && product.reserved >= 0;
+        // Confirm the index's view by reading each listed reservation as it stands.
+        let holding = holders.get(sku).map(Vec::as_slice).unwrap_or_default();
+        let confirmed = app.catalogue.get_reservations(holding).await?;
+        let reserved_by_reservations = units_held(&confirmed).get(sku).copied().unwrap_or(0);
+        let settled = product.last_hold_at.is_none_or(|at| now - at >= INDEX_SETTLE);
+        let sums_differ = match reserved_by_reservations.cmp(&product.reserved) {
+            // Every reservation counted is ACTIVE by a consistent read: more than `reserved`
+            // is drift whatever the index's lag.
+            std::cmp::Ordering::Greater => true,
+            // Fewer may be a hold the index has not caught up with yet.
+            std::cmp::Ordering::Less => complete && settled,
+            std::cmp::Ordering::Equal => false,
+        };
+        if !counters_hold || sums_differ {
             drift.push(Drift {
                 product_id: sku.clone(),
                 on_hand: product.on_hand,

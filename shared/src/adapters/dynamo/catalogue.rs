@@ -8,56 +8,35 @@ use chrono::{DateTime, Utc};
 
 use futures::future::try_join_all;
 
-use super::records::{product_key, Item, ProductRecord, ReservationRecord, Sharded};
+use super::records::{product_key, reservation_key, Item, ProductRecord, ReservationRecord, Sharded};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
-use crate::domain::{Product, ProductUpdate, Reservation, Sku};
+use crate::domain::{OrderId, Product, ProductUpdate, Reservation, Sku};
 use crate::ports::{Catalogue, PutProductError, StoreError};
 
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
-        let mut products = HashMap::with_capacity(ids.len());
-        if ids.is_empty() {
-            return Ok(products);
-        }
         let keys: Vec<Item> = ids.iter().map(product_key).collect();
-        let mut request = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(encode_failure)?,
-        );
-        // BatchGetItem may leave keys unprocessed under load, in a successful answer the SDK does
-        // not retry: ask again for those, backing off as the retry policy says.
-        for round in 1..=self.unprocessed_retry.attempts {
-            let Some(pending) = request.take() else { break };
-            if round > 1 {
-                self.unprocessed_retry.back_off(round - 1).await;
-            }
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.inventory_table, pending)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in output
-                .responses
-                .and_then(|mut tables| tables.remove(&self.inventory_table))
-                .unwrap_or_default()
-            {
-                let record: ProductRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                products.insert(record.product.product_id.clone(), record.product);
-            }
-            request = output.unprocessed_keys.and_then(|mut tables| tables.remove(&self.inventory_table));
-        }
-        if request.is_some() {
-            return Err(StoreError::Transient("some products stayed unprocessed by BatchGetItem".into()));
+        let mut products = HashMap::with_capacity(ids.len());
+        for item in self.consistent_batch_get(keys).await? {
+            let record: ProductRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+            products.insert(record.product.product_id.clone(), record.product);
         }
         Ok(products)
+    }
+
+    async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError> {
+        let keys: Vec<Item> = orders.iter().map(|order| reservation_key(*order)).collect();
+        let items = self.consistent_batch_get(keys).await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let record: ReservationRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+                Ok(record.reservation)
+            })
+            .collect()
     }
 
     async fn put_product(&self, update: &ProductUpdate, if_match: Option<u64>, now: DateTime<Utc>) -> Result<Product, PutProductError> {
@@ -109,7 +88,50 @@ impl Catalogue for DynamoStore {
 /// Tries of a product update racing other price changes.
 const PUT_ATTEMPTS: usize = 3;
 
+/// Keys one BatchGetItem may ask for.
+const BATCH_GET_KEYS: usize = 100;
+
 impl DynamoStore {
+    /// Strongly consistent reads of these inventory items, in rounds of at most 100 keys. Keys
+    /// that BatchGetItem leaves unprocessed under load (in a successful answer, which the SDK
+    /// does not retry) are asked for again, backing off as the retry policy says.
+    async fn consistent_batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(encode_failure)?,
+            );
+            for round in 1..=self.unprocessed_retry.attempts {
+                let Some(pending) = request.take() else { break };
+                if round > 1 {
+                    self.unprocessed_retry.back_off(round - 1).await;
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.inventory_table, pending)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                found.extend(
+                    output
+                        .responses
+                        .and_then(|mut tables| tables.remove(&self.inventory_table))
+                        .unwrap_or_default(),
+                );
+                request = output.unprocessed_keys.and_then(|mut tables| tables.remove(&self.inventory_table));
+            }
+            if request.is_some() {
+                return Err(StoreError::Transient("some keys stayed unprocessed by BatchGetItem".into()));
+            }
+        }
+        Ok(found)
+    }
+
     /// One conditional upsert of a product: a new one starts with nothing reserved; an existing
     /// one keeps its reservations, and `on_hand` may not drop below them. Written as if the price
     /// is unchanged, or (`price_changed`) as a change that bumps the price version. `Err` holds

@@ -223,7 +223,7 @@ impl DynamoStore {
 }
 
 /// Counter updates per line: hold for an order, sell on payment, give back on release.
-const HOLD: &str = "SET available = available - :qty, reserved = reserved + :qty, updated_at = :now ADD version :one";
+const HOLD: &str = "SET available = available - :qty, reserved = reserved + :qty, updated_at = :now, last_hold_at = :now ADD version :one";
 const SELL: &str = "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now ADD version :one";
 const RELEASE: &str = "SET available = available + :qty, reserved = reserved - :qty, updated_at = :now ADD version :one";
 

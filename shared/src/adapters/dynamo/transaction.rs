@@ -206,6 +206,7 @@ mod tests {
                     reserved: 0,
                     version: 1,
                     price_version: 1,
+                    last_hold_at: None,
                 };
                 (product.product_id.clone(), product)
             })
