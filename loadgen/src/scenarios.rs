@@ -179,6 +179,7 @@ pub async fn chaos(target: &Target, settings: &SaleSettings) -> Result<Value, St
     for (op, point, rate) in [
         ("BatchGetItem", FaultPoint::Before, 0.05),
         ("GetItem", FaultPoint::Before, 0.05),
+        ("Query", FaultPoint::Before, 0.05),
         ("TransactWriteItems", FaultPoint::Before, 0.2),
         ("TransactWriteItems", FaultPoint::After, 0.05),
         ("TransactWriteItems", FaultPoint::Conflict, 0.1),

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::order::Payment;
 use crate::domain::{
     IdempotencyKey, LineProblem, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku, UserId,
 };
@@ -132,6 +133,11 @@ pub trait OrderStore: Send + Sync {
     /// Replaces an order that is still in `expected` status at `order.version`, changing its
     /// stock in the same transaction. On success `order.version` is the new stored version.
     async fn update_order(&self, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<(), WriteError>;
+
+    /// Keeps a payment that arrived for an order that can no longer be paid, to be refunded: one
+    /// record per provider payment, beside the order (which does not grow). `false` when this
+    /// payment was already on record.
+    async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError>;
 
     /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;

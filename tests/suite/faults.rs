@@ -46,7 +46,7 @@ async fn a_persistently_throttled_call_is_tried_only_as_often_as_the_sdk_is_conf
 
     // A read: the SDK's four tries (STORAGE_ATTEMPTS in the test setup), then 503; nothing
     // retries on top of the SDK.
-    plan.set_rate("GetItem", FaultPoint::Before, 1.0);
+    plan.set_rate("Query", FaultPoint::Before, 1.0);
     let read = alice.order(&id).await;
     assert_eq!(read.status, StatusCode::SERVICE_UNAVAILABLE, "{read:?}");
     assert_eq!(read.headers["retry-after"], "1");

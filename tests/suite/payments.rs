@@ -64,12 +64,20 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
     let late = alice.pay(&id, "pay-late", &total).await;
     assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "ORDER_NOT_PAYABLE"));
     assert_eq!(late.body["refund_due"], true);
+    let version = alice.order(&id).await.body["version"].clone();
     let again = alice.pay(&id, "pay-late", &total).await;
     assert_eq!(again.code(), "ORDER_NOT_PAYABLE");
     let order = alice.order(&id).await.body;
     assert_eq!(order["status"], "CANCELLED");
     assert_eq!(order["refunds_due"].as_array().unwrap().len(), 1, "recorded once");
     assert_eq!(order["refunds_due"][0]["amount"], total.as_str());
+    // Each provider payment is a record of its own: the order itself never grows.
+    for n in 0..5 {
+        assert_eq!(alice.pay(&id, &format!("pay-more-{n}"), &total).await.code(), "ORDER_NOT_PAYABLE");
+    }
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["refunds_due"].as_array().unwrap().len(), 6);
+    assert_eq!(order["version"], version, "late payments never rewrite the order");
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
     assert_invariants(&service).await;
 }

@@ -77,8 +77,9 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
     assert_eq!(Api::payments(&service).confirm(&paid, "pay-1", &total).await.status, StatusCode::OK);
     let keyed = alice.place(&[("mug", 1)], Some("key-1")).await;
     assert_eq!(keyed.status, StatusCode::CREATED);
-    let (cancelled, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (cancelled, cancelled_total) = alice.reserved_order(&[("mug", 1)]).await;
     assert_eq!(alice.cancel(&cancelled).await.status, StatusCode::OK);
+    assert_eq!(alice.pay(&cancelled, "pi_late", &cancelled_total).await.code(), "ORDER_NOT_PAYABLE");
     plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
     let parked = alice.place(&[("mug", 1)], None).await;
     assert_eq!(parked.status, StatusCode::ACCEPTED);
@@ -103,7 +104,12 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
         assert_key_types(orders_table, &item);
         let (pk, sk) = (text(&item, "pk"), text(&item, "sk"));
         let held_by = indexes_holding(orders_table, &item);
-        if let Some(id) = pk.strip_prefix(prefix::ORDER) {
+        if let (Some(id), Some(reference)) = (pk.strip_prefix(prefix::ORDER), sk.strip_prefix("PAYMENT#")) {
+            *seen.entry("late payment").or_default() += 1;
+            assert_eq!((id, reference), (cancelled.as_str(), "pi_late"));
+            assert!(!item.contains_key("ttl"), "money owed back is kept");
+            assert_eq!(held_by, none, "a payment owed back is in no index: {item:?}");
+        } else if let Some(id) = pk.strip_prefix(prefix::ORDER) {
             *seen.entry("order").or_default() += 1;
             assert_eq!(sk, "ORDER");
             assert!(!item.contains_key("ttl"), "orders are kept: {item:?}");
@@ -125,7 +131,7 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
             panic!("an item the layout does not know: {item:?}");
         }
     }
-    assert_eq!(seen, BTreeMap::from([("idempotency", 1), ("order", 5)]));
+    assert_eq!(seen, BTreeMap::from([("idempotency", 1), ("late payment", 1), ("order", 5)]));
 
     let inventory_table = tables["InventoryTable"];
     let mut seen = BTreeMap::<String, usize>::new();

@@ -146,6 +146,8 @@ pub struct Order {
     #[serde(default)]
     pub payment: Option<Payment>,
     /// Payments that arrived when the order could no longer be paid: they must be refunded.
+    /// Each is its own stored record (one per provider payment), read back with the order;
+    /// orders stored before that keep theirs inside.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refunds_due: Vec<Payment>,
     pub created_at: DateTime<Utc>,
@@ -165,6 +167,10 @@ pub struct Payment {
     pub reference: PaymentReference,
     pub amount: Money,
     pub received_at: DateTime<Utc>,
+    /// A payment owed back that is stored as its own record, not inside the order (so that no
+    /// number of late payments grows the order); never stored or shown itself.
+    #[serde(skip)]
+    pub kept_apart: bool,
 }
 
 /// What a payment confirmation does to an order.
@@ -417,10 +423,11 @@ impl Order {
         Ok(())
     }
 
-    /// Records a payment that came too late, so that it is refunded.
-    pub fn record_refund_due(&mut self, payment: Payment, now: DateTime<Utc>) {
-        self.refunds_due.push(payment);
-        self.updated_at = now;
+    /// Adds a payment owed back, as read with the order; one per provider payment.
+    pub fn add_refund_due(&mut self, payment: Payment) {
+        if !self.refunds_due.iter().any(|due| due.reference == payment.reference) {
+            self.refunds_due.push(payment);
+        }
     }
 
     /// Decides what a cancellation does, without changing the order.
@@ -551,6 +558,7 @@ mod tests {
             reference: PaymentReference::parse(reference).unwrap(),
             amount: Money::parse(amount).unwrap(),
             received_at: Utc::now(),
+            kept_apart: false,
         }
     }
 
@@ -597,7 +605,9 @@ mod tests {
                 refund: true
             })
         );
-        order.record_refund_due(late.clone(), Utc::now());
+        order.add_refund_due(late.clone());
+        order.add_refund_due(late.clone());
+        assert_eq!(order.refunds_due.len(), 1, "once per provider payment");
         assert_eq!(
             order.judge_payment(&late.reference, late.amount),
             Err(PaymentRefusal::NotPayable {

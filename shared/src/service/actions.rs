@@ -132,6 +132,7 @@ pub async fn confirm_payment(
             reference: reference.clone(),
             amount,
             received_at: now,
+            kept_apart: false,
         };
         let written = match order.judge_payment(reference, amount) {
             Ok(PaymentDecision::AlreadyApplied) => return Ok(order),
@@ -148,15 +149,12 @@ pub async fn confirm_payment(
                 .await?
             }
             Err(refusal @ PaymentRefusal::NotPayable { status, refund: true }) => {
-                // Money arrived for an order that can no longer be paid: keep it on record for a refund.
-                order.record_refund_due(payment, now);
-                match write(app, &mut order, status, StockChange::None).await? {
-                    Written::Yes => {
-                        tracing::warn!(%status, "payment received for an order that cannot be paid; refund due");
-                        return Err(refusal.into());
-                    }
-                    Written::LostRace => continue,
+                // Money arrived for an order that can no longer be paid: keep it on record for a
+                // refund, as a record of its own, once per provider payment.
+                if app.orders.record_late_payment(order.id, &payment).await? {
+                    tracing::warn!(%status, "payment received for an order that cannot be paid; refund due");
                 }
+                return Err(refusal.into());
             }
             Err(refusal) => return Err(refusal.into()),
         };

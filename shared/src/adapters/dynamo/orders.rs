@@ -6,28 +6,67 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    decode_order, order_id_of, order_key, product_key, reservation_key, to_attribute, to_item, IdempotencyItem, OrderRecord,
-    ReservationRecord, Sharded, SETTLED_RETENTION_DAYS,
+    decode_order, order_id_of, order_key, product_key, reservation_key, to_attribute, to_item, IdempotencyItem, LatePaymentRecord,
+    OrderRecord, ReservationRecord, Sharded, LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
+use crate::domain::order::Payment;
 use crate::domain::{IdempotencyKey, ListQuery, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId};
 use crate::ports::{IdempotencyRecord, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
 
 #[async_trait::async_trait]
 impl OrderStore for DynamoStore {
+    /// One strongly consistent Query of the order's partition: the order and the payments
+    /// owed back that are kept beside it.
     async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        let output = self
+        let key = order_key(id);
+        let mut items = self
             .client
-            .get_item()
+            .query()
             .table_name(&self.orders_table)
-            .set_key(Some(order_key(id)))
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", key.get("pk").cloned().unwrap_or(AttributeValue::Null(true)))
             .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut order = None;
+        let mut late = Vec::new();
+        while let Some(item) = items.try_next().await.map_err(classify)? {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(ORDER_SK) => order = Some(decode_order(item)?),
+                Some(sk) if sk.starts_with(LATE_PAYMENT_SK_PREFIX) => {
+                    let record: LatePaymentRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+                    late.push(record.payment);
+                }
+                _ => {}
+            }
+        }
+        Ok(order.map(|mut order| {
+            for mut payment in late {
+                payment.kept_apart = true;
+                order.add_refund_due(payment);
+            }
+            order
+        }))
+    }
+
+    async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.orders_table)
+            .set_item(Some(to_item(&LatePaymentRecord::new(order, payment))?))
+            .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await
-            .map_err(classify)?;
-        output.item.map(decode_order).transpose()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
     }
 
     async fn list_orders(&self, query: &ListQuery) -> Result<Page<Order>, StoreError> {

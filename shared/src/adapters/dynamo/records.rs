@@ -8,12 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{encode_failure, LIST_SHARDS};
 use crate::domain::listing::{sort_position, timestamp_key};
+use crate::domain::order::Payment;
 use crate::domain::{IdempotencyKey, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, Sku, SortField, UserId};
 use crate::ports::{IdempotencyRecord, StoreError};
 
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const ORDER_SK: &str = "ORDER";
+/// Sort key prefix of a payment owed back, stored beside its order: `PAYMENT#<reference>`.
+pub const LATE_PAYMENT_SK_PREFIX: &str = "PAYMENT#";
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 pub const PRODUCT_SK: &str = "STOCK";
 pub const RESERVATION_SK: &str = "RESERVATION";
@@ -114,18 +117,42 @@ pub struct OrderRecord {
     pub order: Order,
 }
 
+/// A payment owed back for an order that could no longer be paid, beside the order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LatePaymentRecord {
+    pub pk: String,
+    pub sk: String,
+    pub order_id: OrderId,
+    #[serde(flatten)]
+    pub payment: Payment,
+}
+
+impl LatePaymentRecord {
+    pub fn new(order: OrderId, payment: &Payment) -> Self {
+        Self {
+            pk: format!("{}{order}", prefix::ORDER),
+            sk: format!("{LATE_PAYMENT_SK_PREFIX}{}", payment.reference),
+            order_id: order,
+            payment: payment.clone(),
+        }
+    }
+}
+
 impl OrderRecord {
     pub fn new(order: &Order) -> Self {
         let key = order_key(order.id);
+        // Payments owed back that are records of their own stay out of the order item.
+        let mut order = order.clone();
+        order.refunds_due.retain(|due| !due.kept_apart);
         Self {
             pk: string(&key, "pk"),
             sk: ORDER_SK.to_owned(),
             list_shard: Sharded::AllOrders.of(order.id),
             reserving_shard: (order.status == OrderStatus::PendingReservingStock).then(|| Sharded::Reserving.of(order.id)),
             status_shard: Sharded::Status(order.status).of(order.id),
-            created_key: sort_position(order, SortField::CreatedAt),
-            total_key: sort_position(order, SortField::Total),
-            order: order.clone(),
+            created_key: sort_position(&order, SortField::CreatedAt),
+            total_key: sort_position(&order, SortField::Total),
+            order,
         }
     }
 }
@@ -221,7 +248,8 @@ pub enum StoredItem {
 /// Decodes an item read raw from either table (for audits that read whole tables).
 pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
     let pk = string(&item, "pk");
-    Ok(if pk.starts_with(prefix::ORDER) {
+    let sk = string(&item, "sk");
+    Ok(if pk.starts_with(prefix::ORDER) && sk == ORDER_SK {
         let record: OrderRecord = serde_dynamo::from_item(item)?;
         StoredItem::Order(Box::new(record.order))
     } else if pk.starts_with(prefix::PRODUCT) {
