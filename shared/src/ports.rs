@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::order::Payment;
 use crate::domain::{
-    IdempotencyKey, LineProblem, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku, UserId,
+    Actor, IdempotencyKey, LineProblem, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku,
+    StockAdjustment, StockMovement, UserId,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -180,6 +181,31 @@ pub enum PutProductError {
     Store(#[from] StoreError),
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum AdjustError {
+    #[error("no such product")]
+    NotFound,
+    /// Taking units out may not take more than are available (held units are not the admin's).
+    #[error("only {available} units are available")]
+    NotAvailable { available: i64 },
+    /// `on_hand` may not pass `Product::MAX_ON_HAND`.
+    #[error("on_hand would pass {max}", max = Product::MAX_ON_HAND)]
+    TooMuch,
+    /// The idempotency key was used for another adjustment.
+    #[error("the idempotency key was used for another adjustment")]
+    KeyReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A page of a product's stock movements, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementPage {
+    pub movements: Vec<StockMovement>,
+    /// Where the next page starts; opaque to clients.
+    pub next: Option<String>,
+}
+
 #[async_trait]
 pub trait Catalogue: Send + Sync {
     /// The products that exist among `ids`, in one round trip.
@@ -188,7 +214,29 @@ pub trait Catalogue: Send + Sync {
     /// Creates or updates a product, keeping `on_hand = available + reserved`; with `if_match`,
     /// only if the product is still at that version. The price version moves only when the
     /// price changes.
-    async fn put_product(&self, update: &ProductUpdate, if_match: Option<u64>, now: DateTime<Utc>) -> Result<Product, PutProductError>;
+    async fn put_product(
+        &self,
+        update: &ProductUpdate,
+        if_match: Option<u64>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Product, PutProductError>;
+
+    /// Moves `on_hand` and `available` by the adjustment's delta, in one conditional write. With
+    /// an idempotency key, a repeat of the same adjustment changes nothing (`true`: replayed).
+    async fn adjust_stock(
+        &self,
+        adjustment: &StockAdjustment,
+        idempotency_key: Option<&IdempotencyKey>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Product, bool), AdjustError>;
+
+    /// Records a movement once: `sequence` (the stream record's) makes a replay change nothing.
+    async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError>;
+
+    /// A product's movements, newest first, from `after` (a page's `next`).
+    async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError>;
 
     /// ACTIVE reservations, soonest deadline first per index partition; only those due by
     /// `expiring_by` when given. At most `limit`. Read from an index: eventually consistent.

@@ -109,7 +109,9 @@ enum Access {
 /// The documented answer of every route of the template. A route missing here fails the test.
 fn access(method: &str, path: &str) -> Option<Access> {
     Some(match (method, path) {
-        ("PUT" | "GET", "/api/v1/inventory/{productId}") => Access::Admin,
+        ("PUT" | "GET", "/api/v1/inventory/{productId}")
+        | ("POST", "/api/v1/inventory/{productId}/adjustments")
+        | ("GET", "/api/v1/inventory/{productId}/movements") => Access::Admin,
         ("POST" | "GET", "/api/v1/orders") => Access::SignedIn,
         ("GET", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
         ("GET", "/api/v1/orders/user/{userId}") => Access::NamedUserOrAdmin,
@@ -170,6 +172,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
+                ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),
                 ("POST", path) if path.ends_with("/confirm") => Some(json!({"payment_reference": format!("p-{order}"), "amount": total})),
                 ("POST", "/api/v1/payments/webhook") => Some(
                     json!({"type": "payment.succeeded", "order_id": order, "payment_reference": "p", "amount": total, "currency": "USD"}),

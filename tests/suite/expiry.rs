@@ -10,9 +10,9 @@ use futures::future::join_all;
 use orders_local::RunningService;
 use orders_shared::adapters::dynamo::{product_key, reservation_key};
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
-use orders_shared::domain::{OrderId, Product, ProductUpdate, Sku};
+use orders_shared::domain::{Actor, IdempotencyKey, OrderId, Product, ProductUpdate, Sku, StockAdjustment, StockMovement};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
-use orders_shared::ports::{Catalogue, ManualClock, PutProductError, StoreError};
+use orders_shared::ports::{AdjustError, Catalogue, ManualClock, MovementPage, PutProductError, StoreError};
 use orders_shared::service::sweeper::{reconcile, sweep, SweepReport};
 use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::StatusCode;
@@ -374,9 +374,25 @@ impl Catalogue for LaggingIndex {
         &self,
         update: &ProductUpdate,
         if_match: Option<u64>,
+        actor: &Actor,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Product, PutProductError> {
-        self.inner.put_product(update, if_match, now).await
+        self.inner.put_product(update, if_match, actor, now).await
+    }
+    async fn adjust_stock(
+        &self,
+        adjustment: &StockAdjustment,
+        key: Option<&IdempotencyKey>,
+        actor: &Actor,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Product, bool), AdjustError> {
+        self.inner.adjust_stock(adjustment, key, actor, now).await
+    }
+    async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError> {
+        self.inner.record_movement(movement, sequence).await
+    }
+    async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError> {
+        self.inner.movements(product, limit, after).await
     }
     async fn active_reservations(
         &self,

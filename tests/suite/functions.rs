@@ -190,6 +190,19 @@ async fn every_sample_event_runs_through_its_function() {
     );
     assert_eq!(counters(&Api::admin(&service).product("sku-1").await), (20, 18, 2));
 
+    let (status, adjusted) = http(&service, HttpFunction::AdjustInventory).await;
+    assert_eq!((status, adjusted["on_hand"].as_i64()), (200, Some(25)), "{adjusted}");
+    let (status, again) = http(&service, HttpFunction::AdjustInventory).await;
+    assert_eq!(
+        (status, again["on_hand"].as_i64()),
+        (200, Some(25)),
+        "the sample's Idempotency-Key replays"
+    );
+    assert_eq!(http(&service, HttpFunction::InventoryMovements).await.0, 200);
+    let records: StreamEvent = serde_json::from_value(event(StreamFunction::StockMovements.name())).expect("a valid stream event");
+    let response = StreamFunction::StockMovements.handle(&service.app, records).await;
+    assert!(response.batch_item_failures.is_empty());
+
     let (status, missing) = http(&service, HttpFunction::GetOrder).await;
     assert_eq!((status, missing["code"].as_str()), (404, Some("ORDER_NOT_FOUND")));
     let (status, listed) = http(&service, HttpFunction::ListOrders).await;

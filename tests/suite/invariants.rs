@@ -165,7 +165,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         service
             .app
             .catalogue
-            .put_product(&update, None, clock.now())
+            .put_product(&update, None, &orders_shared::domain::Actor::system("test"), clock.now())
             .await
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
     }

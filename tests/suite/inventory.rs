@@ -1,7 +1,7 @@
 //! Stock edits that cannot bring sold units back, and prices that are charged as they were read.
 
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
-use orders_shared::handlers::QueueFunction;
+use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_tests::{assert_invariants, counters, service, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -136,4 +136,117 @@ async fn an_order_that_waited_in_the_queue_while_its_price_changed_is_charged_th
     assert_eq!(payments.confirm(&id, "pay-1", "14.00").await.status, StatusCode::OK);
     assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
     assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relative_adjustments_move_stock_once_and_never_take_held_units() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    Api::customer(&service, "alice").reserved_order(&[("mug", 4)]).await;
+    let adjust = |delta: i64, reason: &str, key: Option<&'static str>| {
+        let admin = admin.clone();
+        let body = json!({"delta": delta, "reason": reason});
+        async move {
+            let headers: Vec<(&str, &str)> = key.map(|key| vec![("idempotency-key", key)]).unwrap_or_default();
+            admin
+                .send(Method::POST, "/api/v1/inventory/mug/adjustments", Some(body), &headers)
+                .await
+        }
+    };
+
+    let restocked = adjust(5, "restock from the supplier", Some("restock-1")).await;
+    assert_eq!(restocked.status, StatusCode::OK, "{restocked:?}");
+    assert_eq!(counters(&restocked.body), (15, 11, 4));
+    let replayed = adjust(5, "restock from the supplier", Some("restock-1")).await;
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    assert_eq!(counters(&admin.product("mug").await), (15, 11, 4), "applied once");
+    let reused = adjust(7, "another restock", Some("restock-1")).await;
+    assert_eq!(reused.code(), "IDEMPOTENCY_KEY_REUSED");
+
+    let broken = adjust(-3, "three broken in the warehouse", None).await;
+    assert_eq!(counters(&broken.body), (12, 8, 4));
+    let too_many = adjust(-9, "write off", None).await;
+    assert_eq!((too_many.status, too_many.code()), (StatusCode::CONFLICT, "NOT_ENOUGH_AVAILABLE"));
+    assert_eq!(too_many.body["available"], 8, "held units are not the admin's to take");
+    assert_eq!(adjust(0, "nothing", None).await.code(), "VALIDATION_FAILED");
+    assert_eq!(adjust(1, "", None).await.code(), "VALIDATION_FAILED");
+    let ghost = admin
+        .send(
+            Method::POST,
+            "/api/v1/inventory/ghost/adjustments",
+            Some(json!({"delta": 1, "reason": "x"})),
+            &[],
+        )
+        .await;
+    assert_eq!(ghost.code(), "PRODUCT_NOT_FOUND");
+    assert_eq!(counters(&admin.product("mug").await), (12, 8, 4));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_restock_adjustment_hold_sale_and_release_appears_once_in_the_movement_history() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    admin
+        .send(
+            Method::POST,
+            "/api/v1/inventory/mug/adjustments",
+            Some(json!({"delta": 5, "reason": "restock"})),
+            &[],
+        )
+        .await;
+    let alice = Api::customer(&service, "alice");
+    let (sold, total) = alice.reserved_order(&[("mug", 2)]).await;
+    assert_eq!(Api::payments(&service).confirm(&sold, "pay-1", &total).await.status, StatusCode::OK);
+    let (released, _) = alice.reserved_order(&[("mug", 3)]).await;
+    assert_eq!(alice.cancel(&released).await.status, StatusCode::OK);
+
+    // Deliver the stream twice over (a replay must add nothing).
+    for _ in 0..2 {
+        let mut poller = service.stream_poller(StreamFunction::StockMovements).await.unwrap();
+        while poller.poll_once().await.unwrap() > 0 {}
+    }
+    let history = admin.get("/api/v1/inventory/mug/movements").await;
+    assert_eq!(history.status, StatusCode::OK, "{history:?}");
+    let movements = history.body["movements"].as_array().unwrap().clone();
+    let kinds: Vec<&str> = movements.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["RELEASE", "HOLD", "SALE", "HOLD", "ADJUSTMENT", "SET"],
+        "newest first, each once"
+    );
+    let deltas = |m: &serde_json::Value| {
+        (
+            m["delta_on_hand"].as_i64().unwrap(),
+            m["delta_available"].as_i64().unwrap(),
+            m["delta_reserved"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(deltas(&movements[0]), (0, 3, -3));
+    assert_eq!(movements[0]["order_id"], released.as_str());
+    assert_eq!(deltas(&movements[2]), (-2, 0, -2));
+    assert_eq!(movements[2]["order_id"], sold.as_str());
+    assert_eq!(
+        (movements[4]["reason"].as_str(), movements[4]["actor"].as_str()),
+        (Some("restock"), Some("admin:shop-admin"))
+    );
+    assert_eq!(deltas(&movements[5]), (10, 10, 0));
+    assert_eq!(counters(&movements[0]), (13, 13, 0), "the counters after the last movement");
+
+    // Paged, the same history.
+    let first = admin.get("/api/v1/inventory/mug/movements?limit=4").await;
+    assert_eq!(first.body["movements"].as_array().unwrap().len(), 4);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let rest = admin.get(&format!("/api/v1/inventory/mug/movements?limit=4&cursor={cursor}")).await;
+    assert_eq!(rest.body["movements"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        admin.get("/api/v1/inventory/mug/movements?cursor=bogus").await.code(),
+        "INVALID_CURSOR"
+    );
 }

@@ -18,7 +18,7 @@ pub use order::{
     Actor, CancelDecision, LineProblem, LineProblemCode, NotCancellable, Order, OrderLine, Payment, PaymentDecision, PaymentRefusal,
     PricingPolicy, StatusChange, Totals,
 };
-pub use product::{Product, ProductUpdate};
+pub use product::{MovementKind, Product, ProductUpdate, StockAdjustment, StockMovement};
 pub use quantity::Quantity;
 pub use request::PlaceOrder;
 pub use reservation::{Reservation, ReservationStatus, ReservedLine};

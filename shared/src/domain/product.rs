@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ids::{SellerId, Sku};
+use super::ids::{OrderId, SellerId, Sku};
 use super::money::Money;
+use super::order::Actor;
 
 /// A catalogue entry with its stock counters: `on_hand = available + reserved`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,4 +41,66 @@ pub struct ProductUpdate {
 impl Product {
     pub const MAX_ON_HAND: i64 = 1_000_000_000;
     pub const MAX_NAME_CHARS: usize = 200;
+}
+
+/// What moved a product's stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MovementKind {
+    /// An admin set the product, `on_hand` included (`PUT`).
+    Set,
+    /// An admin moved `on_hand` by a delta, with a reason (restock, damage, count).
+    Adjustment,
+    /// Units held for an order awaiting payment.
+    Hold,
+    /// Held units sold: they leave `on_hand`.
+    Sale,
+    /// Held units given back (cancellation, expiry).
+    Release,
+}
+
+impl MovementKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Set => "SET",
+            Self::Adjustment => "ADJUSTMENT",
+            Self::Hold => "HOLD",
+            Self::Sale => "SALE",
+            Self::Release => "RELEASE",
+        }
+    }
+}
+
+/// One change of a product's stock counters, as its history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockMovement {
+    pub product_id: Sku,
+    pub kind: MovementKind,
+    pub delta_on_hand: i64,
+    pub delta_available: i64,
+    pub delta_reserved: i64,
+    /// The counters after the change.
+    pub on_hand: i64,
+    pub available: i64,
+    pub reserved: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+    pub at: DateTime<Utc>,
+}
+
+/// A relative change of `on_hand` (and so of `available`) by an admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockAdjustment {
+    pub product_id: Sku,
+    /// Units in (positive) or out (negative); never zero.
+    pub delta: i64,
+    pub reason: String,
+}
+
+impl StockAdjustment {
+    pub const MAX_REASON_CHARS: usize = 200;
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::ids::{SellerId, Sku};
 use super::money::Money;
-use super::product::{Product, ProductUpdate};
+use super::product::{Product, ProductUpdate, StockAdjustment};
 use super::quantity::Quantity;
 use super::validation::{FieldError, FieldErrors};
 
@@ -108,6 +108,43 @@ fn parse_line(item: &Value, path: &str, errors: &mut FieldErrors) -> Option<Want
 }
 
 /// An admin's `PUT /inventory/{productId}` body.
+/// `{"delta": -2, "reason": "two broken in the warehouse"}`.
+pub fn stock_adjustment_from_json(product_id: Sku, body: &Value) -> Result<StockAdjustment, Vec<FieldError>> {
+    let mut errors = FieldErrors::default();
+    let Some(object) = errors.object(body, "") else {
+        return Err(errors.into_result(()).err().unwrap_or_default());
+    };
+    errors.unknown_fields(object, &["delta", "reason"], "");
+    let delta = errors
+        .integer(object, "delta", "", -Product::MAX_ON_HAND, Product::MAX_ON_HAND)
+        .and_then(|delta| {
+            if delta == 0 {
+                errors.push("delta", "OUT_OF_RANGE", "must not be zero");
+                None
+            } else {
+                Some(delta)
+            }
+        });
+    let reason = errors.string(object, "reason", "").and_then(|reason| {
+        let trimmed = reason.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 || chars > StockAdjustment::MAX_REASON_CHARS || trimmed.chars().any(char::is_control) {
+            errors.push(
+                "reason",
+                "INVALID_REASON",
+                format!("must be 1 to {} printable characters", StockAdjustment::MAX_REASON_CHARS),
+            );
+            None
+        } else {
+            Some(trimmed.to_owned())
+        }
+    });
+    match (delta, reason) {
+        (Some(delta), Some(reason)) => errors.into_result(StockAdjustment { product_id, delta, reason }),
+        _ => Err(errors.into_result(()).err().unwrap_or_default()),
+    }
+}
+
 pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<ProductUpdate, Vec<FieldError>> {
     let mut errors = FieldErrors::default();
     let Some(object) = errors.object(body, "") else {

@@ -1,24 +1,32 @@
 //! Admin inventory: `PUT` and `GET /api/v1/inventory/{productId}`, with the product's
-//! `version` as its `ETag`.
+//! `version` as its `ETag`; relative adjustments and the stock movement history.
 
 use lambda_http::Request;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use super::orders::idempotency_key;
 use super::{admin, store_failure};
 use crate::app::App;
-use crate::domain::request::product_update_from_json;
+use crate::domain::request::{product_update_from_json, stock_adjustment_from_json};
 use crate::domain::{Product, Sku};
-use crate::http::{json, json_body, path_param, ApiError, HttpResult};
-use crate::ports::PutProductError;
+use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
+use crate::ports::{AdjustError, PutProductError};
 
 /// `PUT`: with `If-Match: "<version>"` (quoted or bare, from the `ETag` of a `GET`), only if
 /// nothing changed the product since (412 otherwise), so a stale absolute `on_hand` cannot
 /// bring sold units back. Without it, the write is unconditional on the version.
 pub async fn put_product(app: &App, request: Request) -> HttpResult {
-    admin(&request)?;
+    let identity = admin(&request)?;
     let sku = path_param(&request, "productId", Sku::parse)?;
     let if_match = if_match(&request)?;
     let update = product_update_from_json(sku, &json_body(&request)?).map_err(ApiError::Validation)?;
-    match app.catalogue.put_product(&update, if_match, app.clock.now()).await {
+    match app
+        .catalogue
+        .put_product(&update, if_match, &identity.actor(), app.clock.now())
+        .await
+    {
         Ok(product) => with_etag(json(200, &product)?, &product),
         Err(PutProductError::BelowReserved { on_hand, reserved }) => Err(ApiError::OnHandBelowReserved { on_hand, reserved }),
         Err(PutProductError::Stale { current }) => Err(ApiError::Refused {
@@ -70,4 +78,88 @@ pub async fn get_product(app: &App, request: Request) -> HttpResult {
         .map_err(store_failure)?;
     let product = found.remove(&sku).ok_or(ApiError::ProductNotFound)?;
     with_etag(json(200, &product)?, &product)
+}
+
+/// `POST /inventory/{productId}/adjustments`: `{"delta": 5, "reason": "restock"}` moves
+/// `on_hand` and `available` by `delta` in one conditional write, whatever else sells or
+/// holds meanwhile. With `Idempotency-Key`, a retried adjustment applies once.
+pub async fn adjust_product(app: &App, request: Request) -> HttpResult {
+    let identity = admin(&request)?;
+    let sku = path_param(&request, "productId", Sku::parse)?;
+    let key = idempotency_key(&request)?;
+    let adjustment = stock_adjustment_from_json(sku, &json_body(&request)?).map_err(ApiError::Validation)?;
+    let refused = |status, code, message: String| ApiError::Refused {
+        status,
+        code,
+        message,
+        extra: serde_json::Map::new(),
+    };
+    match app
+        .catalogue
+        .adjust_stock(&adjustment, key.as_ref(), &identity.actor(), app.clock.now())
+        .await
+    {
+        Ok((product, replayed)) => {
+            let mut response = with_etag(json(200, &product)?, &product)?;
+            if replayed {
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+            }
+            Ok(response)
+        }
+        Err(AdjustError::NotFound) => Err(ApiError::ProductNotFound),
+        Err(err @ AdjustError::NotAvailable { available }) => Err(ApiError::Refused {
+            status: 409,
+            code: "NOT_ENOUGH_AVAILABLE",
+            message: err.to_string(),
+            extra: serde_json::Map::from_iter([("available".to_owned(), serde_json::json!(available))]),
+        }),
+        Err(err @ AdjustError::TooMuch) => Err(refused(409, "ON_HAND_TOO_LARGE", err.to_string())),
+        Err(AdjustError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
+        Err(AdjustError::Store(err)) => Err(store_failure(err)),
+    }
+}
+
+/// `GET /inventory/{productId}/movements`: restocks, adjustments, holds, sales and releases,
+/// newest first, `limit` (1..100, 50) at a time with a `cursor`.
+pub async fn product_movements(app: &App, request: Request) -> HttpResult {
+    admin(&request)?;
+    let sku = path_param(&request, "productId", Sku::parse)?;
+    let params = query(&request, &["limit", "cursor"])?;
+    let limit = params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=100).contains(n)),
+            "a whole number from 1 to 100",
+        )?
+        .unwrap_or(50);
+    let after = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(
+            decode_movement_cursor(raw)
+                .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
+        ),
+    };
+    let page = app
+        .catalogue
+        .movements(&sku, limit, after.as_deref())
+        .await
+        .map_err(store_failure)?;
+    json(
+        200,
+        &serde_json::json!({
+            "movements": page.movements,
+            "next_cursor": page.next.map(|sk| URL_SAFE_NO_PAD.encode(sk)),
+        }),
+    )
+}
+
+/// A movements cursor: the base64url of a movement's sort key, `<timestamp>#<sequence>`.
+fn decode_movement_cursor(raw: &str) -> Option<String> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (at, sequence) = text.split_once('#')?;
+    let well_formed =
+        chrono::DateTime::parse_from_rfc3339(at).is_ok() && !sequence.is_empty() && sequence.bytes().all(|b| b.is_ascii_alphanumeric());
+    well_formed.then_some(text)
 }

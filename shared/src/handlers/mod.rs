@@ -6,6 +6,7 @@ pub mod inventory;
 pub mod orders;
 pub mod payments;
 pub mod reserve_stock;
+pub mod stock_movements;
 pub mod sweeper;
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
@@ -60,6 +61,8 @@ functions!(
         PaymentFailed => "payment-failed",
         CancelOrder => "cancel-order",
         PaymentWebhook => "payment-webhook",
+        AdjustInventory => "adjust-inventory",
+        InventoryMovements => "inventory-movements",
     }
 );
 functions!(
@@ -68,7 +71,10 @@ functions!(
 );
 functions!(
     /// Functions on a DynamoDB stream.
-    StreamFunction { ReservationExpiry => "reservation-expiry" }
+    StreamFunction {
+        ReservationExpiry => "reservation-expiry",
+        StockMovements => "stock-movements",
+    }
 );
 functions!(
     /// Functions on an EventBridge schedule.
@@ -97,6 +103,8 @@ impl HttpFunction {
                 Self::PaymentFailed => payments::payment_failed(app, request).await,
                 Self::CancelOrder => payments::cancel_order(app, request).await,
                 Self::PaymentWebhook => payments::payment_webhook(app, request).await,
+                Self::AdjustInventory => inventory::adjust_product(app, request).await,
+                Self::InventoryMovements => inventory::product_movements(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
@@ -119,6 +127,7 @@ impl StreamFunction {
     pub async fn handle(self, app: &App, event: DynamoDbEvent) -> DynamoDbEventResponse {
         match self {
             Self::ReservationExpiry => expiry_stream::reservation_expiry(app, event).await,
+            Self::StockMovements => stock_movements::stock_movements(app, event).await,
         }
     }
 }

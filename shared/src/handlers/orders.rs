@@ -12,18 +12,23 @@ use crate::service::placement::{place_order, PlaceError, Placed};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
-pub async fn create_order(app: &App, request: Request) -> HttpResult {
-    let identity = caller(&request)?;
-    let key = match request.headers().get(IDEMPOTENCY_HEADER) {
-        None => None,
-        Some(value) => Some(value.to_str().ok().and_then(IdempotencyKey::parse).ok_or_else(|| {
+/// The request's `Idempotency-Key`, if it sent one.
+pub(crate) fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
+    match request.headers().get(IDEMPOTENCY_HEADER) {
+        None => Ok(None),
+        Some(value) => value.to_str().ok().and_then(IdempotencyKey::parse).map(Some).ok_or_else(|| {
             ApiError::bad_parameter(
                 "Idempotency-Key",
                 "INVALID_IDEMPOTENCY_KEY",
                 "Idempotency-Key must be 1 to 255 printable ASCII characters",
             )
-        })?),
-    };
+        }),
+    }
+}
+
+pub async fn create_order(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let key = idempotency_key(&request)?;
     let wanted = PlaceOrder::from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
     let placement = place_order(app, &identity.user, &wanted, key.as_ref())
         .await

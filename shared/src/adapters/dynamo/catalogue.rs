@@ -2,18 +2,26 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 
 use futures::future::try_join_all;
 
-use super::records::{product_key, reservation_key, Item, ProductRecord, ReservationRecord, Sharded};
+use super::records::{
+    movements_partition, product_key, reservation_key, to_item, AdjustmentKeyRecord, Item, MovementRecord, ProductRecord,
+    ReservationRecord, Sharded,
+};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
-use crate::domain::{OrderId, Product, ProductUpdate, Reservation, Sku};
-use crate::ports::{Catalogue, PutProductError, StoreError};
+use crate::domain::{
+    Actor, IdempotencyKey, MovementKind, OrderId, Product, ProductUpdate, Reservation, Sku, StockAdjustment, StockMovement,
+};
+use crate::ports::{AdjustError, Catalogue, MovementPage, PutProductError, StoreError};
 
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
@@ -39,13 +47,19 @@ impl Catalogue for DynamoStore {
             .collect()
     }
 
-    async fn put_product(&self, update: &ProductUpdate, if_match: Option<u64>, now: DateTime<Utc>) -> Result<Product, PutProductError> {
+    async fn put_product(
+        &self,
+        update: &ProductUpdate,
+        if_match: Option<u64>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Product, PutProductError> {
         // The price version moves only when the price does: try as if it did not change; when
         // the stored price differs, write again with the version bumped. Two attempts suffice
         // unless another admin keeps changing the price in between.
         let mut price_changed = false;
         for _ in 0..PUT_ATTEMPTS {
-            match self.write_product(update, if_match, price_changed, now).await? {
+            match self.write_product(update, if_match, price_changed, actor, now).await? {
                 Ok(product) => return Ok(product),
                 Err(old) => {
                     let number = |name: &str| old.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
@@ -72,6 +86,157 @@ impl Catalogue for DynamoStore {
             }
         }
         Err(StoreError::Contended("the price kept changing under the update".into()).into())
+    }
+
+    async fn adjust_stock(
+        &self,
+        adjustment: &StockAdjustment,
+        idempotency_key: Option<&IdempotencyKey>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Product, bool), AdjustError> {
+        let delta = adjustment.delta;
+        // Taking out: no more than is available. Putting in: no more than the ceiling allows.
+        let (condition, bound) = if delta < 0 {
+            ("attribute_exists(pk) AND available >= :bound", -delta)
+        } else {
+            ("attribute_exists(pk) AND on_hand <= :bound", Product::MAX_ON_HAND - delta)
+        };
+        let update = Update::builder()
+            .table_name(&self.inventory_table)
+            .set_key(Some(product_key(&adjustment.product_id)))
+            .update_expression(
+                "SET on_hand = on_hand + :delta, available = available + :delta, updated_at = :now, \
+                 movement_kind = :kind, movement_ref = :reason, movement_by = :actor ADD version :one",
+            )
+            .condition_expression(condition)
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":bound", AttributeValue::N(bound.to_string()))
+            .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+            .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Adjustment.as_str().to_owned()))
+            .expression_attribute_values(":reason", AttributeValue::S(adjustment.reason.clone()))
+            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(encode_failure)?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(key) = idempotency_key {
+            let marker = Put::builder()
+                .table_name(&self.inventory_table)
+                .set_item(Some(to_item(&AdjustmentKeyRecord::new(adjustment, key, now))?))
+                .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(encode_failure)?;
+            items.push(TransactWriteItem::builder().put(marker).build());
+        }
+        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let err = match written {
+            Ok(_) => {
+                let product = self.get_products(std::slice::from_ref(&adjustment.product_id)).await?;
+                return product
+                    .into_values()
+                    .next()
+                    .map(|product| (product, false))
+                    .ok_or(AdjustError::NotFound);
+            }
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+            return Err(classify(err).into());
+        };
+        let reasons = cancelled.cancellation_reasons();
+        let failed = |index: usize| reasons.get(index).and_then(|reason| reason.code()) == Some("ConditionalCheckFailed");
+        if failed(1) {
+            // The key was used before: the same adjustment is a replay, another one is refused.
+            let stored = reasons.get(1).and_then(|reason| reason.item()).cloned().unwrap_or_default();
+            let fingerprint = stored.get("fingerprint").and_then(|v| v.as_s().ok());
+            if fingerprint != Some(&AdjustmentKeyRecord::fingerprint(adjustment)) {
+                return Err(AdjustError::KeyReused);
+            }
+            let product = self.get_products(std::slice::from_ref(&adjustment.product_id)).await?;
+            return product
+                .into_values()
+                .next()
+                .map(|product| (product, true))
+                .ok_or(AdjustError::NotFound);
+        }
+        if failed(0) {
+            let old = reasons.first().and_then(|reason| reason.item()).filter(|item| !item.is_empty());
+            let Some(old) = old else { return Err(AdjustError::NotFound) };
+            let available = old
+                .get("available")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            return Err(if delta < 0 {
+                AdjustError::NotAvailable { available }
+            } else {
+                AdjustError::TooMuch
+            });
+        }
+        if reasons
+            .iter()
+            .any(|reason| reason.code().is_some_and(|code| code == "TransactionConflict"))
+        {
+            return Err(StoreError::Contended(Box::new(err)).into());
+        }
+        Err(classify(err).into())
+    }
+
+    async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.inventory_table)
+            .set_item(Some(to_item(&MovementRecord::new(movement, sequence))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            // Recorded before: the same stream record, delivered again.
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError> {
+        let partition = movements_partition(product);
+        let start = after.map(|sk| {
+            HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(partition.clone())),
+                ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.inventory_table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .scan_index_forward(false)
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let movements = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let record: MovementRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+                Ok(record.movement)
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let next = output
+            .last_evaluated_key
+            .and_then(|key| key.get("sk").and_then(|v| v.as_s().ok()).cloned());
+        Ok(MovementPage { movements, next })
     }
 
     async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
@@ -141,6 +306,7 @@ impl DynamoStore {
         update: &ProductUpdate,
         if_match: Option<u64>,
         price_changed: bool,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Result<Product, Item>, StoreError> {
         let (price_version, mut condition) = if price_changed {
@@ -166,7 +332,8 @@ impl DynamoStore {
                 "SET product_id = :sku, #name = :name, seller_id = :seller, price = :price, on_hand = :on_hand, \
                  available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
                  created_at = if_not_exists(created_at, :now), updated_at = :now, \
-                 version = if_not_exists(version, :zero) + :one, {price_version}"
+                 version = if_not_exists(version, :zero) + :one, {price_version}, \
+                 movement_kind = :kind, movement_by = :actor REMOVE movement_ref"
             ))
             .condition_expression(condition)
             .expression_attribute_names("#name", "name")
@@ -178,6 +345,8 @@ impl DynamoStore {
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+            .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Set.as_str().to_owned()))
+            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

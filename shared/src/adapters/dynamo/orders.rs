@@ -13,7 +13,9 @@ use super::transaction::{Role, Transaction};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::order::Payment;
-use crate::domain::{IdempotencyKey, ListQuery, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId};
+use crate::domain::{
+    IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId,
+};
 use crate::ports::{IdempotencyRecord, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
 
 #[async_trait::async_trait]
@@ -218,11 +220,18 @@ impl DynamoStore {
                     update = update.expression_attribute_values(":priced_at", AttributeValue::N(priced_at.to_string()));
                 }
             }
+            let kind = match counters {
+                HOLD => MovementKind::Hold,
+                SELL => MovementKind::Sale,
+                _ => MovementKind::Release,
+            };
             let update = update
                 .table_name(&self.inventory_table)
                 .set_key(Some(product_key(sku)))
                 .update_expression(counters)
                 .condition_expression(condition)
+                .expression_attribute_values(":kind", AttributeValue::S(kind.as_str().to_owned()))
+                .expression_attribute_values(":order", AttributeValue::S(order.id.to_string()))
                 .expression_attribute_values(":qty", AttributeValue::N(quantity.to_string()))
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
                 .expression_attribute_values(":now", AttributeValue::S(crate::domain::listing::timestamp_key(now)))
@@ -262,9 +271,13 @@ impl DynamoStore {
 }
 
 /// Counter updates per line: hold for an order, sell on payment, give back on release.
-const HOLD: &str = "SET available = available - :qty, reserved = reserved + :qty, updated_at = :now, last_hold_at = :now ADD version :one";
-const SELL: &str = "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now ADD version :one";
-const RELEASE: &str = "SET available = available + :qty, reserved = reserved - :qty, updated_at = :now ADD version :one";
+/// Each also labels the change for the stock movement history (`movement_*`).
+const HOLD: &str = "SET available = available - :qty, reserved = reserved + :qty, updated_at = :now, last_hold_at = :now, \
+                    movement_kind = :kind, movement_ref = :order REMOVE movement_by ADD version :one";
+const SELL: &str = "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now, \
+                    movement_kind = :kind, movement_ref = :order REMOVE movement_by ADD version :one";
+const RELEASE: &str = "SET available = available + :qty, reserved = reserved - :qty, updated_at = :now, \
+                       movement_kind = :kind, movement_ref = :order REMOVE movement_by ADD version :one";
 
 fn reserved_lines(reservation: &Reservation) -> Vec<(&Sku, Quantity)> {
     reservation.lines.iter().map(|line| (&line.product_id, line.quantity)).collect()

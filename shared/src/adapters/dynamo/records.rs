@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::{encode_failure, LIST_SHARDS};
 use crate::domain::listing::{sort_position, timestamp_key};
 use crate::domain::order::Payment;
-use crate::domain::{IdempotencyKey, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, Sku, SortField, UserId};
+use crate::domain::{
+    Actor, IdempotencyKey, MovementKind, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, Sku, SortField,
+    StockAdjustment, StockMovement, UserId,
+};
 use crate::ports::{IdempotencyRecord, StoreError};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -21,12 +24,18 @@ pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 pub const PRODUCT_SK: &str = "STOCK";
 pub const RESERVATION_SK: &str = "RESERVATION";
 
+pub const ADJUSTMENT_SK: &str = "ADJUSTMENT";
+
 /// Partition key prefixes: what an item is can be told from its key alone.
 pub mod prefix {
     pub const ORDER: &str = "ORDER#";
     pub const IDEMPOTENCY: &str = "IDEMPOTENCY#";
     pub const PRODUCT: &str = "PRODUCT#";
     pub const RESERVATION: &str = "RESERVATION#";
+    /// A product's stock movements.
+    pub const MOVEMENTS: &str = "MOVEMENTS#";
+    /// An admin's idempotency key for a stock adjustment.
+    pub const ADJUSTMENT: &str = "ADJUSTMENT#";
 }
 
 pub fn key(pk: String, sk: &str) -> Item {
@@ -200,6 +209,107 @@ pub struct ProductRecord {
     pub product: Product,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What the last change of the counters was (every write that moves them says), so that
+    /// the stream of the table can tell the movement history what happened.
+    #[serde(default)]
+    pub movement_kind: Option<MovementKind>,
+    /// The order it was for, or the admin's reason.
+    #[serde(default)]
+    pub movement_ref: Option<String>,
+    #[serde(default)]
+    pub movement_by: Option<Actor>,
+}
+
+/// One change of a product's stock, kept under `MOVEMENTS#<sku>`, newest last by sort key.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MovementRecord {
+    pub pk: String,
+    /// `<timestamp>#<stream sequence number>`: in time order, and once per stream record.
+    pub sk: String,
+    #[serde(flatten)]
+    pub movement: StockMovement,
+}
+
+impl MovementRecord {
+    pub fn new(movement: &StockMovement, sequence: &str) -> Self {
+        Self {
+            pk: movements_partition(&movement.product_id),
+            sk: format!("{}#{sequence}", timestamp_key(movement.at)),
+            movement: movement.clone(),
+        }
+    }
+}
+
+pub fn movements_partition(product: &Sku) -> String {
+    format!("{}{product}", prefix::MOVEMENTS)
+}
+
+/// An admin's idempotency key for a stock adjustment, kept 24 hours.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdjustmentKeyRecord {
+    pub pk: String,
+    pub sk: String,
+    /// The adjustment the key was first used with: `<delta>|<reason>`.
+    pub fingerprint: String,
+    pub ttl: i64,
+}
+
+impl AdjustmentKeyRecord {
+    pub fn new(adjustment: &StockAdjustment, key: &IdempotencyKey, now: DateTime<Utc>) -> Self {
+        let item = Self::key(&adjustment.product_id, key);
+        Self {
+            pk: string(&item, "pk"),
+            sk: string(&item, "sk"),
+            fingerprint: Self::fingerprint(adjustment),
+            ttl: (now + Duration::hours(IdempotencyRecord::LIFETIME_HOURS)).timestamp(),
+        }
+    }
+
+    pub fn key(product: &Sku, key: &IdempotencyKey) -> Item {
+        self::key(format!("{}{product}#{}", prefix::ADJUSTMENT, key.as_str()), ADJUSTMENT_SK)
+    }
+
+    pub fn fingerprint(adjustment: &StockAdjustment) -> String {
+        format!("{}|{}", adjustment.delta, adjustment.reason)
+    }
+}
+
+/// The movement a stream record of the inventory table shows, if it is a product whose
+/// counters changed.
+pub fn movement_from_images(old: Option<serde_dynamo::Item>, new: serde_dynamo::Item) -> Option<StockMovement> {
+    let new: ProductRecord = serde_dynamo::from_item(new).ok()?;
+    if !new.pk.starts_with(prefix::PRODUCT) {
+        return None;
+    }
+    let old: Option<ProductRecord> = old.and_then(|image| serde_dynamo::from_item(image).ok());
+    let (before, after) = (old.as_ref().map(|record| &record.product), &new.product);
+    let delta = |field: fn(&Product) -> i64| field(after) - before.map_or(0, field);
+    let (delta_on_hand, delta_available, delta_reserved) = (delta(|p| p.on_hand), delta(|p| p.available), delta(|p| p.reserved));
+    if before.is_some() && delta_on_hand == 0 && delta_available == 0 && delta_reserved == 0 {
+        return None;
+    }
+    let kind = new.movement_kind.unwrap_or(MovementKind::Set);
+    let order_id = match kind {
+        MovementKind::Hold | MovementKind::Sale | MovementKind::Release => {
+            new.movement_ref.as_deref().and_then(|text| OrderId::parse(text).ok())
+        }
+        _ => None,
+    };
+    let reason = (kind == MovementKind::Adjustment).then(|| new.movement_ref.clone()).flatten();
+    Some(StockMovement {
+        product_id: after.product_id.clone(),
+        kind,
+        delta_on_hand,
+        delta_available,
+        delta_reserved,
+        on_hand: after.on_hand,
+        available: after.available,
+        reserved: after.reserved,
+        order_id,
+        reason,
+        actor: new.movement_by,
+        at: new.updated_at,
+    })
 }
 
 #[derive(Debug, Serialize, Deserialize)]
