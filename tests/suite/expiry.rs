@@ -26,6 +26,18 @@ fn clocked(clock: &ManualClock) -> Setup {
     }
 }
 
+/// A service on a hand-moved clock with this fault plan, stocked with `on_hand` mugs.
+async fn clocked_with_faults(clock: &ManualClock, plan: &FaultPlan, on_hand: i64) -> (RunningService, Api) {
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        ..clocked(clock)
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", on_hand).await;
+    (service, admin)
+}
+
 async fn sweep_now(service: &RunningService) -> SweepReport {
     sweep(&service.app, service.app.stuck_after).await.expect("the sweep runs")
 }
@@ -167,13 +179,7 @@ async fn overlapping_sweeps_expire_each_order_once() {
 async fn an_order_stuck_in_reserving_is_redriven_by_the_sweeper() {
     let clock = ManualClock::new(chrono::Utc::now());
     let plan = FaultPlan::default();
-    let service = service(Setup {
-        faults: Some(plan.clone()),
-        ..clocked(&clock)
-    })
-    .await;
-    let admin = Api::admin(&service);
-    admin.put_product("mug", "8.00", 10).await;
+    let (service, admin) = clocked_with_faults(&clock, &plan, 10).await;
     // The reservation and the hand-over to the queue both fail: the order is stored, and stuck.
     plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
     plan.fail_next("SendMessage", FaultPoint::Before, 4);
@@ -450,13 +456,7 @@ async fn drift_is_reported_only_when_strongly_consistent_reads_confirm_it() {
 async fn stuck_orders_are_redriven_in_batches() {
     let clock = ManualClock::new(chrono::Utc::now());
     let plan = FaultPlan::default();
-    let service = service(Setup {
-        faults: Some(plan.clone()),
-        ..clocked(&clock)
-    })
-    .await;
-    let admin = Api::admin(&service);
-    admin.put_product("mug", "8.00", 100).await;
+    let (service, admin) = clocked_with_faults(&clock, &plan, 100).await;
     let alice = Api::customer(&service, "alice");
     for _ in 0..12 {
         plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);

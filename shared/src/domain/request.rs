@@ -125,20 +125,7 @@ pub fn stock_adjustment_from_json(product_id: Sku, body: &Value) -> Result<Stock
                 Some(delta)
             }
         });
-    let reason = errors.string(object, "reason", "").and_then(|reason| {
-        let trimmed = reason.trim();
-        let chars = trimmed.chars().count();
-        if chars == 0 || chars > StockAdjustment::MAX_REASON_CHARS || trimmed.chars().any(char::is_control) {
-            errors.push(
-                "reason",
-                "INVALID_REASON",
-                format!("must be 1 to {} printable characters", StockAdjustment::MAX_REASON_CHARS),
-            );
-            None
-        } else {
-            Some(trimmed.to_owned())
-        }
-    });
+    let reason = errors.printable(object, "reason", StockAdjustment::MAX_REASON_CHARS, "INVALID_REASON");
     match (delta, reason) {
         (Some(delta), Some(reason)) => errors.into_result(StockAdjustment { product_id, delta, reason }),
         _ => Err(errors.into_result(()).err().unwrap_or_default()),
@@ -151,20 +138,7 @@ pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<Product
         return Err(errors.into_result(()).err().unwrap_or_default());
     };
     errors.unknown_fields(object, &["name", "seller_id", "price", "on_hand"], "");
-    let name = errors.string(object, "name", "").and_then(|name| {
-        let trimmed = name.trim();
-        let chars = trimmed.chars().count();
-        if chars == 0 || chars > Product::MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
-            errors.push(
-                "name",
-                "INVALID_NAME",
-                format!("must be 1 to {} printable characters", Product::MAX_NAME_CHARS),
-            );
-            None
-        } else {
-            Some(trimmed.to_owned())
-        }
-    });
+    let name = errors.printable(object, "name", Product::MAX_NAME_CHARS, "INVALID_NAME");
     let seller_id = errors.string(object, "seller_id", "").and_then(|text| match SellerId::parse(text) {
         Ok(id) => Some(id),
         Err(err) => {

@@ -61,6 +61,18 @@ impl FieldErrors {
         }
     }
 
+    /// Text of 1 to `max_chars` printable characters, trimmed; anything else is `code`.
+    pub fn printable(&mut self, object: &Map<String, Value>, key: &str, max_chars: usize, code: &'static str) -> Option<String> {
+        let text = self.string(object, key, "")?;
+        let trimmed = text.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 || chars > max_chars || trimmed.chars().any(char::is_control) {
+            self.push(key, code, format!("must be 1 to {max_chars} printable characters"));
+            return None;
+        }
+        Some(trimmed.to_owned())
+    }
+
     /// A whole number in `min..=max`; fractions, strings and out-of-range numbers are refused.
     pub fn integer(&mut self, object: &Map<String, Value>, key: &str, prefix: &str, min: i64, max: i64) -> Option<i64> {
         let field = join(prefix, key);

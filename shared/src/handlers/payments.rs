@@ -203,19 +203,7 @@ fn optional_reason(request: &Request) -> Result<Option<String>, ApiError> {
     errors.unknown_fields(&object, &["reason"], "");
     let reason = match object.get("reason") {
         None | Some(Value::Null) => None,
-        Some(Value::String(text))
-            if !text.trim().is_empty() && text.chars().count() <= MAX_REASON_CHARS && !text.chars().any(char::is_control) =>
-        {
-            Some(text.trim().to_owned())
-        }
-        Some(_) => {
-            errors.push(
-                "reason",
-                "INVALID_REASON",
-                format!("must be 1 to {MAX_REASON_CHARS} printable characters"),
-            );
-            None
-        }
+        Some(_) => errors.printable(&object, "reason", MAX_REASON_CHARS, "INVALID_REASON"),
     };
     errors.into_result(reason).map_err(ApiError::Validation)
 }
