@@ -24,6 +24,8 @@ pub enum ProvisionError {
     Queue { queue: String, message: String },
     #[error("the template's environment variable {0} refers to nothing the local stack creates")]
     Unresolved(String),
+    #[error("creating event bus or rule {name}: {message}")]
+    Events { name: String, message: String },
 }
 
 /// Clients for the emulators: fixed local credentials, one region, explicit endpoints.
@@ -32,6 +34,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
     dynamodb_config: SdkConfig,
     moto_config: SdkConfig,
 }
@@ -46,6 +49,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&dynamodb_config),
             streams: aws_sdk_dynamodbstreams::Client::new(&dynamodb_config),
             sqs: aws_sdk_sqs::Client::new(&moto_config),
+            eventbridge: aws_sdk_eventbridge::Client::new(&moto_config),
             dynamodb_config,
             moto_config,
         }
@@ -79,6 +83,8 @@ pub struct Queue {
 pub struct Deployment {
     pub tables: BTreeMap<String, String>,
     pub queues: BTreeMap<String, Queue>,
+    /// Event bus names by logical id.
+    pub buses: BTreeMap<String, String>,
     /// The functions' environment, resolved.
     pub environment: BTreeMap<String, String>,
 }
@@ -174,6 +180,63 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
         queues.insert(spec.logical_id.clone(), Queue { url, arn });
     }
 
+    let mut buses = BTreeMap::new();
+    for logical_id in &template.buses {
+        let name = format!("{prefix}-{logical_id}");
+        let fail = |message: String| ProvisionError::Events {
+            name: name.clone(),
+            message,
+        };
+        clients
+            .eventbridge
+            .create_event_bus()
+            .name(&name)
+            .send()
+            .await
+            .map_err(|err| fail(aws_sdk_eventbridge::error::DisplayErrorContext(err).to_string()))?;
+        buses.insert(logical_id.clone(), name);
+    }
+    for rule in &template.rules {
+        let name = format!("{prefix}-{}", rule.logical_id);
+        let fail = |message: String| ProvisionError::Events {
+            name: name.clone(),
+            message,
+        };
+        let bus = buses
+            .get(&rule.bus)
+            .ok_or_else(|| fail(format!("bus {} is not in the template", rule.bus)))?;
+        clients
+            .eventbridge
+            .put_rule()
+            .name(&name)
+            .event_bus_name(bus)
+            .event_pattern(&rule.pattern)
+            .send()
+            .await
+            .map_err(|err| fail(aws_sdk_eventbridge::error::DisplayErrorContext(err).to_string()))?;
+        let mut targets = Vec::new();
+        for (index, queue) in rule.queues.iter().enumerate() {
+            let queue = queues
+                .get(queue)
+                .ok_or_else(|| fail(format!("target queue {queue} is not in the template")))?;
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id(index.to_string())
+                .arn(&queue.arn)
+                .build()
+                .map_err(|err| fail(err.to_string()))?;
+            targets.push(target);
+        }
+        clients
+            .eventbridge
+            .put_targets()
+            .rule(&name)
+            .event_bus_name(bus)
+            .set_targets(Some(targets))
+            .send()
+            .await
+            .map_err(|err| fail(aws_sdk_eventbridge::error::DisplayErrorContext(err).to_string()))?;
+    }
+
     let mut environment = BTreeMap::new();
     for (name, value) in &template.environment {
         let resolved = match value {
@@ -184,6 +247,7 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
                     .get(&id)
                     .cloned()
                     .or_else(|| queues.get(&id).map(|queue: &Queue| queue.url.clone()))
+                    .or_else(|| buses.get(&id).cloned())
                     .or_else(|| template.parameters.get(&id).cloned())
             }),
         };
@@ -192,6 +256,7 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
     Ok(Deployment {
         tables,
         queues,
+        buses,
         environment,
     })
 }

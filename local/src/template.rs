@@ -67,6 +67,18 @@ pub struct QueueConsumer {
     pub reports_batch_failures: bool,
 }
 
+/// An EventBridge rule on one of the template's buses, delivering to SQS queues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSpec {
+    pub logical_id: String,
+    /// The bus's logical id.
+    pub bus: String,
+    /// The event pattern, as JSON.
+    pub pattern: String,
+    /// Logical ids of the target queues.
+    pub queues: Vec<String>,
+}
+
 /// A function on an EventBridge schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
@@ -95,6 +107,9 @@ pub struct StreamConsumer {
 pub struct Template {
     pub tables: Vec<TableSpec>,
     pub queues: Vec<QueueSpec>,
+    /// EventBridge buses, by logical id.
+    pub buses: Vec<String>,
+    pub rules: Vec<RuleSpec>,
     pub routes: Vec<Route>,
     pub consumers: Vec<QueueConsumer>,
     pub schedules: Vec<Schedule>,
@@ -123,6 +138,8 @@ impl Template {
         let mut template = Template {
             tables: vec![],
             queues: vec![],
+            buses: vec![],
+            rules: vec![],
             routes: vec![],
             consumers: vec![],
             schedules: vec![],
@@ -137,6 +154,28 @@ impl Template {
             match kind {
                 "AWS::DynamoDB::Table" => template.tables.push(table(&id, &props)?),
                 "AWS::SQS::Queue" => template.queues.push(queue(&id, &props)),
+                "AWS::Events::EventBus" => template.buses.push(id.clone()),
+                "AWS::Events::Rule" => {
+                    // Rules on the default bus (schedules) belong to the functions that declare them.
+                    if let Some(bus) = props.get("EventBusName").and_then(reference) {
+                        let pattern = props
+                            .get("EventPattern")
+                            .ok_or_else(|| shape(&id, "rule without an EventPattern"))?;
+                        let queues = props
+                            .get("Targets")
+                            .and_then(Value::as_sequence)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|target| target.get("Arn").and_then(reference))
+                            .collect();
+                        template.rules.push(RuleSpec {
+                            logical_id: id.clone(),
+                            bus,
+                            pattern: serde_json::to_string(pattern).map_err(|_| shape(&id, "an EventPattern that is not JSON"))?,
+                            queues,
+                        });
+                    }
+                }
                 "AWS::Serverless::Function" => function(&id, resource, &props, &mut template)?,
                 _ => {}
             }

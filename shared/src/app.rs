@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use crate::adapters::aws::ServiceClients;
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::sqs::SqsSagaQueue;
 use crate::config::Config;
 use crate::domain::PricingPolicy;
-use crate::ports::{Catalogue, Clock, OrderStore, SagaQueue, SystemClock};
+use crate::ports::{Catalogue, Clock, EventBus, OrderStore, SagaQueue, SystemClock};
 use crate::retry::RetryPolicy;
 
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct App {
     pub orders: Arc<dyn OrderStore>,
     pub catalogue: Arc<dyn Catalogue>,
     pub saga: Arc<dyn SagaQueue>,
+    pub events: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
     pub pricing: PricingPolicy,
     pub payment_timeout: chrono::Duration,
@@ -47,6 +49,7 @@ impl App {
             orders: Arc::new(store.clone()),
             catalogue: Arc::new(store),
             saga: Arc::new(SqsSagaQueue::new(clients.sqs, &config.reserve_stock_queue_url)),
+            events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
             clock,
             pricing: config.pricing.clone(),
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),

@@ -23,6 +23,8 @@ pub struct Config {
     pub orders_table: String,
     pub inventory_table: String,
     pub reserve_stock_queue_url: String,
+    /// The EventBridge bus domain events go to.
+    pub event_bus_name: String,
     pub pricing: PricingPolicy,
     /// How long a customer has to pay before the reservation lapses.
     pub payment_timeout: Duration,
@@ -100,6 +102,7 @@ impl Config {
             orders_table: required("ORDERS_TABLE")?,
             inventory_table: required("INVENTORY_TABLE")?,
             reserve_stock_queue_url: required("RESERVE_STOCK_QUEUE_URL")?,
+            event_bus_name: required("EVENT_BUS_NAME")?,
             pricing: PricingPolicy {
                 currency,
                 tax_rate,
@@ -127,10 +130,11 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    const BASE: [(&str, &str); 3] = [
+    const BASE: [(&str, &str); 4] = [
         ("ORDERS_TABLE", "o"),
         ("INVENTORY_TABLE", "i"),
         ("RESERVE_STOCK_QUEUE_URL", "http://q"),
+        ("EVENT_BUS_NAME", "orders"),
     ];
 
     #[test]

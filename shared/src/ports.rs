@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::events::DomainEvent;
 use crate::domain::order::Payment;
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku,
@@ -258,6 +259,17 @@ pub trait SagaQueue: Send + Sync {
 
     /// The same for many orders, ten to a call; answers the orders whose request failed.
     async fn request_reservations(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, QueueError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not publish to the event bus")]
+pub struct EventBusError(#[source] pub BoxError);
+
+/// The bus domain events go to.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes the events; answers the positions of those the bus did not take (to retry).
+    async fn publish(&self, events: &[DomainEvent]) -> Result<Vec<usize>, EventBusError>;
 }
 
 pub trait Clock: Send + Sync {

@@ -78,6 +78,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         ("ORDERS_TABLE", "o"),
         ("INVENTORY_TABLE", "i"),
         ("RESERVE_STOCK_QUEUE_URL", "http://q"),
+        ("EVENT_BUS_NAME", "orders"),
     ];
     let candidates = [
         "0",
@@ -199,9 +200,11 @@ async fn every_sample_event_runs_through_its_function() {
         "the sample's Idempotency-Key replays"
     );
     assert_eq!(http(&service, HttpFunction::InventoryMovements).await.0, 200);
-    let records: StreamEvent = serde_json::from_value(event(StreamFunction::StockMovements.name())).expect("a valid stream event");
-    let response = StreamFunction::StockMovements.handle(&service.app, records).await;
-    assert!(response.batch_item_failures.is_empty());
+    for function in [StreamFunction::StockMovements, StreamFunction::PublishEvents] {
+        let records: StreamEvent = serde_json::from_value(event(function.name())).expect("a valid stream event");
+        let response = function.handle(&service.app, records).await;
+        assert!(response.batch_item_failures.is_empty(), "{}", function.name());
+    }
 
     let (status, missing) = http(&service, HttpFunction::GetOrder).await;
     assert_eq!((status, missing["code"].as_str()), (404, Some("ORDER_NOT_FOUND")));

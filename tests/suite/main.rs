@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod events;
 mod expiry;
 mod faults;
 mod functions;

@@ -18,6 +18,7 @@ const MAX_BACKOFF: Duration = Duration::from_millis(400);
 pub struct ServiceClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
 }
 
 impl ServiceClients {
@@ -29,8 +30,9 @@ impl ServiceClients {
     }
 
     /// Clients with the service's retries (and, in chaos builds, injected faults) on top of the
-    /// given SDK settings: one for DynamoDB, one for SQS (locally they are different emulators).
-    pub fn new(dynamodb: &SdkConfig, sqs: &SdkConfig, config: &Config) -> Self {
+    /// given SDK settings: one for DynamoDB, one for SQS and EventBridge (locally they are
+    /// different emulators).
+    pub fn new(dynamodb: &SdkConfig, messaging: &SdkConfig, config: &Config) -> Self {
         let retry = RetryConfig::standard()
             .with_max_attempts(config.storage_attempts)
             .with_initial_backoff(INITIAL_BACKOFF)
@@ -38,17 +40,25 @@ impl ServiceClients {
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb)
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-dynamodb"));
-        let sqs = aws_sdk_sqs::config::Builder::from(sqs)
+        let eventbridge = aws_sdk_eventbridge::config::Builder::from(messaging)
+            .retry_config(retry.clone())
+            .retry_partition(own_partition("orders-eventbridge"));
+        let sqs = aws_sdk_sqs::config::Builder::from(messaging)
             .retry_config(retry)
             .retry_partition(own_partition("orders-sqs"));
         #[cfg(feature = "chaos")]
-        let (dynamodb, sqs) = match &config.faults {
-            Some(plan) => (dynamodb.http_client(plan.http_client()), sqs.http_client(plan.http_client())),
-            None => (dynamodb, sqs),
+        let (dynamodb, sqs, eventbridge) = match &config.faults {
+            Some(plan) => (
+                dynamodb.http_client(plan.http_client()),
+                sqs.http_client(plan.http_client()),
+                eventbridge.http_client(plan.http_client()),
+            ),
+            None => (dynamodb, sqs, eventbridge),
         };
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum FaultPoint {
     /// A transaction is cancelled for a conflict with another one (TransactionCanceledException
     /// with a TransactionConflict reason), without effect. DynamoDB Local never does this.
     Conflict,
+    /// A batch call (`PutEvents`) answers 200 but takes none of its entries: each comes back
+    /// with an error code, as EventBridge reports a partial failure.
+    Refused,
     /// A named point of a handler where the process dies (`placement.after_commit`, ...).
     Crash,
 }
@@ -45,9 +48,7 @@ struct Rules {
 pub struct FaultPlan(Arc<Mutex<Rules>>);
 
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "ORDERS_FAULTS entry '{0}' is not Operation:before=rate, Operation:after=rate, Operation:conflict=rate or point:crash=rate with a rate from 0 to 1"
-)]
+#[error("ORDERS_FAULTS entry '{0}' is not Operation:before|after|conflict|refused=rate or point:crash=rate, with a rate from 0 to 1")]
 pub struct BadFaultSpec(String);
 
 impl FaultPlan {
@@ -62,6 +63,7 @@ impl FaultPlan {
                 "before" => FaultPoint::Before,
                 "after" => FaultPoint::After,
                 "conflict" => FaultPoint::Conflict,
+                "refused" => FaultPoint::Refused,
                 "crash" => FaultPoint::Crash,
                 _ => return Err(bad()),
             };
@@ -158,6 +160,9 @@ impl HttpConnector for FaultyConnector {
         if self.plan.strikes(&op, FaultPoint::Before) {
             return HttpConnectorFuture::ready(Ok(aws_error(400, "ThrottlingException", "injected throttling", None)));
         }
+        if self.plan.strikes(&op, FaultPoint::Refused) {
+            return HttpConnectorFuture::ready(Ok(entries_refused(&request)));
+        }
         if self.plan.strikes(&op, FaultPoint::Conflict) {
             let reasons = serde_json::json!([{"Code": "TransactionConflict", "Message": "injected conflict"}]);
             let answer = aws_error(400, "TransactionCanceledException", "injected conflict", Some(reasons));
@@ -179,6 +184,26 @@ impl HttpConnector for FaultyConnector {
 fn operation(request: &HttpRequest) -> String {
     let target = request.headers().get("x-amz-target").unwrap_or_default();
     target.rsplit('.').next().unwrap_or(target).to_owned()
+}
+
+/// A successful answer in which every entry of the request failed (`FailedEntryCount`).
+fn entries_refused(request: &HttpRequest) -> HttpResponse {
+    let sent: serde_json::Value = request
+        .body()
+        .bytes()
+        .and_then(|bytes| serde_json::from_slice(bytes).ok())
+        .unwrap_or_default();
+    let count = sent["Entries"].as_array().map_or(0, Vec::len);
+    let entries: Vec<serde_json::Value> = (0..count)
+        .map(|_| serde_json::json!({"ErrorCode": "InternalFailure", "ErrorMessage": "injected refusal"}))
+        .collect();
+    let body = serde_json::json!({"FailedEntryCount": count, "Entries": entries});
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(200).unwrap_or_else(|_| StatusCode::from(http::StatusCode::OK)),
+        SdkBody::from(body.to_string()),
+    );
+    response.headers_mut().insert("content-type", "application/x-amz-json-1.1");
+    response
 }
 
 /// An error answer shaped as the AWS JSON protocols shape them.

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod dynamo;
+pub mod eventbridge;
 #[cfg(feature = "chaos")]
 pub mod faults;
 pub mod sqs;

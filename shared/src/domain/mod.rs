@@ -1,5 +1,6 @@
 //! The pure domain: no AWS SDK, no HTTP, no storage.
 
+pub mod events;
 pub mod ids;
 pub mod listing;
 pub mod money;

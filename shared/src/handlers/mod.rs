@@ -5,6 +5,7 @@ pub mod expiry_stream;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
+pub mod publish_events;
 pub mod reserve_stock;
 pub mod stock_movements;
 pub mod sweeper;
@@ -74,6 +75,7 @@ functions!(
     StreamFunction {
         ReservationExpiry => "reservation-expiry",
         StockMovements => "stock-movements",
+        PublishEvents => "publish-events",
     }
 );
 functions!(
@@ -128,6 +130,7 @@ impl StreamFunction {
         match self {
             Self::ReservationExpiry => expiry_stream::reservation_expiry(app, event).await,
             Self::StockMovements => stock_movements::stock_movements(app, event).await,
+            Self::PublishEvents => publish_events::publish_events(app, event).await,
         }
     }
 }

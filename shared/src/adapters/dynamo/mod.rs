@@ -13,7 +13,9 @@ use aws_sdk_dynamodb::Client;
 use crate::ports::StoreError;
 use crate::retry::RetryPolicy;
 
-pub use records::{decode_stored, movement_from_images, prefix, product_key, reservation_from_image, reservation_key, StoredItem};
+pub use records::{
+    decode_stored, movement_from_images, order_from_image, prefix, product_key, reservation_from_image, reservation_key, StoredItem,
+};
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all
 /// land on one index partition. Fixed: changing it would hide orders written under the old count.

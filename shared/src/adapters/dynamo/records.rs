@@ -373,6 +373,13 @@ pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
     })
 }
 
+/// The order in a stream record's image, if the record is an order (not a payment owed back,
+/// an idempotency record or anything else the orders table holds).
+pub fn order_from_image(image: serde_dynamo::Item) -> Option<Order> {
+    let record: OrderRecord = serde_dynamo::from_item(image).ok()?;
+    (record.pk.starts_with(prefix::ORDER) && record.sk == ORDER_SK).then_some(record.order)
+}
+
 /// The reservation in a stream record's old image, if the record is one.
 pub fn reservation_from_image(image: serde_dynamo::Item) -> Option<Reservation> {
     let record: ReservationRecord = serde_dynamo::from_item(image).ok()?;

@@ -1,0 +1,202 @@
+//! Domain events: one per status change an order write made, read from the change itself (the
+//! history entries the write added), so a write that carried several changes at once (a 201
+//! placement stores CREATED -> PENDING_RESERVING_STOCK -> PENDING_PAYMENT) yields each of them.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{OrderId, SellerId, UserId};
+use super::money::Money;
+use super::order::Order;
+use super::status::OrderStatus;
+
+/// The `source` of every event this service publishes.
+pub const EVENT_SOURCE: &str = "orders";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventName {
+    OrderPlaced,
+    OrderInvalid,
+    OrderPaid,
+    OrderCancelled,
+    ReservationExpired,
+    OrderProcessing,
+    OrderPartiallyShipped,
+    OrderShipped,
+    OrderDelivered,
+    ReturnRequested,
+    OrderReturned,
+}
+
+impl EventName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderPlaced => "OrderPlaced",
+            Self::OrderInvalid => "OrderInvalid",
+            Self::OrderPaid => "OrderPaid",
+            Self::OrderCancelled => "OrderCancelled",
+            Self::ReservationExpired => "ReservationExpired",
+            Self::OrderProcessing => "OrderProcessing",
+            Self::OrderPartiallyShipped => "OrderPartiallyShipped",
+            Self::OrderShipped => "OrderShipped",
+            Self::OrderDelivered => "OrderDelivered",
+            Self::ReturnRequested => "ReturnRequested",
+            Self::OrderReturned => "OrderReturned",
+        }
+    }
+
+    /// The event a change into `status` is, with the note that came with it; `None` for the
+    /// internal steps before an order is placed.
+    fn of(status: OrderStatus, note: Option<&str>) -> Option<Self> {
+        Some(match status {
+            OrderStatus::Created | OrderStatus::PendingReservingStock => return None,
+            OrderStatus::PendingPayment => Self::OrderPlaced,
+            OrderStatus::Invalid => Self::OrderInvalid,
+            OrderStatus::Paid => Self::OrderPaid,
+            OrderStatus::Cancelled if note.is_some_and(|note| note.starts_with("PAYMENT_TIMEOUT")) => Self::ReservationExpired,
+            OrderStatus::Cancelled => Self::OrderCancelled,
+            OrderStatus::Processing => Self::OrderProcessing,
+            OrderStatus::PartiallyShipped => Self::OrderPartiallyShipped,
+            OrderStatus::Shipped => Self::OrderShipped,
+            OrderStatus::Delivered => Self::OrderDelivered,
+            OrderStatus::ReturnRequested => Self::ReturnRequested,
+            OrderStatus::Returned => Self::OrderReturned,
+        })
+    }
+}
+
+/// The `detail` of an event on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    /// `<order id>:<version>:<event name>`: the same change always has the same id, so a
+    /// consumer drops what it has seen (the outbox delivers at least once).
+    pub event_id: String,
+    pub name: EventName,
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub previous_status: Option<OrderStatus>,
+    /// The order's version after the write: orders a consumer's view per order, as neither
+    /// EventBridge nor SQS keeps order.
+    pub version: u64,
+    pub total: Money,
+    pub currency: String,
+    pub seller_ids: BTreeSet<SellerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The events of one order write: `old` is the order before it (`None` for a new order).
+pub fn events_of(old: Option<&Order>, new: &Order) -> Vec<DomainEvent> {
+    let already = old.map_or(0, |old| old.status_history.len());
+    let mut previous = already
+        .checked_sub(1)
+        .and_then(|last| new.status_history.get(last))
+        .map(|change| change.status);
+    let mut events = Vec::new();
+    for change in new.status_history.iter().skip(already) {
+        if let Some(name) = EventName::of(change.status, change.note.as_deref()) {
+            events.push(DomainEvent {
+                event_id: format!("{}:{}:{}", new.id, new.version, name.as_str()),
+                name,
+                order_id: new.id,
+                user_id: new.user_id.clone(),
+                status: change.status,
+                previous_status: previous,
+                version: new.version,
+                total: new.totals.total,
+                currency: new.currency.clone(),
+                seller_ids: new.items.iter().map(|line| line.seller_id.clone()).collect(),
+                note: change.note.clone(),
+                occurred_at: change.timestamp,
+            });
+        }
+        previous = Some(change.status);
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::order::{price_lines, Actor, Payment, PricingPolicy};
+    use crate::domain::{PaymentReference, PlaceOrder, Product, Sku};
+
+    fn placed() -> Order {
+        let request = PlaceOrder::from_json(&serde_json::json!({"items": [{"product_id": "a", "quantity": 2}]})).unwrap();
+        let product = Product {
+            product_id: Sku::parse("a").unwrap(),
+            name: "A".into(),
+            seller_id: SellerId::parse("s1").unwrap(),
+            price: Money::parse("3.00").unwrap(),
+            on_hand: 9,
+            available: 9,
+            reserved: 0,
+            version: 1,
+            price_version: 1,
+            last_hold_at: None,
+        };
+        let catalogue = [(product.product_id.clone(), product)].into_iter().collect();
+        let (lines, _) = price_lines(&request, &catalogue).unwrap();
+        let pricing = PricingPolicy {
+            currency: "USD".into(),
+            tax_rate: Default::default(),
+            shipping_fee: Money::ZERO,
+        };
+        let user = UserId::parse("u").unwrap();
+        let mut order = Order::new(OrderId::new(), user.clone(), lines, &pricing, &Actor::customer(&user), Utc::now()).unwrap();
+        order
+            .reserve(&Actor::system("reserve-stock"), Utc::now(), Utc::now(), None)
+            .unwrap();
+        order
+    }
+
+    #[test]
+    fn a_placement_written_at_once_is_one_order_placed_event_and_the_internal_steps_are_none() {
+        let order = placed();
+        let events = events_of(None, &order);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].name, EventName::OrderPlaced);
+        assert_eq!(events[0].previous_status, Some(OrderStatus::PendingReservingStock));
+        assert_eq!(events[0].event_id, format!("{}:1:OrderPlaced", order.id));
+        assert_eq!(events[0].total.to_string(), "6.00");
+        assert_eq!(events[0].seller_ids.len(), 1);
+    }
+
+    #[test]
+    fn each_later_change_is_its_own_event_and_an_expiry_is_told_apart_from_a_cancellation() {
+        let before = placed();
+        let mut paid = before.clone();
+        let payment = Payment {
+            reference: PaymentReference::parse("p").unwrap(),
+            amount: before.totals.total,
+            received_at: Utc::now(),
+            kept_apart: false,
+        };
+        paid.pay(payment, &Actor::system("payments"), Utc::now()).unwrap();
+        paid.version = 2;
+        let events = events_of(Some(&before), &paid);
+        assert_eq!(events.iter().map(|e| e.name).collect::<Vec<_>>(), [EventName::OrderPaid]);
+        assert_eq!(events[0].previous_status, Some(OrderStatus::PendingPayment));
+        assert!(
+            events_of(Some(&paid), &paid).is_empty(),
+            "a write with no status change has no event"
+        );
+
+        let mut expired = before.clone();
+        expired
+            .cancel(&Actor::system("sweeper"), "PAYMENT_TIMEOUT".into(), false, Utc::now())
+            .unwrap();
+        assert_eq!(events_of(Some(&before), &expired)[0].name, EventName::ReservationExpired);
+        let mut cancelled = before.clone();
+        cancelled
+            .cancel(&Actor::system("x"), "CANCELLED_BY_REQUEST".into(), false, Utc::now())
+            .unwrap();
+        assert_eq!(events_of(Some(&before), &cancelled)[0].name, EventName::OrderCancelled);
+    }
+}

@@ -1,0 +1,54 @@
+//! The outbox: a consumer of the orders table's stream that publishes one domain event per
+//! status change to the event bus. State changes are written to DynamoDB only; this is how they
+//! become events, so no handler writes and then "also" sends an event it could lose. Entries the
+//! bus refuses are retried; a record whose events still cannot be published is reported (the
+//! stream retries it, then its failure destination keeps it), never dropped.
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+
+use crate::adapters::dynamo::order_from_image;
+use crate::app::App;
+use crate::domain::events::{events_of, DomainEvent};
+
+pub async fn publish_events(app: &App, event: Event) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for record in event.records {
+        if record.event_name != "INSERT" && record.event_name != "MODIFY" {
+            continue;
+        }
+        let Some(new) = order_from_image(record.change.new_image) else {
+            continue;
+        };
+        let old = order_from_image(record.change.old_image);
+        let events = events_of(old.as_ref(), &new);
+        if events.is_empty() {
+            continue;
+        }
+        if let Err(err) = publish_all(app, events).await {
+            tracing::warn!(order_id = %new.id, error = %err, "could not publish an order's events; retrying from here");
+            // Stream order matters: report this record and stop, so processing resumes here.
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
+
+/// Publishes every event, retrying the entries the bus did not take.
+async fn publish_all(app: &App, mut pending: Vec<DomainEvent>) -> Result<(), String> {
+    let policy = app.contention_retry;
+    for attempt in 1..=policy.attempts {
+        let failed = app.events.publish(&pending).await.map_err(|err| crate::error_chain(&err))?;
+        if failed.is_empty() {
+            return Ok(());
+        }
+        pending = failed.into_iter().filter_map(|index| pending.get(index).cloned()).collect();
+        if attempt < policy.attempts {
+            policy.back_off(attempt).await;
+        }
+    }
+    Err(format!("the bus refused {} events after {} tries", pending.len(), policy.attempts))
+}

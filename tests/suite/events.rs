@@ -1,0 +1,196 @@
+//! The outbox: every status change of an order becomes one domain event on the service's bus,
+//! which a queue subscribed with a rule receives as AWS would deliver it: at least once, each
+//! event identified by `event_id`, and ordered per order by `version`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use orders_local::RunningService;
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_shared::handlers::StreamFunction;
+use orders_shared::ports::ManualClock;
+use orders_shared::service::sweeper::sweep;
+use orders_tests::{service, Api, Setup};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// A queue subscribed to every event of the service's bus, as a consumer would add one.
+async fn subscribe(service: &RunningService) -> String {
+    let sqs = &service.clients.sqs;
+    let name = format!("subscriber-{}", uuid::Uuid::new_v4().simple());
+    let url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let bus = &service.deployment.buses["OrdersEventBus"];
+    let events = &service.clients.eventbridge;
+    events
+        .put_rule()
+        .name(&name)
+        .event_bus_name(bus)
+        .event_pattern(r#"{"source": ["orders"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let target = aws_sdk_eventbridge::types::Target::builder().id("1").arn(arn).build().unwrap();
+    events
+        .put_targets()
+        .rule(&name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// Everything the queue holds now.
+async fn drain(service: &RunningService, url: &str) -> Vec<Value> {
+    let sqs = &service.clients.sqs;
+    let mut received = Vec::new();
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = batch.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return received;
+        }
+        for message in messages {
+            received.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Runs the outbox over the whole orders stream, from its start.
+async fn publish(service: &RunningService) {
+    let mut outbox = service.stream_poller(StreamFunction::PublishEvents).await.unwrap();
+    while outbox.poll_once().await.unwrap() > 0 {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_status_change_reaches_a_subscriber_once_by_event_id_and_in_version_order_per_order() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let service = service(Setup {
+        clock: Some(Arc::new(clock.clone())),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let subscriber = subscribe(&service).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 3).await;
+    let alice = Api::customer(&service, "alice");
+    let (paid, total) = alice.reserved_order(&[("mug", 1)]).await;
+    assert_eq!(Api::payments(&service).confirm(&paid, "pay-1", &total).await.status, StatusCode::OK);
+    let (cancelled, _) = alice.reserved_order(&[("mug", 1)]).await;
+    alice.cancel(&cancelled).await;
+    let (expired, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let invalid = alice.place(&[("mug", 5)], None).await.body["order_id"].as_str().unwrap().to_owned();
+    clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
+    assert_eq!(sweep(&service.app, service.app.stuck_after).await.unwrap().expired, 1);
+
+    // The stream is delivered twice over, as a retry would: the second time adds no new event.
+    publish(&service).await;
+    publish(&service).await;
+    let received = drain(&service, &subscriber).await;
+    let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+    for event in &received {
+        assert_eq!(event["source"], "orders");
+        assert_eq!(event["detail-type"], event["detail"]["name"]);
+        by_id.insert(event["detail"]["event_id"].as_str().unwrap().to_owned(), event["detail"].clone());
+    }
+    assert!(received.len() >= by_id.len());
+    let mut per_order: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for detail in by_id.values() {
+        per_order
+            .entry(detail["order_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push((detail["version"].as_u64().unwrap(), detail["name"].as_str().unwrap().to_owned()));
+    }
+    for events in per_order.values_mut() {
+        events.sort();
+    }
+    let names = |order: &str| per_order[order].iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>();
+    assert_eq!(names(&paid), ["OrderPlaced", "OrderPaid"]);
+    assert_eq!(names(&cancelled), ["OrderPlaced", "OrderCancelled"]);
+    assert_eq!(names(&expired), ["OrderPlaced", "ReservationExpired"]);
+    assert_eq!(names(&invalid), ["OrderInvalid"]);
+    assert_eq!(by_id.len(), 7, "one event per status change");
+
+    let placed = by_id
+        .values()
+        .find(|d| d["order_id"] == paid.as_str() && d["name"] == "OrderPlaced")
+        .unwrap();
+    assert_eq!(placed["previous_status"], "PENDING_RESERVING_STOCK");
+    assert_eq!(placed["status"], "PENDING_PAYMENT");
+    assert_eq!(placed["user_id"], "alice");
+    assert_eq!(placed["total"], total.as_str());
+    assert_eq!(placed["seller_ids"], serde_json::json!(["seller-1"]));
+    let expiry = by_id.values().find(|d| d["name"] == "ReservationExpired").unwrap();
+    assert_eq!(expiry["note"], "PAYMENT_TIMEOUT");
+    let ids: BTreeSet<&str> = by_id.keys().map(String::as_str).collect();
+    assert!(ids.contains(format!("{paid}:2:OrderPaid").as_str()), "{ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_the_bus_refuses_are_published_again_and_none_is_lost() {
+    let plan = FaultPlan::default();
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let subscriber = subscribe(&service).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 3).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
+    assert_eq!(Api::payments(&service).confirm(&id, "pay-1", &total).await.status, StatusCode::OK);
+
+    // The bus answers but takes none of the entries, twice: they are sent again.
+    plan.fail_next("PutEvents", FaultPoint::Refused, 2);
+    publish(&service).await;
+    assert_eq!(plan.injected(), 2);
+    let names: BTreeSet<String> = drain(&service, &subscriber)
+        .await
+        .iter()
+        .map(|event| event["detail"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["OrderPlaced".to_owned(), "OrderPaid".to_owned()]));
+
+    // A bus that keeps refusing: the stream record is reported, retried, and published later.
+    let (second, _) = alice.reserved_order(&[("mug", 1)]).await;
+    plan.set_rate("PutEvents", FaultPoint::Refused, 1.0);
+    let mut outbox = service.stream_poller(StreamFunction::PublishEvents).await.unwrap();
+    while outbox.poll_once().await.unwrap() > 0 && plan.injected() < 8 {}
+    assert!(drain(&service, &subscriber)
+        .await
+        .iter()
+        .all(|event| event["detail"]["order_id"] != second.as_str()));
+    plan.clear();
+    while outbox.poll_once().await.unwrap() > 0 {}
+    let published = drain(&service, &subscriber).await;
+    assert!(published
+        .iter()
+        .any(|event| event["detail"]["order_id"] == second.as_str() && event["detail"]["name"] == "OrderPlaced"));
+}
