@@ -26,6 +26,9 @@ pub struct Thresholds {
     pub reserving: Duration,
     /// An order still awaiting payment this long after its deadline was missed by the sweeper.
     pub overdue: Duration,
+    /// A paid order not gone to fulfilment this long after its payment is stuck; `None` where
+    /// nothing runs the outbox and the fulfilment queue (tests that drive them by hand).
+    pub awaiting_fulfilment: Option<Duration>,
 }
 
 impl Default for Thresholds {
@@ -34,6 +37,7 @@ impl Default for Thresholds {
         Self {
             reserving: Duration::minutes(5),
             overdue: Duration::minutes(3),
+            awaiting_fulfilment: Some(Duration::minutes(5)),
         }
     }
 }
@@ -71,6 +75,10 @@ pub enum Violation {
     Overdue { order: OrderId, due: DateTime<Utc> },
     #[error("order {order}: {detail}")]
     PaymentMismatch { order: OrderId, detail: String },
+    #[error("order {order} is {status} but its seller parts do not cover its lines once each")]
+    PartsMismatch { order: OrderId, status: OrderStatus },
+    #[error("order {order} was paid at {since} and has not gone to fulfilment")]
+    StuckPaid { order: OrderId, since: DateTime<Utc> },
 }
 
 #[derive(Debug, Default, Clone)]
@@ -234,6 +242,24 @@ pub fn judge(
             }
             _ => {}
         }
+        let fulfilling = matches!(
+            order.status,
+            OrderStatus::Processing | OrderStatus::PartiallyShipped | OrderStatus::Shipped | OrderStatus::Delivered
+        );
+        if fulfilling && !parts_cover_lines(order) {
+            report.violations.push(Violation::PartsMismatch {
+                order: order.id,
+                status: order.status,
+            });
+        }
+        if let (OrderStatus::Paid, Some(payment), Some(limit)) = (order.status, &order.payment, thresholds.awaiting_fulfilment) {
+            if now - payment.received_at > limit {
+                report.violations.push(Violation::StuckPaid {
+                    order: order.id,
+                    since: payment.received_at,
+                });
+            }
+        }
         if let Some(detail) = payment_problem(order) {
             report.violations.push(Violation::PaymentMismatch { order: order.id, detail });
         }
@@ -256,6 +282,27 @@ fn reservation_fits(order: &Order, reservation: Option<&Reservation>) -> bool {
         OrderStatus::Cancelled => matches!(state, None | Some(ReservationStatus::Released)),
         _ => state == Some(ReservationStatus::Converted),
     }
+}
+
+/// Every line of the order is in exactly one seller's part, whole and with its own seller.
+fn parts_cover_lines(order: &Order) -> bool {
+    let mut parted: Vec<(String, u32, String)> = order
+        .seller_parts
+        .iter()
+        .flat_map(|part| {
+            part.items
+                .iter()
+                .map(|item| (item.item_id.to_string(), item.quantity.get(), part.seller_id.to_string()))
+        })
+        .collect();
+    let mut lines: Vec<(String, u32, String)> = order
+        .items
+        .iter()
+        .map(|line| (line.item_id.to_string(), line.quantity.get(), line.seller_id.to_string()))
+        .collect();
+    parted.sort();
+    lines.sort();
+    !order.seller_parts.is_empty() && parted == lines
 }
 
 /// A paid order was paid exactly its total, and only paid orders carry a payment.
@@ -320,6 +367,36 @@ mod tests {
             quantity: Quantity::new(2).unwrap(),
         }];
         (order, reservation)
+    }
+
+    #[test]
+    fn a_paid_order_left_out_of_fulfilment_and_an_order_fulfilled_without_parts_are_reported() {
+        let now = Utc::now();
+        let (mut order, mut reservation) = awaiting_payment(now - Duration::hours(1));
+        let payment = orders_shared::domain::Payment {
+            reference: orders_shared::domain::PaymentReference::parse("p").unwrap(),
+            amount: order.totals.total,
+            received_at: now - Duration::minutes(30),
+            kept_apart: false,
+        };
+        order.pay(payment, &Actor::system("t"), now - Duration::minutes(30)).unwrap();
+        reservation.status = ReservationStatus::Converted;
+        let reservations = HashMap::from([(order.id, reservation)]);
+        let products = [product(0, 8, 8)];
+        let stuck = judge(&products, &reservations, std::slice::from_ref(&order), Thresholds::default(), now);
+        assert!(matches!(stuck.violations.as_slice(), [Violation::StuckPaid { .. }]), "{stuck}");
+        let unchecked = Thresholds {
+            awaiting_fulfilment: None,
+            ..Thresholds::default()
+        };
+        assert!(judge(&products, &reservations, std::slice::from_ref(&order), unchecked, now).is_clean());
+
+        order.status = OrderStatus::Processing;
+        let partless = judge(&products, &reservations, std::slice::from_ref(&order), Thresholds::default(), now);
+        assert!(
+            matches!(partless.violations.as_slice(), [Violation::PartsMismatch { .. }]),
+            "{partless}"
+        );
     }
 
     #[test]

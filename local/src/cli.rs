@@ -37,6 +37,9 @@ enum Command {
         /// Put the user in this group too (`payments` for the payments service); repeatable
         #[arg(long = "group")]
         groups: Vec<String>,
+        /// Make the user the seller with this id (the `seller` group and its `custom:seller_id` claim)
+        #[arg(long)]
+        seller: Option<String>,
         /// Lifetime in seconds
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
@@ -70,12 +73,22 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
     let cli = Cli::parse_from(std::iter::once("orders-local".to_owned()).chain(args));
     match cli.command.unwrap_or(Command::Up) {
         Command::Up => up().await.map_err(|err| orders_shared::error_chain(&err)),
-        Command::Token { user, admin, groups, ttl } => {
+        Command::Token {
+            user,
+            admin,
+            groups,
+            seller,
+            ttl,
+        } => {
             let mut groups: Vec<&str> = groups.iter().map(String::as_str).collect();
             if admin {
                 groups.push(orders_shared::auth::ADMIN_GROUP);
             }
-            let token = token::mint(&token::secret_from_env(), &user, &groups, ttl).map_err(|err| err.to_string())?;
+            if seller.is_some() {
+                groups.push(orders_shared::auth::SELLER_GROUP);
+            }
+            let token =
+                token::mint_seller(&token::secret_from_env(), &user, &groups, seller.as_deref(), ttl).map_err(|err| err.to_string())?;
             println!("{token}");
             Ok(())
         }

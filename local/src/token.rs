@@ -25,6 +25,9 @@ pub struct Claims {
     pub token_use: String,
     #[serde(rename = "cognito:groups", default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// Cognito's custom attribute naming the seller a `seller` group member acts for.
+    #[serde(rename = "custom:seller_id", default, skip_serializing_if = "Option::is_none")]
+    pub seller_id: Option<String>,
 }
 
 impl Claims {
@@ -41,12 +44,26 @@ impl Claims {
         if !self.groups.is_empty() {
             claims.insert("cognito:groups".to_owned(), format!("[{}]", self.groups.join(" ")));
         }
+        if let Some(seller) = &self.seller_id {
+            claims.insert("custom:seller_id".to_owned(), seller.clone());
+        }
         claims
     }
 }
 
 /// A token for `user` in `groups` (`admin`, `payments`, ...), valid for `ttl_seconds`.
 pub fn mint(secret: &str, user: &str, groups: &[&str], ttl_seconds: i64) -> Result<String, jsonwebtoken::errors::Error> {
+    mint_seller(secret, user, groups, None, ttl_seconds)
+}
+
+/// As `mint`, with the `custom:seller_id` claim of a seller.
+pub fn mint_seller(
+    secret: &str,
+    user: &str,
+    groups: &[&str],
+    seller_id: Option<&str>,
+    ttl_seconds: i64,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: user.to_owned(),
@@ -55,6 +72,7 @@ pub fn mint(secret: &str, user: &str, groups: &[&str], ttl_seconds: i64) -> Resu
         iat: now,
         token_use: "access".to_owned(),
         groups: groups.iter().map(|group| (*group).to_owned()).collect(),
+        seller_id: seller_id.map(str::to_owned),
     };
     encode(
         &Header::new(Algorithm::HS256),

@@ -4,11 +4,14 @@
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
-use crate::domain::{Actor, UserId};
+use crate::domain::{Actor, SellerId, UserId};
 
 pub const ADMIN_GROUP: &str = "admin";
 /// The payments service (or a provider integration) that confirms and fails payments.
 pub const PAYMENTS_GROUP: &str = "payments";
+/// Sellers, each with their `custom:seller_id` claim: they ship their own parts of orders.
+pub const SELLER_GROUP: &str = "seller";
+pub const SELLER_ID_CLAIM: &str = "custom:seller_id";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -16,6 +19,8 @@ pub struct Identity {
     pub is_admin: bool,
     /// A member of the `payments` group: may confirm payments and report failed ones.
     pub is_payments_service: bool,
+    /// A member of the `seller` group, as the seller its `custom:seller_id` claim names.
+    pub seller_id: Option<SellerId>,
 }
 
 impl Identity {
@@ -28,18 +33,22 @@ impl Identity {
         let user = UserId::parse(claims.get("sub")?).ok()?;
         let groups: Vec<String> = claims.get("cognito:groups").map(|text| parse_groups(text)).unwrap_or_default();
         let member = |name: &str| groups.iter().any(|group| group == name);
+        let seller_id = member(SELLER_GROUP)
+            .then(|| claims.get(SELLER_ID_CLAIM).and_then(|id| SellerId::parse(id).ok()))
+            .flatten();
         Some(Self {
             is_admin: member(ADMIN_GROUP),
             is_payments_service: member(PAYMENTS_GROUP),
+            seller_id,
             user,
         })
     }
 
     pub fn actor(&self) -> Actor {
-        if self.is_admin {
-            Actor::admin(&self.user)
-        } else {
-            Actor::customer(&self.user)
+        match (&self.seller_id, self.is_admin) {
+            (_, true) => Actor::admin(&self.user),
+            (Some(seller), false) => Actor::seller(seller),
+            (None, false) => Actor::customer(&self.user),
         }
     }
 

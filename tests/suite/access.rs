@@ -104,6 +104,8 @@ enum Access {
     PaymentsOrAdmin,
     /// No JWT at all: the provider's signature decides (none of these callers signs: 401).
     Signed,
+    /// The seller whose part it is, and admins; anyone else signed in gets 403.
+    SellerOrAdmin,
 }
 
 /// The documented answer of every route of the template. A route missing here fails the test.
@@ -118,6 +120,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/orders/{orderId}/confirm" | "/api/v1/orders/{orderId}/payment-failed") => Access::PaymentsOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/cancel") | ("DELETE", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
         ("POST", "/api/v1/payments/webhook") => Access::Signed,
+        ("PATCH", "/api/v1/orders/{orderId}/shipping") => Access::SellerOrAdmin,
         _ => return None,
     })
 }
@@ -136,6 +139,8 @@ fn expected(access: Access, caller: Caller) -> Option<u16> {
         (Access::NamedUserOrAdmin, _) => Some(403),
         (Access::PaymentsOrAdmin, PaymentsService) => None,
         (Access::PaymentsOrAdmin, _) => Some(403),
+        (Access::SellerOrAdmin, Seller) => None,
+        (Access::SellerOrAdmin, _) => Some(403),
     }
 }
 
@@ -151,7 +156,10 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
             Caller::ExpiredToken => Api::with_token(&service, &orders_local::token::mint(secret, "owner", &[], -10).unwrap()),
             Caller::Owner => Api::customer(&service, "owner"),
             Caller::OtherCustomer => Api::customer(&service, "stranger"),
-            Caller::Seller => Api::new(&service, "seller-1", &["seller"]),
+            Caller::Seller => Api::with_token(
+                &service,
+                &orders_local::token::mint_seller(secret, "seller-1-staff", &["seller"], Some("seller-1"), 3600).unwrap(),
+            ),
             Caller::PaymentsService => Api::payments(&service),
             Caller::Admin => Api::admin(&service),
         }
@@ -173,6 +181,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),
+                ("PATCH", _) => Some(json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "1"})),
                 ("POST", path) if path.ends_with("/confirm") => Some(json!({"payment_reference": format!("p-{order}"), "amount": total})),
                 ("POST", "/api/v1/payments/webhook") => Some(
                     json!({"type": "payment.succeeded", "order_id": order, "payment_reference": "p", "amount": total, "currency": "USD"}),

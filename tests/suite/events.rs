@@ -8,12 +8,16 @@ use std::sync::Arc;
 use aws_sdk_sqs::types::QueueAttributeName;
 use orders_local::RunningService;
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
-use orders_shared::handlers::StreamFunction;
+use std::time::Duration;
+
+use orders_shared::domain::OrderId;
+use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::ManualClock;
+use orders_shared::service::fulfilment::start_fulfilment;
 use orders_shared::service::sweeper::sweep;
-use orders_tests::{service, Api, Setup};
-use reqwest::StatusCode;
-use serde_json::Value;
+use orders_tests::{assert_invariants, eventually, service, timeline, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 /// A queue subscribed to every event of the service's bus, as a consumer would add one.
 async fn subscribe(service: &RunningService) -> String {
@@ -193,4 +197,118 @@ async fn events_the_bus_refuses_are_published_again_and_none_is_lost() {
     assert!(published
         .iter()
         .any(|event| event["detail"]["order_id"] == second.as_str() && event["detail"]["name"] == "OrderPlaced"));
+}
+
+fn seller(service: &RunningService, seller_id: &str) -> Api {
+    let token = orders_local::token::mint_seller(
+        orders_local::token::DEFAULT_SECRET,
+        &format!("{seller_id}-staff"),
+        &["seller"],
+        Some(seller_id),
+        3600,
+    )
+    .unwrap();
+    Api::with_token(service, &token)
+}
+
+async fn report(api: &Api, order: &str, body: Value) -> orders_tests::Reply {
+    api.send(Method::PATCH, &format!("/api/v1/orders/{order}/shipping"), Some(body), &[])
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_every_step_is_an_event() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let subscriber = subscribe(&service).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let plate = json!({"name": "Plate", "seller_id": "seller-2", "price": "4.00", "on_hand": 10});
+    admin.send(Method::PUT, "/api/v1/inventory/plate", Some(plate), &[]).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 1), ("plate", 2)]).await;
+    assert_eq!(Api::payments(&service).confirm(&id, "pay-1", &total).await.status, StatusCode::OK);
+
+    // The outbox publishes OrderPaid; the bus's rule routes it to the fulfilment queue.
+    publish(&service).await;
+    let fulfilment = service
+        .poller(QueueFunction::FulfilOrder)
+        .expect("the template wires fulfil-order to a queue");
+    eventually(Duration::from_secs(10), || async {
+        (fulfilment.poll_once().await.unwrap() > 0).then_some(())
+    })
+    .await;
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["status"], "PROCESSING");
+    let parts = order["seller_parts"].as_array().unwrap().clone();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(
+        (parts[0]["seller_id"].as_str(), parts[0]["subtotal"].as_str()),
+        (Some("seller-1"), Some("8.00"))
+    );
+    assert_eq!(
+        (parts[1]["seller_id"].as_str(), parts[1]["subtotal"].as_str()),
+        (Some("seller-2"), Some("8.00"))
+    );
+    assert_eq!(parts[1]["items"], json!([{"item_id": "item-2", "quantity": 2}]));
+    // The same step delivered again changes nothing.
+    assert!(!start_fulfilment(&service.app, OrderId::parse(&id).unwrap()).await.unwrap());
+    assert_eq!(alice.order(&id).await.body["version"], order["version"]);
+
+    let (one, two) = (seller(&service, "seller-1"), seller(&service, "seller-2"));
+    let shipped = |seller_id: &str, tracking: &str| json!({"seller_id": seller_id, "status": "SHIPPED", "carrier": "DHL", "tracking_number": tracking});
+    let delivered = |seller_id: &str| json!({"seller_id": seller_id, "status": "DELIVERED"});
+    let theirs = report(&two, &id, shipped("seller-1", "X")).await;
+    assert_eq!(theirs.status, StatusCode::FORBIDDEN, "a seller cannot ship another seller's part");
+    assert_eq!(report(&alice, &id, delivered("seller-1")).await.status, StatusCode::FORBIDDEN);
+    let early = report(&two, &id, delivered("seller-2")).await;
+    assert_eq!((early.status, early.code()), (StatusCode::CONFLICT, "INVALID_TRANSITION"));
+
+    assert_eq!(
+        report(&one, &id, shipped("seller-1", "A1")).await.body["status"],
+        "PARTIALLY_SHIPPED"
+    );
+    assert_eq!(report(&one, &id, delivered("seller-1")).await.body["status"], "PARTIALLY_SHIPPED");
+    let both = report(&two, &id, shipped("seller-2", "B2")).await.body;
+    assert_eq!(both["status"], "SHIPPED");
+    assert_eq!(both["seller_parts"][1]["tracking_number"], "B2");
+    let done = report(&admin, &id, delivered("seller-2")).await.body;
+    assert_eq!(done["status"], "DELIVERED");
+    let again = report(&two, &id, delivered("seller-2")).await.body;
+    assert_eq!(again["version"], done["version"], "a repeated report writes nothing");
+    assert_eq!(
+        timeline(&done)[3..],
+        ["PAID", "PROCESSING", "PARTIALLY_SHIPPED", "SHIPPED", "DELIVERED"].map(String::from)
+    );
+
+    publish(&service).await;
+    let mut names: Vec<(u64, String)> = drain(&service, &subscriber)
+        .await
+        .iter()
+        .map(|event| {
+            (
+                event["detail"]["version"].as_u64().unwrap(),
+                event["detail"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    names.sort();
+    let names: Vec<&str> = names.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "OrderPlaced",
+            "OrderPaid",
+            "OrderProcessing",
+            "OrderPartiallyShipped",
+            "OrderShipped",
+            "OrderDelivered"
+        ]
+    );
+    assert_invariants(&service).await;
 }

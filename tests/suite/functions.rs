@@ -215,6 +215,12 @@ async fn every_sample_event_runs_through_its_function() {
     assert_eq!(status, 200);
     assert_eq!(listed["orders"].as_array().unwrap().len(), 1);
 
+    let paid: SqsEvent = serde_json::from_value(event(QueueFunction::FulfilOrder.name())).expect("a valid SQS event");
+    let response = QueueFunction::FulfilOrder.handle(&service.app, paid).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a step for an unknown order is logged and dropped"
+    );
     let batch: SqsEvent = serde_json::from_value(event(QueueFunction::ReserveStock.name())).expect("a valid SQS event");
     let response = QueueFunction::ReserveStock.handle(&service.app, batch).await;
     // The step for an unknown order is done with; the unreadable message is returned for the DLQ.
@@ -225,8 +231,13 @@ async fn every_sample_event_runs_through_its_function() {
     let (status, problem) = http(&service, HttpFunction::PaymentWebhook).await;
     assert_eq!((status, problem["code"].as_str()), (401, Some("INVALID_SIGNATURE")), "{problem}");
 
-    // The sample order does not exist here: payment and cancellation answer 404, as they should.
-    for function in [HttpFunction::ConfirmPayment, HttpFunction::PaymentFailed, HttpFunction::CancelOrder] {
+    // The sample order does not exist here: payment, cancellation and shipping answer 404.
+    for function in [
+        HttpFunction::ConfirmPayment,
+        HttpFunction::PaymentFailed,
+        HttpFunction::CancelOrder,
+        HttpFunction::ShipOrder,
+    ] {
         let (status, problem) = http(&service, function).await;
         assert_eq!(
             (status, problem["code"].as_str()),

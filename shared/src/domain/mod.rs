@@ -1,6 +1,7 @@
 //! The pure domain: no AWS SDK, no HTTP, no storage.
 
 pub mod events;
+pub mod fulfilment;
 pub mod ids;
 pub mod listing;
 pub mod money;

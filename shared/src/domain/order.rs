@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::fulfilment::SellerPart;
 use super::ids::{ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
 use super::money::Money;
 use super::product::Product;
@@ -26,6 +27,10 @@ impl Actor {
 
     pub fn admin(user: &UserId) -> Self {
         Self(format!("admin:{user}"))
+    }
+
+    pub fn seller(seller: &SellerId) -> Self {
+        Self(format!("seller:{seller}"))
     }
 
     pub fn system(component: &str) -> Self {
@@ -150,6 +155,9 @@ pub struct Order {
     /// orders stored before that keep theirs inside.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refunds_due: Vec<Payment>,
+    /// One part per seller, from the moment the order goes to fulfilment (PROCESSING).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seller_parts: Vec<SellerPart>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When the reservation lapses if unpaid; `null` until stock is reserved.
@@ -283,6 +291,7 @@ impl Order {
             problems: Vec::new(),
             payment: None,
             refunds_due: Vec::new(),
+            seller_parts: Vec::new(),
             created_at: now,
             updated_at: now,
             payment_due_at: None,

@@ -2,6 +2,7 @@
 //! template deploys, so the Lambda binaries and the local runner dispatch through one table.
 
 pub mod expiry_stream;
+pub mod fulfilment;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
@@ -12,7 +13,7 @@ pub mod sweeper;
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -64,11 +65,15 @@ functions!(
         PaymentWebhook => "payment-webhook",
         AdjustInventory => "adjust-inventory",
         InventoryMovements => "inventory-movements",
+        ShipOrder => "ship-order",
     }
 );
 functions!(
     /// Functions on an SQS queue.
-    QueueFunction { ReserveStock => "reserve-stock" }
+    QueueFunction {
+        ReserveStock => "reserve-stock",
+        FulfilOrder => "fulfil-order",
+    }
 );
 functions!(
     /// Functions on a DynamoDB stream.
@@ -107,6 +112,7 @@ impl HttpFunction {
                 Self::PaymentWebhook => payments::payment_webhook(app, request).await,
                 Self::AdjustInventory => inventory::adjust_product(app, request).await,
                 Self::InventoryMovements => inventory::product_movements(app, request).await,
+                Self::ShipOrder => fulfilment::ship_order(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
@@ -121,6 +127,7 @@ impl QueueFunction {
     pub async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
+            Self::FulfilOrder => fulfilment::fulfil_order(app, event).await,
         }
     }
 }
@@ -155,6 +162,29 @@ impl ScheduleFunction {
         .instrument(span)
         .await
     }
+}
+
+/// Handles every message of a batch at once; those `handle` could not finish (`false`) are
+/// reported as batch item failures, so only they come back.
+pub(crate) async fn each_message<'a, F, Fut>(event: &'a SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(&'a SqsMessage) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let outcomes = futures::future::join_all(event.records.iter().map(handle)).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = event
+        .records
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, done)| !done)
+        .map(|(message, _)| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message.message_id.clone().unwrap_or_default();
+            failure
+        })
+        .collect();
+    response
 }
 
 fn request_id(request: &Request) -> String {

@@ -1,30 +1,16 @@
 //! SQS consumer of the ReserveStock saga step. Reports partial batch failures: only the
 //! messages that hit a transient failure come back; the rest are done.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::future::join_all;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
 
+use super::each_message;
 use crate::app::App;
 use crate::saga::SagaStep;
 use crate::service::reservation::finish_reservation;
 
 pub async fn reserve_stock(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes = join_all(event.records.iter().map(|message| handle(app, message))).await;
-    let batch_item_failures = event
-        .records
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, ok)| !ok)
-        .map(|(message, _)| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message.message_id.clone().unwrap_or_default();
-            failure
-        })
-        .collect();
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = batch_item_failures;
-    response
+    each_message(&event, |message| handle(app, message)).await
 }
 
 /// Whether the message is done with (true) or should be delivered again (false).

@@ -9,7 +9,7 @@ use crate::domain::{Actor, Money, Order, OrderId, OrderStatus, PaymentReference,
 use crate::ports::{Rejection, Settlement, StockChange, StoreError, WriteError};
 
 /// How many times an action re-reads an order that changed under it before giving up.
-const CONTENDED_ATTEMPTS: usize = 5;
+pub(crate) const CONTENDED_ATTEMPTS: usize = 5;
 
 /// Whose orders a caller may act on.
 #[derive(Debug, Clone, Copy)]
@@ -78,19 +78,19 @@ impl CancelReason {
     }
 }
 
-async fn load(app: &App, id: OrderId, access: Access<'_>) -> Result<Order, ActionError> {
+pub(crate) async fn load(app: &App, id: OrderId, access: Access<'_>) -> Result<Order, ActionError> {
     let order = app.orders.get_order(id).await?;
     order.filter(|order| access.allows(order)).ok_or(ActionError::NotFound)
 }
 
 /// Whether a conditional write went through or lost to another writer.
-enum Written {
+pub(crate) enum Written {
     Yes,
     LostRace,
 }
 
 /// Writes the order; a transaction cancelled by a concurrent one is tried again as it stands.
-async fn write(app: &App, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<Written, ActionError> {
+pub(crate) async fn write(app: &App, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<Written, ActionError> {
     let mut attempt = 1;
     let written = loop {
         match app.orders.update_order(order, expected, stock).await {

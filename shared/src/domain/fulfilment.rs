@@ -1,0 +1,182 @@
+//! Fulfilment by sellers: a paid order is split into one part per seller, each shipped and
+//! delivered on its own; the order's status is the aggregate of its parts.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ItemId, SellerId};
+use super::money::Money;
+use super::order::{Actor, IllegalTransition, Order};
+use super::quantity::Quantity;
+use super::status::OrderStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PartStatus {
+    Pending,
+    Shipped,
+    Delivered,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartItem {
+    pub item_id: ItemId,
+    pub quantity: Quantity,
+}
+
+/// What one seller ships of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerPart {
+    pub seller_id: SellerId,
+    pub items: Vec<PartItem>,
+    pub subtotal: Money,
+    pub status: PartStatus,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    #[serde(default)]
+    pub estimated_delivery: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub shipped_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A seller's report about their part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartUpdate {
+    Shipped {
+        carrier: String,
+        tracking_number: String,
+        estimated_delivery: Option<DateTime<Utc>>,
+    },
+    Delivered,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShippingRefusal {
+    #[error("the order has no part for seller {0}")]
+    NoSuchPart(SellerId),
+    #[error("an order in {0} is not being fulfilled")]
+    NotFulfilling(OrderStatus),
+    #[error("seller {0}'s part cannot be delivered before it is shipped")]
+    NotShippedYet(SellerId),
+    #[error("seller {0}'s part is already delivered")]
+    AlreadyDelivered(SellerId),
+}
+
+impl Order {
+    /// A paid order goes to its sellers: PROCESSING, with one part per seller.
+    pub fn start_fulfilment(&mut self, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        let mut parts: BTreeMap<SellerId, SellerPart> = BTreeMap::new();
+        for line in &self.items {
+            let part = parts.entry(line.seller_id.clone()).or_insert_with(|| SellerPart {
+                seller_id: line.seller_id.clone(),
+                items: Vec::new(),
+                subtotal: Money::ZERO,
+                status: PartStatus::Pending,
+                carrier: None,
+                tracking_number: None,
+                estimated_delivery: None,
+                shipped_at: None,
+                delivered_at: None,
+            });
+            part.items.push(PartItem {
+                item_id: line.item_id.clone(),
+                quantity: line.quantity,
+            });
+            // Part of an order whose total was held to the bound: cannot pass it.
+            part.subtotal = part.subtotal.checked_add(line.subtotal).unwrap_or(part.subtotal);
+        }
+        let sellers = parts.len();
+        self.transition(
+            OrderStatus::Processing,
+            actor,
+            Some(format!("{sellers} seller part{}", if sellers == 1 { "" } else { "s" })),
+            now,
+        )?;
+        self.seller_parts = parts.into_values().collect();
+        Ok(())
+    }
+
+    /// Applies a seller's report to their part and moves the order to the aggregate status.
+    /// `false` when it changes nothing (a repeated report).
+    pub fn update_part(
+        &mut self,
+        seller: &SellerId,
+        update: PartUpdate,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ShippingRefusal> {
+        if !matches!(
+            self.status,
+            OrderStatus::Processing | OrderStatus::PartiallyShipped | OrderStatus::Shipped | OrderStatus::Delivered
+        ) {
+            return Err(ShippingRefusal::NotFulfilling(self.status));
+        }
+        let part = self
+            .seller_parts
+            .iter_mut()
+            .find(|part| &part.seller_id == seller)
+            .ok_or_else(|| ShippingRefusal::NoSuchPart(seller.clone()))?;
+        let note = match update {
+            PartUpdate::Shipped {
+                carrier,
+                tracking_number,
+                estimated_delivery,
+            } => {
+                if part.status == PartStatus::Delivered {
+                    return Err(ShippingRefusal::AlreadyDelivered(seller.clone()));
+                }
+                let unchanged = part.status == PartStatus::Shipped
+                    && part.carrier.as_deref() == Some(carrier.as_str())
+                    && part.tracking_number.as_deref() == Some(tracking_number.as_str())
+                    && part.estimated_delivery == estimated_delivery;
+                if unchanged {
+                    return Ok(false);
+                }
+                let note = format!("{seller} shipped with {carrier} {tracking_number}");
+                part.status = PartStatus::Shipped;
+                part.carrier = Some(carrier);
+                part.tracking_number = Some(tracking_number);
+                part.estimated_delivery = estimated_delivery;
+                part.shipped_at.get_or_insert(now);
+                note
+            }
+            PartUpdate::Delivered => match part.status {
+                PartStatus::Pending => return Err(ShippingRefusal::NotShippedYet(seller.clone())),
+                PartStatus::Delivered => return Ok(false),
+                PartStatus::Shipped => {
+                    part.status = PartStatus::Delivered;
+                    part.delivered_at = Some(now);
+                    format!("{seller} delivered")
+                }
+            },
+        };
+        let aggregate = self.aggregate_status();
+        if aggregate != self.status {
+            self.transition(aggregate, actor, Some(note), now)
+                .map_err(|_| ShippingRefusal::NotFulfilling(self.status))?;
+        } else {
+            self.updated_at = now;
+        }
+        Ok(true)
+    }
+
+    /// PROCESSING, PARTIALLY_SHIPPED, SHIPPED or DELIVERED, from the parts.
+    fn aggregate_status(&self) -> OrderStatus {
+        let parts = &self.seller_parts;
+        if parts.iter().all(|part| part.status == PartStatus::Delivered) {
+            OrderStatus::Delivered
+        } else if parts.iter().all(|part| part.status >= PartStatus::Shipped) {
+            OrderStatus::Shipped
+        } else if parts.iter().any(|part| part.status >= PartStatus::Shipped) {
+            OrderStatus::PartiallyShipped
+        } else {
+            OrderStatus::Processing
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Fulfilment: the consumer of the fulfilment queue (`OrderPaid` events, routed there by an
+//! EventBridge rule), and `PATCH /orders/{orderId}/shipping` for sellers and admins.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_http::Request;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use super::{caller, each_message, store_failure};
+use crate::app::App;
+use crate::domain::fulfilment::{PartUpdate, ShippingRefusal};
+use crate::domain::validation::FieldErrors;
+use crate::domain::{OrderId, SellerId};
+use crate::http::{json, json_body, path_param, ApiError, HttpResult};
+use crate::service::actions::ActionError;
+use crate::service::fulfilment::{start_fulfilment, update_shipping, ShippingError};
+
+pub async fn fulfil_order(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    each_message(&event, |message| fulfil(app, message)).await
+}
+
+/// Whether the message is done with (true) or should be delivered again (false).
+async fn fulfil(app: &App, message: &SqsMessage) -> bool {
+    let message_id = message.message_id.as_deref().unwrap_or_default();
+    let span = tracing::info_span!("message", message_id, order_id = tracing::field::Empty);
+    async {
+        // The body is the EventBridge event; its detail is the domain event.
+        let order_id = message
+            .body
+            .as_deref()
+            .and_then(|body| serde_json::from_str::<Value>(body).ok())
+            .and_then(|event| event["detail"]["order_id"].as_str().and_then(|id| OrderId::parse(id).ok()));
+        let Some(order_id) = order_id else {
+            // Retrying cannot fix it: after maxReceiveCount it lands in the DLQ, whose alarm fires.
+            tracing::error!("unreadable fulfilment message");
+            return false;
+        };
+        tracing::Span::current().record("order_id", tracing::field::display(order_id));
+        match start_fulfilment(app, order_id).await {
+            Ok(started) => {
+                tracing::info!(started, "fulfilment step done");
+                true
+            }
+            Err(ActionError::NotFound) => {
+                tracing::error!("fulfilment step for an order that does not exist; dropping it");
+                true
+            }
+            Err(err) => {
+                tracing::warn!(error = %crate::error_chain(&err), "fulfilment step failed; it will be retried");
+                false
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Longest carrier name and tracking number accepted.
+const MAX_SHIPPING_TEXT: usize = 100;
+
+/// `PATCH /orders/{orderId}/shipping`: `{"seller_id", "status": "SHIPPED", "carrier",
+/// "tracking_number", "estimated_delivery"}` or `{"seller_id", "status": "DELIVERED"}`, by an
+/// admin or by the seller whose part it is.
+pub async fn ship_order(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let id = path_param(&request, "orderId", OrderId::parse)?;
+    tracing::Span::current().record("order_id", tracing::field::display(id));
+    let (seller, update) = shipping_from_json(&json_body(&request)?)?;
+    let allowed = identity.is_admin || identity.seller_id.as_ref() == Some(&seller);
+    if !allowed {
+        return Err(ApiError::Refused {
+            status: 403,
+            code: "FORBIDDEN",
+            message: "only that seller or an admin may report on a seller's part".to_owned(),
+            extra: Map::new(),
+        });
+    }
+    match update_shipping(app, id, &seller, update, &identity.actor()).await {
+        Ok(order) => json(200, &order),
+        Err(ShippingError::Refused(ShippingRefusal::NoSuchPart(seller))) => Err(ApiError::Refused {
+            status: 404,
+            code: "SELLER_PART_NOT_FOUND",
+            message: format!("the order has no part for seller {seller}"),
+            extra: Map::new(),
+        }),
+        Err(ShippingError::Refused(refusal)) => Err(ApiError::Refused {
+            status: 409,
+            code: "INVALID_TRANSITION",
+            message: refusal.to_string(),
+            extra: Map::new(),
+        }),
+        Err(ShippingError::Action(ActionError::NotFound)) => Err(ApiError::OrderNotFound),
+        Err(ShippingError::Action(ActionError::Unavailable(err) | ActionError::Store(err))) => Err(store_failure(err)),
+        Err(ShippingError::Action(err)) => Err(ApiError::Internal(Box::new(err))),
+    }
+}
+
+fn shipping_from_json(body: &Value) -> Result<(SellerId, PartUpdate), ApiError> {
+    let mut errors = FieldErrors::default();
+    let object = errors.object(body, "").cloned().unwrap_or_default();
+    let seller = errors
+        .string(&object, "seller_id", "")
+        .and_then(|text| match SellerId::parse(text) {
+            Ok(seller) => Some(seller),
+            Err(err) => {
+                errors.push("seller_id", "INVALID_ID", err.to_string());
+                None
+            }
+        });
+    let update = match errors.string(&object, "status", "") {
+        Some("SHIPPED") => {
+            errors.unknown_fields(
+                &object,
+                &["seller_id", "status", "carrier", "tracking_number", "estimated_delivery"],
+                "",
+            );
+            let carrier = errors.printable(&object, "carrier", MAX_SHIPPING_TEXT, "INVALID_CARRIER");
+            let tracking_number = errors.printable(&object, "tracking_number", MAX_SHIPPING_TEXT, "INVALID_TRACKING_NUMBER");
+            let estimated_delivery = match object.get("estimated_delivery") {
+                None | Some(Value::Null) => Some(None),
+                Some(Value::String(text)) => match chrono::DateTime::parse_from_rfc3339(text) {
+                    Ok(at) => Some(Some(at.with_timezone(&chrono::Utc))),
+                    Err(_) => {
+                        errors.push("estimated_delivery", "INVALID_TIMESTAMP", "must be an RFC 3339 timestamp");
+                        None
+                    }
+                },
+                Some(_) => {
+                    errors.push("estimated_delivery", "WRONG_TYPE", "must be a string");
+                    None
+                }
+            };
+            match (carrier, tracking_number, estimated_delivery) {
+                (Some(carrier), Some(tracking_number), Some(estimated_delivery)) => Some(PartUpdate::Shipped {
+                    carrier,
+                    tracking_number,
+                    estimated_delivery,
+                }),
+                _ => None,
+            }
+        }
+        Some("DELIVERED") => {
+            errors.unknown_fields(&object, &["seller_id", "status"], "");
+            Some(PartUpdate::Delivered)
+        }
+        Some(_) => {
+            errors.push("status", "INVALID_STATUS", "must be SHIPPED or DELIVERED");
+            None
+        }
+        None => None,
+    };
+    match (seller, update) {
+        (Some(seller), Some(update)) => errors.into_result((seller, update)).map_err(ApiError::Validation),
+        _ => Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
+    }
+}

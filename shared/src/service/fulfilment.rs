@@ -1,0 +1,54 @@
+//! Fulfilment: a paid order is split into one part per seller (the fulfilment saga step, from
+//! the `OrderPaid` event), and each seller reports shipping and delivery of their part. Like
+//! every action, each reads the order, decides in the domain, and writes conditioned on the
+//! status and version it read; a replayed step or report changes nothing.
+
+use crate::app::App;
+use crate::domain::fulfilment::{PartUpdate, ShippingRefusal};
+use crate::domain::{Actor, Order, OrderId, OrderStatus, SellerId};
+use crate::ports::StockChange;
+use crate::service::actions::{load, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
+
+/// The component named in the timeline for the fulfilment step.
+pub const FULFILMENT: &str = "fulfilment";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShippingError {
+    #[error(transparent)]
+    Refused(#[from] ShippingRefusal),
+    #[error(transparent)]
+    Action(#[from] ActionError),
+}
+
+/// Splits a paid order into seller parts: PAID -> PROCESSING. `false` when there is nothing to
+/// do (already under way, or not paid), so a redelivered step changes nothing.
+pub async fn start_fulfilment(app: &App, id: OrderId) -> Result<bool, ActionError> {
+    for _ in 0..CONTENDED_ATTEMPTS {
+        let mut order = load(app, id, Access::Anyone).await?;
+        if order.status != OrderStatus::Paid {
+            return Ok(false);
+        }
+        order
+            .start_fulfilment(&Actor::system(FULFILMENT), app.clock.now())
+            .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
+        if let Written::Yes = write(app, &mut order, OrderStatus::Paid, StockChange::None).await? {
+            return Ok(true);
+        }
+    }
+    Err(ActionError::Contended)
+}
+
+/// A seller's (or an admin's) report on one seller's part.
+pub async fn update_shipping(app: &App, id: OrderId, seller: &SellerId, update: PartUpdate, actor: &Actor) -> Result<Order, ShippingError> {
+    for _ in 0..CONTENDED_ATTEMPTS {
+        let mut order = load(app, id, Access::Anyone).await?;
+        let expected = order.status;
+        if !order.update_part(seller, update.clone(), actor, app.clock.now())? {
+            return Ok(order);
+        }
+        if let Written::Yes = write(app, &mut order, expected, StockChange::None).await? {
+            return Ok(order);
+        }
+    }
+    Err(ActionError::Contended.into())
+}
