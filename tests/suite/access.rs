@@ -106,6 +106,8 @@ enum Access {
     Signed,
     /// The seller whose part it is, and admins; anyone else signed in gets 403.
     SellerOrAdmin,
+    /// Admins only, on an order (anyone else signed in gets 403).
+    AdminOfOrder,
 }
 
 /// The documented answer of every route of the template. A route missing here fails the test.
@@ -121,6 +123,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/orders/{orderId}/cancel") | ("DELETE", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
         ("POST", "/api/v1/payments/webhook") => Access::Signed,
         ("PATCH", "/api/v1/orders/{orderId}/shipping") => Access::SellerOrAdmin,
+        ("PUT", "/api/v1/orders/{orderId}/status") => Access::AdminOfOrder,
         _ => return None,
     })
 }
@@ -132,7 +135,7 @@ fn expected(access: Access, caller: Caller) -> Option<u16> {
     match (access, caller) {
         (_, NoToken | ExpiredToken) | (Access::Signed, _) => Some(401),
         (_, Admin) => None,
-        (Access::Admin, _) => Some(403),
+        (Access::Admin | Access::AdminOfOrder, _) => Some(403),
         (Access::SignedIn, _) => None,
         (Access::OwnerOrAdmin | Access::NamedUserOrAdmin, Owner) => None,
         (Access::OwnerOrAdmin, _) => Some(404),
@@ -178,6 +181,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{productId}", "mug")
                 .replace("{userId}", "owner");
             let body = match (route.method.as_str(), route.path.as_str()) {
+                ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),

@@ -15,7 +15,7 @@ use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::ManualClock;
 use orders_shared::service::fulfilment::start_fulfilment;
 use orders_shared::service::sweeper::sweep;
-use orders_tests::{assert_invariants, eventually, service, timeline, Api, Setup};
+use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -310,5 +310,78 @@ async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_ev
             "OrderDelivered"
         ]
     );
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_moves_an_order_only_along_its_lifecycle_and_stock_and_money_keep_to_their_own_paths() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let set = |order: &str, status: &str| {
+        let admin = admin.clone();
+        let path = format!("/api/v1/orders/{order}/status");
+        let body = json!({"status": status, "note": "by hand"});
+        async move { admin.send(Method::PUT, &path, Some(body), &[]).await }
+    };
+
+    let (unpaid, _) = alice.reserved_order(&[("mug", 3)]).await;
+    let illegal = set(&unpaid, "DELIVERED").await;
+    assert_eq!((illegal.status, illegal.code()), (StatusCode::CONFLICT, "INVALID_TRANSITION"));
+    assert_eq!(illegal.body["order_status"], "PENDING_PAYMENT");
+    let money = set(&unpaid, "PAID").await;
+    assert_eq!(
+        (money.status, money.code()),
+        (StatusCode::CONFLICT, "STATUS_HAS_ITS_OWN_PATH"),
+        "{money:?}"
+    );
+    assert!(money.body["use"].as_str().unwrap().contains("confirm"));
+    let by_customer = alice
+        .send(
+            Method::PUT,
+            &format!("/api/v1/orders/{unpaid}/status"),
+            Some(json!({"status": "CANCELLED"})),
+            &[],
+        )
+        .await;
+    assert_eq!(by_customer.status, StatusCode::FORBIDDEN);
+    let cancelled = set(&unpaid, "CANCELLED").await;
+    assert_eq!(cancelled.body["status"], "CANCELLED", "{cancelled:?}");
+    let last = cancelled.body["status_history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["actor"].as_str(), last["note"].as_str()),
+        (Some("admin:shop-admin"), Some("CANCELLED_BY_REQUEST: by hand"))
+    );
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0), "cancelling released the stock");
+    assert_eq!(
+        set(&unpaid, "CANCELLED").await.body["version"],
+        cancelled.body["version"],
+        "already there"
+    );
+
+    let (paid, total) = alice.reserved_order(&[("mug", 1)]).await;
+    Api::payments(&service).confirm(&paid, "pay-1", &total).await;
+    let processing = set(&paid, "PROCESSING").await.body;
+    assert_eq!(processing["status"], "PROCESSING");
+    assert_eq!(processing["seller_parts"].as_array().unwrap().len(), 1);
+    assert!(
+        !start_fulfilment(&service.app, OrderId::parse(&paid).unwrap()).await.unwrap(),
+        "the queued step then has nothing to do"
+    );
+    assert_eq!(set(&paid, "SHIPPED").await.code(), "STATUS_HAS_ITS_OWN_PATH");
+    report(
+        &seller(&service, "seller-1"),
+        &paid,
+        json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "UPS", "tracking_number": "1Z"}),
+    )
+    .await;
+    let delivered = set(&paid, "DELIVERED").await.body;
+    assert_eq!(delivered["status"], "DELIVERED");
+    assert_eq!(delivered["seller_parts"][0]["status"], "DELIVERED");
     assert_invariants(&service).await;
 }

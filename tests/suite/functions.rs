@@ -237,6 +237,7 @@ async fn every_sample_event_runs_through_its_function() {
         HttpFunction::PaymentFailed,
         HttpFunction::CancelOrder,
         HttpFunction::ShipOrder,
+        HttpFunction::SetOrderStatus,
     ] {
         let (status, problem) = http(&service, function).await;
         assert_eq!(

@@ -70,7 +70,7 @@ pub enum ShippingRefusal {
 
 impl Order {
     /// A paid order goes to its sellers: PROCESSING, with one part per seller.
-    pub fn start_fulfilment(&mut self, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+    pub fn start_fulfilment(&mut self, actor: &Actor, note: Option<&str>, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
         let mut parts: BTreeMap<SellerId, SellerPart> = BTreeMap::new();
         for line in &self.items {
             let part = parts.entry(line.seller_id.clone()).or_insert_with(|| SellerPart {
@@ -92,12 +92,11 @@ impl Order {
             part.subtotal = part.subtotal.checked_add(line.subtotal).unwrap_or(part.subtotal);
         }
         let sellers = parts.len();
-        self.transition(
-            OrderStatus::Processing,
-            actor,
-            Some(format!("{sellers} seller part{}", if sellers == 1 { "" } else { "s" })),
-            now,
-        )?;
+        let mut text = format!("{sellers} seller part{}", if sellers == 1 { "" } else { "s" });
+        if let Some(note) = note {
+            text = format!("{text}: {note}");
+        }
+        self.transition(OrderStatus::Processing, actor, Some(text), now)?;
         self.seller_parts = parts.into_values().collect();
         Ok(())
     }
@@ -166,6 +165,21 @@ impl Order {
         Ok(true)
     }
 
+    /// An admin records every shipped part as delivered: SHIPPED -> DELIVERED in one change.
+    pub fn deliver_all_parts(&mut self, actor: &Actor, note: Option<String>, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        if self.status != OrderStatus::Shipped {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: OrderStatus::Delivered,
+            });
+        }
+        for part in &mut self.seller_parts {
+            part.status = PartStatus::Delivered;
+            part.delivered_at.get_or_insert(now);
+        }
+        self.transition(OrderStatus::Delivered, actor, note, now)
+    }
+
     /// PROCESSING, PARTIALLY_SHIPPED, SHIPPED or DELIVERED, from the parts.
     fn aggregate_status(&self) -> OrderStatus {
         let parts = &self.seller_parts;
@@ -177,6 +191,56 @@ impl Order {
             OrderStatus::PartiallyShipped
         } else {
             OrderStatus::Processing
+        }
+    }
+}
+
+/// How an admin's request to move an order to a status is carried out: transitions that move
+/// stock or money keep to their own paths, so their compensation always runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Already there: nothing to do.
+    Unchanged,
+    /// Cancel, releasing held stock.
+    Cancel,
+    /// Split into seller parts: PAID -> PROCESSING.
+    StartFulfilment,
+    /// Every shipped part delivered: SHIPPED -> DELIVERED.
+    DeliverAll,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusChangeRefusal {
+    #[error("an order in {from} cannot become {to}")]
+    Illegal { from: OrderStatus, to: OrderStatus },
+    /// Legal, but it moves money or stock, or follows the sellers' parts: `path` does it.
+    #[error("{to} is reached through {path}, not a status change")]
+    OwnPath { to: OrderStatus, path: &'static str },
+}
+
+impl Order {
+    /// What moving this order to `target` takes.
+    pub fn status_change(&self, target: OrderStatus) -> Result<StatusChange, StatusChangeRefusal> {
+        if target == self.status {
+            return Ok(StatusChange::Unchanged);
+        }
+        if !self.status.can_become(target) {
+            return Err(StatusChangeRefusal::Illegal {
+                from: self.status,
+                to: target,
+            });
+        }
+        let own_path = |path| Err(StatusChangeRefusal::OwnPath { to: target, path });
+        match target {
+            OrderStatus::Cancelled => Ok(StatusChange::Cancel),
+            OrderStatus::Processing => Ok(StatusChange::StartFulfilment),
+            OrderStatus::Delivered => Ok(StatusChange::DeliverAll),
+            OrderStatus::Paid => own_path("POST /orders/{orderId}/confirm or the payment webhook"),
+            OrderStatus::PartiallyShipped | OrderStatus::Shipped => own_path("PATCH /orders/{orderId}/shipping, per seller"),
+            OrderStatus::PendingPayment | OrderStatus::Invalid | OrderStatus::PendingReservingStock | OrderStatus::Created => {
+                own_path("placement and the reserve-stock step")
+            }
+            OrderStatus::ReturnRequested | OrderStatus::Returned => own_path("the returns endpoints"),
         }
     }
 }

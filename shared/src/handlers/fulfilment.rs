@@ -1,19 +1,21 @@
-//! Fulfilment: the consumer of the fulfilment queue (`OrderPaid` events, routed there by an
-//! EventBridge rule), and `PATCH /orders/{orderId}/shipping` for sellers and admins.
+//! The lifecycle after payment: the consumer of the fulfilment queue (`OrderPaid` events,
+//! routed there by an EventBridge rule), `PATCH /orders/{orderId}/shipping` for sellers and
+//! admins, and `PUT /orders/{orderId}/status` for admins.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_http::Request;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use super::{caller, each_message, store_failure};
+use super::payments::refusal;
+use super::{admin, caller, each_message, store_failure};
 use crate::app::App;
-use crate::domain::fulfilment::{PartUpdate, ShippingRefusal};
+use crate::domain::fulfilment::{PartUpdate, ShippingRefusal, StatusChangeRefusal};
 use crate::domain::validation::FieldErrors;
-use crate::domain::{OrderId, SellerId};
+use crate::domain::{OrderId, OrderStatus, SellerId};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::actions::ActionError;
-use crate::service::fulfilment::{start_fulfilment, update_shipping, ShippingError};
+use crate::service::fulfilment::{set_status, start_fulfilment, update_shipping, ShippingError, StatusError};
 
 pub async fn fulfil_order(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| fulfil(app, message)).await
@@ -152,5 +154,54 @@ fn shipping_from_json(body: &Value) -> Result<(SellerId, PartUpdate), ApiError> 
     match (seller, update) {
         (Some(seller), Some(update)) => errors.into_result((seller, update)).map_err(ApiError::Validation),
         _ => Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
+    }
+}
+
+/// Longest note an admin may attach to a status change.
+const MAX_NOTE_CHARS: usize = 500;
+
+/// `PUT /orders/{orderId}/status`: `{"status": "PROCESSING", "note": ".."}` (admin). Only along
+/// the lifecycle (409 `INVALID_TRANSITION` naming the current status otherwise); a status that
+/// moves stock or money, or that follows the sellers' parts, is reached through its own path.
+pub async fn set_order_status(app: &App, request: Request) -> HttpResult {
+    let identity = admin(&request)?;
+    let id = path_param(&request, "orderId", OrderId::parse)?;
+    tracing::Span::current().record("order_id", tracing::field::display(id));
+    let body = json_body(&request)?;
+    let mut errors = FieldErrors::default();
+    let object = errors.object(&body, "").cloned().unwrap_or_default();
+    errors.unknown_fields(&object, &["status", "note"], "");
+    let target = errors
+        .string(&object, "status", "")
+        .and_then(|text| match text.parse::<OrderStatus>() {
+            Ok(status) => Some(status),
+            Err(_) => {
+                errors.push("status", "INVALID_STATUS", "must be an order status such as PROCESSING");
+                None
+            }
+        });
+    let note = match object.get("note") {
+        None | Some(Value::Null) => None,
+        Some(_) => errors.printable(&object, "note", MAX_NOTE_CHARS, "INVALID_NOTE"),
+    };
+    let target = match target {
+        Some(target) => errors.into_result(target).map_err(ApiError::Validation)?,
+        None => return Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
+    };
+    match set_status(app, id, target, note, &identity.actor()).await {
+        Ok(order) => json(200, &order),
+        Err(StatusError::Refused(refused @ StatusChangeRefusal::Illegal { from, .. })) => Err(ApiError::Refused {
+            status: 409,
+            code: "INVALID_TRANSITION",
+            message: refused.to_string(),
+            extra: Map::from_iter([("order_status".to_owned(), serde_json::json!(from))]),
+        }),
+        Err(StatusError::Refused(refused @ StatusChangeRefusal::OwnPath { path, .. })) => Err(ApiError::Refused {
+            status: 409,
+            code: "STATUS_HAS_ITS_OWN_PATH",
+            message: refused.to_string(),
+            extra: Map::from_iter([("use".to_owned(), serde_json::json!(path))]),
+        }),
+        Err(StatusError::Action(err)) => Err(refusal(err)),
     }
 }

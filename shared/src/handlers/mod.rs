@@ -66,6 +66,7 @@ functions!(
         AdjustInventory => "adjust-inventory",
         InventoryMovements => "inventory-movements",
         ShipOrder => "ship-order",
+        SetOrderStatus => "set-order-status",
     }
 );
 functions!(
@@ -113,6 +114,7 @@ impl HttpFunction {
                 Self::AdjustInventory => inventory::adjust_product(app, request).await,
                 Self::InventoryMovements => inventory::product_movements(app, request).await,
                 Self::ShipOrder => fulfilment::ship_order(app, request).await,
+                Self::SetOrderStatus => fulfilment::set_order_status(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");

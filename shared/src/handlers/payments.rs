@@ -222,7 +222,7 @@ fn refused(status: u16, code: &'static str, message: String, extra: Value) -> Ap
 }
 
 /// One mapping of every action outcome to the answer a client sees.
-fn refusal(err: ActionError) -> ApiError {
+pub(crate) fn refusal(err: ActionError) -> ApiError {
     match err {
         ActionError::NotFound => ApiError::OrderNotFound,
         ActionError::NotCancellable(err) => refused(409, "ORDER_NOT_CANCELLABLE", err.to_string(), json!({ "order_status": err.status })),

@@ -4,10 +4,10 @@
 //! status and version it read; a replayed step or report changes nothing.
 
 use crate::app::App;
-use crate::domain::fulfilment::{PartUpdate, ShippingRefusal};
+use crate::domain::fulfilment::{PartUpdate, ShippingRefusal, StatusChange, StatusChangeRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus, SellerId};
 use crate::ports::StockChange;
-use crate::service::actions::{load, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
+use crate::service::actions::{cancel_order, load, write, Access, ActionError, CancelReason, Written, CONTENDED_ATTEMPTS};
 
 /// The component named in the timeline for the fulfilment step.
 pub const FULFILMENT: &str = "fulfilment";
@@ -23,13 +23,17 @@ pub enum ShippingError {
 /// Splits a paid order into seller parts: PAID -> PROCESSING. `false` when there is nothing to
 /// do (already under way, or not paid), so a redelivered step changes nothing.
 pub async fn start_fulfilment(app: &App, id: OrderId) -> Result<bool, ActionError> {
+    start_fulfilment_as(app, id, &Actor::system(FULFILMENT), None).await
+}
+
+async fn start_fulfilment_as(app: &App, id: OrderId, actor: &Actor, note: Option<&str>) -> Result<bool, ActionError> {
     for _ in 0..CONTENDED_ATTEMPTS {
         let mut order = load(app, id, Access::Anyone).await?;
         if order.status != OrderStatus::Paid {
             return Ok(false);
         }
         order
-            .start_fulfilment(&Actor::system(FULFILMENT), app.clock.now())
+            .start_fulfilment(actor, note, app.clock.now())
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
         if let Written::Yes = write(app, &mut order, OrderStatus::Paid, StockChange::None).await? {
             return Ok(true);
@@ -48,6 +52,42 @@ pub async fn update_shipping(app: &App, id: OrderId, seller: &SellerId, update: 
         }
         if let Written::Yes = write(app, &mut order, expected, StockChange::None).await? {
             return Ok(order);
+        }
+    }
+    Err(ActionError::Contended.into())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error(transparent)]
+    Refused(#[from] StatusChangeRefusal),
+    #[error(transparent)]
+    Action(#[from] ActionError),
+}
+
+/// An admin moves an order to `target` along the lifecycle, by the path that status takes.
+pub async fn set_status(app: &App, id: OrderId, target: OrderStatus, note: Option<String>, actor: &Actor) -> Result<Order, StatusError> {
+    for _ in 0..CONTENDED_ATTEMPTS {
+        let mut order = load(app, id, Access::Anyone).await?;
+        let expected = order.status;
+        match order.status_change(target)? {
+            StatusChange::Unchanged => return Ok(order),
+            StatusChange::Cancel => {
+                let (order, _) = cancel_order(app, id, Access::Anyone, actor, CancelReason::Requested(note)).await?;
+                return Ok(order);
+            }
+            StatusChange::StartFulfilment => {
+                start_fulfilment_as(app, id, actor, note.as_deref()).await?;
+                return Ok(load(app, id, Access::Anyone).await?);
+            }
+            StatusChange::DeliverAll => {
+                order
+                    .deliver_all_parts(actor, note.clone(), app.clock.now())
+                    .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
+                if let Written::Yes = write(app, &mut order, expected, StockChange::None).await? {
+                    return Ok(order);
+                }
+            }
         }
     }
     Err(ActionError::Contended.into())
