@@ -48,7 +48,11 @@ impl App {
         Self {
             orders: Arc::new(store.clone()),
             catalogue: Arc::new(store),
-            saga: Arc::new(SqsSagaQueue::new(clients.sqs, &config.reserve_stock_queue_url)),
+            saga: Arc::new(SqsSagaQueue::new(
+                clients.sqs,
+                &config.reserve_stock_queue_url,
+                &config.batch_queue_url,
+            )),
             events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
             clock,
             pricing: config.pricing.clone(),

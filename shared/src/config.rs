@@ -25,6 +25,8 @@ pub struct Config {
     pub reserve_stock_queue_url: String,
     /// The EventBridge bus domain events go to.
     pub event_bus_name: String,
+    /// The queue of admins' batch items.
+    pub batch_queue_url: String,
     pub pricing: PricingPolicy,
     /// How long a customer has to pay before the reservation lapses.
     pub payment_timeout: Duration,
@@ -103,6 +105,7 @@ impl Config {
             inventory_table: required("INVENTORY_TABLE")?,
             reserve_stock_queue_url: required("RESERVE_STOCK_QUEUE_URL")?,
             event_bus_name: required("EVENT_BUS_NAME")?,
+            batch_queue_url: required("BATCH_QUEUE_URL")?,
             pricing: PricingPolicy {
                 currency,
                 tax_rate,
@@ -130,11 +133,12 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    const BASE: [(&str, &str); 4] = [
+    const BASE: [(&str, &str); 5] = [
         ("ORDERS_TABLE", "o"),
         ("INVENTORY_TABLE", "i"),
         ("RESERVE_STOCK_QUEUE_URL", "http://q"),
         ("EVENT_BUS_NAME", "orders"),
+        ("BATCH_QUEUE_URL", "http://b"),
     ];
 
     #[test]

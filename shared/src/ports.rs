@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::events::DomainEvent;
 use crate::domain::order::Payment;
 use crate::domain::{
@@ -141,8 +142,24 @@ pub trait OrderStore: Send + Sync {
     /// payment was already on record.
     async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError>;
 
+    /// Stores a new batch, or (with an idempotency key already used) finds the batch the key
+    /// started: `Existing` with its id and whether the request was the same.
+    async fn create_batch(&self, batch: &Batch, key: Option<(&IdempotencyKey, &str)>) -> Result<BatchCreated, StoreError>;
+
+    /// A batch with the results recorded so far.
+    async fn get_batch(&self, batch_id: &str) -> Result<Option<(Batch, Vec<BatchResult>)>, StoreError>;
+
+    /// Records one order's result in a batch; the first result recorded stays.
+    async fn record_batch_result(&self, batch_id: &str, result: &BatchResult) -> Result<(), StoreError>;
+
     /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchCreated {
+    New,
+    Existing { batch_id: String, same_request: bool },
 }
 
 /// How an order update changes stock, in the same transaction.
@@ -259,6 +276,10 @@ pub trait SagaQueue: Send + Sync {
 
     /// The same for many orders, ten to a call; answers the orders whose request failed.
     async fn request_reservations(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, QueueError>;
+
+    /// Asks the batch consumer to carry out these items of a batch (by their index in it); answers
+    /// the indexes whose request failed.
+    async fn request_batch_items(&self, batch: &Batch, indexes: &[usize]) -> Result<Vec<usize>, QueueError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -124,6 +124,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/payments/webhook") => Access::Signed,
         ("PATCH", "/api/v1/orders/{orderId}/shipping") => Access::SellerOrAdmin,
         ("PUT", "/api/v1/orders/{orderId}/status") => Access::AdminOfOrder,
+        ("POST", "/api/v1/orders/batch-process") | ("GET", "/api/v1/orders/batch-process/{batchId}") => Access::Admin,
         _ => return None,
     })
 }
@@ -168,6 +169,12 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
         }
     };
     let owner = Api::customer(&service, "owner");
+    let (for_batch, _) = owner.reserved_order(&[("mug", 1)]).await;
+    let batch_body = json!({"items": [{"order_id": for_batch, "action": "cancel"}]});
+    let batch = Api::admin(&service)
+        .send(reqwest::Method::POST, "/api/v1/orders/batch-process", Some(batch_body.clone()), &[])
+        .await;
+    let batch_id = batch.body["batch_id"].as_str().unwrap().to_owned();
     let mut checked = 0;
     for route in &service.template.routes {
         let access = access(&route.method, &route.path)
@@ -179,12 +186,14 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .path
                 .replace("{orderId}", &order)
                 .replace("{productId}", "mug")
-                .replace("{userId}", "owner");
+                .replace("{userId}", "owner")
+                .replace("{batchId}", &batch_id);
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),
+                ("POST", "/api/v1/orders/batch-process") => Some(batch_body.clone()),
                 ("PATCH", _) => Some(json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "1"})),
                 ("POST", path) if path.ends_with("/confirm") => Some(json!({"payment_reference": format!("p-{order}"), "amount": total})),
                 ("POST", "/api/v1/payments/webhook") => Some(

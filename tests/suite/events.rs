@@ -385,3 +385,67 @@ async fn an_admin_moves_an_order_only_along_its_lifecycle_and_stock_and_money_ke
     assert_eq!(delivered["seller_parts"][0]["status"], "DELIVERED");
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_500_settles_with_a_result_per_order_and_a_replay_starts_nothing_new() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "2.00", 1000).await;
+    let customers: Vec<Api> = (0..5).map(|n| Api::customer(&service, &format!("c{n}"))).collect();
+    let mut orders = Vec::new();
+    for wave in 0..20 {
+        let placed = futures::future::join_all((0..25).map(|n| customers[(wave + n) % 5].reserved_order(&[("mug", 1)]))).await;
+        orders.extend(placed.into_iter().map(|(id, _)| id));
+    }
+    orders.truncate(499);
+    let mut items: Vec<Value> = orders
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let action = if n < 250 { "cancel" } else { "PROCESSING" };
+            json!({"order_id": id, "action": action, "note": "end of day"})
+        })
+        .collect();
+    items.push(json!({"order_id": OrderId::new().to_string(), "action": "cancel"}));
+    let body = json!({ "items": items });
+
+    let start = |body: Value| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .send(
+                    Method::POST,
+                    "/api/v1/orders/batch-process",
+                    Some(body),
+                    &[("idempotency-key", "eod-1")],
+                )
+                .await
+        }
+    };
+    let accepted = start(body.clone()).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
+    let batch_id = accepted.body["batch_id"].as_str().unwrap().to_owned();
+    let replayed = start(body.clone()).await;
+    assert_eq!(replayed.body["batch_id"], batch_id.as_str());
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    let mut other = body.clone();
+    other["items"][0]["action"] = json!("PROCESSING");
+    assert_eq!(start(other).await.code(), "IDEMPOTENCY_KEY_REUSED");
+
+    let settled = eventually(Duration::from_secs(60), || async {
+        let status = admin.get(&format!("/api/v1/orders/batch-process/{batch_id}")).await.body;
+        (status["pending"] == 0).then_some(status)
+    })
+    .await;
+    assert_eq!(
+        (settled["total"].as_u64(), settled["succeeded"].as_u64(), settled["failed"].as_u64()),
+        (Some(500), Some(250), Some(250))
+    );
+    let results = settled["results"].as_array().unwrap();
+    assert_eq!(results.len(), 500, "one result per order, once, whatever the redeliveries");
+    assert!(results[..250].iter().all(|r| r["result"] == "succeeded"));
+    assert!(results[250..499].iter().all(|r| r["result"] == "INVALID_TRANSITION"));
+    assert_eq!(results[499]["result"], "ORDER_NOT_FOUND");
+    assert_eq!(counters(&admin.product("mug").await), (1000, 750, 250), "500 placed, 250 cancelled");
+    assert_invariants(&service).await;
+}

@@ -79,6 +79,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         ("INVENTORY_TABLE", "i"),
         ("RESERVE_STOCK_QUEUE_URL", "http://q"),
         ("EVENT_BUS_NAME", "orders"),
+        ("BATCH_QUEUE_URL", "http://b"),
     ];
     let candidates = [
         "0",
@@ -205,6 +206,14 @@ async fn every_sample_event_runs_through_its_function() {
         let response = function.handle(&service.app, records).await;
         assert!(response.batch_item_failures.is_empty(), "{}", function.name());
     }
+
+    let (status, accepted) = http(&service, HttpFunction::StartBatch).await;
+    assert_eq!((status, accepted["total"].as_u64()), (202, Some(2)), "{accepted}");
+    let (status, unknown) = http(&service, HttpFunction::BatchStatus).await;
+    assert_eq!((status, unknown["code"].as_str()), (404, Some("BATCH_NOT_FOUND")));
+    let step: SqsEvent = serde_json::from_value(event(QueueFunction::ProcessBatch.name())).expect("a valid SQS event");
+    let response = QueueFunction::ProcessBatch.handle(&service.app, step).await;
+    assert!(response.batch_item_failures.is_empty(), "an unknown order is a result, not a retry");
 
     let (status, missing) = http(&service, HttpFunction::GetOrder).await;
     assert_eq!((status, missing["code"].as_str()), (404, Some("ORDER_NOT_FOUND")));

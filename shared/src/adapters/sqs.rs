@@ -1,22 +1,59 @@
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
 
+use crate::domain::batch::Batch;
 use crate::domain::OrderId;
 use crate::ports::{QueueError, SagaQueue};
-use crate::saga::SagaStep;
+use crate::saga::{BatchStep, SagaStep};
 
 #[derive(Debug, Clone)]
 pub struct SqsSagaQueue {
     client: Client,
     reserve_stock_queue_url: String,
+    batch_queue_url: String,
 }
 
 impl SqsSagaQueue {
-    pub fn new(client: Client, reserve_stock_queue_url: impl Into<String>) -> Self {
+    pub fn new(client: Client, reserve_stock_queue_url: impl Into<String>, batch_queue_url: impl Into<String>) -> Self {
         Self {
             client,
             reserve_stock_queue_url: reserve_stock_queue_url.into(),
+            batch_queue_url: batch_queue_url.into(),
         }
+    }
+
+    /// Sends these bodies ten to a call; answers the positions of those SQS did not take.
+    async fn send_batch(&self, queue_url: &str, bodies: &[String]) -> Result<Vec<usize>, QueueError> {
+        let mut failed = Vec::new();
+        for (chunk_index, chunk) in bodies.chunks(SEND_BATCH).enumerate() {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(index, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(body)
+                        .build()
+                        .map_err(|err| QueueError(Box::new(err)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let output = self
+                .client
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|err| QueueError(Box::new(err)))?;
+            failed.extend(
+                output
+                    .failed
+                    .iter()
+                    .filter_map(|entry| entry.id.parse::<usize>().ok())
+                    .map(|index| chunk_index * SEND_BATCH + index),
+            );
+        }
+        Ok(failed)
     }
 }
 
@@ -30,36 +67,30 @@ fn reserve_stock_body(order: OrderId) -> Result<String, QueueError> {
 #[async_trait::async_trait]
 impl SagaQueue for SqsSagaQueue {
     async fn request_reservations(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, QueueError> {
-        let mut failed = Vec::new();
-        for chunk in orders.chunks(SEND_BATCH) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(index, order)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(index.to_string())
-                        .message_body(reserve_stock_body(*order)?)
-                        .build()
-                        .map_err(|err| QueueError(Box::new(err)))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let output = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.reserve_stock_queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|err| QueueError(Box::new(err)))?;
-            failed.extend(
-                output
-                    .failed
-                    .iter()
-                    .filter_map(|entry| entry.id.parse::<usize>().ok())
-                    .filter_map(|index| chunk.get(index).copied()),
-            );
-        }
-        Ok(failed)
+        let bodies = orders
+            .iter()
+            .map(|order| reserve_stock_body(*order))
+            .collect::<Result<Vec<_>, _>>()?;
+        let failed = self.send_batch(&self.reserve_stock_queue_url, &bodies).await?;
+        Ok(failed.into_iter().filter_map(|index| orders.get(index).copied()).collect())
+    }
+
+    async fn request_batch_items(&self, batch: &Batch, indexes: &[usize]) -> Result<Vec<usize>, QueueError> {
+        let bodies = indexes
+            .iter()
+            .filter_map(|index| batch.items.get(*index).map(|item| (*index, item)))
+            .map(|(index, item)| {
+                let step = BatchStep {
+                    batch_id: batch.batch_id.clone(),
+                    index,
+                    requested_by: batch.requested_by.clone(),
+                    item: item.clone(),
+                };
+                serde_json::to_string(&step).map_err(|err| QueueError(Box::new(err)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let failed = self.send_batch(&self.batch_queue_url, &bodies).await?;
+        Ok(failed.into_iter().filter_map(|position| indexes.get(position).copied()).collect())
     }
 
     async fn request_reservation(&self, order: OrderId) -> Result<(), QueueError> {

@@ -1,5 +1,6 @@
 //! The pure domain: no AWS SDK, no HTTP, no storage.
 
+pub mod batch;
 pub mod events;
 pub mod fulfilment;
 pub mod ids;

@@ -63,11 +63,23 @@ impl FieldErrors {
 
     /// Text of 1 to `max_chars` printable characters, trimmed; anything else is `code`.
     pub fn printable(&mut self, object: &Map<String, Value>, key: &str, max_chars: usize, code: &'static str) -> Option<String> {
-        let text = self.string(object, key, "")?;
+        self.printable_at(object, key, "", max_chars, code)
+    }
+
+    /// `printable`, for a field of a nested object at `prefix`.
+    pub fn printable_at(
+        &mut self,
+        object: &Map<String, Value>,
+        key: &str,
+        prefix: &str,
+        max_chars: usize,
+        code: &'static str,
+    ) -> Option<String> {
+        let text = self.string(object, key, prefix)?;
         let trimmed = text.trim();
         let chars = trimmed.chars().count();
         if chars == 0 || chars > max_chars || trimmed.chars().any(char::is_control) {
-            self.push(key, code, format!("must be 1 to {max_chars} printable characters"));
+            self.push(join(prefix, key), code, format!("must be 1 to {max_chars} printable characters"));
             return None;
         }
         Some(trimmed.to_owned())

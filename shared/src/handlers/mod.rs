@@ -1,6 +1,7 @@
 //! One handler per function. `HttpFunction` and `QueueFunction` name every function the
 //! template deploys, so the Lambda binaries and the local runner dispatch through one table.
 
+pub mod batch;
 pub mod expiry_stream;
 pub mod fulfilment;
 pub mod inventory;
@@ -67,6 +68,8 @@ functions!(
         InventoryMovements => "inventory-movements",
         ShipOrder => "ship-order",
         SetOrderStatus => "set-order-status",
+        StartBatch => "start-batch",
+        BatchStatus => "batch-status",
     }
 );
 functions!(
@@ -74,6 +77,7 @@ functions!(
     QueueFunction {
         ReserveStock => "reserve-stock",
         FulfilOrder => "fulfil-order",
+        ProcessBatch => "process-batch",
     }
 );
 functions!(
@@ -115,6 +119,8 @@ impl HttpFunction {
                 Self::InventoryMovements => inventory::product_movements(app, request).await,
                 Self::ShipOrder => fulfilment::ship_order(app, request).await,
                 Self::SetOrderStatus => fulfilment::set_order_status(app, request).await,
+                Self::StartBatch => batch::start(app, request).await,
+                Self::BatchStatus => batch::status(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
@@ -130,6 +136,7 @@ impl QueueFunction {
         match self {
             Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
             Self::FulfilOrder => fulfilment::fulfil_order(app, event).await,
+            Self::ProcessBatch => batch::process(app, event).await,
         }
     }
 }

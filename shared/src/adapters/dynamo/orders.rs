@@ -1,22 +1,25 @@
 //! The orders port: reading and writing orders, each write one conditional transaction that
 //! carries the order's stock side with it.
 
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    decode_order, order_id_of, order_key, product_key, reservation_key, to_attribute, to_item, IdempotencyItem, LatePaymentRecord,
-    OrderRecord, ReservationRecord, Sharded, LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
+    decode_order, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item, BatchKeyRecord, BatchRecord,
+    BatchResultRecord, IdempotencyItem, LatePaymentRecord, OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK,
+    LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
+use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::order::Payment;
 use crate::domain::{
     IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId,
 };
-use crate::ports::{IdempotencyRecord, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::ports::{BatchCreated, IdempotencyRecord, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
 
 #[async_trait::async_trait]
 impl OrderStore for DynamoStore {
@@ -138,6 +141,98 @@ impl OrderStore for DynamoStore {
         self.commit(tx, order, Rejection::OrderChanged).await?;
         order.version = stored.version;
         Ok(())
+    }
+
+    async fn create_batch(&self, batch: &Batch, key: Option<(&IdempotencyKey, &str)>) -> Result<BatchCreated, StoreError> {
+        let mut items = vec![TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.orders_table)
+                    .set_item(Some(to_item(&BatchRecord::new(batch))?))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(encode_failure)?,
+            )
+            .build()];
+        if let Some((key, fingerprint)) = key {
+            let record = BatchKeyRecord::new(&batch.requested_by, key, &batch.batch_id, fingerprint, batch.created_at);
+            let marker = Put::builder()
+                .table_name(&self.orders_table)
+                .set_item(Some(to_item(&record)?))
+                .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", AttributeValue::N(batch.created_at.timestamp().to_string()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(encode_failure)?;
+            items.push(TransactWriteItem::builder().put(marker).build());
+        }
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(BatchCreated::New),
+            Err(err) => err,
+        };
+        let existing = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .get(1)
+                .filter(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                .and_then(|reason| reason.item())
+                .and_then(|old| serde_dynamo::from_item::<_, BatchKeyRecord>(old.clone()).ok()),
+            _ => None,
+        };
+        match (existing, key) {
+            (Some(record), Some((_, fingerprint))) => Ok(BatchCreated::Existing {
+                same_request: record.fingerprint == fingerprint,
+                batch_id: record.batch_id,
+            }),
+            _ => Err(classify(err)),
+        }
+    }
+
+    async fn get_batch(&self, batch_id: &str) -> Result<Option<(Batch, Vec<BatchResult>)>, StoreError> {
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.orders_table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(format!("{}{batch_id}", prefix::BATCH)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut batch = None;
+        let mut results = Vec::new();
+        while let Some(item) = items.try_next().await.map_err(classify)? {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some(BATCH_SK) => batch = Some(serde_dynamo::from_item::<_, BatchRecord>(item).map_err(encode_failure)?.batch),
+                Some(sk) if sk.starts_with(BATCH_RESULT_SK_PREFIX) => {
+                    results.push(
+                        serde_dynamo::from_item::<_, BatchResultRecord>(item)
+                            .map_err(encode_failure)?
+                            .result,
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(batch.map(|batch| (batch, results)))
+    }
+
+    async fn record_batch_result(&self, batch_id: &str, result: &BatchResult) -> Result<(), StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.orders_table)
+            .set_item(Some(to_item(&BatchResultRecord::new(batch_id, result))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            // Recorded by an earlier delivery of the same item: the first result stays.
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
     }
 
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{encode_failure, LIST_SHARDS};
+use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::listing::{sort_position, timestamp_key};
 use crate::domain::order::Payment;
 use crate::domain::{
@@ -36,6 +37,76 @@ pub mod prefix {
     pub const MOVEMENTS: &str = "MOVEMENTS#";
     /// An admin's idempotency key for a stock adjustment.
     pub const ADJUSTMENT: &str = "ADJUSTMENT#";
+    /// A batch of admin actions with its results.
+    pub const BATCH: &str = "BATCH#";
+    /// An admin's idempotency key for a batch.
+    pub const BATCH_KEY: &str = "BATCHKEY#";
+}
+
+pub const BATCH_SK: &str = "BATCH";
+/// Sort key prefix of one order's result in a batch: `RESULT#<index>`, zero-padded.
+pub const BATCH_RESULT_SK_PREFIX: &str = "RESULT#";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub batch: Batch,
+}
+
+impl BatchRecord {
+    pub fn new(batch: &Batch) -> Self {
+        Self {
+            pk: format!("{}{}", prefix::BATCH, batch.batch_id),
+            sk: BATCH_SK.to_owned(),
+            batch: batch.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BatchResultRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub result: BatchResult,
+}
+
+impl BatchResultRecord {
+    pub fn new(batch_id: &str, result: &BatchResult) -> Self {
+        Self {
+            pk: format!("{}{batch_id}", prefix::BATCH),
+            sk: format!("{BATCH_RESULT_SK_PREFIX}{:05}", result.index),
+            result: result.clone(),
+        }
+    }
+}
+
+/// An admin's idempotency key for a batch, kept 24 hours.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BatchKeyRecord {
+    pub pk: String,
+    pub sk: String,
+    pub batch_id: String,
+    pub fingerprint: String,
+    pub ttl: i64,
+}
+
+impl BatchKeyRecord {
+    pub fn new(user: &UserId, key: &IdempotencyKey, batch_id: &str, fingerprint: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            pk: Self::partition(user, key),
+            sk: "BATCHKEY".to_owned(),
+            batch_id: batch_id.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            ttl: (now + Duration::hours(IdempotencyRecord::LIFETIME_HOURS)).timestamp(),
+        }
+    }
+
+    pub fn partition(user: &UserId, key: &IdempotencyKey) -> String {
+        format!("{}{user}#{}", prefix::BATCH_KEY, key.as_str())
+    }
 }
 
 pub fn key(pk: String, sk: &str) -> Item {

@@ -1,0 +1,59 @@
+//! Admins' batches: stored once (idempotent by key), then fanned out over SQS, one message per
+//! order, each carried out by the batch consumer through the same path as a single status change.
+
+use crate::app::App;
+use crate::domain::batch::{batch_fingerprint, Batch, BatchItem};
+use crate::domain::{IdempotencyKey, UserId};
+use crate::ports::{BatchCreated, QueueError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("the idempotency key was already used for another batch")]
+    KeyReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// A batch that was accepted: its id, and whether it repeats an earlier request (nothing new
+/// was started then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub batch_id: String,
+    pub replayed: bool,
+}
+
+pub async fn start_batch(app: &App, admin: &UserId, items: Vec<BatchItem>, key: Option<&IdempotencyKey>) -> Result<Started, BatchError> {
+    let batch = Batch {
+        batch_id: uuid::Uuid::now_v7().to_string(),
+        requested_by: admin.clone(),
+        created_at: app.clock.now(),
+        items,
+    };
+    let fingerprint = batch_fingerprint(&batch.items);
+    match app.orders.create_batch(&batch, key.map(|key| (key, fingerprint.as_str()))).await? {
+        BatchCreated::Existing {
+            batch_id,
+            same_request: true,
+        } => return Ok(Started { batch_id, replayed: true }),
+        BatchCreated::Existing { same_request: false, .. } => return Err(BatchError::KeyReused),
+        BatchCreated::New => {}
+    }
+    let mut pending: Vec<usize> = (0..batch.items.len()).collect();
+    // SQS may refuse some entries of a batch call: send those again, a few times.
+    for attempt in 1..=app.contention_retry.attempts {
+        pending = app.saga.request_batch_items(&batch, &pending).await?;
+        if pending.is_empty() {
+            break;
+        }
+        app.contention_retry.back_off(attempt).await;
+    }
+    if !pending.is_empty() {
+        tracing::error!(batch_id = %batch.batch_id, unsent = pending.len(), "some batch items could not be queued");
+    }
+    Ok(Started {
+        batch_id: batch.batch_id,
+        replayed: false,
+    })
+}
