@@ -449,3 +449,43 @@ async fn a_batch_of_500_settles_with_a_result_per_order_and_a_replay_starts_noth
     assert_eq!(counters(&admin.product("mug").await), (1000, 750, 250), "500 placed, 250 cancelled");
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_fulfilment_message_is_retried_then_lands_in_the_dead_letter_queue() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let sqs = &service.clients.sqs;
+    let queue = &service.deployment.queues["FulfilmentQueue"];
+    sqs.send_message()
+        .queue_url(&queue.url)
+        .message_body("{not an event")
+        .send()
+        .await
+        .unwrap();
+    let fulfilment = service.poller(QueueFunction::FulfilOrder).unwrap();
+    // Each delivery fails and the message comes back; after maxReceiveCount (5) SQS moves it.
+    let dead_letters = &service.deployment.queues["FulfilmentDeadLetterQueue"];
+    let moved = eventually(Duration::from_secs(30), || async {
+        fulfilment.poll_once().await.unwrap();
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&dead_letters.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default();
+        let count = attributes
+            .get(&QueueAttributeName::ApproximateNumberOfMessages)
+            .cloned()
+            .unwrap_or_default();
+        (count == "1").then_some(())
+    })
+    .await;
+    assert_eq!(moved, ());
+    assert_eq!(fulfilment.poll_once().await.unwrap(), 0, "nothing is left to retry");
+}
