@@ -19,6 +19,8 @@ pub struct App {
     pub events: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
     pub pricing: PricingPolicy,
+    /// The marketplace's share of each seller's subtotal, on invoices.
+    pub commission_rate: rust_decimal::Decimal,
     pub payment_timeout: chrono::Duration,
     /// Retries a transaction that a concurrent one cancelled (placement, payment, cancellation).
     pub contention_retry: RetryPolicy,
@@ -56,6 +58,7 @@ impl App {
             events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
             clock,
             pricing: config.pricing.clone(),
+            commission_rate: config.commission_rate,
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
             contention_retry: config.contention_retry,
             stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),

@@ -27,6 +27,8 @@ pub struct Config {
     pub event_bus_name: String,
     /// The queue of admins' batch items.
     pub batch_queue_url: String,
+    /// The marketplace's share of each seller's subtotal, shown on invoices.
+    pub commission_rate: Decimal,
     pub pricing: PricingPolicy,
     /// How long a customer has to pay before the reservation lapses.
     pub payment_timeout: Duration,
@@ -69,6 +71,11 @@ impl Config {
         if tax_rate.is_sign_negative() || tax_rate >= Decimal::ONE {
             return Err(invalid("ORDERS_TAX_RATE", "must be from 0 up to (not including) 1"));
         }
+        let commission_rate: Decimal = parsed("COMMISSION_RATE", "0.10")
+            .parse()
+            .ok()
+            .filter(|rate: &Decimal| !rate.is_sign_negative() && *rate < Decimal::ONE)
+            .ok_or_else(|| invalid("COMMISSION_RATE", "must be a decimal from 0 up to (not including) 1, such as 0.10"))?;
         let shipping_fee =
             Money::parse(&parsed("ORDERS_SHIPPING_FEE", "0")).map_err(|err| invalid("ORDERS_SHIPPING_FEE", &err.to_string()))?;
         let timeout_secs: u64 = parsed("PAYMENT_TIMEOUT_SECONDS", "900")
@@ -106,6 +113,7 @@ impl Config {
             reserve_stock_queue_url: required("RESERVE_STOCK_QUEUE_URL")?,
             event_bus_name: required("EVENT_BUS_NAME")?,
             batch_queue_url: required("BATCH_QUEUE_URL")?,
+            commission_rate,
             pricing: PricingPolicy {
                 currency,
                 tax_rate,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::events::DomainEvent;
+use crate::domain::invoice::Invoice;
 use crate::domain::order::Payment;
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku,
@@ -152,8 +153,26 @@ pub trait OrderStore: Send + Sync {
     /// Records one order's result in a batch; the first result recorded stays.
     async fn record_batch_result(&self, batch_id: &str, result: &BatchResult) -> Result<(), StoreError>;
 
+    /// The last invoice number issued (0 before the first).
+    async fn last_invoice_number(&self) -> Result<u64, StoreError>;
+
+    /// Writes the invoice and moves the counter from `last` to its number, in one transaction:
+    /// a number is used only by the invoice written with it, so numbers have no gaps.
+    async fn create_invoice(&self, invoice: &Invoice, last: u64) -> Result<InvoiceWrite, StoreError>;
+
+    async fn get_invoice(&self, order: OrderId) -> Result<Option<Invoice>, StoreError>;
+
     /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceWrite {
+    Issued,
+    /// The order has its invoice already.
+    AlreadyIssued,
+    /// Another invoice took the number meanwhile: read the counter again.
+    NumberTaken,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -108,6 +108,8 @@ enum Access {
     SellerOrAdmin,
     /// Admins only, on an order (anyone else signed in gets 403).
     AdminOfOrder,
+    /// A document of the order that does not exist yet: 404 for everyone signed in.
+    OwnerOrAdminNotYet,
 }
 
 /// The documented answer of every route of the template. A route missing here fails the test.
@@ -124,6 +126,9 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/payments/webhook") => Access::Signed,
         ("PATCH", "/api/v1/orders/{orderId}/shipping") => Access::SellerOrAdmin,
         ("PUT", "/api/v1/orders/{orderId}/status") => Access::AdminOfOrder,
+        // The fresh order is not delivered: its owner and admins learn there is no invoice yet,
+        // everyone else gets the same 404 (the invoice's existence is not disclosed).
+        ("GET", "/api/v1/orders/{orderId}/invoice") => Access::OwnerOrAdminNotYet,
         ("POST", "/api/v1/orders/batch-process") | ("GET", "/api/v1/orders/batch-process/{batchId}") => Access::Admin,
         _ => return None,
     })
@@ -135,6 +140,7 @@ fn expected(access: Access, caller: Caller) -> Option<u16> {
     use Caller::*;
     match (access, caller) {
         (_, NoToken | ExpiredToken) | (Access::Signed, _) => Some(401),
+        (Access::OwnerOrAdminNotYet, _) => Some(404),
         (_, Admin) => None,
         (Access::Admin | Access::AdminOfOrder, _) => Some(403),
         (Access::SignedIn, _) => None,

@@ -14,6 +14,7 @@ use orders_shared::domain::OrderId;
 use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::ManualClock;
 use orders_shared::service::fulfilment::start_fulfilment;
+use orders_shared::service::invoices::issue_invoice;
 use orders_shared::service::sweeper::sweep;
 use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
@@ -488,4 +489,99 @@ async fn a_poison_fulfilment_message_is_retried_then_lands_in_the_dead_letter_qu
     .await;
     assert_eq!(moved, ());
     assert_eq!(fulfilment.poll_once().await.unwrap(), 0, "nothing is left to retry");
+}
+
+/// Takes an order from placement to DELIVERED through the API, and returns its id.
+async fn delivered_order(service: &RunningService, customer: &Api) -> String {
+    let admin = Api::admin(service);
+    let (id, total) = customer.reserved_order(&[("mug", 1)]).await;
+    Api::payments(service).confirm(&id, &format!("pay-{id}"), &total).await;
+    let path = format!("/api/v1/orders/{id}/status");
+    admin.send(Method::PUT, &path, Some(json!({"status": "PROCESSING"})), &[]).await;
+    report(
+        &seller(service, "seller-1"),
+        &id,
+        json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T"}),
+    )
+    .await;
+    let done = admin.send(Method::PUT, &path, Some(json!({"status": "DELIVERED"})), &[]).await;
+    assert_eq!(done.body["status"], "DELIVERED", "{done:?}");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 100).await;
+    let alice = Api::customer(&service, "alice");
+    let first = delivered_order(&service, &alice).await;
+    assert_eq!(
+        alice.get(&format!("/api/v1/orders/{first}/invoice")).await.code(),
+        "INVOICE_NOT_FOUND",
+        "not issued yet"
+    );
+
+    // OrderDelivered reaches the invoice queue through the bus; delivered twice, issued once.
+    publish(&service).await;
+    publish(&service).await;
+    let invoices = service.poller(QueueFunction::IssueInvoice).unwrap();
+    eventually(Duration::from_secs(10), || async {
+        (invoices.poll_once().await.unwrap() > 0).then_some(())
+    })
+    .await;
+    while invoices.poll_once().await.unwrap() > 0 {}
+    let invoice = alice.get(&format!("/api/v1/orders/{first}/invoice")).await;
+    assert_eq!(invoice.status, StatusCode::OK, "{invoice:?}");
+    assert_eq!(invoice.body["number"], "INV-00000001");
+    assert_eq!(invoice.body["total"], "8.00");
+    let seller_share = &invoice.body["sellers"][0];
+    assert_eq!(
+        (seller_share["commission"].as_str(), seller_share["payout"].as_str()),
+        (Some("0.80"), Some("7.20"))
+    );
+    let page = alice
+        .send(
+            Method::GET,
+            &format!("/api/v1/orders/{first}/invoice"),
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    let html = page.body.as_str().unwrap_or_default();
+    assert!(
+        html.contains("Invoice INV-00000001") && html.contains("<td class=\"n\">8.00</td>"),
+        "{page:?}"
+    );
+    assert_eq!(
+        Api::customer(&service, "bob")
+            .get(&format!("/api/v1/orders/{first}/invoice"))
+            .await
+            .code(),
+        "INVOICE_NOT_FOUND"
+    );
+
+    // Ten invoices issued at once take the next ten numbers, each once.
+    let mut delivered = Vec::new();
+    for _ in 0..10 {
+        delivered.push(delivered_order(&service, &alice).await);
+    }
+    let ids: Vec<OrderId> = delivered.iter().map(|id| OrderId::parse(id).unwrap()).collect();
+    let issued = futures::future::join_all(ids.iter().map(|id| issue_invoice(&service.app, *id))).await;
+    assert!(issued.iter().all(|outcome| matches!(outcome, Ok(true))), "{issued:?}");
+    let mut numbers = Vec::new();
+    for id in &delivered {
+        numbers.push(
+            alice.get(&format!("/api/v1/orders/{id}/invoice")).await.body["sequence"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (2..=11).collect::<Vec<u64>>());
+    assert!(!issue_invoice(&service.app, ids[0]).await.unwrap(), "an invoice is issued once");
 }

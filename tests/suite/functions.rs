@@ -148,7 +148,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         }
         checked += 1;
     }
-    assert_eq!(checked, 4, "every parameter the functions read is checked");
+    assert_eq!(checked, 5, "every parameter the functions read is checked");
 }
 
 #[test]
@@ -211,6 +211,14 @@ async fn every_sample_event_runs_through_its_function() {
     assert_eq!((status, accepted["total"].as_u64()), (202, Some(2)), "{accepted}");
     let (status, unknown) = http(&service, HttpFunction::BatchStatus).await;
     assert_eq!((status, unknown["code"].as_str()), (404, Some("BATCH_NOT_FOUND")));
+    let delivered: SqsEvent = serde_json::from_value(event(QueueFunction::IssueInvoice.name())).expect("a valid SQS event");
+    assert!(QueueFunction::IssueInvoice
+        .handle(&service.app, delivered)
+        .await
+        .batch_item_failures
+        .is_empty());
+    let (status, none) = http(&service, HttpFunction::GetInvoice).await;
+    assert_eq!((status, none["code"].as_str()), (404, Some("INVOICE_NOT_FOUND")));
     let step: SqsEvent = serde_json::from_value(event(QueueFunction::ProcessBatch.name())).expect("a valid SQS event");
     let response = QueueFunction::ProcessBatch.handle(&service.app, step).await;
     assert!(response.batch_item_failures.is_empty(), "an unknown order is a result, not a retry");

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod events;
 pub mod fulfilment;
 pub mod ids;
+pub mod invoice;
 pub mod listing;
 pub mod money;
 pub mod order;

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod expiry_stream;
 pub mod fulfilment;
 pub mod inventory;
+pub mod invoices;
 pub mod orders;
 pub mod payments;
 pub mod publish_events;
@@ -70,6 +71,7 @@ functions!(
         SetOrderStatus => "set-order-status",
         StartBatch => "start-batch",
         BatchStatus => "batch-status",
+        GetInvoice => "get-invoice",
     }
 );
 functions!(
@@ -78,6 +80,7 @@ functions!(
         ReserveStock => "reserve-stock",
         FulfilOrder => "fulfil-order",
         ProcessBatch => "process-batch",
+        IssueInvoice => "issue-invoice",
     }
 );
 functions!(
@@ -121,6 +124,7 @@ impl HttpFunction {
                 Self::SetOrderStatus => fulfilment::set_order_status(app, request).await,
                 Self::StartBatch => batch::start(app, request).await,
                 Self::BatchStatus => batch::status(app, request).await,
+                Self::GetInvoice => invoices::get(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
@@ -137,6 +141,7 @@ impl QueueFunction {
             Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
             Self::FulfilOrder => fulfilment::fulfil_order(app, event).await,
             Self::ProcessBatch => batch::process(app, event).await,
+            Self::IssueInvoice => invoices::issue(app, event).await,
         }
     }
 }

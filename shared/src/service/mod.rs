@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod batch;
 pub mod fulfilment;
+pub mod invoices;
 pub mod placement;
 pub mod reservation;
 pub mod sweeper;

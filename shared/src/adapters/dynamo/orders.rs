@@ -7,19 +7,20 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    decode_order, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item, BatchKeyRecord, BatchRecord,
-    BatchResultRecord, IdempotencyItem, LatePaymentRecord, OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK,
-    LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
+    decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
+    BatchKeyRecord, BatchRecord, BatchResultRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, OrderRecord, ReservationRecord,
+    Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::batch::{Batch, BatchResult};
+use crate::domain::invoice::Invoice;
 use crate::domain::order::Payment;
 use crate::domain::{
     IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId,
 };
-use crate::ports::{BatchCreated, IdempotencyRecord, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::ports::{BatchCreated, IdempotencyRecord, InvoiceWrite, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
 
 #[async_trait::async_trait]
 impl OrderStore for DynamoStore {
@@ -233,6 +234,91 @@ impl OrderStore for DynamoStore {
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
             Err(err) => Err(classify(err)),
         }
+    }
+
+    async fn last_invoice_number(&self) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(key(INVOICE_COUNTER_PK.to_owned(), "COUNTER")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .item
+            .and_then(|item| item.get("last_number").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()))
+            .unwrap_or(0))
+    }
+
+    async fn create_invoice(&self, invoice: &Invoice, last: u64) -> Result<InvoiceWrite, StoreError> {
+        let counter = Update::builder()
+            .table_name(&self.orders_table)
+            .set_key(Some(key(INVOICE_COUNTER_PK.to_owned(), "COUNTER")))
+            .update_expression("SET last_number = :next")
+            .condition_expression(if last == 0 {
+                "attribute_not_exists(pk)"
+            } else {
+                "last_number = :last"
+            })
+            .set_expression_attribute_values(Some(if last == 0 {
+                std::collections::HashMap::from([(":next".to_owned(), AttributeValue::N(invoice.sequence.to_string()))])
+            } else {
+                std::collections::HashMap::from([
+                    (":next".to_owned(), AttributeValue::N(invoice.sequence.to_string())),
+                    (":last".to_owned(), AttributeValue::N(last.to_string())),
+                ])
+            }))
+            .build()
+            .map_err(encode_failure)?;
+        let put = Put::builder()
+            .table_name(&self.orders_table)
+            .set_item(Some(to_item(&InvoiceRecord::new(invoice))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(encode_failure)?;
+        let items = vec![
+            TransactWriteItem::builder().update(counter).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(InvoiceWrite::Issued),
+            Err(err) => err,
+        };
+        let failed = |index: usize| match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                cancelled.cancellation_reasons().get(index).and_then(|reason| reason.code()) == Some("ConditionalCheckFailed")
+            }
+            _ => false,
+        };
+        if failed(1) {
+            return Ok(InvoiceWrite::AlreadyIssued);
+        }
+        if failed(0) {
+            return Ok(InvoiceWrite::NumberTaken);
+        }
+        Err(classify(err))
+    }
+
+    async fn get_invoice(&self, order: OrderId) -> Result<Option<Invoice>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(key(invoice_partition(order), INVOICE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item::<_, InvoiceRecord>(item)
+                    .map(|record| record.invoice)
+                    .map_err(encode_failure)
+            })
+            .transpose()
     }
 
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{encode_failure, LIST_SHARDS};
 use crate::domain::batch::{Batch, BatchResult};
+use crate::domain::invoice::Invoice;
 use crate::domain::listing::{sort_position, timestamp_key};
 use crate::domain::order::Payment;
 use crate::domain::{
@@ -41,9 +42,38 @@ pub mod prefix {
     pub const BATCH: &str = "BATCH#";
     /// An admin's idempotency key for a batch.
     pub const BATCH_KEY: &str = "BATCHKEY#";
+    /// An order's invoice.
+    pub const INVOICE: &str = "INVOICE#";
 }
 
 pub const BATCH_SK: &str = "BATCH";
+
+/// The one counter invoice numbers come from: the last number issued.
+pub const INVOICE_COUNTER_PK: &str = "COUNTER#INVOICE";
+pub const INVOICE_SK: &str = "INVOICE";
+
+/// An order's invoice, one per order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InvoiceRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub invoice: Invoice,
+}
+
+impl InvoiceRecord {
+    pub fn new(invoice: &Invoice) -> Self {
+        Self {
+            pk: invoice_partition(invoice.order_id),
+            sk: INVOICE_SK.to_owned(),
+            invoice: invoice.clone(),
+        }
+    }
+}
+
+pub fn invoice_partition(order: OrderId) -> String {
+    format!("{}{order}", prefix::INVOICE)
+}
 /// Sort key prefix of one order's result in a batch: `RESULT#<index>`, zero-padded.
 pub const BATCH_RESULT_SK_PREFIX: &str = "RESULT#";
 

@@ -1,0 +1,35 @@
+//! Invoices: issued exactly once for a delivered order (from the `OrderDelivered` event), each
+//! numbered from one counter that only moves with the invoice written in the same transaction.
+
+use crate::app::App;
+use crate::domain::invoice::Invoice;
+use crate::domain::{OrderId, OrderStatus};
+use crate::ports::InvoiceWrite;
+use crate::service::actions::{load, Access, ActionError};
+
+/// Tries at taking the next number while other invoices take it first: one counter serialises
+/// every invoice, so contention is expected when many orders are delivered together.
+const NUMBER_ATTEMPTS: u32 = 20;
+
+/// Issues the order's invoice if it is delivered and has none; `false` when there was nothing
+/// to do (a redelivered event, or an order not delivered).
+pub async fn issue_invoice(app: &App, id: OrderId) -> Result<bool, ActionError> {
+    let order = load(app, id, Access::Anyone).await?;
+    if order.status != OrderStatus::Delivered {
+        return Ok(false);
+    }
+    for attempt in 1..=NUMBER_ATTEMPTS {
+        let last = app.orders.last_invoice_number().await?;
+        let invoice = Invoice::for_order(&order, last + 1, app.commission_rate, app.clock.now());
+        match app.orders.create_invoice(&invoice, last).await? {
+            InvoiceWrite::Issued => {
+                tracing::info!(number = %invoice.number, "invoice issued");
+                return Ok(true);
+            }
+            InvoiceWrite::AlreadyIssued => return Ok(false),
+            // Another invoice took this number: take the next one, after a jittered pause.
+            InvoiceWrite::NumberTaken => app.contention_retry.back_off(attempt.min(4)).await,
+        }
+    }
+    Err(ActionError::Contended)
+}
