@@ -2,13 +2,12 @@
 //! routed there by an EventBridge rule), `PATCH /orders/{orderId}/shipping` for sellers and
 //! admins, and `PUT /orders/{orderId}/status` for admins.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::Request;
 use serde_json::{Map, Value};
-use tracing::Instrument;
 
 use super::payments::refusal;
-use super::{admin, caller, each_message, store_failure};
+use super::{admin, caller, each_message, order_event_step, store_failure};
 use crate::app::App;
 use crate::domain::fulfilment::{PartUpdate, ShippingRefusal, StatusChangeRefusal};
 use crate::domain::validation::FieldErrors;
@@ -18,42 +17,9 @@ use crate::service::actions::ActionError;
 use crate::service::fulfilment::{set_status, start_fulfilment, update_shipping, ShippingError, StatusError};
 
 pub async fn fulfil_order(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    each_message(&event, |message| fulfil(app, message)).await
-}
-
-/// Whether the message is done with (true) or should be delivered again (false).
-async fn fulfil(app: &App, message: &SqsMessage) -> bool {
-    let message_id = message.message_id.as_deref().unwrap_or_default();
-    let span = tracing::info_span!("message", message_id, order_id = tracing::field::Empty);
-    async {
-        // The body is the EventBridge event; its detail is the domain event.
-        let order_id = message
-            .body
-            .as_deref()
-            .and_then(|body| serde_json::from_str::<Value>(body).ok())
-            .and_then(|event| event["detail"]["order_id"].as_str().and_then(|id| OrderId::parse(id).ok()));
-        let Some(order_id) = order_id else {
-            // Retrying cannot fix it: after maxReceiveCount it lands in the DLQ, whose alarm fires.
-            tracing::error!("unreadable fulfilment message");
-            return false;
-        };
-        tracing::Span::current().record("order_id", tracing::field::display(order_id));
-        match start_fulfilment(app, order_id).await {
-            Ok(started) => {
-                tracing::info!(started, "fulfilment step done");
-                true
-            }
-            Err(ActionError::NotFound) => {
-                tracing::error!("fulfilment step for an order that does not exist; dropping it");
-                true
-            }
-            Err(err) => {
-                tracing::warn!(error = %crate::error_chain(&err), "fulfilment step failed; it will be retried");
-                false
-            }
-        }
-    }
-    .instrument(span)
+    each_message(&event, |message| {
+        order_event_step(message, "fulfilment", |id| start_fulfilment(app, id))
+    })
     .await
 }
 

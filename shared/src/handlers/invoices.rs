@@ -1,53 +1,17 @@
 //! Invoices: the consumer that issues them (`OrderDelivered` events, routed by a rule), and
 //! `GET /orders/{orderId}/invoice` as JSON, or as a printable page with `Accept: text/html`.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::{Body, Request, Response};
-use serde_json::Value;
-use tracing::Instrument;
 
-use super::{caller, each_message, store_failure};
+use super::{caller, each_message, order_event_step, store_failure};
 use crate::app::App;
 use crate::domain::OrderId;
 use crate::http::{json, path_param, ApiError, HttpResult};
-use crate::service::actions::ActionError;
 use crate::service::invoices::issue_invoice;
 
 pub async fn issue(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    each_message(&event, |message| issue_one(app, message)).await
-}
-
-async fn issue_one(app: &App, message: &SqsMessage) -> bool {
-    let message_id = message.message_id.as_deref().unwrap_or_default();
-    let span = tracing::info_span!("message", message_id, order_id = tracing::field::Empty);
-    async {
-        let order_id = message
-            .body
-            .as_deref()
-            .and_then(|body| serde_json::from_str::<Value>(body).ok())
-            .and_then(|event| event["detail"]["order_id"].as_str().and_then(|id| OrderId::parse(id).ok()));
-        let Some(order_id) = order_id else {
-            tracing::error!("unreadable invoice message");
-            return false;
-        };
-        tracing::Span::current().record("order_id", tracing::field::display(order_id));
-        match issue_invoice(app, order_id).await {
-            Ok(issued) => {
-                tracing::info!(issued, "invoice step done");
-                true
-            }
-            Err(ActionError::NotFound) => {
-                tracing::error!("invoice step for an order that does not exist; dropping it");
-                true
-            }
-            Err(err) => {
-                tracing::warn!(error = %crate::error_chain(&err), "invoice step failed; it will be retried");
-                false
-            }
-        }
-    }
-    .instrument(span)
-    .await
+    each_message(&event, |message| order_event_step(message, "invoice", |id| issue_invoice(app, id))).await
 }
 
 pub async fn get(app: &App, request: Request) -> HttpResult {

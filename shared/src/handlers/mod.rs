@@ -201,6 +201,51 @@ where
     response
 }
 
+/// One message whose body is an EventBridge event about an order (the detail's `order_id`):
+/// runs `step` for the order and answers whether the message is done with. An unreadable
+/// message comes back (and after `maxReceiveCount` lands in the DLQ, whose alarm fires); a step
+/// for an order that does not exist is logged and dropped.
+pub(crate) async fn order_event_step<F, Fut>(message: &SqsMessage, name: &'static str, step: F) -> bool
+where
+    F: FnOnce(crate::domain::OrderId) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, crate::service::actions::ActionError>>,
+{
+    let message_id = message.message_id.as_deref().unwrap_or_default();
+    let span = tracing::info_span!("message", step = name, message_id, order_id = tracing::field::Empty);
+    async {
+        let order_id = message
+            .body
+            .as_deref()
+            .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok())
+            .and_then(|event| {
+                event["detail"]["order_id"]
+                    .as_str()
+                    .and_then(|id| crate::domain::OrderId::parse(id).ok())
+            });
+        let Some(order_id) = order_id else {
+            tracing::error!("unreadable event message");
+            return false;
+        };
+        tracing::Span::current().record("order_id", tracing::field::display(order_id));
+        match step(order_id).await {
+            Ok(changed) => {
+                tracing::info!(changed, "step done");
+                true
+            }
+            Err(crate::service::actions::ActionError::NotFound) => {
+                tracing::error!("step for an order that does not exist; dropping it");
+                true
+            }
+            Err(err) => {
+                tracing::warn!(error = %crate::error_chain(&err), "step failed; it will be retried");
+                false
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
 fn request_id(request: &Request) -> String {
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone().unwrap_or_default(),

@@ -188,20 +188,10 @@ impl Catalogue for DynamoStore {
     }
 
     async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError> {
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.inventory_table)
-            .set_item(Some(to_item(&MovementRecord::new(movement, sequence))?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(()),
-            // Recorded before: the same stream record, delivered again.
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
+        // Recorded before: the same stream record, delivered again.
+        self.put_once(&self.inventory_table, to_item(&MovementRecord::new(movement, sequence))?)
+            .await
+            .map(|_| ())
     }
 
     async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError> {

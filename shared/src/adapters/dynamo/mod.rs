@@ -60,6 +60,25 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Creates an item that is written once: `false` when it exists already (a replay).
+    async fn put_once(&self, table: &str, item: records::Item) -> Result<bool, StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err) => Err(crate::adapters::classify(err)),
+        }
+    }
+}
+
 fn encode_failure(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Permanent(Box::new(err))
 }

@@ -60,19 +60,8 @@ impl OrderStore for DynamoStore {
     }
 
     async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError> {
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.orders_table)
-            .set_item(Some(to_item(&LatePaymentRecord::new(order, payment))?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        self.put_once(&self.orders_table, to_item(&LatePaymentRecord::new(order, payment))?)
+            .await
     }
 
     async fn list_orders(&self, query: &ListQuery) -> Result<Page<Order>, StoreError> {
@@ -220,20 +209,10 @@ impl OrderStore for DynamoStore {
     }
 
     async fn record_batch_result(&self, batch_id: &str, result: &BatchResult) -> Result<(), StoreError> {
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.orders_table)
-            .set_item(Some(to_item(&BatchResultRecord::new(batch_id, result))?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(()),
-            // Recorded by an earlier delivery of the same item: the first result stays.
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
+        // Recorded by an earlier delivery of the same item: the first result stays.
+        self.put_once(&self.orders_table, to_item(&BatchResultRecord::new(batch_id, result))?)
+            .await
+            .map(|_| ())
     }
 
     async fn last_invoice_number(&self) -> Result<u64, StoreError> {
