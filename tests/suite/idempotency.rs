@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use futures::future::join_all;
+use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::ports::ManualClock;
 use orders_tests::{assert_invariants, counters, service, Api, Setup};
 use reqwest::StatusCode;
@@ -115,4 +116,37 @@ async fn a_key_is_free_again_the_moment_it_expires_even_within_its_last_second()
     assert_eq!(next_day.status, StatusCode::CREATED, "{next_day:?}");
     assert_ne!(next_day.body["id"], first.body["id"], "an expired key starts a new order");
     assert!(next_day.headers.get("idempotent-replayed").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyed_placement_costs_one_batch_read_and_one_transaction_and_only_a_replay_reads_the_key() {
+    // A plan with no faults: the fault client only counts what each path sends.
+    let plan = FaultPlan::default();
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let ops = ["GetItem", "BatchGetItem", "TransactWriteItems", "Query", "PutItem"];
+    let snapshot = || ops.map(|op| plan.calls(op));
+    let delta = |before: [u64; 5], after: [u64; 5]| -> Vec<u64> { after.iter().zip(before).map(|(a, b)| a - b).collect() };
+
+    let before = snapshot();
+    let placed = alice.place(&[("mug", 2)], Some("once")).await;
+    assert_eq!(placed.status, StatusCode::CREATED);
+    assert_eq!(
+        delta(before, snapshot()),
+        [0, 1, 1, 0, 0],
+        "GetItem, BatchGetItem, TransactWriteItems, Query, PutItem"
+    );
+
+    let before = snapshot();
+    let replayed = alice.place(&[("mug", 2)], Some("once")).await;
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    // The replay loses on the key in the transaction, then reads the key's record and the order.
+    assert_eq!(delta(before, snapshot()), [1, 1, 1, 1, 0]);
+    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2), "held once");
 }

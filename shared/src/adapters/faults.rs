@@ -40,6 +40,8 @@ struct Rules {
     /// Fail this fraction of the calls of an operation at a point.
     rates: HashMap<(String, FaultPoint), f64>,
     injected: u64,
+    /// Every request seen, by operation: what a path costs in calls.
+    calls: HashMap<String, u64>,
 }
 
 /// Which calls fail, shared by every client built from it. Operations are named as the AWS
@@ -101,6 +103,11 @@ impl FaultPlan {
         self.with(|rules| rules.injected)
     }
 
+    /// How many requests of this operation the clients have sent (each SDK attempt counts).
+    pub fn calls(&self, op: &str) -> u64 {
+        self.with(|rules| rules.calls.get(op).copied().unwrap_or(0))
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Rules) -> T) -> T {
         let mut guard = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
@@ -157,6 +164,7 @@ struct FaultyConnector {
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let op = operation(&request);
+        self.plan.with(|rules| *rules.calls.entry(op.clone()).or_default() += 1);
         if self.plan.strikes(&op, FaultPoint::Before) {
             return HttpConnectorFuture::ready(Ok(aws_error(400, "ThrottlingException", "injected throttling", None)));
         }
