@@ -65,17 +65,21 @@ impl Config {
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(invalid("ORDERS_CURRENCY", "must be a three-letter ISO 4217 code such as USD"));
         }
-        let tax_rate: Decimal = parsed("ORDERS_TAX_RATE", "0")
-            .parse()
-            .map_err(|_| invalid("ORDERS_TAX_RATE", "must be a decimal such as 0.08"))?;
-        if tax_rate.is_sign_negative() || tax_rate >= Decimal::ONE {
-            return Err(invalid("ORDERS_TAX_RATE", "must be from 0 up to (not including) 1"));
-        }
-        let commission_rate: Decimal = parsed("COMMISSION_RATE", "0.10")
-            .parse()
-            .ok()
-            .filter(|rate: &Decimal| !rate.is_sign_negative() && *rate < Decimal::ONE)
-            .ok_or_else(|| invalid("COMMISSION_RATE", "must be a decimal from 0 up to (not including) 1, such as 0.10"))?;
+        // A share of an amount: a decimal from 0 up to (not including) 1.
+        let fraction = |name: &'static str, default: &str, example: &str| {
+            parsed(name, default)
+                .parse::<Decimal>()
+                .ok()
+                .filter(|rate| !rate.is_sign_negative() && *rate < Decimal::ONE)
+                .ok_or_else(|| {
+                    invalid(
+                        name,
+                        &format!("must be a decimal from 0 up to (not including) 1, such as {example}"),
+                    )
+                })
+        };
+        let tax_rate = fraction("ORDERS_TAX_RATE", "0", "0.08")?;
+        let commission_rate = fraction("COMMISSION_RATE", "0.10", "0.10")?;
         let shipping_fee =
             Money::parse(&parsed("ORDERS_SHIPPING_FEE", "0")).map_err(|err| invalid("ORDERS_SHIPPING_FEE", &err.to_string()))?;
         let timeout_secs: u64 = parsed("PAYMENT_TIMEOUT_SECONDS", "900")

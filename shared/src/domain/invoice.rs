@@ -5,21 +5,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{ItemId, OrderId, SellerId, Sku, UserId};
+use super::ids::{OrderId, SellerId, UserId};
 use super::money::Money;
-use super::order::{Order, Totals};
-use super::quantity::Quantity;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvoiceLine {
-    pub item_id: ItemId,
-    pub product_id: Sku,
-    pub name: String,
-    pub seller_id: SellerId,
-    pub quantity: Quantity,
-    pub unit_price: Money,
-    pub subtotal: Money,
-}
+use super::order::{Order, OrderLine, Totals};
 
 /// What one seller earns from the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +30,8 @@ pub struct Invoice {
     pub user_id: UserId,
     pub issued_at: DateTime<Utc>,
     pub currency: String,
-    pub lines: Vec<InvoiceLine>,
+    /// The order's lines, as they were charged.
+    pub lines: Vec<OrderLine>,
     #[serde(flatten)]
     pub totals: Totals,
     pub sellers: Vec<SellerSettlement>,
@@ -51,19 +40,6 @@ pub struct Invoice {
 impl Invoice {
     /// The invoice numbered `sequence` for a delivered order, with the commission `rate`.
     pub fn for_order(order: &Order, sequence: u64, commission_rate: Decimal, now: DateTime<Utc>) -> Self {
-        let lines = order
-            .items
-            .iter()
-            .map(|line| InvoiceLine {
-                item_id: line.item_id.clone(),
-                product_id: line.product_id.clone(),
-                name: line.name.clone(),
-                seller_id: line.seller_id.clone(),
-                quantity: line.quantity,
-                unit_price: line.unit_price,
-                subtotal: line.subtotal,
-            })
-            .collect();
         let sellers = order
             .seller_parts
             .iter()
@@ -86,7 +62,7 @@ impl Invoice {
             user_id: order.user_id.clone(),
             issued_at: now,
             currency: order.currency.clone(),
-            lines,
+            lines: order.items.clone(),
             totals: order.totals,
             sellers,
         }

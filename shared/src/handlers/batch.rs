@@ -6,12 +6,11 @@ use lambda_http::Request;
 use serde_json::json;
 use tracing::Instrument;
 
+use super::fulfilment::status_problem;
 use super::orders::idempotency_key;
-use super::payments::refusal;
 use super::{admin, each_message, store_failure};
 use crate::app::App;
 use crate::domain::batch::{batch_items_from_json, BatchResult};
-use crate::domain::fulfilment::StatusChangeRefusal;
 use crate::domain::Actor;
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::saga::BatchStep;
@@ -93,14 +92,12 @@ async fn process_one(app: &App, message: &SqsMessage) -> bool {
         let outcome = set_status(app, step.item.order_id, step.item.action.0, step.item.note.clone(), &actor).await;
         let result = match outcome {
             Ok(_) => BatchResult::SUCCEEDED.to_owned(),
-            Err(StatusError::Refused(StatusChangeRefusal::Illegal { .. })) => "INVALID_TRANSITION".to_owned(),
-            Err(StatusError::Refused(StatusChangeRefusal::OwnPath { .. })) => "STATUS_HAS_ITS_OWN_PATH".to_owned(),
             // Passing trouble: the message comes back.
             Err(StatusError::Action(err @ (ActionError::Unavailable(_) | ActionError::Contended))) => {
                 tracing::warn!(error = %crate::error_chain(&err), "batch item failed for now; it will be retried");
                 return false;
             }
-            Err(StatusError::Action(err)) => refusal(err).code().to_owned(),
+            Err(err) => status_problem(err).code().to_owned(),
         };
         let recorded = BatchResult {
             index: step.index,

@@ -154,20 +154,26 @@ pub async fn set_order_status(app: &App, request: Request) -> HttpResult {
         Some(target) => errors.into_result(target).map_err(ApiError::Validation)?,
         None => return Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
     };
-    match set_status(app, id, target, note, &identity.actor()).await {
-        Ok(order) => json(200, &order),
-        Err(StatusError::Refused(refused @ StatusChangeRefusal::Illegal { from, .. })) => Err(ApiError::Refused {
+    let order = set_status(app, id, target, note, &identity.actor()).await.map_err(status_problem)?;
+    json(200, &order)
+}
+
+/// One mapping of a status change's outcome to the answer a client sees (the batch consumer
+/// records the same codes).
+pub(crate) fn status_problem(err: StatusError) -> ApiError {
+    match err {
+        StatusError::Refused(refused @ StatusChangeRefusal::Illegal { from, .. }) => ApiError::Refused {
             status: 409,
             code: "INVALID_TRANSITION",
             message: refused.to_string(),
             extra: Map::from_iter([("order_status".to_owned(), serde_json::json!(from))]),
-        }),
-        Err(StatusError::Refused(refused @ StatusChangeRefusal::OwnPath { path, .. })) => Err(ApiError::Refused {
+        },
+        StatusError::Refused(refused @ StatusChangeRefusal::OwnPath { path, .. }) => ApiError::Refused {
             status: 409,
             code: "STATUS_HAS_ITS_OWN_PATH",
             message: refused.to_string(),
             extra: Map::from_iter([("use".to_owned(), serde_json::json!(path))]),
-        }),
-        Err(StatusError::Action(err)) => Err(refusal(err)),
+        },
+        StatusError::Action(err) => refusal(err),
     }
 }
