@@ -9,7 +9,7 @@ use std::fmt;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use orders_shared::adapters::dynamo::{decode_stored, StoredItem};
-use orders_shared::domain::{Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
+use orders_shared::domain::{Money, Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -79,6 +79,8 @@ pub enum Violation {
     PartsMismatch { order: OrderId, status: OrderStatus },
     #[error("order {order} was paid at {since} and has not gone to fulfilment")]
     StuckPaid { order: OrderId, since: DateTime<Utc> },
+    #[error("order {order}: {detail}")]
+    MoneyBack { order: OrderId, detail: String },
 }
 
 #[derive(Debug, Default, Clone)]
@@ -244,7 +246,12 @@ pub fn judge(
         }
         let fulfilling = matches!(
             order.status,
-            OrderStatus::Processing | OrderStatus::PartiallyShipped | OrderStatus::Shipped | OrderStatus::Delivered
+            OrderStatus::Processing
+                | OrderStatus::PartiallyShipped
+                | OrderStatus::Shipped
+                | OrderStatus::Delivered
+                | OrderStatus::ReturnRequested
+                | OrderStatus::Returned
         );
         if fulfilling && !parts_cover_lines(order) {
             report.violations.push(Violation::PartsMismatch {
@@ -263,6 +270,9 @@ pub fn judge(
         if let Some(detail) = payment_problem(order) {
             report.violations.push(Violation::PaymentMismatch { order: order.id, detail });
         }
+        for detail in money_back_problems(order) {
+            report.violations.push(Violation::MoneyBack { order: order.id, detail });
+        }
         if order.payment.is_some() {
             for line in &order.items {
                 *report.sold.entry(line.product_id.clone()).or_default() += i64::from(line.quantity.get());
@@ -278,7 +288,9 @@ fn reservation_fits(order: &Order, reservation: Option<&Reservation>) -> bool {
     match order.status {
         OrderStatus::Created | OrderStatus::PendingReservingStock | OrderStatus::Invalid => state.is_none(),
         OrderStatus::PendingPayment => state == Some(ReservationStatus::Active),
-        // Cancelled while reserving holds nothing; cancelled later released what it held.
+        // Cancelled while reserving holds nothing; cancelled later released what it held, or,
+        // once paid, had sold it (and restocked it).
+        OrderStatus::Cancelled if order.payment.is_some() => state == Some(ReservationStatus::Converted),
         OrderStatus::Cancelled => matches!(state, None | Some(ReservationStatus::Released)),
         _ => state == Some(ReservationStatus::Converted),
     }
@@ -319,6 +331,48 @@ fn payment_problem(order: &Order) -> Option<String> {
         None if paid_status => Some("payment_status says paid but no payment is recorded".to_owned()),
         _ => None,
     }
+}
+
+/// Money back never passes what came in: the refunded total is the sum of the refunds and at
+/// most the payment, the payment status says how much went back, no line is refunded or
+/// restocked beyond the units sold, and a paid order that was cancelled was refunded in full.
+fn money_back_problems(order: &Order) -> Vec<String> {
+    let mut problems = Vec::new();
+    let paid = order.paid_amount();
+    let refunded = order.refunded_total;
+    let sum = Money::checked_sum(order.refunds.iter().map(|refund| refund.amount));
+    if sum != Ok(refunded) {
+        problems.push(format!("refunded_total {refunded} is not the sum of its refunds ({sum:?})"));
+    }
+    if refunded > paid {
+        problems.push(format!("refunded {refunded} of a payment of {paid}"));
+    }
+    let expected = match (order.payment.is_some(), refunded) {
+        (false, _) => None,
+        (true, r) if r == Money::ZERO => Some(PaymentStatus::Paid),
+        (true, r) if r == paid => Some(PaymentStatus::Refunded),
+        (true, _) => Some(PaymentStatus::PartiallyRefunded),
+    };
+    if expected.is_some_and(|expected| expected != order.payment_status) {
+        problems.push(format!(
+            "refunded {refunded} of {paid} but payment_status is {:?}",
+            order.payment_status
+        ));
+    }
+    for line in &order.items {
+        let sold = line.quantity.get();
+        let (refunded_units, restocked_units) = (order.units_refunded(&line.item_id), order.units_restocked(&line.item_id));
+        if refunded_units > sold || restocked_units > sold {
+            problems.push(format!(
+                "{}: {refunded_units} units refunded and {restocked_units} restocked of {sold} sold",
+                line.item_id
+            ));
+        }
+    }
+    if order.status == OrderStatus::Cancelled && order.payment.is_some() && refunded != paid {
+        problems.push(format!("cancelled after payment but only {refunded} of {paid} refunded"));
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -19,10 +19,11 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use orders_shared::adapters::faults::FaultPlan;
+use orders_shared::adapters::provider::SimulatedProvider;
 use orders_shared::app::App;
 use orders_shared::config::{Config, ConfigError};
 use orders_shared::handlers::{QueueFunction, ScheduleFunction, StreamFunction};
-use orders_shared::ports::{Clock, SystemClock};
+use orders_shared::ports::{Clock, PaymentProvider, SystemClock};
 use tokio::task::JoinHandle;
 
 use crate::poller::Poller;
@@ -103,6 +104,8 @@ pub struct RunningService {
     pub clients: Clients,
     pub deployment: Deployment,
     pub template: Template,
+    /// The payment provider's stand-in: what it was asked to pay back.
+    pub provider: Arc<SimulatedProvider>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -201,7 +204,10 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     if options.faults.is_some() {
         config.faults = options.faults;
     }
-    let app = Arc::new(App::with_clients(&config, clients.for_service(&config), options.clock));
+    let mut app = App::with_clients(&config, clients.for_service(&config), options.clock);
+    let provider = Arc::new(SimulatedProvider::default());
+    app.payments = Arc::clone(&provider) as Arc<dyn PaymentProvider>;
+    let app = Arc::new(app);
 
     let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, options.jwt_secret)?;
     let listener = tokio::net::TcpListener::bind(options.api_addr)
@@ -228,6 +234,7 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
         clients,
         deployment,
         template,
+        provider,
         tasks: Vec::new(),
     };
     for consumer in &service.template.consumers {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::Event;
+use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use orders_shared::app::App;
 use orders_shared::handlers::StreamFunction;
@@ -39,6 +40,9 @@ pub struct StreamPoller {
     iterators: HashMap<String, Option<String>>,
     /// Per shard: the record the last batch failed at, and how many tries failed there.
     failing: HashMap<String, (String, u32)>,
+    /// Per shard: the last record handed over for good, to read on after it when an iterator
+    /// goes stale (DynamoDB Local answers TrimmedDataAccess for some iterators of young streams).
+    read_to: HashMap<String, String>,
 }
 
 impl StreamPoller {
@@ -59,6 +63,7 @@ impl StreamPoller {
             retry,
             iterators: HashMap::new(),
             failing: HashMap::new(),
+            read_to: HashMap::new(),
         }
     }
 
@@ -93,20 +98,43 @@ impl StreamPoller {
             .filter_map(|(id, it)| Some((id.clone(), it.clone()?)))
             .collect();
         for (shard_id, iterator) in shards {
-            let output = self
+            let read = self
                 .client
                 .get_records()
                 .shard_iterator(iterator)
                 .limit(self.batch_size.clamp(1, 1000))
                 .send()
-                .await?;
+                .await;
+            let output = match read {
+                Ok(output) => output,
+                Err(err) if is_stale_iterator(&err) => {
+                    let again = match self.read_to.get(&shard_id).cloned() {
+                        Some(sequence) => {
+                            self.iterator(&shard_id, ShardIteratorType::AfterSequenceNumber, Some(sequence))
+                                .await?
+                        }
+                        None => self.iterator(&shard_id, ShardIteratorType::TrimHorizon, None).await?,
+                    };
+                    self.iterators.insert(shard_id, again);
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            };
             let records = output.records.unwrap_or_default();
+            let last = records
+                .last()
+                .and_then(|record| record.dynamodb())
+                .and_then(|change| change.sequence_number())
+                .map(str::to_owned);
             let mut next = output.next_shard_iterator;
             if !records.is_empty() {
                 handled += records.len();
                 match self.deliver(&records).await {
                     None => {
                         self.failing.remove(&shard_id);
+                        if let Some(last) = last {
+                            self.read_to.insert(shard_id.clone(), last);
+                        }
                     }
                     Some(sequence) => {
                         let tries = match self.failing.get(&shard_id) {
@@ -117,6 +145,9 @@ impl StreamPoller {
                             // Given up: described on the failure queue, and the shard moves on.
                             self.give_up(&shard_id, &sequence, &records, tries).await;
                             self.failing.remove(&shard_id);
+                            if let Some(last) = last {
+                                self.read_to.insert(shard_id.clone(), last);
+                            }
                         } else {
                             self.failing.insert(shard_id.clone(), (sequence.clone(), tries));
                             next = self
@@ -206,6 +237,14 @@ impl StreamPoller {
             }
         }
     }
+}
+
+/// An iterator the stream no longer honours: get a new one rather than stall the shard.
+fn is_stale_iterator(err: &aws_sdk_dynamodbstreams::error::SdkError<GetRecordsError>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(GetRecordsError::TrimmedDataAccessException(_) | GetRecordsError::ExpiredIteratorException(_))
+    )
 }
 
 /// One stream record in the shape Lambda hands to a function.

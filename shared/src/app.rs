@@ -5,10 +5,11 @@ use std::sync::Arc;
 use crate::adapters::aws::ServiceClients;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
+use crate::adapters::provider::SimulatedProvider;
 use crate::adapters::sqs::SqsSagaQueue;
 use crate::config::Config;
 use crate::domain::PricingPolicy;
-use crate::ports::{Catalogue, Clock, EventBus, OrderStore, SagaQueue, SystemClock};
+use crate::ports::{Catalogue, Clock, EventBus, OrderStore, PaymentProvider, SagaQueue, SystemClock};
 use crate::retry::RetryPolicy;
 
 #[derive(Clone)]
@@ -17,11 +18,15 @@ pub struct App {
     pub catalogue: Arc<dyn Catalogue>,
     pub saga: Arc<dyn SagaQueue>,
     pub events: Arc<dyn EventBus>,
+    /// Pays refunds back.
+    pub payments: Arc<dyn PaymentProvider>,
     pub clock: Arc<dyn Clock>,
     pub pricing: PricingPolicy,
     /// The marketplace's share of each seller's subtotal, on invoices.
     pub commission_rate: rust_decimal::Decimal,
     pub payment_timeout: chrono::Duration,
+    /// How long after delivery a customer may ask to return lines.
+    pub return_window: chrono::Duration,
     /// Retries a transaction that a concurrent one cancelled (placement, payment, cancellation).
     pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
@@ -56,10 +61,12 @@ impl App {
                 &config.batch_queue_url,
             )),
             events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
+            payments: Arc::new(SimulatedProvider::default()),
             clock,
             pricing: config.pricing.clone(),
             commission_rate: config.commission_rate,
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
+            return_window: chrono::Duration::from_std(config.return_window).unwrap_or(chrono::Duration::days(30)),
             contention_retry: config.contention_retry,
             stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
             webhook_secret: config.webhook_secret.clone(),

@@ -40,6 +40,8 @@ pub struct Config {
     pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
     pub stuck_after: Duration,
+    /// How long after delivery a customer may ask to return lines.
+    pub return_window: Duration,
     /// The key the payment provider signs webhooks with; only the webhook function has it.
     pub webhook_secret: Option<WebhookSecret>,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
@@ -82,21 +84,28 @@ impl Config {
         let commission_rate = fraction("COMMISSION_RATE", "0.10", "0.10")?;
         let shipping_fee =
             Money::parse(&parsed("ORDERS_SHIPPING_FEE", "0")).map_err(|err| invalid("ORDERS_SHIPPING_FEE", &err.to_string()))?;
-        let timeout_secs: u64 = parsed("PAYMENT_TIMEOUT_SECONDS", "900")
-            .parse()
-            .ok()
-            .filter(|secs| (1..=7 * 24 * 3600).contains(secs))
-            .ok_or_else(|| invalid("PAYMENT_TIMEOUT_SECONDS", "must be whole seconds from 1 to 604800"))?;
-        let storage_attempts: u32 = parsed("STORAGE_ATTEMPTS", "3")
-            .parse()
-            .ok()
-            .filter(|n| (1..=10).contains(n))
-            .ok_or_else(|| invalid("STORAGE_ATTEMPTS", "must be from 1 to 10"))?;
-        let stuck_secs: u64 = parsed("STUCK_RESERVING_SECONDS", "120")
-            .parse()
-            .ok()
-            .filter(|secs| (1..=86_400).contains(secs))
-            .ok_or_else(|| invalid("STUCK_RESERVING_SECONDS", "must be whole seconds from 1 to 86400"))?;
+        // A whole number within its bounds.
+        let whole = |name: &'static str, default: &str, range: std::ops::RangeInclusive<u64>, reason: &str| {
+            parsed(name, default)
+                .parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| invalid(name, reason))
+        };
+        let timeout_secs = whole(
+            "PAYMENT_TIMEOUT_SECONDS",
+            "900",
+            1..=7 * 24 * 3600,
+            "must be whole seconds from 1 to 604800",
+        )?;
+        let storage_attempts = whole("STORAGE_ATTEMPTS", "3", 1..=10, "must be from 1 to 10")?;
+        let stuck_secs = whole(
+            "STUCK_RESERVING_SECONDS",
+            "120",
+            1..=86_400,
+            "must be whole seconds from 1 to 86400",
+        )?;
+        let return_window_days = whole("RETURN_WINDOW_DAYS", "30", 1..=365, "must be whole days from 1 to 365")?;
         let webhook_secret = match lookup("PAYMENT_WEBHOOK_SECRET").filter(|text| !text.is_empty()) {
             Some(text) => Some(WebhookSecret::parse(&text).ok_or_else(|| {
                 invalid(
@@ -124,9 +133,10 @@ impl Config {
                 shipping_fee,
             },
             payment_timeout: Duration::from_secs(timeout_secs),
-            storage_attempts,
+            storage_attempts: u32::try_from(storage_attempts).unwrap_or(3),
             contention_retry: RetryPolicy::default(),
             stuck_after: Duration::from_secs(stuck_secs),
+            return_window: Duration::from_secs(return_window_days * 24 * 3600),
             webhook_secret,
             #[cfg(feature = "chaos")]
             faults,
@@ -159,6 +169,7 @@ mod tests {
         assert_eq!(config.payment_timeout, Duration::from_secs(900));
         assert_eq!(config.pricing.currency, "USD");
         assert_eq!(config.storage_attempts, 3);
+        assert_eq!(config.return_window, Duration::from_secs(30 * 24 * 3600));
     }
 
     #[test]
@@ -175,6 +186,7 @@ mod tests {
             ("ORDERS_CURRENCY", "usd"),
             ("STORAGE_ATTEMPTS", "0"),
             ("PAYMENT_WEBHOOK_SECRET", "short"),
+            ("RETURN_WINDOW_DAYS", "0"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));

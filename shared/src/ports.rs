@@ -14,8 +14,8 @@ use crate::domain::events::DomainEvent;
 use crate::domain::invoice::Invoice;
 use crate::domain::order::Payment;
 use crate::domain::{
-    Actor, IdempotencyKey, LineProblem, ListQuery, Order, OrderId, OrderStatus, Page, Product, ProductUpdate, Reservation, Sku,
-    StockAdjustment, StockMovement, UserId,
+    Actor, IdempotencyKey, LineProblem, ListQuery, Money, Order, OrderId, OrderStatus, Page, PaymentReference, Product, ProductUpdate,
+    Reservation, Sku, StockAdjustment, StockMovement, UserId,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -181,6 +181,32 @@ pub enum BatchCreated {
     Existing { batch_id: String, same_request: bool },
 }
 
+/// A refund the payment provider would not make, or could not be asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// Unreachable, throttled or failing: the refund step is tried again.
+    #[error("the payment provider is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A decision that retrying will not change (the payment is unknown to it, say).
+    #[error("the payment provider refused the refund: {0}")]
+    Refused(String),
+}
+
+/// The payment provider, as far as money back goes. This is where a real provider (Stripe,
+/// Adyen, ...) plugs in; `adapters::provider::SimulatedProvider` stands in for it here.
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// Pays `amount` back on `payment` and answers the provider's refund reference. Once per
+    /// `idempotency_key`: asking again with it answers the first reference and pays nothing.
+    async fn refund(
+        &self,
+        payment: &PaymentReference,
+        idempotency_key: &str,
+        amount: Money,
+        currency: &str,
+    ) -> Result<String, ProviderError>;
+}
+
 /// How an order update changes stock, in the same transaction.
 #[derive(Debug, Clone, Copy)]
 pub enum StockChange<'a> {
@@ -193,6 +219,10 @@ pub enum StockChange<'a> {
     /// TTL deleted this still-ACTIVE reservation: give its units back and leave a RELEASED
     /// record in its place (created only once).
     ReleaseDeleted(&'a Reservation),
+    /// Sold units come back (a paid order cancelled, a return approved, a delivery failed):
+    /// `on_hand` and `available` go up, one update per product. Once, because the order write
+    /// beside it is conditioned on the version that had not restocked them yet.
+    Restock(&'a [(Sku, crate::domain::Quantity)]),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -110,6 +110,9 @@ enum Access {
     AdminOfOrder,
     /// A document of the order that does not exist yet: 404 for everyone signed in.
     OwnerOrAdminNotYet,
+    /// Admins only, on a part of the order that does not exist yet (a return): 404 for admins,
+    /// 403 for anyone else signed in.
+    AdminNotYet,
 }
 
 /// The documented answer of every route of the template. A route missing here fails the test.
@@ -130,6 +133,11 @@ fn access(method: &str, path: &str) -> Option<Access> {
         // everyone else gets the same 404 (the invoice's existence is not disclosed).
         ("GET", "/api/v1/orders/{orderId}/invoice") => Access::OwnerOrAdminNotYet,
         ("POST", "/api/v1/orders/batch-process") | ("GET", "/api/v1/orders/batch-process/{batchId}") => Access::Admin,
+        ("POST", "/api/v1/orders/{orderId}/refund") => Access::AdminOfOrder,
+        ("POST", "/api/v1/orders/{orderId}/returns") => Access::OwnerOrAdmin,
+        ("POST", "/api/v1/orders/{orderId}/returns/{returnId}/approve" | "/api/v1/orders/{orderId}/returns/{returnId}/reject") => {
+            Access::AdminNotYet
+        }
         _ => return None,
     })
 }
@@ -140,9 +148,9 @@ fn expected(access: Access, caller: Caller) -> Option<u16> {
     use Caller::*;
     match (access, caller) {
         (_, NoToken | ExpiredToken) | (Access::Signed, _) => Some(401),
-        (Access::OwnerOrAdminNotYet, _) => Some(404),
+        (Access::OwnerOrAdminNotYet, _) | (Access::AdminNotYet, Admin) => Some(404),
         (_, Admin) => None,
-        (Access::Admin | Access::AdminOfOrder, _) => Some(403),
+        (Access::Admin | Access::AdminOfOrder | Access::AdminNotYet, _) => Some(403),
         (Access::SignedIn, _) => None,
         (Access::OwnerOrAdmin | Access::NamedUserOrAdmin, Owner) => None,
         (Access::OwnerOrAdmin, _) => Some(404),
@@ -193,13 +201,19 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{orderId}", &order)
                 .replace("{productId}", "mug")
                 .replace("{userId}", "owner")
-                .replace("{batchId}", &batch_id);
+                .replace("{batchId}", &batch_id)
+                .replace("{returnId}", "ret-1");
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),
                 ("POST", "/api/v1/orders/batch-process") => Some(batch_body.clone()),
+                ("POST", "/api/v1/orders/{orderId}/refund") => Some(json!({"amount": "1.00", "reason": "matrix"})),
+                ("POST", "/api/v1/orders/{orderId}/returns") => {
+                    Some(json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "matrix"}))
+                }
+                ("POST", path) if path.ends_with("/reject") => Some(json!({"note": "matrix"})),
                 ("PATCH", _) => Some(json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "1"})),
                 ("POST", path) if path.ends_with("/confirm") => Some(json!({"payment_reference": format!("p-{order}"), "amount": total})),
                 ("POST", "/api/v1/payments/webhook") => Some(

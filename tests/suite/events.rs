@@ -16,7 +16,7 @@ use orders_shared::ports::ManualClock;
 use orders_shared::service::fulfilment::start_fulfilment;
 use orders_shared::service::invoices::issue_invoice;
 use orders_shared::service::sweeper::sweep;
-use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
+use orders_tests::{assert_invariants, counters, delivered_order, eventually, service, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -200,23 +200,6 @@ async fn events_the_bus_refuses_are_published_again_and_none_is_lost() {
         .any(|event| event["detail"]["order_id"] == second.as_str() && event["detail"]["name"] == "OrderPlaced"));
 }
 
-fn seller(service: &RunningService, seller_id: &str) -> Api {
-    let token = orders_local::token::mint_seller(
-        orders_local::token::DEFAULT_SECRET,
-        &format!("{seller_id}-staff"),
-        &["seller"],
-        Some(seller_id),
-        3600,
-    )
-    .unwrap();
-    Api::with_token(service, &token)
-}
-
-async fn report(api: &Api, order: &str, body: Value) -> orders_tests::Reply {
-    api.send(Method::PATCH, &format!("/api/v1/orders/{order}/shipping"), Some(body), &[])
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_every_step_is_an_event() {
     let service = service(Setup {
@@ -259,26 +242,23 @@ async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_ev
     assert!(!start_fulfilment(&service.app, OrderId::parse(&id).unwrap()).await.unwrap());
     assert_eq!(alice.order(&id).await.body["version"], order["version"]);
 
-    let (one, two) = (seller(&service, "seller-1"), seller(&service, "seller-2"));
+    let (one, two) = (Api::seller(&service, "seller-1"), Api::seller(&service, "seller-2"));
     let shipped = |seller_id: &str, tracking: &str| json!({"seller_id": seller_id, "status": "SHIPPED", "carrier": "DHL", "tracking_number": tracking});
     let delivered = |seller_id: &str| json!({"seller_id": seller_id, "status": "DELIVERED"});
-    let theirs = report(&two, &id, shipped("seller-1", "X")).await;
+    let theirs = two.report(&id, shipped("seller-1", "X")).await;
     assert_eq!(theirs.status, StatusCode::FORBIDDEN, "a seller cannot ship another seller's part");
-    assert_eq!(report(&alice, &id, delivered("seller-1")).await.status, StatusCode::FORBIDDEN);
-    let early = report(&two, &id, delivered("seller-2")).await;
+    assert_eq!(alice.report(&id, delivered("seller-1")).await.status, StatusCode::FORBIDDEN);
+    let early = two.report(&id, delivered("seller-2")).await;
     assert_eq!((early.status, early.code()), (StatusCode::CONFLICT, "INVALID_TRANSITION"));
 
-    assert_eq!(
-        report(&one, &id, shipped("seller-1", "A1")).await.body["status"],
-        "PARTIALLY_SHIPPED"
-    );
-    assert_eq!(report(&one, &id, delivered("seller-1")).await.body["status"], "PARTIALLY_SHIPPED");
-    let both = report(&two, &id, shipped("seller-2", "B2")).await.body;
+    assert_eq!(one.report(&id, shipped("seller-1", "A1")).await.body["status"], "PARTIALLY_SHIPPED");
+    assert_eq!(one.report(&id, delivered("seller-1")).await.body["status"], "PARTIALLY_SHIPPED");
+    let both = two.report(&id, shipped("seller-2", "B2")).await.body;
     assert_eq!(both["status"], "SHIPPED");
     assert_eq!(both["seller_parts"][1]["tracking_number"], "B2");
-    let done = report(&admin, &id, delivered("seller-2")).await.body;
+    let done = admin.report(&id, delivered("seller-2")).await.body;
     assert_eq!(done["status"], "DELIVERED");
-    let again = report(&two, &id, delivered("seller-2")).await.body;
+    let again = two.report(&id, delivered("seller-2")).await.body;
     assert_eq!(again["version"], done["version"], "a repeated report writes nothing");
     assert_eq!(
         timeline(&done)[3..],
@@ -307,7 +287,9 @@ async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_ev
             "OrderPaid",
             "OrderProcessing",
             "OrderPartiallyShipped",
+            "SellerPartShipped",
             "OrderShipped",
+            "SellerPartShipped",
             "OrderDelivered"
         ]
     );
@@ -375,12 +357,12 @@ async fn an_admin_moves_an_order_only_along_its_lifecycle_and_stock_and_money_ke
         "the queued step then has nothing to do"
     );
     assert_eq!(set(&paid, "SHIPPED").await.code(), "STATUS_HAS_ITS_OWN_PATH");
-    report(
-        &seller(&service, "seller-1"),
-        &paid,
-        json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "UPS", "tracking_number": "1Z"}),
-    )
-    .await;
+    Api::seller(&service, "seller-1")
+        .report(
+            &paid,
+            json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "UPS", "tracking_number": "1Z"}),
+        )
+        .await;
     let delivered = set(&paid, "DELIVERED").await.body;
     assert_eq!(delivered["status"], "DELIVERED");
     assert_eq!(delivered["seller_parts"][0]["status"], "DELIVERED");
@@ -491,24 +473,6 @@ async fn a_poison_fulfilment_message_is_retried_then_lands_in_the_dead_letter_qu
     assert_eq!(fulfilment.poll_once().await.unwrap(), 0, "nothing is left to retry");
 }
 
-/// Takes an order from placement to DELIVERED through the API, and returns its id.
-async fn delivered_order(service: &RunningService, customer: &Api) -> String {
-    let admin = Api::admin(service);
-    let (id, total) = customer.reserved_order(&[("mug", 1)]).await;
-    Api::payments(service).confirm(&id, &format!("pay-{id}"), &total).await;
-    let path = format!("/api/v1/orders/{id}/status");
-    admin.send(Method::PUT, &path, Some(json!({"status": "PROCESSING"})), &[]).await;
-    report(
-        &seller(service, "seller-1"),
-        &id,
-        json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T"}),
-    )
-    .await;
-    let done = admin.send(Method::PUT, &path, Some(json!({"status": "DELIVERED"})), &[]).await;
-    assert_eq!(done.body["status"], "DELIVERED", "{done:?}");
-    id
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps() {
     let service = service(Setup {
@@ -519,7 +483,7 @@ async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 100).await;
     let alice = Api::customer(&service, "alice");
-    let first = delivered_order(&service, &alice).await;
+    let (first, _) = delivered_order(&service, &alice, &[("mug", 1)]).await;
     assert_eq!(
         alice.get(&format!("/api/v1/orders/{first}/invoice")).await.code(),
         "INVOICE_NOT_FOUND",
@@ -568,7 +532,7 @@ async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps
     // Ten invoices issued at once take the next ten numbers, each once.
     let mut delivered = Vec::new();
     for _ in 0..10 {
-        delivered.push(delivered_order(&service, &alice).await);
+        delivered.push(delivered_order(&service, &alice, &[("mug", 1)]).await.0);
     }
     let ids: Vec<OrderId> = delivered.iter().map(|id| OrderId::parse(id).unwrap()).collect();
     let issued = futures::future::join_all(ids.iter().map(|id| issue_invoice(&service.app, *id))).await;

@@ -238,6 +238,12 @@ async fn every_sample_event_runs_through_its_function() {
         response.batch_item_failures.is_empty(),
         "a step for an unknown order is logged and dropped"
     );
+    let refunded: SqsEvent = serde_json::from_value(event(QueueFunction::SettleRefunds.name())).expect("a valid SQS event");
+    let response = QueueFunction::SettleRefunds.handle(&service.app, refunded).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a refund step for an unknown order is logged and dropped"
+    );
     let batch: SqsEvent = serde_json::from_value(event(QueueFunction::ReserveStock.name())).expect("a valid SQS event");
     let response = QueueFunction::ReserveStock.handle(&service.app, batch).await;
     // The step for an unknown order is done with; the unreadable message is returned for the DLQ.
@@ -255,6 +261,10 @@ async fn every_sample_event_runs_through_its_function() {
         HttpFunction::CancelOrder,
         HttpFunction::ShipOrder,
         HttpFunction::SetOrderStatus,
+        HttpFunction::RefundOrder,
+        HttpFunction::RequestReturn,
+        HttpFunction::ApproveReturn,
+        HttpFunction::RejectReturn,
     ] {
         let (status, problem) = http(&service, function).await;
         assert_eq!(

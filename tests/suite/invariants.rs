@@ -100,6 +100,12 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
         Op::Cancel(pick) if !model.placed.is_empty() => {
             let id = model.placed[pick % model.placed.len()];
             match cancel_order(app, id, Access::Anyone, &system, CancelReason::Requested(None)).await {
+                // A paid order cancelled before it ships puts its sold units back, once.
+                Ok((order, true)) if order.payment.is_some() => {
+                    for line in &order.items {
+                        *model.sold.entry(line.product_id.to_string()).or_default() -= i64::from(line.quantity.get());
+                    }
+                }
                 Ok(_) | Err(ActionError::NotCancellable(_)) => {}
                 Err(err) => return Err(TestCaseError::fail(format!("cancel failed: {err}"))),
             }

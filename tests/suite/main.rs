@@ -14,4 +14,5 @@ mod listing;
 mod money;
 mod payments;
 mod placement;
+mod refunds;
 mod storage_layout;

@@ -135,6 +135,19 @@ impl Api {
     }
 
     /// The payments service: confirms payments and reports failed ones.
+    /// Staff of a seller: the `seller` group and the seller's id in `custom:seller_id`.
+    pub fn seller(service: &RunningService, seller_id: &str) -> Self {
+        let token = orders_local::token::mint_seller(
+            orders_local::token::DEFAULT_SECRET,
+            &format!("{seller_id}-staff"),
+            &["seller"],
+            Some(seller_id),
+            3600,
+        )
+        .expect("token");
+        Self::with_token(service, &token)
+    }
+
     pub fn payments(service: &RunningService) -> Self {
         Self::new(service, "payments-service", &["payments"])
     }
@@ -225,6 +238,12 @@ impl Api {
         self.webhook(&event, None).await
     }
 
+    /// Reports on a seller's part (`PATCH /orders/{id}/shipping`).
+    pub async fn report(&self, id: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, &format!("/api/v1/orders/{id}/shipping"), Some(body), &[])
+            .await
+    }
+
     pub async fn cancel(&self, id: &str) -> Reply {
         self.send(Method::POST, &format!("/api/v1/orders/{id}/cancel"), None, &[]).await
     }
@@ -241,6 +260,21 @@ impl Api {
 }
 
 /// The `Payment-Signature` the provider would send for `body` at `timestamp`.
+/// Takes an order of `lines` (seller-1's products) from placement to DELIVERED through the
+/// API, and returns its id and total.
+pub async fn delivered_order(service: &RunningService, customer: &Api, lines: &[(&str, u32)]) -> (String, String) {
+    let admin = Api::admin(service);
+    let (id, total) = customer.reserved_order(lines).await;
+    Api::payments(service).confirm(&id, &format!("pay-{id}"), &total).await;
+    let path = format!("/api/v1/orders/{id}/status");
+    admin.send(Method::PUT, &path, Some(json!({"status": "PROCESSING"})), &[]).await;
+    let shipped = json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T"});
+    Api::seller(service, "seller-1").report(&id, shipped).await;
+    let done = admin.send(Method::PUT, &path, Some(json!({"status": "DELIVERED"})), &[]).await;
+    assert_eq!(done.body["status"], "DELIVERED", "{done:?}");
+    (id, total)
+}
+
 pub fn sign_webhook(body: &str, timestamp: i64) -> String {
     let secret = WebhookSecret::parse(orders_local::DEFAULT_WEBHOOK_SECRET).expect("the local webhook secret is long enough");
     secret.sign(timestamp, body.as_bytes())

@@ -6,6 +6,7 @@ pub mod dynamo;
 pub mod eventbridge;
 #[cfg(feature = "chaos")]
 pub mod faults;
+pub mod provider;
 pub mod sqs;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

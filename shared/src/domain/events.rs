@@ -7,9 +7,11 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::fulfilment::{PartStatus, SellerPart};
 use super::ids::{OrderId, SellerId, UserId};
 use super::money::Money;
 use super::order::Order;
+use super::refund::{Refund, RETURN_REJECTED};
 use super::status::OrderStatus;
 
 /// The `source` of every event this service publishes.
@@ -28,6 +30,10 @@ pub enum EventName {
     OrderDelivered,
     ReturnRequested,
     OrderReturned,
+    ReturnRejected,
+    SellerPartShipped,
+    SellerPartDeliveryFailed,
+    OrderRefunded,
 }
 
 impl EventName {
@@ -44,12 +50,19 @@ impl EventName {
             Self::OrderDelivered => "OrderDelivered",
             Self::ReturnRequested => "ReturnRequested",
             Self::OrderReturned => "OrderReturned",
+            Self::ReturnRejected => "ReturnRejected",
+            Self::SellerPartShipped => "SellerPartShipped",
+            Self::SellerPartDeliveryFailed => "SellerPartDeliveryFailed",
+            Self::OrderRefunded => "OrderRefunded",
         }
     }
 
     /// The event a change into `status` is, with the note that came with it; `None` for the
     /// internal steps before an order is placed.
     fn of(status: OrderStatus, note: Option<&str>) -> Option<Self> {
+        if note.is_some_and(|note| note.starts_with(RETURN_REJECTED)) {
+            return Some(Self::ReturnRejected);
+        }
         Some(match status {
             OrderStatus::Created | OrderStatus::PendingReservingStock => return None,
             OrderStatus::PendingPayment => Self::OrderPlaced,
@@ -86,35 +99,83 @@ pub struct DomainEvent {
     pub seller_ids: BTreeSet<SellerId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The seller whose part an event is about (`SellerPart*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_id: Option<SellerId>,
+    /// The refund an `OrderRefunded` is about, and its amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<super::RefundId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
     pub occurred_at: DateTime<Utc>,
 }
 
-/// The events of one order write: `old` is the order before it (`None` for a new order).
+/// The events of one order write: `old` is the order before it (`None` for a new order). A
+/// status change is an event (timeline entries that keep the status are not); so are a part
+/// newly shipped or failed, and a refund recorded.
 pub fn events_of(old: Option<&Order>, new: &Order) -> Vec<DomainEvent> {
     let already = old.map_or(0, |old| old.status_history.len());
     let mut previous = already
         .checked_sub(1)
         .and_then(|last| new.status_history.get(last))
         .map(|change| change.status);
+    let event = |name: EventName, status, previous_status, note: Option<String>, occurred_at| DomainEvent {
+        event_id: format!("{}:{}:{}", new.id, new.version, name.as_str()),
+        name,
+        order_id: new.id,
+        user_id: new.user_id.clone(),
+        status,
+        previous_status,
+        version: new.version,
+        total: new.totals.total,
+        currency: new.currency.clone(),
+        seller_ids: new.items.iter().map(|line| line.seller_id.clone()).collect(),
+        note,
+        seller_id: None,
+        refund_id: None,
+        amount: None,
+        occurred_at,
+    };
     let mut events = Vec::new();
     for change in new.status_history.iter().skip(already) {
-        if let Some(name) = EventName::of(change.status, change.note.as_deref()) {
-            events.push(DomainEvent {
-                event_id: format!("{}:{}:{}", new.id, new.version, name.as_str()),
-                name,
-                order_id: new.id,
-                user_id: new.user_id.clone(),
-                status: change.status,
-                previous_status: previous,
-                version: new.version,
-                total: new.totals.total,
-                currency: new.currency.clone(),
-                seller_ids: new.items.iter().map(|line| line.seller_id.clone()).collect(),
-                note: change.note.clone(),
-                occurred_at: change.timestamp,
-            });
+        if previous != Some(change.status) {
+            if let Some(name) = EventName::of(change.status, change.note.as_deref()) {
+                events.push(event(name, change.status, previous, change.note.clone(), change.timestamp));
+            }
         }
         previous = Some(change.status);
+    }
+    let parts_before: &[SellerPart] = old.map_or(&[], |old| &old.seller_parts);
+    for part in &new.seller_parts {
+        let before = parts_before.iter().find(|p| p.seller_id == part.seller_id).map(|p| p.status);
+        let name = match part.status {
+            PartStatus::Shipped if before != Some(PartStatus::Shipped) => EventName::SellerPartShipped,
+            PartStatus::DeliveryFailed if before != Some(PartStatus::DeliveryFailed) => EventName::SellerPartDeliveryFailed,
+            _ => continue,
+        };
+        let mut part_event = event(name, new.status, Some(new.status), part.failure_reason.clone(), new.updated_at);
+        part_event.seller_id = Some(part.seller_id.clone());
+        events.push(part_event);
+    }
+    let refunds_before = old.map_or(0, |old| old.refunds.len());
+    for refund in new.refunds.iter().skip(refunds_before) {
+        let Refund {
+            refund_id,
+            amount,
+            reason,
+            created_at,
+            ..
+        } = refund;
+        let mut refunded = event(
+            EventName::OrderRefunded,
+            new.status,
+            Some(new.status),
+            Some(reason.clone()),
+            *created_at,
+        );
+        refunded.refund_id = Some(refund_id.clone());
+        refunded.amount = Some(*amount);
+        events.push(refunded);
     }
     events
 }

@@ -18,6 +18,8 @@ pub enum PartStatus {
     Pending,
     Shipped,
     Delivered,
+    /// The carrier could not deliver it: its units are back in stock and refunded.
+    DeliveryFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,8 @@ pub struct SellerPart {
     pub shipped_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
 }
 
 /// A seller's report about their part.
@@ -54,6 +58,18 @@ pub enum PartUpdate {
         estimated_delivery: Option<DateTime<Utc>>,
     },
     Delivered,
+    DeliveryFailed {
+        reason: String,
+    },
+}
+
+/// What a seller's report did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartOutcome {
+    /// A repeat of what is recorded.
+    Unchanged,
+    /// Recorded; these units go back to stock (a failed delivery's).
+    Changed { restock: Vec<PartItem> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +82,8 @@ pub enum ShippingRefusal {
     NotShippedYet(SellerId),
     #[error("seller {0}'s part is already delivered")]
     AlreadyDelivered(SellerId),
+    #[error("seller {0}'s part already failed delivery")]
+    DeliveryFailed(SellerId),
 }
 
 impl Order {
@@ -83,6 +101,7 @@ impl Order {
                 estimated_delivery: None,
                 shipped_at: None,
                 delivered_at: None,
+                failure_reason: None,
             });
             part.items.push(PartItem {
                 item_id: line.item_id.clone(),
@@ -102,17 +121,16 @@ impl Order {
     }
 
     /// Applies a seller's report to their part and moves the order to the aggregate status.
-    /// `false` when it changes nothing (a repeated report).
     pub fn update_part(
         &mut self,
         seller: &SellerId,
         update: PartUpdate,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<bool, ShippingRefusal> {
+    ) -> Result<PartOutcome, ShippingRefusal> {
         if !matches!(
             self.status,
-            OrderStatus::Processing | OrderStatus::PartiallyShipped | OrderStatus::Shipped | OrderStatus::Delivered
+            OrderStatus::Processing | OrderStatus::PartiallyShipped | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Returned
         ) {
             return Err(ShippingRefusal::NotFulfilling(self.status));
         }
@@ -121,21 +139,24 @@ impl Order {
             .iter_mut()
             .find(|part| &part.seller_id == seller)
             .ok_or_else(|| ShippingRefusal::NoSuchPart(seller.clone()))?;
+        let mut failed = None;
         let note = match update {
             PartUpdate::Shipped {
                 carrier,
                 tracking_number,
                 estimated_delivery,
             } => {
-                if part.status == PartStatus::Delivered {
-                    return Err(ShippingRefusal::AlreadyDelivered(seller.clone()));
+                match part.status {
+                    PartStatus::Delivered => return Err(ShippingRefusal::AlreadyDelivered(seller.clone())),
+                    PartStatus::DeliveryFailed => return Err(ShippingRefusal::DeliveryFailed(seller.clone())),
+                    PartStatus::Pending | PartStatus::Shipped => {}
                 }
                 let unchanged = part.status == PartStatus::Shipped
                     && part.carrier.as_deref() == Some(carrier.as_str())
                     && part.tracking_number.as_deref() == Some(tracking_number.as_str())
                     && part.estimated_delivery == estimated_delivery;
                 if unchanged {
-                    return Ok(false);
+                    return Ok(PartOutcome::Unchanged);
                 }
                 let note = format!("{seller} shipped with {carrier} {tracking_number}");
                 part.status = PartStatus::Shipped;
@@ -147,11 +168,24 @@ impl Order {
             }
             PartUpdate::Delivered => match part.status {
                 PartStatus::Pending => return Err(ShippingRefusal::NotShippedYet(seller.clone())),
-                PartStatus::Delivered => return Ok(false),
+                PartStatus::Delivered => return Ok(PartOutcome::Unchanged),
+                PartStatus::DeliveryFailed => return Err(ShippingRefusal::DeliveryFailed(seller.clone())),
                 PartStatus::Shipped => {
                     part.status = PartStatus::Delivered;
                     part.delivered_at = Some(now);
                     format!("{seller} delivered")
+                }
+            },
+            PartUpdate::DeliveryFailed { reason } => match part.status {
+                PartStatus::Pending => return Err(ShippingRefusal::NotShippedYet(seller.clone())),
+                PartStatus::Delivered => return Err(ShippingRefusal::AlreadyDelivered(seller.clone())),
+                PartStatus::DeliveryFailed => return Ok(PartOutcome::Unchanged),
+                PartStatus::Shipped => {
+                    part.status = PartStatus::DeliveryFailed;
+                    part.failure_reason = Some(reason.clone());
+                    let note = format!("DELIVERY_FAILED {seller}: {reason}");
+                    failed = Some(reason);
+                    note
                 }
             },
         };
@@ -159,10 +193,17 @@ impl Order {
         if aggregate != self.status {
             self.transition(aggregate, actor, Some(note), now)
                 .map_err(|_| ShippingRefusal::NotFulfilling(self.status))?;
+        } else if failed.is_some() {
+            // The timeline says so even when the order's status stays.
+            self.note(actor, note, now);
         } else {
             self.updated_at = now;
         }
-        Ok(true)
+        let restock = match failed {
+            Some(reason) => self.refund_failed_part(seller, &reason, actor, now),
+            None => Vec::new(),
+        };
+        Ok(PartOutcome::Changed { restock })
     }
 
     /// An admin records every shipped part as delivered: SHIPPED -> DELIVERED in one change.
@@ -174,20 +215,33 @@ impl Order {
             });
         }
         for part in &mut self.seller_parts {
-            part.status = PartStatus::Delivered;
-            part.delivered_at.get_or_insert(now);
+            if part.status == PartStatus::Shipped {
+                part.status = PartStatus::Delivered;
+                part.delivered_at.get_or_insert(now);
+            }
         }
         self.transition(OrderStatus::Delivered, actor, note, now)
     }
 
-    /// PROCESSING, PARTIALLY_SHIPPED, SHIPPED or DELIVERED, from the parts.
+    /// The order's status from its parts: PROCESSING while none has left, PARTIALLY_SHIPPED
+    /// while some wait, SHIPPED once none waits, and once every part has arrived or failed,
+    /// DELIVERED (some arrived) or RETURNED (all failed, back with the sellers and refunded).
+    /// A status an order has moved past by returns stays.
     fn aggregate_status(&self) -> OrderStatus {
+        if matches!(self.status, OrderStatus::Returned | OrderStatus::ReturnRequested) {
+            return self.status;
+        }
         let parts = &self.seller_parts;
-        if parts.iter().all(|part| part.status == PartStatus::Delivered) {
-            OrderStatus::Delivered
-        } else if parts.iter().all(|part| part.status >= PartStatus::Shipped) {
+        let all = |wanted: &[PartStatus]| parts.iter().all(|part| wanted.contains(&part.status));
+        if all(&[PartStatus::Delivered, PartStatus::DeliveryFailed]) {
+            if parts.iter().any(|part| part.status == PartStatus::Delivered) {
+                OrderStatus::Delivered
+            } else {
+                OrderStatus::Returned
+            }
+        } else if parts.iter().all(|part| part.status != PartStatus::Pending) {
             OrderStatus::Shipped
-        } else if parts.iter().any(|part| part.status >= PartStatus::Shipped) {
+        } else if parts.iter().any(|part| part.status != PartStatus::Pending) {
             OrderStatus::PartiallyShipped
         } else {
             OrderStatus::Processing

@@ -81,6 +81,16 @@ text_id!(
     PaymentReference, "payment_reference", 128
 );
 
+text_id!(
+    /// One refund of an order, unique within it: derived from the request that asked for it,
+    /// so a replay finds it instead of refunding again.
+    RefundId, "refund_id", 64
+);
+text_id!(
+    /// One return request of an order, unique within it.
+    ReturnId, "return_id", 64
+);
+
 /// An order's identity: a UUID (time-ordered v7 when we mint it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrderId(Uuid);

@@ -10,12 +10,13 @@ pub mod money;
 pub mod order;
 pub mod product;
 pub mod quantity;
+pub mod refund;
 pub mod request;
 pub mod reservation;
 pub mod status;
 pub mod validation;
 
-pub use ids::{IdempotencyKey, ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
+pub use ids::{IdempotencyKey, ItemId, OrderId, PaymentReference, RefundId, ReturnId, SellerId, Sku, UserId};
 pub use listing::{Cursor, ListQuery, Page, Sort, SortField};
 pub use money::Money;
 pub use order::{

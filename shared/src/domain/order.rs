@@ -11,6 +11,7 @@ use super::ids::{ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
 use super::money::Money;
 use super::product::Product;
 use super::quantity::Quantity;
+use super::refund::{Refund, ReturnRequest};
 use super::request::PlaceOrder;
 use super::status::{OrderStatus, PaymentStatus};
 
@@ -158,6 +159,14 @@ pub struct Order {
     /// One part per seller, from the moment the order goes to fulfilment (PROCESSING).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seller_parts: Vec<SellerPart>,
+    /// Money paid back so far: never more than the payment (every refund is recorded in the
+    /// write that moves this, conditioned on the order's version).
+    #[serde(default)]
+    pub refunded_total: Money,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<ReturnRequest>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When the reservation lapses if unpaid; `null` until stock is reserved.
@@ -209,6 +218,9 @@ pub enum CancelDecision {
     ReleaseStock,
     /// Cancel; the order holds no stock yet.
     NothingHeld,
+    /// Cancel a paid order before it ships: its sold units go back to stock and the payment
+    /// is refunded, in the same write.
+    RestockAndRefund,
     /// Already cancelled: nothing to do, no new history entry.
     AlreadyCancelled,
 }
@@ -292,6 +304,9 @@ impl Order {
             payment: None,
             refunds_due: Vec::new(),
             seller_parts: Vec::new(),
+            refunded_total: Money::ZERO,
+            refunds: Vec::new(),
+            returns: Vec::new(),
             created_at: now,
             updated_at: now,
             payment_due_at: None,
@@ -445,6 +460,7 @@ impl Order {
             OrderStatus::Cancelled => Ok(CancelDecision::AlreadyCancelled),
             OrderStatus::PendingPayment => Ok(CancelDecision::ReleaseStock),
             OrderStatus::PendingReservingStock => Ok(CancelDecision::NothingHeld),
+            OrderStatus::Paid | OrderStatus::Processing => Ok(CancelDecision::RestockAndRefund),
             status => Err(NotCancellable { status }),
         }
     }
@@ -627,7 +643,7 @@ mod tests {
     }
 
     #[test]
-    fn cancelling_releases_held_stock_once_and_refuses_paid_orders() {
+    fn cancelling_releases_held_stock_once_refunds_paid_orders_and_refuses_shipped_ones() {
         let mut order = awaiting_payment("12.00");
         assert_eq!(order.judge_cancel(), Ok(CancelDecision::ReleaseStock));
         order
@@ -636,7 +652,14 @@ mod tests {
         assert_eq!(order.judge_cancel(), Ok(CancelDecision::AlreadyCancelled));
         let mut paid = awaiting_payment("5.00");
         paid.pay(payment("p", "5.00"), &Actor::system("test"), Utc::now()).unwrap();
-        assert_eq!(paid.judge_cancel(), Err(NotCancellable { status: OrderStatus::Paid }));
+        assert_eq!(paid.judge_cancel(), Ok(CancelDecision::RestockAndRefund));
+        paid.status = OrderStatus::PartiallyShipped;
+        assert_eq!(
+            paid.judge_cancel(),
+            Err(NotCancellable {
+                status: OrderStatus::PartiallyShipped
+            })
+        );
     }
 
     #[test]

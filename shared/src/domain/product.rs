@@ -57,6 +57,8 @@ pub enum MovementKind {
     Sale,
     /// Held units given back (cancellation, expiry).
     Release,
+    /// Sold units back in stock (a paid order cancelled, a return, a failed delivery).
+    Restock,
 }
 
 impl MovementKind {
@@ -67,6 +69,7 @@ impl MovementKind {
             Self::Hold => "HOLD",
             Self::Sale => "SALE",
             Self::Release => "RELEASE",
+            Self::Restock => "RESTOCK",
         }
     }
 }

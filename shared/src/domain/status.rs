@@ -77,8 +77,13 @@ impl OrderStatus {
                 | (Processing, PartiallyShipped | Shipped | Cancelled)
                 | (PartiallyShipped, Shipped)
                 | (Shipped, Delivered)
+                // Every part failed delivery: back with its sellers, refunded.
+                | (Shipped, Returned)
                 | (Delivered, ReturnRequested)
-                | (ReturnRequested, Returned)
+                // Approved, or rejected back to where the order was.
+                | (ReturnRequested, Returned | Delivered)
+                // Partial returns leave other lines returnable.
+                | (Returned, ReturnRequested)
         )
     }
 
@@ -129,9 +134,11 @@ mod tests {
     }
 
     #[test]
-    fn invalid_cancelled_and_returned_are_terminal() {
+    fn invalid_and_cancelled_are_terminal_and_a_partial_return_leaves_other_lines_returnable() {
         let terminal: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_terminal()).collect();
-        assert_eq!(terminal, vec![Invalid, Cancelled, Returned]);
+        assert_eq!(terminal, vec![Invalid, Cancelled]);
+        assert!(Returned.can_become(ReturnRequested));
+        assert!(ReturnRequested.can_become(Delivered));
     }
 
     #[test]

@@ -25,10 +25,13 @@ pub async fn fulfil_order(app: &App, event: SqsEvent) -> SqsBatchResponse {
 
 /// Longest carrier name and tracking number accepted.
 const MAX_SHIPPING_TEXT: usize = 100;
+/// Longest reason a failed delivery is reported with.
+const MAX_FAILURE_REASON: usize = 500;
 
 /// `PATCH /orders/{orderId}/shipping`: `{"seller_id", "status": "SHIPPED", "carrier",
-/// "tracking_number", "estimated_delivery"}` or `{"seller_id", "status": "DELIVERED"}`, by an
-/// admin or by the seller whose part it is.
+/// "tracking_number", "estimated_delivery"}`, `{"seller_id", "status": "DELIVERED"}` or
+/// `{"seller_id", "status": "DELIVERY_FAILED", "reason"}` (the part's units back in stock and
+/// refunded), by an admin or by the seller whose part it is.
 pub async fn ship_order(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let id = path_param(&request, "orderId", OrderId::parse)?;
@@ -111,8 +114,14 @@ fn shipping_from_json(body: &Value) -> Result<(SellerId, PartUpdate), ApiError> 
             errors.unknown_fields(&object, &["seller_id", "status"], "");
             Some(PartUpdate::Delivered)
         }
+        Some("DELIVERY_FAILED") => {
+            errors.unknown_fields(&object, &["seller_id", "status", "reason"], "");
+            errors
+                .printable(&object, "reason", MAX_FAILURE_REASON, "INVALID_REASON")
+                .map(|reason| PartUpdate::DeliveryFailed { reason })
+        }
         Some(_) => {
-            errors.push("status", "INVALID_STATUS", "must be SHIPPED or DELIVERED");
+            errors.push("status", "INVALID_STATUS", "must be SHIPPED, DELIVERED or DELIVERY_FAILED");
             None
         }
         None => None,

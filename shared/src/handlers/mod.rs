@@ -9,6 +9,7 @@ pub mod invoices;
 pub mod orders;
 pub mod payments;
 pub mod publish_events;
+pub mod refunds;
 pub mod reserve_stock;
 pub mod stock_movements;
 pub mod sweeper;
@@ -72,6 +73,10 @@ functions!(
         StartBatch => "start-batch",
         BatchStatus => "batch-status",
         GetInvoice => "get-invoice",
+        RefundOrder => "refund-order",
+        RequestReturn => "request-return",
+        ApproveReturn => "approve-return",
+        RejectReturn => "reject-return",
     }
 );
 functions!(
@@ -81,6 +86,7 @@ functions!(
         FulfilOrder => "fulfil-order",
         ProcessBatch => "process-batch",
         IssueInvoice => "issue-invoice",
+        SettleRefunds => "settle-refunds",
     }
 );
 functions!(
@@ -125,6 +131,10 @@ impl HttpFunction {
                 Self::StartBatch => batch::start(app, request).await,
                 Self::BatchStatus => batch::status(app, request).await,
                 Self::GetInvoice => invoices::get(app, request).await,
+                Self::RefundOrder => refunds::refund(app, request).await,
+                Self::RequestReturn => refunds::request_return(app, request).await,
+                Self::ApproveReturn => refunds::approve_return(app, request).await,
+                Self::RejectReturn => refunds::reject_return(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
@@ -142,6 +152,7 @@ impl QueueFunction {
             Self::FulfilOrder => fulfilment::fulfil_order(app, event).await,
             Self::ProcessBatch => batch::process(app, event).await,
             Self::IssueInvoice => invoices::issue(app, event).await,
+            Self::SettleRefunds => refunds::settle(app, event).await,
         }
     }
 }

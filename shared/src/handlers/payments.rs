@@ -149,7 +149,7 @@ fn webhook_event_from_json(body: &Value) -> Result<WebhookEvent, ApiError> {
     }
 }
 
-fn order_id(request: &Request) -> Result<OrderId, ApiError> {
+pub(crate) fn order_id(request: &Request) -> Result<OrderId, ApiError> {
     let id = path_param(request, "orderId", OrderId::parse)?;
     tracing::Span::current().record("order_id", tracing::field::display(id));
     Ok(id)
@@ -188,13 +188,7 @@ fn payment_from_object(object: &Map<String, Value>, errors: &mut FieldErrors) ->
 
 /// The optional `{"reason": ".."}` body of a cancellation; no body at all is fine.
 fn optional_reason(request: &Request) -> Result<Option<String>, ApiError> {
-    let empty = match request.body() {
-        Body::Empty => true,
-        Body::Text(text) => text.trim().is_empty(),
-        Body::Binary(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
-        _ => true,
-    };
-    if empty {
+    if body_is_empty(request) {
         return Ok(None);
     }
     let body = json_body(request)?;
@@ -208,7 +202,17 @@ fn optional_reason(request: &Request) -> Result<Option<String>, ApiError> {
     errors.into_result(reason).map_err(ApiError::Validation)
 }
 
-fn refused(status: u16, code: &'static str, message: String, extra: Value) -> ApiError {
+/// Whether the request came without a body (or with only whitespace).
+pub(crate) fn body_is_empty(request: &Request) -> bool {
+    match request.body() {
+        Body::Empty => true,
+        Body::Text(text) => text.trim().is_empty(),
+        Body::Binary(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+        _ => true,
+    }
+}
+
+pub(crate) fn refused(status: u16, code: &'static str, message: String, extra: Value) -> ApiError {
     let extra: Map<String, Value> = match extra {
         Value::Object(map) => map,
         _ => Map::new(),

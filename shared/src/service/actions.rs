@@ -165,8 +165,11 @@ pub async fn confirm_payment(
     Err(ActionError::Contended)
 }
 
-/// Cancels an order and gives back its stock. Cancelling a cancelled order changes nothing
-/// (`false`). A timeout cancels only an order still awaiting payment past its deadline.
+/// Cancels an order and gives back its stock: held units are released; a paid order that has
+/// not shipped gets its sold units back in stock and its payment refunded, in the same write
+/// (the refund step then pays it back). Cancelling a cancelled order changes nothing (`false`).
+/// A timeout cancels only an order still awaiting payment past its deadline, and a failed
+/// payment never cancels a paid order.
 pub async fn cancel_order(
     app: &App,
     id: OrderId,
@@ -178,16 +181,30 @@ pub async fn cancel_order(
         let mut order = load(app, id, access).await?;
         let now = app.clock.now();
         let decision = order.judge_cancel()?;
-        let stock = match decision {
+        let expected = order.status;
+        let inconsistent = |err: crate::domain::order::IllegalTransition| ActionError::Inconsistent(err.to_string());
+        let restock = match decision {
             CancelDecision::AlreadyCancelled => return Ok((order, false)),
             _ if reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) => return Ok((order, false)),
-            CancelDecision::ReleaseStock => StockChange::Settle(Settlement::Release),
-            CancelDecision::NothingHeld => StockChange::None,
+            CancelDecision::RestockAndRefund if matches!(reason, CancelReason::PaymentFailed(_)) => {
+                return Err(NotCancellable { status: order.status }.into());
+            }
+            CancelDecision::RestockAndRefund => {
+                let units = order.cancel_paid(actor, reason.note(), now).map_err(inconsistent)?;
+                Some(order.stock_of(&units))
+            }
+            CancelDecision::ReleaseStock | CancelDecision::NothingHeld => {
+                order
+                    .cancel(actor, reason.note(), matches!(reason, CancelReason::PaymentFailed(_)), now)
+                    .map_err(inconsistent)?;
+                None
+            }
         };
-        let expected = order.status;
-        order
-            .cancel(actor, reason.note(), matches!(reason, CancelReason::PaymentFailed(_)), now)
-            .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
+        let stock = match (&restock, decision) {
+            (Some(units), _) => StockChange::Restock(units),
+            (None, CancelDecision::ReleaseStock) => StockChange::Settle(Settlement::Release),
+            (None, _) => StockChange::None,
+        };
         if let Written::Yes = write(app, &mut order, expected, stock).await? {
             return Ok((order, true));
         }

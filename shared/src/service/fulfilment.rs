@@ -4,7 +4,7 @@
 //! status and version it read; a replayed step or report changes nothing.
 
 use crate::app::App;
-use crate::domain::fulfilment::{PartUpdate, ShippingRefusal, StatusChange, StatusChangeRefusal};
+use crate::domain::fulfilment::{PartOutcome, PartUpdate, ShippingRefusal, StatusChange, StatusChangeRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus, SellerId};
 use crate::ports::StockChange;
 use crate::service::actions::{cancel_order, load, write, Access, ActionError, CancelReason, Written, CONTENDED_ATTEMPTS};
@@ -47,10 +47,16 @@ pub async fn update_shipping(app: &App, id: OrderId, seller: &SellerId, update: 
     for _ in 0..CONTENDED_ATTEMPTS {
         let mut order = load(app, id, Access::Anyone).await?;
         let expected = order.status;
-        if !order.update_part(seller, update.clone(), actor, app.clock.now())? {
+        let PartOutcome::Changed { restock } = order.update_part(seller, update.clone(), actor, app.clock.now())? else {
             return Ok(order);
-        }
-        if let Written::Yes = write(app, &mut order, expected, StockChange::None).await? {
+        };
+        let units = order.stock_of(&restock);
+        let stock = if units.is_empty() {
+            StockChange::None
+        } else {
+            StockChange::Restock(&units)
+        };
+        if let Written::Yes = write(app, &mut order, expected, stock).await? {
             return Ok(order);
         }
     }

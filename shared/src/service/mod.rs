@@ -5,5 +5,6 @@ pub mod batch;
 pub mod fulfilment;
 pub mod invoices;
 pub mod placement;
+pub mod refunds;
 pub mod reservation;
 pub mod sweeper;

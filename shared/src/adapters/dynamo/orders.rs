@@ -362,6 +362,11 @@ impl DynamoStore {
                 )?;
                 (reserved_lines(reservation), RELEASE, "reserved >= :qty")
             }
+            StockChange::Restock(units) => (
+                units.iter().map(|(sku, quantity)| (sku, *quantity)).collect(),
+                RESTOCK,
+                "attribute_exists(pk)",
+            ),
         };
         for (index, (sku, quantity)) in lines.into_iter().enumerate() {
             let mut update = Update::builder();
@@ -383,6 +388,7 @@ impl DynamoStore {
             let kind = match counters {
                 HOLD => MovementKind::Hold,
                 SELL => MovementKind::Sale,
+                RESTOCK => MovementKind::Restock,
                 _ => MovementKind::Release,
             };
             let update = update
@@ -437,6 +443,9 @@ const HOLD: &str = "SET available = available - :qty, reserved = reserved + :qty
 const SELL: &str = "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now, \
                     movement_kind = :kind, movement_ref = :order REMOVE movement_by ADD version :one";
 const RELEASE: &str = "SET available = available + :qty, reserved = reserved - :qty, updated_at = :now, \
+                       movement_kind = :kind, movement_ref = :order REMOVE movement_by ADD version :one";
+
+const RESTOCK: &str = "SET on_hand = on_hand + :qty, available = available + :qty, updated_at = :now, \
                        movement_kind = :kind, movement_ref = :order REMOVE movement_by ADD version :one";
 
 fn reserved_lines(reservation: &Reservation) -> Vec<(&Sku, Quantity)> {

@@ -391,7 +391,7 @@ pub fn movement_from_images(old: Option<serde_dynamo::Item>, new: serde_dynamo::
     }
     let kind = new.movement_kind.unwrap_or(MovementKind::Set);
     let order_id = match kind {
-        MovementKind::Hold | MovementKind::Sale | MovementKind::Release => {
+        MovementKind::Hold | MovementKind::Sale | MovementKind::Release | MovementKind::Restock => {
             new.movement_ref.as_deref().and_then(|text| OrderId::parse(text).ok())
         }
         _ => None,

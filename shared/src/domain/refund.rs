@@ -1,0 +1,804 @@
+//! Money back: refunds (an amount, or lines with or without their units going back to stock),
+//! the cancellation of a paid order, returns after delivery, and failed deliveries. Each refund
+//! is recorded on the order in the write that moves its refunded total, conditioned on the
+//! order's version, so however many requests race the refunded total never passes what was
+//! paid; the provider pays it back afterwards (the refund step), once per refund id.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::fulfilment::{PartItem, PartStatus};
+use super::ids::{ItemId, RefundId, ReturnId, Sku};
+use super::money::Money;
+use super::order::{Actor, IllegalTransition, Order};
+use super::quantity::Quantity;
+use super::status::{OrderStatus, PaymentStatus};
+
+/// Refunds one order may hold: enough for any real history, and a bound on the item's size.
+pub const MAX_REFUNDS: usize = 100;
+/// Return requests one order may hold, for the same reason.
+pub const MAX_RETURNS: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RefundStatus {
+    /// Recorded: the money is owed back and counted in the refunded total; the provider has not
+    /// confirmed paying it yet.
+    Pending,
+    /// The provider paid it back.
+    Completed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub refund_id: RefundId,
+    pub amount: Money,
+    /// The units this refund pays back, when it is by lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<PartItem>,
+    /// The units that went back to stock with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restocked: Vec<PartItem>,
+    pub reason: String,
+    pub actor: Actor,
+    pub status: RefundStatus,
+    /// The provider's reference for the refund, once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// What an admin asks to refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundAsk {
+    Amount(Money),
+    /// Units of lines, each valued at its unit price plus its share of the tax.
+    Lines(Vec<PartItem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub ask: RefundAsk,
+    pub reason: String,
+    /// Put the refunded units back in stock (only with lines).
+    pub restock: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefundRefusal {
+    #[error("an order that was not paid ({status}) has nothing to refund")]
+    NotPaid { status: OrderStatus },
+    #[error("the refund would pass the amount paid: {refundable} can still be refunded")]
+    ExceedsPayment { refundable: Money },
+    #[error("only {refundable_units} units of {item_id} can still be refunded")]
+    ExceedsLine { item_id: ItemId, refundable_units: u32 },
+    #[error("the order has no line {0}")]
+    UnknownItem(ItemId),
+    #[error("the idempotency key was used for a different refund")]
+    KeyReused,
+    #[error("the order holds the most refunds it may ({MAX_REFUNDS})")]
+    TooMany,
+}
+
+/// Whether a refund request recorded a new refund or found its own earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    New,
+    Replayed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReturnStatus {
+    Requested,
+    Approved,
+    Rejected,
+}
+
+/// A customer's request to send back some delivered units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRequest {
+    pub return_id: ReturnId,
+    pub lines: Vec<PartItem>,
+    pub reason: String,
+    pub status: ReturnStatus,
+    pub requested_by: Actor,
+    pub requested_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<Actor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The refund an approval paid, by its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<RefundId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReturnRefusal {
+    #[error("an order in {0} has not been delivered")]
+    NotDelivered(OrderStatus),
+    #[error("the return window closed at {closed_at}")]
+    WindowClosed { closed_at: DateTime<Utc> },
+    #[error("only {returnable} units of {item_id} were delivered and not yet returned or refunded")]
+    ExceedsDelivered { item_id: ItemId, returnable: u32 },
+    #[error("the order has no line {0}")]
+    UnknownItem(ItemId),
+    #[error("return {0} is still open")]
+    AlreadyOpen(ReturnId),
+    #[error("the order has no return {0}")]
+    NoSuchReturn(ReturnId),
+    #[error("return {return_id} was already {status:?}")]
+    AlreadyDecided { return_id: ReturnId, status: ReturnStatus },
+    #[error("the order holds the most return requests it may ({MAX_RETURNS})")]
+    TooMany,
+}
+
+/// The id of the refund that a paid order's cancellation records.
+pub fn cancellation_refund_id() -> RefundId {
+    known_id("cancellation")
+}
+
+/// The id of the refund for a seller's part that could not be delivered.
+pub fn failed_delivery_refund_id(seller: &super::SellerId) -> RefundId {
+    RefundId::parse(&format!("delivery-failed-{seller}")).unwrap_or_else(|_| known_id("delivery-failed"))
+}
+
+/// The id of the refund a return's approval records.
+pub fn return_refund_id(return_id: &ReturnId) -> RefundId {
+    RefundId::parse(&format!("return-{return_id}")).unwrap_or_else(|_| known_id("return"))
+}
+
+/// The id of the refund an admin's request with this idempotency key records: the same key on
+/// the same order always names the same refund.
+pub fn requested_refund_id(key: &str) -> RefundId {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    known_id(&format!("rf-{}", &hex::encode(digest)[..24]))
+}
+
+fn known_id(text: &str) -> RefundId {
+    // Letters, digits and '-' within the length bound: always a valid id.
+    RefundId::parse(text).unwrap_or_else(|_| unreachable!("refund ids are well formed"))
+}
+
+impl Refund {
+    fn answers(&self, request: &RefundRequest) -> bool {
+        let same_ask = match &request.ask {
+            RefundAsk::Amount(amount) => self.lines.is_empty() && self.amount == *amount,
+            RefundAsk::Lines(lines) => &self.lines == lines,
+        };
+        let restocked = !self.restocked.is_empty();
+        same_ask && self.reason == request.reason && request.restock == restocked
+    }
+}
+
+impl Order {
+    /// What the customer paid, if they did.
+    pub fn paid_amount(&self) -> Money {
+        self.payment.as_ref().map_or(Money::ZERO, |payment| payment.amount)
+    }
+
+    /// What can still be paid back.
+    pub fn refundable(&self) -> Money {
+        self.paid_amount().saturating_sub(self.refunded_total)
+    }
+
+    fn units_in(items: &[PartItem], item: &ItemId) -> u32 {
+        items
+            .iter()
+            .filter(|unit| &unit.item_id == item)
+            .map(|unit| unit.quantity.get())
+            .sum()
+    }
+
+    /// Units of a line paid back so far.
+    pub fn units_refunded(&self, item: &ItemId) -> u32 {
+        self.refunds.iter().map(|refund| Self::units_in(&refund.lines, item)).sum()
+    }
+
+    /// Units of a line that went back to stock so far.
+    pub fn units_restocked(&self, item: &ItemId) -> u32 {
+        self.refunds.iter().map(|refund| Self::units_in(&refund.restocked, item)).sum()
+    }
+
+    /// The value of some units: their price plus their share of the order's tax, rounded once.
+    pub fn value_of(&self, items: &[PartItem]) -> Money {
+        let goods: Decimal = items
+            .iter()
+            .filter_map(|unit| {
+                let line = self.items.iter().find(|line| line.item_id == unit.item_id)?;
+                Some(line.unit_price.amount() * Decimal::from(unit.quantity.get()))
+            })
+            .sum();
+        let subtotal = self.totals.subtotal.amount();
+        let tax = if subtotal.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.totals.tax.amount() * goods / subtotal
+        };
+        Money::round_from(goods + tax)
+    }
+
+    /// The products and units to put back in stock for these order units, one entry per product.
+    pub fn stock_of(&self, items: &[PartItem]) -> Vec<(Sku, Quantity)> {
+        let mut units: BTreeMap<Sku, u32> = BTreeMap::new();
+        for unit in items {
+            if let Some(line) = self.items.iter().find(|line| line.item_id == unit.item_id) {
+                *units.entry(line.product_id.clone()).or_default() += unit.quantity.get();
+            }
+        }
+        units
+            .into_iter()
+            .filter_map(|(sku, units)| Quantity::new(units).ok().map(|quantity| (sku, quantity)))
+            .collect()
+    }
+
+    /// Records an admin's refund, or finds the one this id already recorded.
+    pub fn refund(&mut self, id: RefundId, request: RefundRequest, actor: &Actor, now: DateTime<Utc>) -> Result<Recorded, RefundRefusal> {
+        if let Some(existing) = self.refunds.iter().find(|refund| refund.refund_id == id) {
+            return if existing.answers(&request) {
+                Ok(Recorded::Replayed)
+            } else {
+                Err(RefundRefusal::KeyReused)
+            };
+        }
+        if self.payment.is_none() {
+            return Err(RefundRefusal::NotPaid { status: self.status });
+        }
+        if self.refunds.len() >= MAX_REFUNDS {
+            return Err(RefundRefusal::TooMany);
+        }
+        let (amount, lines) = match request.ask {
+            RefundAsk::Amount(amount) => (amount, Vec::new()),
+            RefundAsk::Lines(lines) => {
+                for unit in &lines {
+                    let line = self
+                        .items
+                        .iter()
+                        .find(|line| line.item_id == unit.item_id)
+                        .ok_or_else(|| RefundRefusal::UnknownItem(unit.item_id.clone()))?;
+                    let left = line.quantity.get().saturating_sub(self.units_refunded(&unit.item_id));
+                    if Self::units_in(&lines, &unit.item_id) > left {
+                        return Err(RefundRefusal::ExceedsLine {
+                            item_id: unit.item_id.clone(),
+                            refundable_units: left,
+                        });
+                    }
+                }
+                (self.value_of(&lines), lines)
+            }
+        };
+        if amount > self.refundable() {
+            return Err(RefundRefusal::ExceedsPayment {
+                refundable: self.refundable(),
+            });
+        }
+        let restocked = if request.restock { lines.clone() } else { Vec::new() };
+        self.record_refund(id, amount, lines, restocked, request.reason, actor, now);
+        Ok(Recorded::New)
+    }
+
+    /// Adds a refund the caller has checked, moving the refunded total and the payment status,
+    /// with a timeline entry that keeps the status.
+    #[allow(clippy::too_many_arguments)]
+    fn record_refund(
+        &mut self,
+        id: RefundId,
+        amount: Money,
+        lines: Vec<PartItem>,
+        restocked: Vec<PartItem>,
+        reason: String,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) {
+        // Never more than was paid: the sum stays within the paid amount's bound.
+        self.refunded_total = self.refunded_total.checked_add(amount).unwrap_or(self.refunded_total);
+        self.payment_status = if self.refundable() == Money::ZERO {
+            PaymentStatus::Refunded
+        } else {
+            PaymentStatus::PartiallyRefunded
+        };
+        let note = format!("REFUNDED {amount} ({id}): {reason}");
+        self.refunds.push(Refund {
+            refund_id: id,
+            amount,
+            lines,
+            restocked,
+            reason,
+            actor: actor.clone(),
+            // Nothing to pay back: done as recorded.
+            status: if amount == Money::ZERO {
+                RefundStatus::Completed
+            } else {
+                RefundStatus::Pending
+            },
+            provider_reference: None,
+            created_at: now,
+            completed_at: (amount == Money::ZERO).then_some(now),
+        });
+        self.note(actor, note, now);
+    }
+
+    /// Records the provider's confirmation of a refund; `false` when it was already recorded.
+    pub fn complete_refund(&mut self, id: &RefundId, provider_reference: String, now: DateTime<Utc>) -> bool {
+        match self.refunds.iter_mut().find(|refund| &refund.refund_id == id) {
+            Some(refund) if refund.status == RefundStatus::Pending => {
+                refund.status = RefundStatus::Completed;
+                refund.provider_reference = Some(provider_reference);
+                refund.completed_at = Some(now);
+                self.updated_at = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Refunds still to be paid back by the provider.
+    pub fn pending_refunds(&self) -> impl Iterator<Item = &Refund> {
+        self.refunds.iter().filter(|refund| refund.status == RefundStatus::Pending)
+    }
+
+    /// Cancels a paid order that has not shipped: every unit not yet back in stock goes back,
+    /// and everything not yet refunded is refunded, in the same write. Returns the units to
+    /// restock.
+    pub fn cancel_paid(&mut self, actor: &Actor, reason: String, now: DateTime<Utc>) -> Result<Vec<PartItem>, IllegalTransition> {
+        self.transition(OrderStatus::Cancelled, actor, Some(reason.clone()), now)?;
+        let left = |counted: &dyn Fn(&ItemId) -> u32| -> Vec<PartItem> {
+            self.items
+                .iter()
+                .filter_map(|line| {
+                    let units = line.quantity.get().saturating_sub(counted(&line.item_id));
+                    Quantity::new(units).ok().map(|quantity| PartItem {
+                        item_id: line.item_id.clone(),
+                        quantity,
+                    })
+                })
+                .collect()
+        };
+        let lines = left(&|item| self.units_refunded(item));
+        let restock = left(&|item| self.units_restocked(item));
+        let amount = self.refundable();
+        self.record_refund(cancellation_refund_id(), amount, lines, restock.clone(), reason, actor, now);
+        Ok(restock)
+    }
+
+    /// Refunds a seller's part that could not be delivered, once: its units go back to stock
+    /// and their value (as far as it is still refundable) is paid back. Returns the units to
+    /// restock.
+    pub(crate) fn refund_failed_part(
+        &mut self,
+        seller: &super::SellerId,
+        reason: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Vec<PartItem> {
+        let id = failed_delivery_refund_id(seller);
+        if self.refunds.iter().any(|refund| refund.refund_id == id) {
+            return Vec::new();
+        }
+        let items: Vec<PartItem> = self
+            .seller_parts
+            .iter()
+            .filter(|part| &part.seller_id == seller)
+            .flat_map(|part| part.items.iter())
+            .filter_map(|unit| {
+                let units = unit.quantity.get().saturating_sub(self.units_refunded(&unit.item_id));
+                Quantity::new(units).ok().map(|quantity| PartItem {
+                    item_id: unit.item_id.clone(),
+                    quantity,
+                })
+            })
+            .collect();
+        let amount = self.value_of(&items).min(self.refundable());
+        let reason = format!("DELIVERY_FAILED {seller}: {reason}");
+        self.record_refund(id, amount, items.clone(), items.clone(), reason, actor, now);
+        items
+    }
+
+    /// A timeline entry that keeps the status (a refund, a failed delivery): no status event.
+    pub(crate) fn note(&mut self, actor: &Actor, note: String, now: DateTime<Utc>) {
+        self.updated_at = now;
+        self.status_history.push(super::order::StatusChange {
+            status: self.status,
+            timestamp: now,
+            actor: actor.clone(),
+            note: Some(note),
+        });
+    }
+}
+
+impl Order {
+    /// When the order was delivered: the return window starts there.
+    pub fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.status_history
+            .iter()
+            .find(|change| change.status == OrderStatus::Delivered)
+            .map(|change| change.timestamp)
+    }
+
+    /// Units of a line the customer can still send back: delivered (its part did not fail),
+    /// and not yet refunded.
+    fn returnable(&self, item: &ItemId) -> Option<u32> {
+        let line = self.items.iter().find(|line| &line.item_id == item)?;
+        let failed = self
+            .seller_parts
+            .iter()
+            .any(|part| part.seller_id == line.seller_id && part.status == PartStatus::DeliveryFailed);
+        let open: u32 = self
+            .returns
+            .iter()
+            .filter(|ret| ret.status == ReturnStatus::Requested)
+            .map(|ret| Self::units_in(&ret.lines, item))
+            .sum();
+        Some(if failed {
+            0
+        } else {
+            line.quantity.get().saturating_sub(self.units_refunded(item) + open)
+        })
+    }
+
+    /// A customer asks to return some delivered units. Asking again for the same open return
+    /// finds it (`Recorded::Replayed`).
+    pub fn request_return(
+        &mut self,
+        lines: Vec<PartItem>,
+        reason: String,
+        window: Duration,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(ReturnId, Recorded), ReturnRefusal> {
+        if let Some(open) = self.returns.iter().find(|ret| ret.status == ReturnStatus::Requested) {
+            return if open.lines == lines && open.reason == reason {
+                Ok((open.return_id.clone(), Recorded::Replayed))
+            } else {
+                Err(ReturnRefusal::AlreadyOpen(open.return_id.clone()))
+            };
+        }
+        if !matches!(self.status, OrderStatus::Delivered | OrderStatus::Returned) {
+            return Err(ReturnRefusal::NotDelivered(self.status));
+        }
+        let delivered_at = self.delivered_at().ok_or(ReturnRefusal::NotDelivered(self.status))?;
+        if now > delivered_at + window {
+            return Err(ReturnRefusal::WindowClosed {
+                closed_at: delivered_at + window,
+            });
+        }
+        if self.returns.len() >= MAX_RETURNS {
+            return Err(ReturnRefusal::TooMany);
+        }
+        for unit in &lines {
+            let returnable = self
+                .returnable(&unit.item_id)
+                .ok_or_else(|| ReturnRefusal::UnknownItem(unit.item_id.clone()))?;
+            if Self::units_in(&lines, &unit.item_id) > returnable {
+                return Err(ReturnRefusal::ExceedsDelivered {
+                    item_id: unit.item_id.clone(),
+                    returnable,
+                });
+            }
+        }
+        let return_id =
+            ReturnId::parse(&format!("ret-{}", self.returns.len() + 1)).unwrap_or_else(|_| unreachable!("return ids are well formed"));
+        let note = format!("RETURN {return_id}: {reason}");
+        self.transition(OrderStatus::ReturnRequested, actor, Some(note), now)
+            .map_err(|err| ReturnRefusal::NotDelivered(err.from))?;
+        self.returns.push(ReturnRequest {
+            return_id: return_id.clone(),
+            lines,
+            reason,
+            status: ReturnStatus::Requested,
+            requested_by: actor.clone(),
+            requested_at: now,
+            decided_by: None,
+            decided_at: None,
+            note: None,
+            refund_id: None,
+        });
+        Ok((return_id, Recorded::New))
+    }
+
+    fn open_return(&mut self, id: &ReturnId) -> Result<Option<&mut ReturnRequest>, ReturnRefusal> {
+        let ret = self
+            .returns
+            .iter_mut()
+            .find(|ret| &ret.return_id == id)
+            .ok_or_else(|| ReturnRefusal::NoSuchReturn(id.clone()))?;
+        Ok((ret.status == ReturnStatus::Requested).then_some(ret))
+    }
+
+    /// An admin approves a return: the returned units go back to stock and their value is
+    /// refunded (as far as it still can be); the order becomes RETURNED. Returns the units to
+    /// restock, or `None` when it was already approved.
+    pub fn approve_return(
+        &mut self,
+        id: &ReturnId,
+        note: Option<String>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<PartItem>>, ReturnRefusal> {
+        let Some(ret) = self.open_return(id)? else {
+            return self.already_decided(id, ReturnStatus::Approved).map(|()| None);
+        };
+        let (lines, reason) = (ret.lines.clone(), ret.reason.clone());
+        // Units refunded some other way since the request are not paid twice.
+        let units: Vec<PartItem> = lines
+            .iter()
+            .filter_map(|unit| {
+                let line = self.items.iter().find(|line| line.item_id == unit.item_id)?;
+                let left = line.quantity.get().saturating_sub(self.units_refunded(&unit.item_id));
+                Quantity::new(unit.quantity.get().min(left)).ok().map(|quantity| PartItem {
+                    item_id: unit.item_id.clone(),
+                    quantity,
+                })
+            })
+            .collect();
+        let amount = self.value_of(&units).min(self.refundable());
+        let refund_id = return_refund_id(id);
+        let text = format!("RETURN {id} approved");
+        self.record_refund(
+            refund_id.clone(),
+            amount,
+            units.clone(),
+            units.clone(),
+            format!("RETURN {id}: {reason}"),
+            actor,
+            now,
+        );
+        self.transition(
+            OrderStatus::Returned,
+            actor,
+            Some(note.map_or(text.clone(), |note| format!("{text}: {note}"))),
+            now,
+        )
+        .map_err(|err| ReturnRefusal::NotDelivered(err.from))?;
+        self.decide(id, ReturnStatus::Approved, actor, None, Some(refund_id), now);
+        Ok(Some(units))
+    }
+
+    /// An admin rejects a return: the order goes back to where it was. `false` when it was
+    /// already rejected.
+    pub fn reject_return(&mut self, id: &ReturnId, note: String, actor: &Actor, now: DateTime<Utc>) -> Result<bool, ReturnRefusal> {
+        if self.open_return(id)?.is_none() {
+            return self.already_decided(id, ReturnStatus::Rejected).map(|()| false);
+        }
+        let back = if self.returns.iter().any(|ret| ret.status == ReturnStatus::Approved) {
+            OrderStatus::Returned
+        } else {
+            OrderStatus::Delivered
+        };
+        self.transition(back, actor, Some(format!("{RETURN_REJECTED} {id}: {note}")), now)
+            .map_err(|err| ReturnRefusal::NotDelivered(err.from))?;
+        self.decide(id, ReturnStatus::Rejected, actor, Some(note), None, now);
+        Ok(true)
+    }
+
+    fn already_decided(&self, id: &ReturnId, asked: ReturnStatus) -> Result<(), ReturnRefusal> {
+        match self.returns.iter().find(|ret| &ret.return_id == id) {
+            Some(ret) if ret.status == asked => Ok(()),
+            Some(ret) => Err(ReturnRefusal::AlreadyDecided {
+                return_id: id.clone(),
+                status: ret.status,
+            }),
+            None => Err(ReturnRefusal::NoSuchReturn(id.clone())),
+        }
+    }
+
+    fn decide(
+        &mut self,
+        id: &ReturnId,
+        status: ReturnStatus,
+        actor: &Actor,
+        note: Option<String>,
+        refund_id: Option<RefundId>,
+        now: DateTime<Utc>,
+    ) {
+        if let Some(ret) = self.returns.iter_mut().find(|ret| &ret.return_id == id) {
+            ret.status = status;
+            ret.decided_by = Some(actor.clone());
+            ret.decided_at = Some(now);
+            ret.note = note;
+            ret.refund_id = refund_id;
+        }
+    }
+}
+
+/// The note that starts a rejected return's timeline entry (its event is `ReturnRejected`).
+pub const RETURN_REJECTED: &str = "RETURN_REJECTED";
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::domain::events::{events_of, EventName};
+    use crate::domain::order::{price_lines, Payment, PricingPolicy};
+    use crate::domain::{OrderId, PaymentReference, PlaceOrder, Product, SellerId, UserId};
+
+    fn paid(tax: &str) -> Order {
+        let request = PlaceOrder::from_json(&serde_json::json!({"items": [
+            {"product_id": "mug", "quantity": 2},
+            {"product_id": "plate", "quantity": 3}
+        ]}))
+        .unwrap();
+        let product = |sku: &str, price: &str| Product {
+            product_id: Sku::parse(sku).unwrap(),
+            name: sku.into(),
+            seller_id: SellerId::parse("s1").unwrap(),
+            price: Money::parse(price).unwrap(),
+            on_hand: 10,
+            available: 10,
+            reserved: 0,
+            version: 1,
+            price_version: 1,
+            last_hold_at: None,
+        };
+        let catalogue: HashMap<Sku, Product> = [product("mug", "8.00"), product("plate", "2.00")]
+            .into_iter()
+            .map(|p| (p.product_id.clone(), p))
+            .collect();
+        let (lines, _) = price_lines(&request, &catalogue).unwrap();
+        let pricing = PricingPolicy {
+            currency: "USD".into(),
+            tax_rate: tax.parse().unwrap(),
+            shipping_fee: Money::parse("5.00").unwrap(),
+        };
+        let user = UserId::parse("u").unwrap();
+        let mut order = Order::new(OrderId::new(), user.clone(), lines, &pricing, &Actor::customer(&user), Utc::now()).unwrap();
+        order.reserve(&Actor::system("t"), Utc::now(), Utc::now(), None).unwrap();
+        let payment = Payment {
+            reference: PaymentReference::parse("pay").unwrap(),
+            amount: order.totals.total,
+            received_at: Utc::now(),
+            kept_apart: false,
+        };
+        order.pay(payment, &Actor::system("t"), Utc::now()).unwrap();
+        order
+    }
+
+    fn units(item: &str, quantity: u32) -> PartItem {
+        PartItem {
+            item_id: ItemId::parse(item).unwrap(),
+            quantity: Quantity::new(quantity).unwrap(),
+        }
+    }
+
+    fn ask(ask: RefundAsk, restock: bool) -> RefundRequest {
+        RefundRequest {
+            ask,
+            reason: "r".into(),
+            restock,
+        }
+    }
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    #[test]
+    fn refunds_add_up_to_the_payment_and_never_past_it() {
+        let mut order = paid("0");
+        assert_eq!(order.totals.total, money("27.00"));
+        let admin = Actor::system("admin");
+        let id = |n: &str| RefundId::parse(n).unwrap();
+        order
+            .refund(id("a"), ask(RefundAsk::Amount(money("20.00")), false), &admin, Utc::now())
+            .unwrap();
+        assert_eq!(order.payment_status, PaymentStatus::PartiallyRefunded);
+        let refused = order.refund(id("b"), ask(RefundAsk::Amount(money("7.01")), false), &admin, Utc::now());
+        assert_eq!(refused, Err(RefundRefusal::ExceedsPayment { refundable: money("7.00") }));
+        order
+            .refund(id("c"), ask(RefundAsk::Amount(money("7.00")), false), &admin, Utc::now())
+            .unwrap();
+        assert_eq!(
+            (order.refunded_total, order.payment_status),
+            (money("27.00"), PaymentStatus::Refunded)
+        );
+        let replay = order.refund(id("a"), ask(RefundAsk::Amount(money("20.00")), false), &admin, Utc::now());
+        assert_eq!(replay, Ok(Recorded::Replayed));
+        let reused = order.refund(id("a"), ask(RefundAsk::Amount(money("1.00")), false), &admin, Utc::now());
+        assert_eq!(reused, Err(RefundRefusal::KeyReused));
+    }
+
+    #[test]
+    fn lines_are_worth_their_price_and_their_share_of_the_tax_and_no_more_units_than_were_sold() {
+        let mut order = paid("0.075");
+        // Tax 22.00 * 0.075 = 1.65; one plate's share: 2.00 / 22.00 of it = 0.15.
+        assert_eq!(order.value_of(&[units("item-2", 1)]), money("2.15"));
+        let admin = Actor::system("admin");
+        order
+            .refund(
+                RefundId::parse("a").unwrap(),
+                ask(RefundAsk::Lines(vec![units("item-2", 2)]), true),
+                &admin,
+                Utc::now(),
+            )
+            .unwrap();
+        assert_eq!(order.units_restocked(&ItemId::parse("item-2").unwrap()), 2);
+        let refused = order.refund(
+            RefundId::parse("b").unwrap(),
+            ask(RefundAsk::Lines(vec![units("item-2", 2)]), false),
+            &admin,
+            Utc::now(),
+        );
+        assert_eq!(
+            refused,
+            Err(RefundRefusal::ExceedsLine {
+                item_id: ItemId::parse("item-2").unwrap(),
+                refundable_units: 1
+            })
+        );
+    }
+
+    #[test]
+    fn cancelling_a_paid_order_restocks_what_is_not_back_yet_and_refunds_the_rest() {
+        let mut order = paid("0");
+        let admin = Actor::system("admin");
+        order
+            .refund(
+                RefundId::parse("a").unwrap(),
+                ask(RefundAsk::Lines(vec![units("item-1", 1)]), true),
+                &admin,
+                Utc::now(),
+            )
+            .unwrap();
+        let restock = order.cancel_paid(&admin, "CANCELLED_BY_REQUEST".into(), Utc::now()).unwrap();
+        assert_eq!(restock, vec![units("item-1", 1), units("item-2", 3)]);
+        assert_eq!(
+            (order.refunded_total, order.payment_status),
+            (money("27.00"), PaymentStatus::Refunded)
+        );
+        assert_eq!(order.refunds[1].amount, money("19.00"));
+    }
+
+    #[test]
+    fn a_refund_is_an_event_and_a_note_that_keeps_the_status_is_not_a_status_event() {
+        let before = paid("0");
+        let mut after = before.clone();
+        after
+            .refund(
+                RefundId::parse("a").unwrap(),
+                ask(RefundAsk::Amount(money("1.00")), false),
+                &Actor::system("admin"),
+                Utc::now(),
+            )
+            .unwrap();
+        after.version = before.version + 1;
+        let events = events_of(Some(&before), &after);
+        assert_eq!(events.iter().map(|e| e.name).collect::<Vec<_>>(), [EventName::OrderRefunded]);
+        assert_eq!(events[0].amount, Some(money("1.00")));
+        assert_eq!(after.status_history.last().unwrap().status, OrderStatus::Paid);
+    }
+
+    #[test]
+    fn a_return_is_refused_outside_its_window_and_beyond_what_was_delivered() {
+        let mut order = paid("0");
+        let actor = Actor::system("t");
+        order.start_fulfilment(&actor, None, Utc::now()).unwrap();
+        order.seller_parts[0].status = PartStatus::Shipped;
+        order.status = OrderStatus::Shipped;
+        let delivered = Utc::now();
+        order.deliver_all_parts(&actor, None, delivered).unwrap();
+        let window = Duration::days(30);
+        let late = order.request_return(vec![units("item-1", 1)], "r".into(), window, &actor, delivered + Duration::days(31));
+        assert!(matches!(late, Err(ReturnRefusal::WindowClosed { .. })));
+        let beyond = order.request_return(vec![units("item-1", 3)], "r".into(), window, &actor, delivered);
+        assert!(matches!(beyond, Err(ReturnRefusal::ExceedsDelivered { returnable: 2, .. })));
+        let (id, recorded) = order
+            .request_return(vec![units("item-1", 2)], "r".into(), window, &actor, delivered)
+            .unwrap();
+        assert_eq!(recorded, Recorded::New);
+        let restock = order.approve_return(&id, None, &actor, delivered).unwrap();
+        assert_eq!(restock, Some(vec![units("item-1", 2)]));
+        assert_eq!(order.status, OrderStatus::Returned);
+        assert_eq!(order.approve_return(&id, None, &actor, delivered).unwrap(), None, "approved once");
+        let again = order.request_return(vec![units("item-1", 1)], "r".into(), window, &actor, delivered);
+        assert!(matches!(again, Err(ReturnRefusal::ExceedsDelivered { returnable: 0, .. })));
+    }
+}

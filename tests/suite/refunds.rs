@@ -1,0 +1,539 @@
+//! Money back: a paid order cancelled before it ships, admins' refunds, returns after delivery
+//! and failed deliveries, through the API and the refund step, and never more than was paid.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_shared::domain::OrderId;
+use orders_shared::handlers::QueueFunction;
+use orders_shared::ports::ManualClock;
+use orders_shared::service::refunds::{settle_refunds, SettleError};
+use orders_tests::{assert_invariants, counters, delivered_order, eventually, service, timeline, Api, Reply, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn stock(admin: &Api, products: &[(&str, &str, &str)]) {
+    for (sku, seller, price) in products {
+        let body = json!({"name": sku, "seller_id": seller, "price": price, "on_hand": 10});
+        let reply = admin.send(Method::PUT, &format!("/api/v1/inventory/{sku}"), Some(body), &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+}
+
+async fn refund(admin: &Api, id: &str, key: &str, body: Value) -> Reply {
+    admin
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/refund"),
+            Some(body),
+            &[("idempotency-key", key)],
+        )
+        .await
+}
+
+/// A paid order of `lines`: its id and total.
+async fn paid_order(service: &orders_local::RunningService, customer: &Api, lines: &[(&str, u32)]) -> (String, String) {
+    let (id, total) = customer.reserved_order(lines).await;
+    let paid = Api::payments(service).confirm(&id, &format!("pay-{id}"), &total).await;
+    assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+    (id, total)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_order_cancelled_before_it_ships_gets_its_stock_back_and_its_payment_refunded_once() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "8.00"), ("plate", "seller-2", "4.50")]).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = paid_order(&service, &alice, &[("mug", 2), ("plate", 1)]).await;
+    assert_eq!(counters(&admin.product("mug").await), (8, 8, 0), "sold units left on_hand");
+
+    let cancelled = alice.cancel(&id).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{cancelled:?}");
+    let order = &cancelled.body;
+    assert_eq!(
+        (order["status"].as_str(), order["payment_status"].as_str()),
+        (Some("CANCELLED"), Some("REFUNDED"))
+    );
+    assert_eq!(order["refunded_total"], total.as_str());
+    let refunds = order["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        (refunds[0]["refund_id"].as_str(), refunds[0]["amount"].as_str()),
+        (Some("cancellation"), Some(total.as_str()))
+    );
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0), "every sold unit is back");
+    assert_eq!(counters(&admin.product("plate").await), (10, 10, 0));
+
+    let again = alice.cancel(&id).await;
+    assert_eq!(
+        (again.status, &again.body["version"]),
+        (StatusCode::OK, &order["version"]),
+        "a repeat changes nothing"
+    );
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0), "nothing restocked twice");
+
+    // The outbox publishes OrderRefunded; the refund queue's consumer has the provider pay it.
+    let settled = eventually(Duration::from_secs(20), || async {
+        let order = alice.order(&id).await.body;
+        (order["refunds"][0]["status"] == "COMPLETED").then_some(order)
+    })
+    .await;
+    assert!(settled["refunds"][0]["provider_reference"].is_string());
+    let paid_back = service.provider.refunds();
+    assert_eq!(paid_back.len(), 1, "{paid_back:?}");
+    assert_eq!(paid_back[0].amount.to_string(), total);
+    assert_eq!(paid_back[0].payment.as_str(), format!("pay-{id}"));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shipped_order_cannot_be_cancelled_and_a_processing_one_can() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "8.00")]).await;
+    let alice = Api::customer(&service, "alice");
+    let status = |id: &str| format!("/api/v1/orders/{id}/status");
+    let (shipped, _) = paid_order(&service, &alice, &[("mug", 1)]).await;
+    admin
+        .send(Method::PUT, &status(&shipped), Some(json!({"status": "PROCESSING"})), &[])
+        .await;
+    let report = json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T"});
+    Api::seller(&service, "seller-1").report(&shipped, report).await;
+    let refused = alice.cancel(&shipped).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::CONFLICT, "ORDER_NOT_CANCELLABLE"));
+
+    let (processing, _) = paid_order(&service, &alice, &[("mug", 3)]).await;
+    admin
+        .send(Method::PUT, &status(&processing), Some(json!({"status": "PROCESSING"})), &[])
+        .await;
+    let cancelled = admin
+        .send(
+            Method::PUT,
+            &status(&processing),
+            Some(json!({"status": "CANCELLED", "note": "out of business"})),
+            &[],
+        )
+        .await;
+    assert_eq!(cancelled.body["status"], "CANCELLED", "{cancelled:?}");
+    assert_eq!(cancelled.body["payment_status"], "REFUNDED");
+    assert_eq!(
+        counters(&admin.product("mug").await),
+        (9, 9, 0),
+        "the processing order's 3 are back, the shipped one's 1 is not"
+    );
+    let failed = Api::payments(&service)
+        .send(Method::POST, &format!("/api/v1/orders/{shipped}/payment-failed"), None, &[])
+        .await;
+    assert_eq!(
+        failed.status,
+        StatusCode::CONFLICT,
+        "a failed payment never cancels a paid order: {failed:?}"
+    );
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refund_step_crashing_before_or_after_the_provider_pays_back_exactly_once() {
+    let faults = FaultPlan::default();
+    let service = service(Setup {
+        poll_queues: false,
+        faults: Some(faults.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "8.00")]).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = paid_order(&service, &alice, &[("mug", 2)]).await;
+    assert_eq!(alice.cancel(&id).await.body["refunds"][0]["status"], "PENDING");
+    let order_id = OrderId::parse(&id).unwrap();
+
+    faults.fail_next("refund.before_provider", FaultPoint::Crash, 1);
+    assert!(matches!(settle_refunds(&service.app, order_id).await, Err(SettleError::Crashed(_))));
+    assert!(service.provider.refunds().is_empty(), "it died before asking");
+    faults.fail_next("refund.after_provider", FaultPoint::Crash, 1);
+    assert!(matches!(settle_refunds(&service.app, order_id).await, Err(SettleError::Crashed(_))));
+    assert_eq!(
+        service.provider.refunds().len(),
+        1,
+        "the provider paid, the order does not know yet"
+    );
+    assert_eq!(alice.order(&id).await.body["refunds"][0]["status"], "PENDING");
+
+    // The step comes back (SQS redelivers it): the provider answers the same refund, paying nothing more.
+    assert_eq!(settle_refunds(&service.app, order_id).await.unwrap(), 1);
+    assert_eq!(
+        settle_refunds(&service.app, order_id).await.unwrap(),
+        0,
+        "a duplicate changes nothing"
+    );
+    let event =
+        json!({"Records": [{"messageId": "m-1", "body": json!({"detail-type": "OrderRefunded", "detail": {"order_id": id}}).to_string()}]});
+    for _ in 0..2 {
+        let response = QueueFunction::SettleRefunds
+            .handle(&service.app, serde_json::from_value(event.clone()).unwrap())
+            .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let paid_back = service.provider.refunds();
+    assert_eq!(paid_back.len(), 1, "{paid_back:?}");
+    assert_eq!(paid_back[0].amount.to_string(), total);
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["refunds"][0]["status"], "COMPLETED");
+    assert_eq!(order["refunds"][0]["provider_reference"], paid_back[0].reference.as_str());
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_five_concurrent_refunds_only_the_three_that_fit_the_payment_succeed() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "10.00")]).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = paid_order(&service, &alice, &[("mug", 1)]).await;
+    assert_eq!(total, "10.00");
+
+    let attempts = (0..5).map(|n| {
+        let admin = Api::admin(&service);
+        let id = id.clone();
+        async move { refund(&admin, &id, &format!("refund-{n}"), json!({"amount": "3.00", "reason": "goodwill"})).await }
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let created = replies.iter().filter(|reply| reply.status == StatusCode::CREATED).count();
+    let refused: Vec<&Reply> = replies.iter().filter(|reply| reply.status == StatusCode::CONFLICT).collect();
+    assert_eq!((created, refused.len()), (3, 2), "{replies:?}");
+    for reply in refused {
+        assert_eq!(reply.code(), "REFUND_EXCEEDS_PAYMENT");
+        assert_eq!(reply.body["refundable"], "1.00");
+    }
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["refunded_total"], "9.00");
+    assert_eq!(order["payment_status"], "PARTIALLY_REFUNDED");
+    assert_eq!(order["refunds"].as_array().unwrap().len(), 3);
+
+    // A retry with its key finds its refund; the key with another refund is refused.
+    let first = replies.iter().find(|reply| reply.status == StatusCode::CREATED).unwrap();
+    let key = ["refund-0", "refund-1", "refund-2", "refund-3", "refund-4"]
+        .into_iter()
+        .find(|key| orders_shared::domain::refund::requested_refund_id(key).as_str() == first.body["refund"]["refund_id"])
+        .unwrap();
+    let replay = refund(&admin, &id, key, json!({"amount": "3.00", "reason": "goodwill"})).await;
+    assert_eq!((replay.status, &replay.body["refund"]), (StatusCode::OK, &first.body["refund"]));
+    assert_eq!(replay.body["order"]["version"], order["version"], "a replay writes nothing");
+    let reused = refund(&admin, &id, key, json!({"amount": "1.00", "reason": "goodwill"})).await;
+    assert_eq!(
+        (reused.status, reused.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED")
+    );
+
+    let rest = refund(&admin, &id, "refund-rest", json!({"amount": "1.00", "reason": "the rest"})).await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{rest:?}");
+    assert_eq!(rest.body["order"]["payment_status"], "REFUNDED");
+    let more = refund(&admin, &id, "refund-more", json!({"amount": "0.01", "reason": "too much"})).await;
+    assert_eq!(
+        (more.status, more.body["refundable"].as_str()),
+        (StatusCode::CONFLICT, Some("0.00"))
+    );
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_by_lines_is_worth_their_price_and_tax_and_may_put_them_back_in_stock() {
+    let service = service(Setup {
+        environment: vec![
+            ("ORDERS_TAX_RATE".into(), "0.10".into()),
+            ("ORDERS_SHIPPING_FEE".into(), "5.00".into()),
+        ],
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "8.00"), ("plate", "seller-1", "2.00")]).await;
+    let alice = Api::customer(&service, "alice");
+    let (unpaid, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (id, total) = paid_order(&service, &alice, &[("mug", 2), ("plate", 3)]).await;
+    assert_eq!(total, "29.20", "22.00 + 2.20 tax + 5.00 shipping");
+
+    let not_paid = refund(&admin, &unpaid, "k0", json!({"amount": "1.00", "reason": "x"})).await;
+    assert_eq!((not_paid.status, not_paid.code()), (StatusCode::CONFLICT, "ORDER_NOT_PAID"));
+    let no_key = admin
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/refund"),
+            Some(json!({"amount": "1.00", "reason": "x"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (no_key.status, no_key.code()),
+        (StatusCode::BAD_REQUEST, "IDEMPOTENCY_KEY_REQUIRED")
+    );
+    for (body, code) in [
+        (
+            json!({"amount": "1.00", "lines": [{"item_id": "item-1", "quantity": 1}], "reason": "x"}),
+            "AMOUNT_OR_LINES",
+        ),
+        (json!({"amount": "1.00", "reason": "x", "restock": true}), "RESTOCK_NEEDS_LINES"),
+        (json!({"amount": "0", "reason": "x"}), "INVALID_MONEY"),
+        (
+            json!({"lines": [{"item_id": "item-1", "quantity": 1}, {"item_id": "item-1", "quantity": 1}], "reason": "x"}),
+            "DUPLICATE_ITEM",
+        ),
+        (json!({"lines": [{"item_id": "item-1", "quantity": 1}]}), "MISSING_FIELD"),
+    ] {
+        let reply = refund(&admin, &id, "k-bad", body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {reply:?}");
+        assert!(reply.body.to_string().contains(code), "{body}: {reply:?}");
+    }
+
+    let plates = refund(
+        &admin,
+        &id,
+        "k1",
+        json!({"lines": [{"item_id": "item-2", "quantity": 2}], "reason": "chipped", "restock": true}),
+    )
+    .await;
+    assert_eq!(plates.status, StatusCode::CREATED, "{plates:?}");
+    assert_eq!(plates.body["refund"]["amount"], "4.40", "2 x 2.00 and their 10% tax");
+    assert_eq!(plates.body["refund"]["restocked"], json!([{"item_id": "item-2", "quantity": 2}]));
+    assert_eq!(counters(&admin.product("plate").await), (9, 9, 0), "7 left after the sale, 2 back");
+    let too_many = refund(
+        &admin,
+        &id,
+        "k2",
+        json!({"lines": [{"item_id": "item-2", "quantity": 2}], "reason": "chipped"}),
+    )
+    .await;
+    assert_eq!((too_many.status, too_many.code()), (StatusCode::CONFLICT, "REFUND_EXCEEDS_LINE"));
+    assert_eq!(too_many.body["refundable_units"], 1);
+    let unknown = refund(
+        &admin,
+        &id,
+        "k3",
+        json!({"lines": [{"item_id": "item-9", "quantity": 1}], "reason": "x"}),
+    )
+    .await;
+    assert_eq!((unknown.status, unknown.code()), (StatusCode::UNPROCESSABLE_ENTITY, "UNKNOWN_ITEM"));
+    let mugs = refund(
+        &admin,
+        &id,
+        "k4",
+        json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "kept by the customer"}),
+    )
+    .await;
+    assert_eq!(mugs.body["refund"]["amount"], "8.80");
+    assert_eq!(
+        counters(&admin.product("mug").await),
+        (8, 7, 1),
+        "not restocked unless asked (one held by the unpaid order)"
+    );
+    assert_eq!(mugs.body["order"]["refunded_total"], "13.20");
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_inside_the_window_is_restocked_and_refunded_on_approval_and_one_outside_is_refused() {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let service = service(Setup {
+        clock: Some(clock.clone()),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "8.00"), ("plate", "seller-1", "3.00")]).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = delivered_order(&service, &alice, &[("mug", 2), ("plate", 1)]).await;
+    let returns = format!("/api/v1/orders/{id}/returns");
+    let ask = |lines: Value| json!({"lines": lines, "reason": "too small"});
+
+    let bob = Api::customer(&service, "bob");
+    let theirs = bob
+        .send(
+            Method::POST,
+            &returns,
+            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
+            &[],
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "only the customer's own order");
+    let beyond = alice
+        .send(
+            Method::POST,
+            &returns,
+            Some(ask(json!([{"item_id": "item-1", "quantity": 3}]))),
+            &[],
+        )
+        .await;
+    assert_eq!((beyond.status, beyond.code()), (StatusCode::CONFLICT, "RETURN_EXCEEDS_DELIVERED"));
+    assert_eq!(beyond.body["returnable_units"], 2);
+
+    clock.advance(chrono::Duration::days(29));
+    let asked = alice
+        .send(
+            Method::POST,
+            &returns,
+            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
+            &[],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
+    assert_eq!(asked.body["order"]["status"], "RETURN_REQUESTED");
+    let return_id = asked.body["return"]["return_id"].as_str().unwrap().to_owned();
+    let again = alice
+        .send(
+            Method::POST,
+            &returns,
+            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (again.status, &again.body["return"]["return_id"]),
+        (StatusCode::OK, &asked.body["return"]["return_id"])
+    );
+    let other = alice
+        .send(
+            Method::POST,
+            &returns,
+            Some(ask(json!([{"item_id": "item-2", "quantity": 1}]))),
+            &[],
+        )
+        .await;
+    assert_eq!((other.status, other.code()), (StatusCode::CONFLICT, "RETURN_ALREADY_OPEN"));
+
+    let approve = format!("{returns}/{return_id}/approve");
+    assert_eq!(alice.send(Method::POST, &approve, None, &[]).await.status, StatusCode::FORBIDDEN);
+    let approved = admin.send(Method::POST, &approve, Some(json!({"note": "received"})), &[]).await;
+    assert_eq!(approved.status, StatusCode::OK, "{approved:?}");
+    let order = &approved.body;
+    assert_eq!(
+        (order["status"].as_str(), order["payment_status"].as_str()),
+        (Some("RETURNED"), Some("PARTIALLY_REFUNDED"))
+    );
+    assert_eq!(order["refunds"][0]["amount"], "8.00");
+    assert_eq!(order["returns"][0]["status"], "APPROVED");
+    assert_eq!(
+        counters(&admin.product("mug").await),
+        (9, 9, 0),
+        "the returned mug is back on the shelf"
+    );
+    let twice = admin.send(Method::POST, &approve, None, &[]).await;
+    assert_eq!(twice.body["version"], order["version"], "approving again changes nothing");
+    assert_eq!(counters(&admin.product("mug").await), (9, 9, 0));
+
+    // A partial return leaves the other lines returnable; a rejection puts the order back.
+    let plate = alice
+        .send(
+            Method::POST,
+            &returns,
+            Some(ask(json!([{"item_id": "item-2", "quantity": 1}]))),
+            &[],
+        )
+        .await;
+    assert_eq!(plate.status, StatusCode::CREATED, "{plate:?}");
+    let second = plate.body["return"]["return_id"].as_str().unwrap().to_owned();
+    let reject = format!("{returns}/{second}/reject");
+    let no_note = admin.send(Method::POST, &reject, None, &[]).await;
+    assert_eq!(no_note.status, StatusCode::UNPROCESSABLE_ENTITY, "a rejection says why");
+    let rejected = admin.send(Method::POST, &reject, Some(json!({"note": "used"})), &[]).await;
+    assert_eq!(rejected.body["status"], "RETURNED", "{rejected:?}");
+    assert_eq!(rejected.body["returns"][1]["status"], "REJECTED");
+    let late_approval = admin.send(Method::POST, &format!("{returns}/{second}/approve"), None, &[]).await;
+    assert_eq!(
+        (late_approval.status, late_approval.code()),
+        (StatusCode::CONFLICT, "RETURN_ALREADY_DECIDED")
+    );
+    assert_eq!(
+        timeline(&rejected.body)[timeline(&rejected.body).len() - 4..],
+        ["RETURN_REQUESTED", "RETURNED", "RETURN_REQUESTED", "RETURNED"].map(String::from)
+    );
+
+    clock.advance(chrono::Duration::days(2));
+    let late = alice
+        .send(
+            Method::POST,
+            &returns,
+            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
+            &[],
+        )
+        .await;
+    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "RETURN_WINDOW_CLOSED"));
+    let (undelivered, _) = paid_order(&service, &alice, &[("mug", 1)]).await;
+    let early = alice
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{undelivered}/returns"),
+            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
+            &[],
+        )
+        .await;
+    assert_eq!((early.status, early.code()), (StatusCode::CONFLICT, "ORDER_NOT_DELIVERED"));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_fails_delivery_is_restocked_and_refunded_once_and_the_order_says_so() {
+    let service = service(Setup {
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "8.00"), ("plate", "seller-2", "4.00")]).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = paid_order(&service, &alice, &[("mug", 1), ("plate", 2)]).await;
+    let status = format!("/api/v1/orders/{id}/status");
+    admin.send(Method::PUT, &status, Some(json!({"status": "PROCESSING"})), &[]).await;
+    let (one, two) = (Api::seller(&service, "seller-1"), Api::seller(&service, "seller-2"));
+    let shipped = |seller: &str| json!({"seller_id": seller, "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T"});
+    let failed = json!({"seller_id": "seller-2", "status": "DELIVERY_FAILED", "reason": "address unknown"});
+    let early = two.report(&id, failed.clone()).await;
+    assert_eq!(
+        (early.status, early.code()),
+        (StatusCode::CONFLICT, "INVALID_TRANSITION"),
+        "not shipped yet"
+    );
+    one.report(&id, shipped("seller-1")).await;
+    two.report(&id, shipped("seller-2")).await;
+
+    let reported = two.report(&id, failed.clone()).await;
+    assert_eq!(reported.status, StatusCode::OK, "{reported:?}");
+    let order = &reported.body;
+    assert_eq!(order["status"], "SHIPPED", "seller-1's part is still on its way");
+    assert_eq!(order["seller_parts"][1]["status"], "DELIVERY_FAILED");
+    assert_eq!(order["refunds"][0]["amount"], "8.00");
+    assert_eq!(order["refunds"][0]["restocked"], json!([{"item_id": "item-2", "quantity": 2}]));
+    let notes: Vec<&str> = order["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|change| change["note"].as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|note| note.starts_with("DELIVERY_FAILED seller-2: address unknown")),
+        "{notes:?}"
+    );
+    assert_eq!(counters(&admin.product("plate").await), (10, 10, 0));
+    let again = two.report(&id, failed).await;
+    assert_eq!(again.body["version"], order["version"], "a repeated report refunds nothing more");
+    assert_eq!(counters(&admin.product("plate").await), (10, 10, 0));
+
+    let delivered = one.report(&id, json!({"seller_id": "seller-1", "status": "DELIVERED"})).await;
+    assert_eq!(delivered.body["status"], "DELIVERED", "{delivered:?}");
+    assert_eq!(delivered.body["payment_status"], "PARTIALLY_REFUNDED");
+    assert_invariants(&service).await;
+}
