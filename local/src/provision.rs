@@ -26,6 +26,8 @@ pub enum ProvisionError {
     Unresolved(String),
     #[error("creating event bus or rule {name}: {message}")]
     Events { name: String, message: String },
+    #[error("creating the SES identity {identity}: {message}")]
+    Identity { identity: String, message: String },
 }
 
 /// Clients for the emulators: fixed local credentials, one region, explicit endpoints.
@@ -35,6 +37,7 @@ pub struct Clients {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
+    pub ses: aws_sdk_sesv2::Client,
     dynamodb_config: SdkConfig,
     moto_config: SdkConfig,
 }
@@ -50,6 +53,7 @@ impl Clients {
             streams: aws_sdk_dynamodbstreams::Client::new(&dynamodb_config),
             sqs: aws_sdk_sqs::Client::new(&moto_config),
             eventbridge: aws_sdk_eventbridge::Client::new(&moto_config),
+            ses: aws_sdk_sesv2::Client::new(&moto_config),
             dynamodb_config,
             moto_config,
         }
@@ -235,6 +239,26 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
             .send()
             .await
             .map_err(|err| fail(aws_sdk_eventbridge::error::DisplayErrorContext(err).to_string()))?;
+    }
+
+    // The sender identities, verified at once (moto's SES, like a sandbox, sends only from
+    // verified identities); creating one twice changes nothing.
+    for identity in &template.email_identities {
+        let address = match identity {
+            Value::String(text) => Some(text.clone()),
+            other => reference(other).and_then(|id| template.parameters.get(&id).cloned()),
+        }
+        .ok_or_else(|| ProvisionError::Unresolved("an SES EmailIdentity".to_owned()))?;
+        clients
+            .ses
+            .create_email_identity()
+            .email_identity(&address)
+            .send()
+            .await
+            .map_err(|err| ProvisionError::Identity {
+                identity: address.clone(),
+                message: aws_sdk_sesv2::error::DisplayErrorContext(err).to_string(),
+            })?;
     }
 
     let mut environment = BTreeMap::new();

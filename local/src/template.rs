@@ -110,6 +110,8 @@ pub struct Template {
     /// EventBridge buses, by logical id.
     pub buses: Vec<String>,
     pub rules: Vec<RuleSpec>,
+    /// SES identities notifications are sent from, as written (an address or a `!Ref`).
+    pub email_identities: Vec<Value>,
     pub routes: Vec<Route>,
     pub consumers: Vec<QueueConsumer>,
     pub schedules: Vec<Schedule>,
@@ -140,6 +142,7 @@ impl Template {
             queues: vec![],
             buses: vec![],
             rules: vec![],
+            email_identities: vec![],
             routes: vec![],
             consumers: vec![],
             schedules: vec![],
@@ -155,6 +158,12 @@ impl Template {
                 "AWS::DynamoDB::Table" => template.tables.push(table(&id, &props)?),
                 "AWS::SQS::Queue" => template.queues.push(queue(&id, &props)),
                 "AWS::Events::EventBus" => template.buses.push(id.clone()),
+                "AWS::SES::EmailIdentity" => template.email_identities.push(
+                    props
+                        .get("EmailIdentity")
+                        .cloned()
+                        .ok_or_else(|| shape(&id, "an identity without EmailIdentity"))?,
+                ),
                 "AWS::Events::Rule" => {
                     // Rules on the default bus (schedules) belong to the functions that declare them.
                     if let Some(bus) = props.get("EventBusName").and_then(reference) {

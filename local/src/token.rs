@@ -28,6 +28,11 @@ pub struct Claims {
     /// Cognito's custom attribute naming the seller a `seller` group member acts for.
     #[serde(rename = "custom:seller_id", default, skip_serializing_if = "Option::is_none")]
     pub seller_id: Option<String>,
+    /// The verified address and name an ID token carries (orders keep them for notifications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Claims {
@@ -46,6 +51,11 @@ impl Claims {
         }
         if let Some(seller) = &self.seller_id {
             claims.insert("custom:seller_id".to_owned(), seller.clone());
+        }
+        for (name, value) in [("email", &self.email), ("name", &self.name)] {
+            if let Some(value) = value {
+                claims.insert(name.to_owned(), value.clone());
+            }
         }
         claims
     }
@@ -73,6 +83,9 @@ pub fn mint_seller(
         token_use: "access".to_owned(),
         groups: groups.iter().map(|group| (*group).to_owned()).collect(),
         seller_id: seller_id.map(str::to_owned),
+        // Local users are reachable at <user>@example.com (moto's SES takes any address).
+        email: Some(format!("{user}@example.com")),
+        name: Some(user.to_owned()),
     };
     encode(
         &Header::new(Algorithm::HS256),

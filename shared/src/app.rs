@@ -6,10 +6,11 @@ use crate::adapters::aws::ServiceClients;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::provider::SimulatedProvider;
+use crate::adapters::ses::SesNotifier;
 use crate::adapters::sqs::SqsSagaQueue;
 use crate::config::Config;
 use crate::domain::PricingPolicy;
-use crate::ports::{Catalogue, Clock, EventBus, OrderStore, PaymentProvider, SagaQueue, SystemClock};
+use crate::ports::{Catalogue, Clock, EventBus, Notifier, OrderStore, PaymentProvider, SagaQueue, SystemClock};
 use crate::retry::RetryPolicy;
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct App {
     pub events: Arc<dyn EventBus>,
     /// Pays refunds back.
     pub payments: Arc<dyn PaymentProvider>,
+    /// Tells customers and sellers what happened.
+    pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub pricing: PricingPolicy,
     /// The marketplace's share of each seller's subtotal, on invoices.
@@ -62,6 +65,7 @@ impl App {
             )),
             events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
             payments: Arc::new(SimulatedProvider::default()),
+            notifier: Arc::new(SesNotifier::new(clients.ses, config.notification_sender.clone())),
             clock,
             pricing: config.pricing.clone(),
             commission_rate: config.commission_rate,

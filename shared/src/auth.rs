@@ -4,6 +4,7 @@
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
+use crate::domain::contact::Contact;
 use crate::domain::{Actor, SellerId, UserId};
 
 pub const ADMIN_GROUP: &str = "admin";
@@ -21,6 +22,8 @@ pub struct Identity {
     pub is_payments_service: bool,
     /// A member of the `seller` group, as the seller its `custom:seller_id` claim names.
     pub seller_id: Option<SellerId>,
+    /// The name and address the identity provider verified (`name`, `email` claims).
+    pub contact: Contact,
 }
 
 impl Identity {
@@ -36,7 +39,9 @@ impl Identity {
         let seller_id = member(SELLER_GROUP)
             .then(|| claims.get(SELLER_ID_CLAIM).and_then(|id| SellerId::parse(id).ok()))
             .flatten();
+        let claim = |name: &str| claims.get(name).map(String::as_str);
         Some(Self {
+            contact: Contact::from_claims(claim("name"), claim("email")),
             is_admin: member(ADMIN_GROUP),
             is_payments_service: member(PAYMENTS_GROUP),
             seller_id,

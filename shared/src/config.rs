@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 #[cfg(feature = "chaos")]
 use crate::adapters::faults::FaultPlan;
+use crate::domain::contact::Email;
 use crate::domain::{Money, PricingPolicy};
 use crate::http::webhook::WebhookSecret;
 use crate::retry::RetryPolicy;
@@ -42,6 +43,8 @@ pub struct Config {
     pub stuck_after: Duration,
     /// How long after delivery a customer may ask to return lines.
     pub return_window: Duration,
+    /// The verified address notifications are sent from.
+    pub notification_sender: Email,
     /// The key the payment provider signs webhooks with; only the webhook function has it.
     pub webhook_secret: Option<WebhookSecret>,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
@@ -137,6 +140,8 @@ impl Config {
             contention_retry: RetryPolicy::default(),
             stuck_after: Duration::from_secs(stuck_secs),
             return_window: Duration::from_secs(return_window_days * 24 * 3600),
+            notification_sender: Email::parse(&parsed("NOTIFICATION_SENDER", "orders@example.com"))
+                .map_err(|err| invalid("NOTIFICATION_SENDER", &err.to_string()))?,
             webhook_secret,
             #[cfg(feature = "chaos")]
             faults,
@@ -187,6 +192,7 @@ mod tests {
             ("STORAGE_ATTEMPTS", "0"),
             ("PAYMENT_WEBHOOK_SECRET", "short"),
             ("RETURN_WINDOW_DAYS", "0"),
+            ("NOTIFICATION_SENDER", "nobody"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));

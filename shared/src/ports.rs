@@ -13,9 +13,10 @@ use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::events::DomainEvent;
 use crate::domain::invoice::Invoice;
 use crate::domain::order::Payment;
+use crate::domain::seller::{Seller, SellerUpdate};
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, ListQuery, Money, Order, OrderId, OrderStatus, Page, PaymentReference, Product, ProductUpdate,
-    Reservation, Sku, StockAdjustment, StockMovement, UserId,
+    Reservation, SellerId, Sku, StockAdjustment, StockMovement, UserId,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -162,8 +163,32 @@ pub trait OrderStore: Send + Sync {
 
     async fn get_invoice(&self, order: OrderId) -> Result<Option<Invoice>, StoreError>;
 
+    /// Claims the sending of one notification (an event's message to one recipient), so that a
+    /// redelivered event sends nothing twice. A claim left SENDING by a crash may be taken over
+    /// once it is older than `stale_before`.
+    async fn claim_notification(
+        &self,
+        event_id: &str,
+        recipient: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<NotificationClaim, StoreError>;
+
+    /// Records a claimed notification as sent (or refused for good), with the mail service's id.
+    async fn settle_notification(&self, event_id: &str, recipient: &str, outcome: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
     /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationClaim {
+    /// Ours to send.
+    Claimed,
+    /// Sent (or refused for good) already.
+    Done,
+    /// Another delivery is sending it now: try again later.
+    InFlight,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +230,23 @@ pub trait PaymentProvider: Send + Sync {
         amount: Money,
         currency: &str,
     ) -> Result<String, ProviderError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// Throttled, failing or unreachable: sent again later.
+    #[error("the mail service is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A message the mail service will never take (a rejected address, say).
+    #[error("the mail service refused the message: {0}")]
+    Refused(String),
+}
+
+/// Sends messages to customers and sellers: SES in AWS and locally (moto).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends one message and answers the mail service's message id.
+    async fn send(&self, message: &crate::domain::notification::Notification) -> Result<String, NotifyError>;
 }
 
 /// How an order update changes stock, in the same transaction.
@@ -311,6 +353,12 @@ pub trait Catalogue: Send + Sync {
 
     /// The reservations of these orders as they stand (strongly consistent), those that exist.
     async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError>;
+
+    /// Registers a seller or replaces what an admin set of them, in one write.
+    async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError>;
+
+    /// The registered sellers among `ids`, in one round trip.
+    async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -134,6 +134,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("GET", "/api/v1/orders/{orderId}/invoice") => Access::OwnerOrAdminNotYet,
         ("POST", "/api/v1/orders/batch-process") | ("GET", "/api/v1/orders/batch-process/{batchId}") => Access::Admin,
         ("POST", "/api/v1/orders/{orderId}/refund") => Access::AdminOfOrder,
+        ("PUT" | "GET", "/api/v1/sellers/{sellerId}") => Access::Admin,
         ("POST", "/api/v1/orders/{orderId}/returns") => Access::OwnerOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/returns/{returnId}/approve" | "/api/v1/orders/{orderId}/returns/{returnId}/reject") => {
             Access::AdminNotYet
@@ -182,6 +183,10 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
             Caller::Admin => Api::admin(&service),
         }
     };
+    let seller = json!({"name": "Seller One", "email": "one@sellers.example"});
+    admin
+        .send(reqwest::Method::PUT, "/api/v1/sellers/seller-1", Some(seller), &[])
+        .await;
     let owner = Api::customer(&service, "owner");
     let (for_batch, _) = owner.reserved_order(&[("mug", 1)]).await;
     let batch_body = json!({"items": [{"order_id": for_batch, "action": "cancel"}]});
@@ -202,9 +207,11 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{productId}", "mug")
                 .replace("{userId}", "owner")
                 .replace("{batchId}", &batch_id)
-                .replace("{returnId}", "ret-1");
+                .replace("{returnId}", "ret-1")
+                .replace("{sellerId}", "seller-1");
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
+                ("PUT", "/api/v1/sellers/{sellerId}") => Some(json!({"name": "Seller One", "email": "one@sellers.example"})),
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),

@@ -16,74 +16,9 @@ use orders_shared::ports::ManualClock;
 use orders_shared::service::fulfilment::start_fulfilment;
 use orders_shared::service::invoices::issue_invoice;
 use orders_shared::service::sweeper::sweep;
-use orders_tests::{assert_invariants, counters, delivered_order, eventually, service, timeline, Api, Setup};
+use orders_tests::{assert_invariants, counters, delivered_order, drain, eventually, service, subscribe, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-/// A queue subscribed to every event of the service's bus, as a consumer would add one.
-async fn subscribe(service: &RunningService) -> String {
-    let sqs = &service.clients.sqs;
-    let name = format!("subscriber-{}", uuid::Uuid::new_v4().simple());
-    let url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let bus = &service.deployment.buses["OrdersEventBus"];
-    let events = &service.clients.eventbridge;
-    events
-        .put_rule()
-        .name(&name)
-        .event_bus_name(bus)
-        .event_pattern(r#"{"source": ["orders"]}"#)
-        .send()
-        .await
-        .unwrap();
-    let target = aws_sdk_eventbridge::types::Target::builder().id("1").arn(arn).build().unwrap();
-    events
-        .put_targets()
-        .rule(&name)
-        .event_bus_name(bus)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
-    url
-}
-
-/// Everything the queue holds now.
-async fn drain(service: &RunningService, url: &str) -> Vec<Value> {
-    let sqs = &service.clients.sqs;
-    let mut received = Vec::new();
-    loop {
-        let batch = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = batch.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return received;
-        }
-        for message in messages {
-            received.push(serde_json::from_str(message.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
 
 /// Runs the outbox over the whole orders stream, from its start.
 async fn publish(service: &RunningService) {
@@ -529,6 +464,11 @@ async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps
         "INVOICE_NOT_FOUND"
     );
 
+    // A seller's own rate, once an admin sets one, replaces the configured one on later invoices.
+    let rate = json!({"name": "Seller One", "email": "one@sellers.example", "commission_rate": "0.125"});
+    let registered = admin.send(Method::PUT, "/api/v1/sellers/seller-1", Some(rate), &[]).await;
+    assert_eq!(registered.status, StatusCode::OK, "{registered:?}");
+
     // Ten invoices issued at once take the next ten numbers, each once.
     let mut delivered = Vec::new();
     for _ in 0..10 {
@@ -547,5 +487,16 @@ async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps
     }
     numbers.sort_unstable();
     assert_eq!(numbers, (2..=11).collect::<Vec<u64>>());
+    let later = alice.get(&format!("/api/v1/orders/{}/invoice", delivered[0])).await.body;
+    let share = &later["sellers"][0];
+    assert_eq!(
+        (
+            share["commission_rate"].as_str(),
+            share["commission"].as_str(),
+            share["payout"].as_str()
+        ),
+        (Some("0.125"), Some("1.00"), Some("7.00")),
+        "{later}"
+    );
     assert!(!issue_invoice(&service.app, ids[0]).await.unwrap(), "an invoice is issued once");
 }

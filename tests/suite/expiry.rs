@@ -10,6 +10,8 @@ use futures::future::join_all;
 use orders_local::RunningService;
 use orders_shared::adapters::dynamo::{product_key, reservation_key};
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_shared::domain::seller::{Seller, SellerUpdate};
+use orders_shared::domain::SellerId;
 use orders_shared::domain::{Actor, IdempotencyKey, OrderId, Product, ProductUpdate, Sku, StockAdjustment, StockMovement};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::{AdjustError, Catalogue, ManualClock, MovementPage, PutProductError, StoreError};
@@ -417,6 +419,12 @@ impl Catalogue for LaggingIndex {
     }
     async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<orders_shared::domain::Reservation>, StoreError> {
         self.inner.get_reservations(orders).await
+    }
+    async fn put_seller(&self, update: &SellerUpdate, now: chrono::DateTime<chrono::Utc>) -> Result<Seller, StoreError> {
+        self.inner.put_seller(update, now).await
+    }
+    async fn get_sellers(&self, ids: &[SellerId]) -> Result<std::collections::HashMap<SellerId, Seller>, StoreError> {
+        self.inner.get_sellers(ids).await
     }
 }
 

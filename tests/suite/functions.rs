@@ -110,6 +110,11 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         "1000000000",
         "1000000000.01",
         "99999",
+        "orders@shop.example",
+        "a@b.co",
+        "x@localhost",
+        "a b@c.de",
+        "@c.de",
     ];
     let mut checked = 0;
     for (variable, value) in &template.environment {
@@ -148,7 +153,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         }
         checked += 1;
     }
-    assert_eq!(checked, 5, "every parameter the functions read is checked");
+    assert_eq!(checked, 6, "every parameter the functions read is checked");
 }
 
 #[test]
@@ -244,6 +249,16 @@ async fn every_sample_event_runs_through_its_function() {
         response.batch_item_failures.is_empty(),
         "a refund step for an unknown order is logged and dropped"
     );
+    let told: SqsEvent = serde_json::from_value(event(QueueFunction::SendNotifications.name())).expect("a valid SQS event");
+    let response = QueueFunction::SendNotifications.handle(&service.app, told).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "an event of an unknown order is logged and dropped"
+    );
+    let (status, seller) = http(&service, HttpFunction::PutSeller).await;
+    assert_eq!((status, seller["commission_rate"].as_str()), (200, Some("0.12")), "{seller}");
+    let (status, seller) = http(&service, HttpFunction::GetSeller).await;
+    assert_eq!((status, seller["name"].as_str()), (200, Some("Acme Mugs")), "{seller}");
     let batch: SqsEvent = serde_json::from_value(event(QueueFunction::ReserveStock.name())).expect("a valid SQS event");
     let response = QueueFunction::ReserveStock.handle(&service.app, batch).await;
     // The step for an unknown order is done with; the unreadable message is returned for the DLQ.

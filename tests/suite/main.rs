@@ -12,6 +12,7 @@ mod invariants;
 mod inventory;
 mod listing;
 mod money;
+mod notifications;
 mod payments;
 mod placement;
 mod refunds;

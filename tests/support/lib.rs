@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use orders_local::emulators::Emulators;
 use orders_local::{start, RunningService, ServiceOptions};
 use orders_shared::adapters::faults::FaultPlan;
@@ -309,5 +310,70 @@ where
         }
         assert!(started.elapsed() < limit, "condition not reached within {limit:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A queue subscribed to every event of the service's bus, as a consumer would add one.
+pub async fn subscribe(service: &RunningService) -> String {
+    let sqs = &service.clients.sqs;
+    let name = format!("subscriber-{}", uuid::Uuid::new_v4().simple());
+    let url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let bus = &service.deployment.buses["OrdersEventBus"];
+    let events = &service.clients.eventbridge;
+    events
+        .put_rule()
+        .name(&name)
+        .event_bus_name(bus)
+        .event_pattern(r#"{"source": ["orders"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let target = aws_sdk_eventbridge::types::Target::builder().id("1").arn(arn).build().unwrap();
+    events
+        .put_targets()
+        .rule(&name)
+        .event_bus_name(bus)
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// Everything the queue holds now.
+pub async fn drain(service: &RunningService, url: &str) -> Vec<Value> {
+    let sqs = &service.clients.sqs;
+    let mut received = Vec::new();
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = batch.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return received;
+        }
+        for message in messages {
+            received.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
     }
 }

@@ -19,6 +19,7 @@ pub struct ServiceClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 impl ServiceClients {
@@ -31,7 +32,7 @@ impl ServiceClients {
 
     /// Clients with the service's retries (and, in chaos builds, injected faults) on top of the
     /// given SDK settings: one for DynamoDB, one for SQS and EventBridge (locally they are
-    /// different emulators).
+    /// different emulators), SES beside them.
     pub fn new(dynamodb: &SdkConfig, messaging: &SdkConfig, config: &Config) -> Self {
         let retry = RetryConfig::standard()
             .with_max_attempts(config.storage_attempts)
@@ -43,22 +44,27 @@ impl ServiceClients {
         let eventbridge = aws_sdk_eventbridge::config::Builder::from(messaging)
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-eventbridge"));
+        let ses = aws_sdk_sesv2::config::Builder::from(messaging)
+            .retry_config(retry.clone())
+            .retry_partition(own_partition("orders-ses"));
         let sqs = aws_sdk_sqs::config::Builder::from(messaging)
             .retry_config(retry)
             .retry_partition(own_partition("orders-sqs"));
         #[cfg(feature = "chaos")]
-        let (dynamodb, sqs, eventbridge) = match &config.faults {
+        let (dynamodb, sqs, eventbridge, ses) = match &config.faults {
             Some(plan) => (
                 dynamodb.http_client(plan.http_client()),
                 sqs.http_client(plan.http_client()),
                 eventbridge.http_client(plan.http_client()),
+                ses.http_client(plan.http_client()),
             ),
-            None => (dynamodb, sqs, eventbridge),
+            None => (dynamodb, sqs, eventbridge, ses),
         };
         Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
+            ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod eventbridge;
 #[cfg(feature = "chaos")]
 pub mod faults;
 pub mod provider;
+pub mod ses;
 pub mod sqs;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

@@ -38,12 +38,14 @@ pub struct Invoice {
 }
 
 impl Invoice {
-    /// The invoice numbered `sequence` for a delivered order, with the commission `rate`.
-    pub fn for_order(order: &Order, sequence: u64, commission_rate: Decimal, now: DateTime<Utc>) -> Self {
+    /// The invoice numbered `sequence` for a delivered order, each seller charged the
+    /// commission rate `rate_of` gives for them.
+    pub fn for_order(order: &Order, sequence: u64, rate_of: impl Fn(&SellerId) -> Decimal, now: DateTime<Utc>) -> Self {
         let sellers = order
             .seller_parts
             .iter()
             .map(|part| {
+                let commission_rate = rate_of(&part.seller_id);
                 // One rounding, half away from zero, as every computed amount.
                 let commission = Money::round_from(part.subtotal.amount() * commission_rate);
                 SellerSettlement {
@@ -113,7 +115,8 @@ pub fn number(sequence: u64) -> String {
     format!("INV-{sequence:08}")
 }
 
-fn escape(text: &str) -> String {
+/// Text safe to put in HTML (invoices, notification messages).
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,18 +1,21 @@
 //! The pure domain: no AWS SDK, no HTTP, no storage.
 
 pub mod batch;
+pub mod contact;
 pub mod events;
 pub mod fulfilment;
 pub mod ids;
 pub mod invoice;
 pub mod listing;
 pub mod money;
+pub mod notification;
 pub mod order;
 pub mod product;
 pub mod quantity;
 pub mod refund;
 pub mod request;
 pub mod reservation;
+pub mod seller;
 pub mod status;
 pub mod validation;
 

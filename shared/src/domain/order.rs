@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::contact::Email;
 use super::fulfilment::SellerPart;
 use super::ids::{ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
 use super::money::Money;
@@ -139,6 +140,11 @@ impl PricingPolicy {
 pub struct Order {
     pub id: OrderId,
     pub user_id: UserId,
+    /// The customer's name and address, from their verified token when they placed the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<Email>,
     pub items: Vec<OrderLine>,
     #[serde(flatten)]
     pub totals: Totals,
@@ -294,6 +300,8 @@ impl Order {
         Ok(Self {
             id,
             user_id,
+            customer_name: None,
+            customer_email: None,
             items,
             totals,
             currency: pricing.currency.clone(),

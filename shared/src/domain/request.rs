@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::contact::Contact;
 use super::ids::{SellerId, Sku};
 use super::money::Money;
 use super::product::{Product, ProductUpdate, StockAdjustment};
@@ -20,10 +21,12 @@ pub struct WantedLine {
     pub quantity: Quantity,
 }
 
-/// A customer's order request: 1 to 50 lines, each product once.
+/// A customer's order request: 1 to 50 lines, each product once, and who the customer is
+/// (from their verified token, never from the body).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceOrder {
     lines: Vec<WantedLine>,
+    customer: Option<Contact>,
 }
 
 impl PlaceOrder {
@@ -31,10 +34,25 @@ impl PlaceOrder {
         &self.lines
     }
 
+    pub fn customer(&self) -> Option<&Contact> {
+        self.customer.as_ref()
+    }
+
+    /// The request on behalf of this customer, as their token names them.
+    pub fn for_customer(self, customer: Contact) -> Self {
+        Self {
+            customer: Some(customer),
+            ..self
+        }
+    }
+
     pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         let Some(object) = errors.object(body, "") else {
-            return errors.into_result(Self { lines: vec![] });
+            return errors.into_result(Self {
+                lines: vec![],
+                customer: None,
+            });
         };
         errors.unknown_fields(object, &["items"], "");
         let mut lines = Vec::new();
@@ -62,7 +80,7 @@ impl PlaceOrder {
             }
             Some(_) => errors.push("items", "WRONG_TYPE", "must be an array"),
         }
-        errors.into_result(Self { lines })
+        errors.into_result(Self { lines, customer: None })
     }
 
     /// A canonical text of the request, for recognising a replay under the same idempotency key.
@@ -181,6 +199,7 @@ pub(crate) mod tests {
                     quantity: Quantity::new(*qty).unwrap(),
                 })
                 .collect(),
+            customer: None,
         }
     }
 

@@ -18,7 +18,7 @@ use crate::service::fulfilment::{set_status, start_fulfilment, update_shipping, 
 
 pub async fn fulfil_order(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
-        order_event_step(message, "fulfilment", |id| start_fulfilment(app, id))
+        order_event_step(message, "fulfilment", |id, _| start_fulfilment(app, id))
     })
     .await
 }

@@ -11,7 +11,10 @@ use crate::http::{json, path_param, ApiError, HttpResult};
 use crate::service::invoices::issue_invoice;
 
 pub async fn issue(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    each_message(&event, |message| order_event_step(message, "invoice", |id| issue_invoice(app, id))).await
+    each_message(&event, |message| {
+        order_event_step(message, "invoice", |id, _| issue_invoice(app, id))
+    })
+    .await
 }
 
 pub async fn get(app: &App, request: Request) -> HttpResult {

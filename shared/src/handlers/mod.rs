@@ -6,11 +6,13 @@ pub mod expiry_stream;
 pub mod fulfilment;
 pub mod inventory;
 pub mod invoices;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod publish_events;
 pub mod refunds;
 pub mod reserve_stock;
+pub mod sellers;
 pub mod stock_movements;
 pub mod sweeper;
 
@@ -77,6 +79,8 @@ functions!(
         RequestReturn => "request-return",
         ApproveReturn => "approve-return",
         RejectReturn => "reject-return",
+        PutSeller => "put-seller",
+        GetSeller => "get-seller",
     }
 );
 functions!(
@@ -87,6 +91,7 @@ functions!(
         ProcessBatch => "process-batch",
         IssueInvoice => "issue-invoice",
         SettleRefunds => "settle-refunds",
+        SendNotifications => "send-notifications",
     }
 );
 functions!(
@@ -135,6 +140,8 @@ impl HttpFunction {
                 Self::RequestReturn => refunds::request_return(app, request).await,
                 Self::ApproveReturn => refunds::approve_return(app, request).await,
                 Self::RejectReturn => refunds::reject_return(app, request).await,
+                Self::PutSeller => sellers::put_seller(app, request).await,
+                Self::GetSeller => sellers::get_seller(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
@@ -153,6 +160,7 @@ impl QueueFunction {
             Self::ProcessBatch => batch::process(app, event).await,
             Self::IssueInvoice => invoices::issue(app, event).await,
             Self::SettleRefunds => refunds::settle(app, event).await,
+            Self::SendNotifications => notifications::send(app, event).await,
         }
     }
 }
@@ -212,38 +220,51 @@ where
     response
 }
 
-/// One message whose body is an EventBridge event about an order (the detail's `order_id`):
-/// runs `step` for the order and answers whether the message is done with. An unreadable
-/// message comes back (and after `maxReceiveCount` lands in the DLQ, whose alarm fires); a step
-/// for an order that does not exist is logged and dropped.
-pub(crate) async fn order_event_step<F, Fut>(message: &SqsMessage, name: &'static str, step: F) -> bool
+/// A step's failure, as far as its message is concerned: a step for an order that does not
+/// exist is dropped; anything else comes back to be retried.
+pub(crate) trait StepFailure: std::error::Error + 'static {
+    fn is_missing_order(&self) -> bool;
+}
+
+impl StepFailure for crate::service::actions::ActionError {
+    fn is_missing_order(&self) -> bool {
+        matches!(self, Self::NotFound)
+    }
+}
+
+/// One message whose body is an EventBridge event about an order (its `detail`, with the
+/// detail's `order_id`): runs `step` for it and answers whether the message is done with. An
+/// unreadable message comes back (and after `maxReceiveCount` lands in the DLQ, whose alarm
+/// fires); a step for an order that does not exist is logged and dropped.
+pub(crate) async fn order_event_step<F, Fut, E>(message: &SqsMessage, name: &'static str, step: F) -> bool
 where
-    F: FnOnce(crate::domain::OrderId) -> Fut,
-    Fut: std::future::Future<Output = Result<bool, crate::service::actions::ActionError>>,
+    F: FnOnce(crate::domain::OrderId, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, E>>,
+    E: StepFailure,
 {
     let message_id = message.message_id.as_deref().unwrap_or_default();
     let span = tracing::info_span!("message", step = name, message_id, order_id = tracing::field::Empty);
     async {
-        let order_id = message
+        let detail = message
             .body
             .as_deref()
             .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok())
-            .and_then(|event| {
-                event["detail"]["order_id"]
-                    .as_str()
-                    .and_then(|id| crate::domain::OrderId::parse(id).ok())
-            });
-        let Some(order_id) = order_id else {
+            .map(|mut event| event["detail"].take());
+        let order_id = detail
+            .as_ref()
+            .and_then(|detail| detail["order_id"].as_str())
+            .and_then(|id| crate::domain::OrderId::parse(id).ok());
+        let (Some(order_id), Some(detail)) = (order_id, detail) else {
             tracing::error!("unreadable event message");
             return false;
         };
         tracing::Span::current().record("order_id", tracing::field::display(order_id));
-        match step(order_id).await {
+        match step(order_id, detail).await {
             Ok(changed) => {
                 tracing::info!(changed, "step done");
                 true
             }
-            Err(crate::service::actions::ActionError::NotFound) => {
+            Err(err) if err.is_missing_order() => {
                 tracing::error!("step for an order that does not exist; dropping it");
                 true
             }

@@ -29,7 +29,9 @@ pub(crate) fn idempotency_key(request: &Request) -> Result<Option<IdempotencyKey
 pub async fn create_order(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let key = idempotency_key(&request)?;
-    let wanted = PlaceOrder::from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
+    let wanted = PlaceOrder::from_json(&json_body(&request)?)
+        .map_err(ApiError::Validation)?
+        .for_customer(identity.contact.clone());
     let placement = place_order(app, &identity.user, &wanted, key.as_ref())
         .await
         .map_err(|err| match err {

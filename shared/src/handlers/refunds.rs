@@ -18,17 +18,19 @@ use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::actions::{Access, ActionError};
 use crate::service::refunds::{self, MoneyBackError, SettleError};
 
+impl super::StepFailure for SettleError {
+    fn is_missing_order(&self) -> bool {
+        matches!(self, Self::Action(ActionError::NotFound))
+    }
+}
+
 /// Longest reason or note accepted.
 const MAX_TEXT_CHARS: usize = 500;
 
 pub async fn settle(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
-        order_event_step(message, refunds::REFUNDS, |id| async move {
-            match refunds::settle_refunds(app, id).await {
-                Ok(completed) => Ok(completed > 0),
-                Err(SettleError::Action(err)) => Err(err),
-                Err(other) => Err(ActionError::Inconsistent(other.to_string())),
-            }
+        order_event_step(message, refunds::REFUNDS, |id, _| async move {
+            refunds::settle_refunds(app, id).await.map(|completed| completed > 0)
         })
     })
     .await
@@ -181,7 +183,8 @@ fn refund_from_json(body: &Value) -> Result<RefundRequest, Vec<FieldError>> {
             false
         }
     };
-    let present = |key| !matches!(object.get(key), None | Some(Value::Null));
+    // A key given as null is given: `{"amount": "5.00", "lines": null}` is refused as both.
+    let present = |key| object.contains_key(key);
     let ask = match (present("amount"), present("lines")) {
         (true, false) => {
             if restock {

@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::domain::invoice::Invoice;
-use crate::domain::{OrderId, OrderStatus};
+use crate::domain::{OrderId, OrderStatus, SellerId};
 use crate::ports::InvoiceWrite;
 use crate::service::actions::{load, Access, ActionError};
 
@@ -18,9 +18,18 @@ pub async fn issue_invoice(app: &App, id: OrderId) -> Result<bool, ActionError> 
     if order.status != OrderStatus::Delivered {
         return Ok(false);
     }
+    // Each seller's own rate, where an admin set one; the configured rate otherwise.
+    let seller_ids: Vec<_> = order.seller_parts.iter().map(|part| part.seller_id.clone()).collect();
+    let sellers = app.catalogue.get_sellers(&seller_ids).await?;
+    let rate_of = |seller: &SellerId| {
+        sellers
+            .get(seller)
+            .and_then(|seller| seller.commission_rate)
+            .unwrap_or(app.commission_rate)
+    };
     for attempt in 1..=NUMBER_ATTEMPTS {
         let last = app.orders.last_invoice_number().await?;
-        let invoice = Invoice::for_order(&order, last + 1, app.commission_rate, app.clock.now());
+        let invoice = Invoice::for_order(&order, last + 1, rate_of, app.clock.now());
         match app.orders.create_invoice(&invoice, last).await? {
             InvoiceWrite::Issued => {
                 tracing::info!(number = %invoice.number, "invoice issued");

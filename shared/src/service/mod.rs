@@ -4,6 +4,7 @@ pub mod actions;
 pub mod batch;
 pub mod fulfilment;
 pub mod invoices;
+pub mod notifications;
 pub mod placement;
 pub mod refunds;
 pub mod reservation;

@@ -96,7 +96,7 @@ pub async fn place_order(
         let catalogue = app.catalogue.get_products(&skus).await?;
         let now = app.clock.now();
         let (lines, unknown) = price_lines(request, &catalogue)?;
-        let order = Order::new(
+        let mut order = Order::new(
             OrderId::new(),
             customer.clone(),
             lines,
@@ -104,6 +104,10 @@ pub async fn place_order(
             &Actor::customer(customer),
             now,
         )?;
+        if let Some(contact) = request.customer() {
+            order.customer_name = contact.name.clone();
+            order.customer_email = contact.email.clone();
+        }
         tracing::Span::current().record("order_id", tracing::field::display(order.id));
         let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.digest.clone(), order.id, now));
         let reserver = Actor::system(RESERVER);

@@ -12,14 +12,15 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    movements_partition, product_key, reservation_key, to_item, AdjustmentKeyRecord, Item, MovementRecord, ProductRecord,
-    ReservationRecord, Sharded,
+    movements_partition, product_key, reservation_key, seller_key, to_attribute, to_item, AdjustmentKeyRecord, Item, MovementRecord,
+    ProductRecord, ReservationRecord, SellerRecord, Sharded,
 };
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
+use crate::domain::seller::{Seller, SellerUpdate};
 use crate::domain::{
-    Actor, IdempotencyKey, MovementKind, OrderId, Product, ProductUpdate, Reservation, Sku, StockAdjustment, StockMovement,
+    Actor, IdempotencyKey, MovementKind, OrderId, Product, ProductUpdate, Reservation, SellerId, Sku, StockAdjustment, StockMovement,
 };
 use crate::ports::{AdjustError, Catalogue, MovementPage, PutProductError, StoreError};
 
@@ -33,6 +34,49 @@ impl Catalogue for DynamoStore {
             products.insert(record.product.product_id.clone(), record.product);
         }
         Ok(products)
+    }
+
+    async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError> {
+        // One write whatever was there: the first registration stays in `created_at`.
+        let mut set = "SET seller_id = :id, #name = :name, email = :email, active = :active, updated_at = :now, \
+                       created_at = if_not_exists(created_at, :now) ADD version :one"
+            .to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.inventory_table)
+            .set_key(Some(seller_key(&update.seller_id)))
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":id", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
+            .expression_attribute_values(":email", AttributeValue::S(update.email.to_string()))
+            .expression_attribute_values(":active", AttributeValue::Bool(update.active))
+            .expression_attribute_values(":now", to_attribute(&now)?)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew);
+        match update.commission_rate {
+            Some(rate) => {
+                set = set.replace(" ADD", ", commission_rate = :rate ADD");
+                request = request.expression_attribute_values(":rate", AttributeValue::S(rate.to_string()));
+            }
+            None => set.push_str(" REMOVE commission_rate"),
+        }
+        let output = request.update_expression(set).send().await.map_err(classify)?;
+        let record: SellerRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
+        Ok(record.seller)
+    }
+
+    async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError> {
+        let mut unique: Vec<&SellerId> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let keys: Vec<Item> = unique.into_iter().map(seller_key).collect();
+        let mut sellers = HashMap::with_capacity(keys.len());
+        for item in self.consistent_batch_get(keys).await? {
+            let record: SellerRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+            sellers.insert(record.seller.seller_id.clone(), record.seller);
+        }
+        Ok(sellers)
     }
 
     async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError> {

@@ -1,6 +1,7 @@
 //! The orders port: reading and writing orders, each write one conditional transaction that
 //! carries the order's stock side with it.
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -8,8 +9,9 @@ use futures::future::try_join_all;
 
 use super::records::{
     decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
-    BatchKeyRecord, BatchRecord, BatchResultRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, OrderRecord, ReservationRecord,
-    Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
+    BatchKeyRecord, BatchRecord, BatchResultRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, NotificationRecord, OrderRecord,
+    ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_SK,
+    SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction};
 use super::{encode_failure, DynamoStore};
@@ -20,7 +22,10 @@ use crate::domain::order::Payment;
 use crate::domain::{
     IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId,
 };
-use crate::ports::{BatchCreated, IdempotencyRecord, InvoiceWrite, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::ports::{
+    BatchCreated, IdempotencyRecord, InvoiceWrite, NotificationClaim, OrderStore, Rejection, Settlement, StockChange, StoreError,
+    WriteError,
+};
 
 #[async_trait::async_trait]
 impl OrderStore for DynamoStore {
@@ -57,6 +62,60 @@ impl OrderStore for DynamoStore {
             }
             order
         }))
+    }
+
+    async fn claim_notification(
+        &self,
+        event_id: &str,
+        recipient: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<NotificationClaim, StoreError> {
+        let claimed = self
+            .client
+            .put_item()
+            .table_name(&self.orders_table)
+            .set_item(Some(to_item(&NotificationRecord::claim(event_id, recipient, now))?))
+            .condition_expression("attribute_not_exists(pk) OR (#state = :sending AND claimed_at_ms < :stale)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sending", AttributeValue::S(NotificationRecord::SENDING.to_owned()))
+            .expression_attribute_values(":stale", AttributeValue::N(stale_before.timestamp_millis().to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(NotificationClaim::Claimed),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    let sending = failed
+                        .item()
+                        .and_then(|item| item.get("state"))
+                        .and_then(|state| state.as_s().ok())
+                        .is_some_and(|state| state == NotificationRecord::SENDING);
+                    Ok(if sending {
+                        NotificationClaim::InFlight
+                    } else {
+                        NotificationClaim::Done
+                    })
+                }
+                _ => Err(classify(err)),
+            },
+        }
+    }
+
+    async fn settle_notification(&self, event_id: &str, recipient: &str, outcome: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(key(format!("{}{event_id}", prefix::NOTIFICATION), recipient)))
+            .update_expression("SET #state = :outcome, settled_at = :now")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":outcome", AttributeValue::S(outcome.to_owned()))
+            .expression_attribute_values(":now", to_attribute(&now)?)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError> {

@@ -12,7 +12,7 @@ use crate::domain::invoice::Invoice;
 use crate::domain::listing::{sort_position, timestamp_key};
 use crate::domain::order::Payment;
 use crate::domain::{
-    Actor, IdempotencyKey, MovementKind, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, Sku, SortField,
+    Actor, IdempotencyKey, MovementKind, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, SellerId, Sku, SortField,
     StockAdjustment, StockMovement, UserId,
 };
 use crate::ports::{IdempotencyRecord, StoreError};
@@ -44,6 +44,10 @@ pub mod prefix {
     pub const BATCH_KEY: &str = "BATCHKEY#";
     /// An order's invoice.
     pub const INVOICE: &str = "INVOICE#";
+    /// A seller of the marketplace.
+    pub const SELLER: &str = "SELLER#";
+    /// A notification sent (or being sent) for one event to one recipient.
+    pub const NOTIFICATION: &str = "NOTIFICATION#";
 }
 
 pub const BATCH_SK: &str = "BATCH";
@@ -161,6 +165,12 @@ pub fn idempotency_key(user: &UserId, idempotency_key: &str) -> Item {
 
 pub fn product_key(sku: &Sku) -> Item {
     key(format!("{}{sku}", prefix::PRODUCT), PRODUCT_SK)
+}
+
+pub const SELLER_SK: &str = "SELLER";
+
+pub fn seller_key(seller: &SellerId) -> Item {
+    key(format!("{}{seller}", prefix::SELLER), SELLER_SK)
 }
 
 pub fn reservation_key(order: OrderId) -> Item {
@@ -319,6 +329,43 @@ pub struct ProductRecord {
     pub movement_ref: Option<String>,
     #[serde(default)]
     pub movement_by: Option<Actor>,
+}
+
+/// The sending of one notification: `NOTIFICATION#<event id>`, sorted by recipient.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    pub pk: String,
+    pub sk: String,
+    /// SENDING while claimed, then SENT or REFUSED.
+    pub state: String,
+    /// When the claim was taken, in epoch milliseconds (compared against a lease).
+    pub claimed_at_ms: i64,
+    /// Garbage-collected by DynamoDB TTL a week on: redeliveries come within days at most.
+    pub ttl: i64,
+}
+
+impl NotificationRecord {
+    pub const SENDING: &'static str = "SENDING";
+    pub const RETENTION_DAYS: i64 = 7;
+
+    pub fn claim(event_id: &str, recipient: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            pk: format!("{}{event_id}", prefix::NOTIFICATION),
+            sk: recipient.to_owned(),
+            state: Self::SENDING.to_owned(),
+            claimed_at_ms: now.timestamp_millis(),
+            ttl: (now + chrono::Duration::days(Self::RETENTION_DAYS)).timestamp(),
+        }
+    }
+}
+
+/// A seller, under `SELLER#<id>`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SellerRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub seller: crate::domain::seller::Seller,
 }
 
 /// One change of a product's stock, kept under `MOVEMENTS#<sku>`, newest last by sort key.

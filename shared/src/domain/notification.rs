@@ -1,0 +1,209 @@
+//! What customers and sellers are told, and when: one message per recipient of an event that
+//! concerns them, as plain text and as HTML.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use super::contact::Email;
+use super::events::{DomainEvent, EventName};
+use super::fulfilment::PartStatus;
+use super::ids::SellerId;
+use super::invoice::escape;
+use super::order::Order;
+use super::seller::Seller;
+
+/// Who a message is for: the order's customer, or one of its sellers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Customer,
+    Seller(SellerId),
+}
+
+impl Audience {
+    /// Stable text naming the recipient among an event's messages (`customer`, `seller:s1`).
+    pub fn key(&self) -> String {
+        match self {
+            Self::Customer => "customer".to_owned(),
+            Self::Seller(seller) => format!("seller:{seller}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub audience: Audience,
+    pub to: Email,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The messages one event gives, one per recipient we have an address for. Events that concern
+/// nobody give none.
+pub fn notifications_for(event: &DomainEvent, order: &Order, sellers: &HashMap<SellerId, Seller>) -> Vec<Notification> {
+    let mut messages = Vec::new();
+    if let (Some(to), Some((subject, lines))) = (&order.customer_email, customer_message(event, order)) {
+        messages.push(render(Audience::Customer, to.clone(), order, subject, lines));
+    }
+    for seller_id in &event.seller_ids {
+        let Some(seller) = sellers.get(seller_id) else { continue };
+        if let Some((subject, lines)) = seller_message(event, order, seller) {
+            messages.push(render(
+                Audience::Seller(seller_id.clone()),
+                seller.email.clone(),
+                order,
+                subject,
+                lines,
+            ));
+        }
+    }
+    messages
+}
+
+/// The sellers an event may have messages for: look these up before rendering.
+pub fn sellers_concerned(event: &DomainEvent) -> Vec<SellerId> {
+    match event.name {
+        EventName::OrderProcessing | EventName::OrderCancelled | EventName::ReturnRequested => event.seller_ids.iter().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn short(order: &Order) -> String {
+    order
+        .id
+        .to_string()
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
+fn customer_message(event: &DomainEvent, order: &Order) -> Option<(String, Vec<String>)> {
+    let number = short(order);
+    let total = format!("{} {}", order.totals.total, order.currency);
+    let greeting = format!("Hello {},", order.customer_name.as_deref().unwrap_or("there"));
+    let (subject, body) = match event.name {
+        EventName::OrderPlaced => (
+            format!("Order {number} received"),
+            match order.payment_due_at {
+                Some(due) => format!(
+                    "your order of {total} is reserved for you. Please pay by {} to keep it.",
+                    due.format("%Y-%m-%d %H:%M UTC")
+                ),
+                None => format!("your order of {total} is reserved for you."),
+            },
+        ),
+        EventName::OrderPaid => (
+            format!("Payment received for order {number}"),
+            format!("we received your payment of {total}. Your order is on its way to its sellers."),
+        ),
+        EventName::SellerPartShipped => {
+            let part = order
+                .seller_parts
+                .iter()
+                .find(|part| Some(&part.seller_id) == event.seller_id.as_ref())?;
+            let mut text = format!(
+                "part of your order has shipped with {} (tracking number {}).",
+                part.carrier.as_deref().unwrap_or("the carrier"),
+                part.tracking_number.as_deref().unwrap_or("to follow")
+            );
+            if let Some(eta) = part.estimated_delivery {
+                let _ = write!(text, " It should arrive by {}.", eta.format("%Y-%m-%d"));
+            }
+            (format!("Order {number} shipped"), text)
+        }
+        EventName::OrderDelivered => (
+            format!("Order {number} delivered"),
+            "your order has been delivered. Thank you for shopping with us.".to_owned(),
+        ),
+        EventName::OrderCancelled => {
+            let mut text = "your order has been cancelled.".to_owned();
+            if order.refunded_total.amount() > rust_decimal::Decimal::ZERO {
+                let _ = write!(text, " {} {} will be refunded to you.", order.refunded_total, order.currency);
+            }
+            (format!("Order {number} cancelled"), text)
+        }
+        EventName::ReservationExpired => (
+            format!("Order {number} expired"),
+            "the time to pay for your order has passed, and its items were released.".to_owned(),
+        ),
+        EventName::OrderRefunded => (
+            format!("Refund for order {number}"),
+            format!(
+                "we are refunding {} {} to you: {}.",
+                event.amount.unwrap_or_default(),
+                order.currency,
+                event.note.as_deref().unwrap_or("a refund")
+            ),
+        ),
+        EventName::SellerPartDeliveryFailed => (
+            format!("Delivery problem with order {number}"),
+            format!(
+                "part of your order could not be delivered ({}). Its value is refunded to you.",
+                event.note.as_deref().unwrap_or("no reason given")
+            ),
+        ),
+        // A return approved (not every part failing delivery, which has its own messages).
+        EventName::OrderReturned if event.note.as_deref().is_some_and(|note| note.starts_with("RETURN ")) => (
+            format!("Return approved for order {number}"),
+            "your return was approved; its value is refunded to you.".to_owned(),
+        ),
+        EventName::ReturnRejected => (
+            format!("Return declined for order {number}"),
+            format!("your return was declined: {}.", event.note.as_deref().unwrap_or("no reason given")),
+        ),
+        _ => return None,
+    };
+    Some((subject, vec![greeting, body]))
+}
+
+fn seller_message(event: &DomainEvent, order: &Order, seller: &Seller) -> Option<(String, Vec<String>)> {
+    let (name, seller) = (&seller.name, &seller.seller_id);
+    let number = short(order);
+    let part = order.seller_parts.iter().find(|part| &part.seller_id == seller);
+    let items: Vec<String> = order
+        .items
+        .iter()
+        .filter(|line| &line.seller_id == seller)
+        .map(|line| format!("{} x {} ({})", line.quantity, line.name, line.item_id))
+        .collect();
+    let (subject, intro) = match event.name {
+        EventName::OrderProcessing => (format!("New order {number} to ship"), "please ship these items:"),
+        // Only a seller who had been asked to ship it needs to stop.
+        EventName::OrderCancelled if part.is_some_and(|part| part.status == PartStatus::Pending) => (
+            format!("Order {number} cancelled: do not ship"),
+            "the order was cancelled; do not ship:",
+        ),
+        EventName::ReturnRequested => (
+            format!("Return requested for order {number}"),
+            "the customer asked to return items of this order:",
+        ),
+        _ => return None,
+    };
+    let mut lines = vec![format!("Hello {name},"), intro.to_owned()];
+    lines.extend(items);
+    Some((subject, lines))
+}
+
+fn render(audience: Audience, to: Email, order: &Order, subject: String, lines: Vec<String>) -> Notification {
+    let footer = format!("Order {}", order.id);
+    let text = format!("{}\n\n{footer}\n", lines.join("\n"));
+    let mut html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>",
+        escape(&subject)
+    );
+    for line in &lines {
+        let _ = write!(html, "<p>{}</p>", escape(line));
+    }
+    let _ = write!(html, "<p style=\"color:#666\">{}</p></body></html>", escape(&footer));
+    Notification {
+        audience,
+        to,
+        subject,
+        text,
+        html,
+    }
+}
