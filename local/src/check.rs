@@ -9,6 +9,7 @@ use std::fmt;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use orders_shared::adapters::dynamo::{decode_stored, StoredItem};
+use orders_shared::domain::events::{events_of, DomainEvent, EventName};
 use orders_shared::domain::{Money, Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,8 @@ pub enum Violation {
     StuckPaid { order: OrderId, since: DateTime<Utc> },
     #[error("order {order}: {detail}")]
     MoneyBack { order: OrderId, detail: String },
+    #[error("order {order}: {detail}")]
+    EventMismatch { order: OrderId, detail: String },
 }
 
 #[derive(Debug, Default, Clone)]
@@ -160,15 +163,20 @@ pub async fn check(
             _ => {}
         }
     }
-    let orders: Vec<Order> = scan(client, orders_table)
+    let orders = stored_orders(client, orders_table).await?;
+    Ok(judge(&products, &reservations, &orders, thresholds, now))
+}
+
+/// Every order of the orders table, read strongly consistent.
+pub async fn stored_orders(client: &Client, orders_table: &str) -> Result<Vec<Order>, CheckError> {
+    Ok(scan(client, orders_table)
         .await?
         .into_iter()
         .filter_map(|item| match item {
             StoredItem::Order(order) => Some(*order),
             _ => None,
         })
-        .collect();
-    Ok(judge(&products, &reservations, &orders, thresholds, now))
+        .collect())
 }
 
 /// The checks themselves, on what was read.
@@ -333,6 +341,41 @@ fn payment_problem(order: &Order) -> Option<String> {
     }
 }
 
+/// Every status change and every refund of each order was published as its event, once by
+/// `event_id`, and nothing else was: `received` is what a subscriber of the bus got (duplicates
+/// included, in any order). Part events (`SellerPart*`) follow parts that later move on, so they
+/// are not compared.
+pub fn judge_events(orders: &[Order], received: &[DomainEvent]) -> Vec<Violation> {
+    let compared = |name: EventName| !matches!(name, EventName::SellerPartShipped | EventName::SellerPartDeliveryFailed);
+    let mut seen = BTreeMap::<&str, &DomainEvent>::new();
+    for event in received {
+        seen.entry(event.event_id.as_str()).or_insert(event);
+    }
+    let mut violations = Vec::new();
+    for order in orders {
+        let mut expected: Vec<&str> = events_of(None, order)
+            .into_iter()
+            .map(|event| event.name)
+            .filter(|name| compared(*name))
+            .map(EventName::as_str)
+            .collect();
+        let mut got: Vec<&str> = seen
+            .values()
+            .filter(|event| event.order_id == order.id && compared(event.name))
+            .map(|event| event.name.as_str())
+            .collect();
+        expected.sort_unstable();
+        got.sort_unstable();
+        if expected != got {
+            violations.push(Violation::EventMismatch {
+                order: order.id,
+                detail: format!("its changes are {expected:?} but the bus carried {got:?}"),
+            });
+        }
+    }
+    violations
+}
+
 /// Money back never passes what came in: the refunded total is the sum of the refunds and at
 /// most the payment, the payment status says how much went back, no line is refunded or
 /// restocked beyond the units sold, and a paid order that was cancelled was refunded in full.
@@ -421,6 +464,24 @@ mod tests {
             quantity: Quantity::new(2).unwrap(),
         }];
         (order, reservation)
+    }
+
+    #[test]
+    fn a_status_change_the_bus_never_carried_is_reported_and_a_duplicate_is_not() {
+        let now = Utc::now();
+        let (placed, _) = awaiting_payment(now);
+        let mut cancelled = placed.clone();
+        cancelled
+            .cancel(&Actor::system("t"), "CANCELLED_BY_REQUEST".into(), false, now)
+            .unwrap();
+        cancelled.version = 2;
+        let mut received = events_of(None, &placed);
+        received.extend(events_of(Some(&placed), &cancelled));
+        received.push(received[0].clone());
+        assert!(judge_events(std::slice::from_ref(&cancelled), &received).is_empty());
+        received.retain(|event| event.name != EventName::OrderCancelled);
+        let violations = judge_events(&[cancelled], &received);
+        assert!(matches!(violations.as_slice(), [Violation::EventMismatch { .. }]), "{violations:?}");
     }
 
     #[test]

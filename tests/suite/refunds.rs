@@ -9,7 +9,9 @@ use orders_shared::domain::OrderId;
 use orders_shared::handlers::QueueFunction;
 use orders_shared::ports::ManualClock;
 use orders_shared::service::refunds::{settle_refunds, SettleError};
-use orders_tests::{assert_invariants, counters, delivered_order, eventually, service, timeline, Api, Reply, Setup};
+use orders_tests::{
+    assert_events_match, assert_invariants, counters, delivered_order, eventually, service, subscribe, timeline, Api, Reply, Setup,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -43,6 +45,7 @@ async fn paid_order(service: &orders_local::RunningService, customer: &Api, line
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paid_order_cancelled_before_it_ships_gets_its_stock_back_and_its_payment_refunded_once() {
     let service = service(Setup::default()).await;
+    let subscriber = subscribe(&service).await;
     let admin = Api::admin(&service);
     stock(&admin, &[("mug", "seller-1", "8.00"), ("plate", "seller-2", "4.50")]).await;
     let alice = Api::customer(&service, "alice");
@@ -86,6 +89,7 @@ async fn a_paid_order_cancelled_before_it_ships_gets_its_stock_back_and_its_paym
     assert_eq!(paid_back[0].amount.to_string(), total);
     assert_eq!(paid_back[0].payment.as_str(), format!("pay-{id}"));
     assert_invariants(&service).await;
+    assert_events_match(&service, &subscriber).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,31 @@ pub async fn assert_invariants(service: &RunningService) {
     assert!(report.is_clean(), "{report}");
 }
 
+/// Checks that the bus carried exactly the status changes and refunds of every order of the
+/// service, with what a subscriber (`subscribe`, before the first order) receives within a few
+/// seconds (the outbox and the bus deliver late, never not at all).
+pub async fn assert_events_match(service: &RunningService, subscriber: &str) {
+    let orders = orders_local::check::stored_orders(&service.clients.dynamodb, &service.deployment.tables["OrdersTable"])
+        .await
+        .expect("the orders read");
+    let mut received: Vec<orders_shared::domain::events::DomainEvent> = Vec::new();
+    let started = Instant::now();
+    loop {
+        received.extend(
+            drain(service, subscriber)
+                .await
+                .into_iter()
+                .map(|event| serde_json::from_value(event["detail"].clone()).expect("a domain event")),
+        );
+        let violations = orders_local::check::judge_events(&orders, &received);
+        if violations.is_empty() {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{violations:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 pub fn token(user: &str, groups: &[&str]) -> String {
     orders_local::token::mint(orders_local::token::DEFAULT_SECRET, user, groups, 3600).expect("token")
 }

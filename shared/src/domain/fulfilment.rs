@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ItemId, SellerId};
@@ -47,6 +48,22 @@ pub struct SellerPart {
     pub delivered_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// The marketplace's share of `subtotal` (the seller's own rate, or the configured one,
+    /// when the part was made) and what the seller is paid out; absent on parts made before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commission_rate: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commission: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout: Option<Money>,
+}
+
+impl SellerPart {
+    /// The commission on `subtotal` at `rate`, rounded once, and the payout that leaves.
+    pub fn settlement(subtotal: Money, rate: Decimal) -> (Money, Money) {
+        let commission = Money::round_from(subtotal.amount() * rate);
+        (commission, subtotal.saturating_sub(commission))
+    }
 }
 
 /// A seller's report about their part.
@@ -87,8 +104,15 @@ pub enum ShippingRefusal {
 }
 
 impl Order {
-    /// A paid order goes to its sellers: PROCESSING, with one part per seller.
-    pub fn start_fulfilment(&mut self, actor: &Actor, note: Option<&str>, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+    /// A paid order goes to its sellers: PROCESSING, with one part per seller, each charged the
+    /// commission rate `rate_of` gives for its seller.
+    pub fn start_fulfilment(
+        &mut self,
+        actor: &Actor,
+        note: Option<&str>,
+        rate_of: impl Fn(&SellerId) -> Decimal,
+        now: DateTime<Utc>,
+    ) -> Result<(), IllegalTransition> {
         let mut parts: BTreeMap<SellerId, SellerPart> = BTreeMap::new();
         for line in &self.items {
             let part = parts.entry(line.seller_id.clone()).or_insert_with(|| SellerPart {
@@ -102,6 +126,9 @@ impl Order {
                 shipped_at: None,
                 delivered_at: None,
                 failure_reason: None,
+                commission_rate: None,
+                commission: None,
+                payout: None,
             });
             part.items.push(PartItem {
                 item_id: line.item_id.clone(),
@@ -116,6 +143,13 @@ impl Order {
             text = format!("{text}: {note}");
         }
         self.transition(OrderStatus::Processing, actor, Some(text), now)?;
+        for part in parts.values_mut() {
+            let rate = rate_of(&part.seller_id);
+            let (commission, payout) = SellerPart::settlement(part.subtotal, rate);
+            part.commission_rate = Some(rate);
+            part.commission = Some(commission);
+            part.payout = Some(payout);
+        }
         self.seller_parts = parts.into_values().collect();
         Ok(())
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::fulfilment::SellerPart;
 use super::ids::{OrderId, SellerId, UserId};
 use super::money::Money;
 use super::order::{Order, OrderLine, Totals};
@@ -38,22 +39,22 @@ pub struct Invoice {
 }
 
 impl Invoice {
-    /// The invoice numbered `sequence` for a delivered order, each seller charged the
-    /// commission rate `rate_of` gives for them.
+    /// The invoice numbered `sequence` for a delivered order: each seller charged the rate their
+    /// part was made with, or (parts made before parts carried one) the rate `rate_of` gives.
     pub fn for_order(order: &Order, sequence: u64, rate_of: impl Fn(&SellerId) -> Decimal, now: DateTime<Utc>) -> Self {
         let sellers = order
             .seller_parts
             .iter()
             .map(|part| {
-                let commission_rate = rate_of(&part.seller_id);
+                let commission_rate = part.commission_rate.unwrap_or_else(|| rate_of(&part.seller_id));
                 // One rounding, half away from zero, as every computed amount.
-                let commission = Money::round_from(part.subtotal.amount() * commission_rate);
+                let (commission, payout) = SellerPart::settlement(part.subtotal, commission_rate);
                 SellerSettlement {
                     seller_id: part.seller_id.clone(),
                     subtotal: part.subtotal,
                     commission_rate,
                     commission,
-                    payout: part.subtotal.saturating_sub(commission),
+                    payout,
                 }
             })
             .collect();

@@ -780,7 +780,7 @@ mod tests {
     fn a_return_is_refused_outside_its_window_and_beyond_what_was_delivered() {
         let mut order = paid("0");
         let actor = Actor::system("t");
-        order.start_fulfilment(&actor, None, Utc::now()).unwrap();
+        order.start_fulfilment(&actor, None, |_| Decimal::ZERO, Utc::now()).unwrap();
         order.seller_parts[0].status = PartStatus::Shipped;
         order.status = OrderStatus::Shipped;
         let delivered = Utc::now();

@@ -3,6 +3,10 @@
 //! every action, each reads the order, decides in the domain, and writes conditioned on the
 //! status and version it read; a replayed step or report changes nothing.
 
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+
 use crate::app::App;
 use crate::domain::fulfilment::{PartOutcome, PartUpdate, ShippingRefusal, StatusChange, StatusChangeRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus, SellerId};
@@ -26,14 +30,41 @@ pub async fn start_fulfilment(app: &App, id: OrderId) -> Result<bool, ActionErro
     start_fulfilment_as(app, id, &Actor::system(FULFILMENT), None).await
 }
 
+/// The marketplace's commission rate per seller: the seller's own where an admin set one, the
+/// configured rate otherwise.
+pub(crate) struct CommissionRates {
+    own: HashMap<SellerId, Decimal>,
+    default: Decimal,
+}
+
+impl CommissionRates {
+    /// The rates of the sellers of `order`, in one read of the registry.
+    pub(crate) async fn of(app: &App, order: &Order) -> Result<Self, ActionError> {
+        let ids: Vec<SellerId> = order.items.iter().map(|line| line.seller_id.clone()).collect();
+        let sellers = app.catalogue.get_sellers(&ids).await?;
+        Ok(Self {
+            own: sellers
+                .into_iter()
+                .filter_map(|(id, seller)| Some((id, seller.commission_rate?)))
+                .collect(),
+            default: app.commission_rate,
+        })
+    }
+
+    pub(crate) fn rate(&self, seller: &SellerId) -> Decimal {
+        self.own.get(seller).copied().unwrap_or(self.default)
+    }
+}
+
 async fn start_fulfilment_as(app: &App, id: OrderId, actor: &Actor, note: Option<&str>) -> Result<bool, ActionError> {
     for _ in 0..CONTENDED_ATTEMPTS {
         let mut order = load(app, id, Access::Anyone).await?;
         if order.status != OrderStatus::Paid {
             return Ok(false);
         }
+        let rates = CommissionRates::of(app, &order).await?;
         order
-            .start_fulfilment(actor, note, app.clock.now())
+            .start_fulfilment(actor, note, |seller| rates.rate(seller), app.clock.now())
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
         if let Written::Yes = write(app, &mut order, OrderStatus::Paid, StockChange::None).await? {
             return Ok(true);

@@ -3,9 +3,10 @@
 
 use crate::app::App;
 use crate::domain::invoice::Invoice;
-use crate::domain::{OrderId, OrderStatus, SellerId};
+use crate::domain::{OrderId, OrderStatus};
 use crate::ports::InvoiceWrite;
 use crate::service::actions::{load, Access, ActionError};
+use crate::service::fulfilment::CommissionRates;
 
 /// Tries at taking the next number while other invoices take it first: one counter serialises
 /// every invoice, so contention is expected when many orders are delivered together.
@@ -18,18 +19,11 @@ pub async fn issue_invoice(app: &App, id: OrderId) -> Result<bool, ActionError> 
     if order.status != OrderStatus::Delivered {
         return Ok(false);
     }
-    // Each seller's own rate, where an admin set one; the configured rate otherwise.
-    let seller_ids: Vec<_> = order.seller_parts.iter().map(|part| part.seller_id.clone()).collect();
-    let sellers = app.catalogue.get_sellers(&seller_ids).await?;
-    let rate_of = |seller: &SellerId| {
-        sellers
-            .get(seller)
-            .and_then(|seller| seller.commission_rate)
-            .unwrap_or(app.commission_rate)
-    };
+    // For parts made before parts carried their rate.
+    let rates = CommissionRates::of(app, &order).await?;
     for attempt in 1..=NUMBER_ATTEMPTS {
         let last = app.orders.last_invoice_number().await?;
-        let invoice = Invoice::for_order(&order, last + 1, rate_of, app.clock.now());
+        let invoice = Invoice::for_order(&order, last + 1, |seller| rates.rate(seller), app.clock.now());
         match app.orders.create_invoice(&invoice, last).await? {
             InvoiceWrite::Issued => {
                 tracing::info!(number = %invoice.number, "invoice issued");
