@@ -174,7 +174,11 @@ async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_ev
     );
     assert_eq!(parts[1]["items"], json!([{"item_id": "item-2", "quantity": 2}]));
     assert_eq!(
-        (parts[0]["commission_rate"].as_str(), parts[0]["commission"].as_str(), parts[0]["payout"].as_str()),
+        (
+            parts[0]["commission_rate"].as_str(),
+            parts[0]["commission"].as_str(),
+            parts[0]["payout"].as_str()
+        ),
         (Some("0.10"), Some("0.80"), Some("7.20")),
         "each part carries the marketplace's commission (COMMISSION_RATE, no seller rate set) and the payout"
     );
