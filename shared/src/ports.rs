@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::batch::{Batch, BatchResult};
+use crate::domain::cart::Cart;
 use crate::domain::events::DomainEvent;
 use crate::domain::invoice::Invoice;
 use crate::domain::order::Payment;
@@ -176,6 +177,14 @@ pub trait OrderStore: Send + Sync {
 
     /// Records a claimed notification as sent (or refused for good), with the mail service's id.
     async fn settle_notification(&self, event_id: &str, recipient: &str, outcome: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// The customer's cart, if they have one (strongly consistent).
+    async fn get_cart(&self, user: &UserId) -> Result<Option<Cart>, StoreError>;
+
+    /// Writes the cart if it is still at the version it was read at (a new cart: if there is
+    /// none); `false` when another edit got there first. On success the cart's version is the
+    /// stored one. An empty cart is deleted.
+    async fn put_cart(&self, cart: &mut Cart) -> Result<bool, StoreError>;
 
     /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;

@@ -135,6 +135,9 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/orders/batch-process") | ("GET", "/api/v1/orders/batch-process/{batchId}") => Access::Admin,
         ("POST", "/api/v1/orders/{orderId}/refund") => Access::AdminOfOrder,
         ("PUT" | "GET", "/api/v1/sellers/{sellerId}") => Access::Admin,
+        ("GET" | "DELETE", "/api/v1/cart")
+        | ("POST", "/api/v1/cart/items" | "/api/v1/cart/checkout")
+        | ("PUT" | "DELETE", "/api/v1/cart/items/{productId}") => Access::SignedIn,
         ("POST", "/api/v1/orders/{orderId}/returns") => Access::OwnerOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/returns/{returnId}/approve" | "/api/v1/orders/{orderId}/returns/{returnId}/reject") => {
             Access::AdminNotYet
@@ -212,6 +215,8 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", "/api/v1/sellers/{sellerId}") => Some(json!({"name": "Seller One", "email": "one@sellers.example"})),
+                ("PUT", "/api/v1/cart/items/{productId}") => Some(json!({"quantity": 1})),
+                ("POST", "/api/v1/cart/items") => Some(json!({"product_id": "mug", "quantity": 1})),
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),

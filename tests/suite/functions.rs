@@ -289,6 +289,25 @@ async fn every_sample_event_runs_through_its_function() {
             function.name()
         );
     }
+    // Alice's cart: add, set, read, check out (the sample carries an address and a key), empty.
+    let (status, cart) = http(&service, HttpFunction::AddCartItem).await;
+    assert_eq!((status, cart["items"][0]["quantity"].as_u64()), (200, Some(2)), "{cart}");
+    let (status, cart) = http(&service, HttpFunction::SetCartItem).await;
+    assert_eq!((status, cart["items"][0]["quantity"].as_u64()), (200, Some(3)), "{cart}");
+    assert_eq!(
+        http(&service, HttpFunction::GetCart).await.1["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let (status, placed) = http(&service, HttpFunction::CheckoutCart).await;
+    assert_eq!((status, placed["status"].as_str()), (201, Some("PENDING_PAYMENT")), "{placed}");
+    assert_eq!(placed["shipping_address"]["country"], "US");
+    assert_eq!(
+        http(&service, HttpFunction::GetCart).await.1["items"],
+        serde_json::json!([]),
+        "checked out"
+    );
+    assert_eq!(http(&service, HttpFunction::RemoveCartItem).await.0, 200);
+    assert_eq!(http(&service, HttpFunction::ClearCart).await.0, 200);
     let scheduled: EventBridgeEvent = serde_json::from_value(event(ScheduleFunction::Sweeper.name())).expect("a valid scheduled event");
     let report = ScheduleFunction::Sweeper
         .handle(&service.app, scheduled)

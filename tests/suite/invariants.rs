@@ -74,6 +74,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
                     | PlaceError::KeyReused
                     | PlaceError::TooLarge(_)
                     | PlaceError::PricesKeptChanging
+                    | PlaceError::PriceChanged(_)
                     | PlaceError::Crashed(_)),
                 ) => return Err(TestCaseError::fail(format!("placing failed: {err}"))),
             }

@@ -135,6 +135,7 @@ async fn a_status_filter_reads_the_status_index_and_a_small_read_budget_gives_sh
     let mut query = ListQuery {
         owner: Some(UserId::parse("alice").unwrap()),
         status: Some(OrderStatus::Cancelled),
+        channel: None,
         from: None,
         to: None,
         sort: Sort::DEFAULT,

@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod cart;
 mod events;
 mod expiry;
 mod faults;

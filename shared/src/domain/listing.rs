@@ -5,6 +5,7 @@ use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::delivery::Channel;
 use super::ids::{OrderId, UserId};
 use super::order::Order;
 use super::status::OrderStatus;
@@ -50,6 +51,8 @@ pub struct ListQuery {
     /// Only this user's orders; `None` lists every user's (admins only).
     pub owner: Option<UserId>,
     pub status: Option<OrderStatus>,
+    /// Only orders taken on this channel (a filter on what is read, like `from` and `to`).
+    pub channel: Option<Channel>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub sort: Sort,
@@ -68,6 +71,7 @@ impl ListQuery {
     /// Whether an order passes the filters that are not part of an index key.
     pub fn admits(&self, order: &Order) -> bool {
         self.status.is_none_or(|status| order.status == status)
+            && self.channel.is_none_or(|channel| order.channel == channel)
             && self.from.is_none_or(|from| order.created_at >= from)
             && self.to.is_none_or(|to| order.created_at <= to)
     }

@@ -1,7 +1,9 @@
 //! The pure domain: no AWS SDK, no HTTP, no storage.
 
 pub mod batch;
+pub mod cart;
 pub mod contact;
+pub mod delivery;
 pub mod events;
 pub mod fulfilment;
 pub mod ids;

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::contact::Email;
+use super::delivery::{Address, Channel};
 use super::fulfilment::SellerPart;
 use super::ids::{ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
 use super::money::Money;
@@ -118,10 +119,26 @@ pub struct AmountTooLarge {
 
 impl PricingPolicy {
     pub fn totals(&self, lines: &[OrderLine]) -> Result<Totals, AmountTooLarge> {
+        self.checked_totals(&lines.iter().map(|line| line.subtotal).collect::<Vec<_>>())
+    }
+
+    /// The totals of lines with these subtotals, at most `Money::MAX` each (a cart's, before it
+    /// is an order: the bound is checked when it becomes one).
+    pub fn totals_of(&self, subtotals: &[Money]) -> Totals {
+        self.checked_totals(subtotals).unwrap_or(Totals {
+            subtotal: Money::MAX,
+            shipping_fee: self.shipping_fee,
+            tax: Money::ZERO,
+            discount: Money::ZERO,
+            total: Money::MAX,
+        })
+    }
+
+    fn checked_totals(&self, subtotals: &[Money]) -> Result<Totals, AmountTooLarge> {
         let too_large = |what: &str| AmountTooLarge { what: what.to_owned() };
-        let subtotal = Money::checked_sum(lines.iter().map(|line| line.subtotal)).map_err(|_| too_large("subtotal"))?;
+        let subtotal = Money::checked_sum(subtotals.iter().copied()).map_err(|_| too_large("subtotal"))?;
         let tax = Money::round_from(subtotal.amount() * self.tax_rate);
-        let shipping_fee = if lines.is_empty() { Money::ZERO } else { self.shipping_fee };
+        let shipping_fee = if subtotals.is_empty() { Money::ZERO } else { self.shipping_fee };
         let discount = Money::ZERO;
         let total = Money::checked_sum([subtotal, shipping_fee, tax])
             .map_err(|_| too_large("total"))?
@@ -145,6 +162,14 @@ pub struct Order {
     pub customer_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<Email>,
+    /// Where the order was taken (`web` for orders stored before channels were recorded).
+    #[serde(default)]
+    pub channel: Channel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<Address>,
+    /// The customer's note for the shop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_note: Option<String>,
     pub items: Vec<OrderLine>,
     #[serde(flatten)]
     pub totals: Totals,
@@ -302,6 +327,9 @@ impl Order {
             user_id,
             customer_name: None,
             customer_email: None,
+            channel: Channel::default(),
+            shipping_address: None,
+            customer_note: None,
             items,
             totals,
             currency: pricing.currency.clone(),

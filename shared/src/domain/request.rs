@@ -1,10 +1,11 @@
 //! Requests parsed from JSON bodies into domain values: after this, they are valid.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::contact::Contact;
+use super::delivery::{Address, Channel, MAX_NOTE_CHARS};
 use super::ids::{SellerId, Sku};
 use super::money::Money;
 use super::product::{Product, ProductUpdate, StockAdjustment};
@@ -21,12 +22,76 @@ pub struct WantedLine {
     pub quantity: Quantity,
 }
 
-/// A customer's order request: 1 to 50 lines, each product once, and who the customer is
-/// (from their verified token, never from the body).
+/// A customer's order request: 1 to 50 lines, each product once, where it was made and where it
+/// goes, and who the customer is (from their verified token, never from the body).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceOrder {
     lines: Vec<WantedLine>,
+    details: OrderDetails,
     customer: Option<Contact>,
+    /// At checkout: the price each product must still have, or nothing is placed.
+    locked_prices: Option<BTreeMap<Sku, Money>>,
+}
+
+/// What an order request says besides its lines: the sales channel, the shipping address and
+/// the customer's note.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderDetails {
+    pub channel: Channel,
+    pub shipping_address: Option<Address>,
+    pub note: Option<String>,
+}
+
+impl OrderDetails {
+    /// `channel`, `shipping_address` and `note` of a request body, each optional.
+    pub fn from_object(object: &Map<String, Value>, errors: &mut FieldErrors) -> Self {
+        let channel = match object.get("channel") {
+            None | Some(Value::Null) => Channel::default(),
+            Some(Value::String(text)) => text.parse().unwrap_or_else(|()| {
+                errors.push(
+                    "channel",
+                    "INVALID_CHANNEL",
+                    "must be web, mobile_app, whatsapp, instagram, marketplace or pos",
+                );
+                Channel::default()
+            }),
+            Some(_) => {
+                errors.push("channel", "WRONG_TYPE", "must be a string");
+                Channel::default()
+            }
+        };
+        let shipping_address = match object.get("shipping_address") {
+            None | Some(Value::Null) => None,
+            Some(value) => Address::from_json(value, "shipping_address", errors),
+        };
+        let note = match object.get("note") {
+            None | Some(Value::Null) => None,
+            Some(_) => errors.printable(object, "note", MAX_NOTE_CHARS, "INVALID_NOTE"),
+        };
+        Self {
+            channel,
+            shipping_address,
+            note,
+        }
+    }
+
+    /// A canonical text of the details for the idempotency fingerprint; empty when they are
+    /// the defaults, so requests that carry none keep the fingerprint they always had.
+    fn fingerprint(&self) -> String {
+        if self == &Self::default() {
+            return String::new();
+        }
+        let address = self
+            .shipping_address
+            .as_ref()
+            .map(|address| serde_json::to_string(address).unwrap_or_default())
+            .unwrap_or_default();
+        format!(
+            "|channel={}|address={address}|note={}",
+            self.channel,
+            self.note.as_deref().unwrap_or_default()
+        )
+    }
 }
 
 impl PlaceOrder {
@@ -34,8 +99,16 @@ impl PlaceOrder {
         &self.lines
     }
 
+    pub fn details(&self) -> &OrderDetails {
+        &self.details
+    }
+
     pub fn customer(&self) -> Option<&Contact> {
         self.customer.as_ref()
+    }
+
+    pub fn locked_prices(&self) -> Option<&BTreeMap<Sku, Money>> {
+        self.locked_prices.as_ref()
     }
 
     /// The request on behalf of this customer, as their token names them.
@@ -46,15 +119,24 @@ impl PlaceOrder {
         }
     }
 
+    /// A checkout of cart lines, each charged the price it was added at (`locked`), or at
+    /// today's prices when `locked` is `None`.
+    pub fn checkout(lines: Vec<WantedLine>, details: OrderDetails, locked: Option<BTreeMap<Sku, Money>>) -> Self {
+        Self {
+            lines,
+            details,
+            customer: None,
+            locked_prices: locked,
+        }
+    }
+
     pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         let Some(object) = errors.object(body, "") else {
-            return errors.into_result(Self {
-                lines: vec![],
-                customer: None,
-            });
+            return errors.into_result(Self::checkout(vec![], OrderDetails::default(), None));
         };
-        errors.unknown_fields(object, &["items"], "");
+        errors.unknown_fields(object, &["items", "channel", "shipping_address", "note"], "");
+        let details = OrderDetails::from_object(object, &mut errors);
         let mut lines = Vec::new();
         match object.get("items") {
             None | Some(Value::Null) => errors.push("items", "MISSING_FIELD", "is required"),
@@ -80,7 +162,7 @@ impl PlaceOrder {
             }
             Some(_) => errors.push("items", "WRONG_TYPE", "must be an array"),
         }
-        errors.into_result(Self { lines, customer: None })
+        errors.into_result(Self::checkout(lines, details, None))
     }
 
     /// A canonical text of the request, for recognising a replay under the same idempotency key.
@@ -88,13 +170,13 @@ impl PlaceOrder {
     pub fn fingerprint(&self) -> String {
         let mut lines = self.lines_in_request_order();
         lines.sort();
-        lines.join(";")
+        lines.join(";") + &self.details.fingerprint()
     }
 
     /// The fingerprint idempotency records written before it was made independent of line
     /// order carry (they live 24 hours).
     pub fn fingerprint_in_request_order(&self) -> String {
-        self.lines_in_request_order().join(";")
+        self.lines_in_request_order().join(";") + &self.details.fingerprint()
     }
 
     fn lines_in_request_order(&self) -> Vec<String> {
@@ -199,8 +281,26 @@ pub(crate) mod tests {
                     quantity: Quantity::new(*qty).unwrap(),
                 })
                 .collect(),
+            details: OrderDetails::default(),
             customer: None,
+            locked_prices: None,
         }
+    }
+
+    #[test]
+    fn the_fingerprint_covers_channel_address_and_note_and_stays_as_it_was_without_them() {
+        let plain = PlaceOrder::from_json(&json!({"items": [{"product_id": "a", "quantity": 1}]})).unwrap();
+        assert_eq!(plain.fingerprint(), "a=1", "requests without details keep their fingerprint");
+        let address = json!({"contact_name": "A", "line1": "1 St", "city": "C", "postal_code": "1", "country": "DE"});
+        let with = |extra: Value| {
+            let mut body = json!({"items": [{"product_id": "a", "quantity": 1}], "shipping_address": address});
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            PlaceOrder::from_json(&body).unwrap().fingerprint()
+        };
+        let prints = [with(json!({})), with(json!({"channel": "pos"})), with(json!({"note": "hi"}))];
+        assert!(prints.iter().all(|print| print != "a=1"));
+        assert_ne!(prints[0], prints[1]);
+        assert_ne!(prints[0], prints[2]);
     }
 
     fn codes(body: Value) -> Vec<(String, &'static str)> {

@@ -2,6 +2,7 @@
 //! template deploys, so the Lambda binaries and the local runner dispatch through one table.
 
 pub mod batch;
+pub mod cart;
 pub mod expiry_stream;
 pub mod fulfilment;
 pub mod inventory;
@@ -81,6 +82,12 @@ functions!(
         RejectReturn => "reject-return",
         PutSeller => "put-seller",
         GetSeller => "get-seller",
+        GetCart => "get-cart",
+        AddCartItem => "add-cart-item",
+        SetCartItem => "set-cart-item",
+        RemoveCartItem => "remove-cart-item",
+        ClearCart => "clear-cart",
+        CheckoutCart => "checkout-cart",
     }
 );
 functions!(
@@ -142,6 +149,12 @@ impl HttpFunction {
                 Self::RejectReturn => refunds::reject_return(app, request).await,
                 Self::PutSeller => sellers::put_seller(app, request).await,
                 Self::GetSeller => sellers::get_seller(app, request).await,
+                Self::GetCart => cart::get(app, request).await,
+                Self::AddCartItem => cart::add_item(app, request).await,
+                Self::SetCartItem => cart::set_item(app, request).await,
+                Self::RemoveCartItem => cart::remove_item(app, request).await,
+                Self::ClearCart => cart::clear(app, request).await,
+                Self::CheckoutCart => cart::checkout(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");

@@ -6,9 +6,10 @@ use serde::Serialize;
 
 use super::{caller, store_failure};
 use crate::app::App;
+use crate::domain::delivery::Channel;
 use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
-use crate::service::placement::{place_order, PlaceError, Placed};
+use crate::service::placement::{place_order, PlaceError, Placed, Placement};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -34,19 +35,36 @@ pub async fn create_order(app: &App, request: Request) -> HttpResult {
         .for_customer(identity.contact.clone());
     let placement = place_order(app, &identity.user, &wanted, key.as_ref())
         .await
-        .map_err(|err| match err {
-            PlaceError::KeyReused => ApiError::IdempotencyKeyReused,
-            PlaceError::TooLarge(err) => ApiError::Refused {
-                status: 422,
-                code: "AMOUNT_TOO_LARGE",
-                message: err.to_string(),
-                extra: serde_json::Map::from_iter([("max_amount".to_owned(), serde_json::json!(Money::MAX))]),
-            },
-            PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
-            PlaceError::PricesKeptChanging => ApiError::Unavailable(Box::new(PlaceError::PricesKeptChanging)),
-            PlaceError::Crashed(_) => ApiError::Crashed,
-            other => ApiError::Internal(Box::new(other)),
-        })?;
+        .map_err(placement_problem)?;
+    placement_response(placement)
+}
+
+/// One mapping of a placement's failure to the answer a client sees (`POST /orders`, checkout).
+pub(crate) fn placement_problem(err: PlaceError) -> ApiError {
+    match err {
+        PlaceError::KeyReused => ApiError::IdempotencyKeyReused,
+        PlaceError::TooLarge(err) => ApiError::Refused {
+            status: 422,
+            code: "AMOUNT_TOO_LARGE",
+            message: err.to_string(),
+            extra: serde_json::Map::from_iter([("max_amount".to_owned(), serde_json::json!(Money::MAX))]),
+        },
+        PlaceError::PriceChanged(changes) => ApiError::Refused {
+            status: 409,
+            code: "PRICE_CHANGED",
+            message: "prices changed since the lines were added: check out again with \"accept_price_changes\": true to pay today's"
+                .to_owned(),
+            extra: serde_json::Map::from_iter([("changes".to_owned(), serde_json::json!(changes))]),
+        },
+        PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
+        PlaceError::PricesKeptChanging => ApiError::Unavailable(Box::new(PlaceError::PricesKeptChanging)),
+        PlaceError::Crashed(_) => ApiError::Crashed,
+        other => ApiError::Internal(Box::new(other)),
+    }
+}
+
+/// 201 with the reserved order, 202 while its reservation is retried, 409 when it is INVALID.
+pub(crate) fn placement_response(placement: Placement) -> HttpResult {
     let (status, order) = match placement.placed {
         Placed::Reserved(order) => (201, order),
         Placed::Accepted(order) => (202, order),
@@ -88,7 +106,7 @@ struct OrderList {
 
 pub async fn list_orders(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
-    let params = query(&request, &["status", "user_id", "from", "to", "sort", "limit", "cursor"])?;
+    let params = query(&request, &["status", "channel", "user_id", "from", "to", "sort", "limit", "cursor"])?;
     let requested = params.parse("user_id", |raw| UserId::parse(raw).ok(), "a user id")?;
     let owner = match (identity.is_admin, requested) {
         (true, requested) => requested,
@@ -105,7 +123,7 @@ pub async fn list_user_orders(app: &App, request: Request) -> HttpResult {
     if !identity.may_access(&user) {
         return Err(ApiError::Forbidden);
     }
-    let params = query(&request, &["status", "from", "to", "sort", "limit", "cursor"])?;
+    let params = query(&request, &["status", "channel", "from", "to", "sort", "limit", "cursor"])?;
     list(app, &params, Some(user)).await
 }
 
@@ -127,6 +145,11 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
         "status",
         |raw| raw.parse::<OrderStatus>().ok(),
         "an order status such as PENDING_PAYMENT",
+    )?;
+    let channel = params.parse(
+        "channel",
+        |raw| raw.parse::<Channel>().ok(),
+        "a sales channel: web, mobile_app, whatsapp, instagram, marketplace or pos",
     )?;
     let from = params.parse(
         "from",
@@ -164,6 +187,7 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
     Ok(ListQuery {
         owner,
         status,
+        channel,
         from,
         to,
         sort,

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod batch;
+pub mod cart;
 pub mod fulfilment;
 pub mod invoices;
 pub mod notifications;

@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
+use crate::domain::cart::PriceChange;
 use crate::domain::order::{price_lines, AmountTooLarge};
 use crate::domain::{Actor, IdempotencyKey, Order, OrderId, OrderStatus, PlaceOrder, Reservation, UserId};
 use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
@@ -31,7 +32,7 @@ impl Placed {
         }
     }
 
-    fn of(order: Order) -> Self {
+    pub(crate) fn of(order: Order) -> Self {
         match order.status {
             OrderStatus::PendingReservingStock | OrderStatus::Created => Self::Accepted(order),
             OrderStatus::Invalid => Self::Invalid(order),
@@ -57,6 +58,9 @@ pub enum PlaceError {
     /// The prices changed under every attempt to place the order; nothing was written.
     #[error("prices kept changing while the order was placed")]
     PricesKeptChanging,
+    /// A checkout's locked prices are no longer the catalogue's; nothing was written.
+    #[error("prices changed since the lines were added")]
+    PriceChanged(Vec<PriceChange>),
     #[error("storage stayed unavailable; nothing was written")]
     Unavailable(#[source] StoreError),
     #[error("storage failed")]
@@ -96,6 +100,23 @@ pub async fn place_order(
         let catalogue = app.catalogue.get_products(&skus).await?;
         let now = app.clock.now();
         let (lines, unknown) = price_lines(request, &catalogue)?;
+        if let Some(locked) = request.locked_prices() {
+            // A checkout charges what the customer was shown, or nothing.
+            let changes: Vec<PriceChange> = lines
+                .iter()
+                .filter_map(|line| {
+                    let shown = *locked.get(&line.product_id)?;
+                    (shown != line.unit_price).then(|| PriceChange {
+                        product_id: line.product_id.clone(),
+                        old_price: shown,
+                        new_price: line.unit_price,
+                    })
+                })
+                .collect();
+            if !changes.is_empty() {
+                return Err(PlaceError::PriceChanged(changes));
+            }
+        }
         let mut order = Order::new(
             OrderId::new(),
             customer.clone(),
@@ -108,6 +129,10 @@ pub async fn place_order(
             order.customer_name = contact.name.clone();
             order.customer_email = contact.email.clone();
         }
+        let details = request.details();
+        order.channel = details.channel;
+        order.shipping_address = details.shipping_address.clone();
+        order.customer_note = details.note.clone();
         tracing::Span::current().record("order_id", tracing::field::display(order.id));
         let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.digest.clone(), order.id, now));
         let reserver = Actor::system(RESERVER);

@@ -8,15 +8,16 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
-    BatchKeyRecord, BatchRecord, BatchResultRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, NotificationRecord, OrderRecord,
-    ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_SK,
-    SETTLED_RETENTION_DAYS,
+    cart_pk, decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
+    BatchKeyRecord, BatchRecord, BatchResultRecord, CartRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, NotificationRecord,
+    OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, CART_SK, INVOICE_COUNTER_PK, INVOICE_SK,
+    LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::batch::{Batch, BatchResult};
+use crate::domain::cart::Cart;
 use crate::domain::invoice::Invoice;
 use crate::domain::order::Payment;
 use crate::domain::{
@@ -116,6 +117,70 @@ impl OrderStore for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn get_cart(&self, user: &UserId) -> Result<Option<Cart>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(key(cart_pk(user), CART_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        match output.item {
+            Some(item) => {
+                let record: CartRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+                Ok(Some(record.cart))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn put_cart(&self, cart: &mut Cart) -> Result<bool, StoreError> {
+        let read_at = cart.version;
+        let (condition, version) = match read_at {
+            0 => ("attribute_not_exists(pk)", None),
+            _ => ("version = :version", Some(AttributeValue::N(read_at.to_string()))),
+        };
+        let written = if cart.lines.is_empty() {
+            let deleted = self
+                .client
+                .delete_item()
+                .table_name(&self.orders_table)
+                .set_key(Some(key(cart_pk(&cart.user_id), CART_SK)))
+                .condition_expression(condition)
+                .set_expression_attribute_values(version.map(|v| [(":version".to_owned(), v)].into()))
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => true,
+                Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => false,
+                Err(err) => return Err(classify(err)),
+            }
+        } else {
+            let mut stored = cart.clone();
+            stored.version = read_at + 1;
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.orders_table)
+                .set_item(Some(to_item(&CartRecord::new(&stored))?))
+                .condition_expression(condition)
+                .set_expression_attribute_values(version.map(|v| [(":version".to_owned(), v)].into()))
+                .send()
+                .await;
+            match put {
+                Ok(_) => true,
+                Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => false,
+                Err(err) => return Err(classify(err)),
+            }
+        };
+        if written {
+            cart.version = if cart.lines.is_empty() { 0 } else { read_at + 1 };
+        }
+        Ok(written)
     }
 
     async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError> {

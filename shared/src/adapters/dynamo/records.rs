@@ -46,6 +46,8 @@ pub mod prefix {
     pub const INVOICE: &str = "INVOICE#";
     /// A seller of the marketplace.
     pub const SELLER: &str = "SELLER#";
+    /// A customer's cart.
+    pub const CART: &str = "CART#";
     /// A notification sent (or being sent) for one event to one recipient.
     pub const NOTIFICATION: &str = "NOTIFICATION#";
 }
@@ -357,6 +359,33 @@ impl NotificationRecord {
             ttl: (now + chrono::Duration::days(Self::RETENTION_DAYS)).timestamp(),
         }
     }
+}
+
+pub const CART_SK: &str = "CART";
+
+/// A customer's cart, under `CART#<user>`; forgotten by TTL after `CART_IDLE_DAYS` idle.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CartRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub cart: crate::domain::cart::Cart,
+    pub ttl: i64,
+}
+
+impl CartRecord {
+    pub fn new(cart: &crate::domain::cart::Cart) -> Self {
+        Self {
+            pk: cart_pk(&cart.user_id),
+            sk: CART_SK.to_owned(),
+            cart: cart.clone(),
+            ttl: (cart.updated_at + chrono::Duration::days(crate::domain::cart::CART_IDLE_DAYS)).timestamp(),
+        }
+    }
+}
+
+pub fn cart_pk(user: &UserId) -> String {
+    format!("{}{user}", prefix::CART)
 }
 
 /// A seller, under `SELLER#<id>`.

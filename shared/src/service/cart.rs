@@ -1,0 +1,150 @@
+//! The cart: edits conditioned on the cart's version (two tabs editing one cart never lose an
+//! update), and checkout through the same placement as `POST /orders`, charging the prices the
+//! lines were added at; the cart is emptied of what was bought only once the order holds its
+//! stock.
+
+use std::collections::HashMap;
+
+use crate::app::App;
+use crate::domain::cart::{Cart, CartRefusal, CartView};
+use crate::domain::contact::Contact;
+use crate::domain::request::OrderDetails;
+use crate::domain::{IdempotencyKey, PlaceOrder, Product, Quantity, Sku, UserId};
+use crate::ports::StoreError;
+use crate::service::placement::{place_order, PlaceError, Placed, Placement};
+
+/// Tries of an edit that other edits of the same cart keep beating (a few tabs at once), with
+/// a jittered pause between them.
+const EDIT_ATTEMPTS: u32 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    #[error(transparent)]
+    Refused(#[from] CartRefusal),
+    #[error("the cart kept changing under the request")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One edit of a cart.
+#[derive(Debug, Clone)]
+pub enum CartEdit {
+    Add(Sku, Quantity),
+    /// `None` removes the line.
+    Set(Sku, Option<Quantity>),
+    Remove(Sku),
+    Clear,
+}
+
+impl CartEdit {
+    fn product(&self) -> Option<&Sku> {
+        match self {
+            Self::Add(sku, _) | Self::Set(sku, Some(_)) => Some(sku),
+            Self::Set(_, None) | Self::Remove(_) | Self::Clear => None,
+        }
+    }
+}
+
+async fn read_cart(app: &App, user: &UserId) -> Result<Cart, StoreError> {
+    Ok(app
+        .orders
+        .get_cart(user)
+        .await?
+        .unwrap_or_else(|| Cart::empty(user.clone(), app.clock.now())))
+}
+
+/// The cart with today's prices and stock.
+pub async fn view(app: &App, user: &UserId) -> Result<CartView, StoreError> {
+    let cart = read_cart(app, user).await?;
+    view_of(app, &cart).await
+}
+
+async fn view_of(app: &App, cart: &Cart) -> Result<CartView, StoreError> {
+    let skus: Vec<Sku> = cart.lines.iter().map(|line| line.product_id.clone()).collect();
+    let products = if skus.is_empty() {
+        HashMap::new()
+    } else {
+        app.catalogue.get_products(&skus).await?
+    };
+    Ok(CartView::of(cart, &products, &app.pricing))
+}
+
+/// Applies an edit, again on a fresh read while another edit of the cart wins.
+pub async fn edit(app: &App, user: &UserId, edit: CartEdit) -> Result<CartView, CartError> {
+    let product: Option<Product> = match edit.product() {
+        Some(sku) => app.catalogue.get_products(std::slice::from_ref(sku)).await?.remove(sku),
+        None => None,
+    };
+    for attempt in 1..=EDIT_ATTEMPTS {
+        if attempt > 1 {
+            app.contention_retry.back_off(attempt - 1).await;
+        }
+        let mut cart = read_cart(app, user).await?;
+        let before = cart.clone();
+        let now = app.clock.now();
+        match &edit {
+            CartEdit::Add(sku, quantity) => cart.add(product.as_ref(), sku, *quantity, now)?,
+            CartEdit::Set(sku, quantity) => cart.set_quantity(product.as_ref(), sku, *quantity, now)?,
+            CartEdit::Remove(sku) => cart.remove(sku, now),
+            CartEdit::Clear => cart.lines.clear(),
+        }
+        // Removing what is not there writes nothing.
+        if cart.lines == before.lines || app.orders.put_cart(&mut cart).await? {
+            return Ok(view_of(app, &cart).await?);
+        }
+    }
+    Err(CartError::Contended)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("the cart is empty")]
+    Empty,
+    #[error(transparent)]
+    Place(#[from] PlaceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Places the cart as an order. Lines are charged the price they were added at unless the
+/// customer accepts today's (`accept_price_changes`); the cart loses what was bought only when
+/// the order holds its stock (201), so a refused, waiting or repeated checkout keeps it.
+pub async fn checkout(
+    app: &App,
+    user: &UserId,
+    customer: Contact,
+    details: OrderDetails,
+    accept_price_changes: bool,
+    key: Option<&IdempotencyKey>,
+) -> Result<Placement, CheckoutError> {
+    let cart = read_cart(app, user).await?;
+    if cart.lines.is_empty() {
+        // A retried checkout whose first try emptied the cart answers with that order.
+        if let Some(key) = key {
+            if let Some(record) = app.orders.find_idempotency(user, key, app.clock.now()).await? {
+                if let Some(order) = app.orders.get_order(record.order_id).await? {
+                    return Ok(Placement {
+                        placed: Placed::of(order),
+                        replayed: true,
+                    });
+                }
+            }
+        }
+        return Err(CheckoutError::Empty);
+    }
+    let locked = (!accept_price_changes).then(|| cart.locked_prices());
+    let bought = cart.wanted();
+    let request = PlaceOrder::checkout(bought.clone(), details, locked).for_customer(customer);
+    let placement = place_order(app, user, &request, key).await?;
+    if matches!(placement.placed, Placed::Reserved(_)) && !placement.replayed {
+        for _ in 0..EDIT_ATTEMPTS {
+            let mut now = read_cart(app, user).await?;
+            now.without(&bought, app.clock.now());
+            if app.orders.put_cart(&mut now).await? {
+                break;
+            }
+        }
+    }
+    Ok(placement)
+}
