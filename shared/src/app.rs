@@ -23,6 +23,8 @@ pub struct App {
     pub payments: Arc<dyn PaymentProvider>,
     /// Tells customers and sellers what happened.
     pub notifier: Arc<dyn Notifier>,
+    /// Sellers' shipping fees as this instance last read them.
+    pub seller_cache: Arc<crate::service::sellers::SellerCache>,
     pub clock: Arc<dyn Clock>,
     pub pricing: PricingPolicy,
     /// The marketplace's share of each seller's subtotal, on invoices.
@@ -66,6 +68,7 @@ impl App {
             events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
             payments: Arc::new(SimulatedProvider::default()),
             notifier: Arc::new(SesNotifier::new(clients.ses, config.notification_sender.clone())),
+            seller_cache: Arc::default(),
             clock,
             pricing: config.pricing.clone(),
             commission_rate: config.commission_rate,

@@ -274,6 +274,10 @@ pub enum StockChange<'a> {
     /// `on_hand` and `available` go up, one update per product. Once, because the order write
     /// beside it is conditioned on the version that had not restocked them yet.
     Restock(&'a [(Sku, crate::domain::Quantity)]),
+    /// An unpaid order's lines changed: its ACTIVE reservation takes the new lines, and each
+    /// product's held units move by its delta (a hold conditioned like a placement's, or a
+    /// give-back).
+    Adjust(&'a Reservation, &'a [crate::domain::edit::StockDelta]),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -135,6 +135,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/orders/batch-process") | ("GET", "/api/v1/orders/batch-process/{batchId}") => Access::Admin,
         ("POST", "/api/v1/orders/{orderId}/refund") => Access::AdminOfOrder,
         ("PUT" | "GET", "/api/v1/sellers/{sellerId}") => Access::Admin,
+        ("POST", "/api/v1/orders/{orderId}/items") | ("PUT" | "DELETE", "/api/v1/orders/{orderId}/items/{itemId}") => Access::OwnerOrAdmin,
         ("GET" | "DELETE", "/api/v1/cart")
         | ("POST", "/api/v1/cart/items" | "/api/v1/cart/checkout")
         | ("PUT" | "DELETE", "/api/v1/cart/items/{productId}") => Access::SignedIn,
@@ -211,12 +212,14 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{userId}", "owner")
                 .replace("{batchId}", &batch_id)
                 .replace("{returnId}", "ret-1")
-                .replace("{sellerId}", "seller-1");
+                .replace("{sellerId}", "seller-1")
+                .replace("{itemId}", "item-1");
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", "/api/v1/sellers/{sellerId}") => Some(json!({"name": "Seller One", "email": "one@sellers.example"})),
                 ("PUT", "/api/v1/cart/items/{productId}") => Some(json!({"quantity": 1})),
-                ("POST", "/api/v1/cart/items") => Some(json!({"product_id": "mug", "quantity": 1})),
+                ("POST", "/api/v1/cart/items" | "/api/v1/orders/{orderId}/items") => Some(json!({"product_id": "mug", "quantity": 1})),
+                ("PUT", "/api/v1/orders/{orderId}/items/{itemId}") => Some(json!({"quantity": 2})),
                 ("PUT", _) => Some(json!({"name": "Mug", "seller_id": "seller-1", "price": "5.00", "on_hand": 1000})),
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),

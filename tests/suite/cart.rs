@@ -214,3 +214,47 @@ async fn a_price_change_racing_a_checkout_never_slips_through_at_the_old_price()
     }
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sellers_part_adds_its_own_shipping_fee_to_the_cart_and_the_order() {
+    let service = service(Setup {
+        environment: vec![("ORDERS_SHIPPING_FEE".into(), "5.00".into())],
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    let seller = json!({"name": "Plates Inc", "email": "plates@sellers.example", "shipping_fee": "3.00"});
+    let registered = admin.send(Method::PUT, "/api/v1/sellers/seller-2", Some(seller), &[]).await;
+    assert_eq!(registered.body["shipping_fee"], "3.00", "{registered:?}");
+    admin.put_product("mug", "8.00", 10).await;
+    let plate = json!({"name": "Plate", "seller_id": "seller-2", "price": "2.00", "on_hand": 10});
+    admin.send(Method::PUT, "/api/v1/inventory/plate", Some(plate), &[]).await;
+
+    let alice = Api::customer(&service, "alice");
+    add(&alice, "mug", 1).await;
+    let cart = add(&alice, "plate", 2).await.body;
+    assert_eq!(cart["shipping_fees"], json!({"seller-1": "5.00", "seller-2": "3.00"}));
+    assert_eq!(
+        (cart["shipping_fee"].as_str(), cart["total"].as_str()),
+        (Some("8.00"), Some("20.00"))
+    );
+
+    let order = checkout(&alice, json!({"shipping_address": address()}), None).await.body;
+    assert_eq!(order["shipping_fees"], json!({"seller-1": "5.00", "seller-2": "3.00"}), "{order}");
+    assert_eq!(
+        (order["shipping_fee"].as_str(), order["total"].as_str()),
+        (Some("8.00"), Some("20.00"))
+    );
+    let id = order["id"].as_str().unwrap();
+    let item = order["items"][1]["item_id"].as_str().unwrap();
+    let edited = alice
+        .send(Method::DELETE, &format!("/api/v1/orders/{id}/items/{item}"), None, &[])
+        .await
+        .body;
+    assert_eq!(
+        (edited["shipping_fee"].as_str(), edited["total"].as_str()),
+        (Some("5.00"), Some("13.00")),
+        "no part, no fee"
+    );
+    assert_invariants(&service).await;
+}

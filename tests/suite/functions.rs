@@ -280,6 +280,9 @@ async fn every_sample_event_runs_through_its_function() {
         HttpFunction::RequestReturn,
         HttpFunction::ApproveReturn,
         HttpFunction::RejectReturn,
+        HttpFunction::AddOrderItem,
+        HttpFunction::SetOrderItem,
+        HttpFunction::RemoveOrderItem,
     ] {
         let (status, problem) = http(&service, function).await;
         assert_eq!(

@@ -134,6 +134,9 @@ async fn a_keyed_placement_costs_one_batch_read_and_one_transaction_and_only_a_r
     let snapshot = || ops.map(|op| plan.calls(op));
     let delta = |before: [u64; 5], after: [u64; 5]| -> Vec<u64> { after.iter().zip(before).map(|(a, b)| a - b).collect() };
 
+    // A first placement warms the instance's read of the sellers' shipping fees.
+    assert_eq!(alice.place(&[("mug", 1)], None).await.status, StatusCode::CREATED);
+
     let before = snapshot();
     let placed = alice.place(&[("mug", 2)], Some("once")).await;
     assert_eq!(placed.status, StatusCode::CREATED);
@@ -148,5 +151,5 @@ async fn a_keyed_placement_costs_one_batch_read_and_one_transaction_and_only_a_r
     assert_eq!(replayed.headers["idempotent-replayed"], "true");
     // The replay loses on the key in the transaction, then reads the key's record and the order.
     assert_eq!(delta(before, snapshot()), [1, 1, 1, 1, 0]);
-    assert_eq!(counters(&admin.product("mug").await), (10, 8, 2), "held once");
+    assert_eq!(counters(&admin.product("mug").await), (10, 7, 3), "held once");
 }

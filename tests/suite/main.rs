@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod cart;
+mod edits;
 mod events;
 mod expiry;
 mod faults;

@@ -170,6 +170,8 @@ pub struct CartView {
     pub items: Vec<CartItemView>,
     #[serde(flatten)]
     pub totals: Totals,
+    /// What each seller's part adds to shipping.
+    pub shipping_fees: BTreeMap<SellerId, Money>,
     pub currency: String,
     pub updated_at: Option<DateTime<Utc>>,
     pub version: u64,
@@ -192,7 +194,8 @@ pub struct CartItemView {
 }
 
 impl CartView {
-    pub fn of(cart: &Cart, products: &HashMap<Sku, Product>, pricing: &PricingPolicy) -> Self {
+    /// `shipping_fees`: the sellers' own fees, where they have one.
+    pub fn of(cart: &Cart, products: &HashMap<Sku, Product>, pricing: &PricingPolicy, shipping_fees: &BTreeMap<SellerId, Money>) -> Self {
         let mut items = Vec::with_capacity(cart.lines.len());
         for line in &cart.lines {
             let product = products.get(&line.product_id);
@@ -224,9 +227,17 @@ impl CartView {
                 warnings,
             });
         }
-        let subtotals: Vec<Money> = items.iter().map(|item| item.line_total).collect();
+        // A line of a product no longer sold ships with nobody: it is not priced.
+        let subtotals: Vec<(&SellerId, Money)> = items
+            .iter()
+            .filter_map(|item| Some((item.seller_id.as_ref()?, item.line_total)))
+            .collect();
         Self {
-            totals: pricing.totals_of(&subtotals),
+            totals: pricing.totals_of(&subtotals, shipping_fees),
+            shipping_fees: subtotals
+                .iter()
+                .map(|(seller, _)| ((*seller).clone(), pricing.shipping_fee_of(seller, shipping_fees)))
+                .collect(),
             items,
             currency: pricing.currency.clone(),
             updated_at: (cart.version > 0).then_some(cart.updated_at),
@@ -293,7 +304,12 @@ mod tests {
             tax_rate: Default::default(),
             shipping_fee: Money::ZERO,
         };
-        let view = CartView::of(&cart, &HashMap::from([(dearer.product_id.clone(), dearer)]), &pricing);
+        let view = CartView::of(
+            &cart,
+            &HashMap::from([(dearer.product_id.clone(), dearer)]),
+            &pricing,
+            &BTreeMap::new(),
+        );
         assert_eq!(view.items[0].warnings, ["PRICE_CHANGED", "ONLY_4_LEFT"]);
         assert_eq!(view.totals.total, Money::parse("15.00").unwrap());
     }

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod cart;
 pub mod contact;
 pub mod delivery;
+pub mod edit;
 pub mod events;
 pub mod fulfilment;
 pub mod ids;

@@ -1,6 +1,6 @@
 //! An order, its lines, its totals and its status timeline.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -105,7 +105,7 @@ pub struct PricingPolicy {
     pub currency: String,
     /// Tax as a fraction of the subtotal (0.08 for 8 %), rounded once on the total tax.
     pub tax_rate: Decimal,
-    /// Flat fee per order.
+    /// Shipping per seller part of an order, for sellers without a fee of their own.
     pub shipping_fee: Money,
 }
 
@@ -118,27 +118,37 @@ pub struct AmountTooLarge {
 }
 
 impl PricingPolicy {
-    pub fn totals(&self, lines: &[OrderLine]) -> Result<Totals, AmountTooLarge> {
-        self.checked_totals(&lines.iter().map(|line| line.subtotal).collect::<Vec<_>>())
+    /// The totals of these lines, each seller's part adding its shipping fee (`fees`, or the
+    /// configured one for a seller without its own).
+    pub fn totals(&self, lines: &[OrderLine], fees: &BTreeMap<SellerId, Money>) -> Result<Totals, AmountTooLarge> {
+        let subtotals: Vec<(&SellerId, Money)> = lines.iter().map(|line| (&line.seller_id, line.subtotal)).collect();
+        self.checked_totals(&subtotals, fees)
     }
 
-    /// The totals of lines with these subtotals, at most `Money::MAX` each (a cart's, before it
-    /// is an order: the bound is checked when it becomes one).
-    pub fn totals_of(&self, subtotals: &[Money]) -> Totals {
-        self.checked_totals(subtotals).unwrap_or(Totals {
+    /// The totals of lines with these sellers and subtotals (a cart's, before it is an order:
+    /// the bound is checked when it becomes one, so here an amount past it shows as the bound).
+    pub fn totals_of(&self, subtotals: &[(&SellerId, Money)], fees: &BTreeMap<SellerId, Money>) -> Totals {
+        self.checked_totals(subtotals, fees).unwrap_or(Totals {
             subtotal: Money::MAX,
-            shipping_fee: self.shipping_fee,
+            shipping_fee: Money::ZERO,
             tax: Money::ZERO,
             discount: Money::ZERO,
             total: Money::MAX,
         })
     }
 
-    fn checked_totals(&self, subtotals: &[Money]) -> Result<Totals, AmountTooLarge> {
+    /// What one seller's part adds to shipping.
+    pub fn shipping_fee_of(&self, seller: &SellerId, fees: &BTreeMap<SellerId, Money>) -> Money {
+        fees.get(seller).copied().unwrap_or(self.shipping_fee)
+    }
+
+    fn checked_totals(&self, subtotals: &[(&SellerId, Money)], fees: &BTreeMap<SellerId, Money>) -> Result<Totals, AmountTooLarge> {
         let too_large = |what: &str| AmountTooLarge { what: what.to_owned() };
-        let subtotal = Money::checked_sum(subtotals.iter().copied()).map_err(|_| too_large("subtotal"))?;
+        let subtotal = Money::checked_sum(subtotals.iter().map(|(_, amount)| *amount)).map_err(|_| too_large("subtotal"))?;
+        let sellers: BTreeSet<&SellerId> = subtotals.iter().map(|(seller, _)| *seller).collect();
+        let shipping_fee = Money::checked_sum(sellers.into_iter().map(|seller| self.shipping_fee_of(seller, fees)))
+            .map_err(|_| too_large("shipping fee"))?;
         let tax = Money::round_from(subtotal.amount() * self.tax_rate);
-        let shipping_fee = if subtotals.is_empty() { Money::ZERO } else { self.shipping_fee };
         let discount = Money::ZERO;
         let total = Money::checked_sum([subtotal, shipping_fee, tax])
             .map_err(|_| too_large("total"))?
@@ -173,6 +183,10 @@ pub struct Order {
     pub items: Vec<OrderLine>,
     #[serde(flatten)]
     pub totals: Totals,
+    /// What each seller's part adds to shipping (the seller's own fee, or the configured one),
+    /// as the order was priced.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shipping_fees: BTreeMap<SellerId, Money>,
     pub currency: String,
     pub status: OrderStatus,
     pub payment_status: PaymentStatus,
@@ -315,7 +329,11 @@ impl Order {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Self, AmountTooLarge> {
-        let totals = pricing.totals(&items)?;
+        let shipping_fees = items
+            .iter()
+            .map(|line| (line.seller_id.clone(), pricing.shipping_fee))
+            .collect::<BTreeMap<_, _>>();
+        let totals = pricing.totals(&items, &shipping_fees)?;
         let entry = |status| StatusChange {
             status,
             timestamp: now,
@@ -332,6 +350,7 @@ impl Order {
             customer_note: None,
             items,
             totals,
+            shipping_fees,
             currency: pricing.currency.clone(),
             status: OrderStatus::PendingReservingStock,
             payment_status: PaymentStatus::Pending,
@@ -348,6 +367,15 @@ impl Order {
             payment_due_at: None,
             version: 1,
         })
+    }
+
+    /// Prices shipping with each seller's own fee (`fees`; the configured one for the rest).
+    pub fn with_shipping_fees(mut self, fees: &BTreeMap<SellerId, Money>, pricing: &PricingPolicy) -> Result<Self, AmountTooLarge> {
+        for (seller, fee) in self.shipping_fees.iter_mut() {
+            *fee = pricing.shipping_fee_of(seller, fees);
+        }
+        self.totals = pricing.totals(&self.items, &self.shipping_fees)?;
+        Ok(self)
     }
 
     /// Moves to `next` if the lifecycle allows it, recording who did it and why.
@@ -428,7 +456,7 @@ impl Order {
         if !problems.is_empty() {
             return Err(problems);
         }
-        self.totals = pricing.totals(&self.items).map_err(|_| {
+        self.totals = pricing.totals(&self.items, &self.shipping_fees).map_err(|_| {
             self.items
                 .iter()
                 .map(|line| LineProblem {

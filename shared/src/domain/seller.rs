@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::contact::Email;
 use super::ids::SellerId;
+use super::money::Money;
 use super::validation::{FieldError, FieldErrors};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ pub struct Seller {
     /// The marketplace's share of this seller's subtotals; the configured default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commission_rate: Option<Decimal>,
+    /// What the seller's part of an order adds to its shipping; the configured fee when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_fee: Option<Money>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped by every update.
@@ -33,17 +37,19 @@ pub struct SellerUpdate {
     pub email: Email,
     pub active: bool,
     pub commission_rate: Option<Decimal>,
+    pub shipping_fee: Option<Money>,
 }
 
 impl SellerUpdate {
     pub const MAX_NAME_CHARS: usize = 200;
 
-    /// `{"name", "email", "active", "commission_rate"}`; the rate a decimal string from 0 up
-    /// to (not including) 1, or absent for the configured default.
+    /// `{"name", "email", "active", "commission_rate", "shipping_fee"}`; the rate a decimal
+    /// string from 0 up to (not including) 1, the fee a decimal string; either absent for the
+    /// configured default.
     pub fn from_json(seller_id: SellerId, body: &Value) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         let object = errors.object(body, "").cloned().unwrap_or_default();
-        errors.unknown_fields(&object, &["name", "email", "active", "commission_rate"], "");
+        errors.unknown_fields(&object, &["name", "email", "active", "commission_rate", "shipping_fee"], "");
         let name = errors.printable(&object, "name", Self::MAX_NAME_CHARS, "INVALID_NAME");
         let email = errors.string(&object, "email", "").and_then(|text| match Email::parse(text) {
             Ok(email) => Some(email),
@@ -78,13 +84,28 @@ impl SellerUpdate {
                 None
             }
         };
-        match (name, email, active, commission_rate) {
-            (Some(name), Some(email), Some(active), Some(commission_rate)) => errors.into_result(Self {
+        let shipping_fee = match object.get("shipping_fee") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(text)) => match Money::parse(text) {
+                Ok(fee) => Some(Some(fee)),
+                Err(err) => {
+                    errors.push("shipping_fee", "INVALID_MONEY", format!("must be a decimal string: {err}"));
+                    None
+                }
+            },
+            Some(_) => {
+                errors.push("shipping_fee", "WRONG_TYPE", "must be a decimal string such as \"4.99\"");
+                None
+            }
+        };
+        match (name, email, active, commission_rate, shipping_fee) {
+            (Some(name), Some(email), Some(active), Some(commission_rate), Some(shipping_fee)) => errors.into_result(Self {
                 seller_id,
                 name,
                 email,
                 active,
                 commission_rate,
+                shipping_fee,
             }),
             _ => Err(errors.into_result(()).err().unwrap_or_default()),
         }
@@ -100,6 +121,7 @@ impl Seller {
             email: update.email,
             active: update.active,
             commission_rate: update.commission_rate,
+            shipping_fee: update.shipping_fee,
             created_at: previous.map_or(now, |seller| seller.created_at),
             updated_at: now,
             version: previous.map_or(1, |seller| seller.version + 1),

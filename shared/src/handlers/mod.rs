@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod cart;
+pub mod edits;
 pub mod expiry_stream;
 pub mod fulfilment;
 pub mod inventory;
@@ -88,6 +89,9 @@ functions!(
         RemoveCartItem => "remove-cart-item",
         ClearCart => "clear-cart",
         CheckoutCart => "checkout-cart",
+        AddOrderItem => "add-order-item",
+        SetOrderItem => "set-order-item",
+        RemoveOrderItem => "remove-order-item",
     }
 );
 functions!(
@@ -155,6 +159,9 @@ impl HttpFunction {
                 Self::RemoveCartItem => cart::remove_item(app, request).await,
                 Self::ClearCart => cart::clear(app, request).await,
                 Self::CheckoutCart => cart::checkout(app, request).await,
+                Self::AddOrderItem => edits::add_item(app, request).await,
+                Self::SetOrderItem => edits::set_item(app, request).await,
+                Self::RemoveOrderItem => edits::remove_item(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");

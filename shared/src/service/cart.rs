@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::domain::cart::{Cart, CartRefusal, CartView};
 use crate::domain::contact::Contact;
 use crate::domain::request::OrderDetails;
-use crate::domain::{IdempotencyKey, PlaceOrder, Product, Quantity, Sku, UserId};
+use crate::domain::{IdempotencyKey, PlaceOrder, Product, Quantity, SellerId, Sku, UserId};
 use crate::ports::StoreError;
 use crate::service::placement::{place_order, PlaceError, Placed, Placement};
 
@@ -67,7 +67,9 @@ async fn view_of(app: &App, cart: &Cart) -> Result<CartView, StoreError> {
     } else {
         app.catalogue.get_products(&skus).await?
     };
-    Ok(CartView::of(cart, &products, &app.pricing))
+    let sellers: Vec<SellerId> = products.values().map(|product| product.seller_id.clone()).collect();
+    let fees = app.seller_cache.shipping_fees(app, &sellers).await?;
+    Ok(CartView::of(cart, &products, &app.pricing, &fees))
 }
 
 /// Applies an edit, again on a fresh read while another edit of the cart wins.

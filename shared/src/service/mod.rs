@@ -3,10 +3,12 @@
 pub mod actions;
 pub mod batch;
 pub mod cart;
+pub mod edits;
 pub mod fulfilment;
 pub mod invoices;
 pub mod notifications;
 pub mod placement;
 pub mod refunds;
 pub mod reservation;
+pub mod sellers;
 pub mod sweeper;

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use crate::app::App;
 use crate::domain::cart::PriceChange;
 use crate::domain::order::{price_lines, AmountTooLarge};
-use crate::domain::{Actor, IdempotencyKey, Order, OrderId, OrderStatus, PlaceOrder, Reservation, UserId};
+use crate::domain::{Actor, IdempotencyKey, Order, OrderId, OrderStatus, PlaceOrder, Reservation, SellerId, UserId};
 use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
 
 /// The component named in the timeline for what the reservation step decides.
@@ -117,6 +117,8 @@ pub async fn place_order(
                 return Err(PlaceError::PriceChanged(changes));
             }
         }
+        let sellers: Vec<SellerId> = lines.iter().map(|line| line.seller_id.clone()).collect();
+        let fees = app.seller_cache.shipping_fees(app, &sellers).await?;
         let mut order = Order::new(
             OrderId::new(),
             customer.clone(),
@@ -124,7 +126,8 @@ pub async fn place_order(
             &app.pricing,
             &Actor::customer(customer),
             now,
-        )?;
+        )?
+        .with_shipping_fees(&fees, &app.pricing)?;
         if let Some(contact) = request.customer() {
             order.customer_name = contact.name.clone();
             order.customer_email = contact.email.clone();

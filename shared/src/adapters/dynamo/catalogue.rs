@@ -54,12 +54,24 @@ impl Catalogue for DynamoStore {
             .expression_attribute_values(":now", to_attribute(&now)?)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .return_values(ReturnValue::AllNew);
+        // What is absent goes back to the configured default.
+        let mut removed = Vec::new();
         match update.commission_rate {
             Some(rate) => {
                 set = set.replace(" ADD", ", commission_rate = :rate ADD");
                 request = request.expression_attribute_values(":rate", AttributeValue::S(rate.to_string()));
             }
-            None => set.push_str(" REMOVE commission_rate"),
+            None => removed.push("commission_rate"),
+        }
+        match update.shipping_fee {
+            Some(fee) => {
+                set = set.replace(" ADD", ", shipping_fee = :fee ADD");
+                request = request.expression_attribute_values(":fee", to_attribute(&fee)?);
+            }
+            None => removed.push("shipping_fee"),
+        }
+        if !removed.is_empty() {
+            set = format!("{set} REMOVE {}", removed.join(", "));
         }
         let output = request.update_expression(set).send().await.map_err(classify)?;
         let record: SellerRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;

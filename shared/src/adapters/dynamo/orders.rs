@@ -491,46 +491,95 @@ impl DynamoStore {
                 RESTOCK,
                 "attribute_exists(pk)",
             ),
+            StockChange::Adjust(reservation, deltas) => {
+                let put = Put::builder()
+                    .table_name(&self.inventory_table)
+                    .set_item(Some(to_item(&ReservationRecord::new(reservation))?))
+                    .condition_expression("#status = :active")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":active", to_attribute(&ReservationStatus::Active)?)
+                    .build()
+                    .map_err(encode_failure)?;
+                tx.push(Role::Settlement, TransactWriteItem::builder().put(put).build());
+                for delta in deltas {
+                    let Ok(quantity) = Quantity::new(u32::try_from(delta.delta.unsigned_abs()).unwrap_or(u32::MAX)) else {
+                        continue;
+                    };
+                    // Which line it is, so a refused hold names it.
+                    let index = order
+                        .items
+                        .iter()
+                        .position(|line| line.product_id == delta.product_id)
+                        .unwrap_or(usize::MAX);
+                    let update = if delta.delta > 0 {
+                        let condition = "attribute_exists(pk) AND available >= :qty";
+                        self.stock_update(order, &delta.product_id, quantity, HOLD, condition, Some(delta.price_version), now)?
+                    } else {
+                        self.stock_update(order, &delta.product_id, quantity, RELEASE, "reserved >= :qty", None, now)?
+                    };
+                    tx.push(Role::Stock(index), update);
+                }
+                return Ok(());
+            }
         };
         for (index, (sku, quantity)) in lines.into_iter().enumerate() {
-            let mut update = Update::builder();
-            let mut condition = condition.to_owned();
-            if holds {
-                let priced_at = order
+            let priced_at = holds.then(|| {
+                order
                     .items
                     .iter()
                     .find(|line| &line.product_id == sku)
-                    .map_or(0, |line| line.price_version);
-                if priced_at == 0 {
-                    // Priced before products had a price version.
-                    condition.push_str(" AND attribute_not_exists(price_version)");
-                } else {
-                    condition.push_str(" AND price_version = :priced_at");
-                    update = update.expression_attribute_values(":priced_at", AttributeValue::N(priced_at.to_string()));
-                }
-            }
-            let kind = match counters {
-                HOLD => MovementKind::Hold,
-                SELL => MovementKind::Sale,
-                RESTOCK => MovementKind::Restock,
-                _ => MovementKind::Release,
-            };
-            let update = update
-                .table_name(&self.inventory_table)
-                .set_key(Some(product_key(sku)))
-                .update_expression(counters)
-                .condition_expression(condition)
-                .expression_attribute_values(":kind", AttributeValue::S(kind.as_str().to_owned()))
-                .expression_attribute_values(":order", AttributeValue::S(order.id.to_string()))
-                .expression_attribute_values(":qty", AttributeValue::N(quantity.to_string()))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":now", AttributeValue::S(crate::domain::listing::timestamp_key(now)))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build()
-                .map_err(encode_failure)?;
-            tx.push(Role::Stock(index), TransactWriteItem::builder().update(update).build());
+                    .map_or(0, |line| line.price_version)
+            });
+            let update = self.stock_update(order, sku, quantity, counters, condition, priced_at, now)?;
+            tx.push(Role::Stock(index), update);
         }
         Ok(())
+    }
+
+    /// One product's counter update in an order's transaction; a hold is also conditioned on the
+    /// price version the line was priced at (`priced_at`, 0 for lines priced before versions).
+    #[allow(clippy::too_many_arguments)]
+    fn stock_update(
+        &self,
+        order: &Order,
+        sku: &Sku,
+        quantity: Quantity,
+        counters: &str,
+        condition: &str,
+        priced_at: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder();
+        let mut condition = condition.to_owned();
+        match priced_at {
+            None => {}
+            // Priced before products had a price version.
+            Some(0) => condition.push_str(" AND attribute_not_exists(price_version)"),
+            Some(version) => {
+                condition.push_str(" AND price_version = :priced_at");
+                update = update.expression_attribute_values(":priced_at", AttributeValue::N(version.to_string()));
+            }
+        }
+        let kind = match counters {
+            HOLD => MovementKind::Hold,
+            SELL => MovementKind::Sale,
+            RESTOCK => MovementKind::Restock,
+            _ => MovementKind::Release,
+        };
+        let update = update
+            .table_name(&self.inventory_table)
+            .set_key(Some(product_key(sku)))
+            .update_expression(counters)
+            .condition_expression(condition)
+            .expression_attribute_values(":kind", AttributeValue::S(kind.as_str().to_owned()))
+            .expression_attribute_values(":order", AttributeValue::S(order.id.to_string()))
+            .expression_attribute_values(":qty", AttributeValue::N(quantity.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":now", AttributeValue::S(crate::domain::listing::timestamp_key(now)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(encode_failure)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// One partition of the sparse index of orders waiting to be reserved, up to `limit` ids.

@@ -1,0 +1,9 @@
+//! `DELETE /api/v1/orders/{orderId}/items/{itemId}`: a line removed, while the order awaits payment.
+
+use orders_shared::handlers::HttpFunction;
+use orders_shared::lambda::{serve_http, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    serve_http(HttpFunction::RemoveOrderItem).await
+}

@@ -1,0 +1,141 @@
+//! Editing an order that awaits payment: its reservation and the stock it holds move with it in
+//! one write, and a race with another edit or a payment is whole or refused, never half-applied.
+
+use orders_tests::{assert_invariants, counters, service, timeline, Api, Reply, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn add(api: &Api, id: &str, sku: &str, quantity: u32) -> Reply {
+    api.send(
+        Method::POST,
+        &format!("/api/v1/orders/{id}/items"),
+        Some(json!({"product_id": sku, "quantity": quantity})),
+        &[],
+    )
+    .await
+}
+
+async fn set(api: &Api, id: &str, item: &str, quantity: u32) -> Reply {
+    api.send(
+        Method::PUT,
+        &format!("/api/v1/orders/{id}/items/{item}"),
+        Some(json!({"quantity": quantity})),
+        &[],
+    )
+    .await
+}
+
+async fn remove(api: &Api, id: &str, item: &str) -> Reply {
+    api.send(Method::DELETE, &format!("/api/v1/orders/{id}/items/{item}"), None, &[])
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_order_is_edited_with_its_held_stock_and_totals_in_one_write() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    admin.put_product("plate", "2.00", 5).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 2)]).await;
+
+    let added = add(&alice, &id, "plate", 3).await;
+    assert_eq!(added.status, StatusCode::OK, "{added:?}");
+    assert_eq!(
+        (added.body["total"].as_str(), added.body["items"][1]["item_id"].as_str()),
+        (Some("22.00"), Some("item-2"))
+    );
+    assert_eq!(counters(&admin.product("plate").await), (5, 2, 3));
+    let more = add(&alice, &id, "mug", 1).await.body;
+    assert_eq!(
+        (more["items"][0]["quantity"].as_u64(), more["total"].as_str()),
+        (Some(3), Some("30.00"))
+    );
+    assert_eq!(counters(&admin.product("mug").await), (10, 7, 3));
+
+    let fewer = set(&alice, &id, "item-1", 1).await.body;
+    assert_eq!(fewer["total"].as_str(), Some("14.00"));
+    assert_eq!(
+        counters(&admin.product("mug").await),
+        (10, 9, 1),
+        "units given back in the same write"
+    );
+    let short = set(&alice, &id, "item-2", 6).await;
+    assert_eq!((short.status, short.code()), (StatusCode::CONFLICT, "NOT_ENOUGH_STOCK"));
+    assert_eq!(counters(&admin.product("plate").await), (5, 2, 3), "a refused edit moves nothing");
+
+    let gone = remove(&alice, &id, "item-2").await.body;
+    assert_eq!((gone["items"].as_array().unwrap().len(), gone["total"].as_str()), (1, Some("8.00")));
+    assert_eq!(counters(&admin.product("plate").await), (5, 5, 0));
+    let last = remove(&alice, &id, "item-1").await;
+    assert_eq!((last.status, last.code()), (StatusCode::CONFLICT, "LAST_LINE"));
+    let edits = timeline(&gone).iter().filter(|status| *status == "PENDING_PAYMENT").count();
+    assert!(edits >= 5, "each edit is in the history: {:?}", gone["status_history"]);
+
+    assert_eq!(
+        Api::customer(&service, "bob")
+            .send(Method::DELETE, &format!("/api/v1/orders/{id}/items/item-1"), None, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(remove(&alice, &id, "item-9").await.code(), "LINE_NOT_FOUND");
+    assert_eq!(add(&alice, &id, "ghost", 1).await.code(), "PRODUCT_NOT_FOUND");
+    assert_eq!(set(&alice, &id, "item-1", 0).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The old total no longer pays; the new one does, and then the order is not editable.
+    let payments = Api::payments(&service);
+    let stale = payments.confirm(&id, "pay-1", "30.00").await;
+    assert_eq!((stale.status, stale.code()), (StatusCode::UNPROCESSABLE_ENTITY, "AMOUNT_MISMATCH"));
+    assert_eq!(payments.confirm(&id, "pay-1", "8.00").await.status, StatusCode::OK);
+    let late = add(&alice, &id, "mug", 1).await;
+    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "ORDER_NOT_EDITABLE"));
+    assert_eq!(counters(&admin.product("mug").await), (9, 9, 0));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_racing_each_other_and_a_payment_are_whole_or_refused() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "1.00", 100).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let replies = futures::future::join_all((0..6).map(|_| add(&alice, &id, "mug", 1))).await;
+    let applied = replies.iter().filter(|reply| reply.status == StatusCode::OK).count() as u64;
+    assert!(
+        replies
+            .iter()
+            .all(|reply| reply.status == StatusCode::OK || reply.status == StatusCode::SERVICE_UNAVAILABLE),
+        "{replies:?}"
+    );
+    let order = alice.order(&id).await.body;
+    assert_eq!(
+        order["items"][0]["quantity"].as_u64(),
+        Some(1 + applied),
+        "every applied edit counted once"
+    );
+    assert_eq!(
+        counters(&admin.product("mug").await),
+        (100, 99 - applied as i64, 1 + applied as i64)
+    );
+
+    // A payment of the total as read races an edit: exactly one of them lands on that version.
+    let total = order["total"].as_str().unwrap().to_owned();
+    let payments = Api::payments(&service);
+    let (paid, edited) = tokio::join!(payments.confirm(&id, "pay-race", &total), add(&alice, &id, "mug", 1));
+    let after = alice.order(&id).await.body;
+    match after["status"].as_str() {
+        Some("PAID") => {
+            assert_eq!(paid.status, StatusCode::OK);
+            assert_eq!(edited.code(), "ORDER_NOT_EDITABLE");
+            assert_eq!(after["total"], total.as_str(), "paid exactly what it cost");
+        }
+        Some("PENDING_PAYMENT") => {
+            assert_eq!(edited.status, StatusCode::OK);
+            assert_eq!(paid.code(), "AMOUNT_MISMATCH", "the old total is refused, never taken");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_invariants(&service).await;
+}
