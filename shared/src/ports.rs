@@ -280,6 +280,17 @@ pub enum StockChange<'a> {
     Adjust(&'a Reservation, &'a [crate::domain::edit::StockDelta]),
 }
 
+impl<'a> StockChange<'a> {
+    /// Sold units back in stock, if there are any.
+    pub fn restock(units: &'a [(Sku, crate::domain::Quantity)]) -> Self {
+        if units.is_empty() {
+            Self::None
+        } else {
+            Self::Restock(units)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settlement {
     /// Paid: the units leave `on_hand` and `reserved` as a sale.

@@ -255,16 +255,9 @@ mod tests {
 
     fn product(sku: &str, price: &str, available: i64) -> Product {
         Product {
-            product_id: Sku::parse(sku).unwrap(),
-            name: sku.into(),
-            seller_id: SellerId::parse("s1").unwrap(),
-            price: Money::parse(price).unwrap(),
             on_hand: available,
             available,
-            reserved: 0,
-            version: 1,
-            price_version: 1,
-            last_hold_at: None,
+            ..Product::example(sku, price)
         }
     }
 

@@ -212,20 +212,12 @@ mod tests {
 
     use super::*;
     use crate::domain::order::price_lines;
-    use crate::domain::{OrderId, PlaceOrder, SellerId, UserId};
+    use crate::domain::{OrderId, PlaceOrder, UserId};
 
     fn product(sku: &str, price: &str, price_version: u64) -> Product {
         Product {
-            product_id: Sku::parse(sku).unwrap(),
-            name: sku.into(),
-            seller_id: SellerId::parse("s1").unwrap(),
-            price: Money::parse(price).unwrap(),
-            on_hand: 10,
-            available: 10,
-            reserved: 0,
-            version: 1,
             price_version,
-            last_hold_at: None,
+            ..Product::example(sku, price)
         }
     }
 

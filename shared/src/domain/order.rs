@@ -560,18 +560,7 @@ mod tests {
     use crate::domain::request::tests::place;
 
     fn product(sku: &str, price: &str) -> Product {
-        Product {
-            product_id: Sku::parse(sku).unwrap(),
-            name: format!("Product {sku}"),
-            seller_id: SellerId::parse("seller-1").unwrap(),
-            price: Money::parse(price).unwrap(),
-            on_hand: 10,
-            available: 10,
-            reserved: 0,
-            version: 1,
-            price_version: 1,
-            last_hold_at: None,
-        }
+        Product::example(sku, price)
     }
 
     fn catalogue(products: &[Product]) -> HashMap<Sku, Product> {

@@ -41,6 +41,23 @@ pub struct ProductUpdate {
 impl Product {
     pub const MAX_ON_HAND: i64 = 1_000_000_000;
     pub const MAX_NAME_CHARS: usize = 200;
+
+    /// A product of seller-1 with 10 units, for the domain's tests.
+    #[cfg(test)]
+    pub(crate) fn example(sku: &str, price: &str) -> Self {
+        Self {
+            product_id: Sku::parse(sku).unwrap(),
+            name: format!("Product {sku}"),
+            seller_id: SellerId::parse("seller-1").unwrap(),
+            price: Money::parse(price).unwrap(),
+            on_hand: 10,
+            available: 10,
+            reserved: 0,
+            version: 1,
+            price_version: 1,
+            last_hold_at: None,
+        }
+    }
 }
 
 /// What moved a product's stock.

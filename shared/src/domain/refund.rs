@@ -619,7 +619,7 @@ mod tests {
     use super::*;
     use crate::domain::events::{events_of, EventName};
     use crate::domain::order::{price_lines, Payment, PricingPolicy};
-    use crate::domain::{OrderId, PaymentReference, PlaceOrder, Product, SellerId, UserId};
+    use crate::domain::{OrderId, PaymentReference, PlaceOrder, Product, UserId};
 
     fn paid(tax: &str) -> Order {
         let request = PlaceOrder::from_json(&serde_json::json!({"items": [
@@ -627,18 +627,7 @@ mod tests {
             {"product_id": "plate", "quantity": 3}
         ]}))
         .unwrap();
-        let product = |sku: &str, price: &str| Product {
-            product_id: Sku::parse(sku).unwrap(),
-            name: sku.into(),
-            seller_id: SellerId::parse("s1").unwrap(),
-            price: Money::parse(price).unwrap(),
-            on_hand: 10,
-            available: 10,
-            reserved: 0,
-            version: 1,
-            price_version: 1,
-            last_hold_at: None,
-        };
+        let product = Product::example;
         let catalogue: HashMap<Sku, Product> = [product("mug", "8.00"), product("plate", "2.00")]
             .into_iter()
             .map(|p| (p.product_id.clone(), p))

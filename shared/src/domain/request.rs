@@ -10,7 +10,7 @@ use super::ids::{SellerId, Sku};
 use super::money::Money;
 use super::product::{Product, ProductUpdate, StockAdjustment};
 use super::quantity::Quantity;
-use super::validation::{FieldError, FieldErrors};
+use super::validation::{join, FieldError, FieldErrors};
 
 /// One transaction holds the order, its idempotency record, its reservation and one stock update
 /// per line: 50 lines keep it within DynamoDB's 100-item limit with room to spare.
@@ -187,13 +187,37 @@ impl PlaceOrder {
     }
 }
 
+impl WantedLine {
+    /// A `{"product_id", "quantity"}` body (a cart's or an order's new line).
+    pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut errors = FieldErrors::default();
+        match parse_line(body, "", &mut errors) {
+            Some(line) => errors.into_result(line),
+            None => Err(errors.into_result(()).err().unwrap_or_default()),
+        }
+    }
+}
+
+/// A `{"quantity"}` body: a whole number up to `Quantity::MAX`, from 0 when `zero_removes`
+/// (`None` then), else from 1.
+pub fn quantity_from_json(body: &Value, zero_removes: bool) -> Result<Option<Quantity>, Vec<FieldError>> {
+    let mut errors = FieldErrors::default();
+    let object = errors.object(body, "").cloned().unwrap_or_default();
+    errors.unknown_fields(&object, &["quantity"], "");
+    let min = if zero_removes { 0 } else { 1 };
+    match errors.integer(&object, "quantity", "", min, i64::from(Quantity::MAX)) {
+        Some(value) => errors.into_result(u32::try_from(value).ok().and_then(|n| Quantity::new(n).ok())),
+        None => Err(errors.into_result(()).err().unwrap_or_default()),
+    }
+}
+
 fn parse_line(item: &Value, path: &str, errors: &mut FieldErrors) -> Option<WantedLine> {
     let object = errors.object(item, path)?;
     errors.unknown_fields(object, &["product_id", "quantity"], path);
     let product_id = errors.string(object, "product_id", path).and_then(|text| match Sku::parse(text) {
         Ok(sku) => Some(sku),
         Err(err) => {
-            errors.push(format!("{path}.product_id"), "INVALID_ID", err.to_string());
+            errors.push(join(path, "product_id"), "INVALID_ID", err.to_string());
             None
         }
     });

@@ -10,7 +10,7 @@ use super::{caller, store_failure};
 use crate::app::App;
 use crate::domain::cart::CartRefusal;
 use crate::domain::delivery::Channel;
-use crate::domain::request::OrderDetails;
+use crate::domain::request::{quantity_from_json, OrderDetails, WantedLine};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{Quantity, Sku};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
@@ -24,40 +24,15 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
 /// `{"product_id", "quantity"}`: adds to the product's line (or starts one).
 pub async fn add_item(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
-    let body = json_body(&request)?;
-    let mut errors = FieldErrors::default();
-    let object = errors.object(&body, "").cloned().unwrap_or_default();
-    errors.unknown_fields(&object, &["product_id", "quantity"], "");
-    let sku = errors.string(&object, "product_id", "").and_then(|text| match Sku::parse(text) {
-        Ok(sku) => Some(sku),
-        Err(err) => {
-            errors.push("product_id", "INVALID_ID", err.to_string());
-            None
-        }
-    });
-    let quantity = quantity(&object, 1, &mut errors);
-    let (sku, quantity) = match (sku, quantity) {
-        (Some(sku), Some(Some(quantity))) => errors.into_result((sku, quantity)),
-        _ => Err(errors.into_result(()).err().unwrap_or_default()),
-    }
-    .map_err(ApiError::Validation)?;
-    edit(app, &identity.user, CartEdit::Add(sku, quantity)).await
+    let wanted = WantedLine::from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
+    edit(app, &identity.user, CartEdit::Add(wanted.product_id, wanted.quantity)).await
 }
 
 /// `{"quantity"}`: sets the line's quantity; 0 removes it.
 pub async fn set_item(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let sku = path_param(&request, "productId", Sku::parse)?;
-    let body = json_body(&request)?;
-    let mut errors = FieldErrors::default();
-    let object = errors.object(&body, "").cloned().unwrap_or_default();
-    errors.unknown_fields(&object, &["quantity"], "");
-    let quantity = quantity(&object, 0, &mut errors);
-    let quantity = match quantity {
-        Some(quantity) => errors.into_result(quantity),
-        None => Err(errors.into_result(()).err().unwrap_or_default()),
-    }
-    .map_err(ApiError::Validation)?;
+    let quantity = quantity_from_json(&json_body(&request)?, true).map_err(ApiError::Validation)?;
     edit(app, &identity.user, CartEdit::Set(sku, quantity)).await
 }
 
@@ -108,12 +83,6 @@ pub async fn checkout(app: &App, request: Request) -> HttpResult {
             CheckoutError::Store(err) => store_failure(err),
         })?;
     placement_response(placement)
-}
-
-/// `quantity`: a whole number from `min` to `Quantity::MAX`; `Some(None)` for 0.
-fn quantity(object: &Map<String, Value>, min: i64, errors: &mut FieldErrors) -> Option<Option<Quantity>> {
-    let value = errors.integer(object, "quantity", "", min, i64::from(Quantity::MAX))?;
-    Some(u32::try_from(value).ok().and_then(|n| Quantity::new(n).ok()))
 }
 
 async fn edit(app: &App, user: &crate::domain::UserId, change: CartEdit) -> HttpResult {

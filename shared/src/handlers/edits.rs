@@ -2,64 +2,42 @@
 //! /orders/{orderId}/items/{itemId}`, by its customer (or an admin), while it awaits payment.
 
 use lambda_http::Request;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 use super::caller;
 use super::payments::{order_id, refusal, refused};
 use crate::app::App;
 use crate::domain::edit::EditRefusal;
-use crate::domain::validation::FieldErrors;
-use crate::domain::{ItemId, Money, Quantity, Sku};
+use crate::domain::request::{quantity_from_json, WantedLine};
+use crate::domain::{ItemId, Money, Quantity};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::edits::{edit_order, EditError, EditRequest};
 
 /// `{"product_id", "quantity"}`: more units of a product, on its line or a new one.
 pub async fn add_item(app: &App, request: Request) -> HttpResult {
-    let body = json_body(&request)?;
-    let mut errors = FieldErrors::default();
-    let object = errors.object(&body, "").cloned().unwrap_or_default();
-    errors.unknown_fields(&object, &["product_id", "quantity"], "");
-    let product_id = errors.string(&object, "product_id", "").and_then(|text| match Sku::parse(text) {
-        Ok(sku) => Some(sku),
-        Err(err) => {
-            errors.push("product_id", "INVALID_ID", err.to_string());
-            None
-        }
-    });
-    let quantity = quantity(&object, &mut errors);
-    let edit = match (product_id, quantity) {
-        (Some(product_id), Some(quantity)) => errors.into_result(EditRequest::Add { product_id, quantity }),
-        _ => Err(errors.into_result(()).err().unwrap_or_default()),
-    }
-    .map_err(ApiError::Validation)?;
+    let wanted = WantedLine::from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
+    let edit = EditRequest::Add {
+        product_id: wanted.product_id,
+        quantity: wanted.quantity,
+    };
     apply(app, &request, edit).await
 }
 
 /// `{"quantity"}`: the line's new quantity (at least 1; remove a line with `DELETE`).
 pub async fn set_item(app: &App, request: Request) -> HttpResult {
     let item_id = path_param(&request, "itemId", ItemId::parse)?;
-    let body = json_body(&request)?;
-    let mut errors = FieldErrors::default();
-    let object = errors.object(&body, "").cloned().unwrap_or_default();
-    errors.unknown_fields(&object, &["quantity"], "");
-    let edit = match quantity(&object, &mut errors) {
-        Some(quantity) => errors.into_result(EditRequest::Set { item_id, quantity }),
-        None => Err(errors.into_result(()).err().unwrap_or_default()),
-    }
-    .map_err(ApiError::Validation)?;
+    let quantity = quantity_from_json(&json_body(&request)?, false).map_err(ApiError::Validation)?;
+    // At least 1 was asked for: a quantity is there.
+    let Some(quantity) = quantity else {
+        return Err(ApiError::bad_parameter("quantity", "INVALID_QUANTITY", "must be at least 1"));
+    };
+    let edit = EditRequest::Set { item_id, quantity };
     apply(app, &request, edit).await
 }
 
 pub async fn remove_item(app: &App, request: Request) -> HttpResult {
     let item_id = path_param(&request, "itemId", ItemId::parse)?;
     apply(app, &request, EditRequest::Remove { item_id }).await
-}
-
-fn quantity(object: &Map<String, Value>, errors: &mut FieldErrors) -> Option<Quantity> {
-    errors
-        .integer(object, "quantity", "", 1, i64::from(Quantity::MAX))
-        .and_then(|n| u32::try_from(n).ok())
-        .and_then(|n| Quantity::new(n).ok())
 }
 
 async fn apply(app: &App, request: &Request, edit: EditRequest) -> HttpResult {

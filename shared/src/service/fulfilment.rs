@@ -82,12 +82,7 @@ pub async fn update_shipping(app: &App, id: OrderId, seller: &SellerId, update: 
             return Ok(order);
         };
         let units = order.stock_of(&restock);
-        let stock = if units.is_empty() {
-            StockChange::None
-        } else {
-            StockChange::Restock(&units)
-        };
-        if let Written::Yes = write(app, &mut order, expected, stock).await? {
+        if let Written::Yes = write(app, &mut order, expected, StockChange::restock(&units)).await? {
             return Ok(order);
         }
     }

@@ -49,12 +49,7 @@ async fn change_order<T>(
             Change::Write { restock, answer } => (restock, answer),
         };
         let units = order.stock_of(&restock);
-        let stock = if units.is_empty() {
-            StockChange::None
-        } else {
-            StockChange::Restock(&units)
-        };
-        if let Written::Yes = write(app, &mut order, expected, stock).await? {
+        if let Written::Yes = write(app, &mut order, expected, StockChange::restock(&units)).await? {
             return Ok((order, answer));
         }
     }
