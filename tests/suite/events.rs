@@ -137,11 +137,7 @@ async fn events_the_bus_refuses_are_published_again_and_none_is_lost() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_every_step_is_an_event() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let subscriber = subscribe(&service).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 10).await;
@@ -242,11 +238,7 @@ async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_ev
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_moves_an_order_only_along_its_lifecycle_and_stock_and_money_keep_to_their_own_paths() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 10).await;
     let alice = Api::customer(&service, "alice");
@@ -379,11 +371,7 @@ async fn a_batch_of_500_settles_with_a_result_per_order_and_a_replay_starts_noth
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_fulfilment_message_is_retried_then_lands_in_the_dead_letter_queue() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let sqs = &service.clients.sqs;
     let queue = &service.deployment.queues["FulfilmentQueue"];
     sqs.send_message()
@@ -419,11 +407,7 @@ async fn a_poison_fulfilment_message_is_retried_then_lands_in_the_dead_letter_qu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 100).await;
     let alice = Api::customer(&service, "alice");

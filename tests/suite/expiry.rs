@@ -213,11 +213,7 @@ async fn an_order_stuck_in_reserving_is_redriven_by_the_sweeper() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reservation_deleted_by_ttl_is_released_once_even_when_its_record_is_replayed() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 10).await;
     let alice = Api::customer(&service, "alice");

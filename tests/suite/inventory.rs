@@ -186,11 +186,7 @@ async fn relative_adjustments_move_stock_once_and_never_take_held_units() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_restock_adjustment_hold_sale_and_release_appears_once_in_the_movement_history() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     admin

@@ -94,11 +94,7 @@ async fn a_paid_order_cancelled_before_it_ships_gets_its_stock_back_and_its_paym
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shipped_order_cannot_be_cancelled_and_a_processing_one_can() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     stock(&admin, &[("mug", "seller-1", "8.00")]).await;
     let alice = Api::customer(&service, "alice");
@@ -196,11 +192,7 @@ async fn the_refund_step_crashing_before_or_after_the_provider_pays_back_exactly
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_five_concurrent_refunds_only_the_three_that_fit_the_payment_succeed() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     stock(&admin, &[("mug", "seller-1", "10.00")]).await;
     let alice = Api::customer(&service, "alice");
@@ -489,11 +481,7 @@ async fn a_return_inside_the_window_is_restocked_and_refunded_on_approval_and_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_that_fails_delivery_is_restocked_and_refunded_once_and_the_order_says_so() {
-    let service = service(Setup {
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     stock(&admin, &[("mug", "seller-1", "8.00"), ("plate", "seller-2", "4.00")]).await;
     let alice = Api::customer(&service, "alice");

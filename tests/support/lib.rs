@@ -41,6 +41,16 @@ impl Default for Setup {
     }
 }
 
+impl Setup {
+    /// No pollers: the test drives the outbox and the queues by hand.
+    pub fn driven_by_hand() -> Self {
+        Self {
+            poll_queues: false,
+            ..Self::default()
+        }
+    }
+}
+
 /// A freshly provisioned service on its own tables and queues.
 pub async fn service(setup: Setup) -> RunningService {
     let emulators = tokio::task::spawn_blocking(emulators).await.expect("emulators");
