@@ -40,8 +40,12 @@ $(PY_STAMP): local/requirements.txt
 	@$(VENV)/bin/pip install -q --disable-pip-version-check -r local/requirements.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# The same build as `make test` (every target, one feature set), so that either command after
+# the other compiles nothing again; `cargo run -p orders-local` alone would resolve features
+# differently and rebuild the AWS SDK.
 local: deps
-	cargo run -q -p orders-local -- up
+	cargo build -q --workspace --all-targets --locked
+	exec target/debug/orders-local up
 
 test: deps
 	cargo fmt --all -- --check

@@ -258,3 +258,27 @@ async fn each_sellers_part_adds_its_own_shipping_fee_to_the_cart_and_the_order()
     );
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_of_a_seller_who_does_not_trade_makes_the_order_invalid_and_holds_nothing() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    let stopped = json!({"name": "Closed Shop", "email": "closed@sellers.example", "active": false});
+    admin.send(Method::PUT, "/api/v1/sellers/seller-2", Some(stopped), &[]).await;
+    admin.put_product("mug", "8.00", 10).await;
+    let plate = json!({"name": "Plate", "seller_id": "seller-2", "price": "2.00", "on_hand": 10});
+    admin.send(Method::PUT, "/api/v1/inventory/plate", Some(plate), &[]).await;
+
+    let alice = Api::customer(&service, "alice");
+    let refused = alice.place(&[("mug", 1), ("plate", 1)], None).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "SELLER_INACTIVE"),
+        "{refused:?}"
+    );
+    let order = alice.order(refused.body["order_id"].as_str().unwrap()).await.body;
+    assert_eq!(order["status"], "INVALID");
+    assert_eq!(order["problems"][0]["product_id"], "plate");
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0), "nothing held");
+    assert_invariants(&service).await;
+}

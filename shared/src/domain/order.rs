@@ -78,6 +78,8 @@ pub enum LineProblemCode {
     /// Priced again (its price changed while it waited to be reserved), the line or the order
     /// would pass the bound every amount is held to.
     AmountTooLarge,
+    /// The product's seller does not trade (the seller registry says `active: false`).
+    SellerInactive,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -547,6 +549,7 @@ fn problem_note(problems: &[LineProblem]) -> String {
                 LineProblemCode::OutOfStock => "OUT_OF_STOCK",
                 LineProblemCode::UnknownProduct => "UNKNOWN_PRODUCT",
                 LineProblemCode::AmountTooLarge => "AMOUNT_TOO_LARGE",
+                LineProblemCode::SellerInactive => "SELLER_INACTIVE",
             };
             format!("{}: {code}", problem.product_id)
         })

@@ -100,6 +100,7 @@ impl ApiError {
             Self::OrderInvalid(order) => match order.invalid_reason() {
                 Some(LineProblemCode::UnknownProduct) => "UNKNOWN_PRODUCT",
                 Some(LineProblemCode::AmountTooLarge) => "AMOUNT_TOO_LARGE",
+                Some(LineProblemCode::SellerInactive) => "SELLER_INACTIVE",
                 Some(LineProblemCode::OutOfStock) | None => "OUT_OF_STOCK",
             },
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",

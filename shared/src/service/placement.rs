@@ -5,7 +5,9 @@ use sha2::{Digest, Sha256};
 use crate::app::App;
 use crate::domain::cart::PriceChange;
 use crate::domain::order::{price_lines, AmountTooLarge};
-use crate::domain::{Actor, IdempotencyKey, Order, OrderId, OrderStatus, PlaceOrder, Reservation, SellerId, UserId};
+use crate::domain::{
+    Actor, IdempotencyKey, LineProblem, LineProblemCode, Order, OrderId, OrderStatus, PlaceOrder, Reservation, SellerId, UserId,
+};
 use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
 
 /// The component named in the timeline for what the reservation step decides.
@@ -118,7 +120,21 @@ pub async fn place_order(
             }
         }
         let sellers: Vec<SellerId> = lines.iter().map(|line| line.seller_id.clone()).collect();
-        let fees = app.seller_cache.shipping_fees(app, &sellers).await?;
+        let terms = app.seller_cache.terms(app, &sellers).await?;
+        let fees = terms.shipping_fees;
+        // A line of a seller who does not trade makes the order INVALID, as an unknown product does.
+        let mut unknown = unknown;
+        unknown.extend(
+            lines
+                .iter()
+                .filter(|line| terms.inactive.contains(&line.seller_id))
+                .map(|line| LineProblem {
+                    product_id: line.product_id.clone(),
+                    code: LineProblemCode::SellerInactive,
+                    requested: line.quantity,
+                    available: None,
+                }),
+        );
         let mut order = Order::new(
             OrderId::new(),
             customer.clone(),

@@ -1,8 +1,8 @@
-//! What placement needs of the seller registry (each seller's shipping fee), read through a
-//! short per-instance cache: the registry changes rarely, and a placement stays at one read of
-//! the catalogue and one transaction on a warm instance.
+//! What placement needs of the seller registry (whether each seller trades, and their shipping
+//! fee), read through a short per-instance cache: the registry changes rarely, and a placement
+//! stays at one read of the catalogue and one transaction on a warm instance.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
@@ -11,52 +11,77 @@ use crate::app::App;
 use crate::domain::{Money, SellerId};
 use crate::ports::StoreError;
 
-/// How long an instance trusts what it read of a seller: an admin's change of a shipping fee
-/// reaches every placement within this.
+/// How long an instance trusts what it read of a seller: an admin's change of a shipping fee or
+/// of `active` reaches every placement within this.
 pub const SELLER_CACHE_SECONDS: i64 = 60;
 
-/// A seller's own shipping fee (`None`: the configured one), and when it was read.
-type ReadFee = (Option<Money>, DateTime<Utc>);
+/// What placement uses of one seller, and when it was read.
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    /// The seller's own shipping fee (`None`: the configured one).
+    fee: Option<Money>,
+    /// `false` only for a registered seller an admin stopped; unregistered sellers trade.
+    active: bool,
+    read_at: DateTime<Utc>,
+}
 
 #[derive(Debug, Default)]
 pub struct SellerCache {
-    fees: Mutex<HashMap<SellerId, ReadFee>>,
+    terms: Mutex<HashMap<SellerId, Terms>>,
+}
+
+/// The sellers' terms for one placement.
+#[derive(Debug, Clone, Default)]
+pub struct SellerTerms {
+    /// Own shipping fees, for the sellers that have one.
+    pub shipping_fees: BTreeMap<SellerId, Money>,
+    /// Sellers that do not trade.
+    pub inactive: BTreeSet<SellerId>,
 }
 
 impl SellerCache {
     /// The sellers' own shipping fees, for those that have one.
     pub async fn shipping_fees(&self, app: &App, sellers: &[SellerId]) -> Result<BTreeMap<SellerId, Money>, StoreError> {
+        Ok(self.terms(app, sellers).await?.shipping_fees)
+    }
+
+    /// Whether each seller trades, and their shipping fee.
+    pub async fn terms(&self, app: &App, sellers: &[SellerId]) -> Result<SellerTerms, StoreError> {
         let now = app.clock.now();
         let fresh = |read_at: DateTime<Utc>| now - read_at < Duration::seconds(SELLER_CACHE_SECONDS);
+        let poisoned = || StoreError::Permanent("the seller cache is poisoned".into());
         let missing: Vec<SellerId> = {
-            let fees = self
-                .fees
-                .lock()
-                .map_err(|_| StoreError::Permanent("the seller cache is poisoned".into()))?;
+            let terms = self.terms.lock().map_err(|_| poisoned())?;
             sellers
                 .iter()
-                .filter(|seller| !fees.get(*seller).is_some_and(|(_, read_at)| fresh(*read_at)))
+                .filter(|seller| !terms.get(*seller).is_some_and(|known| fresh(known.read_at)))
                 .cloned()
                 .collect()
         };
         if !missing.is_empty() {
             let read = app.catalogue.get_sellers(&missing).await?;
-            let mut fees = self
-                .fees
-                .lock()
-                .map_err(|_| StoreError::Permanent("the seller cache is poisoned".into()))?;
+            let mut terms = self.terms.lock().map_err(|_| poisoned())?;
             for seller in missing {
-                let fee = read.get(&seller).and_then(|found| found.shipping_fee);
-                fees.insert(seller, (fee, now));
+                let found = read.get(&seller);
+                let known = Terms {
+                    fee: found.and_then(|found| found.shipping_fee),
+                    active: found.is_none_or(|found| found.active),
+                    read_at: now,
+                };
+                terms.insert(seller, known);
             }
         }
-        let fees = self
-            .fees
-            .lock()
-            .map_err(|_| StoreError::Permanent("the seller cache is poisoned".into()))?;
-        Ok(sellers
-            .iter()
-            .filter_map(|seller| Some((seller.clone(), fees.get(seller)?.0?)))
-            .collect())
+        let terms = self.terms.lock().map_err(|_| poisoned())?;
+        let mut answer = SellerTerms::default();
+        for seller in sellers {
+            let Some(known) = terms.get(seller) else { continue };
+            if let Some(fee) = known.fee {
+                answer.shipping_fees.insert(seller.clone(), fee);
+            }
+            if !known.active {
+                answer.inactive.insert(seller.clone());
+            }
+        }
+        Ok(answer)
     }
 }
