@@ -353,60 +353,29 @@ async fn a_return_inside_the_window_is_restocked_and_refunded_on_approval_and_on
     let (id, _) = delivered_order(&service, &alice, &[("mug", 2), ("plate", 1)]).await;
     let returns = format!("/api/v1/orders/{id}/returns");
     let ask = |lines: Value| json!({"lines": lines, "reason": "too small"});
+    let ask_return = |api: &Api, lines: Value| {
+        let (api, path) = (api.clone(), returns.clone());
+        async move { api.send(Method::POST, &path, Some(ask(lines)), &[]).await }
+    };
 
     let bob = Api::customer(&service, "bob");
-    let theirs = bob
-        .send(
-            Method::POST,
-            &returns,
-            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
-            &[],
-        )
-        .await;
+    let theirs = ask_return(&bob, json!([{"item_id": "item-1", "quantity": 1}])).await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND, "only the customer's own order");
-    let beyond = alice
-        .send(
-            Method::POST,
-            &returns,
-            Some(ask(json!([{"item_id": "item-1", "quantity": 3}]))),
-            &[],
-        )
-        .await;
+    let beyond = ask_return(&alice, json!([{"item_id": "item-1", "quantity": 3}])).await;
     assert_eq!((beyond.status, beyond.code()), (StatusCode::CONFLICT, "RETURN_EXCEEDS_DELIVERED"));
     assert_eq!(beyond.body["returnable_units"], 2);
 
     clock.advance(chrono::Duration::days(29));
-    let asked = alice
-        .send(
-            Method::POST,
-            &returns,
-            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
-            &[],
-        )
-        .await;
+    let asked = ask_return(&alice, json!([{"item_id": "item-1", "quantity": 1}])).await;
     assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
     assert_eq!(asked.body["order"]["status"], "RETURN_REQUESTED");
     let return_id = asked.body["return"]["return_id"].as_str().unwrap().to_owned();
-    let again = alice
-        .send(
-            Method::POST,
-            &returns,
-            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
-            &[],
-        )
-        .await;
+    let again = ask_return(&alice, json!([{"item_id": "item-1", "quantity": 1}])).await;
     assert_eq!(
         (again.status, &again.body["return"]["return_id"]),
         (StatusCode::OK, &asked.body["return"]["return_id"])
     );
-    let other = alice
-        .send(
-            Method::POST,
-            &returns,
-            Some(ask(json!([{"item_id": "item-2", "quantity": 1}]))),
-            &[],
-        )
-        .await;
+    let other = ask_return(&alice, json!([{"item_id": "item-2", "quantity": 1}])).await;
     assert_eq!((other.status, other.code()), (StatusCode::CONFLICT, "RETURN_ALREADY_OPEN"));
 
     let approve = format!("{returns}/{return_id}/approve");
@@ -430,14 +399,7 @@ async fn a_return_inside_the_window_is_restocked_and_refunded_on_approval_and_on
     assert_eq!(counters(&admin.product("mug").await), (9, 9, 0));
 
     // A partial return leaves the other lines returnable; a rejection puts the order back.
-    let plate = alice
-        .send(
-            Method::POST,
-            &returns,
-            Some(ask(json!([{"item_id": "item-2", "quantity": 1}]))),
-            &[],
-        )
-        .await;
+    let plate = ask_return(&alice, json!([{"item_id": "item-2", "quantity": 1}])).await;
     assert_eq!(plate.status, StatusCode::CREATED, "{plate:?}");
     let second = plate.body["return"]["return_id"].as_str().unwrap().to_owned();
     let reject = format!("{returns}/{second}/reject");
@@ -457,14 +419,7 @@ async fn a_return_inside_the_window_is_restocked_and_refunded_on_approval_and_on
     );
 
     clock.advance(chrono::Duration::days(2));
-    let late = alice
-        .send(
-            Method::POST,
-            &returns,
-            Some(ask(json!([{"item_id": "item-1", "quantity": 1}]))),
-            &[],
-        )
-        .await;
+    let late = ask_return(&alice, json!([{"item_id": "item-1", "quantity": 1}])).await;
     assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "RETURN_WINDOW_CLOSED"));
     let (undelivered, _) = paid_order(&service, &alice, &[("mug", 1)]).await;
     let early = alice

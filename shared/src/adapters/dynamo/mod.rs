@@ -61,6 +61,23 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// One item of the orders table as it stands (strongly consistent), decoded, if it exists.
+    async fn read_order_table<T: serde::de::DeserializeOwned>(&self, key: records::Item) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(crate::adapters::classify)?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item(item).map_err(encode_failure))
+            .transpose()
+    }
+
     /// Creates an item that is written once: `false` when it exists already (a replay).
     async fn put_once(&self, table: &str, item: records::Item) -> Result<bool, StoreError> {
         let written = self

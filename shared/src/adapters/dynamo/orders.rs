@@ -120,22 +120,8 @@ impl OrderStore for DynamoStore {
     }
 
     async fn get_cart(&self, user: &UserId) -> Result<Option<Cart>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.orders_table)
-            .set_key(Some(key(cart_pk(user), CART_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        match output.item {
-            Some(item) => {
-                let record: CartRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                Ok(Some(record.cart))
-            }
-            None => Ok(None),
-        }
+        let record: Option<CartRecord> = self.read_order_table(key(cart_pk(user), CART_SK)).await?;
+        Ok(record.map(|record| record.cart))
     }
 
     async fn put_cart(&self, cart: &mut Cart) -> Result<bool, StoreError> {
@@ -198,17 +184,8 @@ impl OrderStore for DynamoStore {
         key: &IdempotencyKey,
         now: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.orders_table)
-            .set_key(Some(IdempotencyItem::lookup_key(user, key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(item) = output.item else { return Ok(None) };
-        let stored: IdempotencyItem = serde_dynamo::from_item(item).map_err(encode_failure)?;
+        let stored: Option<IdempotencyItem> = self.read_order_table(IdempotencyItem::lookup_key(user, key)).await?;
+        let Some(stored) = stored else { return Ok(None) };
         // TTL deletes lazily: an expired record is as good as gone.
         Ok(stored.is_live(now).then_some(stored.record))
     }
@@ -405,23 +382,8 @@ impl OrderStore for DynamoStore {
     }
 
     async fn get_invoice(&self, order: OrderId) -> Result<Option<Invoice>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.orders_table)
-            .set_key(Some(key(invoice_partition(order), INVOICE_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, InvoiceRecord>(item)
-                    .map(|record| record.invoice)
-                    .map_err(encode_failure)
-            })
-            .transpose()
+        let record: Option<InvoiceRecord> = self.read_order_table(key(invoice_partition(order), INVOICE_SK)).await?;
+        Ok(record.map(|record| record.invoice))
     }
 
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
