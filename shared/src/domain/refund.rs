@@ -198,6 +198,22 @@ impl Order {
             .sum()
     }
 
+    /// Of these units, those `counted` (refunded, or restocked) has not taken yet: each capped
+    /// at what its line has left; units of no line of the order are dropped.
+    fn left_of(&self, units: &[PartItem], counted: impl Fn(&ItemId) -> u32) -> Vec<PartItem> {
+        units
+            .iter()
+            .filter_map(|unit| {
+                let line = self.items.iter().find(|line| line.item_id == unit.item_id)?;
+                let left = line.quantity.get().saturating_sub(counted(&unit.item_id));
+                Quantity::new(unit.quantity.get().min(left)).ok().map(|quantity| PartItem {
+                    item_id: unit.item_id.clone(),
+                    quantity,
+                })
+            })
+            .collect()
+    }
+
     /// Units of a line paid back so far.
     pub fn units_refunded(&self, item: &ItemId) -> u32 {
         self.refunds.iter().map(|refund| Self::units_in(&refund.lines, item)).sum()
@@ -350,20 +366,16 @@ impl Order {
     /// restock.
     pub fn cancel_paid(&mut self, actor: &Actor, reason: String, now: DateTime<Utc>) -> Result<Vec<PartItem>, IllegalTransition> {
         self.transition(OrderStatus::Cancelled, actor, Some(reason.clone()), now)?;
-        let left = |counted: &dyn Fn(&ItemId) -> u32| -> Vec<PartItem> {
-            self.items
-                .iter()
-                .filter_map(|line| {
-                    let units = line.quantity.get().saturating_sub(counted(&line.item_id));
-                    Quantity::new(units).ok().map(|quantity| PartItem {
-                        item_id: line.item_id.clone(),
-                        quantity,
-                    })
-                })
-                .collect()
-        };
-        let lines = left(&|item| self.units_refunded(item));
-        let restock = left(&|item| self.units_restocked(item));
+        let all: Vec<PartItem> = self
+            .items
+            .iter()
+            .map(|line| PartItem {
+                item_id: line.item_id.clone(),
+                quantity: line.quantity,
+            })
+            .collect();
+        let lines = self.left_of(&all, |item| self.units_refunded(item));
+        let restock = self.left_of(&all, |item| self.units_restocked(item));
         let amount = self.refundable();
         self.record_refund(cancellation_refund_id(), amount, lines, restock.clone(), reason, actor, now);
         Ok(restock)
@@ -383,19 +395,13 @@ impl Order {
         if self.refunds.iter().any(|refund| refund.refund_id == id) {
             return Vec::new();
         }
-        let items: Vec<PartItem> = self
+        let part: Vec<PartItem> = self
             .seller_parts
             .iter()
             .filter(|part| &part.seller_id == seller)
-            .flat_map(|part| part.items.iter())
-            .filter_map(|unit| {
-                let units = unit.quantity.get().saturating_sub(self.units_refunded(&unit.item_id));
-                Quantity::new(units).ok().map(|quantity| PartItem {
-                    item_id: unit.item_id.clone(),
-                    quantity,
-                })
-            })
+            .flat_map(|part| part.items.iter().cloned())
             .collect();
+        let items = self.left_of(&part, |item| self.units_refunded(item));
         let amount = self.value_of(&items).min(self.refundable());
         let reason = format!("DELIVERY_FAILED {seller}: {reason}");
         self.record_refund(id, amount, items.clone(), items.clone(), reason, actor, now);
@@ -528,17 +534,7 @@ impl Order {
         };
         let (lines, reason) = (ret.lines.clone(), ret.reason.clone());
         // Units refunded some other way since the request are not paid twice.
-        let units: Vec<PartItem> = lines
-            .iter()
-            .filter_map(|unit| {
-                let line = self.items.iter().find(|line| line.item_id == unit.item_id)?;
-                let left = line.quantity.get().saturating_sub(self.units_refunded(&unit.item_id));
-                Quantity::new(unit.quantity.get().min(left)).ok().map(|quantity| PartItem {
-                    item_id: unit.item_id.clone(),
-                    quantity,
-                })
-            })
-            .collect();
+        let units = self.left_of(&lines, |item| self.units_refunded(item));
         let amount = self.value_of(&units).min(self.refundable());
         let refund_id = return_refund_id(id);
         let text = format!("RETURN {id} approved");
