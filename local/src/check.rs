@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use orders_shared::adapters::dynamo::{decode_stored, StoredItem};
 use orders_shared::domain::events::{events_of, DomainEvent, EventName};
+use orders_shared::domain::payment::PaymentMethod;
 use orders_shared::domain::{Money, Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
 
 #[derive(Debug, thiserror::Error)]
@@ -298,7 +299,9 @@ fn reservation_fits(order: &Order, reservation: Option<&Reservation>) -> bool {
         OrderStatus::PendingPayment => state == Some(ReservationStatus::Active),
         // Cancelled while reserving holds nothing; cancelled later released what it held, or,
         // once paid, had sold it (and restocked it).
-        OrderStatus::Cancelled if order.payment.is_some() => state == Some(ReservationStatus::Converted),
+        OrderStatus::Cancelled if order.payment.is_some() || order.payment_method == Some(PaymentMethod::Cod) => {
+            state == Some(ReservationStatus::Converted)
+        }
         OrderStatus::Cancelled => matches!(state, None | Some(ReservationStatus::Released)),
         _ => state == Some(ReservationStatus::Converted),
     }

@@ -9,6 +9,7 @@ pub mod emulators;
 pub mod gateway;
 pub mod poller;
 pub mod provision;
+pub mod simulator;
 pub mod streams;
 pub mod template;
 pub mod token;
@@ -204,12 +205,6 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     if options.faults.is_some() {
         config.faults = options.faults;
     }
-    let mut app = App::with_clients(&config, clients.for_service(&config), options.clock);
-    let provider = Arc::new(SimulatedProvider::default());
-    app.payments = Arc::clone(&provider) as Arc<dyn PaymentProvider>;
-    let app = Arc::new(app);
-
-    let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, options.jwt_secret)?;
     let listener = tokio::net::TcpListener::bind(options.api_addr)
         .await
         .map_err(|source| LocalError::Listen {
@@ -220,7 +215,24 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
         addr: options.api_addr,
         source,
     })?;
-    let router = gateway.router();
+    let mut app = App::with_clients(&config, clients.for_service(&config), options.clock);
+    let provider = Arc::new(SimulatedProvider::with_checkout_base(&format!("http://{addr}")));
+    app.payments = Arc::clone(&provider) as Arc<dyn PaymentProvider>;
+    let app = Arc::new(app);
+
+    let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, options.jwt_secret)?;
+    let api = gateway.router();
+    let router = match config.webhook_secret.clone() {
+        Some(secret) => api.clone().merge(
+            simulator::Simulator {
+                provider: Arc::clone(&provider),
+                secret,
+                api,
+            }
+            .router(),
+        ),
+        None => api,
+    };
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, router).await {
             tracing::error!(error = %err, "the local API server stopped");

@@ -23,6 +23,8 @@ pub struct App {
     pub payments: Arc<dyn PaymentProvider>,
     /// Tells customers and sellers what happened.
     pub notifier: Arc<dyn Notifier>,
+    /// Order numbers from the blocks this instance claimed.
+    pub order_numbers: Arc<crate::service::numbering::NumberAllocator>,
     /// Sellers' shipping fees as this instance last read them.
     pub seller_cache: Arc<crate::service::sellers::SellerCache>,
     pub clock: Arc<dyn Clock>,
@@ -32,6 +34,8 @@ pub struct App {
     pub payment_timeout: chrono::Duration,
     /// How long after delivery a customer may ask to return lines.
     pub return_window: chrono::Duration,
+    /// The largest order total accepted for cash on delivery.
+    pub cod_max_total: crate::domain::Money,
     /// Retries a transaction that a concurrent one cancelled (placement, payment, cancellation).
     pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
@@ -68,12 +72,14 @@ impl App {
             events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
             payments: Arc::new(SimulatedProvider::default()),
             notifier: Arc::new(SesNotifier::new(clients.ses, config.notification_sender.clone())),
+            order_numbers: Arc::new(crate::service::numbering::NumberAllocator::new(&config.order_number_prefix)),
             seller_cache: Arc::default(),
             clock,
             pricing: config.pricing.clone(),
             commission_rate: config.commission_rate,
             payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
             return_window: chrono::Duration::from_std(config.return_window).unwrap_or(chrono::Duration::days(30)),
+            cod_max_total: config.cod_max_total,
             contention_retry: config.contention_retry,
             stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
             webhook_secret: config.webhook_secret.clone(),

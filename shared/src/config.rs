@@ -43,6 +43,10 @@ pub struct Config {
     pub stuck_after: Duration,
     /// How long after delivery a customer may ask to return lines.
     pub return_window: Duration,
+    /// The largest order total accepted for cash on delivery.
+    pub cod_max_total: Money,
+    /// What every order number starts with (`ORD` in `ORD-20261124-000123`).
+    pub order_number_prefix: String,
     /// The verified address notifications are sent from.
     pub notification_sender: Email,
     /// The key the payment provider signs webhooks with; only the webhook function has it.
@@ -108,6 +112,14 @@ impl Config {
             1..=86_400,
             "must be whole seconds from 1 to 86400",
         )?;
+        let cod_max_total = Money::parse(&parsed("COD_MAX_TOTAL", "500.00")).map_err(|err| invalid("COD_MAX_TOTAL", &err.to_string()))?;
+        let order_number_prefix = parsed("ORDER_NUMBER_PREFIX", "ORD");
+        if !crate::domain::numbering::is_prefix(&order_number_prefix) {
+            return Err(invalid(
+                "ORDER_NUMBER_PREFIX",
+                "must be 1 to 8 upper-case letters or digits, such as ORD",
+            ));
+        }
         let return_window_days = whole("RETURN_WINDOW_DAYS", "30", 1..=365, "must be whole days from 1 to 365")?;
         let webhook_secret = match lookup("PAYMENT_WEBHOOK_SECRET").filter(|text| !text.is_empty()) {
             Some(text) => Some(WebhookSecret::parse(&text).ok_or_else(|| {
@@ -140,6 +152,8 @@ impl Config {
             contention_retry: RetryPolicy::default(),
             stuck_after: Duration::from_secs(stuck_secs),
             return_window: Duration::from_secs(return_window_days * 24 * 3600),
+            cod_max_total,
+            order_number_prefix,
             notification_sender: Email::parse(&parsed("NOTIFICATION_SENDER", "orders@example.com"))
                 .map_err(|err| invalid("NOTIFICATION_SENDER", &err.to_string()))?,
             webhook_secret,
@@ -193,6 +207,8 @@ mod tests {
             ("PAYMENT_WEBHOOK_SECRET", "short"),
             ("RETURN_WINDOW_DAYS", "0"),
             ("NOTIFICATION_SENDER", "nobody"),
+            ("COD_MAX_TOTAL", "-1"),
+            ("ORDER_NUMBER_PREFIX", "ord-"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));

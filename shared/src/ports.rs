@@ -13,7 +13,9 @@ use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::cart::Cart;
 use crate::domain::events::DomainEvent;
 use crate::domain::invoice::Invoice;
+use crate::domain::numbering::OrderNumber;
 use crate::domain::order::Payment;
+use crate::domain::payment::PaymentMethod;
 use crate::domain::seller::{Seller, SellerUpdate};
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, ListQuery, Money, Order, OrderId, OrderStatus, Page, PaymentReference, Product, ProductUpdate,
@@ -155,6 +157,13 @@ pub trait OrderStore: Send + Sync {
     /// Records one order's result in a batch; the first result recorded stays.
     async fn record_batch_result(&self, batch_id: &str, result: &BatchResult) -> Result<(), StoreError>;
 
+    /// Claims the next block of order numbers of `day` from counter `shard`: answers how many
+    /// blocks that counter has handed out, this one included (1 for its first).
+    async fn claim_number_block(&self, day: chrono::NaiveDate, shard: u32) -> Result<u64, StoreError>;
+
+    /// The order with this number, if there is one (through an index, never a scan).
+    async fn find_order_by_number(&self, number: &OrderNumber) -> Result<Option<OrderId>, StoreError>;
+
     /// The last invoice number issued (0 before the first).
     async fn last_invoice_number(&self) -> Result<u64, StoreError>;
 
@@ -218,18 +227,40 @@ pub enum BatchCreated {
 /// A refund the payment provider would not make, or could not be asked for.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    /// Unreachable, throttled or failing: the refund step is tried again.
+    /// Unreachable, throttled or failing: the refund step is tried again; a customer starting a
+    /// payment is asked to retry.
     #[error("the payment provider is unavailable")]
     Unavailable(#[source] BoxError),
     /// A decision that retrying will not change (the payment is unknown to it, say).
-    #[error("the payment provider refused the refund: {0}")]
+    #[error("the payment provider refused: {0}")]
     Refused(String),
 }
 
-/// The payment provider, as far as money back goes. This is where a real provider (Stripe,
-/// Adyen, ...) plugs in; `adapters::provider::SimulatedProvider` stands in for it here.
+/// What the provider answers when asked to take a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderIntent {
+    pub payment_id: PaymentReference,
+    /// Where the customer completes an online payment.
+    pub redirect_url: Option<String>,
+    /// What a wallet (in the customer's app) completes the payment with.
+    pub client_secret: Option<String>,
+}
+
+/// The payment provider: taking payments and paying back. This is where a real provider
+/// (Stripe, Adyen, ...) plugs in; `adapters::provider::SimulatedProvider` stands in for it here.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
+    /// Asks the provider to take `amount` for `order` by `method`; it reports the outcome later
+    /// by its signed webhook. Once per `idempotency_key`: asking again answers the same intent.
+    async fn create_intent(
+        &self,
+        order: OrderId,
+        method: PaymentMethod,
+        amount: Money,
+        currency: &str,
+        idempotency_key: &str,
+    ) -> Result<ProviderIntent, ProviderError>;
+
     /// Pays `amount` back on `payment` and answers the provider's refund reference. Once per
     /// `idempotency_key`: asking again with it answers the first reference and pays nothing.
     async fn refund(

@@ -122,7 +122,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("POST", "/api/v1/inventory/{productId}/adjustments")
         | ("GET", "/api/v1/inventory/{productId}/movements") => Access::Admin,
         ("POST" | "GET", "/api/v1/orders") => Access::SignedIn,
-        ("GET", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
+        ("GET", "/api/v1/orders/{orderId}" | "/api/v1/orders/by-number/{orderNumber}") => Access::OwnerOrAdmin,
+        ("POST", "/api/v1/orders/{orderId}/payment") => Access::OwnerOrAdmin,
         ("GET", "/api/v1/orders/user/{userId}") => Access::NamedUserOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/confirm" | "/api/v1/orders/{orderId}/payment-failed") => Access::PaymentsOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/cancel") | ("DELETE", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
@@ -205,9 +206,15 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
         for caller in CALLERS {
             // A fresh order per call, so that one caller's cancel or payment does not change the next one's answer.
             let (order, total) = owner.reserved_order(&[("mug", 1)]).await;
+            let number = if route.path.contains("{orderNumber}") {
+                owner.order(&order).await.body["order_number"].as_str().unwrap().to_owned()
+            } else {
+                String::new()
+            };
             let path = route
                 .path
                 .replace("{orderId}", &order)
+                .replace("{orderNumber}", &number)
                 .replace("{productId}", "mug")
                 .replace("{userId}", "owner")
                 .replace("{batchId}", &batch_id)
@@ -224,6 +231,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 ("POST", "/api/v1/orders") => Some(json!({"items": [{"product_id": "mug", "quantity": 1}]})),
                 ("POST", "/api/v1/inventory/{productId}/adjustments") => Some(json!({"delta": 1, "reason": "count"})),
                 ("POST", "/api/v1/orders/batch-process") => Some(batch_body.clone()),
+                ("POST", "/api/v1/orders/{orderId}/payment") => Some(json!({"method": "online"})),
                 ("POST", "/api/v1/orders/{orderId}/refund") => Some(json!({"amount": "1.00", "reason": "matrix"})),
                 ("POST", "/api/v1/orders/{orderId}/returns") => {
                     Some(json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "matrix"}))

@@ -15,6 +15,7 @@ mod inventory;
 mod listing;
 mod money;
 mod notifications;
+mod payment_start;
 mod payments;
 mod placement;
 mod refunds;

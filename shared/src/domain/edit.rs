@@ -36,6 +36,9 @@ pub enum LineEdit {
 pub enum EditRefusal {
     #[error("an order in {0} cannot be edited; only one awaiting payment can")]
     NotEditable(OrderStatus),
+    /// The provider was asked for this order's total; it stays as asked.
+    #[error("payment {0} was started for this order's total; it can no longer be edited")]
+    PaymentStarted(super::ids::PaymentReference),
     #[error("the order has no line {0}")]
     NoSuchLine(ItemId),
     #[error("the order's last line cannot be removed; cancel the order instead")]
@@ -78,6 +81,9 @@ impl Order {
     ) -> Result<Vec<StockDelta>, EditRefusal> {
         if self.status != OrderStatus::PendingPayment {
             return Err(EditRefusal::NotEditable(self.status));
+        }
+        if let Some(intent) = &self.payment_intent {
+            return Err(EditRefusal::PaymentStarted(intent.payment_id.clone()));
         }
         let before: BTreeMap<Sku, u32> = held(&self.items);
         let note = match edit {

@@ -237,6 +237,7 @@ impl Order {
             Some(reason) => self.refund_failed_part(seller, &reason, actor, now),
             None => Vec::new(),
         };
+        self.collect_cash_on_delivery(actor, now);
         Ok(PartOutcome::Changed { restock })
     }
 
@@ -254,7 +255,9 @@ impl Order {
                 part.delivered_at.get_or_insert(now);
             }
         }
-        self.transition(OrderStatus::Delivered, actor, note, now)
+        self.transition(OrderStatus::Delivered, actor, note, now)?;
+        self.collect_cash_on_delivery(actor, now);
+        Ok(())
     }
 
     /// The order's status from its parts: PROCESSING while none has left, PARTIALLY_SHIPPED
@@ -321,6 +324,9 @@ impl Order {
         let own_path = |path| Err(StatusChangeRefusal::OwnPath { to: target, path });
         match target {
             OrderStatus::Cancelled => Ok(StatusChange::Cancel),
+            OrderStatus::Processing if self.status == OrderStatus::PendingPayment => {
+                own_path("POST /orders/{orderId}/payment with method cod")
+            }
             OrderStatus::Processing => Ok(StatusChange::StartFulfilment),
             OrderStatus::Delivered => Ok(StatusChange::DeliverAll),
             OrderStatus::Paid => own_path("POST /orders/{orderId}/confirm or the payment webhook"),

@@ -11,6 +11,8 @@ use super::delivery::{Address, Channel};
 use super::fulfilment::SellerPart;
 use super::ids::{ItemId, OrderId, PaymentReference, SellerId, Sku, UserId};
 use super::money::Money;
+use super::numbering::OrderNumber;
+use super::payment::{PaymentIntent, PaymentMethod};
 use super::product::Product;
 use super::quantity::Quantity;
 use super::refund::{Refund, ReturnRequest};
@@ -168,6 +170,9 @@ impl PricingPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: OrderId,
+    /// What people read and say (`ORD-20261124-000123`); orders stored before numbers have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<OrderNumber>,
     pub user_id: UserId,
     /// The customer's name and address, from their verified token when they placed the order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +200,12 @@ pub struct Order {
     pub status_history: Vec<StatusChange>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<LineProblem>,
+    /// How the customer chose to pay (`POST /orders/{id}/payment`), once they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<PaymentMethod>,
+    /// The provider's payment waiting to be completed (online, wallet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<PaymentIntent>,
     /// The payment that paid for the order.
     #[serde(default)]
     pub payment: Option<Payment>,
@@ -344,6 +355,7 @@ impl Order {
         };
         Ok(Self {
             id,
+            order_number: None,
             user_id,
             customer_name: None,
             customer_email: None,
@@ -358,6 +370,8 @@ impl Order {
             payment_status: PaymentStatus::Pending,
             status_history: vec![entry(OrderStatus::Created), entry(OrderStatus::PendingReservingStock)],
             problems: Vec::new(),
+            payment_method: None,
+            payment_intent: None,
             payment: None,
             refunds_due: Vec::new(),
             seller_parts: Vec::new(),
@@ -558,7 +572,7 @@ fn problem_note(problems: &[LineProblem]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::request::tests::place;
 
@@ -626,7 +640,7 @@ mod tests {
         assert_eq!(order.status_history.len(), 2);
     }
 
-    fn awaiting_payment(total: &str) -> Order {
+    pub(crate) fn awaiting_payment(total: &str) -> Order {
         let request = place(&[("a", 1)]);
         let (lines, _) = price_lines(&request, &catalogue(&[product("a", total)])).unwrap();
         let mut order = new_order(lines, &pricing("0", "0"));

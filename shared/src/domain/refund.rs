@@ -316,11 +316,14 @@ impl Order {
     ) {
         // Never more than was paid: the sum stays within the paid amount's bound.
         self.refunded_total = self.refunded_total.checked_add(amount).unwrap_or(self.refunded_total);
-        self.payment_status = if self.refundable() == Money::ZERO {
-            PaymentStatus::Refunded
-        } else {
-            PaymentStatus::PartiallyRefunded
-        };
+        // Lines given back before anything was paid (cash on delivery) leave the payment as it is.
+        if self.payment.is_some() {
+            self.payment_status = if self.refundable() == Money::ZERO {
+                PaymentStatus::Refunded
+            } else {
+                PaymentStatus::PartiallyRefunded
+            };
+        }
         let note = format!("REFUNDED {amount} ({id}): {reason}");
         self.refunds.push(Refund {
             refund_id: id,

@@ -73,6 +73,8 @@ impl OrderStatus {
             (Created, PendingReservingStock)
                 | (PendingReservingStock, PendingPayment | Invalid | Cancelled)
                 | (PendingPayment, Paid | Cancelled)
+                // Cash on delivery: fulfilled first, paid at the door.
+                | (PendingPayment, Processing)
                 | (Paid, Processing | PartiallyShipped | Shipped | Cancelled)
                 | (Processing, PartiallyShipped | Shipped | Cancelled)
                 | (PartiallyShipped, Shipped)

@@ -54,6 +54,7 @@ fn problem(err: EditError) -> ApiError {
     match err {
         EditError::Refused(refusal) => match refusal {
             EditRefusal::NotEditable(status) => refused(409, "ORDER_NOT_EDITABLE", message, json!({ "order_status": status })),
+            EditRefusal::PaymentStarted(payment_id) => refused(409, "PAYMENT_STARTED", message, json!({ "payment_id": payment_id })),
             EditRefusal::NoSuchLine(item_id) => refused(404, "LINE_NOT_FOUND", message, json!({ "item_id": item_id })),
             EditRefusal::LastLine => refused(409, "LAST_LINE", message, json!({})),
             EditRefusal::TooManyLines => refused(409, "TOO_MANY_LINES", message, json!({})),

@@ -92,6 +92,8 @@ functions!(
         AddOrderItem => "add-order-item",
         SetOrderItem => "set-order-item",
         RemoveOrderItem => "remove-order-item",
+        StartPayment => "start-payment",
+        GetOrderByNumber => "get-order-by-number",
     }
 );
 functions!(
@@ -162,6 +164,8 @@ impl HttpFunction {
                 Self::AddOrderItem => edits::add_item(app, request).await,
                 Self::SetOrderItem => edits::set_item(app, request).await,
                 Self::RemoveOrderItem => edits::remove_item(app, request).await,
+                Self::StartPayment => payments::start_payment(app, request).await,
+                Self::GetOrderByNumber => orders::get_order_by_number(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{caller, store_failure};
 use crate::app::App;
 use crate::domain::delivery::Channel;
+use crate::domain::numbering::OrderNumber;
 use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::service::placement::{place_order, PlaceError, Placed, Placement};
@@ -95,6 +96,23 @@ pub async fn get_order(app: &App, request: Request) -> HttpResult {
     let order = order
         .filter(|order| identity.may_access(&order.user_id))
         .ok_or(ApiError::OrderNotFound)?;
+    json(200, &order)
+}
+
+/// `GET /orders/by-number/{orderNumber}`: the owner's or, for admins, anyone's order, found
+/// through the index of numbers.
+pub async fn get_order_by_number(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let number = path_param(&request, "orderNumber", OrderNumber::parse)?;
+    let id = app.orders.find_order_by_number(&number).await.map_err(store_failure)?;
+    let order = match id {
+        Some(id) => app.orders.get_order(id).await.map_err(store_failure)?,
+        None => None,
+    };
+    let order = order
+        .filter(|order| identity.may_access(&order.user_id))
+        .ok_or(ApiError::OrderNotFound)?;
+    tracing::Span::current().record("order_id", tracing::field::display(order.id));
     json(200, &order)
 }
 

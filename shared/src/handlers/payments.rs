@@ -1,5 +1,5 @@
-//! Payment confirmation (by the provider's signed webhook, the payments service or an admin),
-//! failed payments and cancellation.
+//! Starting a payment (the customer), payment confirmation (by the provider's signed webhook,
+//! the payments service or an admin), failed payments and cancellation.
 
 use lambda_http::{Body, Request};
 use serde_json::{json, Map, Value};
@@ -8,17 +8,98 @@ use super::{caller, store_failure};
 use crate::app::App;
 use crate::auth::Identity;
 use crate::domain::order::PaymentRefusal;
+use crate::domain::payment::{PaymentMethod, StartRefusal};
 use crate::domain::validation::FieldErrors;
+use crate::domain::Order;
 use crate::domain::{Actor, Money, OrderId, PaymentReference};
 use crate::http::webhook::SIGNATURE_HEADER;
 use crate::http::{json, json_body, path_param, raw_body, ApiError, HttpResult};
 use crate::service::actions::{self, Access, ActionError, CancelReason};
+use crate::service::payments::{self as payment_start, StartError};
 
 /// Longest reason a customer may give for cancelling.
 const MAX_REASON_CHARS: usize = 500;
 
 /// The component named in the timeline for what the provider's webhook reports.
 pub const PAYMENT_PROVIDER: &str = "payment-provider";
+
+/// `POST /orders/{id}/payment` (`{"method": "online" | "wallet" | "cod"}`), by the order's
+/// owner (or an admin): 201 with the payment started, 200 with the same one when asked again.
+pub async fn start_payment(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let id = order_id(&request)?;
+    let method = method_from_json(&json_body(&request)?)?;
+    let started = payment_start::start_payment(app, id, identity.access(), method, &identity.actor())
+        .await
+        .map_err(start_problem)?;
+    json(
+        if started.new { 201 } else { 200 },
+        &payment_answer(&started.order, started.intent()),
+    )
+}
+
+fn method_from_json(body: &Value) -> Result<PaymentMethod, ApiError> {
+    let mut errors = FieldErrors::default();
+    let object = errors.object(body, "").cloned().unwrap_or_default();
+    errors.unknown_fields(&object, &["method"], "");
+    let method = errors
+        .string(&object, "method", "")
+        .and_then(|text| match text.parse::<PaymentMethod>() {
+            Ok(method) => Some(method),
+            Err(err) => {
+                errors.push("method", "INVALID_PAYMENT_METHOD", err.to_string());
+                None
+            }
+        });
+    match method {
+        Some(method) => errors.into_result(method).map_err(ApiError::Validation),
+        None => Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
+    }
+}
+
+/// What the customer needs to complete the payment: the provider's intent (online, wallet),
+/// or, for cash on delivery, what the courier collects.
+fn payment_answer(order: &Order, intent: Option<&crate::domain::payment::PaymentIntent>) -> Value {
+    let mut answer = json!({
+        "order_id": order.id,
+        "order_number": order.order_number,
+        "order_status": order.status,
+        "payment_status": order.payment_status,
+        "currency": order.currency,
+    });
+    match intent {
+        Some(intent) => {
+            answer["payment_id"] = json!(intent.payment_id);
+            answer["method"] = json!(intent.method);
+            answer["amount"] = json!(intent.amount);
+            answer["redirect_url"] = json!(intent.redirect_url);
+            answer["client_secret"] = json!(intent.client_secret);
+        }
+        None => {
+            answer["method"] = json!(PaymentMethod::Cod);
+            answer["amount"] = json!(order.cash_due());
+        }
+    }
+    answer
+}
+
+fn start_problem(err: StartError) -> ApiError {
+    let message = err.to_string();
+    match err {
+        StartError::Refused(StartRefusal::NotPayable { status }) => {
+            refused(409, "ORDER_NOT_PAYABLE", message, json!({ "order_status": status }))
+        }
+        StartError::Refused(StartRefusal::AlreadyStarted { method }) => {
+            refused(409, "PAYMENT_ALREADY_STARTED", message, json!({ "payment_method": method }))
+        }
+        StartError::Refused(StartRefusal::CodLimit { max }) => refused(409, "COD_LIMIT_EXCEEDED", message, json!({ "max_total": max })),
+        StartError::Provider(err @ crate::ports::ProviderError::Unavailable(_)) => ApiError::Unavailable(Box::new(err)),
+        StartError::Provider(err @ crate::ports::ProviderError::Refused(_)) => {
+            refused(502, "PAYMENT_PROVIDER_REFUSED", err.to_string(), json!({}))
+        }
+        StartError::Action(err) => refusal(err),
+    }
+}
 
 /// `POST /orders/{id}/confirm`, for the payments service and admins; a customer never marks
 /// their own order paid.

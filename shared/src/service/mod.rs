@@ -7,6 +7,8 @@ pub mod edits;
 pub mod fulfilment;
 pub mod invoices;
 pub mod notifications;
+pub mod numbering;
+pub mod payments;
 pub mod placement;
 pub mod refunds;
 pub mod reservation;

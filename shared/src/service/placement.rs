@@ -96,6 +96,7 @@ pub async fn place_order(
     let fingerprint = Fingerprint::of(request);
 
     let skus: Vec<_> = request.lines().iter().map(|line| line.product_id.clone()).collect();
+    let number = app.order_numbers.next(app.orders.as_ref(), app.clock.now()).await?;
     // A price that changes between the read and the reserving write fails the write (it is
     // conditioned on each line's price version): price again from a fresh read.
     for _ in 0..PRICING_ATTEMPTS {
@@ -144,6 +145,7 @@ pub async fn place_order(
             now,
         )?
         .with_shipping_fees(&fees, &app.pricing)?;
+        order.order_number = Some(number.clone());
         if let Some(contact) = request.customer() {
             order.customer_name = contact.name.clone();
             order.customer_email = contact.email.clone();

@@ -10,8 +10,8 @@ use futures::future::try_join_all;
 use super::records::{
     cart_pk, decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
     BatchKeyRecord, BatchRecord, BatchResultRecord, CartRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, NotificationRecord,
-    OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, CART_SK, INVOICE_COUNTER_PK, INVOICE_SK,
-    LATE_PAYMENT_SK_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
+    OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, BY_NUMBER_INDEX, CART_SK, INVOICE_COUNTER_PK, INVOICE_SK,
+    LATE_PAYMENT_SK_PREFIX, ORDER_NUMBER_COUNTER_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction};
 use super::{encode_failure, DynamoStore};
@@ -19,6 +19,7 @@ use crate::adapters::classify;
 use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::cart::Cart;
 use crate::domain::invoice::Invoice;
+use crate::domain::numbering::OrderNumber;
 use crate::domain::order::Payment;
 use crate::domain::{
     IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId,
@@ -330,6 +331,51 @@ impl OrderStore for DynamoStore {
             .item
             .and_then(|item| item.get("last_number").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()))
             .unwrap_or(0))
+    }
+
+    async fn claim_number_block(&self, day: chrono::NaiveDate, shard: u32) -> Result<u64, StoreError> {
+        // Counters of past days are of no use once the day is over: TTL removes them.
+        let expires = day.and_hms_opt(0, 0, 0).map_or(0, |start| start.and_utc().timestamp()) + 3 * 86_400;
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(key(
+                format!("{ORDER_NUMBER_COUNTER_PREFIX}{}#{shard}", day.format("%Y%m%d")),
+                "COUNTER",
+            )))
+            .update_expression("ADD blocks :one SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .attributes
+            .and_then(|item| item.get("blocks").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()))
+            .ok_or_else(|| StoreError::Permanent("the order number counter answered no count".into()))
+    }
+
+    async fn find_order_by_number(&self, number: &OrderNumber) -> Result<Option<OrderId>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.orders_table)
+            .index_name(BY_NUMBER_INDEX)
+            .key_condition_expression("order_number = :number")
+            .expression_attribute_values(":number", AttributeValue::S(number.to_string()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .items()
+            .first()
+            .and_then(|item| item.get("pk").and_then(|v| v.as_s().ok()))
+            .and_then(|pk| pk.strip_prefix(super::records::prefix::ORDER))
+            .and_then(|id| OrderId::parse(id).ok()))
     }
 
     async fn create_invoice(&self, invoice: &Invoice, last: u64) -> Result<InvoiceWrite, StoreError> {

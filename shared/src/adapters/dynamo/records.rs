@@ -56,6 +56,10 @@ pub const BATCH_SK: &str = "BATCH";
 
 /// The one counter invoice numbers come from: the last number issued.
 pub const INVOICE_COUNTER_PK: &str = "COUNTER#INVOICE";
+/// `COUNTER#ORDER_NUMBER#<yyyymmdd>#<shard>`: the blocks of order numbers claimed that day.
+pub const ORDER_NUMBER_COUNTER_PREFIX: &str = "COUNTER#ORDER_NUMBER#";
+/// The index of orders by their number.
+pub const BY_NUMBER_INDEX: &str = "by_number";
 pub const INVOICE_SK: &str = "INVOICE";
 
 /// An order's invoice, one per order.

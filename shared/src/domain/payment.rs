@@ -1,0 +1,263 @@
+//! Starting a payment: online or by wallet through the payment provider (an intent the
+//! provider's webhook later settles), or cash on delivery, where the order goes to fulfilment
+//! unpaid and the payment is recorded when it is delivered.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::ids::{PaymentReference, SellerId};
+use super::money::Money;
+use super::order::{Actor, IllegalTransition, Order, Payment};
+use super::status::{OrderStatus, PaymentStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentMethod {
+    Online,
+    Wallet,
+    Cod,
+}
+
+impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 3] = [Self::Online, Self::Wallet, Self::Cod];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Wallet => "wallet",
+            Self::Cod => "cod",
+        }
+    }
+}
+
+impl fmt::Display for PaymentMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be online, wallet or cod")]
+pub struct UnknownMethod;
+
+impl FromStr for PaymentMethod {
+    type Err = UnknownMethod;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|method| method.as_str() == text).ok_or(UnknownMethod)
+    }
+}
+
+/// A payment the provider is waiting for: the customer completes it at `redirect_url`
+/// (online) or with `client_secret` (wallet), and the provider's webhook reports the outcome
+/// with `payment_id` as the payment reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    pub payment_id: PaymentReference,
+    pub method: PaymentMethod,
+    pub amount: Money,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What asking to pay does to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartDecision {
+    /// Ask the provider for an intent and keep it on the order.
+    CreateIntent,
+    /// The same method was started before: answer its intent again.
+    Existing(PaymentIntent),
+    /// Accept the order for cash on delivery: its reservation becomes a sale and it goes to
+    /// fulfilment unpaid.
+    CashOnDelivery,
+    /// Cash on delivery was accepted before: nothing to do.
+    CashOnDeliveryAccepted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartRefusal {
+    #[error("an order in {status} cannot be paid")]
+    NotPayable { status: OrderStatus },
+    #[error("a payment by {method} was already started for this order")]
+    AlreadyStarted { method: PaymentMethod },
+    #[error("cash on delivery takes orders of at most {max}")]
+    CodLimit { max: Money },
+}
+
+impl Order {
+    /// Decides what a customer's request to pay by `method` does, without changing the order.
+    pub fn judge_payment_start(&self, method: PaymentMethod, cod_max_total: Money) -> Result<StartDecision, StartRefusal> {
+        match (self.payment_method, &self.payment_intent) {
+            (Some(chosen), _) if chosen != method => return Err(StartRefusal::AlreadyStarted { method: chosen }),
+            (Some(PaymentMethod::Cod), _) => return Ok(StartDecision::CashOnDeliveryAccepted),
+            (Some(_), Some(intent)) => return Ok(StartDecision::Existing(intent.clone())),
+            _ => {}
+        }
+        if self.status != OrderStatus::PendingPayment {
+            return Err(StartRefusal::NotPayable { status: self.status });
+        }
+        match method {
+            PaymentMethod::Cod if self.totals.total > cod_max_total => Err(StartRefusal::CodLimit { max: cod_max_total }),
+            PaymentMethod::Cod => Ok(StartDecision::CashOnDelivery),
+            PaymentMethod::Online | PaymentMethod::Wallet => Ok(StartDecision::CreateIntent),
+        }
+    }
+
+    /// Keeps the provider's intent: the order's lines and total are fixed from here on.
+    pub fn start_payment(&mut self, intent: PaymentIntent, actor: &Actor, now: DateTime<Utc>) {
+        let note = format!("PAYMENT_STARTED {} {} {}", intent.method, intent.payment_id, intent.amount);
+        self.payment_method = Some(intent.method);
+        self.payment_intent = Some(intent);
+        self.note(actor, note, now);
+    }
+
+    /// Accepts the order for cash on delivery: PENDING_PAYMENT -> PROCESSING with its seller
+    /// parts, no payment deadline any more; the payment stays PENDING until delivery.
+    pub fn accept_cash_on_delivery(
+        &mut self,
+        actor: &Actor,
+        rate_of: impl Fn(&SellerId) -> Decimal,
+        now: DateTime<Utc>,
+    ) -> Result<(), IllegalTransition> {
+        if self.status != OrderStatus::PendingPayment {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: OrderStatus::Processing,
+            });
+        }
+        self.start_fulfilment(actor, Some("cash on delivery"), rate_of, now)?;
+        self.payment_method = Some(PaymentMethod::Cod);
+        self.payment_due_at = None;
+        Ok(())
+    }
+
+    /// What a cash-on-delivery customer pays at the door: the total, less the value of lines
+    /// given back before they paid (a part that failed delivery, say).
+    pub fn cash_due(&self) -> Money {
+        let given_back: Vec<_> = self
+            .refunds
+            .iter()
+            .filter(|refund| refund.amount == Money::ZERO)
+            .flat_map(|refund| refund.lines.iter().cloned())
+            .collect();
+        self.totals.total.saturating_sub(self.value_of(&given_back))
+    }
+
+    /// Records the cash a courier collected once the order is delivered; nothing for an order
+    /// paid otherwise or already collected.
+    pub(crate) fn collect_cash_on_delivery(&mut self, actor: &Actor, now: DateTime<Utc>) {
+        if self.payment_method != Some(PaymentMethod::Cod) || self.payment.is_some() || self.status != OrderStatus::Delivered {
+            return;
+        }
+        let amount = self.cash_due();
+        let Ok(reference) = PaymentReference::parse(&format!("cod-{}", self.id)) else {
+            return;
+        };
+        self.payment = Some(Payment {
+            reference,
+            amount,
+            received_at: now,
+            kept_apart: false,
+        });
+        self.payment_status = PaymentStatus::Paid;
+        self.note(actor, format!("PAYMENT_COLLECTED {amount} (cash on delivery)"), now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fulfilment::PartUpdate;
+    use crate::domain::order::tests::awaiting_payment;
+
+    fn intent(order: &Order, method: PaymentMethod) -> PaymentIntent {
+        PaymentIntent {
+            payment_id: PaymentReference::parse("pi_1").unwrap(),
+            method,
+            amount: order.totals.total,
+            currency: order.currency.clone(),
+            redirect_url: Some("/simulator/payments/pi_1".into()),
+            client_secret: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn limit(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    #[test]
+    fn asking_again_answers_the_same_intent_and_another_method_is_refused() {
+        let mut order = awaiting_payment("12.00");
+        assert_eq!(
+            order.judge_payment_start(PaymentMethod::Online, limit("100")),
+            Ok(StartDecision::CreateIntent)
+        );
+        let started = intent(&order, PaymentMethod::Online);
+        order.start_payment(started.clone(), &Actor::system("t"), Utc::now());
+        assert_eq!(order.status, OrderStatus::PendingPayment, "starting a payment keeps the status");
+        assert_eq!(
+            order.judge_payment_start(PaymentMethod::Online, limit("100")),
+            Ok(StartDecision::Existing(started))
+        );
+        assert_eq!(
+            order.judge_payment_start(PaymentMethod::Cod, limit("100")),
+            Err(StartRefusal::AlreadyStarted {
+                method: PaymentMethod::Online
+            })
+        );
+    }
+
+    #[test]
+    fn cash_on_delivery_is_refused_past_its_limit_and_otherwise_goes_to_fulfilment_unpaid() {
+        let mut order = awaiting_payment("120.00");
+        assert_eq!(
+            order.judge_payment_start(PaymentMethod::Cod, limit("100")),
+            Err(StartRefusal::CodLimit { max: limit("100") })
+        );
+        assert_eq!(
+            order.judge_payment_start(PaymentMethod::Cod, limit("500")),
+            Ok(StartDecision::CashOnDelivery)
+        );
+        order
+            .accept_cash_on_delivery(&Actor::system("t"), |_| Decimal::ZERO, Utc::now())
+            .unwrap();
+        assert_eq!(
+            (order.status, order.payment_status, order.payment_due_at),
+            (OrderStatus::Processing, PaymentStatus::Pending, None)
+        );
+        assert_eq!(order.seller_parts.len(), 1);
+        assert_eq!(
+            order.judge_payment_start(PaymentMethod::Cod, limit("500")),
+            Ok(StartDecision::CashOnDeliveryAccepted)
+        );
+    }
+
+    #[test]
+    fn cash_is_recorded_once_when_the_last_part_is_delivered() {
+        let mut order = awaiting_payment("30.00");
+        let actor = Actor::system("t");
+        order.accept_cash_on_delivery(&actor, |_| Decimal::ZERO, Utc::now()).unwrap();
+        let seller = order.seller_parts[0].seller_id.clone();
+        let shipped = PartUpdate::Shipped {
+            carrier: "ups".into(),
+            tracking_number: "1Z".into(),
+            estimated_delivery: None,
+        };
+        order.update_part(&seller, shipped, &actor, Utc::now()).unwrap();
+        assert!(order.payment.is_none(), "nothing is paid before delivery");
+        order.update_part(&seller, PartUpdate::Delivered, &actor, Utc::now()).unwrap();
+        assert_eq!(order.status, OrderStatus::Delivered);
+        assert_eq!(order.payment_status, PaymentStatus::Paid);
+        assert_eq!(order.paid_amount(), limit("30.00"));
+        let notes = order.status_history.iter().filter_map(|change| change.note.as_deref());
+        assert_eq!(notes.filter(|note| note.starts_with("PAYMENT_COLLECTED")).count(), 1);
+    }
+}

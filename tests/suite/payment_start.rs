@@ -1,0 +1,239 @@
+//! Starting a payment: online and wallet intents the provider's signed webhook settles, cash on
+//! delivery paid at the door, and order numbers people can look orders up by.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use orders_shared::ports::ManualClock;
+use orders_shared::service::sweeper::sweep;
+use orders_tests::{assert_invariants, counters, service, timeline, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn start(customer: &Api, id: &str, method: &str) -> orders_tests::Reply {
+    customer
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/payment"),
+            Some(json!({ "method": method })),
+            &[],
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_online_payment_started_by_the_customer_is_settled_by_the_simulators_signed_webhook() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
+
+    let started = start(&alice, &id, "online").await;
+    assert_eq!(started.status, StatusCode::CREATED, "{started:?}");
+    assert_eq!(
+        (started.body["method"].as_str(), started.body["amount"].as_str()),
+        (Some("online"), Some(total.as_str()))
+    );
+    let payment_id = started.body["payment_id"].as_str().unwrap().to_owned();
+    let redirect = started.body["redirect_url"].as_str().unwrap().to_owned();
+    assert!(
+        redirect.starts_with(&service.base_url()) && redirect.ends_with(&payment_id),
+        "{redirect}"
+    );
+
+    let again = start(&alice, &id, "online").await;
+    assert_eq!(again.status, StatusCode::OK, "{again:?}");
+    assert_eq!(
+        again.body["payment_id"],
+        payment_id.as_str(),
+        "asking again answers the same intent"
+    );
+    let other = start(&alice, &id, "cod").await;
+    assert_eq!(
+        (other.status, other.code()),
+        (StatusCode::CONFLICT, "PAYMENT_ALREADY_STARTED"),
+        "{other:?}"
+    );
+    let edit = alice
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/items"),
+            Some(json!({"product_id": "mug", "quantity": 1})),
+            &[],
+        )
+        .await;
+    assert_eq!((edit.status, edit.code()), (StatusCode::CONFLICT, "PAYMENT_STARTED"), "{edit:?}");
+    let stranger = start(&Api::customer(&service, "mallory"), &id, "online").await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+
+    let client = reqwest::Client::new();
+    let page = client.get(&redirect).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&id) && html.contains(&total),
+        "the checkout shows what is paid: {html}"
+    );
+    let decided = client.post(format!("{redirect}/succeed")).send().await.unwrap();
+    assert_eq!(decided.status(), StatusCode::OK);
+    let decided: serde_json::Value = decided.json().await.unwrap();
+    assert_eq!(decided["webhook_status"], 200, "{decided}");
+
+    let order = alice.order(&id).await.body;
+    assert_eq!(
+        (order["status"].as_str(), order["payment_status"].as_str()),
+        (Some("PAID"), Some("PAID"))
+    );
+    assert_eq!(order["payment"]["reference"], payment_id.as_str());
+    assert_eq!(order["payment_method"], "online");
+    assert_eq!(counters(&admin.product("mug").await), (8, 8, 0), "the reservation became a sale");
+    let late = start(&alice, &id, "online").await;
+    assert_eq!(late.status, StatusCode::OK, "the intent is still answered after payment: {late:?}");
+
+    // A wallet payment answers a client secret instead of a page.
+    let (second, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let wallet = start(&alice, &second, "wallet").await;
+    assert_eq!(wallet.status, StatusCode::CREATED, "{wallet:?}");
+    assert!(wallet.body["client_secret"]
+        .as_str()
+        .unwrap()
+        .starts_with(wallet.body["payment_id"].as_str().unwrap()));
+    assert!(wallet.body["redirect_url"].is_null());
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cash_on_delivery_order_never_expires_and_is_paid_when_its_last_part_is_delivered() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let service = service(Setup {
+        clock: Some(Arc::new(clock.clone())),
+        poll_queues: false,
+        environment: vec![("COD_MAX_TOTAL".into(), "100.00".into())],
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "30.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+
+    let (pricey, _) = alice.reserved_order(&[("mug", 4)]).await;
+    let refused = start(&alice, &pricey, "cod").await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "COD_LIMIT_EXCEEDED"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.body["max_total"], "100.00");
+    alice.cancel(&pricey).await;
+
+    let (id, total) = alice.reserved_order(&[("mug", 3)]).await;
+    let accepted = start(&alice, &id, "cod").await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{accepted:?}");
+    assert_eq!(
+        (accepted.body["method"].as_str(), accepted.body["amount"].as_str()),
+        (Some("cod"), Some(total.as_str()))
+    );
+    assert_eq!(accepted.body["order_status"], "PROCESSING");
+    assert_eq!(
+        start(&alice, &id, "cod").await.status,
+        StatusCode::OK,
+        "asking again changes nothing"
+    );
+    let order = alice.order(&id).await.body;
+    assert_eq!(
+        (order["payment_status"].as_str(), order["payment_method"].as_str()),
+        (Some("PENDING"), Some("cod"))
+    );
+    assert!(order["payment_due_at"].is_null());
+    assert_eq!(counters(&admin.product("mug").await), (7, 7, 0), "the reservation became a sale");
+
+    // Long past any payment deadline, the sweeper leaves it alone.
+    clock.advance(chrono::Duration::days(2));
+    sweep(&service.app, service.app.stuck_after).await.expect("the sweep runs");
+    assert_eq!(alice.order(&id).await.body["status"], "PROCESSING");
+
+    let seller = Api::seller(&service, "seller-1");
+    let shipped = json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T1"});
+    assert_eq!(
+        seller.report(&id, shipped).await.body["payment_status"],
+        "PENDING",
+        "nothing is paid at shipping"
+    );
+    let delivered = seller.report(&id, json!({"seller_id": "seller-1", "status": "DELIVERED"})).await;
+    assert_eq!(delivered.status, StatusCode::OK, "{delivered:?}");
+    let order = delivered.body;
+    assert_eq!(
+        (order["status"].as_str(), order["payment_status"].as_str()),
+        (Some("DELIVERED"), Some("PAID"))
+    );
+    assert_eq!(order["payment"]["amount"], total.as_str());
+    assert_eq!(order["payment"]["reference"], format!("cod-{id}"));
+    assert!(timeline(&order).contains(&"PROCESSING".to_owned()));
+    let collected = order["status_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|change| change["note"].as_str().is_some_and(|note| note.starts_with("PAYMENT_COLLECTED")))
+        .count();
+    assert_eq!(collected, 1);
+    assert_eq!(counters(&admin.product("mug").await), (7, 7, 0));
+
+    // Cancelled before delivery, a cash-on-delivery order owes nothing and its units come back.
+    let (unwanted, _) = alice.reserved_order(&[("mug", 2)]).await;
+    start(&alice, &unwanted, "cod").await;
+    let cancelled = alice.cancel(&unwanted).await.body;
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["payment_status"].as_str()),
+        (Some("CANCELLED"), Some("PENDING"))
+    );
+    assert_eq!(cancelled["refunded_total"], "0.00");
+    assert_eq!(counters(&admin.product("mug").await), (7, 7, 0));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_placements_get_two_hundred_distinct_numbers_each_findable_by_its_owner() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "1.00", 1_000).await;
+    let placed = futures::future::join_all((0..200).map(|n| {
+        let service = &service;
+        async move {
+            let customer = Api::customer(service, &format!("c{}", n % 20));
+            let reply = customer.place(&[("mug", 1)], None).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+            (customer, reply.body)
+        }
+    }))
+    .await;
+    let numbers: HashSet<String> = placed
+        .iter()
+        .map(|(_, order)| order["order_number"].as_str().expect("every order has a number").to_owned())
+        .collect();
+    assert_eq!(numbers.len(), 200, "no number is handed out twice");
+    let today = chrono::Utc::now().format("%Y%m%d").to_string();
+    assert!(
+        numbers.iter().all(|number| number.starts_with(&format!("ORD-{today}-"))),
+        "{numbers:?}"
+    );
+
+    for (customer, order) in placed.iter().step_by(40) {
+        let number = order["order_number"].as_str().unwrap();
+        let found = customer.get(&format!("/api/v1/orders/by-number/{number}")).await;
+        assert_eq!(found.status, StatusCode::OK, "{found:?}");
+        assert_eq!(found.body["id"], order["id"]);
+        assert_eq!(
+            admin.get(&format!("/api/v1/orders/by-number/{number}")).await.body["id"],
+            order["id"]
+        );
+        let stranger = Api::customer(&service, "stranger")
+            .get(&format!("/api/v1/orders/by-number/{number}"))
+            .await;
+        assert_eq!(stranger.status, StatusCode::NOT_FOUND, "another customer's order is not disclosed");
+    }
+    let unknown = admin.get(&format!("/api/v1/orders/by-number/ORD-{today}-999999999")).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let malformed = admin.get("/api/v1/orders/by-number/not-a-number").await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+}
