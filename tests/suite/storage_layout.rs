@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use orders_local::template::TableSpec;
-use orders_shared::adapters::dynamo::prefix;
+use orders_shared::adapters::dynamo::{prefix, ORDER_NUMBER_COUNTER_PREFIX};
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
 use orders_tests::{service, Api, Setup};
 use reqwest::StatusCode;
@@ -93,6 +93,7 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
         "by_shard_total",
         "by_status_created",
         "by_status_total",
+        "by_number",
     ]
     .map(String::from)
     .into();
@@ -118,6 +119,16 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
                 expected.insert("by_reserving".into());
             }
             assert_eq!(held_by, expected, "order {id} in {}", text(&item, "status"));
+        } else if let Some(rest) = pk.strip_prefix(ORDER_NUMBER_COUNTER_PREFIX) {
+            *seen.entry("order number counter").or_default() += 1;
+            let today = chrono::Utc::now().format("%Y%m%d").to_string();
+            assert!(rest.starts_with(&format!("{today}#")), "a counter per day and shard: {rest}");
+            assert_eq!(sk, "COUNTER");
+            assert!(
+                item.get("ttl").is_some_and(AttributeValue::is_n),
+                "past days' counters expire: {item:?}"
+            );
+            assert_eq!(held_by, none, "a counter is in no index: {item:?}");
         } else if let Some(rest) = pk.strip_prefix(prefix::IDEMPOTENCY) {
             *seen.entry("idempotency").or_default() += 1;
             assert_eq!(rest, "alice#key-1");
@@ -131,7 +142,11 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
             panic!("an item the layout does not know: {item:?}");
         }
     }
-    assert_eq!(seen, BTreeMap::from([("idempotency", 1), ("late payment", 1), ("order", 5)]));
+    // One instance placed every order: one block of numbers, from one counter.
+    assert_eq!(
+        seen,
+        BTreeMap::from([("idempotency", 1), ("late payment", 1), ("order", 5), ("order number counter", 1)])
+    );
 
     let inventory_table = tables["InventoryTable"];
     let mut seen = BTreeMap::<String, usize>::new();

@@ -315,7 +315,9 @@ impl Order {
         if target == self.status {
             return Ok(StatusChange::Unchanged);
         }
-        if !self.status.can_become(target) {
+        // Only cash on delivery takes an unpaid order to fulfilment, through its own endpoint.
+        let unpaid_to_fulfilment = self.status == OrderStatus::PendingPayment && target == OrderStatus::Processing;
+        if !self.status.can_become(target) || unpaid_to_fulfilment {
             return Err(StatusChangeRefusal::Illegal {
                 from: self.status,
                 to: target,
@@ -324,9 +326,6 @@ impl Order {
         let own_path = |path| Err(StatusChangeRefusal::OwnPath { to: target, path });
         match target {
             OrderStatus::Cancelled => Ok(StatusChange::Cancel),
-            OrderStatus::Processing if self.status == OrderStatus::PendingPayment => {
-                own_path("POST /orders/{orderId}/payment with method cod")
-            }
             OrderStatus::Processing => Ok(StatusChange::StartFulfilment),
             OrderStatus::Delivered => Ok(StatusChange::DeliverAll),
             OrderStatus::Paid => own_path("POST /orders/{orderId}/confirm or the payment webhook"),

@@ -15,6 +15,7 @@ use crate::retry::RetryPolicy;
 
 pub use records::{
     decode_stored, movement_from_images, order_from_image, prefix, product_key, reservation_from_image, reservation_key, StoredItem,
+    ORDER_NUMBER_COUNTER_PREFIX,
 };
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all
