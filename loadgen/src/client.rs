@@ -108,9 +108,24 @@ impl Api {
         }
     }
 
+    /// Stocks a product, registering its seller first (a product names a registered seller).
     pub async fn put_product(&self, admin: &str, sku: &str, price: &str, on_hand: i64) -> Reply {
-        let body =
-            json!({"name": format!("Product {sku}"), "seller_id": format!("seller-{}", sku.len() % 3), "price": price, "on_hand": on_hand});
+        let seller = format!("seller-{}", sku.len() % 3);
+        let registration = json!({"name": format!("Seller {seller}"), "email": format!("{seller}@sellers.example")});
+        let registered = self
+            .call(
+                "PUT /sellers/{id}",
+                Method::PUT,
+                &format!("/api/v1/sellers/{seller}"),
+                admin,
+                Some(registration),
+                None,
+            )
+            .await;
+        if registered.status != 200 {
+            return registered;
+        }
+        let body = json!({"name": format!("Product {sku}"), "seller_id": seller, "price": price, "on_hand": on_hand});
         self.call(
             "PUT /inventory/{id}",
             Method::PUT,

@@ -161,6 +161,15 @@ pub trait OrderStore: Send + Sync {
     /// blocks that counter has handed out, this one included (1 for its first).
     async fn claim_number_block(&self, day: chrono::NaiveDate, shard: u32) -> Result<u64, StoreError>;
 
+    /// The orders that hold a part of `seller`, newest first, a page at a time (through an
+    /// index, never a scan).
+    async fn list_seller_orders(
+        &self,
+        seller: &SellerId,
+        limit: u16,
+        after: Option<&crate::domain::Cursor>,
+    ) -> Result<Page<Order>, StoreError>;
+
     /// The order with this number, if there is one (through an index, never a scan).
     async fn find_order_by_number(&self, number: &OrderNumber) -> Result<Option<OrderId>, StoreError>;
 

@@ -136,6 +136,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/orders/batch-process") | ("GET", "/api/v1/orders/batch-process/{batchId}") => Access::Admin,
         ("POST", "/api/v1/orders/{orderId}/refund") => Access::AdminOfOrder,
         ("PUT" | "GET", "/api/v1/sellers/{sellerId}") => Access::Admin,
+        ("GET", "/api/v1/sellers/{sellerId}/orders") => Access::SellerOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/items") | ("PUT" | "DELETE", "/api/v1/orders/{orderId}/items/{itemId}") => Access::OwnerOrAdmin,
         ("GET" | "DELETE", "/api/v1/cart")
         | ("POST", "/api/v1/cart/items" | "/api/v1/cart/checkout")

@@ -159,6 +159,11 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
             assert_eq!((sku, sk), ("mug", "STOCK"));
             assert!(!item.contains_key("ttl"));
             assert_eq!(held_by, none, "a product is in no index: {item:?}");
+        } else if let Some(id) = pk.strip_prefix(prefix::SELLER) {
+            *seen.entry("seller".into()).or_default() += 1;
+            assert!(["seller-1", "seller-2"].contains(&id), "{id}");
+            assert_eq!(sk, "SELLER");
+            assert_eq!(held_by, none, "a seller is in no index: {item:?}");
         } else if let Some(id) = pk.strip_prefix(prefix::RESERVATION) {
             let status = text(&item, "status").to_owned();
             *seen.entry(format!("reservation {status}")).or_default() += 1;
@@ -179,6 +184,7 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
     }
     let expected: BTreeMap<String, usize> = [
         ("product", 1),
+        ("seller", 2),
         ("reservation ACTIVE", 2),
         ("reservation CONVERTED", 1),
         ("reservation RELEASED", 1),

@@ -8,6 +8,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use orders_local::emulators::Emulators;
 use orders_local::{start, RunningService, ServiceOptions};
 use orders_shared::adapters::faults::FaultPlan;
+use orders_shared::domain::contact::Email;
+use orders_shared::domain::seller::SellerUpdate;
+use orders_shared::domain::SellerId;
 use orders_shared::http::webhook::WebhookSecret;
 use orders_shared::ports::Clock;
 use reqwest::{Method, StatusCode};
@@ -62,7 +65,30 @@ pub async fn service(setup: Setup) -> RunningService {
     if let Some(clock) = setup.clock {
         options.clock = clock;
     }
-    start(options).await.expect("the local service starts")
+    let service = start(options).await.expect("the local service starts");
+    register_sellers(&service).await;
+    service
+}
+
+/// The sellers the tests' products name, registered as a shop registers its sellers before
+/// their products (`seller-1` and `seller-2`, active, with the configured rates and fees).
+async fn register_sellers(service: &RunningService) {
+    for (id, name) in [("seller-1", "Seller One"), ("seller-2", "Seller Two")] {
+        let update = SellerUpdate {
+            seller_id: SellerId::parse(id).expect("a valid seller id"),
+            name: name.to_owned(),
+            email: Email::parse(&format!("{id}@sellers.example")).expect("a valid address"),
+            active: true,
+            commission_rate: None,
+            shipping_fee: None,
+        };
+        service
+            .app
+            .catalogue
+            .put_seller(&update, chrono::Utc::now())
+            .await
+            .expect("the sellers are registered");
+    }
 }
 
 /// Runs the invariant checker over the service's tables and fails the test on any violation.

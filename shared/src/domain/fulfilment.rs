@@ -337,3 +337,36 @@ impl Order {
         }
     }
 }
+
+/// What a seller sees of an order that holds their part: their part and their lines, and where
+/// to ship; not the other sellers' lines, nor the customer's payment.
+#[derive(Debug, Serialize)]
+pub struct SellerOrder<'a> {
+    pub order_id: super::ids::OrderId,
+    pub order_number: Option<&'a super::numbering::OrderNumber>,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub customer_name: Option<&'a str>,
+    pub shipping_address: Option<&'a super::delivery::Address>,
+    pub currency: &'a str,
+    pub part: &'a SellerPart,
+    pub items: Vec<&'a super::order::OrderLine>,
+}
+
+impl Order {
+    /// The order as `seller` sees it, if it holds a part of theirs.
+    pub fn seller_view(&self, seller: &SellerId) -> Option<SellerOrder<'_>> {
+        let part = self.seller_parts.iter().find(|part| &part.seller_id == seller)?;
+        Some(SellerOrder {
+            order_id: self.id,
+            order_number: self.order_number.as_ref(),
+            status: self.status,
+            created_at: self.created_at,
+            customer_name: self.customer_name.as_deref(),
+            shipping_address: self.shipping_address.as_ref(),
+            currency: &self.currency,
+            part,
+            items: self.items.iter().filter(|line| &line.seller_id == seller).collect(),
+        })
+    }
+}

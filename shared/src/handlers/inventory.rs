@@ -22,6 +22,23 @@ pub async fn put_product(app: &App, request: Request) -> HttpResult {
     let sku = path_param(&request, "productId", Sku::parse)?;
     let if_match = if_match(&request)?;
     let update = product_update_from_json(sku, &json_body(&request)?).map_err(ApiError::Validation)?;
+    // A product names a registered seller (sellers are never deleted, only deactivated).
+    let sellers = app
+        .catalogue
+        .get_sellers(std::slice::from_ref(&update.seller_id))
+        .await
+        .map_err(store_failure)?;
+    if !sellers.contains_key(&update.seller_id) {
+        return Err(ApiError::Refused {
+            status: 422,
+            code: "SELLER_NOT_FOUND",
+            message: format!(
+                "no seller {} is registered: register it with PUT /api/v1/sellers/{{sellerId}} first",
+                update.seller_id
+            ),
+            extra: serde_json::Map::from_iter([("seller_id".to_owned(), serde_json::json!(update.seller_id))]),
+        });
+    }
     match app
         .catalogue
         .put_product(&update, if_match, &identity.actor(), app.clock.now())

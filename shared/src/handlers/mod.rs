@@ -94,6 +94,7 @@ functions!(
         RemoveOrderItem => "remove-order-item",
         StartPayment => "start-payment",
         GetOrderByNumber => "get-order-by-number",
+        ListSellerOrders => "list-seller-orders",
     }
 );
 functions!(
@@ -166,6 +167,7 @@ impl HttpFunction {
                 Self::RemoveOrderItem => edits::remove_item(app, request).await,
                 Self::StartPayment => payments::start_payment(app, request).await,
                 Self::GetOrderByNumber => orders::get_order_by_number(app, request).await,
+                Self::ListSellerOrders => sellers::list_seller_orders(app, request).await,
             };
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");

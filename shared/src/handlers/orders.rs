@@ -191,17 +191,7 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
     let sort = params
         .parse("sort", Sort::parse, "one of created_at, -created_at, total, -total")?
         .unwrap_or(Sort::DEFAULT);
-    let limit = params
-        .parse(
-            "limit",
-            |raw| raw.parse::<u16>().ok().filter(|n| (1..=ListQuery::MAX_LIMIT).contains(n)),
-            "a whole number from 1 to 100",
-        )?
-        .unwrap_or(ListQuery::DEFAULT_LIMIT);
-    let after = match params.get("cursor") {
-        None => None,
-        Some(raw) => Some(Cursor::decode(raw, sort).map_err(|err| ApiError::bad_parameter("cursor", "INVALID_CURSOR", err.to_string()))?),
-    };
+    let (limit, after) = page_params(params, sort)?;
     Ok(ListQuery {
         owner,
         status,
@@ -220,4 +210,20 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
 fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     let at = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
     (1970..=9999).contains(&at.year()).then_some(at)
+}
+
+/// `limit` (1 to 100, 20 when absent) and `cursor` (one this service issued for `sort`).
+pub(crate) fn page_params(params: &QueryParams<'_>, sort: Sort) -> Result<(u16, Option<Cursor>), ApiError> {
+    let limit = params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=ListQuery::MAX_LIMIT).contains(n)),
+            "a whole number from 1 to 100",
+        )?
+        .unwrap_or(ListQuery::DEFAULT_LIMIT);
+    let after = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(Cursor::decode(raw, sort).map_err(|err| ApiError::bad_parameter("cursor", "INVALID_CURSOR", err.to_string()))?),
+    };
+    Ok((limit, after))
 }

@@ -1,12 +1,15 @@
-//! The seller registry (admin): `PUT` and `GET /api/v1/sellers/{sellerId}`.
+//! The seller registry (admin): `PUT` and `GET /api/v1/sellers/{sellerId}`; and a seller's
+//! orders (`GET /api/v1/sellers/{sellerId}/orders`), for that seller and admins.
 
 use lambda_http::Request;
 
-use super::{admin, store_failure};
+use super::orders::page_params;
+use super::{admin, caller, store_failure};
 use crate::app::App;
 use crate::domain::seller::SellerUpdate;
 use crate::domain::SellerId;
-use crate::http::{json, json_body, path_param, ApiError, HttpResult};
+use crate::domain::Sort;
+use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
 
 /// `PUT`: registers the seller or replaces what was set (`name`, `email`, `active`,
 /// `commission_rate`); 200 with the seller.
@@ -35,4 +38,30 @@ pub async fn get_seller(app: &App, request: Request) -> HttpResult {
             extra: serde_json::Map::new(),
         }),
     }
+}
+
+/// `GET /sellers/{sellerId}/orders?limit&cursor`: the orders holding a part of the seller,
+/// newest first, each as the seller sees it (their part and lines). For the seller whose
+/// `custom:seller_id` claim names them, and for admins.
+pub async fn list_seller_orders(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
+    if !identity.is_admin && identity.seller_id.as_ref() != Some(&seller_id) {
+        return Err(ApiError::Forbidden);
+    }
+    let params = query(&request, &["limit", "cursor"])?;
+    let (limit, after) = page_params(&params, Sort::DEFAULT)?;
+    let page = app
+        .orders
+        .list_seller_orders(&seller_id, limit, after.as_ref())
+        .await
+        .map_err(store_failure)?;
+    let orders: Vec<_> = page.items.iter().filter_map(|order| order.seller_view(&seller_id)).collect();
+    json(
+        200,
+        &serde_json::json!({
+            "orders": orders,
+            "next_cursor": page.next.map(|cursor| cursor.encode()),
+        }),
+    )
 }

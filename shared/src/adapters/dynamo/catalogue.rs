@@ -29,7 +29,7 @@ impl Catalogue for DynamoStore {
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
         let keys: Vec<Item> = ids.iter().map(product_key).collect();
         let mut products = HashMap::with_capacity(ids.len());
-        for item in self.consistent_batch_get(keys).await? {
+        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
             let record: ProductRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
             products.insert(record.product.product_id.clone(), record.product);
         }
@@ -84,7 +84,7 @@ impl Catalogue for DynamoStore {
         unique.dedup();
         let keys: Vec<Item> = unique.into_iter().map(seller_key).collect();
         let mut sellers = HashMap::with_capacity(keys.len());
-        for item in self.consistent_batch_get(keys).await? {
+        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
             let record: SellerRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
             sellers.insert(record.seller.seller_id.clone(), record.seller);
         }
@@ -93,7 +93,7 @@ impl Catalogue for DynamoStore {
 
     async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError> {
         let keys: Vec<Item> = orders.iter().map(|order| reservation_key(*order)).collect();
-        let items = self.consistent_batch_get(keys).await?;
+        let items = self.consistent_batch_get(&self.inventory_table, keys).await?;
         items
             .into_iter()
             .map(|item| {
@@ -303,10 +303,10 @@ const PUT_ATTEMPTS: usize = 3;
 const BATCH_GET_KEYS: usize = 100;
 
 impl DynamoStore {
-    /// Strongly consistent reads of these inventory items, in rounds of at most 100 keys. Keys
+    /// Strongly consistent reads of these items of `table`, in rounds of at most 100 keys. Keys
     /// that BatchGetItem leaves unprocessed under load (in a successful answer, which the SDK
     /// does not retry) are asked for again, backing off as the retry policy says.
-    async fn consistent_batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn consistent_batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_KEYS) {
             let mut request = Some(
@@ -324,17 +324,12 @@ impl DynamoStore {
                 let output = self
                     .client
                     .batch_get_item()
-                    .request_items(&self.inventory_table, pending)
+                    .request_items(table, pending)
                     .send()
                     .await
                     .map_err(classify)?;
-                found.extend(
-                    output
-                        .responses
-                        .and_then(|mut tables| tables.remove(&self.inventory_table))
-                        .unwrap_or_default(),
-                );
-                request = output.unprocessed_keys.and_then(|mut tables| tables.remove(&self.inventory_table));
+                found.extend(output.responses.and_then(|mut tables| tables.remove(table)).unwrap_or_default());
+                request = output.unprocessed_keys.and_then(|mut tables| tables.remove(table));
             }
             if request.is_some() {
                 return Err(StoreError::Transient("some keys stayed unprocessed by BatchGetItem".into()));

@@ -10,19 +10,21 @@ use futures::future::try_join_all;
 use super::records::{
     cart_pk, decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
     BatchKeyRecord, BatchRecord, BatchResultRecord, CartRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, NotificationRecord,
-    OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, BY_NUMBER_INDEX, CART_SK, INVOICE_COUNTER_PK, INVOICE_SK,
-    LATE_PAYMENT_SK_PREFIX, ORDER_NUMBER_COUNTER_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
+    OrderRecord, ReservationRecord, SellerLinkRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, BY_NUMBER_INDEX, BY_SELLER_INDEX, CART_SK,
+    INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_NUMBER_COUNTER_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
 };
-use super::transaction::{Role, Transaction};
+use super::transaction::{Role, Transaction, MAX_TRANSACTION_ITEMS};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::cart::Cart;
 use crate::domain::invoice::Invoice;
+use crate::domain::listing::sort_position;
 use crate::domain::numbering::OrderNumber;
 use crate::domain::order::Payment;
 use crate::domain::{
-    IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId,
+    Cursor, IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, SellerId,
+    Sku, Sort, SortField, UserId,
 };
 use crate::ports::{
     BatchCreated, IdempotencyRecord, InvoiceWrite, NotificationClaim, OrderStore, Rejection, Settlement, StockChange, StoreError,
@@ -230,8 +232,33 @@ impl OrderStore for DynamoStore {
             .map_err(encode_failure)?;
         tx.push(Role::Order, TransactWriteItem::builder().put(put).build());
         self.change_stock(&mut tx, order, stock, order.updated_at)?;
+        // The write that makes the seller parts lists the order for each seller: in the same
+        // transaction when it fits, else right after it (the links only ever say the same).
+        let links: Vec<SellerLinkRecord> = if order.status == OrderStatus::Processing && expected != OrderStatus::Processing {
+            order
+                .seller_parts
+                .iter()
+                .map(|part| SellerLinkRecord::new(order, &part.seller_id))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let in_transaction = tx.len() + links.len() <= MAX_TRANSACTION_ITEMS;
+        if in_transaction {
+            for link in &links {
+                let put = Put::builder()
+                    .table_name(&self.orders_table)
+                    .set_item(Some(to_item(link)?))
+                    .build()
+                    .map_err(encode_failure)?;
+                tx.push(Role::SellerLink, TransactWriteItem::builder().put(put).build());
+            }
+        }
         self.commit(tx, order, Rejection::OrderChanged).await?;
         order.version = stored.version;
+        if !in_transaction {
+            self.put_seller_links(&links).await?;
+        }
         Ok(())
     }
 
@@ -358,6 +385,45 @@ impl OrderStore for DynamoStore {
             .ok_or_else(|| StoreError::Permanent("the order number counter answered no count".into()))
     }
 
+    async fn list_seller_orders(&self, seller: &SellerId, limit: u16, after: Option<&Cursor>) -> Result<Page<Order>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.orders_table)
+            .index_name(BY_SELLER_INDEX)
+            .scan_index_forward(false)
+            .limit(i32::from(limit) + 1)
+            .expression_attribute_values(":seller", AttributeValue::S(seller.to_string()));
+        query = match after {
+            Some(cursor) => query
+                .key_condition_expression("seller_key = :seller AND created_key < :after")
+                .expression_attribute_values(":after", AttributeValue::S(cursor.position.clone())),
+            None => query.key_condition_expression("seller_key = :seller"),
+        };
+        let output = query.send().await.map_err(classify)?;
+        let mut ids: Vec<OrderId> = output
+            .items()
+            .iter()
+            .filter_map(|item| item.get("pk").and_then(|v| v.as_s().ok()))
+            .filter_map(|pk| order_id_of(pk))
+            .collect();
+        let more = ids.len() > usize::from(limit);
+        ids.truncate(usize::from(limit));
+        let keys = ids.iter().map(|id| order_key(*id)).collect();
+        let mut orders = self
+            .consistent_batch_get(&self.orders_table, keys)
+            .await?
+            .into_iter()
+            .map(decode_order)
+            .collect::<Result<Vec<_>, _>>()?;
+        orders.sort_by(|a, b| sort_position(b, SortField::CreatedAt).cmp(&sort_position(a, SortField::CreatedAt)));
+        let next = match (more, orders.last()) {
+            (true, Some(last)) => Some(Cursor::after(last, Sort::DEFAULT)),
+            _ => None,
+        };
+        Ok(Page { items: orders, next })
+    }
+
     async fn find_order_by_number(&self, number: &OrderNumber) -> Result<Option<OrderId>, StoreError> {
         let output = self
             .client
@@ -440,6 +506,20 @@ impl OrderStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Writes seller links that did not fit in their order's transaction.
+    async fn put_seller_links(&self, links: &[SellerLinkRecord]) -> Result<(), StoreError> {
+        for link in links {
+            self.client
+                .put_item()
+                .table_name(&self.orders_table)
+                .set_item(Some(to_item(link)?))
+                .send()
+                .await
+                .map_err(classify)?;
+        }
+        Ok(())
+    }
+
     /// Adds the stock side of an order update: the reservation record, and one conditional
     /// counter update per line. A hold is also conditioned on the price version each line was
     /// priced at, so the price read is the price charged.

@@ -60,6 +60,30 @@ pub const INVOICE_COUNTER_PK: &str = "COUNTER#INVOICE";
 pub const ORDER_NUMBER_COUNTER_PREFIX: &str = "COUNTER#ORDER_NUMBER#";
 /// The index of orders by their number.
 pub const BY_NUMBER_INDEX: &str = "by_number";
+/// `ORDER#<id>` / `PART#<seller>`: the order holds a part of that seller.
+pub const SELLER_LINK_SK_PREFIX: &str = "PART#";
+/// The index of seller links by seller, newest order first.
+pub const BY_SELLER_INDEX: &str = "by_seller_created";
+
+/// One entry of the sellers' index: the order (by its key) holds a part of `seller_key`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SellerLinkRecord {
+    pub pk: String,
+    pub sk: String,
+    pub seller_key: String,
+    pub created_key: String,
+}
+
+impl SellerLinkRecord {
+    pub fn new(order: &Order, seller: &SellerId) -> Self {
+        Self {
+            pk: format!("{}{}", prefix::ORDER, order.id),
+            sk: format!("{SELLER_LINK_SK_PREFIX}{seller}"),
+            seller_key: seller.to_string(),
+            created_key: sort_position(order, SortField::CreatedAt),
+        }
+    }
+}
 pub const INVOICE_SK: &str = "INVOICE";
 
 /// An order's invoice, one per order.

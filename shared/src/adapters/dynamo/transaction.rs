@@ -21,7 +21,12 @@ pub(super) enum Role {
     Settlement,
     /// The stock hold for the order line at this index.
     Stock(usize),
+    /// An entry of the sellers' index (unconditional: it only ever says the same).
+    SellerLink,
 }
+
+/// Items one TransactWriteItems may hold.
+pub(super) const MAX_TRANSACTION_ITEMS: usize = 100;
 
 #[derive(Default)]
 pub(super) struct Transaction {
@@ -30,6 +35,10 @@ pub(super) struct Transaction {
 }
 
 impl Transaction {
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
     pub(super) fn push(&mut self, role: Role, item: TransactWriteItem) {
         self.items.push(item);
         self.roles.push(role);
