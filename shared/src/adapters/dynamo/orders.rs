@@ -416,7 +416,7 @@ impl OrderStore for DynamoStore {
             .into_iter()
             .map(decode_order)
             .collect::<Result<Vec<_>, _>>()?;
-        orders.sort_by(|a, b| sort_position(b, SortField::CreatedAt).cmp(&sort_position(a, SortField::CreatedAt)));
+        orders.sort_by_key(|order| std::cmp::Reverse(sort_position(order, SortField::CreatedAt)));
         let next = match (more, orders.last()) {
             (true, Some(last)) => Some(Cursor::after(last, Sort::DEFAULT)),
             _ => None,
