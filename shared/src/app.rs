@@ -25,6 +25,8 @@ pub struct App {
     pub notifier: Arc<dyn Notifier>,
     /// Order numbers from the blocks this instance claimed.
     pub order_numbers: Arc<crate::service::numbering::NumberAllocator>,
+    /// Turns requests away at once while storage keeps failing (per instance).
+    pub breaker: Arc<crate::breaker::Breaker>,
     /// Sellers' shipping fees as this instance last read them.
     pub seller_cache: Arc<crate::service::sellers::SellerCache>,
     pub clock: Arc<dyn Clock>,
@@ -73,6 +75,7 @@ impl App {
             payments: Arc::new(SimulatedProvider::default()),
             notifier: Arc::new(SesNotifier::new(clients.ses, config.notification_sender.clone())),
             order_numbers: Arc::new(crate::service::numbering::NumberAllocator::new(&config.order_number_prefix)),
+            breaker: Arc::new(crate::breaker::Breaker::new(config.breaker)),
             seller_cache: Arc::default(),
             clock,
             pricing: config.pricing.clone(),

@@ -19,6 +19,13 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageTimeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub orders_table: String,
@@ -37,6 +44,11 @@ pub struct Config {
     /// times out, the first included. The only retry of those: placement hands over to the
     /// queue, and other requests answer 503, once they run out.
     pub storage_attempts: u32,
+    /// How long one storage or queue call may take: connecting, each attempt, and all its
+    /// attempts together. Small enough that a request's calls fit in the function's timeout.
+    pub storage_timeouts: StorageTimeouts,
+    /// When the per-instance storage breaker opens, and for how long.
+    pub breaker: crate::breaker::BreakerSettings,
     /// Retries of a transaction cancelled by a concurrent one, which the SDK does not retry.
     pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
@@ -106,6 +118,24 @@ impl Config {
             "must be whole seconds from 1 to 604800",
         )?;
         let storage_attempts = whole("STORAGE_ATTEMPTS", "3", 1..=10, "must be from 1 to 10")?;
+        let millis = |name: &'static str, default: &str| {
+            whole(name, default, 50..=60_000, "must be whole milliseconds from 50 to 60000").map(Duration::from_millis)
+        };
+        let storage_timeouts = StorageTimeouts {
+            connect: millis("STORAGE_CONNECT_TIMEOUT_MS", "1000")?,
+            attempt: millis("STORAGE_ATTEMPT_TIMEOUT_MS", "2000")?,
+            operation: millis("STORAGE_OPERATION_TIMEOUT_MS", "3000")?,
+        };
+        if storage_timeouts.attempt > storage_timeouts.operation {
+            return Err(invalid(
+                "STORAGE_ATTEMPT_TIMEOUT_MS",
+                "must not be longer than STORAGE_OPERATION_TIMEOUT_MS",
+            ));
+        }
+        let breaker = crate::breaker::BreakerSettings {
+            failures: u32::try_from(whole("BREAKER_FAILURES", "10", 1..=1000, "must be from 1 to 1000")?).unwrap_or(10),
+            cooldown: millis("BREAKER_COOLDOWN_MS", "5000")?,
+        };
         let stuck_secs = whole(
             "STUCK_RESERVING_SECONDS",
             "120",
@@ -149,6 +179,8 @@ impl Config {
             },
             payment_timeout: Duration::from_secs(timeout_secs),
             storage_attempts: u32::try_from(storage_attempts).unwrap_or(3),
+            storage_timeouts,
+            breaker,
             contention_retry: RetryPolicy::default(),
             stuck_after: Duration::from_secs(stuck_secs),
             return_window: Duration::from_secs(return_window_days * 24 * 3600),
@@ -209,6 +241,9 @@ mod tests {
             ("NOTIFICATION_SENDER", "nobody"),
             ("COD_MAX_TOTAL", "-1"),
             ("ORDER_NUMBER_PREFIX", "ord-"),
+            ("STORAGE_ATTEMPT_TIMEOUT_MS", "60000"),
+            ("BREAKER_FAILURES", "0"),
+            ("BREAKER_COOLDOWN_MS", "10"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((name, value));

@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod app;
 pub mod auth;
+pub mod breaker;
 pub mod config;
 pub mod domain;
 pub mod handlers;

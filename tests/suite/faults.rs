@@ -304,3 +304,53 @@ async fn duplicated_and_reordered_deliveries_reserve_once() {
     assert_eq!(counters(&admin.product("mug").await), (10, 4, 6));
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_storage_breaker_opens_after_failures_in_a_row_answers_at_once_and_closes_after_a_good_probe() {
+    let plan = FaultPlan::default();
+    let mut setup = with_faults(&plan, false);
+    setup.environment = vec![
+        ("STORAGE_ATTEMPTS".into(), "2".into()),
+        ("BREAKER_FAILURES".into(), "3".into()),
+        ("BREAKER_COOLDOWN_MS".into(), "400".into()),
+    ];
+    let service = service(setup).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let read = |path: String| {
+        let alice = alice.clone();
+        async move { alice.get(&path).await }
+    };
+    let path = format!("/api/v1/orders/{id}");
+
+    plan.set_rate("Query", FaultPoint::Before, 1.0);
+    for _ in 0..3 {
+        let failed = read(path.clone()).await;
+        assert_eq!(
+            (failed.status, failed.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+        );
+    }
+    let tried = plan.calls("Query");
+    assert_eq!(tried, 6, "three requests, each through the SDK's two attempts");
+    let refused = read(path.clone()).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "STORAGE_BREAKER_OPEN")
+    );
+    assert_eq!(refused.headers["retry-after"], "1");
+    assert_eq!(plan.calls("Query"), tried, "an open breaker does not try storage");
+
+    // Past the cooldown, a probe that fails opens it again; storage recovers, the next probe closes it.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(read(path.clone()).await.code(), "SERVICE_UNAVAILABLE", "the probe reached storage");
+    assert_eq!(read(path.clone()).await.code(), "STORAGE_BREAKER_OPEN");
+    plan.clear();
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(read(path.clone()).await.status, StatusCode::OK);
+    for _ in 0..3 {
+        assert_eq!(read(path.clone()).await.status, StatusCode::OK, "closed again");
+    }
+}

@@ -324,3 +324,33 @@ async fn every_sample_event_runs_through_its_function() {
         "a reservation of an unknown order is logged, not retried forever"
     );
 }
+
+#[test]
+fn every_functions_timeout_holds_three_storage_calls_at_their_longest_with_a_second_to_answer() {
+    let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let variables = &spec["Globals"]["Function"]["Environment"]["Variables"];
+    // The timeouts as the template sets them; the resources as any deployment names them.
+    let config = Config::from_lookup(|name| match name {
+        _ if name.starts_with("STORAGE_") => variables[name].as_str().map(str::to_owned),
+        _ if name.ends_with("_TABLE") || name.ends_with("_URL") || name == "EVENT_BUS_NAME" => Some("x".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let operation = config.storage_timeouts.operation;
+    assert!(config.storage_timeouts.attempt <= operation);
+    let global = spec["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let mut checked = 0;
+    for (name, resource) in spec["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let timeout = std::time::Duration::from_secs(resource["Properties"]["Timeout"].as_u64().unwrap_or(global));
+        assert!(
+            operation * 3 + std::time::Duration::from_secs(1) <= timeout,
+            "{name:?}: a {timeout:?} timeout cannot hold three {operation:?} storage calls and an answer"
+        );
+        checked += 1;
+    }
+    assert!(checked > 40, "{checked}");
+}

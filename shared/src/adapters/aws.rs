@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 use crate::config::Config;
 
@@ -38,16 +39,27 @@ impl ServiceClients {
             .with_max_attempts(config.storage_attempts)
             .with_initial_backoff(INITIAL_BACKOFF)
             .with_max_backoff(MAX_BACKOFF);
+        // A hung connection or a slow attempt is cut short and retried, and no call outlasts
+        // its operation timeout: a request answers within the function's timeout.
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(config.storage_timeouts.connect)
+            .operation_attempt_timeout(config.storage_timeouts.attempt)
+            .operation_timeout(config.storage_timeouts.operation)
+            .build();
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb)
+            .timeout_config(timeouts.clone())
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-dynamodb"));
         let eventbridge = aws_sdk_eventbridge::config::Builder::from(messaging)
+            .timeout_config(timeouts.clone())
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-eventbridge"));
         let ses = aws_sdk_sesv2::config::Builder::from(messaging)
+            .timeout_config(timeouts.clone())
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-ses"));
         let sqs = aws_sdk_sqs::config::Builder::from(messaging)
+            .timeout_config(timeouts)
             .retry_config(retry)
             .retry_partition(own_partition("orders-sqs"));
         #[cfg(feature = "chaos")]

@@ -28,6 +28,7 @@ use tracing::Instrument;
 
 use crate::app::App;
 use crate::auth::Identity;
+use crate::breaker::{Admission, Outcome};
 use crate::http::ApiError;
 use crate::ports::StoreError;
 
@@ -132,6 +133,11 @@ impl HttpFunction {
             order_id = tracing::field::Empty,
         );
         async move {
+            let admitted = std::time::Instant::now();
+            if let Admission::Refused { retry_after } = app.breaker.admit(admitted) {
+                let retry_after_secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                return ApiError::StorageBreakerOpen { retry_after_secs }.into_response();
+            }
             let result = match self {
                 Self::PutInventory => inventory::put_product(app, request).await,
                 Self::GetInventory => inventory::get_product(app, request).await,
@@ -169,6 +175,12 @@ impl HttpFunction {
                 Self::GetOrderByNumber => orders::get_order_by_number(app, request).await,
                 Self::ListSellerOrders => sellers::list_seller_orders(app, request).await,
             };
+            let outcome = match &result {
+                Err(ApiError::Unavailable(_)) => Outcome::Failed,
+                Ok(_) | Err(ApiError::OrderNotFound | ApiError::ProductNotFound | ApiError::Refused { .. }) => Outcome::Answered,
+                Err(_) => Outcome::Untested,
+            };
+            app.breaker.record(outcome, std::time::Instant::now());
             let response = result.unwrap_or_else(ApiError::into_response);
             tracing::info!(status = response.status().as_u16(), "request done");
             response

@@ -47,6 +47,9 @@ pub enum ApiError {
     OnHandBelowReserved { on_hand: i64, reserved: i64 },
     #[error("the service is briefly unavailable; retry the request (with the same Idempotency-Key)")]
     Unavailable(#[source] BoxError),
+    /// The storage breaker is open: answered at once, without trying storage.
+    #[error("storage keeps failing; the request was not tried. Retry after {retry_after_secs} s")]
+    StorageBreakerOpen { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] BoxError),
     /// The stored order disagrees with itself (its stock, say): retrying cannot help, and the
@@ -81,7 +84,7 @@ impl ApiError {
             Self::Validation(_) | Self::IdempotencyKeyReused => 422,
             Self::Internal(_) | Self::OrderInconsistent(_) => 500,
             Self::Crashed => 502,
-            Self::Unavailable(_) => 503,
+            Self::Unavailable(_) | Self::StorageBreakerOpen { .. } => 503,
         }
     }
 
@@ -107,6 +110,7 @@ impl ApiError {
             Self::Refused { code, .. } => code,
             Self::OnHandBelowReserved { .. } => "ON_HAND_BELOW_RESERVED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::StorageBreakerOpen { .. } => "STORAGE_BREAKER_OPEN",
             Self::Internal(_) => "INTERNAL_ERROR",
             Self::OrderInconsistent(_) => "ORDER_INCONSISTENT",
             Self::Crashed => "FUNCTION_CRASHED",
@@ -175,8 +179,10 @@ impl ApiError {
         let mut response = Response::builder()
             .status(status)
             .header("content-type", "application/problem+json");
-        if status == 503 {
-            response = response.header("retry-after", "1");
+        match &self {
+            Self::StorageBreakerOpen { retry_after_secs } => response = response.header("retry-after", retry_after_secs.to_string()),
+            _ if status == 503 => response = response.header("retry-after", "1"),
+            _ => {}
         }
         response.body(Body::Text(Value::Object(body).to_string())).unwrap_or_else(|_| {
             let mut fallback = Response::new(Body::Empty);
