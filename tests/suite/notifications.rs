@@ -11,12 +11,19 @@ use serde_json::{json, Value};
 
 /// Every message moto's SES has sent to `address`: (subject, HTML body).
 async fn inbox(address: &str) -> Vec<(String, String)> {
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", emulators().moto.endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // moto serialises every service's state for this; another test changing it at that moment
+    // makes moto fail the request, so it is asked again.
+    let mut data = Value::Null;
+    for _ in 0..10 {
+        let reply = reqwest::get(format!("{}/moto-api/data.json", emulators().moto.endpoint()))
+            .await
+            .unwrap();
+        if let Ok(read) = reply.json::<Value>().await {
+            data = read;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     data["ses"]["Message"]
         .as_array()
         .into_iter()

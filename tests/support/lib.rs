@@ -36,7 +36,13 @@ pub struct Setup {
 impl Default for Setup {
     fn default() -> Self {
         Self {
-            environment: vec![("STORAGE_ATTEMPTS".into(), "4".into())],
+            // DynamoDB Local on two cores answers a burst far slower than DynamoDB: the
+            // deployed timeouts (2 s an attempt, 3 s a call) would turn its queueing into errors.
+            environment: vec![
+                ("STORAGE_ATTEMPTS".into(), "4".into()),
+                ("STORAGE_ATTEMPT_TIMEOUT_MS".into(), "10000".into()),
+                ("STORAGE_OPERATION_TIMEOUT_MS".into(), "30000".into()),
+            ],
             faults: None,
             clock: None,
             poll_queues: true,

@@ -182,6 +182,7 @@ impl HttpFunction {
             };
             app.breaker.record(outcome, std::time::Instant::now());
             let response = result.unwrap_or_else(ApiError::into_response);
+            crate::metrics::request(self.name(), response.status().as_u16(), admitted.elapsed());
             tracing::info!(status = response.status().as_u16(), "request done");
             response
         }

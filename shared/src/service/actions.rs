@@ -159,6 +159,7 @@ pub async fn confirm_payment(
             Err(refusal) => return Err(refusal.into()),
         };
         if let Written::Yes = written {
+            crate::metrics::count("OrdersPaid", 1, &[]);
             return Ok(order);
         }
     }
@@ -206,6 +207,12 @@ pub async fn cancel_order(
             (None, _) => StockChange::None,
         };
         if let Written::Yes = write(app, &mut order, expected, stock).await? {
+            // Expiries are counted by the sweeper (OrdersExpired).
+            match reason {
+                CancelReason::PaymentFailed(_) => crate::metrics::count("PaymentsFailed", 1, &[]),
+                CancelReason::Requested(_) => crate::metrics::count("OrdersCancelled", 1, &[]),
+                CancelReason::PaymentTimeout => {}
+            }
             return Ok((order, true));
         }
     }

@@ -180,16 +180,20 @@ pub async fn place_order(
             .await;
         return match attempt {
             Ok(()) if app.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
-            Ok(()) => Ok(Placement {
-                placed: Placed::Reserved(reserved),
-                replayed: false,
-            }),
+            Ok(()) => {
+                crate::metrics::count("OrdersPlaced", 1, &[]);
+                Ok(Placement {
+                    placed: Placed::Reserved(reserved),
+                    replayed: false,
+                })
+            }
             Err(WriteError::Rejected(Rejection::PriceChanged(products))) => {
                 tracing::info!(?products, "a price changed while the order was placed; pricing it again");
                 continue;
             }
             Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
                 tracing::info!(lines = problems.len(), "order refused: not enough stock");
+                crate::metrics::count("ReservationsFailed", 1, &[]);
                 let mut invalid = order;
                 invalid
                     .invalidate(problems, &reserver, now)

@@ -125,6 +125,9 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     for drift in &report.drift {
         tracing::error!(?drift, "stock counters drifted from the reservations");
         metrics::count("StockDrift", 1, &[("product_id", drift.product_id.as_str())]);
+        if drift.on_hand < 0 || drift.available < 0 || drift.reserved < 0 {
+            metrics::count("NegativeStock", 1, &[("product_id", drift.product_id.as_str())]);
+        }
     }
     metrics::count("OrdersExpired", report.expired, &[]);
     metrics::count("OrdersRedriven", report.redriven, &[]);
