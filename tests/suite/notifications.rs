@@ -132,5 +132,10 @@ async fn customers_and_sellers_hear_of_each_step_once_even_when_events_come_twic
     subjects.dedup();
     assert_eq!(subjects.len(), after.0.len(), "one message per event: {subjects:?}");
     assert_eq!(subjects.len(), 3, "placed, paid, shipped: {subjects:?}");
+    let number = alice.order(&id).await.body["order_number"].as_str().unwrap().to_owned();
+    assert!(
+        subjects.iter().all(|subject| subject.contains(&number)),
+        "each message names the order by its number: {subjects:?}"
+    );
     assert_eq!((after.1.len(), after.2.len()), (1, 1), "each seller heard once");
 }

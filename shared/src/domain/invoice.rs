@@ -28,6 +28,9 @@ pub struct Invoice {
     pub number: String,
     pub sequence: u64,
     pub order_id: OrderId,
+    /// The order's number, for orders placed since numbers were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<super::numbering::OrderNumber>,
     pub user_id: UserId,
     pub issued_at: DateTime<Utc>,
     pub currency: String,
@@ -62,6 +65,7 @@ impl Invoice {
             number: number(sequence),
             sequence,
             order_id: order.id,
+            order_number: order.order_number.clone(),
             user_id: order.user_id.clone(),
             issued_at: now,
             currency: order.currency.clone(),
@@ -98,7 +102,10 @@ impl Invoice {
              <th class=\"n\">Amount</th></tr></thead><tbody>{lines}</tbody><tfoot>{subtotal}{shipping}{tax}{discount}{grand}</tfoot>\
              </table></body></html>",
             number = escape(&self.number),
-            order = self.order_id,
+            order = match &self.order_number {
+                Some(number) => format!("{number} ({})", self.order_id),
+                None => self.order_id.to_string(),
+            },
             user = escape(self.user_id.as_str()),
             issued = self.issued_at.format("%Y-%m-%d %H:%M UTC"),
             currency = escape(&self.currency),

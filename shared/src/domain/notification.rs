@@ -69,16 +69,20 @@ pub fn sellers_concerned(event: &DomainEvent) -> Vec<SellerId> {
 }
 
 fn short(order: &Order) -> String {
-    order
-        .id
-        .to_string()
-        .chars()
-        .rev()
-        .take(8)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
+    // The number people read; orders stored before numbers go by the end of their id.
+    match &order.order_number {
+        Some(number) => number.to_string(),
+        None => order
+            .id
+            .to_string()
+            .chars()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect(),
+    }
 }
 
 fn customer_message(event: &DomainEvent, order: &Order) -> Option<(String, Vec<String>)> {
@@ -189,7 +193,10 @@ fn seller_message(event: &DomainEvent, order: &Order, seller: &Seller) -> Option
 }
 
 fn render(audience: Audience, to: Email, order: &Order, subject: String, lines: Vec<String>) -> Notification {
-    let footer = format!("Order {}", order.id);
+    let footer = match &order.order_number {
+        Some(number) => format!("Order {number} ({})", order.id),
+        None => format!("Order {}", order.id),
+    };
     let text = format!("{}\n\n{footer}\n", lines.join("\n"));
     let mut html = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>",
