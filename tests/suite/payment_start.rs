@@ -331,3 +331,26 @@ async fn a_seller_lists_only_the_orders_holding_their_parts_and_sees_only_their_
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customers_contact_comes_from_their_token_and_a_body_that_tries_to_set_it_is_refused() {
+    let service = service(Setup::driven_by_hand()).await;
+    Api::admin(&service).put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let forged =
+        json!({"items": [{"product_id": "mug", "quantity": 1}], "customer_email": "mallory@evil.example", "customer_name": "Mallory"});
+    let refused = alice.send(Method::POST, "/api/v1/orders", Some(forged), &[]).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"),
+        "{refused:?}"
+    );
+    let listed = alice.get("/api/v1/orders").await.body;
+    assert_eq!(listed["orders"].as_array().unwrap().len(), 0, "nothing was placed");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let order = alice.order(&id).await.body;
+    assert_eq!(
+        (order["customer_email"].as_str(), order["customer_name"].as_str()),
+        (Some("alice@example.com"), Some("alice"))
+    );
+}
