@@ -17,6 +17,8 @@ use crate::retry::RetryPolicy;
 pub struct App {
     pub orders: Arc<dyn OrderStore>,
     pub catalogue: Arc<dyn Catalogue>,
+    /// The sales figures, counted from the domain events.
+    pub analytics: Arc<dyn crate::ports::Analytics>,
     pub saga: Arc<dyn SagaQueue>,
     pub events: Arc<dyn EventBus>,
     /// Pays refunds back.
@@ -65,6 +67,7 @@ impl App {
         );
         Self {
             orders: Arc::new(store.clone()),
+            analytics: Arc::new(store.clone()),
             catalogue: Arc::new(store),
             saga: Arc::new(SqsSagaQueue::new(
                 clients.sqs,

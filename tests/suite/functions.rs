@@ -354,3 +354,27 @@ fn every_functions_timeout_holds_three_storage_calls_at_their_longest_with_a_sec
     }
     assert!(checked > 40, "{checked}");
 }
+
+#[test]
+fn every_http_function_has_an_alarm_on_its_5xx_rate_and_one_on_its_p99_latency() {
+    let template = Template::load(&orders_local::template_path()).unwrap();
+    let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let alarms: Vec<String> = spec["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|alarm| serde_yaml_ng::to_string(&alarm["Properties"]).unwrap())
+        .collect();
+    let binaries: BTreeSet<&str> = template.routes.iter().map(|route| route.binary.as_str()).collect();
+    for binary in binaries {
+        let on = |metric: &str| {
+            alarms
+                .iter()
+                .any(|alarm| alarm.contains(&format!("MetricName: {metric}")) && alarm.contains(&format!("Value: {binary}\n")))
+        };
+        assert!(on("ServerErrors"), "{binary} has no 5xx alarm");
+        assert!(on("Latency"), "{binary} has no latency alarm");
+    }
+}

@@ -2,6 +2,7 @@
 //! shared emulators and talks to the service over HTTP through the local runner.
 
 mod access;
+mod analytics;
 mod bad_input;
 mod cart;
 mod edits;

@@ -11,6 +11,7 @@ use super::fulfilment::{PartStatus, SellerPart};
 use super::ids::{OrderId, SellerId, UserId};
 use super::money::Money;
 use super::order::Order;
+use super::payment::PaymentMethod;
 use super::refund::{Refund, RETURN_REJECTED};
 use super::status::OrderStatus;
 
@@ -34,6 +35,8 @@ pub enum EventName {
     SellerPartShipped,
     SellerPartDeliveryFailed,
     OrderRefunded,
+    /// A cash-on-delivery order's cash was collected at delivery (`amount`).
+    PaymentCollected,
 }
 
 impl EventName {
@@ -54,6 +57,7 @@ impl EventName {
             Self::SellerPartShipped => "SellerPartShipped",
             Self::SellerPartDeliveryFailed => "SellerPartDeliveryFailed",
             Self::OrderRefunded => "OrderRefunded",
+            Self::PaymentCollected => "PaymentCollected",
         }
     }
 
@@ -156,6 +160,12 @@ pub fn events_of(old: Option<&Order>, new: &Order) -> Vec<DomainEvent> {
         let mut part_event = event(name, new.status, Some(new.status), part.failure_reason.clone(), new.updated_at);
         part_event.seller_id = Some(part.seller_id.clone());
         events.push(part_event);
+    }
+    let paid_before = old.is_some_and(|old| old.payment.is_some());
+    if let (Some(payment), false, Some(PaymentMethod::Cod)) = (&new.payment, paid_before, new.payment_method) {
+        let mut collected = event(EventName::PaymentCollected, new.status, Some(new.status), None, payment.received_at);
+        collected.amount = Some(payment.amount);
+        events.push(collected);
     }
     let refunds_before = old.map_or(0, |old| old.refunds.len());
     for refund in new.refunds.iter().skip(refunds_before) {

@@ -1,5 +1,6 @@
 //! The pure domain: no AWS SDK, no HTTP, no storage.
 
+pub mod analytics;
 pub mod batch;
 pub mod cart;
 pub mod contact;

@@ -1,6 +1,7 @@
 //! One handler per function. `HttpFunction` and `QueueFunction` name every function the
 //! template deploys, so the Lambda binaries and the local runner dispatch through one table.
 
+pub mod analytics;
 pub mod batch;
 pub mod cart;
 pub mod edits;
@@ -96,6 +97,10 @@ functions!(
         StartPayment => "start-payment",
         GetOrderByNumber => "get-order-by-number",
         ListSellerOrders => "list-seller-orders",
+        DailyAnalytics => "daily-analytics",
+        RevenueAnalytics => "revenue-analytics",
+        TrendsAnalytics => "trends-analytics",
+        SellerAnalytics => "seller-analytics",
     }
 );
 functions!(
@@ -107,6 +112,7 @@ functions!(
         IssueInvoice => "issue-invoice",
         SettleRefunds => "settle-refunds",
         SendNotifications => "send-notifications",
+        UpdateAnalytics => "update-analytics",
     }
 );
 functions!(
@@ -174,6 +180,10 @@ impl HttpFunction {
                 Self::StartPayment => payments::start_payment(app, request).await,
                 Self::GetOrderByNumber => orders::get_order_by_number(app, request).await,
                 Self::ListSellerOrders => sellers::list_seller_orders(app, request).await,
+                Self::DailyAnalytics => analytics::daily(app, request).await,
+                Self::RevenueAnalytics => analytics::revenue(app, request).await,
+                Self::TrendsAnalytics => analytics::trends(app, request).await,
+                Self::SellerAnalytics => analytics::seller(app, request).await,
             };
             let outcome = match &result {
                 Err(ApiError::Unavailable(_)) => Outcome::Failed,
@@ -200,6 +210,7 @@ impl QueueFunction {
             Self::IssueInvoice => invoices::issue(app, event).await,
             Self::SettleRefunds => refunds::settle(app, event).await,
             Self::SendNotifications => notifications::send(app, event).await,
+            Self::UpdateAnalytics => analytics::update(app, event).await,
         }
     }
 }

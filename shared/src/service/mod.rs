@@ -1,6 +1,7 @@
 //! Use cases, independent of HTTP and of the queue, stream or schedule that triggers them.
 
 pub mod actions;
+pub mod analytics;
 pub mod batch;
 pub mod cart;
 pub mod edits;

@@ -2,6 +2,7 @@
 //! (products, reservations). Every create is an `attribute_not_exists` put; every change that
 //! spans items is one `TransactWriteItems`.
 
+mod analytics;
 mod catalogue;
 mod listing;
 mod orders;

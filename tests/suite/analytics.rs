@@ -1,0 +1,162 @@
+//! Sales analytics, counted from the domain events through the bus, the analytics rule and
+//! its queue: the figures equal what the test computes from what it did, and replaying every
+//! event changes nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orders_shared::handlers::QueueFunction;
+use orders_shared::ports::ManualClock;
+use orders_shared::service::sweeper::sweep;
+use orders_tests::{drain, eventually, service, subscribe, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The shop's daily figures summed over the days around today (a test near midnight spans two).
+async fn totals(admin: &Api, range: &str) -> Value {
+    let report = admin.get(&format!("/api/v1/orders/analytics/daily?{range}")).await;
+    assert_eq!(report.status, StatusCode::OK, "{report:?}");
+    let mut sum = json!({"placed": 0, "paid": 0, "cancelled": 0, "invalid": 0, "expired": 0, "revenue": 0.0, "refunds": 0.0});
+    for day in report.body["days"].as_array().unwrap() {
+        for count in ["placed", "paid", "cancelled", "invalid", "expired"] {
+            sum[count] = json!(sum[count].as_i64().unwrap() + day[count].as_i64().unwrap());
+        }
+        for amount in ["revenue", "refunds"] {
+            let cents: i64 = day[amount].as_str().unwrap().replace('.', "").parse().unwrap();
+            sum[amount] = json!(sum[amount].as_f64().unwrap() + cents as f64 / 100.0);
+        }
+    }
+    sum
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_figures_equal_what_was_placed_paid_cancelled_and_refunded_and_a_replay_of_every_event_changes_nothing() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let service = service(Setup {
+        clock: Some(Arc::new(clock.clone())),
+        ..Setup::default()
+    })
+    .await;
+    let subscriber = subscribe(&service).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let plate = json!({"name": "Plate", "seller_id": "seller-2", "price": "4.00", "on_hand": 10});
+    admin.send(Method::PUT, "/api/v1/inventory/plate", Some(plate), &[]).await;
+    let payments = Api::payments(&service);
+    let customer = |name: &str| Api::customer(&service, name);
+
+    let (a, total) = customer("alice").reserved_order(&[("mug", 2)]).await;
+    payments.confirm(&a, "pay-a", &total).await;
+    let (b, total) = customer("bob").reserved_order(&[("mug", 1), ("plate", 2)]).await;
+    payments.confirm(&b, "pay-b", &total).await;
+    let chipped = json!({"lines": [{"item_id": "item-2", "quantity": 1}], "reason": "chipped"});
+    let refunded = admin
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{b}/refund"),
+            Some(chipped),
+            &[("idempotency-key", "r-1")],
+        )
+        .await;
+    assert_eq!(refunded.status, StatusCode::CREATED, "{refunded:?}");
+    let (c, _) = customer("carol").reserved_order(&[("plate", 1)]).await;
+    customer("carol").cancel(&c).await;
+    let invalid = customer("dave").place(&[("mug", 100)], None).await;
+    assert_eq!(invalid.status, StatusCode::CONFLICT);
+    let (_, _) = customer("erin").reserved_order(&[("mug", 1)]).await;
+    let (f, total) = customer("frank").reserved_order(&[("mug", 1)]).await;
+    payments.confirm(&f, "pay-f", &total).await;
+    let cancelled = customer("frank").cancel(&f).await;
+    assert_eq!(cancelled.body["refunded_total"], "8.00", "{cancelled:?}");
+    clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
+    assert_eq!(sweep(&service.app, service.app.stuck_after).await.unwrap().expired, 1);
+
+    // Placed: a, b, c, e, f (d never held stock). Paid: a 16.00, b 16.00, f 8.00.
+    // Refunded: one plate of b (4.00) and all of f (8.00).
+    let expected = json!({"placed": 5, "paid": 3, "cancelled": 2, "invalid": 1, "expired": 1, "revenue": 40.0, "refunds": 12.0});
+    let today = orders_shared::ports::Clock::now(&clock).date_naive();
+    let range = format!(
+        "from={}&to={}",
+        today - chrono::Duration::days(1),
+        today + chrono::Duration::days(1)
+    );
+    let settled = eventually(Duration::from_secs(60), || async {
+        let sum = totals(&admin, &range).await;
+        (sum == expected).then_some(sum)
+    })
+    .await;
+
+    let revenue = admin
+        .get(&format!("/api/v1/orders/analytics/revenue?{range}&granularity=month"))
+        .await
+        .body;
+    assert_eq!(
+        (revenue["gross"].as_str(), revenue["refunded"].as_str(), revenue["net"].as_str()),
+        (Some("40.00"), Some("12.00"), Some("28.00"))
+    );
+    let sellers: Vec<(String, i64, i64, String, String)> = revenue["sellers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seller| {
+            (
+                seller["seller_id"].as_str().unwrap().to_owned(),
+                seller["orders"].as_i64().unwrap(),
+                seller["units"].as_i64().unwrap(),
+                seller["gross"].as_str().unwrap().to_owned(),
+                seller["refunded"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sellers,
+        vec![
+            ("seller-1".to_owned(), 3, 4, "32.00".to_owned(), "8.00".to_owned()),
+            ("seller-2".to_owned(), 1, 2, "8.00".to_owned(), "4.00".to_owned()),
+        ]
+    );
+
+    let trends = admin.get(&format!("/api/v1/orders/analytics/trends?{range}")).await.body;
+    assert_eq!(
+        (
+            trends["conversion_rate"].as_str(),
+            trends["cancellation_rate"].as_str(),
+            trends["expiry_rate"].as_str()
+        ),
+        (Some("0.6000"), Some("0.4000"), Some("0.2000"))
+    );
+    assert_eq!(trends["top_products_by_units"][0]["product_id"], "mug");
+    assert_eq!(trends["top_products_by_units"][0]["units"], 4);
+    assert_eq!(trends["top_products_by_revenue"][1]["revenue"], "8.00");
+    assert!(trends["growth"]["revenue"].is_null(), "nothing to grow from: {trends}");
+
+    let seller_two = Api::seller(&service, "seller-2")
+        .get(&format!("/api/v1/orders/analytics/sellers/seller-2?{range}"))
+        .await;
+    assert_eq!(seller_two.status, StatusCode::OK, "{seller_two:?}");
+    assert_eq!(
+        (seller_two.body["gross"].as_str(), seller_two.body["net"].as_str()),
+        (Some("8.00"), Some("4.00"))
+    );
+    let other = Api::seller(&service, "seller-2")
+        .get(&format!("/api/v1/orders/analytics/sellers/seller-1?{range}"))
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+
+    // Every event the bus carried, delivered to the analytics step again: nothing counts twice.
+    let published = drain(&service, &subscriber).await;
+    assert!(published.len() >= 12, "{}", published.len());
+    let records: Vec<Value> = published
+        .iter()
+        .enumerate()
+        .map(|(n, event)| json!({"messageId": format!("again-{n}"), "body": event.to_string()}))
+        .collect();
+    let again = QueueFunction::UpdateAnalytics
+        .handle(&service.app, serde_json::from_value(json!({ "Records": records })).unwrap())
+        .await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(totals(&admin, &range).await, settled, "a replayed event counts once");
+
+    let too_long = admin.get("/api/v1/orders/analytics/daily?from=2026-01-01&to=2026-06-30").await;
+    assert_eq!((too_long.status, too_long.code()), (StatusCode::BAD_REQUEST, "RANGE_TOO_LONG"));
+}
