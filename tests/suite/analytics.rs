@@ -160,3 +160,63 @@ async fn the_figures_equal_what_was_placed_paid_cancelled_and_refunded_and_a_rep
     let too_long = admin.get("/api/v1/orders/analytics/daily?from=2026-01-01&to=2026-06-30").await;
     assert_eq!((too_long.status, too_long.code()), (StatusCode::BAD_REQUEST, "RANGE_TOO_LONG"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_is_a_csv_row_per_line_item_in_bounded_calls_that_concatenate_into_one_file() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 100).await;
+    let odd = json!({"name": "=HYPERLINK(\"http://evil\"), \"large\"", "seller_id": "seller-2", "price": "0.50", "on_hand": 100});
+    admin.send(Method::PUT, "/api/v1/inventory/odd", Some(odd), &[]).await;
+    let alice = Api::customer(&service, "alice");
+    let mut placed = Vec::new();
+    for _ in 0..5 {
+        placed.push(alice.reserved_order(&[("mug", 1), ("odd", 3)]).await.0);
+    }
+    let (paid, total) = alice.reserved_order(&[("mug", 2)]).await;
+    Api::payments(&service).confirm(&paid, "pay-1", &total).await;
+
+    let mut file = String::new();
+    let mut cursor: Option<String> = None;
+    let mut calls = 0;
+    loop {
+        let path = match &cursor {
+            None => "/api/v1/orders/export?status=PENDING_PAYMENT&limit=2".to_owned(),
+            Some(cursor) => format!("/api/v1/orders/export?status=PENDING_PAYMENT&limit=2&cursor={cursor}"),
+        };
+        let reply = admin.get(&path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        assert!(reply.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        file.push_str(reply.body.as_str().unwrap());
+        calls += 1;
+        match reply.headers.get("next-cursor") {
+            Some(next) => cursor = Some(next.to_str().unwrap().to_owned()),
+            None => break,
+        }
+    }
+    assert!(calls >= 3, "five orders two at a time: {calls} calls");
+    let rows: Vec<&str> = file.split("\r\n").filter(|row| !row.is_empty()).collect();
+    assert!(
+        rows[0].starts_with("order_id,order_number,created_at,status"),
+        "one header row: {}",
+        rows[0]
+    );
+    assert_eq!(rows.iter().filter(|row| row.starts_with("order_id,")).count(), 1);
+    assert_eq!(rows.len(), 1 + 5 * 2, "a row per line item of the five unpaid orders");
+    for id in &placed {
+        assert_eq!(rows.iter().filter(|row| row.starts_with(id.as_str())).count(), 2, "{id}");
+    }
+    assert!(
+        !rows.iter().any(|row| row.starts_with(paid.as_str())),
+        "the paid order does not match"
+    );
+    let odd_row = rows.iter().find(|row| row.contains(",odd,")).unwrap();
+    assert!(
+        odd_row.contains(",\"'=HYPERLINK(\"\"http://evil\"\"), \"\"large\"\"\",seller-2,3,0.50,1.50,9.50"),
+        "quoted, neutralised, money as decimals: {odd_row}"
+    );
+    assert_eq!(
+        Api::customer(&service, "alice").get("/api/v1/orders/export").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

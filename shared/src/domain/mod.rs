@@ -7,6 +7,7 @@ pub mod contact;
 pub mod delivery;
 pub mod edit;
 pub mod events;
+pub mod export;
 pub mod fulfilment;
 pub mod ids;
 pub mod invoice;

@@ -101,6 +101,7 @@ functions!(
         RevenueAnalytics => "revenue-analytics",
         TrendsAnalytics => "trends-analytics",
         SellerAnalytics => "seller-analytics",
+        ExportOrders => "export-orders",
     }
 );
 functions!(
@@ -184,6 +185,7 @@ impl HttpFunction {
                 Self::RevenueAnalytics => analytics::revenue(app, request).await,
                 Self::TrendsAnalytics => analytics::trends(app, request).await,
                 Self::SellerAnalytics => analytics::seller(app, request).await,
+                Self::ExportOrders => orders::export_orders(app, request).await,
             };
             let outcome = match &result {
                 Err(ApiError::Unavailable(_)) => Outcome::Failed,

@@ -4,9 +4,10 @@ use chrono::{DateTime, Datelike, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{caller, store_failure};
+use super::{admin, caller, store_failure};
 use crate::app::App;
 use crate::domain::delivery::Channel;
+use crate::domain::export;
 use crate::domain::numbering::OrderNumber;
 use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
@@ -114,6 +115,56 @@ pub async fn get_order_by_number(app: &App, request: Request) -> HttpResult {
         .ok_or(ApiError::OrderNotFound)?;
     tracing::Span::current().record("order_id", tracing::field::display(order.id));
     json(200, &order)
+}
+
+/// Orders one export call reads at most (and by default): the rest comes with the next call.
+const EXPORT_MAX_ORDERS: u16 = 500;
+
+/// `GET /orders/export?status&from&to&limit&cursor` (admin): the matching orders as CSV, one
+/// row per line item, newest first. One call reads at most `limit` orders (500) through the
+/// index, a page of up to 100 at a time; when more remain, the `Next-Cursor` header carries on
+/// from there (the header row comes with the first call only, so the calls' bodies concatenate
+/// into one file).
+pub async fn export_orders(app: &App, request: Request) -> HttpResult {
+    admin(&request)?;
+    let params = query(&request, &["status", "from", "to", "limit", "cursor"])?;
+    let budget = params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=EXPORT_MAX_ORDERS).contains(n)),
+            "a whole number from 1 to 500",
+        )?
+        .unwrap_or(EXPORT_MAX_ORDERS);
+    let mut listing = list_query(&params, None)?;
+    let mut body = if listing.after.is_none() {
+        export::header_row()
+    } else {
+        String::new()
+    };
+    let (mut read, mut next) = (0u16, None);
+    while read < budget {
+        listing.limit = (budget - read).min(ListQuery::MAX_LIMIT);
+        let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
+        for order in &page.items {
+            body.push_str(&export::order_rows(order));
+        }
+        read += u16::try_from(page.items.len()).unwrap_or(u16::MAX);
+        next = page.next;
+        match &next {
+            Some(cursor) => listing.after = Some(cursor.clone()),
+            None => break,
+        }
+    }
+    let mut response = lambda_http::Response::builder()
+        .status(200)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", "attachment; filename=\"orders.csv\"");
+    if let Some(cursor) = next {
+        response = response.header("next-cursor", cursor.encode());
+    }
+    response
+        .body(lambda_http::Body::Text(body))
+        .map_err(|err| ApiError::Internal(Box::new(err)))
 }
 
 #[derive(Serialize)]
