@@ -161,11 +161,15 @@ pub trait OrderStore: Send + Sync {
     /// blocks that counter has handed out, this one included (1 for its first).
     async fn claim_number_block(&self, day: chrono::NaiveDate, shard: u32) -> Result<u64, StoreError>;
 
-    /// The orders that hold a part of `seller`, newest first, a page at a time (through an
-    /// index, never a scan).
-    async fn list_seller_orders(
+    /// Lists the order under each of its products (off the request path: the analytics step
+    /// does it as the order is placed and paid). Writing it again changes nothing.
+    async fn link_products(&self, order: &Order) -> Result<(), StoreError>;
+
+    /// The orders that hold a part of a seller, or a line of a product, newest first, a page at
+    /// a time (through an index, never a scan).
+    async fn list_linked_orders(
         &self,
-        seller: &SellerId,
+        link: &OrderLink,
         limit: u16,
         after: Option<&crate::domain::Cursor>,
     ) -> Result<Page<Order>, StoreError>;
@@ -243,6 +247,15 @@ pub enum ProviderError {
     /// A decision that retrying will not change (the payment is unknown to it, say).
     #[error("the payment provider refused: {0}")]
     Refused(String),
+}
+
+/// What an index of orders groups them by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderLink {
+    /// The orders holding a part of this seller (from the write that makes the parts).
+    Seller(SellerId),
+    /// The orders with a line of this product.
+    Product(Sku),
 }
 
 /// The analytics counters, maintained from the domain events.

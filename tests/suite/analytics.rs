@@ -220,3 +220,40 @@ async fn the_export_is_a_csv_row_per_line_item_in_bounded_calls_that_concatenate
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_finds_orders_by_id_by_product_and_by_customer_and_customers_cannot_search() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 100).await;
+    admin.put_product("bowl", "3.00", 100).await;
+    let (alice, bob) = (Api::customer(&service, "alice"), Api::customer(&service, "bob"));
+    let (mugs, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (both, total) = bob.reserved_order(&[("bowl", 2), ("mug", 1)]).await;
+    Api::payments(&service).confirm(&both, "pay-1", &total).await;
+    let (bowls, _) = bob.reserved_order(&[("bowl", 1)]).await;
+
+    let ids = |reply: &Value| -> Vec<String> {
+        reply["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|order| order["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let by_id = admin.get(&format!("/api/v1/orders?q={both}")).await;
+    assert_eq!(ids(&by_id.body), vec![both.clone()]);
+    // The product index is kept by the analytics step, off the request path.
+    let by_product = eventually(Duration::from_secs(30), || async {
+        let found = ids(&admin.get("/api/v1/orders?q=mug").await.body);
+        (found.len() == 2).then_some(found)
+    })
+    .await;
+    assert_eq!(by_product, vec![both.clone(), mugs.clone()], "newest first");
+    let unpaid_mugs = admin.get("/api/v1/orders?q=mug&status=PENDING_PAYMENT").await;
+    assert_eq!(ids(&unpaid_mugs.body), vec![mugs.clone()], "the other filters apply");
+    let by_customer = admin.get("/api/v1/orders?q=bob").await;
+    assert_eq!(ids(&by_customer.body), vec![bowls.clone(), both.clone()]);
+    assert!(ids(&admin.get("/api/v1/orders?q=nobody").await.body).is_empty());
+    assert_eq!(alice.get("/api/v1/orders?q=bob").await.status, StatusCode::FORBIDDEN);
+}

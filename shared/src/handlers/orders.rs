@@ -9,8 +9,9 @@ use crate::app::App;
 use crate::domain::delivery::Channel;
 use crate::domain::export;
 use crate::domain::numbering::OrderNumber;
-use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sort, UserId};
+use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sku, Sort, UserId};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
+use crate::ports::OrderLink;
 use crate::service::placement::{place_order, PlaceError, Placed, Placement};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -175,7 +176,16 @@ struct OrderList {
 
 pub async fn list_orders(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
-    let params = query(&request, &["status", "channel", "user_id", "from", "to", "sort", "limit", "cursor"])?;
+    let params = query(
+        &request,
+        &["q", "status", "channel", "user_id", "from", "to", "sort", "limit", "cursor"],
+    )?;
+    if let Some(text) = params.get("q") {
+        if !identity.is_admin {
+            return Err(ApiError::Forbidden);
+        }
+        return search(app, &params, text).await;
+    }
     let requested = params.parse("user_id", |raw| UserId::parse(raw).ok(), "a user id")?;
     let owner = match (identity.is_admin, requested) {
         (true, requested) => requested,
@@ -206,6 +216,58 @@ async fn list(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> Htt
             next_cursor: page.next.map(|cursor| cursor.encode()),
         },
     )
+}
+
+/// `q` (admins): an order id (read by key), a product id (the index of orders by product), or
+/// else a customer id (the index of a user's orders); the other filters apply as in a listing.
+async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
+    let invalid = || {
+        ApiError::bad_parameter(
+            "q",
+            "INVALID_QUERY_PARAMETER",
+            "q must be an order id, a product id or a customer id",
+        )
+    };
+    if let Ok(id) = OrderId::parse(text) {
+        let listing = list_query(params, None)?;
+        let order = app.orders.get_order(id).await.map_err(store_failure)?;
+        let orders: Vec<Order> = order.into_iter().filter(|order| listing.admits(order)).collect();
+        return json(200, &OrderList { orders, next_cursor: None });
+    }
+    let sku = Sku::parse(text).ok();
+    let product = match &sku {
+        Some(sku) => app
+            .catalogue
+            .get_products(std::slice::from_ref(sku))
+            .await
+            .map_err(store_failure)?
+            .remove(sku),
+        None => None,
+    };
+    if let Some(product) = product {
+        let listing = list_query(params, None)?;
+        if listing.sort != Sort::DEFAULT {
+            return Err(ApiError::bad_parameter(
+                "sort",
+                "INVALID_QUERY_PARAMETER",
+                "a search by product lists newest first",
+            ));
+        }
+        let page = app
+            .orders
+            .list_linked_orders(&OrderLink::Product(product.product_id), listing.limit, listing.after.as_ref())
+            .await
+            .map_err(store_failure)?;
+        return json(
+            200,
+            &OrderList {
+                orders: page.items.into_iter().filter(|order| listing.admits(order)).collect(),
+                next_cursor: page.next.map(|cursor| cursor.encode()),
+            },
+        );
+    }
+    let customer = UserId::parse(text).map_err(|_| invalid())?;
+    list(app, params, Some(customer)).await
 }
 
 /// The listing the endpoint's (already checked) query parameters ask for.

@@ -10,6 +10,7 @@ use crate::domain::seller::SellerUpdate;
 use crate::domain::SellerId;
 use crate::domain::Sort;
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
+use crate::ports::OrderLink;
 
 /// `PUT`: registers the seller or replaces what was set (`name`, `email`, `active`,
 /// `commission_rate`); 200 with the seller.
@@ -53,7 +54,7 @@ pub async fn list_seller_orders(app: &App, request: Request) -> HttpResult {
     let (limit, after) = page_params(&params, Sort::DEFAULT)?;
     let page = app
         .orders
-        .list_seller_orders(&seller_id, limit, after.as_ref())
+        .list_linked_orders(&OrderLink::Seller(seller_id.clone()), limit, after.as_ref())
         .await
         .map_err(store_failure)?;
     let orders: Vec<_> = page.items.iter().filter_map(|order| order.seller_view(&seller_id)).collect();

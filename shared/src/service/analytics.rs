@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::domain::analytics::{
     average_order_value, contribution, growth, money, rate, DayFigures, DayRange, Granularity, ProductFigures, SellerFigures, TOP_PRODUCTS,
 };
-use crate::domain::events::DomainEvent;
+use crate::domain::events::{DomainEvent, EventName};
 use crate::domain::{SellerId, Sku};
 use crate::ports::StoreError;
 use crate::service::actions::{load, Access, ActionError};
@@ -26,6 +26,11 @@ const PARALLEL_DAYS: usize = 8;
 /// same shard and different events spread over all of them.
 pub async fn record_event(app: &App, event: &DomainEvent) -> Result<bool, ActionError> {
     let order = load(app, event.order_id, Access::Anyone).await?;
+    // The admin's search by product reads an index kept here, off the request path: as the
+    // order is placed (or refused) and once its lines are final, when it is paid.
+    if matches!(event.name, EventName::OrderPlaced | EventName::OrderInvalid | EventName::OrderPaid) {
+        app.orders.link_products(&order).await?;
+    }
     let added = contribution(event, &order);
     let digest = Sha256::digest(event.event_id.as_bytes());
     let shard = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);

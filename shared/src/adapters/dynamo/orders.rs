@@ -10,8 +10,9 @@ use futures::future::try_join_all;
 use super::records::{
     cart_pk, decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
     BatchKeyRecord, BatchRecord, BatchResultRecord, CartRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, NotificationRecord,
-    OrderRecord, ReservationRecord, SellerLinkRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, BY_NUMBER_INDEX, BY_SELLER_INDEX, CART_SK,
-    INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_NUMBER_COUNTER_PREFIX, ORDER_SK, SETTLED_RETENTION_DAYS,
+    OrderLinkRecord, OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, BY_NUMBER_INDEX, BY_PRODUCT_INDEX,
+    BY_SELLER_INDEX, CART_SK, INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_NUMBER_COUNTER_PREFIX, ORDER_SK,
+    SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction, MAX_TRANSACTION_ITEMS};
 use super::{encode_failure, DynamoStore};
@@ -23,12 +24,12 @@ use crate::domain::listing::sort_position;
 use crate::domain::numbering::OrderNumber;
 use crate::domain::order::Payment;
 use crate::domain::{
-    Cursor, IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, SellerId,
-    Sku, Sort, SortField, UserId,
+    Cursor, IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku,
+    Sort, SortField, UserId,
 };
 use crate::ports::{
-    BatchCreated, IdempotencyRecord, InvoiceWrite, NotificationClaim, OrderStore, Rejection, Settlement, StockChange, StoreError,
-    WriteError,
+    BatchCreated, IdempotencyRecord, InvoiceWrite, NotificationClaim, OrderLink, OrderStore, Rejection, Settlement, StockChange,
+    StoreError, WriteError,
 };
 
 #[async_trait::async_trait]
@@ -234,11 +235,11 @@ impl OrderStore for DynamoStore {
         self.change_stock(&mut tx, order, stock, order.updated_at)?;
         // The write that makes the seller parts lists the order for each seller: in the same
         // transaction when it fits, else right after it (the links only ever say the same).
-        let links: Vec<SellerLinkRecord> = if order.status == OrderStatus::Processing && expected != OrderStatus::Processing {
+        let links: Vec<OrderLinkRecord> = if order.status == OrderStatus::Processing && expected != OrderStatus::Processing {
             order
                 .seller_parts
                 .iter()
-                .map(|part| SellerLinkRecord::new(order, &part.seller_id))
+                .map(|part| OrderLinkRecord::seller(order, &part.seller_id))
                 .collect()
         } else {
             Vec::new()
@@ -257,7 +258,7 @@ impl OrderStore for DynamoStore {
         self.commit(tx, order, Rejection::OrderChanged).await?;
         order.version = stored.version;
         if !in_transaction {
-            self.put_seller_links(&links).await?;
+            self.put_links(&links).await?;
         }
         Ok(())
     }
@@ -385,20 +386,33 @@ impl OrderStore for DynamoStore {
             .ok_or_else(|| StoreError::Permanent("the order number counter answered no count".into()))
     }
 
-    async fn list_seller_orders(&self, seller: &SellerId, limit: u16, after: Option<&Cursor>) -> Result<Page<Order>, StoreError> {
+    async fn link_products(&self, order: &Order) -> Result<(), StoreError> {
+        let mut products: Vec<&Sku> = order.items.iter().map(|line| &line.product_id).collect();
+        products.sort();
+        products.dedup();
+        let links: Vec<OrderLinkRecord> = products.into_iter().map(|sku| OrderLinkRecord::product(order, sku)).collect();
+        self.put_links(&links).await
+    }
+
+    async fn list_linked_orders(&self, link: &OrderLink, limit: u16, after: Option<&Cursor>) -> Result<Page<Order>, StoreError> {
+        let (index, attribute, value) = match link {
+            OrderLink::Seller(seller) => (BY_SELLER_INDEX, "seller_key", seller.to_string()),
+            OrderLink::Product(sku) => (BY_PRODUCT_INDEX, "product_key", sku.to_string()),
+        };
         let mut query = self
             .client
             .query()
             .table_name(&self.orders_table)
-            .index_name(BY_SELLER_INDEX)
+            .index_name(index)
             .scan_index_forward(false)
             .limit(i32::from(limit) + 1)
-            .expression_attribute_values(":seller", AttributeValue::S(seller.to_string()));
+            .expression_attribute_names("#link", attribute)
+            .expression_attribute_values(":link", AttributeValue::S(value));
         query = match after {
             Some(cursor) => query
-                .key_condition_expression("seller_key = :seller AND created_key < :after")
+                .key_condition_expression("#link = :link AND created_key < :after")
                 .expression_attribute_values(":after", AttributeValue::S(cursor.position.clone())),
-            None => query.key_condition_expression("seller_key = :seller"),
+            None => query.key_condition_expression("#link = :link"),
         };
         let output = query.send().await.map_err(classify)?;
         let mut ids: Vec<OrderId> = output
@@ -506,8 +520,8 @@ impl OrderStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Writes seller links that did not fit in their order's transaction.
-    async fn put_seller_links(&self, links: &[SellerLinkRecord]) -> Result<(), StoreError> {
+    /// Writes index links (each only ever says the same, so writing one again changes nothing).
+    async fn put_links(&self, links: &[OrderLinkRecord]) -> Result<(), StoreError> {
         for link in links {
             self.client
                 .put_item()

@@ -64,26 +64,46 @@ pub const BY_NUMBER_INDEX: &str = "by_number";
 pub const SELLER_LINK_SK_PREFIX: &str = "PART#";
 /// The index of seller links by seller, newest order first.
 pub const BY_SELLER_INDEX: &str = "by_seller_created";
+/// `ORDER#<id>` / `PRODUCT#<sku>`: the order has a line of that product.
+pub const PRODUCT_LINK_SK_PREFIX: &str = "PRODUCT#";
+/// The index of product links by product, newest order first.
+pub const BY_PRODUCT_INDEX: &str = "by_product_created";
 
-/// One entry of the sellers' index: the order (by its key) holds a part of `seller_key`.
+/// One entry of an index of orders by something they hold (a seller's part, a product's line):
+/// the order by its key, and the key the index groups it under.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SellerLinkRecord {
+pub struct OrderLinkRecord {
     pub pk: String,
     pub sk: String,
-    pub seller_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_key: Option<String>,
     pub created_key: String,
 }
 
-impl SellerLinkRecord {
-    pub fn new(order: &Order, seller: &SellerId) -> Self {
+impl OrderLinkRecord {
+    pub fn seller(order: &Order, seller: &SellerId) -> Self {
         Self {
             pk: format!("{}{}", prefix::ORDER, order.id),
             sk: format!("{SELLER_LINK_SK_PREFIX}{seller}"),
-            seller_key: seller.to_string(),
+            seller_key: Some(seller.to_string()),
+            product_key: None,
+            created_key: sort_position(order, SortField::CreatedAt),
+        }
+    }
+
+    pub fn product(order: &Order, product: &Sku) -> Self {
+        Self {
+            pk: format!("{}{}", prefix::ORDER, order.id),
+            sk: format!("{PRODUCT_LINK_SK_PREFIX}{product}"),
+            seller_key: None,
+            product_key: Some(product.to_string()),
             created_key: sort_position(order, SortField::CreatedAt),
         }
     }
 }
+
 pub const INVOICE_SK: &str = "INVOICE";
 
 /// An order's invoice, one per order.
