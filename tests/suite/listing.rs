@@ -195,3 +195,34 @@ async fn a_cursor_past_the_time_window_answers_an_empty_page_and_timestamps_outs
         3
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorted_by_status_the_orders_come_in_lifecycle_order_newest_first_within_each_across_pages() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (first_unpaid, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (paid, total) = alice.reserved_order(&[("mug", 1)]).await;
+    Api::payments(&service).confirm(&paid, "pay-1", &total).await;
+    let (cancelled, _) = alice.reserved_order(&[("mug", 1)]).await;
+    alice.cancel(&cancelled).await;
+    alice.place(&[("mug", 50)], None).await;
+    let (second_unpaid, _) = alice.reserved_order(&[("mug", 1)]).await;
+
+    for query in ["sort=status&limit=2", "sort=status&limit=2&user_id=alice"] {
+        let orders = all_pages(&admin, query).await;
+        let statuses: Vec<&str> = orders.iter().map(|order| order["status"].as_str().unwrap()).collect();
+        assert_eq!(
+            statuses,
+            ["PENDING_PAYMENT", "PENDING_PAYMENT", "INVALID", "PAID", "CANCELLED"],
+            "{query}"
+        );
+        assert_eq!(orders[0]["id"], second_unpaid.as_str(), "newest first within a status");
+        assert_eq!(orders[1]["id"], first_unpaid.as_str());
+    }
+    let only_paid = all_pages(&admin, "sort=status&status=PAID").await;
+    assert_eq!(only_paid.len(), 1);
+    let forged = admin.get("/api/v1/orders?sort=status&cursor=bm90LWEtY3Vyc29y").await;
+    assert_eq!((forged.status, forged.code()), (StatusCode::BAD_REQUEST, "INVALID_CURSOR"));
+}

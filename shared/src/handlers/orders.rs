@@ -5,6 +5,9 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 use super::{admin, caller, store_failure};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
 use crate::app::App;
 use crate::domain::delivery::Channel;
 use crate::domain::export;
@@ -207,6 +210,9 @@ pub async fn list_user_orders(app: &App, request: Request) -> HttpResult {
 }
 
 async fn list(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> HttpResult {
+    if params.get("sort") == Some(BY_STATUS) {
+        return list_by_status(app, params, owner).await;
+    }
     let listing = list_query(params, owner)?;
     let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
     json(
@@ -214,6 +220,103 @@ async fn list(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> Htt
         &OrderList {
             orders: page.items,
             next_cursor: page.next.map(|cursor| cursor.encode()),
+        },
+    )
+}
+
+/// `sort=status`: orders grouped by status in lifecycle order, newest first within each.
+const BY_STATUS: &str = "status";
+
+/// Where a listing by status stopped: in which status, and where within it.
+#[derive(Serialize, serde::Deserialize)]
+struct StatusCursor {
+    status: OrderStatus,
+    #[serde(default)]
+    after: Option<Cursor>,
+}
+
+impl StatusCursor {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let cursor: Self = serde_json::from_slice(&bytes).ok()?;
+        cursor
+            .after
+            .as_ref()
+            .is_none_or(|after| after.sort == Sort::DEFAULT)
+            .then_some(cursor)
+    }
+}
+
+/// Each status's orders in turn, through the index of that status (or the user's orders,
+/// filtered): one page may span several statuses.
+async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> HttpResult {
+    let mut listing = list_query(params, owner)?;
+    let start = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(StatusCursor::decode(raw).ok_or_else(|| {
+            ApiError::bad_parameter(
+                "cursor",
+                "INVALID_CURSOR",
+                "the cursor is not one this service issued for sort=status",
+            )
+        })?),
+    };
+    let wanted = listing.limit;
+    let only = listing.status;
+    let statuses = OrderStatus::ALL
+        .into_iter()
+        .filter(|status| only.is_none_or(|only| only == *status))
+        .skip_while(|status| start.as_ref().is_some_and(|start| start.status != *status));
+    let mut orders: Vec<Order> = Vec::new();
+    let mut next = None;
+    for status in statuses {
+        listing.status = Some(status);
+        listing.after = start
+            .as_ref()
+            .filter(|start| start.status == status)
+            .and_then(|start| start.after.clone());
+        loop {
+            listing.limit = wanted - u16::try_from(orders.len()).unwrap_or(wanted);
+            let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
+            orders.extend(page.items);
+            match page.next {
+                Some(cursor) if orders.len() < usize::from(wanted) => listing.after = Some(cursor),
+                Some(cursor) => {
+                    next = Some(StatusCursor {
+                        status,
+                        after: Some(cursor),
+                    });
+                    break;
+                }
+                None => break,
+            }
+        }
+        if next.is_some() {
+            break;
+        }
+        if orders.len() >= usize::from(wanted) {
+            // Full at the end of a status: the next page starts with the following one.
+            next = OrderStatus::ALL
+                .into_iter()
+                .skip_while(|later| *later != status)
+                .nth(1)
+                .filter(|_| only.is_none())
+                .map(|following| StatusCursor {
+                    status: following,
+                    after: None,
+                });
+            break;
+        }
+    }
+    json(
+        200,
+        &OrderList {
+            orders,
+            next_cursor: next.map(|cursor| cursor.encode()),
         },
     )
 }
@@ -301,10 +404,17 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
             ));
         }
     }
-    let sort = params
-        .parse("sort", Sort::parse, "one of created_at, -created_at, total, -total")?
-        .unwrap_or(Sort::DEFAULT);
-    let (limit, after) = page_params(params, sort)?;
+    let by_status = params.get("sort") == Some(BY_STATUS);
+    let sort = if by_status {
+        Sort::DEFAULT
+    } else {
+        params
+            .parse("sort", Sort::parse, "one of created_at, -created_at, total, -total, status")?
+            .unwrap_or(Sort::DEFAULT)
+    };
+    let limit = page_limit(params)?;
+    // The listing by status reads its own cursor.
+    let after = if by_status { None } else { page_cursor(params, sort)? };
     Ok(ListQuery {
         owner,
         status,
@@ -327,16 +437,22 @@ fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
 
 /// `limit` (1 to 100, 20 when absent) and `cursor` (one this service issued for `sort`).
 pub(crate) fn page_params(params: &QueryParams<'_>, sort: Sort) -> Result<(u16, Option<Cursor>), ApiError> {
-    let limit = params
+    Ok((page_limit(params)?, page_cursor(params, sort)?))
+}
+
+fn page_limit(params: &QueryParams<'_>) -> Result<u16, ApiError> {
+    Ok(params
         .parse(
             "limit",
             |raw| raw.parse::<u16>().ok().filter(|n| (1..=ListQuery::MAX_LIMIT).contains(n)),
             "a whole number from 1 to 100",
         )?
-        .unwrap_or(ListQuery::DEFAULT_LIMIT);
-    let after = match params.get("cursor") {
-        None => None,
-        Some(raw) => Some(Cursor::decode(raw, sort).map_err(|err| ApiError::bad_parameter("cursor", "INVALID_CURSOR", err.to_string()))?),
-    };
-    Ok((limit, after))
+        .unwrap_or(ListQuery::DEFAULT_LIMIT))
+}
+
+fn page_cursor(params: &QueryParams<'_>, sort: Sort) -> Result<Option<Cursor>, ApiError> {
+    params
+        .get("cursor")
+        .map(|raw| Cursor::decode(raw, sort).map_err(|err| ApiError::bad_parameter("cursor", "INVALID_CURSOR", err.to_string())))
+        .transpose()
 }
