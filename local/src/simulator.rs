@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use orders_shared::adapters::provider::{SimulatedPayment, SimulatedProvider, SIMULATOR_PATH};
 use orders_shared::http::webhook::{WebhookSecret, SIGNATURE_HEADER};
@@ -32,6 +32,16 @@ impl Simulator {
     }
 }
 
+/// Percent-encodes what a query value cannot hold as is.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -39,26 +49,44 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Where the shop asked the customer to be sent back after deciding: a path of this site only.
+#[derive(serde::Deserialize)]
+struct Return {
+    return_to: Option<String>,
+}
+
+impl Return {
+    fn path(&self) -> Option<&str> {
+        self.return_to
+            .as_deref()
+            .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
+    }
+}
+
 fn unknown() -> Response {
     (http::StatusCode::NOT_FOUND, axum::Json(json!({"message": "no such payment"}))).into_response()
 }
 
-async fn checkout(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
+async fn checkout(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>, Query(back): Query<Return>) -> Response {
     let Some(payment) = simulator.provider.payment(&payment_id) else {
         return unknown();
     };
     let id = escape(&payment_id);
+    let back = back
+        .path()
+        .map(|path| format!("?return_to={}", escape(&percent_encode(path))))
+        .unwrap_or_default();
     Html(format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Payment simulator</title>
+<title>Payment simulator</title><link rel="icon" href="data:,">
 <style>body{{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}button{{font:inherit;padding:.6rem 1.2rem;margin-right:.5rem}}</style></head>
 <body><main>
 <h1>Payment simulator</h1>
 <p>Local only: this stands in for the payment provider's checkout.</p>
 <p>Order <code>{order}</code>: <strong>{amount} {currency}</strong> by {method}.</p>
-<form method="post" action="{SIMULATOR_PATH}/{id}/succeed"><button type="submit">Pay</button></form>
-<form method="post" action="{SIMULATOR_PATH}/{id}/fail"><button type="submit">Decline</button></form>
+<form method="post" action="{SIMULATOR_PATH}/{id}/succeed{back}"><button type="submit">Pay</button></form>
+<form method="post" action="{SIMULATOR_PATH}/{id}/fail{back}"><button type="submit">Decline</button></form>
 </main></body></html>"#,
         order = payment.order_id,
         amount = payment.amount,
@@ -69,7 +97,11 @@ async fn checkout(State(simulator): State<Arc<Simulator>>, Path(payment_id): Pat
 }
 
 /// Sends the provider's signed webhook for the decision and answers what the API answered.
-async fn decide(State(simulator): State<Arc<Simulator>>, Path((payment_id, outcome)): Path<(String, String)>) -> Response {
+async fn decide(
+    State(simulator): State<Arc<Simulator>>,
+    Path((payment_id, outcome)): Path<(String, String)>,
+    Query(back): Query<Return>,
+) -> Response {
     let Some(payment) = simulator.provider.payment(&payment_id) else {
         return unknown();
     };
@@ -78,13 +110,15 @@ async fn decide(State(simulator): State<Arc<Simulator>>, Path((payment_id, outco
         "fail" => "payment.failed",
         _ => return unknown(),
     };
-    match send_webhook(&simulator, &payment, kind).await {
-        Ok((status, answer)) => (
+    match (send_webhook(&simulator, &payment, kind).await, back.path()) {
+        // A browser that came from the shop goes back there.
+        (Ok(_), Some(path)) => axum::response::Redirect::to(path).into_response(),
+        (Ok((status, answer)), None) => (
             http::StatusCode::OK,
             axum::Json(json!({"payment_id": payment_id, "event": kind, "webhook_status": status, "order": answer})),
         )
             .into_response(),
-        Err(message) => (http::StatusCode::BAD_GATEWAY, axum::Json(json!({ "message": message }))).into_response(),
+        (Err(message), _) => (http::StatusCode::BAD_GATEWAY, axum::Json(json!({ "message": message }))).into_response(),
     }
 }
 

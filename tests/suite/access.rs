@@ -108,6 +108,8 @@ enum Access {
     SellerOrAdmin,
     /// Admins only, on an order (anyone else signed in gets 403).
     AdminOfOrder,
+    /// Anyone, token or not (the web pages).
+    Public,
     /// A document of the order that does not exist yet: 404 for everyone signed in.
     OwnerOrAdminNotYet,
     /// Admins only, on a part of the order that does not exist yet (a return): 404 for admins,
@@ -139,6 +141,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("GET", "/api/v1/sellers/{sellerId}/orders" | "/api/v1/orders/analytics/sellers/{sellerId}") => Access::SellerOrAdmin,
         ("GET", "/api/v1/orders/analytics/daily" | "/api/v1/orders/analytics/revenue" | "/api/v1/orders/analytics/trends") => Access::Admin,
         ("GET", "/api/v1/orders/export") => Access::Admin,
+        ("GET", "/" | "/assets/{asset}") => Access::Public,
         ("POST", "/api/v1/orders/{orderId}/items") | ("PUT" | "DELETE", "/api/v1/orders/{orderId}/items/{itemId}") => Access::OwnerOrAdmin,
         ("GET" | "DELETE", "/api/v1/cart")
         | ("POST", "/api/v1/cart/items" | "/api/v1/cart/checkout")
@@ -156,6 +159,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
 fn expected(access: Access, caller: Caller) -> Option<u16> {
     use Caller::*;
     match (access, caller) {
+        (Access::Public, _) => None,
         (_, NoToken | ExpiredToken) | (Access::Signed, _) => Some(401),
         (Access::OwnerOrAdminNotYet, _) | (Access::AdminNotYet, Admin) => Some(404),
         (_, Admin) => None,
@@ -223,7 +227,8 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{batchId}", &batch_id)
                 .replace("{returnId}", "ret-1")
                 .replace("{sellerId}", "seller-1")
-                .replace("{itemId}", "item-1");
+                .replace("{itemId}", "item-1")
+                .replace("{asset}", "app.js");
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", "/api/v1/sellers/{sellerId}") => Some(json!({"name": "Seller One", "email": "one@sellers.example"})),

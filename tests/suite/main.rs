@@ -16,6 +16,7 @@ mod inventory;
 mod listing;
 mod money;
 mod notifications;
+mod pages;
 mod payment_start;
 mod payments;
 mod placement;

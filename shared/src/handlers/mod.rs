@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod invoices;
 pub mod notifications;
 pub mod orders;
+pub mod pages;
 pub mod payments;
 pub mod publish_events;
 pub mod refunds;
@@ -102,6 +103,7 @@ functions!(
         TrendsAnalytics => "trends-analytics",
         SellerAnalytics => "seller-analytics",
         ExportOrders => "export-orders",
+        ServePages => "serve-pages",
     }
 );
 functions!(
@@ -141,7 +143,9 @@ impl HttpFunction {
         );
         async move {
             let admitted = std::time::Instant::now();
-            if let Admission::Refused { retry_after } = app.breaker.admit(admitted) {
+            // The pages never touch storage: served whatever the breaker says, and proof of nothing.
+            let uses_storage = self != Self::ServePages;
+            if let (true, Admission::Refused { retry_after }) = (uses_storage, app.breaker.admit(admitted)) {
                 let retry_after_secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 return ApiError::StorageBreakerOpen { retry_after_secs }.into_response();
             }
@@ -186,13 +190,17 @@ impl HttpFunction {
                 Self::TrendsAnalytics => analytics::trends(app, request).await,
                 Self::SellerAnalytics => analytics::seller(app, request).await,
                 Self::ExportOrders => orders::export_orders(app, request).await,
+                Self::ServePages if request.uri().path() == "/" => pages::index(request).await,
+                Self::ServePages => pages::asset(request).await,
             };
             let outcome = match &result {
                 Err(ApiError::Unavailable(_)) => Outcome::Failed,
                 Ok(_) | Err(ApiError::OrderNotFound | ApiError::ProductNotFound | ApiError::Refused { .. }) => Outcome::Answered,
                 Err(_) => Outcome::Untested,
             };
-            app.breaker.record(outcome, std::time::Instant::now());
+            if uses_storage {
+                app.breaker.record(outcome, std::time::Instant::now());
+            }
             let response = result.unwrap_or_else(ApiError::into_response);
             crate::metrics::request(self.name(), response.status().as_u16(), admitted.elapsed());
             tracing::info!(status = response.status().as_u16(), "request done");
