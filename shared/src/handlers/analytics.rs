@@ -5,12 +5,11 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{Duration, NaiveDate};
 use lambda_http::Request;
 
-use super::{admin, caller, each_message, order_event_step, store_failure, StepFailure};
+use super::{admin, each_message, order_event_step, seller_or_admin, store_failure, StepFailure};
 use crate::app::App;
 use crate::domain::analytics::{DayRange, Granularity, RangeError};
 use crate::domain::events::DomainEvent;
-use crate::domain::SellerId;
-use crate::http::{json, path_param, query, ApiError, HttpResult, QueryParams};
+use crate::http::{json, query, ApiError, HttpResult, QueryParams};
 use crate::service::actions::ActionError;
 use crate::service::analytics;
 
@@ -91,11 +90,7 @@ pub async fn trends(app: &App, request: Request) -> HttpResult {
 
 /// `GET /orders/analytics/sellers/{sellerId}?from&to`: for that seller and admins.
 pub async fn seller(app: &App, request: Request) -> HttpResult {
-    let identity = caller(&request)?;
-    let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
-    if !identity.is_admin && identity.seller_id.as_ref() != Some(&seller_id) {
-        return Err(ApiError::Forbidden);
-    }
+    let seller_id = seller_or_admin(&request)?;
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
     let report = analytics::seller(app, &seller_id, range).await.map_err(store_failure)?;

@@ -362,6 +362,18 @@ pub(crate) fn admin(request: &Request) -> Result<Identity, ApiError> {
     }
 }
 
+/// The seller the path names (`sellerId`), if the caller is that seller (group `seller`, claim
+/// `custom:seller_id`) or an admin; 403 otherwise.
+pub(crate) fn seller_or_admin(request: &Request) -> Result<crate::domain::SellerId, ApiError> {
+    let identity = caller(request)?;
+    let seller_id = crate::http::path_param(request, "sellerId", crate::domain::SellerId::parse)?;
+    if identity.is_admin || identity.seller_id.as_ref() == Some(&seller_id) {
+        Ok(seller_id)
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
 pub(crate) fn store_failure(err: StoreError) -> ApiError {
     if err.is_transient() {
         ApiError::Unavailable(Box::new(err))

@@ -4,7 +4,7 @@
 use lambda_http::Request;
 
 use super::orders::page_params;
-use super::{admin, caller, store_failure};
+use super::{admin, seller_or_admin, store_failure};
 use crate::app::App;
 use crate::domain::seller::SellerUpdate;
 use crate::domain::SellerId;
@@ -45,11 +45,7 @@ pub async fn get_seller(app: &App, request: Request) -> HttpResult {
 /// newest first, each as the seller sees it (their part and lines). For the seller whose
 /// `custom:seller_id` claim names them, and for admins.
 pub async fn list_seller_orders(app: &App, request: Request) -> HttpResult {
-    let identity = caller(&request)?;
-    let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
-    if !identity.is_admin && identity.seller_id.as_ref() != Some(&seller_id) {
-        return Err(ApiError::Forbidden);
-    }
+    let seller_id = seller_or_admin(&request)?;
     let params = query(&request, &["limit", "cursor"])?;
     let (limit, after) = page_params(&params, Sort::DEFAULT)?;
     let page = app

@@ -116,6 +116,12 @@ pub(crate) async fn write(app: &App, order: &mut Order, expected: OrderStatus, s
     }
 }
 
+/// Writes an order that leaves PENDING_PAYMENT with its reservation converted into sales (paid,
+/// or accepted for cash on delivery).
+pub(crate) async fn sell(app: &App, order: &mut Order) -> Result<Written, ActionError> {
+    write(app, order, OrderStatus::PendingPayment, StockChange::Settle(Settlement::Convert)).await
+}
+
 /// Applies a confirmed payment: PAID with the reservation converted into sales, exactly once.
 pub async fn confirm_payment(
     app: &App,
@@ -140,13 +146,7 @@ pub async fn confirm_payment(
                 order
                     .pay(payment, actor, now)
                     .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-                write(
-                    app,
-                    &mut order,
-                    OrderStatus::PendingPayment,
-                    StockChange::Settle(Settlement::Convert),
-                )
-                .await?
+                sell(app, &mut order).await?
             }
             Err(refusal @ PaymentRefusal::NotPayable { status, refund: true }) => {
                 // Money arrived for an order that can no longer be paid: keep it on record for a

@@ -5,8 +5,8 @@
 use crate::app::App;
 use crate::domain::payment::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
-use crate::ports::{ProviderError, Settlement, StockChange};
-use crate::service::actions::{load, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
+use crate::ports::{ProviderError, StockChange};
+use crate::service::actions::{load, sell, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
 use crate::service::fulfilment::CommissionRates;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,13 +72,7 @@ pub async fn start_payment(
                 order
                     .accept_cash_on_delivery(actor, |seller| rates.rate(seller), now)
                     .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-                write(
-                    app,
-                    &mut order,
-                    OrderStatus::PendingPayment,
-                    StockChange::Settle(Settlement::Convert),
-                )
-                .await?
+                sell(app, &mut order).await?
             }
         };
         if let Written::Yes = written {
