@@ -258,3 +258,63 @@ pub async fn compare(client: &Client, table: &str, rounds: usize, stock: i64, cu
         },
     }))
 }
+
+/// The floor under a placement: what DynamoDB alone takes for the calls a keyed placement makes,
+/// with nothing of ours around them. Each sample is one strongly consistent BatchGetItem of the
+/// product, then one TransactWriteItems that creates an order-sized item (a copy of `order_item`,
+/// under a key of its own) and a reservation, and updates the product conditioned on its stock
+/// (touching no counter, so the stock stays as it was). Answers each sample's microseconds.
+pub async fn placement_floor(
+    client: &Client,
+    orders_table: &str,
+    inventory_table: &str,
+    sku: &str,
+    order_item: &HashMap<String, AttributeValue>,
+) -> Result<u64, String> {
+    let id = uuid_like();
+    let started = Instant::now();
+    let product = key(format!("PRODUCT#{sku}"), "STOCK");
+    let read = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+        .keys(product.clone())
+        .consistent_read(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .batch_get_item()
+        .request_items(inventory_table, read)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    let mut order = order_item.clone();
+    order.extend(key(format!("FLOOR_ORDER#{id}"), "ORDER"));
+    let mut reservation = key(format!("FLOOR_RESERVATION#{id}"), "RESERVATION");
+    reservation.insert("product_id".into(), s(sku));
+    reservation.insert("quantity".into(), n(1));
+    let create = |table: &str, item| {
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(|e| e.to_string())
+    };
+    let touch = Update::builder()
+        .table_name(inventory_table)
+        .set_key(Some(product))
+        .update_expression("SET floor_touched = :id")
+        .condition_expression("available >= :one")
+        .expression_attribute_values(":id", s(id.clone()))
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .transact_write_items()
+        .transact_items(create(orders_table, order)?)
+        .transact_items(create(inventory_table, reservation)?)
+        .transact_items(TransactWriteItem::builder().update(touch).build())
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
+    Ok(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX))
+}

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use orders_shared::http::webhook::{WebhookSecret, SIGNATURE_HEADER};
 
-use crate::stats::Recorder;
+use crate::stats::{Recorder, ServerTiming};
 
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -86,19 +86,27 @@ impl Api {
                 request = request.header(*name, value);
             }
             let started = Instant::now();
-            let reply = match request.send().await {
+            let (reply, timing) = match request.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    let timing = response
+                        .headers()
+                        .get("server-timing")
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(ServerTiming::parse);
                     let body = response.json::<Value>().await.unwrap_or(Value::Null);
-                    Reply { status, body }
+                    (Reply { status, body }, timing)
                 }
-                Err(_) => Reply {
-                    status: 599,
-                    body: json!({"code": "CONNECTION_FAILED"}),
-                },
+                Err(_) => (
+                    Reply {
+                        status: 599,
+                        body: json!({"code": "CONNECTION_FAILED"}),
+                    },
+                    None,
+                ),
             };
             self.recorder
-                .record(route, reply.status, reply.body["code"].as_str(), started.elapsed());
+                .record(route, reply.status, reply.body["code"].as_str(), started.elapsed(), timing);
             // 503 and a gateway-level failure (a crashed function) are retried; the key makes it safe.
             let retry = matches!(reply.status, 502 | 503) && attempt <= UNAVAILABLE_RETRIES;
             if !retry {

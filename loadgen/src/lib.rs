@@ -154,6 +154,7 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
     let figures = target.recorder.figures(wall);
     if !figures.is_empty() {
         stats::print_table(&figures);
+        stats::print_timing_table(&figures);
     }
     println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
     let report = target.check().await?;

@@ -15,6 +15,7 @@ pub mod ports;
 pub mod retry;
 pub mod saga;
 pub mod service;
+pub mod timing;
 
 /// An error and every cause under it on one line, for logs.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {

@@ -142,3 +142,52 @@ async fn prices_are_snapshotted_so_a_later_price_change_leaves_the_order_alone()
     assert_eq!(order.body["items"][0]["unit_price"], "1.10");
     assert_eq!(order.body["total"], "2.20");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_says_in_server_timing_where_its_time_went_and_how_many_storage_calls_it_made() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    // The first placement of an instance also claims a block of order numbers.
+    alice.place(&[("mug", 1)], Some("warm-up")).await;
+    let placed = alice.place(&[("mug", 1)], Some("key-1")).await;
+    let timing = |reply: &orders_tests::Reply| reply.headers["server-timing"].to_str().unwrap().to_owned();
+    let parts = |header: &str| -> Vec<(String, f64, Option<String>)> {
+        header
+            .split(", ")
+            .map(|part| {
+                let mut fields = part.split(';');
+                let name = fields.next().unwrap().to_owned();
+                let (mut duration, mut desc) = (f64::NAN, None);
+                for field in fields {
+                    match field.split_once('=') {
+                        Some(("dur", value)) => duration = value.parse().unwrap(),
+                        Some(("desc", value)) => desc = Some(value.trim_matches('"').to_owned()),
+                        _ => panic!("{header}"),
+                    }
+                }
+                (name, duration, desc)
+            })
+            .collect()
+    };
+    let header = timing(&placed);
+    let placement = parts(&header);
+    let names: Vec<&str> = placement.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(names, ["db", "queue", "app"], "{header}");
+    assert!(placement.iter().all(|(_, duration, _)| *duration >= 0.0), "{header}");
+    assert_eq!(
+        placement[0].2.as_deref(),
+        Some("2 calls"),
+        "a keyed placement: one BatchGetItem, one TransactWriteItems: {header}"
+    );
+    assert_eq!(placement[1].2.as_deref(), Some("0 calls"), "{header}");
+    let id = placed.body["id"].as_str().unwrap();
+    let read = parts(&timing(&alice.order(id).await));
+    assert_eq!(read[0].2.as_deref(), Some("1 calls"), "a read is one Query");
+    let refused = Api::anonymous(&service).get("/api/v1/orders").await;
+    assert_eq!(refused.status, reqwest::StatusCode::UNAUTHORIZED);
+    let page = reqwest::get(format!("{}/", service.base_url())).await.unwrap();
+    let page_timing = page.headers()["server-timing"].to_str().unwrap().to_owned();
+    assert_eq!(parts(&page_timing)[0].2.as_deref(), Some("0 calls"), "the pages touch no storage");
+}

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 use crate::config::Config;
+use crate::timing::{Kind, Stopwatch};
 
 /// The first retry waits up to this long; each later one up to twice the last, capped.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(20);
@@ -47,10 +48,12 @@ impl ServiceClients {
             .operation_timeout(config.storage_timeouts.operation)
             .build();
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb)
+            .interceptor(Stopwatch(Kind::Db))
             .timeout_config(timeouts.clone())
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-dynamodb"));
         let eventbridge = aws_sdk_eventbridge::config::Builder::from(messaging)
+            .interceptor(Stopwatch(Kind::Queue))
             .timeout_config(timeouts.clone())
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-eventbridge"));
@@ -59,6 +62,7 @@ impl ServiceClients {
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-ses"));
         let sqs = aws_sdk_sqs::config::Builder::from(messaging)
+            .interceptor(Stopwatch(Kind::Queue))
             .timeout_config(timeouts)
             .retry_config(retry)
             .retry_partition(own_partition("orders-sqs"));

@@ -33,6 +33,7 @@ use crate::auth::Identity;
 use crate::breaker::{Admission, Outcome};
 use crate::http::ApiError;
 use crate::ports::StoreError;
+use crate::timing::Tally;
 
 /// Declares a family of functions: the enum, `ALL`, and each one's binary name as in
 /// `Metadata.BuildProperties.Binary` of the template. Each variant is listed once.
@@ -147,52 +148,59 @@ impl HttpFunction {
             let uses_storage = self != Self::ServePages;
             if let (true, Admission::Refused { retry_after }) = (uses_storage, app.breaker.admit(admitted)) {
                 let retry_after_secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                return ApiError::StorageBreakerOpen { retry_after_secs }.into_response();
+                return timed(
+                    ApiError::StorageBreakerOpen { retry_after_secs }.into_response(),
+                    &Tally::default(),
+                    admitted,
+                );
             }
-            let result = match self {
-                Self::PutInventory => inventory::put_product(app, request).await,
-                Self::GetInventory => inventory::get_product(app, request).await,
-                Self::CreateOrder => orders::create_order(app, request).await,
-                Self::GetOrder => orders::get_order(app, request).await,
-                Self::ListOrders => orders::list_orders(app, request).await,
-                Self::ListUserOrders => orders::list_user_orders(app, request).await,
-                Self::ConfirmPayment => payments::confirm_payment(app, request).await,
-                Self::PaymentFailed => payments::payment_failed(app, request).await,
-                Self::CancelOrder => payments::cancel_order(app, request).await,
-                Self::PaymentWebhook => payments::payment_webhook(app, request).await,
-                Self::AdjustInventory => inventory::adjust_product(app, request).await,
-                Self::InventoryMovements => inventory::product_movements(app, request).await,
-                Self::ShipOrder => fulfilment::ship_order(app, request).await,
-                Self::SetOrderStatus => fulfilment::set_order_status(app, request).await,
-                Self::StartBatch => batch::start(app, request).await,
-                Self::BatchStatus => batch::status(app, request).await,
-                Self::GetInvoice => invoices::get(app, request).await,
-                Self::RefundOrder => refunds::refund(app, request).await,
-                Self::RequestReturn => refunds::request_return(app, request).await,
-                Self::ApproveReturn => refunds::approve_return(app, request).await,
-                Self::RejectReturn => refunds::reject_return(app, request).await,
-                Self::PutSeller => sellers::put_seller(app, request).await,
-                Self::GetSeller => sellers::get_seller(app, request).await,
-                Self::GetCart => cart::get(app, request).await,
-                Self::AddCartItem => cart::add_item(app, request).await,
-                Self::SetCartItem => cart::set_item(app, request).await,
-                Self::RemoveCartItem => cart::remove_item(app, request).await,
-                Self::ClearCart => cart::clear(app, request).await,
-                Self::CheckoutCart => cart::checkout(app, request).await,
-                Self::AddOrderItem => edits::add_item(app, request).await,
-                Self::SetOrderItem => edits::set_item(app, request).await,
-                Self::RemoveOrderItem => edits::remove_item(app, request).await,
-                Self::StartPayment => payments::start_payment(app, request).await,
-                Self::GetOrderByNumber => orders::get_order_by_number(app, request).await,
-                Self::ListSellerOrders => sellers::list_seller_orders(app, request).await,
-                Self::DailyAnalytics => analytics::daily(app, request).await,
-                Self::RevenueAnalytics => analytics::revenue(app, request).await,
-                Self::TrendsAnalytics => analytics::trends(app, request).await,
-                Self::SellerAnalytics => analytics::seller(app, request).await,
-                Self::ExportOrders => orders::export_orders(app, request).await,
-                Self::ServePages if request.uri().path() == "/" => pages::index(request).await,
-                Self::ServePages => pages::asset(request).await,
-            };
+            let (result, tally) = crate::timing::tallied(async {
+                match self {
+                    Self::PutInventory => inventory::put_product(app, request).await,
+                    Self::GetInventory => inventory::get_product(app, request).await,
+                    Self::CreateOrder => orders::create_order(app, request).await,
+                    Self::GetOrder => orders::get_order(app, request).await,
+                    Self::ListOrders => orders::list_orders(app, request).await,
+                    Self::ListUserOrders => orders::list_user_orders(app, request).await,
+                    Self::ConfirmPayment => payments::confirm_payment(app, request).await,
+                    Self::PaymentFailed => payments::payment_failed(app, request).await,
+                    Self::CancelOrder => payments::cancel_order(app, request).await,
+                    Self::PaymentWebhook => payments::payment_webhook(app, request).await,
+                    Self::AdjustInventory => inventory::adjust_product(app, request).await,
+                    Self::InventoryMovements => inventory::product_movements(app, request).await,
+                    Self::ShipOrder => fulfilment::ship_order(app, request).await,
+                    Self::SetOrderStatus => fulfilment::set_order_status(app, request).await,
+                    Self::StartBatch => batch::start(app, request).await,
+                    Self::BatchStatus => batch::status(app, request).await,
+                    Self::GetInvoice => invoices::get(app, request).await,
+                    Self::RefundOrder => refunds::refund(app, request).await,
+                    Self::RequestReturn => refunds::request_return(app, request).await,
+                    Self::ApproveReturn => refunds::approve_return(app, request).await,
+                    Self::RejectReturn => refunds::reject_return(app, request).await,
+                    Self::PutSeller => sellers::put_seller(app, request).await,
+                    Self::GetSeller => sellers::get_seller(app, request).await,
+                    Self::GetCart => cart::get(app, request).await,
+                    Self::AddCartItem => cart::add_item(app, request).await,
+                    Self::SetCartItem => cart::set_item(app, request).await,
+                    Self::RemoveCartItem => cart::remove_item(app, request).await,
+                    Self::ClearCart => cart::clear(app, request).await,
+                    Self::CheckoutCart => cart::checkout(app, request).await,
+                    Self::AddOrderItem => edits::add_item(app, request).await,
+                    Self::SetOrderItem => edits::set_item(app, request).await,
+                    Self::RemoveOrderItem => edits::remove_item(app, request).await,
+                    Self::StartPayment => payments::start_payment(app, request).await,
+                    Self::GetOrderByNumber => orders::get_order_by_number(app, request).await,
+                    Self::ListSellerOrders => sellers::list_seller_orders(app, request).await,
+                    Self::DailyAnalytics => analytics::daily(app, request).await,
+                    Self::RevenueAnalytics => analytics::revenue(app, request).await,
+                    Self::TrendsAnalytics => analytics::trends(app, request).await,
+                    Self::SellerAnalytics => analytics::seller(app, request).await,
+                    Self::ExportOrders => orders::export_orders(app, request).await,
+                    Self::ServePages if request.uri().path() == "/" => pages::index(request).await,
+                    Self::ServePages => pages::asset(request).await,
+                }
+            })
+            .await;
             let outcome = match &result {
                 Err(ApiError::Unavailable(_)) => Outcome::Failed,
                 Ok(_) | Err(ApiError::OrderNotFound | ApiError::ProductNotFound | ApiError::Refused { .. }) => Outcome::Answered,
@@ -201,14 +209,27 @@ impl HttpFunction {
             if uses_storage {
                 app.breaker.record(outcome, std::time::Instant::now());
             }
-            let response = result.unwrap_or_else(ApiError::into_response);
+            let response = timed(result.unwrap_or_else(ApiError::into_response), &tally, admitted);
             crate::metrics::request(self.name(), response.status().as_u16(), admitted.elapsed());
-            tracing::info!(status = response.status().as_u16(), "request done");
+            tracing::info!(
+                status = response.status().as_u16(),
+                db_calls = tally.db_calls,
+                db_ms = tally.db.as_secs_f64() * 1000.0,
+                "request done"
+            );
             response
         }
         .instrument(span)
         .await
     }
+}
+
+/// The response with its `Server-Timing` header: storage, queues, and the rest since `started`.
+fn timed(mut response: Response<Body>, tally: &Tally, started: std::time::Instant) -> Response<Body> {
+    if let Ok(value) = http::HeaderValue::from_str(&crate::timing::server_timing(tally, started.elapsed())) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
 }
 
 impl QueueFunction {
