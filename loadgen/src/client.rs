@@ -34,6 +34,8 @@ pub struct Api {
 
 /// How many times a 503 is retried (with the same Idempotency-Key), as the problem asks.
 const UNAVAILABLE_RETRIES: u32 = 5;
+/// Tries after a 429: a client of a throttled API backs off and comes back.
+const THROTTLED_RETRIES: u32 = 60;
 
 impl Api {
     pub fn new(base: &str, recorder: Arc<Recorder>) -> Self {
@@ -107,12 +109,18 @@ impl Api {
             };
             self.recorder
                 .record(route, reply.status, reply.body["code"].as_str(), started.elapsed(), timing);
-            // 503 and a gateway-level failure (a crashed function) are retried; the key makes it safe.
-            let retry = matches!(reply.status, 502 | 503) && attempt <= UNAVAILABLE_RETRIES;
+            // 503 and a gateway-level failure (a crashed function) are retried; the key makes it
+            // safe. So is 429, the gateway shedding load, with a growing, jittered pause.
+            let retry = match reply.status {
+                502 | 503 => attempt <= UNAVAILABLE_RETRIES,
+                429 => attempt <= THROTTLED_RETRIES,
+                _ => false,
+            };
             if !retry {
                 return reply;
             }
-            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+            let pause = 50 * u64::from(attempt.min(10)) + rand::random_range(0..50);
+            tokio::time::sleep(Duration::from_millis(pause)).await;
         }
     }
 

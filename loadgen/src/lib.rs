@@ -24,6 +24,7 @@ scenarios:
   steady         a mix of list, read, place, pay and cancel for a fixed time
   latency        warm latency of place, read and list, one request at a time
   chaos          flash-sale with storage faults, crashes and duplicate deliveries; then it must settle clean
+  shed           flash-sale beyond the placement route's throttle (--rate, --burst; local: 50/s, 25): 429s retried, no 5xx, nothing lost
   bench-reserve  conditional decrement vs read-then-write version lock under contention on one product
 
 options:
@@ -79,9 +80,20 @@ impl Options {
 pub async fn run(args: Vec<String>) -> Result<bool, String> {
     let options = Options::parse(args)?;
     // Long enough to pay under load, short enough to watch the abandoned orders expire.
+    // The demonstration of load shedding lowers the placement route's throttle (the template's
+    // default is far above what this machine serves).
+    let parameters = if options.scenario == "shed" {
+        vec![
+            ("PlacementRateLimit".to_owned(), options.number("rate", 50).to_string()),
+            ("PlacementBurstLimit".to_owned(), options.number("burst", 25).to_string()),
+        ]
+    } else {
+        Vec::new()
+    };
     let local = LocalSettings {
         payment_timeout_secs: 20,
         sweep_every: Duration::from_secs(1),
+        parameters,
     };
     let target = match &options.url {
         Some(url) => {
@@ -124,6 +136,7 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
         "flash-sale" => scenarios::sale(&target, &sale(2000, 3, 50), "flash").await?,
         "hot-sku" => scenarios::sale(&target, &sale(2000, 1, 100), "hot").await?,
         "chaos" => scenarios::chaos(&target, &sale(1000, 3, 60)).await?,
+        "shed" => scenarios::sale(&target, &sale(1500, 3, 100), "shed").await?,
         "steady" => {
             let settings = SteadySettings {
                 users: options.number("users", 16).max(1) as usize,

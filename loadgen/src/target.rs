@@ -44,6 +44,8 @@ pub struct Target {
 pub struct LocalSettings {
     pub payment_timeout_secs: u64,
     pub sweep_every: Duration,
+    /// Template parameters the runner reads itself (the API's throttling).
+    pub parameters: Vec<(String, String)>,
 }
 
 impl Target {
@@ -60,6 +62,7 @@ impl Target {
             ("STUCK_RESERVING_SECONDS".into(), "3".into()),
         ];
         options.schedule_every = Some(settings.sweep_every);
+        options.parameters = settings.parameters.clone();
         options.faults = Some(plan.clone());
         let service = start(options).await.map_err(|e| orders_shared::error_chain(&e))?;
         let recorder = Arc::new(Recorder::default());

@@ -155,6 +155,14 @@ async fn up() -> Result<(), LocalError> {
     options.api_addr = SocketAddr::from(([127, 0, 0, 1], api_port));
     options.jwt_secret = token::secret_from_env();
     options.environment = std::env::vars().collect();
+    // `ORDERS_PARAMETERS=PlacementRateLimit=5,PlacementBurstLimit=5`: template parameters the
+    // runner reads itself (the API's throttling), to watch load shedding locally.
+    options.parameters = std::env::var("ORDERS_PARAMETERS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
     let every = port("SWEEPER_INTERVAL_SECONDS", 60).map_err(bad_port)?;
     options.schedule_every = Some(std::time::Duration::from_secs(u64::from(every.max(1))));
     let service = start(options).await?;
@@ -162,6 +170,7 @@ async fn up() -> Result<(), LocalError> {
         "orders service listening on {} (GET /health; Ctrl-C stops everything)",
         service.base_url()
     );
+    eprintln!("the pages: {}/ (sign in with a token)", service.base_url());
     eprintln!("mint a token: cargo run -q -p orders-local -- token alice [--admin]");
     shutdown_signal().await;
     eprintln!("stopping ...");

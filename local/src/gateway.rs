@@ -13,7 +13,7 @@ use orders_shared::app::App;
 use orders_shared::handlers::HttpFunction;
 use serde_json::{json, Value};
 
-use crate::template::Route;
+use crate::template::{Route, RouteLimit};
 use crate::token;
 
 /// API Gateway's own limit on a request payload.
@@ -27,13 +27,41 @@ pub struct UnknownFunction {
     pub binary: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct CompiledRoute {
     method: String,
     template: String,
     segments: Vec<Segment>,
     function: HttpFunction,
     public: bool,
+    /// The route's throttle, as API Gateway applies its stage's route settings.
+    limit: Option<TokenBucket>,
+}
+
+/// A token bucket: `burst` tokens, refilled at `rate` per second; a request takes one.
+#[derive(Debug)]
+struct TokenBucket {
+    limit: RouteLimit,
+    state: std::sync::Mutex<(f64, std::time::Instant)>,
+}
+
+impl TokenBucket {
+    fn new(limit: RouteLimit) -> Self {
+        Self {
+            limit,
+            state: std::sync::Mutex::new((limit.burst, std::time::Instant::now())),
+        }
+    }
+
+    fn take(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = std::time::Instant::now();
+        let (tokens, last) = *state;
+        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.limit.rate).min(self.limit.burst);
+        let (left, taken) = if tokens >= 1.0 { (tokens - 1.0, true) } else { (tokens, false) };
+        *state = (left, now);
+        taken
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +77,13 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(app: Arc<App>, routes: &[Route], jwt_secret: String) -> Result<Self, UnknownFunction> {
+    /// `limits`: the stage's default route limit, and each route's own (by `METHOD /path`).
+    pub fn new(
+        app: Arc<App>,
+        routes: &[Route],
+        limits: &(Option<RouteLimit>, std::collections::BTreeMap<String, RouteLimit>),
+        jwt_secret: String,
+    ) -> Result<Self, UnknownFunction> {
         let mut compiled = routes
             .iter()
             .map(|route| {
@@ -67,8 +101,11 @@ impl Gateway {
                         None => Segment::Literal(segment.to_owned()),
                     })
                     .collect();
+                let method = route.method.to_ascii_uppercase();
+                let own = limits.1.get(&format!("{method} {}", route.path)).copied();
                 Ok(CompiledRoute {
-                    method: route.method.to_ascii_uppercase(),
+                    limit: own.or(limits.0).map(TokenBucket::new),
+                    method,
                     template: route.path.clone(),
                     segments,
                     function,
@@ -125,6 +162,9 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: axum::extract::Requ
     let Some((route, path_params)) = gateway.find(parts.method.as_str(), &path) else {
         return gateway_message(404, "Not Found");
     };
+    if route.limit.as_ref().is_some_and(|bucket| !bucket.take()) {
+        return gateway_message(429, "Too Many Requests");
+    }
     let claims = if route.public {
         None
     } else {

@@ -78,6 +78,9 @@ pub struct ServiceOptions {
     pub poll_queues: bool,
     /// Fire scheduled functions this often; `None` leaves them to the caller.
     pub schedule_every: Option<std::time::Duration>,
+    /// Overrides of the template's parameters the runner itself reads (the API's throttling:
+    /// `PlacementRateLimit=50`, ...).
+    pub parameters: Vec<(String, String)>,
 }
 
 impl ServiceOptions {
@@ -93,6 +96,7 @@ impl ServiceOptions {
             jwt_secret: token::DEFAULT_SECRET.to_owned(),
             poll_queues: true,
             schedule_every: None,
+            parameters: Vec::new(),
         }
     }
 }
@@ -220,7 +224,10 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     app.payments = Arc::clone(&provider) as Arc<dyn PaymentProvider>;
     let app = Arc::new(app);
 
-    let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, options.jwt_secret)?;
+    let mut parameters = template.parameters.clone();
+    parameters.extend(options.parameters.iter().cloned());
+    let limits = template.throttling.resolve(&parameters);
+    let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, &limits, options.jwt_secret)?;
     let api = gateway.router();
     let router = match config.webhook_secret.clone() {
         Some(secret) => api.clone().merge(

@@ -120,6 +120,56 @@ pub struct Template {
     pub environment: BTreeMap<String, Value>,
     /// Parameter defaults.
     pub parameters: BTreeMap<String, String>,
+    /// The HttpApi stage's throttling, as written (numbers or `!Ref` parameters).
+    pub throttling: ThrottlingSpec,
+}
+
+/// `DefaultRouteSettings` and `RouteSettings` of the HttpApi: each route's steady rate
+/// (requests per second) and burst, as API Gateway enforces them per route.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ThrottlingSpec {
+    pub default: Option<(Value, Value)>,
+    /// By route key (`POST /api/v1/orders`).
+    pub routes: BTreeMap<String, (Value, Value)>,
+}
+
+/// A route's limit, resolved: a token bucket refilled at `rate` per second, holding `burst`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteLimit {
+    pub rate: f64,
+    pub burst: f64,
+}
+
+impl ThrottlingSpec {
+    /// The limits with parameters resolved from `parameters` (defaults, overridden).
+    pub fn resolve(&self, parameters: &BTreeMap<String, String>) -> (Option<RouteLimit>, BTreeMap<String, RouteLimit>) {
+        let number = |value: &Value| -> Option<f64> {
+            match reference(value) {
+                Some(name) => parameters.get(&name)?.parse().ok(),
+                None => value.as_f64().or_else(|| value.as_str()?.parse().ok()),
+            }
+        };
+        let limit = |(rate, burst): &(Value, Value)| {
+            Some(RouteLimit {
+                rate: number(rate)?,
+                burst: number(burst)?,
+            })
+        };
+        (
+            self.default.as_ref().and_then(limit),
+            self.routes
+                .iter()
+                .filter_map(|(route, spec)| Some((route.clone(), limit(spec)?)))
+                .collect(),
+        )
+    }
+}
+
+fn throttle(settings: &Value) -> Option<(Value, Value)> {
+    Some((
+        settings.get("ThrottlingRateLimit")?.clone(),
+        settings.get("ThrottlingBurstLimit")?.clone(),
+    ))
 }
 
 impl Template {
@@ -149,6 +199,7 @@ impl Template {
             streams: vec![],
             environment: BTreeMap::new(),
             parameters: BTreeMap::new(),
+            throttling: ThrottlingSpec::default(),
         };
         for (id, resource) in resources {
             let id = id.as_str().ok_or_else(|| shape("Resources", "non-string logical id"))?.to_owned();
@@ -186,6 +237,14 @@ impl Template {
                     }
                 }
                 "AWS::Serverless::Function" => function(&id, resource, &props, &mut template)?,
+                "AWS::Serverless::HttpApi" => {
+                    template.throttling.default = props.get("DefaultRouteSettings").and_then(throttle);
+                    for (route, settings) in props.get("RouteSettings").and_then(Value::as_mapping).into_iter().flatten() {
+                        if let (Some(route), Some(limit)) = (route.as_str(), throttle(settings)) {
+                            template.throttling.routes.insert(route.to_owned(), limit);
+                        }
+                    }
+                }
                 _ => {}
             }
         }

@@ -191,3 +191,43 @@ async fn every_response_says_in_server_timing_where_its_time_went_and_how_many_s
     let page_timing = page.headers()["server-timing"].to_str().unwrap().to_owned();
     assert_eq!(parts(&page_timing)[0].2.as_deref(), Some("0 calls"), "the pages touch no storage");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_placement_routes_throttle_the_gateway_answers_429_and_other_routes_and_later_placements_go_through() {
+    let service = service(Setup {
+        parameters: vec![
+            ("PlacementRateLimit".into(), "1".into()),
+            ("PlacementBurstLimit".into(), "2".into()),
+        ],
+        ..Setup::driven_by_hand()
+    })
+    .await;
+    Api::admin(&service).put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let reply = alice.place(&[("mug", 1)], Some(&format!("k-{n}"))).await;
+        if reply.status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(
+                reply.body,
+                serde_json::json!({"message": "Too Many Requests"}),
+                "as API Gateway answers"
+            );
+        }
+        statuses.push(reply.status.as_u16());
+    }
+    assert_eq!(&statuses[..2], [201, 201], "the burst goes through: {statuses:?}");
+    assert!(statuses[2..].iter().all(|status| *status == 429), "{statuses:?}");
+    assert_eq!(
+        alice.get("/api/v1/orders").await.body["orders"].as_array().unwrap().len(),
+        2,
+        "other routes keep their own limit; nothing shed was placed"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let retried = alice.place(&[("mug", 1)], Some("k-2")).await;
+    assert_eq!(
+        retried.status,
+        reqwest::StatusCode::CREATED,
+        "a shed request retried later succeeds: {retried:?}"
+    );
+}

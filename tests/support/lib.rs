@@ -31,6 +31,8 @@ pub struct Setup {
     pub faults: Option<FaultPlan>,
     pub clock: Option<Arc<dyn Clock>>,
     pub poll_queues: bool,
+    /// Template parameters the runner reads itself (the API's throttling).
+    pub parameters: Vec<(String, String)>,
 }
 
 impl Default for Setup {
@@ -46,6 +48,7 @@ impl Default for Setup {
             faults: None,
             clock: None,
             poll_queues: true,
+            parameters: Vec::new(),
         }
     }
 }
@@ -68,6 +71,7 @@ pub async fn service(setup: Setup) -> RunningService {
     options.environment = setup.environment;
     options.faults = setup.faults;
     options.poll_queues = setup.poll_queues;
+    options.parameters = setup.parameters;
     if let Some(clock) = setup.clock {
         options.clock = clock;
     }

@@ -154,7 +154,8 @@ impl HttpFunction {
                     admitted,
                 );
             }
-            let (result, tally) = crate::timing::tallied(async {
+            // Boxed: every handler's state machine in one future is too big for a thread's stack.
+            let (result, tally) = crate::timing::tallied(Box::pin(async {
                 match self {
                     Self::PutInventory => inventory::put_product(app, request).await,
                     Self::GetInventory => inventory::get_product(app, request).await,
@@ -199,7 +200,7 @@ impl HttpFunction {
                     Self::ServePages if request.uri().path() == "/" => pages::index(request).await,
                     Self::ServePages => pages::asset(request).await,
                 }
-            })
+            }))
             .await;
             let outcome = match &result {
                 Err(ApiError::Unavailable(_)) => Outcome::Failed,
