@@ -104,10 +104,15 @@ pub async fn sale(target: &Target, settings: &SaleSettings, label: &str) -> Resu
     let mut sold: HashMap<String, i64> = HashMap::new();
     for (_, reply) in &finals {
         let status = reply.body["status"].as_str().unwrap_or("MISSING").to_owned();
-        if !matches!(status.as_str(), "PAID" | "CANCELLED" | "INVALID") {
+        // A paid order moves on to fulfilment by itself (PROCESSING and later): sold all the same.
+        let sold_status = matches!(
+            status.as_str(),
+            "PAID" | "PROCESSING" | "PARTIALLY_SHIPPED" | "SHIPPED" | "DELIVERED"
+        );
+        if !sold_status && !matches!(status.as_str(), "CANCELLED" | "INVALID") {
             lost += 1;
         }
-        if status == "PAID" {
+        if sold_status {
             for line in reply.body["items"].as_array().into_iter().flatten() {
                 *sold.entry(line["product_id"].as_str().unwrap_or_default().to_owned()).or_default() +=
                     line["quantity"].as_i64().unwrap_or(0);
