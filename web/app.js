@@ -23,6 +23,12 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// A control with its label beside it (not around it: a label holding a select would lend the
+// select's options to the control's accessible name).
+function field(text, control) {
+  return h("div", { class: "field" }, h("label", { for: control.id }, text), control);
+}
+
 function svg(tag, attrs, ...children) {
   const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [name, value] of Object.entries(attrs || {})) el.setAttribute(name, String(value));
@@ -107,8 +113,7 @@ function signInPage(main) {
     location.hash = "#/orders";
     render();
   } },
-  h("label", { for: "token" }, "Bearer token",
-    h("textarea", { id: "token", name: "token", required: true, autocomplete: "off", spellcheck: "false" })),
+  field("Bearer token", h("textarea", { id: "token", name: "token", required: true, autocomplete: "off", spellcheck: "false" })),
   h("p", { class: "muted" }, "Locally, print one with: make token USER=alice (ADMIN=1 for an admin)."),
   h("button", { type: "submit" }, "Sign in"));
   main.replaceChildren(h("h1", {}, "Sign in"), form);
@@ -125,9 +130,9 @@ function signOut(text) {
 
 async function ordersPage(main) {
   const filters = h("form", { class: "filters card", "aria-label": "Filter orders" },
-    h("label", { for: "status" }, "Status", statusSelect("status", "", true)),
-    h("label", { for: "from" }, "From", h("input", { type: "date", id: "from", name: "from" })),
-    h("label", { for: "to" }, "To", h("input", { type: "date", id: "to", name: "to" })),
+    field("Status", statusSelect("status", "", true)),
+    field("From", h("input", { type: "date", id: "from", name: "from" })),
+    field("To", h("input", { type: "date", id: "to", name: "to" })),
     h("button", { type: "submit" }, "Filter"));
   const list = h("div", { "aria-live": "polite" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
@@ -161,8 +166,10 @@ async function ordersPage(main) {
 function newOrderForm() {
   const lines = h("div", { class: "lines" });
   const addLine = () => lines.append(h("div", { class: "row" },
-    h("label", {}, "Product id", h("input", { name: "product_id", required: true, pattern: "[A-Za-z0-9._:\\-]{1,64}" })),
-    h("label", {}, "Quantity", h("input", { name: "quantity", type: "number", min: "1", max: "1000", value: "1", required: true }))));
+    h("div", { class: "field" }, h("span", { "aria-hidden": "true" }, "Product id"),
+      h("input", { name: "product_id", "aria-label": "Product id", required: true, pattern: "[A-Za-z0-9._:\\-]{1,64}" })),
+    h("div", { class: "field" }, h("span", { "aria-hidden": "true" }, "Quantity"),
+      h("input", { name: "quantity", "aria-label": "Quantity", type: "number", min: "1", max: "1000", value: "1", required: true }))));
   addLine();
   const form = h("form", { class: "card", "aria-label": "Place an order", onsubmit: async (event) => {
     event.preventDefault();
@@ -239,18 +246,17 @@ async function orderPage(main, id) {
 
 async function adminPage(main) {
   const filters = h("form", { class: "filters card", "aria-label": "Filter orders" },
-    h("label", { for: "q" }, "Search", h("input", { id: "q", name: "q", placeholder: "order, product or customer id" })),
-    h("label", { for: "status" }, "Status", statusSelect("status", "", true)),
-    h("label", { for: "from" }, "From", h("input", { type: "date", id: "from", name: "from" })),
-    h("label", { for: "to" }, "To", h("input", { type: "date", id: "to", name: "to" })),
-    h("label", { for: "sort" }, "Sort", h("select", { id: "sort", name: "sort" },
+    field("Search", h("input", { id: "q", name: "q", placeholder: "order, product or customer id" })),
+    field("Status", statusSelect("status", "", true)),
+    field("From", h("input", { type: "date", id: "from", name: "from" })),
+    field("To", h("input", { type: "date", id: "to", name: "to" })),
+    field("Sort", h("select", { id: "sort", name: "sort" },
       h("option", { value: "-created_at" }, "Newest"), h("option", { value: "status" }, "Status"), h("option", { value: "-total" }, "Total"))),
     h("button", { type: "submit" }, "Filter"));
   const table = h("div");
   const batch = h("form", { class: "row card", "aria-label": "Batch action" },
-    h("label", { for: "batch-action" }, "With the selected orders",
-      h("select", { id: "batch-action", name: "action" }, h("option", { value: "cancel" }, "Cancel"),
-        ADMIN_TARGETS.filter((s) => s !== "CANCELLED").map((s) => h("option", { value: s }, `Move to ${s}`)))),
+    field("With the selected orders", h("select", { id: "batch-action", name: "action" }, h("option", { value: "cancel" }, "Cancel"),
+      ADMIN_TARGETS.filter((s) => s !== "CANCELLED").map((s) => h("option", { value: s }, `Move to ${s}`)))),
     h("button", { type: "submit" }, "Apply to selected"));
   batch.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -261,38 +267,47 @@ async function adminPage(main) {
       const started = await api("POST", "/orders/batch-process", { items: ids.map((order_id) => ({ order_id, action })) },
         { "idempotency-key": crypto.randomUUID() });
       say(`Batch ${started.batch_id} started for ${ids.length} orders.`);
-      setTimeout(() => load().catch(fail), 1500);
+      setTimeout(() => load(false).catch(fail), 1500);
     } catch (err) { fail(err); }
   });
-  const load = async () => {
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
+  let cursor = null;
+  const load = async (append) => {
     const query = params(filters);
     query.set("limit", "25");
+    if (append && cursor) query.set("cursor", cursor);
     const page = await api("GET", `/orders?${query}`);
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    const rows = page.orders.map((order) => {
+      const target = h("select", { "aria-label": `New status for ${orderName(order)}` },
+        ADMIN_TARGETS.map((status) => h("option", { value: status }, status)));
+      return h("tr", {},
+        h("td", {}, h("input", { type: "checkbox", name: "pick", value: order.id, "aria-label": `Select ${orderName(order)}` })),
+        h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order)), h("div", { class: "muted" }, when(order.created_at))),
+        h("td", {}, order.customer_name || order.user_id),
+        h("td", {}, badge(order.status)),
+        h("td", { class: "n" }, money(order.total, order.currency)),
+        h("td", {}, h("div", { class: "row" }, target, h("button", { type: "button", class: "secondary", onclick: async () => {
+          try {
+            await api("PUT", `/orders/${order.id}/status`, { status: target.value, note: "from the admin page" });
+            say(`Order ${orderName(order)} moved to ${target.value}.`);
+            await load(false);
+          } catch (err) { fail(err); }
+        } }, "Apply"))));
+    });
+    const body = append ? table.querySelector("tbody") : null;
+    if (body) { body.append(...rows); return; }
     table.replaceChildren(h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "skip" }, "Select")), h("th", { scope: "col" }, "Order"),
         h("th", { scope: "col" }, "Customer"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"),
         h("th", { scope: "col" }, "Change status"))),
-      h("tbody", {}, page.orders.map((order) => {
-        const target = h("select", { "aria-label": `New status for ${orderName(order)}` },
-          ADMIN_TARGETS.map((status) => h("option", { value: status }, status)));
-        return h("tr", {},
-          h("td", {}, h("input", { type: "checkbox", name: "pick", value: order.id, "aria-label": `Select ${orderName(order)}` })),
-          h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order)), h("div", { class: "muted" }, when(order.created_at))),
-          h("td", {}, order.customer_name || order.user_id),
-          h("td", {}, badge(order.status)),
-          h("td", { class: "n" }, money(order.total, order.currency)),
-          h("td", {}, h("div", { class: "row" }, target, h("button", { type: "button", class: "secondary", onclick: async () => {
-            try {
-              await api("PUT", `/orders/${order.id}/status`, { status: target.value, note: "from the admin page" });
-              say(`Order ${orderName(order)} moved to ${target.value}.`);
-              await load();
-            } catch (err) { fail(err); }
-          } }, "Apply"))));
-      }))));
+      h("tbody", {}, rows)));
   };
-  filters.addEventListener("submit", (event) => { event.preventDefault(); load().catch(fail); });
-  main.replaceChildren(h("h1", {}, "All orders"), filters, batch, table);
-  await load();
+  filters.addEventListener("submit", (event) => { event.preventDefault(); load(false).catch(fail); });
+  more.addEventListener("click", () => load(true).catch(fail));
+  main.replaceChildren(h("h1", {}, "All orders"), filters, batch, table, more);
+  await load(false);
 }
 
 // --- Admin: analytics ----------------------------------------------------------------------

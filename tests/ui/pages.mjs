@@ -72,9 +72,15 @@ try {
   await page.getByRole("button", { name: "Cancel order" }).click();
   await page.locator('.timeline li[data-status="CANCELLED"]').waitFor();
 
-  // My orders lists both, filtered by status.
+  // A third, left unpaid (the admin cancels it below).
   await page.goto(`${base}/#/orders`);
-  await page.getByLabel("Status").selectOption("CANCELLED");
+  await page.getByLabel("Product id").fill(productId);
+  await page.getByRole("button", { name: "Place order" }).click();
+  await page.getByRole("button", { name: "Pay now" }).waitFor();
+
+  // My orders lists them, filtered by status.
+  await page.goto(`${base}/#/orders`);
+  await page.getByLabel("Status", { exact: true }).selectOption("CANCELLED");
   await page.getByRole("button", { name: "Filter" }).click();
   await rows(1, "the status filter does not show exactly the cancelled order");
   await shot("4-my-orders");
@@ -88,6 +94,16 @@ try {
   await page.getByRole("button", { name: "Filter" }).click();
   await rows(1, "the admin's search by id does not find exactly the order");
   await shot("5-admin-orders");
+  // A batch action: the unpaid order, found by status, cancelled.
+  await page.getByLabel("Search").fill("");
+  await page.getByLabel("Status", { exact: true }).selectOption("PENDING_PAYMENT");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await rows(1, "the status filter does not show exactly the unpaid order");
+  await page.getByRole("checkbox", { name: /Select / }).first().check();
+  await page.getByLabel("With the selected orders").selectOption("cancel");
+  await page.getByRole("button", { name: "Apply to selected" }).click();
+  await page.getByText(/Batch .* started for 1 orders/).waitFor();
+  await rows(0, "the cancelled order is still listed as unpaid");
   await page.goto(`${base}/#/analytics`);
   await page.getByRole("heading", { name: "Analytics" }).waitFor();
   await page.locator("svg.chart").first().waitFor();
