@@ -137,11 +137,15 @@ async function ordersPage(main) {
   const list = h("div", { "aria-live": "polite" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
   let cursor = null;
+  let latest = 0;
   const load = async (append) => {
     const query = params(filters);
     query.set("limit", "10");
     if (append && cursor) query.set("cursor", cursor);
+    const asked = ++latest;
     const page = await api("GET", `/orders?${query}`);
+    // An answer to an earlier question (slower than the one after it) is dropped.
+    if (asked !== latest) return;
     cursor = page.next_cursor;
     more.hidden = !cursor;
     const rows = page.orders.map((order) => h("tr", {},
@@ -272,11 +276,14 @@ async function adminPage(main) {
   });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
   let cursor = null;
+  let latest = 0;
   const load = async (append) => {
     const query = params(filters);
     query.set("limit", "25");
     if (append && cursor) query.set("cursor", cursor);
+    const asked = ++latest;
     const page = await api("GET", `/orders?${query}`);
+    if (asked !== latest) return;
     cursor = page.next_cursor;
     more.hidden = !cursor;
     const rows = page.orders.map((order) => {

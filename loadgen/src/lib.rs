@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod client;
+pub mod coldstart;
 pub mod scenarios;
 pub mod stats;
 pub mod target;
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+
+use orders_shared::handlers::{HttpFunction, QueueFunction, ScheduleFunction, StreamFunction};
 
 use crate::scenarios::{SaleSettings, SteadySettings};
 use crate::target::{Checker, LocalSettings, Target};
@@ -24,6 +27,7 @@ scenarios:
   steady         a mix of list, read, place, pay and cancel for a fixed time
   latency        warm latency of place, read and list, one request at a time
   chaos          flash-sale with storage faults, crashes and duplicate deliveries; then it must settle clean
+  cold-start     each function's release binary (target/release: cargo build --release -p orders-functions) started --starts times against a local Lambda Runtime API
   shed           flash-sale beyond the placement route's throttle (--rate, --burst; local: 50/s, 25): 429s retried, no 5xx, nothing lost
   bench-reserve  conditional decrement vs read-then-write version lock under contention on one product
 
@@ -158,6 +162,47 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
                 options.number("rounds", 5) as usize,
                 options.number("stock", 200) as i64,
                 options.number("customers", 400) as usize,
+            )
+            .await?
+        }
+        "cold-start" => {
+            let local = target
+                .local
+                .as_ref()
+                .ok_or("cold-start starts the functions itself: run it without --url")?;
+            let functions: Vec<&str> = HttpFunction::ALL
+                .iter()
+                .map(|f| f.name())
+                .chain(QueueFunction::ALL.iter().map(|f| f.name()))
+                .chain(StreamFunction::ALL.iter().map(|f| f.name()))
+                .chain(ScheduleFunction::ALL.iter().map(|f| f.name()))
+                .collect();
+            let moto = local.emulators.moto.endpoint();
+            let mut environment = local.service.deployment.environment.clone();
+            for (name, value) in [
+                ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+                ("AWS_REGION", orders_local::provision::REGION.to_owned()),
+                ("AWS_ENDPOINT_URL_DYNAMODB", local.emulators.dynamodb.endpoint()),
+                ("AWS_ENDPOINT_URL_SQS", moto.clone()),
+                ("AWS_ENDPOINT_URL_EVENTBRIDGE", moto.clone()),
+                ("AWS_ENDPOINT_URL_SESV2", moto),
+                ("PAYMENT_WEBHOOK_SECRET", orders_local::DEFAULT_WEBHOOK_SECRET.to_owned()),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+                ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orders".to_owned()),
+                ("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start".to_owned()),
+                ("RUST_LOG", "error".to_owned()),
+            ] {
+                environment.insert(name.to_owned(), value);
+            }
+            let repo = orders_local::emulators::repo_root();
+            coldstart::measure(
+                &functions,
+                &repo.join("target/release"),
+                &repo.join("events"),
+                environment,
+                options.number("starts", 20) as usize,
             )
             .await?
         }

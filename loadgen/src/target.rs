@@ -16,7 +16,7 @@ use crate::stats::Recorder;
 pub struct Local {
     pub service: RunningService,
     pub plan: FaultPlan,
-    _emulators: Emulators,
+    pub emulators: Emulators,
 }
 
 pub enum Checker {
@@ -70,11 +70,7 @@ impl Target {
         Ok(Self {
             api,
             recorder,
-            local: Some(Local {
-                service,
-                plan,
-                _emulators: emulators,
-            }),
+            local: Some(Local { service, plan, emulators }),
             checker: Checker::Local,
             secret: orders_local::token::DEFAULT_SECRET.to_owned(),
             tokens: Vec::new(),

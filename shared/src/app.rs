@@ -10,7 +10,7 @@ use crate::adapters::ses::SesNotifier;
 use crate::adapters::sqs::SqsSagaQueue;
 use crate::config::Config;
 use crate::domain::PricingPolicy;
-use crate::ports::{Catalogue, Clock, EventBus, Notifier, OrderStore, PaymentProvider, SagaQueue, SystemClock};
+use crate::ports::{Catalogue, Clock, EventBus, Notifier, OrderStore, PaymentProvider, SagaQueue};
 use crate::retry::RetryPolicy;
 
 #[derive(Clone)]
@@ -52,12 +52,6 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the AWS clients from the standard environment: once per cold start.
-    pub async fn from_config(config: &Config) -> Self {
-        let clients = ServiceClients::from_env(config).await;
-        Self::with_clients(config, clients, Arc::new(SystemClock))
-    }
-
     pub fn with_clients(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> Self {
         let store = DynamoStore::new(
             clients.dynamodb,

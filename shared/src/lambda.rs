@@ -6,9 +6,11 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::LambdaEvent;
 
+use crate::adapters::aws::ServiceClients;
 use crate::app::App;
 use crate::config::Config;
 use crate::handlers::{HttpFunction, QueueFunction, ScheduleFunction, StreamFunction};
+use crate::ports::SystemClock;
 
 pub type Error = lambda_runtime::Error;
 
@@ -26,10 +28,19 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// How long init may spend opening the storage connection before it gives up on it.
+const WARM_UP: std::time::Duration = std::time::Duration::from_millis(500);
+
 async fn cold_start() -> Result<Arc<App>, Error> {
     init_tracing();
     let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "configuration is invalid"))?;
-    Ok(Arc::new(App::from_config(&config).await))
+    let clients = ServiceClients::from_env(&config).await;
+    // AWS's guidance for the Rust runtime: open the connection (DNS, TCP, TLS) during init, so
+    // the first request does not pay for it. Any answer will do, a refusal included: the
+    // connection stays in the client's pool.
+    let warmed = tokio::time::timeout(WARM_UP, clients.dynamodb.describe_endpoints().send()).await;
+    tracing::debug!(warmed = warmed.is_ok(), "storage connection opened during init");
+    Ok(Arc::new(App::with_clients(&config, clients, Arc::new(SystemClock))))
 }
 
 pub async fn serve_http(function: HttpFunction) -> Result<(), Error> {
