@@ -126,6 +126,32 @@ function signOut(text) {
   if (text) say(text, true);
 }
 
+// The orders the filters ask for, a page at a time into `container`: `table(rows)` builds the
+// table for the first page, `row(order)` each row; "More orders" appends the next page. An answer
+// to a request a later one superseded (a slow first page after a quick search) is dropped.
+function orderPages(filters, container, limit, table, row) {
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
+  let cursor = null;
+  let latest = 0;
+  const load = async (append) => {
+    const query = params(filters);
+    query.set("limit", String(limit));
+    if (append && cursor) query.set("cursor", cursor);
+    const asked = ++latest;
+    const page = await api("GET", `/orders?${query}`);
+    if (asked !== latest) return;
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    const rows = page.orders.map(row);
+    const body = append ? container.querySelector("tbody") : null;
+    if (body) body.append(...rows);
+    else container.replaceChildren(table(rows));
+  };
+  filters.addEventListener("submit", (event) => { event.preventDefault(); load(false).catch(fail); });
+  more.addEventListener("click", () => load(true).catch(fail));
+  return { load, more };
+}
+
 // --- Customer: my orders -------------------------------------------------------------------
 
 async function ordersPage(main) {
@@ -135,34 +161,17 @@ async function ordersPage(main) {
     field("To", h("input", { type: "date", id: "to", name: "to" })),
     h("button", { type: "submit" }, "Filter"));
   const list = h("div", { "aria-live": "polite" });
-  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
-  let cursor = null;
-  let latest = 0;
-  const load = async (append) => {
-    const query = params(filters);
-    query.set("limit", "10");
-    if (append && cursor) query.set("cursor", cursor);
-    const asked = ++latest;
-    const page = await api("GET", `/orders?${query}`);
-    // An answer to an earlier question (slower than the one after it) is dropped.
-    if (asked !== latest) return;
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    const rows = page.orders.map((order) => h("tr", {},
+  const { load, more } = orderPages(filters, list, 10,
+    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders yet.") :
+      h("table", {}, h("caption", { class: "skip" }, "Your orders"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"), h("th", { scope: "col" }, "Placed"),
+          h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"))),
+        h("tbody", {}, rows)),
+    (order) => h("tr", {},
       h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order))),
       h("td", {}, when(order.created_at)),
       h("td", {}, badge(order.status)),
       h("td", { class: "n" }, money(order.total, order.currency))));
-    const body = append ? list.querySelector("tbody") : null;
-    if (body) { body.append(...rows); return; }
-    list.replaceChildren(page.orders.length === 0 ? h("p", { class: "muted" }, "No orders yet.") :
-      h("table", {}, h("caption", { class: "skip" }, "Your orders"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"), h("th", { scope: "col" }, "Placed"),
-          h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"))),
-        h("tbody", {}, rows)));
-  };
-  filters.addEventListener("submit", (event) => { event.preventDefault(); load(false).catch(fail); });
-  more.addEventListener("click", () => load(true).catch(fail));
   main.replaceChildren(h("h1", {}, "My orders"), newOrderForm(), filters, list, more);
   await load(false);
 }
@@ -274,19 +283,13 @@ async function adminPage(main) {
       setTimeout(() => load(false).catch(fail), 1500);
     } catch (err) { fail(err); }
   });
-  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
-  let cursor = null;
-  let latest = 0;
-  const load = async (append) => {
-    const query = params(filters);
-    query.set("limit", "25");
-    if (append && cursor) query.set("cursor", cursor);
-    const asked = ++latest;
-    const page = await api("GET", `/orders?${query}`);
-    if (asked !== latest) return;
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    const rows = page.orders.map((order) => {
+  const { load, more } = orderPages(filters, table, 25,
+    (rows) => h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "skip" }, "Select")), h("th", { scope: "col" }, "Order"),
+        h("th", { scope: "col" }, "Customer"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"),
+        h("th", { scope: "col" }, "Change status"))),
+      h("tbody", {}, rows)),
+    (order) => {
       const target = h("select", { "aria-label": `New status for ${orderName(order)}` },
         ADMIN_TARGETS.map((status) => h("option", { value: status }, status)));
       return h("tr", {},
@@ -303,16 +306,6 @@ async function adminPage(main) {
           } catch (err) { fail(err); }
         } }, "Apply"))));
     });
-    const body = append ? table.querySelector("tbody") : null;
-    if (body) { body.append(...rows); return; }
-    table.replaceChildren(h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "skip" }, "Select")), h("th", { scope: "col" }, "Order"),
-        h("th", { scope: "col" }, "Customer"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"),
-        h("th", { scope: "col" }, "Change status"))),
-      h("tbody", {}, rows)));
-  };
-  filters.addEventListener("submit", (event) => { event.preventDefault(); load(false).catch(fail); });
-  more.addEventListener("click", () => load(true).catch(fail));
   main.replaceChildren(h("h1", {}, "All orders"), filters, batch, table, more);
   await load(false);
 }
