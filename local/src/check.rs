@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use orders_shared::adapters::dynamo::{decode_stored, StoredItem};
 use orders_shared::domain::events::{events_of, DomainEvent, EventName};
 use orders_shared::domain::payment::PaymentMethod;
+use orders_shared::domain::stock::ShardStock;
 use orders_shared::domain::{Money, Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,8 @@ pub enum Violation {
         reserved: i64,
         held_by_reservations: i64,
     },
+    #[error("{product}, shard {shard}: {detail}")]
+    ShardBroken { product: Sku, shard: u8, detail: String },
     #[error("reservation of order {order}, which does not exist")]
     ReservationWithoutOrder { order: OrderId },
     #[error("order {order} is {order_status} but its reservation is {reservation:?}")]
@@ -154,18 +157,47 @@ pub async fn check(
     now: DateTime<Utc>,
 ) -> Result<Report, CheckError> {
     let mut products: Vec<Product> = Vec::new();
+    let mut shards: HashMap<Sku, Vec<ShardStock>> = HashMap::new();
     let mut reservations: HashMap<OrderId, Reservation> = HashMap::new();
     for item in scan(client, inventory_table).await? {
         match item {
             StoredItem::Product(product) => products.push(product),
+            StoredItem::StockShard(shard) => shards.entry(shard.product_id).or_default().push(ShardStock {
+                shard: shard.shard,
+                on_hand: shard.on_hand,
+                available: shard.available,
+                reserved: shard.reserved,
+            }),
             StoredItem::Reservation(reservation) => {
                 reservations.insert(reservation.order_id, reservation);
             }
             _ => {}
         }
     }
+    for product in &mut products {
+        if let Some(more) = shards.remove(&product.product_id) {
+            add_up_shards(product, more);
+        }
+    }
     let orders = stored_orders(client, orders_table).await?;
     Ok(judge(&products, &reservations, &orders, thresholds, now))
+}
+
+/// A sharded product as the service reads it: counters summed over its own item (shard 0) and
+/// its shard items, and each shard listed.
+pub fn add_up_shards(product: &mut Product, more: Vec<ShardStock>) {
+    let mut all = vec![ShardStock {
+        shard: 0,
+        on_hand: product.on_hand,
+        available: product.available,
+        reserved: product.reserved,
+    }];
+    all.extend(more);
+    all.sort_by_key(|shard| shard.shard);
+    product.on_hand = all.iter().map(|shard| shard.on_hand).sum();
+    product.available = all.iter().map(|shard| shard.available).sum();
+    product.reserved = all.iter().map(|shard| shard.reserved).sum();
+    product.shards = all;
 }
 
 /// Every order of the orders table, read strongly consistent.
@@ -195,6 +227,14 @@ pub fn judge(
         ..Report::default()
     };
     let held = orders_shared::service::sweeper::units_held(&reservations.values().cloned().collect::<Vec<_>>());
+    let mut held_by_shard: HashMap<(Sku, u8), i64> = HashMap::new();
+    for reservation in reservations.values().filter(|r| r.status == ReservationStatus::Active) {
+        for line in &reservation.lines {
+            for take in line.takes() {
+                *held_by_shard.entry((line.product_id.clone(), take.shard)).or_default() += i64::from(take.quantity.get());
+            }
+        }
+    }
     for p in products {
         if p.on_hand != p.available + p.reserved {
             report.violations.push(Violation::StockNotConserved {
@@ -210,6 +250,20 @@ pub fn judge(
                 available: p.available,
                 reserved: p.reserved,
             });
+        }
+        for shard in &p.shards {
+            let held_here = held_by_shard.get(&(p.product_id.clone(), shard.shard)).copied().unwrap_or(0);
+            if shard.on_hand != shard.available + shard.reserved || shard.available < 0 || shard.reserved < 0 || shard.reserved != held_here
+            {
+                report.violations.push(Violation::ShardBroken {
+                    product: p.product_id.clone(),
+                    shard: shard.shard,
+                    detail: format!(
+                        "on_hand {} available {} reserved {}, ACTIVE reservations hold {held_here} here",
+                        shard.on_hand, shard.available, shard.reserved
+                    ),
+                });
+            }
         }
         let held_by_reservations = held.get(&p.product_id).copied().unwrap_or(0);
         if p.reserved != held_by_reservations {
@@ -235,8 +289,16 @@ pub fn judge(
             });
         }
         if let Some(reservation) = reservation {
-            let lines: Vec<_> = order.items.iter().map(|line| (&line.product_id, line.quantity)).collect();
-            let held: Vec<_> = reservation.lines.iter().map(|line| (&line.product_id, line.quantity)).collect();
+            let lines: Vec<_> = order
+                .items
+                .iter()
+                .map(|line| (&line.product_id, line.quantity, line.takes()))
+                .collect();
+            let held: Vec<_> = reservation
+                .lines
+                .iter()
+                .map(|line| (&line.product_id, line.quantity, line.takes()))
+                .collect();
             if lines != held {
                 report.violations.push(Violation::ReservationLinesMismatch { order: order.id });
             }
@@ -439,6 +501,9 @@ mod tests {
             version: 1,
             price_version: 1,
             last_hold_at: None,
+            stock_shards: Default::default(),
+            shard_items: 1,
+            shards: Vec::new(),
         }
     }
 
@@ -458,6 +523,7 @@ mod tests {
             unit_price: Money::parse("1").unwrap(),
             subtotal: Money::parse("2").unwrap(),
             price_version: 1,
+            stock_takes: Vec::new(),
         };
         let mut order = Order::new(OrderId::new(), user, vec![line], &pricing, &Actor::system("t"), now).unwrap();
         order.reserve(&Actor::system("t"), now, now + Duration::minutes(15), None).unwrap();
@@ -465,6 +531,7 @@ mod tests {
         reservation.lines = vec![ReservedLine {
             product_id: Sku::parse("p").unwrap(),
             quantity: Quantity::new(2).unwrap(),
+            stock_takes: Vec::new(),
         }];
         (order, reservation)
     }

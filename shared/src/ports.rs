@@ -383,6 +383,15 @@ pub enum Settlement {
     Release,
 }
 
+/// What one rebalancing step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardRebalance {
+    /// Available units moved into emptier shards.
+    pub units_moved: i64,
+    /// Drained shard items removed.
+    pub shards_removed: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PutProductError {
     /// `on_hand` may not drop below the units held by active reservations.
@@ -425,8 +434,20 @@ pub struct MovementPage {
 
 #[async_trait]
 pub trait Catalogue: Send + Sync {
-    /// The products that exist among `ids`, in one round trip.
+    /// The products that exist among `ids`, in one round trip (two when one is sharded: its
+    /// counters are the sums of its shards, and `shards` lists each).
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
+
+    /// The products as placement prices them, in one round trip: catalogue fields, price
+    /// version and shard count from each product's own item, whose counters are, for a sharded
+    /// product, those of its shard 0 only.
+    async fn priced_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
+
+    /// The sharded products, which the sweeper rebalances.
+    async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError>;
+
+    /// One rebalancing step of a sharded product (see `domain::stock::rebalance`).
+    async fn rebalance_stock(&self, product: &Sku, actor: &Actor, now: DateTime<Utc>) -> Result<ShardRebalance, StoreError>;
 
     /// Creates or updates a product, keeping `on_hand = available + reserved`; with `if_match`,
     /// only if the product is still at that version. The price version moves only when the

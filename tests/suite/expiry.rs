@@ -379,6 +379,20 @@ impl Catalogue for LaggingIndex {
     async fn get_products(&self, ids: &[Sku]) -> Result<std::collections::HashMap<Sku, Product>, StoreError> {
         self.inner.get_products(ids).await
     }
+    async fn priced_products(&self, ids: &[Sku]) -> Result<std::collections::HashMap<Sku, Product>, StoreError> {
+        self.inner.priced_products(ids).await
+    }
+    async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError> {
+        self.inner.sharded_products().await
+    }
+    async fn rebalance_stock(
+        &self,
+        product: &Sku,
+        actor: &Actor,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<orders_shared::ports::ShardRebalance, StoreError> {
+        self.inner.rebalance_stock(product, actor, now).await
+    }
     async fn put_product(
         &self,
         update: &ProductUpdate,

@@ -1,10 +1,13 @@
-//! A property test: random interleavings of placing, paying, cancelling, the clock moving and
-//! the sweeper running, over a few products, keep the stock invariants after every step.
+//! A property test: random interleavings of placing, paying, cancelling, the clock moving, the
+//! sweeper running (and rebalancing) and an admin changing a product's shard count, over a few
+//! products (one unsharded, two sharded), keep the stock invariants after every step, over the
+//! sums and shard by shard.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use orders_local::RunningService;
+use orders_shared::domain::stock::StockShards;
 use orders_shared::domain::{Actor, Money, OrderId, PaymentReference, PlaceOrder, ProductUpdate, SellerId, Sku, UserId};
 use orders_shared::ports::{Clock, ManualClock};
 use orders_shared::service::actions::{cancel_order, confirm_payment, Access, ActionError, CancelReason};
@@ -26,6 +29,8 @@ enum Op {
     Cancel(usize),
     Advance(i64),
     Sweep,
+    /// An admin sets p1's `stock_shards` (its `on_hand` unchanged).
+    Reshard(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -35,6 +40,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Cancel),
         2 => (60i64..1200).prop_map(Op::Advance),
         2 => Just(Op::Sweep),
+        1 => (1u8..5).prop_map(Op::Reshard),
     ]
 }
 
@@ -117,6 +123,19 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
             prop_assert!(report.drift.is_empty(), "the sweeper saw drift: {:?}", report.drift);
             prop_assert_eq!(report.failures, 0);
         }
+        Op::Reshard(shards) => {
+            let sku = Sku::parse(PRODUCTS[1]).unwrap();
+            let update = ProductUpdate {
+                stock_shards: Some(StockShards::new(*shards).unwrap()),
+                ..product_update(PRODUCTS[1], STOCK - model.sold.get(PRODUCTS[1]).copied().unwrap_or(0))
+            };
+            let product = app
+                .catalogue
+                .put_product(&update, None, &system, clock.now())
+                .await
+                .map_err(|e| TestCaseError::fail(format!("resharding {sku}: {e}")))?;
+            prop_assert_eq!(product.stock_shards.get(), *shards);
+        }
         Op::Confirm(_) | Op::Cancel(_) => {}
     }
     Ok(())
@@ -149,8 +168,51 @@ async fn check(service: &RunningService, model: &Model, after: &Op) -> Result<()
             after
         );
         prop_assert_eq!(p.on_hand, STOCK - sold, "{} sold units after {:?}", sku, after);
+        for shard in &p.shards {
+            prop_assert_eq!(
+                shard.on_hand,
+                shard.available + shard.reserved,
+                "{} shard {} after {:?}",
+                sku,
+                shard.shard,
+                after
+            );
+            prop_assert!(
+                shard.available >= 0 && shard.reserved >= 0,
+                "{} shard {} negative after {:?}",
+                sku,
+                shard.shard,
+                after
+            );
+            let held_here: i64 = active
+                .iter()
+                .flat_map(|r| r.lines.iter().filter(|line| &line.product_id == sku))
+                .flat_map(|line| line.takes())
+                .filter(|take| take.shard == shard.shard)
+                .map(|take| i64::from(take.quantity.get()))
+                .sum();
+            prop_assert_eq!(
+                shard.reserved,
+                held_here,
+                "{} shard {} reserved vs takes after {:?}",
+                sku,
+                shard.shard,
+                after
+            );
+        }
     }
     Ok(())
+}
+
+fn product_update(sku: &str, on_hand: i64) -> ProductUpdate {
+    ProductUpdate {
+        product_id: Sku::parse(sku).unwrap(),
+        name: sku.to_owned(),
+        seller_id: SellerId::parse("s").unwrap(),
+        price: Money::parse("1.50").unwrap(),
+        on_hand,
+        stock_shards: None,
+    }
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -161,20 +223,18 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         ..Setup::default()
     })
     .await;
-    for sku in PRODUCTS {
+    // p0 is one item; p1 starts on 3 shards, p2 on 2.
+    for (sku, shards) in PRODUCTS.iter().zip([1u8, 3, 2]) {
         let update = ProductUpdate {
-            product_id: Sku::parse(sku).unwrap(),
-            name: sku.to_owned(),
-            seller_id: SellerId::parse("s").unwrap(),
-            price: Money::parse("1.50").unwrap(),
-            on_hand: STOCK,
+            stock_shards: Some(StockShards::new(shards).unwrap()),
+            ..product_update(sku, STOCK)
         };
         service
             .app
             .catalogue
             .put_product(&update, None, &orders_shared::domain::Actor::system("test"), clock.now())
             .await
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            .map_err(|e| TestCaseError::fail(orders_shared::error_chain(&e)))?;
     }
     let mut model = Model {
         placed: Vec::new(),

@@ -21,4 +21,5 @@ mod payment_start;
 mod payments;
 mod placement;
 mod refunds;
+mod sharding;
 mod storage_layout;

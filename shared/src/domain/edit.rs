@@ -12,6 +12,7 @@ use super::product::Product;
 use super::quantity::Quantity;
 use super::request::MAX_LINES;
 use super::status::OrderStatus;
+use super::stock::{self, ShardTake};
 
 /// One edit of an unpaid order's lines.
 #[derive(Debug, Clone)]
@@ -67,6 +68,8 @@ pub struct StockDelta {
     pub delta: i64,
     /// The price version the line is charged at (conditions a hold).
     pub price_version: u64,
+    /// The shards the units move in (empty: the product's own item).
+    pub takes: Vec<ShardTake>,
 }
 
 impl Order {
@@ -86,6 +89,7 @@ impl Order {
             return Err(EditRefusal::PaymentStarted(intent.payment_id.clone()));
         }
         let before: BTreeMap<Sku, u32> = held(&self.items);
+        let taken_before: BTreeMap<Sku, Vec<ShardTake>> = self.items.iter().map(|line| (line.product_id.clone(), line.takes())).collect();
         let note = match edit {
             LineEdit::Add {
                 product,
@@ -124,6 +128,7 @@ impl Order {
                             unit_price: product.price,
                             subtotal,
                             price_version: product.price_version,
+                            stock_takes: Vec::new(),
                         });
                         format!("EDITED: {item_id} added, {quantity} x {}", product.product_id)
                     }
@@ -156,7 +161,7 @@ impl Order {
         self.totals = pricing.totals(&self.items, &self.shipping_fees)?;
         self.note(actor, note, now);
         let after = held(&self.items);
-        let deltas = before
+        let deltas: Vec<StockDelta> = before
             .keys()
             .chain(after.keys())
             .collect::<std::collections::BTreeSet<_>>()
@@ -168,10 +173,27 @@ impl Order {
                     .iter()
                     .find(|line| &line.product_id == sku)
                     .map_or(0, |line| line.price_version);
+                let taken = taken_before.get(sku).map(Vec::as_slice).unwrap_or_default();
+                let units = u32::try_from(delta.unsigned_abs()).ok()?;
+                // More is held from the product's own item (always an active shard); less is
+                // given back to the shards it came from, the last taken first.
+                let (kept, takes) = if delta > 0 {
+                    let more = ShardTake {
+                        shard: 0,
+                        quantity: Quantity::new(units).ok()?,
+                    };
+                    (stock::merge_takes(taken.iter().copied().chain([more])), vec![more])
+                } else {
+                    stock::give_back(taken, units)
+                };
+                if let Some(line) = self.items.iter_mut().find(|line| &line.product_id == sku) {
+                    line.stock_takes = stock::recorded_takes(kept);
+                }
                 (delta != 0).then(|| StockDelta {
                     product_id: sku.clone(),
                     delta,
                     price_version,
+                    takes: stock::recorded_takes(takes),
                 })
             })
             .collect();
@@ -264,7 +286,8 @@ mod tests {
             [StockDelta {
                 product_id: Sku::parse("plate").unwrap(),
                 delta: 3,
-                price_version: 3
+                price_version: 3,
+                takes: Vec::new()
             }]
         );
         assert_eq!(order.totals.total, Money::parse("16.00").unwrap());

@@ -211,6 +211,9 @@ mod tests {
             version: 1,
             price_version: 1,
             last_hold_at: None,
+            stock_shards: Default::default(),
+            shard_items: 1,
+            shards: Vec::new(),
         };
         let catalogue = [(product.product_id.clone(), product)].into_iter().collect();
         let (lines, _) = price_lines(&request, &catalogue).unwrap();

@@ -24,6 +24,7 @@ pub mod request;
 pub mod reservation;
 pub mod seller;
 pub mod status;
+pub mod stock;
 pub mod validation;
 
 pub use ids::{IdempotencyKey, ItemId, OrderId, PaymentReference, RefundId, ReturnId, SellerId, Sku, UserId};
@@ -38,3 +39,4 @@ pub use quantity::Quantity;
 pub use request::PlaceOrder;
 pub use reservation::{Reservation, ReservationStatus, ReservedLine};
 pub use status::{OrderStatus, PaymentStatus};
+pub use stock::{ShardStock, ShardTake, StockShards};

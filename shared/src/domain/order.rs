@@ -18,6 +18,7 @@ use super::quantity::Quantity;
 use super::refund::{Refund, ReturnRequest};
 use super::request::PlaceOrder;
 use super::status::{OrderStatus, PaymentStatus};
+use super::stock::ShardTake;
 
 /// Who caused a status change: shown in the timeline as `customer:<id>`, `admin:<id>` or
 /// `system:<component>`.
@@ -69,6 +70,17 @@ pub struct OrderLine {
     /// price is still that one.
     #[serde(default)]
     pub price_version: u64,
+    /// Which shards of a sharded product the line's units are held from (empty: all from the
+    /// product's own item).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stock_takes: Vec<ShardTake>,
+}
+
+impl OrderLine {
+    /// Where the line's units are held: its takes, or all of it from the product's own item.
+    pub fn takes(&self) -> Vec<ShardTake> {
+        super::stock::takes_or_whole(&self.stock_takes, self.quantity)
+    }
 }
 
 /// Why one line of an order could not be reserved.
@@ -314,6 +326,7 @@ pub fn price_lines(request: &PlaceOrder, catalogue: &HashMap<Sku, Product>) -> R
                     what: format!("line subtotal of {}", wanted.product_id),
                 })?,
                 price_version: product.price_version,
+                stock_takes: Vec::new(),
             }),
             None => unknown.push(LineProblem {
                 product_id: wanted.product_id.clone(),

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{OrderId, SellerId, Sku};
 use super::money::Money;
 use super::order::Actor;
+use super::stock::{ShardStock, StockShards};
 
 /// A catalogue entry with its stock counters: `on_hand = available + reserved`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +27,15 @@ pub struct Product {
     /// index of reservations for a product only once its last hold has had time to reach it.
     #[serde(default, skip_serializing)]
     pub last_hold_at: Option<DateTime<Utc>>,
+    /// How many items the available stock is spread over; holds take from these.
+    #[serde(default)]
+    pub stock_shards: StockShards,
+    /// Shard items that exist: `stock_shards`, or more while shards past it drain their holds.
+    #[serde(default, skip_serializing)]
+    pub shard_items: u8,
+    /// Each shard's counters, when there is more than one item; the counters above are sums.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardStock>,
 }
 
 /// What an admin sets on a product; the stock counters follow from `on_hand`.
@@ -36,6 +46,8 @@ pub struct ProductUpdate {
     pub seller_id: SellerId,
     pub price: Money,
     pub on_hand: i64,
+    /// Absent: as the product has it (1 for a new product).
+    pub stock_shards: Option<StockShards>,
 }
 
 impl Product {
@@ -56,7 +68,20 @@ impl Product {
             version: 1,
             price_version: 1,
             last_hold_at: None,
+            stock_shards: StockShards::ONE,
+            shard_items: 1,
+            shards: Vec::new(),
         }
+    }
+
+    /// Whether the stock lives in more than one item (also while a reduction drains).
+    pub fn is_sharded(&self) -> bool {
+        self.stock_shards.get() > 1 || self.shard_items > 1
+    }
+
+    /// How many shard items to read: at least the active ones.
+    pub fn shard_item_count(&self) -> u8 {
+        self.shard_items.max(self.stock_shards.get())
     }
 }
 
@@ -76,6 +101,8 @@ pub enum MovementKind {
     Release,
     /// Sold units back in stock (a paid order cancelled, a return, a failed delivery).
     Restock,
+    /// Available units moved between the shards of a sharded product (the sum is unchanged).
+    Rebalance,
 }
 
 impl MovementKind {
@@ -87,6 +114,7 @@ impl MovementKind {
             Self::Sale => "SALE",
             Self::Release => "RELEASE",
             Self::Restock => "RESTOCK",
+            Self::Rebalance => "REBALANCE",
         }
     }
 }
@@ -109,6 +137,9 @@ pub struct StockMovement {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Actor>,
+    /// The shard of a sharded product that moved; the counters above are that shard's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u8>,
     pub at: DateTime<Utc>,
 }
 

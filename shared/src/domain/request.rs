@@ -10,6 +10,7 @@ use super::ids::{SellerId, Sku};
 use super::money::Money;
 use super::product::{Product, ProductUpdate, StockAdjustment};
 use super::quantity::Quantity;
+use super::stock::StockShards;
 use super::validation::{join, FieldError, FieldErrors};
 
 /// One transaction holds the order, its idempotency record, its reservation and one stock update
@@ -261,7 +262,7 @@ pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<Product
     let Some(object) = errors.object(body, "") else {
         return Err(errors.into_result(()).err().unwrap_or_default());
     };
-    errors.unknown_fields(object, &["name", "seller_id", "price", "on_hand"], "");
+    errors.unknown_fields(object, &["name", "seller_id", "price", "on_hand", "stock_shards"], "");
     let name = errors.printable(object, "name", Product::MAX_NAME_CHARS, "INVALID_NAME");
     let seller_id = errors.string(object, "seller_id", "").and_then(|text| match SellerId::parse(text) {
         Ok(id) => Some(id),
@@ -278,6 +279,13 @@ pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<Product
         }
     });
     let on_hand = errors.integer(object, "on_hand", "", 0, Product::MAX_ON_HAND);
+    let stock_shards = match object.get("stock_shards") {
+        None | Some(Value::Null) => None,
+        Some(_) => errors
+            .integer(object, "stock_shards", "", 1, i64::from(StockShards::MAX))
+            .and_then(|n| u8::try_from(n).ok())
+            .and_then(|n| StockShards::new(n).ok()),
+    };
     match (name, seller_id, price, on_hand) {
         (Some(name), Some(seller_id), Some(price), Some(on_hand)) => errors.into_result(ProductUpdate {
             product_id,
@@ -285,6 +293,7 @@ pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<Product
             seller_id,
             price,
             on_hand,
+            stock_shards,
         }),
         _ => Err(errors.into_result(()).err().unwrap_or_default()),
     }

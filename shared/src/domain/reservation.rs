@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{OrderId, Sku, UserId};
 use super::order::Order;
 use super::quantity::Quantity;
+use super::stock::ShardTake;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -20,6 +21,15 @@ pub enum ReservationStatus {
 pub struct ReservedLine {
     pub product_id: Sku,
     pub quantity: Quantity,
+    /// Which shards the units are held from (empty: the product's own item).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stock_takes: Vec<ShardTake>,
+}
+
+impl ReservedLine {
+    pub fn takes(&self) -> Vec<ShardTake> {
+        super::stock::takes_or_whole(&self.stock_takes, self.quantity)
+    }
 }
 
 /// The stock one order holds: one record for the whole order, converted or released exactly once.
@@ -46,6 +56,7 @@ impl Reservation {
                 .map(|line| ReservedLine {
                     product_id: line.product_id.clone(),
                     quantity: line.quantity,
+                    stock_takes: line.stock_takes.clone(),
                 })
                 .collect(),
             status: ReservationStatus::Active,

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use crate::app::App;
 use crate::domain::cart::PriceChange;
 use crate::domain::order::{price_lines, AmountTooLarge};
+use crate::domain::stock;
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, LineProblemCode, Order, OrderId, OrderStatus, PlaceOrder, Reservation, SellerId, UserId,
 };
@@ -13,8 +14,9 @@ use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
 /// The component named in the timeline for what the reservation step decides.
 pub const RESERVER: &str = "reserve-stock";
 
-/// Times placement prices an order afresh when a price changed under it.
-const PRICING_ATTEMPTS: usize = 3;
+/// Times placement prices an order afresh when a price changed under it, or plans a sharded
+/// product's holds afresh when the shards it chose emptied under it.
+const PLACEMENT_ATTEMPTS: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placed {
@@ -99,10 +101,11 @@ pub async fn place_order(
     let number = app.order_numbers.next(app.orders.as_ref(), app.clock.now()).await?;
     // A price that changes between the read and the reserving write fails the write (it is
     // conditioned on each line's price version): price again from a fresh read.
-    for _ in 0..PRICING_ATTEMPTS {
+    for round in 1..=PLACEMENT_ATTEMPTS {
         let catalogue = app.catalogue.get_products(&skus).await?;
         let now = app.clock.now();
-        let (lines, unknown) = price_lines(request, &catalogue)?;
+        let (mut lines, unknown) = price_lines(request, &catalogue)?;
+        let short = stock::assign_takes(&mut lines, &catalogue, rand::random::<u32> as fn() -> u32);
         if let Some(locked) = request.locked_prices() {
             // A checkout charges what the customer was shown, or nothing.
             let changes: Vec<PriceChange> = lines
@@ -125,6 +128,7 @@ pub async fn place_order(
         let fees = terms.shipping_fees;
         // A line of a seller who does not trade makes the order INVALID, as an unknown product does.
         let mut unknown = unknown;
+        unknown.extend(short);
         unknown.extend(
             lines
                 .iter()
@@ -191,7 +195,13 @@ pub async fn place_order(
                 tracing::info!(?products, "a price changed while the order was placed; pricing it again");
                 continue;
             }
+            // A sharded product's chosen shards emptied since the read: plan from a fresh one.
+            Err(WriteError::Rejected(Rejection::OutOfStock(_))) if round < PLACEMENT_ATTEMPTS && holds_from_shards(&catalogue, &order) => {
+                tracing::info!("a shard emptied while the order was placed; planning its holds again");
+                continue;
+            }
             Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
+                let problems = stock::summed_problems(problems, &catalogue);
                 tracing::info!(lines = problems.len(), "order refused: not enough stock");
                 crate::metrics::count("ReservationsFailed", 1, &[]);
                 let mut invalid = order;
@@ -209,6 +219,14 @@ pub async fn place_order(
         };
     }
     Err(PlaceError::PricesKeptChanging)
+}
+
+/// Whether a line of the order is of a sharded product.
+fn holds_from_shards(catalogue: &std::collections::HashMap<crate::domain::Sku, crate::domain::Product>, order: &Order) -> bool {
+    order
+        .items
+        .iter()
+        .any(|line| catalogue.get(&line.product_id).is_some_and(crate::domain::Product::is_sharded))
 }
 
 /// Stores an order that needs no stock held (INVALID), or that the queue will finish.

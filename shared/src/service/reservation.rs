@@ -3,6 +3,7 @@
 //! is conditioned on the status, so a duplicate message cannot reserve twice.
 
 use crate::app::App;
+use crate::domain::stock;
 use crate::domain::{Actor, LineProblem, Order, OrderId, OrderStatus, Reservation};
 use crate::ports::{Rejection, StockChange, StoreError, WriteError};
 use crate::service::placement::RESERVER;
@@ -29,8 +30,9 @@ pub enum StepError {
     PricesKeptChanging,
 }
 
-/// Times the step prices an order afresh when a price changed under it.
-const PRICING_ATTEMPTS: usize = 3;
+/// Times the step prices an order afresh when a price changed under it, or plans a sharded
+/// product's holds afresh when the shards chosen emptied under it.
+const ATTEMPTS: usize = 4;
 
 pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, StepError> {
     let Some(mut order) = app.orders.get_order(id).await? else {
@@ -44,7 +46,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
     let mut repriced: Vec<String> = Vec::new();
     // The order was priced when it was placed; the hold is conditioned on those price versions.
     // A price that changed since is charged as it now is, and the timeline says so.
-    for _ in 0..PRICING_ATTEMPTS {
+    for round in 1..=ATTEMPTS {
         let now = app.clock.now();
         let payment_due = now + app.payment_timeout;
         let note = (!repriced.is_empty()).then(|| format!("REPRICED: {}", repriced.join(", ")));
@@ -72,7 +74,29 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
                     Err(problems) => invalidate(app, order, problems, &actor).await,
                 }
             }
-            Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => invalidate(app, order, problems, &actor).await,
+            // The lines hold from the shards chosen when the order was placed (or from the
+            // product's own item): after a refusal, plan a sharded product's holds afresh.
+            Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
+                let skus: Vec<_> = order.items.iter().map(|line| line.product_id.clone()).collect();
+                let catalogue = app.catalogue.get_products(&skus).await?;
+                let sharded = order
+                    .items
+                    .iter()
+                    .any(|line| catalogue.get(&line.product_id).is_some_and(crate::domain::Product::is_sharded));
+                if !sharded {
+                    return invalidate(app, order, problems, &actor).await;
+                }
+                let short = stock::assign_takes(&mut order.items, &catalogue, rand::random::<u32> as fn() -> u32);
+                if short.is_empty() && round < ATTEMPTS {
+                    continue;
+                }
+                let problems = if short.is_empty() {
+                    stock::summed_problems(problems, &catalogue)
+                } else {
+                    short
+                };
+                invalidate(app, order, problems, &actor).await
+            }
             Err(WriteError::Rejected(_)) => Ok(StepOutcome::AlreadySettled),
             Err(WriteError::Store(err)) => Err(err.into()),
         };

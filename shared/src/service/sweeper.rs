@@ -38,6 +38,10 @@ pub struct SweepReport {
     /// Orders stuck in PENDING_RESERVING_STOCK handed to the queue again.
     pub redriven: usize,
     pub checked_products: usize,
+    /// Available units moved between the shards of sharded products.
+    pub rebalanced_units: i64,
+    /// Drained shard items removed.
+    pub shards_removed: usize,
     pub drift: Vec<Drift>,
     pub failures: usize,
 }
@@ -118,6 +122,10 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     }
 
     if within_budget() {
+        rebalance(app, &actor, &mut report).await;
+    }
+
+    if within_budget() {
         let checked: BTreeSet<Sku> = touched.into_iter().take(RECONCILE_PRODUCTS).collect();
         report.checked_products = checked.len();
         report.drift = reconcile(app, &checked).await?;
@@ -135,10 +143,36 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
         expired = report.expired,
         redriven = report.redriven,
         checked = report.checked_products,
+        rebalanced_units = report.rebalanced_units,
         failures = report.failures,
         "sweep done"
     );
     Ok(report)
+}
+
+/// Evens out the shards of every sharded product (their holds drift apart as a rush picks shards
+/// at random) and removes drained shards. A failure is counted and left for the next run.
+async fn rebalance(app: &App, actor: &Actor, report: &mut SweepReport) {
+    let sharded = match app.catalogue.sharded_products().await {
+        Ok(sharded) => sharded,
+        Err(err) => {
+            report.failures += 1;
+            tracing::error!(error = %crate::error_chain(&err), "could not list the sharded products");
+            return;
+        }
+    };
+    for sku in sharded.iter().take(RECONCILE_PRODUCTS) {
+        match app.catalogue.rebalance_stock(sku, actor, app.clock.now()).await {
+            Ok(step) => {
+                report.rebalanced_units += step.units_moved;
+                report.shards_removed += step.shards_removed;
+            }
+            Err(err) => {
+                report.failures += 1;
+                tracing::error!(product_id = %sku, error = %crate::error_chain(&err), "could not rebalance a product's shards");
+            }
+        }
+    }
 }
 
 async fn expire(app: &App, id: OrderId, actor: &Actor) -> Result<(Order, bool), ActionError> {
@@ -177,7 +211,13 @@ pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>
         if before.get(sku).map(|p| p.version) != Some(product.version) {
             continue;
         }
-        let counters_hold = product.on_hand == product.available + product.reserved && product.available >= 0 && product.reserved >= 0;
+        let counters_hold = product.on_hand == product.available + product.reserved
+            && product.available >= 0
+            && product.reserved >= 0
+            && product
+                .shards
+                .iter()
+                .all(|shard| shard.on_hand == shard.available + shard.reserved && shard.available >= 0 && shard.reserved >= 0);
         // Confirm the index's view by reading each listed reservation as it stands.
         let holding = holders.get(sku).map(Vec::as_slice).unwrap_or_default();
         let confirmed = app.catalogue.get_reservations(holding).await?;

@@ -12,21 +12,38 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    movements_partition, product_key, reservation_key, seller_key, to_attribute, to_item, AdjustmentKeyRecord, Item, MovementRecord,
-    ProductRecord, ReservationRecord, SellerRecord, Sharded,
+    movements_partition, product_key, reservation_key, seller_key, shard_key, to_attribute, to_item, AdjustmentKeyRecord, Item,
+    MovementRecord, ProductRecord, ReservationRecord, SellerRecord, Sharded,
 };
+use super::shards::shards_of;
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::seller::{Seller, SellerUpdate};
+use crate::domain::stock::{self, StockShards};
+use crate::domain::Quantity;
 use crate::domain::{
     Actor, IdempotencyKey, MovementKind, OrderId, Product, ProductUpdate, Reservation, SellerId, Sku, StockAdjustment, StockMovement,
 };
-use crate::ports::{AdjustError, Catalogue, MovementPage, PutProductError, StoreError};
+use crate::ports::{AdjustError, Catalogue, MovementPage, PutProductError, ShardRebalance, StoreError};
 
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+        let mut products = self.priced_products(ids).await?;
+        self.sum_shards(&mut products).await?;
+        Ok(products)
+    }
+
+    async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError> {
+        self.registered_sharded().await
+    }
+
+    async fn rebalance_stock(&self, product: &Sku, actor: &Actor, now: DateTime<Utc>) -> Result<ShardRebalance, StoreError> {
+        self.rebalance(product, actor, now).await
+    }
+
+    async fn priced_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
         let keys: Vec<Item> = ids.iter().map(product_key).collect();
         let mut products = HashMap::with_capacity(ids.len());
         for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
@@ -113,12 +130,18 @@ impl Catalogue for DynamoStore {
         // The price version moves only when the price does: try as if it did not change; when
         // the stored price differs, write again with the version bumped. Two attempts suffice
         // unless another admin keeps changing the price in between.
+        if update.stock_shards.is_some_and(|shards| shards.get() > 1) {
+            return self.put_sharded(update, if_match, actor, now).await;
+        }
         let mut price_changed = false;
         for _ in 0..PUT_ATTEMPTS {
             match self.write_product(update, if_match, price_changed, actor, now).await? {
                 Ok(product) => return Ok(product),
                 Err(old) => {
                     let number = |name: &str| old.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
+                    if number("shard_items").unwrap_or(1) > 1 || number("stock_shards").unwrap_or(1) > 1 {
+                        return self.put_sharded(update, if_match, actor, now).await;
+                    }
                     let version = number("version").and_then(|v| u64::try_from(v).ok());
                     match if_match {
                         Some(_) if old.is_empty() => return Err(PutProductError::NotFound),
@@ -152,95 +175,94 @@ impl Catalogue for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<(Product, bool), AdjustError> {
         let delta = adjustment.delta;
-        // Taking out: no more than is available. Putting in: no more than the ceiling allows.
-        let (condition, bound) = if delta < 0 {
-            ("attribute_exists(pk) AND available >= :bound", -delta)
-        } else {
-            ("attribute_exists(pk) AND on_hand <= :bound", Product::MAX_ON_HAND - delta)
-        };
-        let update = Update::builder()
-            .table_name(&self.inventory_table)
-            .set_key(Some(product_key(&adjustment.product_id)))
-            .update_expression(
-                "SET on_hand = on_hand + :delta, available = available + :delta, updated_at = :now, \
-                 movement_kind = :kind, movement_ref = :reason, movement_by = :actor ADD version :one",
-            )
-            .condition_expression(condition)
-            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
-            .expression_attribute_values(":bound", AttributeValue::N(bound.to_string()))
-            .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
-            .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Adjustment.as_str().to_owned()))
-            .expression_attribute_values(":reason", AttributeValue::S(adjustment.reason.clone()))
-            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(encode_failure)?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        if let Some(key) = idempotency_key {
-            let marker = Put::builder()
-                .table_name(&self.inventory_table)
-                .set_item(Some(to_item(&AdjustmentKeyRecord::new(adjustment, key, now))?))
-                .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
-                .expression_attribute_names("#ttl", "ttl")
-                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .build()
-                .map_err(encode_failure)?;
-            items.push(TransactWriteItem::builder().put(marker).build());
-        }
-        let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        let err = match written {
-            Ok(_) => {
-                let product = self.get_products(std::slice::from_ref(&adjustment.product_id)).await?;
-                return product
-                    .into_values()
-                    .next()
-                    .map(|product| (product, false))
-                    .ok_or(AdjustError::NotFound);
+        // Out of the product's own item first; a sharded product that lacks the units there
+        // takes them from several shards, planned from a read of all of them.
+        let mut takes: Vec<(u8, i64)> = vec![(0, delta)];
+        for _ in 0..PUT_ATTEMPTS {
+            let mut items = takes
+                .iter()
+                .map(|(shard, units)| self.adjustment_update(adjustment, *shard, *units, actor, now))
+                .collect::<Result<Vec<_>, _>>()?;
+            let marker_at = items.len();
+            if let Some(key) = idempotency_key {
+                let marker = Put::builder()
+                    .table_name(&self.inventory_table)
+                    .set_item(Some(to_item(&AdjustmentKeyRecord::new(adjustment, key, now))?))
+                    .condition_expression("attribute_not_exists(pk) OR #ttl <= :now")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .build()
+                    .map_err(encode_failure)?;
+                items.push(TransactWriteItem::builder().put(marker).build());
             }
-            Err(err) => err,
-        };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+            let written = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            let err = match written {
+                Ok(_) => return self.adjusted(&adjustment.product_id, false).await,
+                Err(err) => err,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+                return Err(classify(err).into());
+            };
+            let reasons = cancelled.cancellation_reasons();
+            let failed = |index: usize| reasons.get(index).and_then(|reason| reason.code()) == Some("ConditionalCheckFailed");
+            if failed(marker_at) {
+                // The key was used before: the same adjustment is a replay, another one is refused.
+                let stored = reasons.get(marker_at).and_then(|reason| reason.item()).cloned().unwrap_or_default();
+                let fingerprint = stored.get("fingerprint").and_then(|v| v.as_s().ok());
+                if fingerprint != Some(&AdjustmentKeyRecord::fingerprint(adjustment)) {
+                    return Err(AdjustError::KeyReused);
+                }
+                return self.adjusted(&adjustment.product_id, true).await;
+            }
+            if let Some(refused) = (0..marker_at).find(|index| failed(*index)) {
+                let old = reasons
+                    .get(refused)
+                    .and_then(|reason| reason.item())
+                    .filter(|item| !item.is_empty());
+                let number = |name: &str| {
+                    old.and_then(|item| item.get(name))
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<i64>().ok())
+                };
+                let shard = takes.get(refused).map_or(0, |(shard, _)| *shard);
+                if old.is_none() && shard == 0 {
+                    return Err(AdjustError::NotFound);
+                }
+                let sharded = shard > 0 || number("shard_items").unwrap_or(1) > 1 || number("stock_shards").unwrap_or(1) > 1;
+                if delta > 0 {
+                    return Err(AdjustError::TooMuch);
+                }
+                if !sharded {
+                    return Err(AdjustError::NotAvailable {
+                        available: number("available").unwrap_or(0),
+                    });
+                }
+                let product = self
+                    .get_products(std::slice::from_ref(&adjustment.product_id))
+                    .await?
+                    .remove(&adjustment.product_id)
+                    .ok_or(AdjustError::NotFound)?;
+                let wanted = Quantity::new(u32::try_from(-delta).unwrap_or(u32::MAX)).map_err(|_| AdjustError::NotAvailable {
+                    available: product.available,
+                })?;
+                // Draining shards count too: units leave the product, not a shard.
+                let all = StockShards::new(StockShards::MAX).unwrap_or_default();
+                let plan = stock::plan_takes(wanted, &shards_of(&product), all, 0).ok_or(AdjustError::NotAvailable {
+                    available: product.available,
+                })?;
+                takes = plan.iter().map(|take| (take.shard, -i64::from(take.quantity.get()))).collect();
+                continue;
+            }
+            if reasons
+                .iter()
+                .any(|reason| reason.code().is_some_and(|code| code == "TransactionConflict"))
+            {
+                return Err(StoreError::Contended(Box::new(err)).into());
+            }
             return Err(classify(err).into());
-        };
-        let reasons = cancelled.cancellation_reasons();
-        let failed = |index: usize| reasons.get(index).and_then(|reason| reason.code()) == Some("ConditionalCheckFailed");
-        if failed(1) {
-            // The key was used before: the same adjustment is a replay, another one is refused.
-            let stored = reasons.get(1).and_then(|reason| reason.item()).cloned().unwrap_or_default();
-            let fingerprint = stored.get("fingerprint").and_then(|v| v.as_s().ok());
-            if fingerprint != Some(&AdjustmentKeyRecord::fingerprint(adjustment)) {
-                return Err(AdjustError::KeyReused);
-            }
-            let product = self.get_products(std::slice::from_ref(&adjustment.product_id)).await?;
-            return product
-                .into_values()
-                .next()
-                .map(|product| (product, true))
-                .ok_or(AdjustError::NotFound);
         }
-        if failed(0) {
-            let old = reasons.first().and_then(|reason| reason.item()).filter(|item| !item.is_empty());
-            let Some(old) = old else { return Err(AdjustError::NotFound) };
-            let available = old
-                .get("available")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            return Err(if delta < 0 {
-                AdjustError::NotAvailable { available }
-            } else {
-                AdjustError::TooMuch
-            });
-        }
-        if reasons
-            .iter()
-            .any(|reason| reason.code().is_some_and(|code| code == "TransactionConflict"))
-        {
-            return Err(StoreError::Contended(Box::new(err)).into());
-        }
-        Err(classify(err).into())
+        Err(StoreError::Contended("the product's shards kept changing under the adjustment".into()).into())
     }
 
     async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError> {
@@ -296,6 +318,10 @@ impl Catalogue for DynamoStore {
     }
 }
 
+/// The condition of a one-item write of a product's stock: the product is not sharded.
+const UNSHARDED: &str = "(attribute_not_exists(shard_items) OR shard_items <= :one) \
+                         AND (attribute_not_exists(stock_shards) OR stock_shards <= :one)";
+
 /// Tries of a product update racing other price changes.
 const PUT_ATTEMPTS: usize = 3;
 
@@ -303,6 +329,52 @@ const PUT_ATTEMPTS: usize = 3;
 const BATCH_GET_KEYS: usize = 100;
 
 impl DynamoStore {
+    /// One item's part of a stock adjustment: taking out no more than it has available,
+    /// putting in no more than the ceiling allows.
+    fn adjustment_update(
+        &self,
+        adjustment: &StockAdjustment,
+        shard: u8,
+        delta: i64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (condition, bound) = if delta < 0 {
+            ("attribute_exists(pk) AND available >= :bound", -delta)
+        } else {
+            ("attribute_exists(pk) AND on_hand <= :bound", Product::MAX_ON_HAND - delta)
+        };
+        let update = Update::builder()
+            .table_name(&self.inventory_table)
+            .set_key(Some(shard_key(&adjustment.product_id, shard)))
+            .update_expression(
+                "SET on_hand = on_hand + :delta, available = available + :delta, updated_at = :now, \
+                 movement_kind = :kind, movement_ref = :reason, movement_by = :actor ADD version :one",
+            )
+            .condition_expression(condition)
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":bound", AttributeValue::N(bound.to_string()))
+            .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+            .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Adjustment.as_str().to_owned()))
+            .expression_attribute_values(":reason", AttributeValue::S(adjustment.reason.clone()))
+            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(encode_failure)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The product after an adjustment (or its replay).
+    async fn adjusted(&self, sku: &Sku, replayed: bool) -> Result<(Product, bool), AdjustError> {
+        let product = self.get_products(std::slice::from_ref(sku)).await?;
+        product
+            .into_values()
+            .next()
+            .map(|product| (product, replayed))
+            .ok_or(AdjustError::NotFound)
+    }
+
     /// Strongly consistent reads of these items of `table`, in rounds of at most 100 keys. Keys
     /// that BatchGetItem leaves unprocessed under load (in a successful answer, which the SDK
     /// does not retry) are asked for again, backing off as the retry policy says.
@@ -350,15 +422,16 @@ impl DynamoStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Result<Product, Item>, StoreError> {
+        // A sharded product is written by `put_sharded`: this one-item write refuses it.
         let (price_version, mut condition) = if price_changed {
             (
                 "price_version = if_not_exists(price_version, :zero) + :one",
-                "attribute_exists(pk) AND price <> :price AND reserved <= :on_hand".to_owned(),
+                format!("attribute_exists(pk) AND price <> :price AND reserved <= :on_hand AND {UNSHARDED}"),
             )
         } else {
             (
                 "price_version = if_not_exists(price_version, :one)",
-                "(attribute_not_exists(pk) OR (price = :price AND reserved <= :on_hand))".to_owned(),
+                format!("(attribute_not_exists(pk) OR (price = :price AND reserved <= :on_hand AND {UNSHARDED}))"),
             )
         };
         let mut request = self.client.update_item();

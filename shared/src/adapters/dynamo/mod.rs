@@ -7,6 +7,7 @@ mod catalogue;
 mod listing;
 mod orders;
 mod records;
+mod shards;
 mod transaction;
 
 use aws_sdk_dynamodb::Client;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    cart_pk, decode_order, invoice_partition, key, order_id_of, order_key, prefix, product_key, reservation_key, to_attribute, to_item,
+    cart_pk, decode_order, invoice_partition, key, order_id_of, order_key, prefix, reservation_key, shard_key, to_attribute, to_item,
     BatchKeyRecord, BatchRecord, BatchResultRecord, CartRecord, IdempotencyItem, InvoiceRecord, LatePaymentRecord, NotificationRecord,
     OrderLinkRecord, OrderRecord, ReservationRecord, Sharded, BATCH_RESULT_SK_PREFIX, BATCH_SK, BY_NUMBER_INDEX, BY_PRODUCT_INDEX,
     BY_SELLER_INDEX, CART_SK, INVOICE_COUNTER_PK, INVOICE_SK, LATE_PAYMENT_SK_PREFIX, ORDER_NUMBER_COUNTER_PREFIX, ORDER_SK,
@@ -23,6 +23,7 @@ use crate::domain::invoice::Invoice;
 use crate::domain::listing::sort_position;
 use crate::domain::numbering::OrderNumber;
 use crate::domain::order::Payment;
+use crate::domain::stock::{self, ShardTake};
 use crate::domain::{
     Cursor, IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku,
     Sort, SortField, UserId,
@@ -539,7 +540,7 @@ impl DynamoStore {
     /// priced at, so the price read is the price charged.
     fn change_stock(&self, tx: &mut Transaction, order: &Order, change: StockChange<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
         let holds = matches!(change, StockChange::Hold(_));
-        let (lines, counters, condition): (Vec<(&Sku, Quantity)>, &str, &str) = match change {
+        let (lines, counters, condition): (Vec<(&Sku, Vec<ShardTake>)>, &str, &str) = match change {
             StockChange::None => return Ok(()),
             StockChange::Hold(reservation) => {
                 tx.create(
@@ -571,7 +572,7 @@ impl DynamoStore {
                     .map_err(encode_failure)?;
                 tx.push(Role::Settlement, TransactWriteItem::builder().update(update).build());
                 (
-                    order.items.iter().map(|line| (&line.product_id, line.quantity)).collect(),
+                    order.items.iter().map(|line| (&line.product_id, line.takes())).collect(),
                     counters,
                     condition,
                 )
@@ -588,8 +589,12 @@ impl DynamoStore {
                 )?;
                 (reserved_lines(reservation), RELEASE, "reserved >= :qty")
             }
+            // Sold units come back to the product's own item; the sweeper evens the shards out.
             StockChange::Restock(units) => (
-                units.iter().map(|(sku, quantity)| (sku, *quantity)).collect(),
+                units
+                    .iter()
+                    .map(|(sku, quantity)| (sku, stock::takes_or_whole(&[], *quantity)))
+                    .collect(),
                 RESTOCK,
                 "attribute_exists(pk)",
             ),
@@ -613,18 +618,21 @@ impl DynamoStore {
                         .iter()
                         .position(|line| line.product_id == delta.product_id)
                         .unwrap_or(usize::MAX);
-                    let update = if delta.delta > 0 {
-                        let condition = "attribute_exists(pk) AND available >= :qty";
-                        self.stock_update(order, &delta.product_id, quantity, HOLD, condition, Some(delta.price_version), now)?
-                    } else {
-                        self.stock_update(order, &delta.product_id, quantity, RELEASE, "reserved >= :qty", None, now)?
-                    };
-                    tx.push(Role::Stock(index), update);
+                    for take in stock::takes_or_whole(&delta.takes, quantity) {
+                        let target = (&delta.product_id, take);
+                        let update = if delta.delta > 0 {
+                            let condition = "attribute_exists(pk) AND available >= :qty";
+                            self.stock_update(order, target, HOLD, condition, Some(delta.price_version), now)?
+                        } else {
+                            self.stock_update(order, target, RELEASE, "reserved >= :qty", None, now)?
+                        };
+                        tx.push(Role::Stock(index), update);
+                    }
                 }
                 return Ok(());
             }
         };
-        for (index, (sku, quantity)) in lines.into_iter().enumerate() {
+        for (index, (sku, takes)) in lines.into_iter().enumerate() {
             let priced_at = holds.then(|| {
                 order
                     .items
@@ -632,20 +640,20 @@ impl DynamoStore {
                     .find(|line| &line.product_id == sku)
                     .map_or(0, |line| line.price_version)
             });
-            let update = self.stock_update(order, sku, quantity, counters, condition, priced_at, now)?;
-            tx.push(Role::Stock(index), update);
+            for take in takes {
+                let update = self.stock_update(order, (sku, take), counters, condition, priced_at, now)?;
+                tx.push(Role::Stock(index), update);
+            }
         }
         Ok(())
     }
 
-    /// One product's counter update in an order's transaction; a hold is also conditioned on the
+    /// One shard's counter update in an order's transaction; a hold is also conditioned on the
     /// price version the line was priced at (`priced_at`, 0 for lines priced before versions).
-    #[allow(clippy::too_many_arguments)]
     fn stock_update(
         &self,
         order: &Order,
-        sku: &Sku,
-        quantity: Quantity,
+        (sku, take): (&Sku, ShardTake),
         counters: &str,
         condition: &str,
         priced_at: Option<u64>,
@@ -670,12 +678,12 @@ impl DynamoStore {
         };
         let update = update
             .table_name(&self.inventory_table)
-            .set_key(Some(product_key(sku)))
+            .set_key(Some(shard_key(sku, take.shard)))
             .update_expression(counters)
             .condition_expression(condition)
             .expression_attribute_values(":kind", AttributeValue::S(kind.as_str().to_owned()))
             .expression_attribute_values(":order", AttributeValue::S(order.id.to_string()))
-            .expression_attribute_values(":qty", AttributeValue::N(quantity.to_string()))
+            .expression_attribute_values(":qty", AttributeValue::N(take.quantity.to_string()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":now", AttributeValue::S(crate::domain::listing::timestamp_key(now)))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -723,6 +731,6 @@ const RELEASE: &str = "SET available = available + :qty, reserved = reserved - :
 const RESTOCK: &str = "SET on_hand = on_hand + :qty, available = available + :qty, updated_at = :now, \
                        movement_kind = :kind, movement_ref = :order REMOVE movement_by ADD version :one";
 
-fn reserved_lines(reservation: &Reservation) -> Vec<(&Sku, Quantity)> {
-    reservation.lines.iter().map(|line| (&line.product_id, line.quantity)).collect()
+fn reserved_lines(reservation: &Reservation) -> Vec<(&Sku, Vec<ShardTake>)> {
+    reservation.lines.iter().map(|line| (&line.product_id, line.takes())).collect()
 }

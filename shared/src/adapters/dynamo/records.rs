@@ -502,14 +502,14 @@ impl AdjustmentKeyRecord {
 /// The movement a stream record of the inventory table shows, if it is a product whose
 /// counters changed.
 pub fn movement_from_images(old: Option<serde_dynamo::Item>, new: serde_dynamo::Item) -> Option<StockMovement> {
-    let new: ProductRecord = serde_dynamo::from_item(new).ok()?;
+    let new: CounterImage = serde_dynamo::from_item(new).ok()?;
     if !new.pk.starts_with(prefix::PRODUCT) {
         return None;
     }
-    let old: Option<ProductRecord> = old.and_then(|image| serde_dynamo::from_item(image).ok());
-    let (before, after) = (old.as_ref().map(|record| &record.product), &new.product);
-    let delta = |field: fn(&Product) -> i64| field(after) - before.map_or(0, field);
-    let (delta_on_hand, delta_available, delta_reserved) = (delta(|p| p.on_hand), delta(|p| p.available), delta(|p| p.reserved));
+    let old: Option<CounterImage> = old.and_then(|image| serde_dynamo::from_item(image).ok());
+    let before = old.as_ref();
+    let delta = |field: fn(&CounterImage) -> i64| field(&new) - before.map_or(0, field);
+    let (delta_on_hand, delta_available, delta_reserved) = (delta(|c| c.on_hand), delta(|c| c.available), delta(|c| c.reserved));
     if before.is_some() && delta_on_hand == 0 && delta_available == 0 && delta_reserved == 0 {
         return None;
     }
@@ -521,21 +521,73 @@ pub fn movement_from_images(old: Option<serde_dynamo::Item>, new: serde_dynamo::
         _ => None,
     };
     let reason = (kind == MovementKind::Adjustment).then(|| new.movement_ref.clone()).flatten();
+    let sharded = new.shard > 0 || new.shard_items.unwrap_or(1) > 1;
     Some(StockMovement {
-        product_id: after.product_id.clone(),
+        product_id: new.product_id,
         kind,
         delta_on_hand,
         delta_available,
         delta_reserved,
-        on_hand: after.on_hand,
-        available: after.available,
-        reserved: after.reserved,
+        on_hand: new.on_hand,
+        available: new.available,
+        reserved: new.reserved,
         order_id,
         reason,
         actor: new.movement_by,
+        shard: sharded.then_some(new.shard),
         at: new.updated_at,
     })
 }
+
+/// The stock counters of a product item or of one of its shard items, as the stream shows them.
+#[derive(Debug, Deserialize)]
+struct CounterImage {
+    pk: String,
+    product_id: Sku,
+    #[serde(default)]
+    shard: u8,
+    #[serde(default)]
+    shard_items: Option<u8>,
+    on_hand: i64,
+    available: i64,
+    reserved: i64,
+    updated_at: DateTime<Utc>,
+    #[serde(default)]
+    movement_kind: Option<MovementKind>,
+    #[serde(default)]
+    movement_ref: Option<String>,
+    #[serde(default)]
+    movement_by: Option<Actor>,
+}
+
+/// One shard item of a sharded product (shard 1 and up; shard 0 is the product's own item):
+/// `PRODUCT#<sku>#<n>`, a partition of its own, so that holds spread over partitions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockShardRecord {
+    pub product_id: Sku,
+    pub shard: u8,
+    pub on_hand: i64,
+    pub available: i64,
+    pub reserved: i64,
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// The item holding shard `shard` of a product's stock (0: the product's own item).
+pub fn shard_key(sku: &Sku, shard: u8) -> Item {
+    if shard == 0 {
+        product_key(sku)
+    } else {
+        key(format!("{}{sku}#{shard}", prefix::PRODUCT), PRODUCT_SK)
+    }
+}
+
+/// The registry of sharded products, which the sweeper rebalances.
+pub fn sharded_registry_key() -> Item {
+    key(SHARDED_REGISTRY_PK.to_owned(), SHARDED_REGISTRY_PK)
+}
+
+pub const SHARDED_REGISTRY_PK: &str = "STOCK_SHARDED";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ReservationRecord {
@@ -576,6 +628,8 @@ pub enum StoredItem {
     Order(Box<Order>),
     Product(Product),
     Reservation(Reservation),
+    /// One shard item (1..) of a sharded product; shard 0 is the product's own item.
+    StockShard(StockShardRecord),
     /// Idempotency records and anything else with no invariant of its own.
     Other,
 }
@@ -587,6 +641,8 @@ pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
     Ok(if pk.starts_with(prefix::ORDER) && sk == ORDER_SK {
         let record: OrderRecord = serde_dynamo::from_item(item)?;
         StoredItem::Order(Box::new(record.order))
+    } else if pk.starts_with(prefix::PRODUCT) && item.contains_key("shard") {
+        StoredItem::StockShard(serde_dynamo::from_item(item)?)
     } else if pk.starts_with(prefix::PRODUCT) {
         let record: ProductRecord = serde_dynamo::from_item(item)?;
         StoredItem::Product(record.product)

@@ -127,6 +127,10 @@ fn explain_cancellation(
             continue;
         }
         let Some(line) = order.items.get(*index) else { continue };
+        // A line held from several shards is reported once.
+        if short.iter().any(|problem: &LineProblem| problem.product_id == line.product_id) || repriced.contains(&line.product_id) {
+            continue;
+        }
         let old = reason.item().filter(|item| !item.is_empty());
         let number = |name: &str| {
             old.and_then(|item| item.get(name))
@@ -216,6 +220,9 @@ mod tests {
                     version: 1,
                     price_version: 1,
                     last_hold_at: None,
+                    stock_shards: Default::default(),
+                    shard_items: 1,
+                    shards: Vec::new(),
                 };
                 (product.product_id.clone(), product)
             })

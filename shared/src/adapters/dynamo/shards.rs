@@ -1,0 +1,416 @@
+//! Sharded stock in DynamoDB: shard 0 is the product's own item, shards 1.. are items of their
+//! own partition (`PRODUCT#<sku>#<n>`). Reads add the shards up; an admin's `PUT` rewrites every
+//! shard in one transaction conditioned on the versions it read; the sweeper's rebalancing moves
+//! available units between shards with commutative `ADD`s, so it never undoes a hold.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+
+use super::records::{product_key, shard_key, sharded_registry_key, Item, StockShardRecord};
+use super::{encode_failure, DynamoStore};
+use crate::adapters::classify;
+use crate::domain::listing::timestamp_key;
+use crate::domain::stock::{self, ShardStock, StockShards};
+use crate::domain::{Actor, MovementKind, Product, ProductUpdate, Sku};
+use crate::ports::{PutProductError, ShardRebalance, StoreError};
+
+/// Tries of a sharded write that lost to a concurrent one.
+const SHARDED_ATTEMPTS: usize = 4;
+
+impl DynamoStore {
+    /// Adds up the shards of the sharded products among `products` (one more BatchGetItem, only
+    /// when one is sharded) and lists each shard's counters.
+    pub(super) async fn sum_shards(&self, products: &mut HashMap<Sku, Product>) -> Result<(), StoreError> {
+        let keys: Vec<Item> = products
+            .values()
+            .filter(|product| product.is_sharded())
+            .flat_map(|product| (1..product.shard_item_count()).map(|n| shard_key(&product.product_id, n)))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut found: HashMap<Sku, Vec<ShardStock>> = HashMap::new();
+        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
+            let record: StockShardRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+            found.entry(record.product_id.clone()).or_default().push(ShardStock {
+                shard: record.shard,
+                on_hand: record.on_hand,
+                available: record.available,
+                reserved: record.reserved,
+            });
+        }
+        for product in products.values_mut().filter(|product| product.is_sharded()) {
+            let mut shards = vec![ShardStock {
+                shard: 0,
+                on_hand: product.on_hand,
+                available: product.available,
+                reserved: product.reserved,
+            }];
+            shards.extend(found.remove(&product.product_id).unwrap_or_default());
+            shards.sort_by_key(|shard| shard.shard);
+            product.on_hand = shards.iter().map(|shard| shard.on_hand).sum();
+            product.available = shards.iter().map(|shard| shard.available).sum();
+            product.reserved = shards.iter().map(|shard| shard.reserved).sum();
+            product.shards = shards;
+        }
+        Ok(())
+    }
+
+    async fn read_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        use crate::ports::Catalogue;
+        Ok(self.get_products(std::slice::from_ref(sku)).await?.remove(sku))
+    }
+
+    /// `PUT` of a product that is or becomes sharded: every shard is rewritten in one
+    /// transaction conditioned on the versions read, so a hold in between makes it read again.
+    pub(super) async fn put_sharded(
+        &self,
+        update: &ProductUpdate,
+        if_match: Option<u64>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Product, PutProductError> {
+        let sku = &update.product_id;
+        for _ in 0..SHARDED_ATTEMPTS {
+            let current = self.read_product(sku).await?;
+            match (if_match, &current) {
+                (Some(_), None) => return Err(PutProductError::NotFound),
+                (Some(expected), Some(product)) if product.version != expected => {
+                    return Err(PutProductError::Stale { current: product.version })
+                }
+                _ => {}
+            }
+            let shards_now = current.as_ref().map(shards_of).unwrap_or_default();
+            let active = update
+                .stock_shards
+                .or(current.as_ref().map(|product| product.stock_shards))
+                .unwrap_or_default();
+            let Some(layout) = stock::spread(update.on_hand, &shards_now, active) else {
+                return Err(PutProductError::BelowReserved {
+                    on_hand: update.on_hand,
+                    reserved: shards_now.iter().map(|shard| shard.reserved).sum(),
+                });
+            };
+            let items = u8::try_from(layout.len()).unwrap_or(StockShards::MAX);
+            let price_version = match &current {
+                None => 1,
+                Some(product) if product.price != update.price => product.price_version + 1,
+                Some(product) => product.price_version,
+            };
+            let versions = self.shard_versions(sku, &shards_now).await?;
+            let mut writes = vec![self.write_head(update, current.as_ref(), &layout[0], active, items, price_version, actor, now)?];
+            for shard in layout.iter().skip(1) {
+                writes.push(self.write_shard(sku, shard, versions.get(&shard.shard).copied(), price_version, actor, now)?);
+            }
+            for gone in shards_now.iter().filter(|shard| usize::from(shard.shard) >= layout.len()) {
+                writes.push(self.drop_shard(sku, gone.shard, versions.get(&gone.shard).copied())?);
+            }
+            writes.push(self.registry_entry(sku, items > 1)?);
+            match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+                Ok(_) => {
+                    return self
+                        .read_product(sku)
+                        .await?
+                        .ok_or_else(|| StoreError::Permanent("a product just written cannot be read".into()).into())
+                }
+                Err(err) if lost_a_race(&err) => continue,
+                Err(err) => return Err(classify(err).into()),
+            }
+        }
+        Err(StoreError::Contended("the product's shards kept changing under the update".into()).into())
+    }
+
+    /// The versions of the shard items (1..) as stored now, to condition their rewrite on.
+    async fn shard_versions(&self, sku: &Sku, shards: &[ShardStock]) -> Result<HashMap<u8, u64>, StoreError> {
+        let keys: Vec<Item> = shards
+            .iter()
+            .filter(|shard| shard.shard > 0)
+            .map(|shard| shard_key(sku, shard.shard))
+            .collect();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.consistent_batch_get(&self.inventory_table, keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                let record: StockShardRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+                Ok((record.shard, record.version))
+            })
+            .collect()
+    }
+
+    /// The product's own item (shard 0 and the catalogue fields), conditioned on the version read.
+    #[allow(clippy::too_many_arguments)]
+    fn write_head(
+        &self,
+        update: &ProductUpdate,
+        current: Option<&Product>,
+        first: &ShardStock,
+        active: StockShards,
+        items: u8,
+        price_version: u64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let write = rewrite(first, current.map(|product| product.version), price_version, actor, now)
+            .table_name(&self.inventory_table)
+            .set_key(Some(product_key(&update.product_id)))
+            .update_expression(
+                "SET product_id = :sku, #name = :name, seller_id = :seller, price = :price, on_hand = :on_hand, \
+                 available = :available, reserved = :reserved, stock_shards = :shards, shard_items = :items, \
+                 created_at = if_not_exists(created_at, :now), updated_at = :now, \
+                 version = if_not_exists(version, :zero) + :one, price_version = :price_version, \
+                 movement_kind = :kind, movement_by = :actor REMOVE movement_ref",
+            )
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
+            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
+            .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
+            .expression_attribute_values(":shards", number(active.get()))
+            .expression_attribute_values(":items", number(items))
+            .build()
+            .map_err(encode_failure)?;
+        Ok(TransactWriteItem::builder().update(write).build())
+    }
+
+    /// One shard item (1..) as laid out, conditioned on its version read (or on not existing).
+    fn write_shard(
+        &self,
+        sku: &Sku,
+        shard: &ShardStock,
+        version: Option<u64>,
+        price_version: u64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let write = rewrite(shard, version, price_version, actor, now)
+            .table_name(&self.inventory_table)
+            .set_key(Some(shard_key(sku, shard.shard)))
+            .update_expression(
+                "SET product_id = :sku, #shard = :shard, on_hand = :on_hand, available = :available, reserved = :reserved, \
+                 price_version = :price_version, updated_at = :now, version = if_not_exists(version, :zero) + :one, \
+                 movement_kind = :kind, movement_by = :actor REMOVE movement_ref",
+            )
+            .expression_attribute_values(":sku", AttributeValue::S(sku.to_string()))
+            .expression_attribute_names("#shard", "shard")
+            .expression_attribute_values(":shard", number(shard.shard))
+            .build()
+            .map_err(encode_failure)?;
+        Ok(TransactWriteItem::builder().update(write).build())
+    }
+
+    /// Removes a shard item that no order holds from: as read (its free units were laid out
+    /// elsewhere in the same transaction), or, without a version, only once it is empty.
+    fn drop_shard(&self, sku: &Sku, shard: u8, version: Option<u64>) -> Result<TransactWriteItem, StoreError> {
+        let mut delete = Delete::builder()
+            .table_name(&self.inventory_table)
+            .set_key(Some(shard_key(sku, shard)))
+            .expression_attribute_values(":zero", number(0));
+        delete = match version {
+            Some(version) => delete
+                .condition_expression("reserved = :zero AND version = :expected")
+                .expression_attribute_values(":expected", number(version)),
+            None => delete.condition_expression("reserved = :zero AND available = :zero"),
+        };
+        Ok(TransactWriteItem::builder().delete(delete.build().map_err(encode_failure)?).build())
+    }
+
+    /// Lists the product among the sharded ones the sweeper rebalances, or takes it off.
+    fn registry_entry(&self, sku: &Sku, sharded: bool) -> Result<TransactWriteItem, StoreError> {
+        let expression = if sharded { "ADD skus :sku" } else { "DELETE skus :sku" };
+        let update = Update::builder()
+            .table_name(&self.inventory_table)
+            .set_key(Some(sharded_registry_key()))
+            .update_expression(expression)
+            .expression_attribute_values(":sku", AttributeValue::Ss(vec![sku.to_string()]))
+            .build()
+            .map_err(encode_failure)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Moves available units into or out of a shard (`ADD`, so holds in between are kept); a
+    /// move out is conditioned on the shard still holding that many.
+    fn rebalance_move(&self, sku: &Sku, shard: u8, delta: i64, actor: &Actor, now: DateTime<Utc>) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.inventory_table)
+            .set_key(Some(shard_key(sku, shard)))
+            .update_expression(
+                "SET updated_at = :now, movement_kind = :kind, movement_by = :actor REMOVE movement_ref \
+                 ADD on_hand :delta, available :delta, version :one",
+            )
+            .expression_attribute_values(":delta", number(delta))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+            .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Rebalance.as_str().to_owned()))
+            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()));
+        let update = if delta < 0 {
+            update
+                .condition_expression("attribute_exists(pk) AND available >= :take")
+                .expression_attribute_values(":take", number(-delta))
+        } else {
+            update.condition_expression("attribute_exists(pk)")
+        };
+        Ok(TransactWriteItem::builder().update(update.build().map_err(encode_failure)?).build())
+    }
+
+    /// The products the sweeper rebalances.
+    pub(super) async fn registered_sharded(&self) -> Result<Vec<Sku>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.inventory_table)
+            .set_key(Some(sharded_registry_key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let skus = output
+            .item
+            .and_then(|mut item| item.remove("skus"))
+            .and_then(|skus| skus.as_ss().ok().cloned())
+            .unwrap_or_default();
+        Ok(skus.iter().filter_map(|sku| Sku::parse(sku).ok()).collect())
+    }
+
+    /// One rebalancing step of a sharded product: even out the active shards and empty the
+    /// draining ones; once a draining shard holds nothing, remove it.
+    pub(super) async fn rebalance(&self, sku: &Sku, actor: &Actor, now: DateTime<Utc>) -> Result<ShardRebalance, StoreError> {
+        let Some(product) = self.read_product(sku).await? else {
+            let off = self.registry_entry(sku, false)?;
+            self.client
+                .transact_write_items()
+                .transact_items(off)
+                .send()
+                .await
+                .map_err(classify)?;
+            return Ok(ShardRebalance::default());
+        };
+        let shards = shards_of(&product);
+        let moves = stock::rebalance(&shards, product.stock_shards);
+        if !moves.is_empty() {
+            let writes = moves
+                .iter()
+                .map(|(shard, delta)| self.rebalance_move(sku, *shard, *delta, actor, now))
+                .collect::<Result<Vec<_>, _>>()?;
+            let moved = self.commit_or_next_sweep(writes).await?;
+            return Ok(ShardRebalance {
+                units_moved: if moved {
+                    moves.iter().filter(|(_, delta)| *delta > 0).map(|(_, delta)| *delta).sum()
+                } else {
+                    0
+                },
+                shards_removed: 0,
+            });
+        }
+        let active = product.stock_shards.get();
+        let drained: Vec<u8> = shards
+            .iter()
+            .filter(|shard| shard.shard >= active && shard.on_hand == 0 && shard.reserved == 0)
+            .map(|shard| shard.shard)
+            .collect();
+        let kept = shards
+            .iter()
+            .filter(|shard| !drained.contains(&shard.shard))
+            .map(|shard| shard.shard.saturating_add(1))
+            .max()
+            .unwrap_or(1)
+            .max(active);
+        if drained.is_empty() {
+            return Ok(ShardRebalance::default());
+        }
+        let mut writes = drained
+            .iter()
+            .map(|shard| self.drop_shard(sku, *shard, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let head = Update::builder()
+            .table_name(&self.inventory_table)
+            .set_key(Some(product_key(sku)))
+            .update_expression("SET shard_items = :kept")
+            .condition_expression("stock_shards = :active")
+            .expression_attribute_values(":kept", number(kept))
+            .expression_attribute_values(":active", number(active))
+            .build()
+            .map_err(encode_failure)?;
+        writes.push(TransactWriteItem::builder().update(head).build());
+        if kept <= 1 {
+            writes.push(self.registry_entry(sku, false)?);
+        }
+        let removed = self.commit_or_next_sweep(writes).await?;
+        Ok(ShardRebalance {
+            units_moved: 0,
+            shards_removed: if removed { drained.len() } else { 0 },
+        })
+    }
+
+    /// Commits one rebalancing transaction; `false` when a hold or an admin changed a shard
+    /// since it was read, which leaves the step to the next sweep.
+    async fn commit_or_next_sweep(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(true),
+            Err(err) if lost_a_race(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+}
+
+/// Each shard's counters; an unsharded product is its own one shard.
+pub(super) fn shards_of(product: &Product) -> Vec<ShardStock> {
+    if product.shards.is_empty() {
+        vec![ShardStock {
+            shard: 0,
+            on_hand: product.on_hand,
+            available: product.available,
+            reserved: product.reserved,
+        }]
+    } else {
+        product.shards.clone()
+    }
+}
+
+/// A transaction cancelled because an item changed since it was read (or by a conflict).
+pub(super) fn lost_a_race(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled.cancellation_reasons().iter().any(|reason| {
+            reason
+                .code()
+                .is_some_and(|code| code == "ConditionalCheckFailed" || code == "TransactionConflict")
+        }),
+        _ => false,
+    }
+}
+
+/// An admin's rewrite of one shard's counters, conditioned on the version read (or, for a
+/// shard not there yet, on its absence): the values every shard write binds.
+fn rewrite(
+    shard: &ShardStock,
+    version: Option<u64>,
+    price_version: u64,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    let write = match version {
+        Some(version) => Update::builder()
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", number(version)),
+        None => Update::builder().condition_expression("attribute_not_exists(pk)"),
+    };
+    write
+        .expression_attribute_values(":on_hand", number(shard.on_hand))
+        .expression_attribute_values(":available", number(shard.available))
+        .expression_attribute_values(":reserved", number(shard.reserved))
+        .expression_attribute_values(":price_version", number(price_version))
+        .expression_attribute_values(":zero", number(0))
+        .expression_attribute_values(":one", number(1))
+        .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+        .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Set.as_str().to_owned()))
+        .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
+}
+
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

@@ -1,0 +1,207 @@
+//! Sharded stock: a hot product's available units spread over several items, so that a rush's
+//! holds land on different items. Every invariant holds over the sum and shard by shard, a
+//! shard count changed on a live product loses nothing, and the sweeper evens the shards out.
+
+use orders_local::RunningService;
+use orders_shared::service::sweeper::{sweep, SweepReport};
+use orders_tests::{assert_invariants, counters, service, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn put_sharded(admin: &Api, sku: &str, on_hand: i64, shards: u8) -> Value {
+    let body = json!({"name": "Hot", "seller_id": "seller-1", "price": "2.00", "on_hand": on_hand, "stock_shards": shards});
+    let reply = admin.send(Method::PUT, &format!("/api/v1/inventory/{sku}"), Some(body), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    reply.body
+}
+
+/// Each shard's available units, by shard number.
+fn shard_available(product: &Value) -> Vec<i64> {
+    product["shards"]
+        .as_array()
+        .map(|shards| shards.iter().map(|shard| shard["available"].as_i64().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+/// The units a line holds, summed over its takes (all of it when it records none).
+fn taken(line: &Value) -> i64 {
+    match line["stock_takes"].as_array() {
+        Some(takes) => takes.iter().map(|take| take["quantity"].as_i64().unwrap()).sum(),
+        None => line["quantity"].as_i64().unwrap(),
+    }
+}
+
+async fn sweep_now(service: &RunningService) -> SweepReport {
+    let report = sweep(&service.app, service.app.stuck_after).await.expect("the sweep runs");
+    assert_eq!((report.failures, report.drift.len()), (0, 0), "{report:?}");
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rush_on_a_product_of_four_shards_sells_exactly_its_stock_and_the_sweeper_evens_the_shards_out() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    let product = put_sharded(&admin, "hot", 40, 4).await;
+    assert_eq!(product["stock_shards"], 4);
+    assert_eq!(counters(&product), (40, 40, 0));
+    assert_eq!(shard_available(&product), [10, 10, 10, 10]);
+
+    // 25 customers at once ask for 2 each: exactly 20 are served, from whichever shards.
+    let rush = (0..25).map(|n| {
+        let customer = Api::customer(&service, &format!("rush-{n}"));
+        async move { customer.place(&[("hot", 2)], None).await }
+    });
+    let replies = futures::future::join_all(rush).await;
+    let reserved: Vec<&Value> = replies
+        .iter()
+        .filter(|reply| reply.status == StatusCode::CREATED)
+        .map(|reply| &reply.body)
+        .collect();
+    let refused = replies.iter().filter(|reply| reply.status == StatusCode::CONFLICT).count();
+    assert_eq!((reserved.len(), refused), (20, 5), "{replies:?}");
+    assert!(replies
+        .iter()
+        .filter(|reply| reply.status == StatusCode::CONFLICT)
+        .all(|reply| reply.code() == "OUT_OF_STOCK"));
+    for order in &reserved {
+        assert_eq!(taken(&order["items"][0]), 2, "{order}");
+    }
+    let product = admin.product("hot").await;
+    assert_eq!(counters(&product), (40, 0, 40));
+    assert_eq!(shard_available(&product), [0, 0, 0, 0]);
+    assert_invariants(&service).await;
+
+    // Six are cancelled (their units go back to the shards they came from), four are paid.
+    let ids: Vec<String> = reserved.iter().map(|order| order["id"].as_str().unwrap().to_owned()).collect();
+    for (n, id) in ids.iter().take(6).enumerate() {
+        let owner = Api::customer(&service, reserved[n]["user_id"].as_str().unwrap());
+        assert_eq!(owner.cancel(id).await.status, StatusCode::OK);
+    }
+    for (id, order) in ids.iter().zip(&reserved).skip(6).take(4) {
+        let paid = Api::payments(&service)
+            .confirm(id, &format!("pay-{id}"), order["total"].as_str().unwrap())
+            .await;
+        assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
+    }
+    assert_eq!(counters(&admin.product("hot").await), (32, 12, 20));
+    assert_invariants(&service).await;
+
+    // The sweeper evens the free units out: 12 over 4 shards is 3 each.
+    sweep_now(&service).await;
+    let product = admin.product("hot").await;
+    assert_eq!(counters(&product), (32, 12, 20));
+    assert_eq!(shard_available(&product), [3, 3, 3, 3]);
+    assert_eq!(sweep_now(&service).await.rebalanced_units, 0, "even already");
+
+    // No shard holds 7: the line takes from several, in the one transaction.
+    let bob = Api::customer(&service, "bob");
+    let big = bob.place(&[("hot", 7)], None).await;
+    assert_eq!(big.status, StatusCode::CREATED, "{big:?}");
+    let takes = big.body["items"][0]["stock_takes"].as_array().unwrap().clone();
+    assert!(takes.len() >= 3, "{takes:?}");
+    assert_eq!(taken(&big.body["items"][0]), 7);
+    assert_eq!(counters(&admin.product("hot").await), (32, 5, 27));
+
+    // More than all shards hold together is refused, with what they hold together.
+    let greedy = bob.place(&[("hot", 6)], None).await;
+    assert_eq!((greedy.status, greedy.code()), (StatusCode::CONFLICT, "OUT_OF_STOCK"), "{greedy:?}");
+    assert_eq!(greedy.body["lines"][0]["available"], 5);
+
+    // Taking units out takes them from several shards; more than all of them hold is refused.
+    let adjust = |delta: i64| {
+        admin.send(
+            Method::POST,
+            "/api/v1/inventory/hot/adjustments",
+            Some(json!({"delta": delta, "reason": "damaged"})),
+            &[],
+        )
+    };
+    let out = adjust(-4).await;
+    assert_eq!(out.status, StatusCode::OK, "{out:?}");
+    assert_eq!(counters(&out.body), (28, 1, 27));
+    let too_many = adjust(-2).await;
+    assert_eq!((too_many.status, too_many.code()), (StatusCode::CONFLICT, "NOT_ENOUGH_AVAILABLE"));
+    assert_eq!(too_many.body["available"], 1);
+    assert_eq!(adjust(3).await.status, StatusCode::OK);
+    assert_eq!(counters(&admin.product("hot").await), (31, 4, 27));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_shard_count_of_a_live_product_loses_nothing_held_or_free() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    put_sharded(&admin, "live", 12, 4).await;
+    let alice = Api::customer(&service, "alice");
+    let held: Vec<(String, String)> = futures::future::join_all((0..3).map(|_| alice.reserved_order(&[("live", 3)]))).await;
+    assert_eq!(counters(&admin.product("live").await), (12, 3, 9));
+
+    // Down to 2 shards: the free units move to shards 0 and 1; shards past them keep their holds.
+    let product = put_sharded(&admin, "live", 12, 2).await;
+    assert_eq!(product["stock_shards"], 2);
+    assert_eq!(counters(&product), (12, 3, 9));
+    let shards = product["shards"].as_array().unwrap();
+    for draining in shards.iter().filter(|shard| shard["shard"].as_u64().unwrap() >= 2) {
+        assert_eq!(draining["available"], 0, "{product}");
+        assert!(
+            draining["reserved"].as_i64().unwrap() > 0,
+            "a drained shard with no holds is gone: {product}"
+        );
+    }
+    assert_invariants(&service).await;
+
+    // Holds on draining shards settle there: one paid, one cancelled, one edited down.
+    let (paid, total) = &held[0];
+    assert_eq!(
+        Api::payments(&service).confirm(paid, "pay-live", total).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(alice.cancel(&held[1].0).await.status, StatusCode::OK);
+    let edited = alice
+        .send(
+            Method::PUT,
+            &format!("/api/v1/orders/{}/items/item-1", held[2].0),
+            Some(json!({"quantity": 1})),
+            &[],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{edited:?}");
+    assert_eq!(taken(&edited.body["items"][0]), 1);
+    assert_eq!(counters(&admin.product("live").await), (9, 8, 1));
+    assert_invariants(&service).await;
+
+    // The sweeper empties the draining shards, then removes them.
+    sweep_now(&service).await;
+    sweep_now(&service).await;
+    let product = admin.product("live").await;
+    assert_eq!(counters(&product), (9, 8, 1));
+    let free = shard_available(&product);
+    assert_eq!(free.iter().skip(2).sum::<i64>(), 0, "{product}");
+    assert_eq!(free.iter().take(2).sum::<i64>(), 8, "{product}");
+
+    // Edited up again: the extra unit is held too, and the sums still hold.
+    let more = alice
+        .send(
+            Method::PUT,
+            &format!("/api/v1/orders/{}/items/item-1", held[2].0),
+            Some(json!({"quantity": 4})),
+            &[],
+        )
+        .await;
+    assert_eq!(more.status, StatusCode::OK, "{more:?}");
+    assert_eq!(taken(&more.body["items"][0]), 4);
+    assert_eq!(counters(&admin.product("live").await), (9, 5, 4));
+
+    // Back to one item: every free unit returns to the product's own item.
+    assert_eq!(alice.cancel(&held[2].0).await.status, StatusCode::OK);
+    sweep_now(&service).await;
+    let product = put_sharded(&admin, "live", 9, 1).await;
+    assert_eq!(product["stock_shards"], 1);
+    assert_eq!(counters(&product), (9, 9, 0));
+    assert!(product.get("shards").is_none(), "{product}");
+    let all = alice.place(&[("live", 9)], None).await;
+    assert_eq!(all.status, StatusCode::CREATED, "{all:?}");
+    assert!(all.body["items"][0].get("stock_takes").is_none());
+    assert_eq!(counters(&admin.product("live").await), (9, 0, 9));
+    assert_invariants(&service).await;
+}
