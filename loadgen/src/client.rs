@@ -126,6 +126,11 @@ impl Api {
 
     /// Stocks a product, registering its seller first (a product names a registered seller).
     pub async fn put_product(&self, admin: &str, sku: &str, price: &str, on_hand: i64) -> Reply {
+        self.put_sharded_product(admin, sku, price, on_hand, 1).await
+    }
+
+    /// Stocks a product spread over `stock_shards` items.
+    pub async fn put_sharded_product(&self, admin: &str, sku: &str, price: &str, on_hand: i64, stock_shards: u8) -> Reply {
         let seller = format!("seller-{}", sku.len() % 3);
         let registration = json!({"name": format!("Seller {seller}"), "email": format!("{seller}@sellers.example")});
         let registered = self
@@ -141,7 +146,7 @@ impl Api {
         if registered.status != 200 {
             return registered;
         }
-        let body = json!({"name": format!("Product {sku}"), "seller_id": seller, "price": price, "on_hand": on_hand});
+        let body = json!({"name": format!("Product {sku}"), "seller_id": seller, "price": price, "on_hand": on_hand, "stock_shards": stock_shards});
         self.call(
             "PUT /inventory/{id}",
             Method::PUT,

@@ -16,14 +16,14 @@ use serde_json::json;
 
 use orders_shared::handlers::{HttpFunction, QueueFunction, ScheduleFunction, StreamFunction};
 
-use crate::scenarios::{SaleSettings, SteadySettings};
+use crate::scenarios::{HotSkuSettings, SaleSettings, SteadySettings};
 use crate::target::{Checker, LocalSettings, Target};
 
 const USAGE: &str = "usage: loadgen <scenario> [options]
 
 scenarios:
   flash-sale     thousands of customers race for a few products with small stock; some pay, some cancel, the rest abandon
-  hot-sku        everyone on one product
+  hot-sku        everyone on one product under a per-item write ceiling (--item-wcu, default 1000), once per shard count (--shards, default 1,4,16)
   steady         a mix of list, read, place, pay and cancel for a fixed time
   latency        warm latency of place, read and list, one request at a time
   chaos          flash-sale with storage faults, crashes and duplicate deliveries; then it must settle clean
@@ -34,7 +34,8 @@ scenarios:
 options:
   --url URL              drive a running service (default: start emulators and the service in this process)
   --check local|aws|none with --url, check invariants on the tables of `make local` (DYNAMODB_ENDPOINT, default :8000) or in AWS
-  --customers N --products N --stock N --concurrency N --users N --seconds N --samples N --rounds N
+  --customers N --products N --stock N --concurrency N --users N --seconds N --samples N --rounds N --item-wcu N
+  --shards K[,K...]      hot-sku's shard counts (1 to 32)
   --json PATH            where to write the figures (default target/loadgen/<scenario>.json)";
 
 struct Options {
@@ -43,6 +44,7 @@ struct Options {
     check: String,
     json: Option<PathBuf>,
     numbers: std::collections::HashMap<String, u64>,
+    shards: Vec<u8>,
 }
 
 impl Options {
@@ -58,6 +60,7 @@ impl Options {
             check: "local".into(),
             json: None,
             numbers: Default::default(),
+            shards: vec![1, 4, 16],
         };
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -65,6 +68,13 @@ impl Options {
                 "--url" => options.url = Some(value),
                 "--check" => options.check = value,
                 "--json" => options.json = Some(PathBuf::from(value)),
+                "--shards" => {
+                    options.shards = value
+                        .split(',')
+                        .map(|k| k.trim().parse().ok().filter(|k| (1..=32).contains(k)))
+                        .collect::<Option<Vec<u8>>>()
+                        .ok_or_else(|| format!("--shards takes shard counts from 1 to 32, such as 1,4,16\n{USAGE}"))?;
+                }
                 name if name.starts_with("--") => {
                     let number = value.parse().map_err(|_| format!("{flag} takes a whole number"))?;
                     options.numbers.insert(name.trim_start_matches("--").to_owned(), number);
@@ -138,7 +148,15 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
     let started = Instant::now();
     let summary = match options.scenario.as_str() {
         "flash-sale" => scenarios::sale(&target, &sale(2000, 3, 50), "flash").await?,
-        "hot-sku" => scenarios::sale(&target, &sale(2000, 1, 100), "hot").await?,
+        "hot-sku" => {
+            let settings = HotSkuSettings {
+                customers: options.number("customers", 1500).max(1) as usize,
+                concurrency: options.number("concurrency", 64).max(1) as usize,
+                shards: options.shards.clone(),
+                item_wcu: u32::try_from(options.number("item-wcu", 1000)).unwrap_or(u32::MAX).max(1),
+            };
+            scenarios::hot_sku(&target, &settings).await?
+        }
         "chaos" => scenarios::chaos(&target, &sale(1000, 3, 60)).await?,
         "shed" => scenarios::sale(&target, &sale(1500, 3, 100), "shed").await?,
         "steady" => {

@@ -42,6 +42,50 @@ struct Rules {
     injected: u64,
     /// Every request seen, by operation: what a path costs in calls.
     calls: HashMap<String, u64>,
+    /// DynamoDB's per-item write ceiling, if imposed (DynamoDB Local has none).
+    ceiling: Option<ItemCeiling>,
+}
+
+/// At most `wcu` write capacity units per item per second, as one DynamoDB partition serves
+/// (about 1,000 WCU/s; a transactional write costs 2, a standard one 1, per KB). A request that
+/// would pass it on any item is refused whole, without effect, with DynamoDB's throttling error.
+#[derive(Debug)]
+struct ItemCeiling {
+    wcu: u32,
+    /// Units each item has used in the current second.
+    used: HashMap<String, (u64, u32)>,
+    throttled: u64,
+}
+
+impl ItemCeiling {
+    /// Admits the writes (item, units) or answers which of them would pass the ceiling.
+    fn admit(&mut self, writes: &[(String, u32)], second: u64) -> Result<(), Vec<usize>> {
+        let over: Vec<usize> = writes
+            .iter()
+            .enumerate()
+            .filter(|(_, (item, units))| {
+                let used = self.used.get(item).filter(|(at, _)| *at == second).map_or(0, |(_, used)| *used);
+                used + units > self.wcu
+            })
+            .map(|(index, _)| index)
+            .collect();
+        if !over.is_empty() {
+            self.throttled += 1;
+            return Err(over);
+        }
+        for (item, units) in writes {
+            let entry = self.used.entry(item.clone()).or_insert((second, 0));
+            if entry.0 != second {
+                *entry = (second, 0);
+            }
+            entry.1 += units;
+        }
+        // Forget the items of past seconds, so that the map stays as small as the hot set.
+        if self.used.len() > 100_000 {
+            self.used.retain(|_, (at, _)| *at == second);
+        }
+        Ok(())
+    }
 }
 
 /// Which calls fail, shared by every client built from it. Operations are named as the AWS
@@ -50,16 +94,24 @@ struct Rules {
 pub struct FaultPlan(Arc<Mutex<Rules>>);
 
 #[derive(Debug, thiserror::Error)]
-#[error("ORDERS_FAULTS entry '{0}' is not Operation:before|after|conflict|refused=rate or point:crash=rate, with a rate from 0 to 1")]
+#[error(
+    "ORDERS_FAULTS entry '{0}' is not Operation:before|after|conflict|refused=rate or point:crash=rate, with a rate from 0 to 1, \
+     or item-wcu=N (a per-item write ceiling, N from 1)"
+)]
 pub struct BadFaultSpec(String);
 
 impl FaultPlan {
-    /// Parses `TransactWriteItems:before=0.2,BatchGetItem:after=0.05,placement.after_commit:crash=0.1`.
+    /// Parses `TransactWriteItems:before=0.2,BatchGetItem:after=0.05,placement.after_commit:crash=0.1,item-wcu=1000`.
     pub fn parse(spec: &str) -> Result<Self, BadFaultSpec> {
         let plan = Self::default();
         for entry in spec.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
             let bad = || BadFaultSpec(entry.to_owned());
             let (target, rate) = entry.split_once('=').ok_or_else(bad)?;
+            if target == "item-wcu" {
+                let wcu: u32 = rate.parse().ok().filter(|wcu| *wcu > 0).ok_or_else(bad)?;
+                plan.limit_item_writes(Some(wcu));
+                continue;
+            }
             let (op, point) = target.split_once(':').ok_or_else(bad)?;
             let point = match point {
                 "before" => FaultPoint::Before,
@@ -84,6 +136,52 @@ impl FaultPlan {
 
     pub fn set_rate(&self, op: &str, point: FaultPoint, rate: f64) {
         self.with(|rules| rules.rates.insert((op.to_owned(), point), rate));
+    }
+
+    /// Imposes (or lifts) a per-item write ceiling of `wcu` units per second.
+    pub fn limit_item_writes(&self, wcu: Option<u32>) {
+        self.with(|rules| {
+            rules.ceiling = wcu.map(|wcu| ItemCeiling {
+                wcu,
+                used: HashMap::new(),
+                throttled: 0,
+            })
+        });
+    }
+
+    /// How many requests the per-item ceiling has refused.
+    pub fn throttled_by_item_ceiling(&self) -> u64 {
+        self.with(|rules| rules.ceiling.as_ref().map_or(0, |ceiling| ceiling.throttled))
+    }
+
+    /// Checks a write request against the per-item ceiling: the answer DynamoDB gives when it
+    /// throttles, or `None` to let the request through.
+    fn throttle_hot_items(&self, op: &str, request: &HttpRequest) -> Option<HttpResponse> {
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let writes = self.with(|rules| rules.ceiling.is_some().then(|| written_items(op, request)).flatten())?;
+        let over = self
+            .with(|rules| rules.ceiling.as_mut().map(|ceiling| ceiling.admit(&writes, second)))?
+            .err()?;
+        self.with(|rules| rules.injected += 1);
+        let message = "Throughput exceeds the current capacity for one or more items";
+        Some(if op == "TransactWriteItems" {
+            let reasons: Vec<serde_json::Value> = (0..writes.len())
+                .map(|index| match over.contains(&index) {
+                    true => serde_json::json!({"Code": "ThrottlingError", "Message": message}),
+                    false => serde_json::json!({"Code": "None"}),
+                })
+                .collect();
+            aws_error(
+                400,
+                "TransactionCanceledException",
+                message,
+                Some(serde_json::Value::Array(reasons)),
+            )
+        } else {
+            aws_error(400, "ProvisionedThroughputExceededException", message, None)
+        })
     }
 
     pub fn clear(&self) {
@@ -165,6 +263,9 @@ impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let op = operation(&request);
         self.plan.with(|rules| *rules.calls.entry(op.clone()).or_default() += 1);
+        if let Some(throttled) = self.plan.throttle_hot_items(&op, &request) {
+            return HttpConnectorFuture::ready(Ok(throttled));
+        }
         if self.plan.strikes(&op, FaultPoint::Before) {
             return HttpConnectorFuture::ready(Ok(aws_error(400, "ThrottlingException", "injected throttling", None)));
         }
@@ -192,6 +293,36 @@ impl HttpConnector for FaultyConnector {
 fn operation(request: &HttpRequest) -> String {
     let target = request.headers().get("x-amz-target").unwrap_or_default();
     target.rsplit('.').next().unwrap_or(target).to_owned()
+}
+
+/// The items a DynamoDB write request writes, with the units each costs (items are taken to be
+/// under 1 KB): 2 in a transaction, 1 otherwise. Empty for anything that does not write.
+fn written_items(op: &str, request: &HttpRequest) -> Option<Vec<(String, u32)>> {
+    let body: serde_json::Value = serde_json::from_slice(request.body().bytes()?).ok()?;
+    let item = |write: &serde_json::Value| -> String {
+        let attributes = if write["Item"].is_object() { &write["Item"] } else { &write["Key"] };
+        format!("{}|{}|{}", write["TableName"], attributes["pk"], attributes["sk"])
+    };
+    Some(match op {
+        "PutItem" | "UpdateItem" | "DeleteItem" => vec![(item(&body), 1)],
+        "TransactWriteItems" => body["TransactItems"]
+            .as_array()?
+            .iter()
+            .filter_map(|entry| entry.as_object()?.values().next().map(|write| (item(write), 2)))
+            .collect(),
+        "BatchWriteItem" => body["RequestItems"]
+            .as_object()?
+            .iter()
+            .flat_map(|(table, requests)| {
+                requests.as_array().into_iter().flatten().filter_map(move |request| {
+                    let write = request.as_object()?.values().next()?;
+                    let attributes = if write["Item"].is_object() { &write["Item"] } else { &write["Key"] };
+                    Some((format!("\"{table}\"|{}|{}", attributes["pk"], attributes["sk"]), 1))
+                })
+            })
+            .collect(),
+        _ => return None,
+    })
 }
 
 /// A successful answer in which every entry of the request failed (`FailedEntryCount`).
@@ -247,6 +378,45 @@ mod tests {
         let strikes: Vec<bool> = (0..4).map(|_| plan.strikes("TransactWriteItems", FaultPoint::Before)).collect();
         assert_eq!(strikes, vec![true, true, false, false]);
         assert_eq!(plan.injected(), 2);
+    }
+
+    #[test]
+    fn an_item_past_its_write_ceiling_is_throttled_for_the_rest_of_the_second_and_other_items_are_not() {
+        let mut ceiling = ItemCeiling {
+            wcu: 5,
+            used: HashMap::new(),
+            throttled: 0,
+        };
+        let hot = |units| vec![("hot".to_owned(), units), ("order-1".to_owned(), units)];
+        assert_eq!(ceiling.admit(&hot(2), 10), Ok(()));
+        assert_eq!(ceiling.admit(&hot(2), 10), Ok(()));
+        assert_eq!(ceiling.admit(&hot(2), 10), Err(vec![0, 1]));
+        assert_eq!(ceiling.admit(&[("cold".to_owned(), 2)], 10), Ok(()));
+        assert_eq!(ceiling.admit(&hot(1), 10), Ok(()), "a refused request used nothing");
+        assert_eq!(ceiling.admit(&hot(2), 11), Ok(()), "a new second");
+        assert_eq!(ceiling.throttled, 1);
+    }
+
+    #[test]
+    fn a_transaction_costs_two_units_per_item_and_a_single_write_one() {
+        let mut request = HttpRequest::new(SdkBody::from(
+            serde_json::json!({"TransactItems": [
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "ORDER#1"}, "sk": {"S": "ORDER"}, "x": {"N": "1"}}}},
+                {"Update": {"TableName": "t", "Key": {"pk": {"S": "PRODUCT#a"}, "sk": {"S": "STOCK"}}}}
+            ]})
+            .to_string(),
+        ));
+        request.headers_mut().insert("x-amz-target", "DynamoDB_20120810.TransactWriteItems");
+        let writes = written_items("TransactWriteItems", &request).unwrap();
+        assert_eq!(writes.iter().map(|(_, units)| *units).collect::<Vec<_>>(), [2, 2]);
+        assert!(writes[1].0.contains("PRODUCT#a"));
+        let single = HttpRequest::new(SdkBody::from(
+            serde_json::json!({"TableName": "t", "Key": {"pk": {"S": "PRODUCT#a"}, "sk": {"S": "STOCK"}}}).to_string(),
+        ));
+        assert_eq!(written_items("UpdateItem", &single).unwrap()[0], (writes[1].0.clone(), 1));
+        assert!(written_items("GetItem", &single).is_none());
+        assert!(FaultPlan::parse("item-wcu=1000").is_ok());
+        assert!(FaultPlan::parse("item-wcu=0").is_err());
     }
 
     #[test]
