@@ -154,6 +154,7 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
                 concurrency: options.number("concurrency", 64).max(1) as usize,
                 shards: options.shards.clone(),
                 item_wcu: u32::try_from(options.number("item-wcu", 1000)).unwrap_or(u32::MAX).max(1),
+                settle,
             };
             scenarios::hot_sku(&target, &settings).await?
         }

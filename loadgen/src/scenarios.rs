@@ -184,6 +184,8 @@ pub struct HotSkuSettings {
     pub shards: Vec<u8>,
     /// The per-item write ceiling, in WCU per second.
     pub item_wcu: u32,
+    /// How long to wait for a run's unpaid orders to expire.
+    pub settle: Duration,
 }
 
 /// Everyone on one product, under DynamoDB's per-item write ceiling (a fault mode of the storage
@@ -245,6 +247,10 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
             .count();
         let product = target.api.product(&admin, &sku).await.body;
         let held = product["reserved"].as_i64().unwrap_or(0);
+        // The unpaid orders expire before the next run, so that it starts on a quiet service
+        // (and their releases go back to the shards they came from, under the same ceiling).
+        let settled = settle(target, &admin, settings.settle).await;
+        let after_expiry = target.api.product(&admin, &sku).await.body;
         let oversold = (reserved as i64 - stock).max(0) + (held - stock).max(0);
         oversold_total += oversold;
         lost_total += lost;
@@ -261,6 +267,8 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
             "throttled_requests": local.plan.throttled_by_item_ceiling() - throttled_before,
             "transact_write_calls": local.plan.calls("TransactWriteItems") - writes_before,
             "counters": {"on_hand": product["on_hand"], "available": product["available"], "reserved": product["reserved"]},
+            "settled": settled,
+            "counters_after_expiry": {"on_hand": after_expiry["on_hand"], "available": after_expiry["available"], "reserved": after_expiry["reserved"]},
             "oversold_units": oversold,
             "lost_orders": lost,
         }));

@@ -328,6 +328,57 @@ mod tests {
     }
 
     #[test]
+    fn a_sharded_line_holds_more_from_shard_zero_and_gives_back_to_the_shards_it_took_from_last_first() {
+        let mut order = awaiting_payment();
+        let actor = Actor::system("t");
+        order.items[0].stock_takes = vec![ShardTake {
+            shard: 3,
+            quantity: qty(2),
+        }];
+        let set = |quantity| LineEdit::SetQuantity {
+            item_id: ItemId::parse("item-1").unwrap(),
+            quantity: qty(quantity),
+        };
+        let more = order.edit_lines(set(3), &pricing(), &actor, Utc::now()).unwrap();
+        assert_eq!((more[0].delta, more[0].takes.as_slice()), (1, &[][..]), "one more from shard 0");
+        assert_eq!(
+            order.items[0].stock_takes,
+            [
+                ShardTake {
+                    shard: 3,
+                    quantity: qty(2)
+                },
+                ShardTake {
+                    shard: 0,
+                    quantity: qty(1)
+                }
+            ]
+        );
+        let fewer = order.edit_lines(set(1), &pricing(), &actor, Utc::now()).unwrap();
+        assert_eq!(fewer[0].delta, -2);
+        assert_eq!(
+            fewer[0].takes,
+            [
+                ShardTake {
+                    shard: 0,
+                    quantity: qty(1)
+                },
+                ShardTake {
+                    shard: 3,
+                    quantity: qty(1)
+                }
+            ]
+        );
+        assert_eq!(
+            order.items[0].stock_takes,
+            [ShardTake {
+                shard: 3,
+                quantity: qty(1)
+            }]
+        );
+    }
+
+    #[test]
     fn more_units_of_a_line_whose_price_moved_are_refused_and_paid_orders_are_not_edited() {
         let mut order = awaiting_payment();
         let actor = Actor::system("t");

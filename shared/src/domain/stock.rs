@@ -312,6 +312,56 @@ mod tests {
         );
     }
 
+    fn product(sku: &str, available: &[i64], active: u8) -> Product {
+        let mut product = Product::example(sku, "1.00");
+        product.available = available.iter().sum();
+        product.on_hand = product.available;
+        product.stock_shards = StockShards::new(active).unwrap();
+        product.shards = if active > 1 { shards(available) } else { Vec::new() };
+        product
+    }
+
+    fn line(sku: &str, quantity: u32) -> OrderLine {
+        OrderLine {
+            item_id: crate::domain::ItemId::parse("item-1").unwrap(),
+            product_id: Sku::parse(sku).unwrap(),
+            name: sku.to_owned(),
+            seller_id: crate::domain::SellerId::parse("s").unwrap(),
+            quantity: q(quantity),
+            unit_price: crate::domain::Money::parse("1.00").unwrap(),
+            subtotal: crate::domain::Money::parse("1.00").unwrap(),
+            price_version: 1,
+            stock_takes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn lines_of_sharded_products_get_takes_and_a_line_all_shards_cannot_hold_is_reported_with_their_sum() {
+        let catalogue: HashMap<Sku, Product> = [product("hot", &[3, 3, 3], 3), product("plain", &[9], 1)]
+            .into_iter()
+            .map(|product| (product.product_id.clone(), product))
+            .collect();
+        let mut lines = vec![line("hot", 2), line("plain", 5)];
+        assert!(assign_takes(&mut lines, &catalogue, || 2).is_empty());
+        assert_eq!(lines[0].stock_takes, vec![ShardTake { shard: 2, quantity: q(2) }]);
+        assert!(lines[1].stock_takes.is_empty(), "an unsharded product holds from its own item");
+
+        let mut lines = vec![line("hot", 7)];
+        assert!(assign_takes(&mut lines, &catalogue, || 0).is_empty());
+        assert_eq!(lines[0].stock_takes.iter().map(|take| take.quantity.get()).sum::<u32>(), 7);
+        let mut lines = vec![line("hot", 10)];
+        let short = assign_takes(&mut lines, &catalogue, || 0);
+        assert_eq!((short.len(), short[0].available), (1, Some(9)));
+        assert_eq!(short[0].code, LineProblemCode::OutOfStock);
+    }
+
+    #[test]
+    fn takes_all_from_shard_zero_are_recorded_as_none() {
+        assert!(recorded_takes(vec![ShardTake { shard: 0, quantity: q(2) }]).is_empty());
+        let elsewhere = vec![ShardTake { shard: 0, quantity: q(2) }, ShardTake { shard: 3, quantity: q(1) }];
+        assert_eq!(recorded_takes(elsewhere.clone()), elsewhere);
+    }
+
     #[test]
     fn a_line_no_single_shard_holds_takes_from_several_fullest_first() {
         let stock = shards(&[2, 4, 1, 0]);
