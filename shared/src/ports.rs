@@ -438,11 +438,6 @@ pub trait Catalogue: Send + Sync {
     /// counters are the sums of its shards, and `shards` lists each).
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
 
-    /// The products as placement prices them, in one round trip: catalogue fields, price
-    /// version and shard count from each product's own item, whose counters are, for a sharded
-    /// product, those of its shard 0 only.
-    async fn priced_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
-
     /// The sharded products, which the sweeper rebalances.
     async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError>;
 

@@ -379,9 +379,6 @@ impl Catalogue for LaggingIndex {
     async fn get_products(&self, ids: &[Sku]) -> Result<std::collections::HashMap<Sku, Product>, StoreError> {
         self.inner.get_products(ids).await
     }
-    async fn priced_products(&self, ids: &[Sku]) -> Result<std::collections::HashMap<Sku, Product>, StoreError> {
-        self.inner.priced_products(ids).await
-    }
     async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError> {
         self.inner.sharded_products().await
     }

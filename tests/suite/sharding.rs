@@ -3,8 +3,12 @@
 //! shard count changed on a live product loses nothing, and the sweeper evens the shards out.
 
 use orders_local::RunningService;
+use std::time::Duration;
+
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_shared::handlers::QueueFunction;
 use orders_shared::service::sweeper::{sweep, SweepReport};
-use orders_tests::{assert_invariants, counters, service, Api, Setup};
+use orders_tests::{assert_invariants, counters, eventually, service, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -141,13 +145,18 @@ async fn changing_the_shard_count_of_a_live_product_loses_nothing_held_or_free()
     assert_eq!(product["stock_shards"], 2);
     assert_eq!(counters(&product), (12, 3, 9));
     let shards = product["shards"].as_array().unwrap();
-    for draining in shards.iter().filter(|shard| shard["shard"].as_u64().unwrap() >= 2) {
-        assert_eq!(draining["available"], 0, "{product}");
-        assert!(
-            draining["reserved"].as_i64().unwrap() > 0,
-            "a drained shard with no holds is gone: {product}"
-        );
-    }
+    // Shard items stay numbered 0..n: the last one kept is the last that holds anything.
+    let draining: Vec<&Value> = shards.iter().filter(|shard| shard["shard"].as_u64().unwrap() >= 2).collect();
+    assert!(
+        draining
+            .iter()
+            .all(|shard| shard["available"] == 0 && shard["on_hand"] == shard["reserved"]),
+        "{product}"
+    );
+    assert!(
+        draining.last().is_none_or(|last| last["reserved"].as_i64().unwrap() > 0),
+        "{product}"
+    );
     assert_invariants(&service).await;
 
     // Holds on draining shards settle there: one paid, one cancelled, one edited down.
@@ -203,5 +212,59 @@ async fn changing_the_shard_count_of_a_live_product_loses_nothing_held_or_free()
     assert_eq!(all.status, StatusCode::CREATED, "{all:?}");
     assert!(all.body["items"][0].get("stock_takes").is_none());
     assert_eq!(counters(&admin.product("live").await), (9, 0, 9));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_queue_finishes_holds_from_shards_planned_again_or_becomes_invalid() {
+    let plan = FaultPlan::default();
+    let service = service(Setup {
+        faults: Some(plan.clone()),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    put_sharded(&admin, "hot", 8, 4).await;
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+    let alice = Api::customer(&service, "alice");
+    let accepted = alice.place(&[("hot", 2)], None).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
+    // Meanwhile the rush takes 6 of the 8, from whichever shards: alice's planned shard may be empty.
+    let bob = Api::customer(&service, "bob");
+    for _ in 0..3 {
+        assert_eq!(bob.place(&[("hot", 2)], None).await.status, StatusCode::CREATED);
+    }
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+    let carol = Api::customer(&service, "carol");
+    let also_waiting = carol.place(&[("hot", 2)], None).await;
+    assert_eq!(also_waiting.status, StatusCode::ACCEPTED, "{also_waiting:?}");
+
+    // The step plans both afresh: whichever it takes first gets the last 2 units, from
+    // whichever shards hold them; the other finds none left.
+    let poller = service.poller(QueueFunction::ReserveStock).unwrap();
+    let mut handled = 0;
+    eventually(Duration::from_secs(20), || {
+        let poller = &poller;
+        async move {
+            handled += poller.poll_once().await.unwrap();
+            (handled >= 2).then_some(())
+        }
+    })
+    .await;
+    let mut outcomes = vec![
+        alice.order(accepted.body["id"].as_str().unwrap()).await.body,
+        carol.order(also_waiting.body["id"].as_str().unwrap()).await.body,
+    ];
+    outcomes.sort_by_key(|order| order["status"].as_str().unwrap().to_owned());
+    let [invalid, reserved] = [&outcomes[0], &outcomes[1]];
+    assert_eq!(
+        (invalid["status"].as_str(), reserved["status"].as_str()),
+        (Some("INVALID"), Some("PENDING_PAYMENT"))
+    );
+    assert_eq!(taken(&reserved["items"][0]), 2);
+    assert_eq!(invalid["problems"][0]["code"], "OUT_OF_STOCK");
+    assert_eq!(invalid["problems"][0]["available"], 0, "what all shards hold together");
+    assert_eq!(counters(&admin.product("hot").await), (8, 0, 8));
     assert_invariants(&service).await;
 }

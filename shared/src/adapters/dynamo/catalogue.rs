@@ -30,7 +30,7 @@ use crate::ports::{AdjustError, Catalogue, MovementPage, PutProductError, ShardR
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
-        let mut products = self.priced_products(ids).await?;
+        let mut products = self.head_items(ids).await?;
         self.sum_shards(&mut products).await?;
         Ok(products)
     }
@@ -41,16 +41,6 @@ impl Catalogue for DynamoStore {
 
     async fn rebalance_stock(&self, product: &Sku, actor: &Actor, now: DateTime<Utc>) -> Result<ShardRebalance, StoreError> {
         self.rebalance(product, actor, now).await
-    }
-
-    async fn priced_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
-        let keys: Vec<Item> = ids.iter().map(product_key).collect();
-        let mut products = HashMap::with_capacity(ids.len());
-        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
-            let record: ProductRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-            products.insert(record.product.product_id.clone(), record.product);
-        }
-        Ok(products)
     }
 
     async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError> {
@@ -329,6 +319,18 @@ const PUT_ATTEMPTS: usize = 3;
 const BATCH_GET_KEYS: usize = 100;
 
 impl DynamoStore {
+    /// Each product's own item: the catalogue fields, and the counters of shard 0 only for a
+    /// sharded product (`sum_shards` adds the others).
+    async fn head_items(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+        let keys: Vec<Item> = ids.iter().map(product_key).collect();
+        let mut products = HashMap::with_capacity(ids.len());
+        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
+            let record: ProductRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+            products.insert(record.product.product_id.clone(), record.product);
+        }
+        Ok(products)
+    }
+
     /// One item's part of a stock adjustment: taking out no more than it has available,
     /// putting in no more than the ceiling allows.
     fn adjustment_update(
