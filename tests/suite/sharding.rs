@@ -252,7 +252,7 @@ async fn an_order_the_queue_finishes_holds_from_shards_planned_again_or_becomes_
         }
     })
     .await;
-    let mut outcomes = vec![
+    let mut outcomes = [
         alice.order(accepted.body["id"].as_str().unwrap()).await.body,
         carol.order(also_waiting.body["id"].as_str().unwrap()).await.body,
     ];
