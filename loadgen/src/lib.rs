@@ -104,8 +104,15 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
     } else {
         Vec::new()
     };
+    let hot_sku = options.scenario == "hot-sku";
     let local = LocalSettings {
-        payment_timeout_secs: 20,
+        // hot-sku measures holds: no order may expire (and give its units back) during a run;
+        // the scenario cancels what it reserved instead.
+        payment_timeout_secs: if hot_sku { 900 } else { 20 },
+        // Throttled, the reserve-stock step fails and its message comes back after the queue's
+        // 60 s visibility timeout: under hot-sku's ceiling the sweeper re-drives only past that,
+        // as in AWS (2 minutes), instead of flooding the queue with copies every second.
+        stuck_reserving_secs: if hot_sku { 90 } else { 3 },
         sweep_every: Duration::from_secs(1),
         parameters,
     };
@@ -154,7 +161,6 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
                 concurrency: options.number("concurrency", 64).max(1) as usize,
                 shards: options.shards.clone(),
                 item_wcu: u32::try_from(options.number("item-wcu", 1000)).unwrap_or(u32::MAX).max(1),
-                settle,
             };
             scenarios::hot_sku(&target, &settings).await?
         }

@@ -151,7 +151,8 @@ async fn wait_for_reservation(target: &Target, token: &str, id: &str) -> Reply {
     let started = Instant::now();
     loop {
         let order = target.api.order(token, id).await;
-        if order.body["status"] != "PENDING_RESERVING_STOCK" || started.elapsed() > Duration::from_secs(60) {
+        // Past the queue's 60 s visibility timeout: a step that failed once is tried again.
+        if order.body["status"] != "PENDING_RESERVING_STOCK" || started.elapsed() > Duration::from_secs(150) {
             return order;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -184,8 +185,6 @@ pub struct HotSkuSettings {
     pub shards: Vec<u8>,
     /// The per-item write ceiling, in WCU per second.
     pub item_wcu: u32,
-    /// How long to wait for a run's unpaid orders to expire.
-    pub settle: Duration,
 }
 
 /// Everyone on one product, under DynamoDB's per-item write ceiling (a fault mode of the storage
@@ -235,26 +234,57 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
             .collect()
             .await;
         let wall = started.elapsed();
+        let throttled = local.plan.throttled_by_item_ceiling() - throttled_before;
+        let transact_writes = local.plan.calls("TransactWriteItems") - writes_before;
         let reserved = answers.iter().filter(|(_, at, _)| at.is_some()).count();
         let last_reservation = answers.iter().filter_map(|(_, at, _)| *at).max().unwrap_or(wall);
+        let at_once: Vec<Duration> = answers
+            .iter()
+            .filter(|(reply, _, _)| reply.status == 201)
+            .filter_map(|(_, at, _)| *at)
+            .collect();
+        let last_at_once = at_once.iter().max().copied().unwrap_or(wall);
         let mut placement_answers: BTreeMap<u16, usize> = BTreeMap::new();
         for (reply, _, _) in &answers {
             *placement_answers.entry(reply.status).or_default() += 1;
         }
-        let lost = answers
-            .iter()
-            .filter(|(reply, _, status)| reply.status >= 500 || status.as_deref() == Some("PENDING_RESERVING_STOCK"))
-            .count();
         let product = target.api.product(&admin, &sku).await.body;
-        let held = product["reserved"].as_i64().unwrap_or(0);
-        // The unpaid orders expire before the next run, so that it starts on a quiet service
-        // (and their releases go back to the shards they came from, under the same ceiling).
-        let settled = settle(target, &admin, settings.settle).await;
-        let after_expiry = target.api.product(&admin, &sku).await.body;
-        let oversold = (reserved as i64 - stock).max(0) + (held - stock).max(0);
+        let counter = |name: &str| product[name].as_i64().unwrap_or(0);
+        // Held or sold beyond the stock: a hold past `available`, or more held than is on hand.
+        let oversold =
+            (reserved as i64 - stock).max(0) + (-counter("available")).max(0) + (counter("reserved") - counter("on_hand")).max(0);
+        // The customers walk away: every order the run reserved (or the queue reserves late) is
+        // cancelled, so the next run starts on a quiet service with all the units back.
+        let ids: Vec<(usize, String)> = answers
+            .iter()
+            .enumerate()
+            .filter_map(|(n, (reply, _, _))| reply.id().map(|id| (n, id)))
+            .collect();
+        let finals: Vec<String> = stream::iter(ids)
+            .map(|(n, id)| {
+                let token = target.customer(round * settings.customers + n);
+                async move {
+                    let order = wait_for_reservation(target, &token, &id).await;
+                    if order.body["status"] == "PENDING_PAYMENT" {
+                        target.api.cancel(&token, &id).await;
+                        return "CANCELLED".to_owned();
+                    }
+                    order.body["status"].as_str().unwrap_or("MISSING").to_owned()
+                }
+            })
+            .buffer_unordered(settings.concurrency)
+            .collect()
+            .await;
+        let lost = finals
+            .iter()
+            .filter(|status| !matches!(status.as_str(), "CANCELLED" | "INVALID"))
+            .count()
+            + answers.iter().filter(|(reply, _, _)| reply.status >= 500).count();
+        let after = target.api.product(&admin, &sku).await.body;
         oversold_total += oversold;
         lost_total += lost;
         let rate = reserved as f64 / last_reservation.as_secs_f64().max(0.001);
+        let rate_at_once = at_once.len() as f64 / last_at_once.as_secs_f64().max(0.001);
         runs.push(json!({
             "stock_shards": shards,
             "customers": settings.customers,
@@ -264,11 +294,11 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
             "seconds_to_last_reservation": last_reservation.as_secs_f64(),
             "reservations_per_second": rate,
             "placement_answers": placement_answers,
-            "throttled_requests": local.plan.throttled_by_item_ceiling() - throttled_before,
-            "transact_write_calls": local.plan.calls("TransactWriteItems") - writes_before,
+            "throttled_requests": throttled,
+            "transact_write_calls": transact_writes,
+            "reserved_at_once_per_second": rate_at_once,
             "counters": {"on_hand": product["on_hand"], "available": product["available"], "reserved": product["reserved"]},
-            "settled": settled,
-            "counters_after_expiry": {"on_hand": after_expiry["on_hand"], "available": after_expiry["available"], "reserved": after_expiry["reserved"]},
+            "counters_after_cancelling": {"on_hand": after["on_hand"], "available": after["available"], "reserved": after["reserved"]},
             "oversold_units": oversold,
             "lost_orders": lost,
         }));

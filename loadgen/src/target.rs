@@ -43,6 +43,8 @@ pub struct Target {
 #[derive(Debug, Clone)]
 pub struct LocalSettings {
     pub payment_timeout_secs: u64,
+    /// How long an order waits for the reserve-stock step before the sweeper sends it again.
+    pub stuck_reserving_secs: u64,
     pub sweep_every: Duration,
     /// Template parameters the runner reads itself (the API's throttling).
     pub parameters: Vec<(String, String)>,
@@ -59,7 +61,7 @@ impl Target {
         let mut options = ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), "loadgen".to_owned());
         options.environment = vec![
             ("PAYMENT_TIMEOUT_SECONDS".into(), settings.payment_timeout_secs.to_string()),
-            ("STUCK_RESERVING_SECONDS".into(), "3".into()),
+            ("STUCK_RESERVING_SECONDS".into(), settings.stuck_reserving_secs.to_string()),
         ];
         options.schedule_every = Some(settings.sweep_every);
         options.parameters = settings.parameters.clone();
