@@ -152,7 +152,8 @@ async fn wait_for_reservation(target: &Target, token: &str, id: &str) -> Reply {
     loop {
         let order = target.api.order(token, id).await;
         // Past the queue's 60 s visibility timeout: a step that failed once is tried again.
-        if order.body["status"] != "PENDING_RESERVING_STOCK" || started.elapsed() > Duration::from_secs(150) {
+        let waiting = order.status == 503 || order.body["status"] == "PENDING_RESERVING_STOCK";
+        if !waiting || started.elapsed() > Duration::from_secs(150) {
             return order;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -203,7 +204,15 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
     let mut lost_total = 0;
     for (round, &shards) in settings.shards.iter().enumerate() {
         let sku = format!("hot-{shards}-shards");
-        let stocked = target.api.put_sharded_product(&admin, &sku, "19.99", stock, shards).await;
+        // After a throttled run the storage breaker may still be open (503 with Retry-After).
+        let mut stocked = target.api.put_sharded_product(&admin, &sku, "19.99", stock, shards).await;
+        for _ in 0..30 {
+            if stocked.status != 503 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            stocked = target.api.put_sharded_product(&admin, &sku, "19.99", stock, shards).await;
+        }
         if stocked.status != 200 {
             return Err(format!("stocking {sku} failed: {stocked:?}"));
         }
@@ -212,7 +221,7 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         let throttled_before = local.plan.throttled_by_item_ceiling();
         let writes_before = local.plan.calls("TransactWriteItems");
         let started = Instant::now();
-        let answers: Vec<(Reply, Option<Duration>, Option<String>)> = stream::iter(0..settings.customers)
+        let answers: Vec<(usize, Reply, Option<Duration>, Option<String>)> = stream::iter(0..settings.customers)
             .map(|n| {
                 let token = target.customer(round * settings.customers + n);
                 let sku = sku.clone();
@@ -227,7 +236,7 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
                         _ => None,
                     };
                     let reserved_at = (status.as_deref() == Some("PENDING_PAYMENT")).then(|| started.elapsed());
-                    (placed, reserved_at, status)
+                    (n, placed, reserved_at, status)
                 }
             })
             .buffer_unordered(settings.concurrency)
@@ -236,16 +245,16 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         let wall = started.elapsed();
         let throttled = local.plan.throttled_by_item_ceiling() - throttled_before;
         let transact_writes = local.plan.calls("TransactWriteItems") - writes_before;
-        let reserved = answers.iter().filter(|(_, at, _)| at.is_some()).count();
-        let last_reservation = answers.iter().filter_map(|(_, at, _)| *at).max().unwrap_or(wall);
+        let reserved = answers.iter().filter(|(_, _, at, _)| at.is_some()).count();
+        let last_reservation = answers.iter().filter_map(|(_, _, at, _)| *at).max().unwrap_or(wall);
         let at_once: Vec<Duration> = answers
             .iter()
-            .filter(|(reply, _, _)| reply.status == 201)
-            .filter_map(|(_, at, _)| *at)
+            .filter(|(_, reply, _, _)| reply.status == 201)
+            .filter_map(|(_, _, at, _)| *at)
             .collect();
         let last_at_once = at_once.iter().max().copied().unwrap_or(wall);
         let mut placement_answers: BTreeMap<u16, usize> = BTreeMap::new();
-        for (reply, _, _) in &answers {
+        for (_, reply, _, _) in &answers {
             *placement_answers.entry(reply.status).or_default() += 1;
         }
         let product = target.api.product(&admin, &sku).await.body;
@@ -257,29 +266,41 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         // cancelled, so the next run starts on a quiet service with all the units back.
         let ids: Vec<(usize, String)> = answers
             .iter()
-            .enumerate()
-            .filter_map(|(n, (reply, _, _))| reply.id().map(|id| (n, id)))
+            .filter_map(|(n, reply, _, _)| reply.id().map(|id| (*n, id)))
             .collect();
         let finals: Vec<String> = stream::iter(ids)
             .map(|(n, id)| {
                 let token = target.customer(round * settings.customers + n);
                 async move {
-                    let order = wait_for_reservation(target, &token, &id).await;
-                    if order.body["status"] == "PENDING_PAYMENT" {
-                        target.api.cancel(&token, &id).await;
-                        return "CANCELLED".to_owned();
+                    wait_for_reservation(target, &token, &id).await;
+                    // Cancelling writes the hot item too: throttled, it (and, while the storage
+                    // breaker is open, anything) is 503 for a while.
+                    let mut status = String::from("MISSING");
+                    for _ in 0..60 {
+                        let order = target.api.order(&token, &id).await;
+                        if order.status == 503 {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
+                        status = order.body["status"].as_str().unwrap_or("MISSING").to_owned();
+                        if status != "PENDING_PAYMENT" {
+                            break;
+                        }
+                        if target.api.cancel(&token, &id).await.status == 503 {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                     }
-                    order.body["status"].as_str().unwrap_or("MISSING").to_owned()
+                    status
                 }
             })
-            .buffer_unordered(settings.concurrency)
+            .buffer_unordered(8)
             .collect()
             .await;
         let lost = finals
             .iter()
             .filter(|status| !matches!(status.as_str(), "CANCELLED" | "INVALID"))
             .count()
-            + answers.iter().filter(|(reply, _, _)| reply.status >= 500).count();
+            + answers.iter().filter(|(_, reply, _, _)| reply.status >= 500).count();
         let after = target.api.product(&admin, &sku).await.body;
         oversold_total += oversold;
         lost_total += lost;
@@ -310,21 +331,23 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         settings.customers, stock, settings.item_wcu
     );
     println!(
-        "| stock_shards | reservations/s | ratio to {} shard(s) | reserved | throttled requests | TransactWriteItems calls | oversold |",
+        "| stock_shards | reservations/s | ratio to {} shard(s) | reserved at once (201)/s | reserved (201 + 202 finished by the queue) | throttled requests | TransactWriteItems calls | oversold | lost |",
         settings.shards.first().copied().unwrap_or(1)
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for run in &runs {
         let rate = run["reservations_per_second"].as_f64().unwrap_or(0.0);
         println!(
-            "| {} | {:.0} | {:.2}x | {} | {} | {} | {} |",
+            "| {} | {:.0} | {:.2}x | {:.0} | {} | {} | {} | {} | {} |",
             run["stock_shards"],
             rate,
             rate / first,
+            run["reserved_at_once_per_second"].as_f64().unwrap_or(0.0),
             run["reserved"],
             run["throttled_requests"],
             run["transact_write_calls"],
-            run["oversold_units"]
+            run["oversold_units"],
+            run["lost_orders"]
         );
     }
     Ok(json!({
