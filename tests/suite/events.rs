@@ -94,12 +94,7 @@ async fn every_status_change_reaches_a_subscriber_once_by_event_id_and_in_versio
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_the_bus_refuses_are_published_again_and_none_is_lost() {
     let plan = FaultPlan::default();
-    let service = service(Setup {
-        faults: Some(plan.clone()),
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let subscriber = subscribe(&service).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 3).await;

@@ -11,18 +11,10 @@ use orders_tests::{assert_invariants, counters, eventually, service, timeline, A
 use reqwest::StatusCode;
 use serde_json::Value;
 
-fn with_faults(plan: &FaultPlan, poll_queues: bool) -> Setup {
-    Setup {
-        faults: Some(plan.clone()),
-        poll_queues,
-        ..Setup::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_before_the_write_are_retried_inline() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, true)).await;
+    let service = service(Setup::with_faults(&plan, true)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     plan.fail_next("BatchGetItem", FaultPoint::Before, 2);
@@ -37,7 +29,7 @@ async fn failures_before_the_write_are_retried_inline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_persistently_throttled_call_is_tried_only_as_often_as_the_sdk_is_configured_to() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, false)).await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     let alice = Api::customer(&service, "alice");
@@ -67,7 +59,7 @@ async fn a_persistently_throttled_call_is_tried_only_as_often_as_the_sdk_is_conf
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_cancelled_by_a_conflict_is_tried_again_by_the_service() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, false)).await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     // The SDK does not retry a cancelled transaction; the placement's contention retry does.
@@ -89,7 +81,7 @@ async fn a_transaction_cancelled_by_a_conflict_is_tried_again_by_the_service() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_that_took_effect_but_lost_its_answer_is_not_applied_twice() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, true)).await;
+    let service = service(Setup::with_faults(&plan, true)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     plan.fail_next("TransactWriteItems", FaultPoint::After, 1);
@@ -107,7 +99,7 @@ async fn a_write_that_took_effect_but_lost_its_answer_is_not_applied_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_retries_run_out_the_queue_finishes_the_reservation() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, false)).await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     // Every try the SDK makes fails; the write that parks the order succeeds.
@@ -144,7 +136,7 @@ async fn when_retries_run_out_the_queue_finishes_the_reservation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_saga_message_changes_nothing() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, false)).await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
@@ -169,7 +161,7 @@ async fn a_duplicate_saga_message_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_the_queue_finds_short_of_stock_becomes_invalid() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, false)).await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 2).await;
     plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
@@ -195,7 +187,7 @@ async fn an_order_the_queue_finds_short_of_stock_becomes_invalid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_under_random_faults_sells_exactly_the_stock() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, true)).await;
+    let service = service(Setup::with_faults(&plan, true)).await;
     let admin = Api::admin(&service);
     admin.put_product("hot", "19.99", 10).await;
     for (op, point, rate) in [
@@ -257,7 +249,7 @@ async fn a_burst_under_random_faults_sells_exactly_the_stock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_reserving_is_answered_by_the_clients_retry_with_the_same_order() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, true)).await;
+    let service = service(Setup::with_faults(&plan, true)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     plan.fail_next("placement.after_commit", FaultPoint::Crash, 1);
@@ -277,7 +269,7 @@ async fn a_crash_after_reserving_is_answered_by_the_clients_retry_with_the_same_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicated_and_reordered_deliveries_reserve_once() {
     let plan = FaultPlan::default();
-    let service = service(with_faults(&plan, false)).await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     let mut ids = Vec::new();
@@ -308,7 +300,7 @@ async fn duplicated_and_reordered_deliveries_reserve_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_storage_breaker_opens_after_failures_in_a_row_answers_at_once_and_closes_after_a_good_probe() {
     let plan = FaultPlan::default();
-    let mut setup = with_faults(&plan, false);
+    let mut setup = Setup::with_faults(&plan, false);
     setup.environment = vec![
         ("STORAGE_ATTEMPTS".into(), "2".into()),
         ("BREAKER_FAILURES".into(), "3".into()),

@@ -101,12 +101,7 @@ async fn the_price_version_moves_only_when_the_price_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_that_waited_in_the_queue_while_its_price_changed_is_charged_the_new_price_and_says_so() {
     let plan = FaultPlan::default();
-    let service = service(Setup {
-        faults: Some(plan.clone()),
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     admin.put_product("tea", "2.00", 10).await;

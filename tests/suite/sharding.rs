@@ -35,6 +35,12 @@ fn taken(line: &Value) -> i64 {
     }
 }
 
+/// Edits the quantity of an order's first line.
+async fn set_quantity(customer: &Api, id: &str, quantity: u32) -> orders_tests::Reply {
+    let path = format!("/api/v1/orders/{id}/items/item-1");
+    customer.send(Method::PUT, &path, Some(json!({ "quantity": quantity })), &[]).await
+}
+
 async fn sweep_now(service: &RunningService) -> SweepReport {
     let report = sweep(&service.app, service.app.stuck_after).await.expect("the sweep runs");
     assert_eq!((report.failures, report.drift.len()), (0, 0), "{report:?}");
@@ -166,14 +172,7 @@ async fn changing_the_shard_count_of_a_live_product_loses_nothing_held_or_free()
         StatusCode::OK
     );
     assert_eq!(alice.cancel(&held[1].0).await.status, StatusCode::OK);
-    let edited = alice
-        .send(
-            Method::PUT,
-            &format!("/api/v1/orders/{}/items/item-1", held[2].0),
-            Some(json!({"quantity": 1})),
-            &[],
-        )
-        .await;
+    let edited = set_quantity(&alice, &held[2].0, 1).await;
     assert_eq!(edited.status, StatusCode::OK, "{edited:?}");
     assert_eq!(taken(&edited.body["items"][0]), 1);
     assert_eq!(counters(&admin.product("live").await), (9, 8, 1));
@@ -189,14 +188,7 @@ async fn changing_the_shard_count_of_a_live_product_loses_nothing_held_or_free()
     assert_eq!(free.iter().take(2).sum::<i64>(), 8, "{product}");
 
     // Edited up again: the extra unit is held too, and the sums still hold.
-    let more = alice
-        .send(
-            Method::PUT,
-            &format!("/api/v1/orders/{}/items/item-1", held[2].0),
-            Some(json!({"quantity": 4})),
-            &[],
-        )
-        .await;
+    let more = set_quantity(&alice, &held[2].0, 4).await;
     assert_eq!(more.status, StatusCode::OK, "{more:?}");
     assert_eq!(taken(&more.body["items"][0]), 4);
     assert_eq!(counters(&admin.product("live").await), (9, 5, 4));
@@ -218,12 +210,7 @@ async fn changing_the_shard_count_of_a_live_product_loses_nothing_held_or_free()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_the_queue_finishes_holds_from_shards_planned_again_or_becomes_invalid() {
     let plan = FaultPlan::default();
-    let service = service(Setup {
-        faults: Some(plan.clone()),
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     put_sharded(&admin, "hot", 8, 4).await;
     plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);

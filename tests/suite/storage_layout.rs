@@ -63,12 +63,7 @@ fn text<'a>(item: &'a Item, name: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_meant_for_it() {
     let plan = FaultPlan::default();
-    let service = service(Setup {
-        faults: Some(plan.clone()),
-        poll_queues: false,
-        ..Setup::default()
-    })
-    .await;
+    let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "5.00", 10).await;
     let alice = Api::customer(&service, "alice");

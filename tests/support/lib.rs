@@ -35,6 +35,18 @@ pub struct Setup {
     pub parameters: Vec<(String, String)>,
 }
 
+impl Setup {
+    /// The default service with this fault plan, its queues polled by the runner or, with
+    /// `poll_queues` false, by the test.
+    pub fn with_faults(plan: &FaultPlan, poll_queues: bool) -> Self {
+        Self {
+            faults: Some(plan.clone()),
+            poll_queues,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Setup {
     fn default() -> Self {
         Self {
