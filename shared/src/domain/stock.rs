@@ -134,7 +134,12 @@ pub fn assign_takes(lines: &mut [OrderLine], catalogue: &HashMap<Sku, Product>, 
             line.stock_takes = Vec::new();
             continue;
         };
-        match plan_takes(line.quantity, &product.shards, product.stock_shards, start() as usize) {
+        match plan_takes(
+            line.quantity,
+            &product.shards,
+            product.stock_shards,
+            usize::try_from(start()).unwrap_or_default(),
+        ) {
             Some(takes) => line.stock_takes = recorded_takes(takes),
             None => short.push(LineProblem {
                 product_id: line.product_id.clone(),

@@ -105,7 +105,7 @@ pub async fn place_order(
         let catalogue = app.catalogue.get_products(&skus).await?;
         let now = app.clock.now();
         let (mut lines, unknown) = price_lines(request, &catalogue)?;
-        let short = stock::assign_takes(&mut lines, &catalogue, rand::random::<u32> as fn() -> u32);
+        let short = stock::assign_takes(&mut lines, &catalogue, rand::random);
         if let Some(locked) = request.locked_prices() {
             // A checkout charges what the customer was shown, or nothing.
             let changes: Vec<PriceChange> = lines

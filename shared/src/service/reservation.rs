@@ -86,7 +86,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
                 if !sharded {
                     return invalidate(app, order, problems, &actor).await;
                 }
-                let short = stock::assign_takes(&mut order.items, &catalogue, rand::random::<u32> as fn() -> u32);
+                let short = stock::assign_takes(&mut order.items, &catalogue, rand::random);
                 if short.is_empty() && round < ATTEMPTS {
                     continue;
                 }
