@@ -162,12 +162,7 @@ pub async fn check(
     for item in scan(client, inventory_table).await? {
         match item {
             StoredItem::Product(product) => products.push(product),
-            StoredItem::StockShard(shard) => shards.entry(shard.product_id).or_default().push(ShardStock {
-                shard: shard.shard,
-                on_hand: shard.on_hand,
-                available: shard.available,
-                reserved: shard.reserved,
-            }),
+            StoredItem::StockShard(shard) => shards.entry(shard.product_id.clone()).or_default().push(shard.stock()),
             StoredItem::Reservation(reservation) => {
                 reservations.insert(reservation.order_id, reservation);
             }
@@ -176,28 +171,11 @@ pub async fn check(
     }
     for product in &mut products {
         if let Some(more) = shards.remove(&product.product_id) {
-            add_up_shards(product, more);
+            product.add_up_shards(more);
         }
     }
     let orders = stored_orders(client, orders_table).await?;
     Ok(judge(&products, &reservations, &orders, thresholds, now))
-}
-
-/// A sharded product as the service reads it: counters summed over its own item (shard 0) and
-/// its shard items, and each shard listed.
-pub fn add_up_shards(product: &mut Product, more: Vec<ShardStock>) {
-    let mut all = vec![ShardStock {
-        shard: 0,
-        on_hand: product.on_hand,
-        available: product.available,
-        reserved: product.reserved,
-    }];
-    all.extend(more);
-    all.sort_by_key(|shard| shard.shard);
-    product.on_hand = all.iter().map(|shard| shard.on_hand).sum();
-    product.available = all.iter().map(|shard| shard.available).sum();
-    product.reserved = all.iter().map(|shard| shard.reserved).sum();
-    product.shards = all;
 }
 
 /// Every order of the orders table, read strongly consistent.

@@ -83,6 +83,23 @@ impl Product {
     pub fn shard_item_count(&self) -> u8 {
         self.shard_items.max(self.stock_shards.get())
     }
+
+    /// The product as read from its own item (shard 0) and its other shard items: the counters
+    /// become their sums, and `shards` lists each.
+    pub fn add_up_shards(&mut self, more: impl IntoIterator<Item = ShardStock>) {
+        let mut shards = vec![ShardStock {
+            shard: 0,
+            on_hand: self.on_hand,
+            available: self.available,
+            reserved: self.reserved,
+        }];
+        shards.extend(more);
+        shards.sort_by_key(|shard| shard.shard);
+        self.on_hand = shards.iter().map(|shard| shard.on_hand).sum();
+        self.available = shards.iter().map(|shard| shard.available).sum();
+        self.reserved = shards.iter().map(|shard| shard.reserved).sum();
+        self.shards = shards;
+    }
 }
 
 /// What moved a product's stock.

@@ -152,6 +152,13 @@ pub fn assign_takes(lines: &mut [OrderLine], catalogue: &HashMap<Sku, Product>, 
     short
 }
 
+/// Whether a line is of a sharded product, whose holds a refusal may ask to plan again.
+pub fn holds_from_shards(lines: &[OrderLine], catalogue: &HashMap<Sku, Product>) -> bool {
+    lines
+        .iter()
+        .any(|line| catalogue.get(&line.product_id).is_some_and(Product::is_sharded))
+}
+
 /// A refusal's problems as the customer reads them: a sharded product's `available` is what
 /// all its shards hold (as last read), not what the one shard that refused held.
 pub fn summed_problems(mut problems: Vec<LineProblem>, catalogue: &HashMap<Sku, Product>) -> Vec<LineProblem> {

@@ -196,7 +196,9 @@ pub async fn place_order(
                 continue;
             }
             // A sharded product's chosen shards emptied since the read: plan from a fresh one.
-            Err(WriteError::Rejected(Rejection::OutOfStock(_))) if round < PLACEMENT_ATTEMPTS && holds_from_shards(&catalogue, &order) => {
+            Err(WriteError::Rejected(Rejection::OutOfStock(_)))
+                if round < PLACEMENT_ATTEMPTS && stock::holds_from_shards(&order.items, &catalogue) =>
+            {
                 tracing::info!("a shard emptied while the order was placed; planning its holds again");
                 continue;
             }
@@ -219,14 +221,6 @@ pub async fn place_order(
         };
     }
     Err(PlaceError::PricesKeptChanging)
-}
-
-/// Whether a line of the order is of a sharded product.
-fn holds_from_shards(catalogue: &std::collections::HashMap<crate::domain::Sku, crate::domain::Product>, order: &Order) -> bool {
-    order
-        .items
-        .iter()
-        .any(|line| catalogue.get(&line.product_id).is_some_and(crate::domain::Product::is_sharded))
 }
 
 /// Stores an order that needs no stock held (INVALID), or that the queue will finish.

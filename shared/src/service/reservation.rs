@@ -79,11 +79,7 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
             Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
                 let skus: Vec<_> = order.items.iter().map(|line| line.product_id.clone()).collect();
                 let catalogue = app.catalogue.get_products(&skus).await?;
-                let sharded = order
-                    .items
-                    .iter()
-                    .any(|line| catalogue.get(&line.product_id).is_some_and(crate::domain::Product::is_sharded));
-                if !sharded {
+                if !stock::holds_from_shards(&order.items, &catalogue) {
                     return invalidate(app, order, problems, &actor).await;
                 }
                 let short = stock::assign_takes(&mut order.items, &catalogue, rand::random);

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::records::{
-    movements_partition, product_key, reservation_key, seller_key, shard_key, to_attribute, to_item, AdjustmentKeyRecord, Item,
-    MovementRecord, ProductRecord, ReservationRecord, SellerRecord, Sharded,
+    movements_partition, product_key, reservation_key, seller_key, shard_key, stored_as_sharded, to_attribute, to_item,
+    AdjustmentKeyRecord, Item, MovementRecord, ProductRecord, ReservationRecord, SellerRecord, Sharded,
 };
 use super::shards::shards_of;
 use super::{encode_failure, DynamoStore};
@@ -129,7 +129,7 @@ impl Catalogue for DynamoStore {
                 Ok(product) => return Ok(product),
                 Err(old) => {
                     let number = |name: &str| old.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok());
-                    if number("shard_items").unwrap_or(1) > 1 || number("stock_shards").unwrap_or(1) > 1 {
+                    if stored_as_sharded(&old) {
                         return self.put_sharded(update, if_match, actor, now).await;
                     }
                     let version = number("version").and_then(|v| u64::try_from(v).ok());
@@ -219,7 +219,7 @@ impl Catalogue for DynamoStore {
                 if old.is_none() && shard == 0 {
                     return Err(AdjustError::NotFound);
                 }
-                let sharded = shard > 0 || number("shard_items").unwrap_or(1) > 1 || number("stock_shards").unwrap_or(1) > 1;
+                let sharded = shard > 0 || old.is_some_and(stored_as_sharded);
                 if delta > 0 {
                     return Err(AdjustError::TooMuch);
                 }
@@ -321,7 +321,7 @@ const BATCH_GET_KEYS: usize = 100;
 impl DynamoStore {
     /// Each product's own item: the catalogue fields, and the counters of shard 0 only for a
     /// sharded product (`sum_shards` adds the others).
-    async fn head_items(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+    pub(super) async fn head_items(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
         let keys: Vec<Item> = ids.iter().map(product_key).collect();
         let mut products = HashMap::with_capacity(ids.len());
         for item in self.consistent_batch_get(&self.inventory_table, keys).await? {

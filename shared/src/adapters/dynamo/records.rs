@@ -11,6 +11,7 @@ use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::invoice::Invoice;
 use crate::domain::listing::{sort_position, timestamp_key};
 use crate::domain::order::Payment;
+use crate::domain::stock::ShardStock;
 use crate::domain::{
     Actor, IdempotencyKey, MovementKind, Order, OrderId, OrderStatus, Product, Reservation, ReservationStatus, SellerId, Sku, SortField,
     StockAdjustment, StockMovement, UserId,
@@ -571,6 +572,28 @@ pub struct StockShardRecord {
     pub reserved: i64,
     #[serde(default)]
     pub version: u64,
+}
+
+impl StockShardRecord {
+    pub fn stock(&self) -> ShardStock {
+        ShardStock {
+            shard: self.shard,
+            on_hand: self.on_hand,
+            available: self.available,
+            reserved: self.reserved,
+        }
+    }
+}
+
+/// Whether a product item as stored (an old image, a cancellation reason's item) is sharded.
+pub fn stored_as_sharded(item: &Item) -> bool {
+    let above_one = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| n > 1)
+    };
+    above_one("shard_items") || above_one("stock_shards")
 }
 
 /// The item holding shard `shard` of a product's stock (0: the product's own item).

@@ -24,39 +24,26 @@ impl DynamoStore {
     /// Adds up the shards of the sharded products among `products` (one more BatchGetItem, only
     /// when one is sharded) and lists each shard's counters.
     pub(super) async fn sum_shards(&self, products: &mut HashMap<Sku, Product>) -> Result<(), StoreError> {
+        let records = self.shard_records(products).await?;
+        add_up(products, &records);
+        Ok(())
+    }
+
+    /// The shard items (1..) of the sharded products among `products`, in one BatchGetItem.
+    async fn shard_records(&self, products: &HashMap<Sku, Product>) -> Result<Vec<StockShardRecord>, StoreError> {
         let keys: Vec<Item> = products
             .values()
             .filter(|product| product.is_sharded())
             .flat_map(|product| (1..product.shard_item_count()).map(|n| shard_key(&product.product_id, n)))
             .collect();
         if keys.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let mut found: HashMap<Sku, Vec<ShardStock>> = HashMap::new();
-        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
-            let record: StockShardRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-            found.entry(record.product_id.clone()).or_default().push(ShardStock {
-                shard: record.shard,
-                on_hand: record.on_hand,
-                available: record.available,
-                reserved: record.reserved,
-            });
-        }
-        for product in products.values_mut().filter(|product| product.is_sharded()) {
-            let mut shards = vec![ShardStock {
-                shard: 0,
-                on_hand: product.on_hand,
-                available: product.available,
-                reserved: product.reserved,
-            }];
-            shards.extend(found.remove(&product.product_id).unwrap_or_default());
-            shards.sort_by_key(|shard| shard.shard);
-            product.on_hand = shards.iter().map(|shard| shard.on_hand).sum();
-            product.available = shards.iter().map(|shard| shard.available).sum();
-            product.reserved = shards.iter().map(|shard| shard.reserved).sum();
-            product.shards = shards;
-        }
-        Ok(())
+        self.consistent_batch_get(&self.inventory_table, keys)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(encode_failure))
+            .collect()
     }
 
     async fn read_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
@@ -75,7 +62,13 @@ impl DynamoStore {
     ) -> Result<Product, PutProductError> {
         let sku = &update.product_id;
         for _ in 0..SHARDED_ATTEMPTS {
-            let current = self.read_product(sku).await?;
+            // The counters and the versions that condition their rewrite come from one read, so
+            // a hold landing after it fails the write instead of being overwritten.
+            let mut read = self.head_items(std::slice::from_ref(sku)).await?;
+            let records = self.shard_records(&read).await?;
+            let versions: HashMap<u8, u64> = records.iter().map(|record| (record.shard, record.version)).collect();
+            add_up(&mut read, &records);
+            let current = read.remove(sku);
             match (if_match, &current) {
                 (Some(_), None) => return Err(PutProductError::NotFound),
                 (Some(expected), Some(product)) if product.version != expected => {
@@ -100,7 +93,6 @@ impl DynamoStore {
                 Some(product) if product.price != update.price => product.price_version + 1,
                 Some(product) => product.price_version,
             };
-            let versions = self.shard_versions(sku, &shards_now).await?;
             let mut writes = vec![self.write_head(update, current.as_ref(), &layout[0], active, items, price_version, actor, now)?];
             for shard in layout.iter().skip(1) {
                 writes.push(self.write_shard(sku, shard, versions.get(&shard.shard).copied(), price_version, actor, now)?);
@@ -121,26 +113,6 @@ impl DynamoStore {
             }
         }
         Err(StoreError::Contended("the product's shards kept changing under the update".into()).into())
-    }
-
-    /// The versions of the shard items (1..) as stored now, to condition their rewrite on.
-    async fn shard_versions(&self, sku: &Sku, shards: &[ShardStock]) -> Result<HashMap<u8, u64>, StoreError> {
-        let keys: Vec<Item> = shards
-            .iter()
-            .filter(|shard| shard.shard > 0)
-            .map(|shard| shard_key(sku, shard.shard))
-            .collect();
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        self.consistent_batch_get(&self.inventory_table, keys)
-            .await?
-            .into_iter()
-            .map(|item| {
-                let record: StockShardRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                Ok((record.shard, record.version))
-            })
-            .collect()
     }
 
     /// The product's own item (shard 0 and the catalogue fields), conditioned on the version read.
@@ -355,6 +327,14 @@ impl DynamoStore {
             Err(err) if lost_a_race(&err) => Ok(false),
             Err(err) => Err(classify(err)),
         }
+    }
+}
+
+/// Makes each sharded product among `products` the sum of its own item and its shard records.
+fn add_up(products: &mut HashMap<Sku, Product>, records: &[StockShardRecord]) {
+    for (sku, product) in products.iter_mut().filter(|(_, product)| product.is_sharded()) {
+        let own = records.iter().filter(|record| &record.product_id == sku);
+        product.add_up_shards(own.map(StockShardRecord::stock));
     }
 }
 
