@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use orders_shared::adapters::dynamo::{decode_stored, StoredItem};
 use orders_shared::domain::events::{events_of, DomainEvent, EventName};
-use orders_shared::domain::payment::PaymentMethod;
+use orders_shared::domain::order::PaymentMethod;
 use orders_shared::domain::stock::ShardStock;
 use orders_shared::domain::{Money, Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
 

@@ -12,6 +12,7 @@ pub mod http;
 pub mod lambda;
 pub mod metrics;
 pub mod ports;
+pub mod render;
 pub mod retry;
 pub mod saga;
 pub mod service;

@@ -15,7 +15,7 @@ use crate::domain::events::DomainEvent;
 use crate::domain::invoice::Invoice;
 use crate::domain::numbering::OrderNumber;
 use crate::domain::order::Payment;
-use crate::domain::payment::PaymentMethod;
+use crate::domain::order::PaymentMethod;
 use crate::domain::seller::{Seller, SellerUpdate};
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, ListQuery, Money, Order, OrderId, OrderStatus, Page, PaymentReference, Product, ProductUpdate,
@@ -361,7 +361,7 @@ pub enum StockChange<'a> {
     /// An unpaid order's lines changed: its ACTIVE reservation takes the new lines, and each
     /// product's held units move by its delta (a hold conditioned like a placement's, or a
     /// give-back).
-    Adjust(&'a Reservation, &'a [crate::domain::edit::StockDelta]),
+    Adjust(&'a Reservation, &'a [crate::domain::order::StockDelta]),
 }
 
 impl<'a> StockChange<'a> {

@@ -221,7 +221,7 @@ async fn of_five_concurrent_refunds_only_the_three_that_fit_the_payment_succeed(
     let first = replies.iter().find(|reply| reply.status == StatusCode::CREATED).unwrap();
     let key = ["refund-0", "refund-1", "refund-2", "refund-3", "refund-4"]
         .into_iter()
-        .find(|key| orders_shared::domain::refund::requested_refund_id(key).as_str() == first.body["refund"]["refund_id"])
+        .find(|key| orders_shared::domain::order::requested_refund_id(key).as_str() == first.body["refund"]["refund_id"])
         .unwrap();
     let replay = refund(&admin, &id, key, json!({"amount": "3.00", "reason": "goodwill"})).await;
     assert_eq!((replay.status, &replay.body["refund"]), (StatusCode::OK, &first.body["refund"]));

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
-use crate::domain::payment::PaymentMethod;
+use crate::domain::order::PaymentMethod;
 use crate::domain::{Money, OrderId, PaymentReference};
 use crate::ports::{PaymentProvider, ProviderError, ProviderIntent};
 

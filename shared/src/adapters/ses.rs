@@ -33,7 +33,10 @@ fn content(text: &str) -> Result<Content, NotifyError> {
 #[async_trait]
 impl Notifier for SesNotifier {
     async fn send(&self, message: &Notification) -> Result<String, NotifyError> {
-        let body = Body::builder().text(content(&message.text)?).html(content(&message.html)?).build();
+        let body = Body::builder()
+            .text(content(&message.text())?)
+            .html(content(&crate::render::html::notification(message))?)
+            .build();
         let email = Message::builder().subject(content(&message.subject)?).body(body).build();
         let sent = self
             .client

@@ -9,10 +9,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::events::{DomainEvent, EventName};
-use super::fulfilment::PartItem;
 use super::ids::{SellerId, Sku};
 use super::money::Money;
 use super::order::Order;
+use super::order::PartItem;
 
 /// The longest range one report reads (a quarter): bounded work per request.
 pub const MAX_RANGE_DAYS: i64 = 92;
@@ -274,9 +274,10 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
+    use crate::domain::actor::Actor;
     use crate::domain::events::events_of;
     use crate::domain::order::tests::awaiting_payment;
-    use crate::domain::order::{Actor, Payment};
+    use crate::domain::order::Payment;
     use crate::domain::PaymentReference;
 
     fn day(text: &str) -> NaiveDate {

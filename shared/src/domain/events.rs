@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::fulfilment::{PartStatus, SellerPart};
 use super::ids::{OrderId, SellerId, UserId};
 use super::money::Money;
 use super::order::Order;
-use super::payment::PaymentMethod;
-use super::refund::{Refund, RETURN_REJECTED};
+use super::order::PaymentMethod;
+use super::order::{PartStatus, SellerPart};
+use super::order::{Refund, RETURN_REJECTED};
 use super::status::OrderStatus;
 
 /// The `source` of every event this service publishes.
@@ -195,7 +195,8 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::domain::order::{price_lines, Actor, Payment, PricingPolicy};
+    use crate::domain::actor::Actor;
+    use crate::domain::order::{price_lines, Payment, PricingPolicy};
     use crate::domain::{PaymentReference, PlaceOrder, Product, Sku};
 
     fn placed() -> Order {

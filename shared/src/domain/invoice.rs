@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::fulfilment::SellerPart;
 use super::ids::{OrderId, SellerId, UserId};
+use super::line::OrderLine;
 use super::money::Money;
-use super::order::{Order, OrderLine, Totals};
+use super::order::SellerPart;
+use super::order::{Order, Totals};
 
 /// What one seller earns from the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,48 +75,6 @@ impl Invoice {
             sellers,
         }
     }
-
-    /// A printable page of the invoice; every value shown is escaped.
-    pub fn to_html(&self) -> String {
-        let lines: String = self
-            .lines
-            .iter()
-            .map(|line| {
-                format!(
-                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                    escape(&line.name),
-                    escape(line.seller_id.as_str()),
-                    line.quantity,
-                    line.unit_price,
-                    line.subtotal
-                )
-            })
-            .collect();
-        let total = |label: &str, amount: Money| format!("<tr><th colspan=\"4\">{label}</th><td class=\"n\">{amount}</td></tr>");
-        format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Invoice {number}</title>\
-             <style>body{{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;color:#222}}\
-             table{{width:100%;border-collapse:collapse}}td,th{{padding:.3rem;border-bottom:1px solid #ddd;text-align:left}}\
-             .n{{text-align:right}}@media print{{body{{margin:0}}}}</style></head><body>\
-             <h1>Invoice {number}</h1><p>Order {order}<br>Customer {user}<br>Issued {issued}<br>Currency {currency}</p>\
-             <table><thead><tr><th>Item</th><th>Seller</th><th class=\"n\">Qty</th><th class=\"n\">Unit price</th>\
-             <th class=\"n\">Amount</th></tr></thead><tbody>{lines}</tbody><tfoot>{subtotal}{shipping}{tax}{discount}{grand}</tfoot>\
-             </table></body></html>",
-            number = escape(&self.number),
-            order = match &self.order_number {
-                Some(number) => format!("{number} ({})", self.order_id),
-                None => self.order_id.to_string(),
-            },
-            user = escape(self.user_id.as_str()),
-            issued = self.issued_at.format("%Y-%m-%d %H:%M UTC"),
-            currency = escape(&self.currency),
-            subtotal = total("Subtotal", self.totals.subtotal),
-            shipping = total("Shipping", self.totals.shipping_fee),
-            tax = total("Tax", self.totals.tax),
-            discount = total("Discount", self.totals.discount),
-            grand = total("Total", self.totals.total),
-        )
-    }
 }
 
 /// The invoice number for a sequence number.
@@ -123,22 +82,12 @@ pub fn number(sequence: u64) -> String {
     format!("INV-{sequence:08}")
 }
 
-/// Text safe to put in HTML (invoices, notification messages).
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn numbers_are_zero_padded_and_html_escapes_what_it_shows() {
+    fn numbers_are_zero_padded() {
         assert_eq!(number(42), "INV-00000042");
-        assert_eq!(escape("<b>Mugs & \"cups\"</b>"), "&lt;b&gt;Mugs &amp; &quot;cups&quot;&lt;/b&gt;");
     }
 }

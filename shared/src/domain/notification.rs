@@ -1,15 +1,15 @@
 //! What customers and sellers are told, and when: one message per recipient of an event that
-//! concerns them, as plain text and as HTML.
+//! concerns them: a subject, lines and a footer (an e-mail's HTML is rendered outside the
+//! domain, in `render::html`).
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::contact::Email;
 use super::events::{DomainEvent, EventName};
-use super::fulfilment::PartStatus;
 use super::ids::SellerId;
-use super::invoice::escape;
 use super::order::Order;
+use super::order::PartStatus;
 use super::seller::Seller;
 
 /// Who a message is for: the order's customer, or one of its sellers.
@@ -34,8 +34,16 @@ pub struct Notification {
     pub audience: Audience,
     pub to: Email,
     pub subject: String,
-    pub text: String,
-    pub html: String,
+    pub lines: Vec<String>,
+    /// Which order the message is about, below the lines.
+    pub footer: String,
+}
+
+impl Notification {
+    /// The message as plain text.
+    pub fn text(&self) -> String {
+        format!("{}\n\n{}\n", self.lines.join("\n"), self.footer)
+    }
 }
 
 /// The messages one event gives, one per recipient we have an address for. Events that concern
@@ -197,20 +205,11 @@ fn render(audience: Audience, to: Email, order: &Order, subject: String, lines: 
         Some(number) => format!("Order {number} ({})", order.id),
         None => format!("Order {}", order.id),
     };
-    let text = format!("{}\n\n{footer}\n", lines.join("\n"));
-    let mut html = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>",
-        escape(&subject)
-    );
-    for line in &lines {
-        let _ = write!(html, "<p>{}</p>", escape(line));
-    }
-    let _ = write!(html, "<p style=\"color:#666\">{}</p></body></html>", escape(&footer));
     Notification {
         audience,
         to,
         subject,
-        text,
-        html,
+        lines,
+        footer,
     }
 }

@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::actor::Actor;
 use super::ids::{OrderId, SellerId, Sku};
 use super::money::Money;
-use super::order::Actor;
 use super::stock::{ShardStock, StockShards};
 
 /// A catalogue entry with its stock counters: `on_hand = available + reserved`.

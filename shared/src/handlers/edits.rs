@@ -7,7 +7,7 @@ use serde_json::json;
 use super::caller;
 use super::payments::{order_id, refusal, refused};
 use crate::app::App;
-use crate::domain::edit::EditRefusal;
+use crate::domain::order::EditRefusal;
 use crate::domain::request::{quantity_from_json, WantedLine};
 use crate::domain::{ItemId, Money, Quantity};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};

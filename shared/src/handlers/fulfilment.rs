@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::payments::refusal;
 use super::{admin, caller, each_message, order_event_step, store_failure};
 use crate::app::App;
-use crate::domain::fulfilment::{PartUpdate, ShippingRefusal, StatusChangeRefusal};
+use crate::domain::order::{PartUpdate, ShippingRefusal, StatusChangeRefusal};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{OrderId, OrderStatus, SellerId};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};

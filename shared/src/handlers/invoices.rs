@@ -45,6 +45,6 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     Response::builder()
         .status(200)
         .header("content-type", "text/html; charset=utf-8")
-        .body(Body::Text(invoice.to_html()))
+        .body(Body::Text(crate::render::html::invoice(&invoice)))
         .map_err(|err| ApiError::Internal(Box::new(err)))
 }

@@ -10,11 +10,11 @@ use base64::Engine;
 
 use crate::app::App;
 use crate::domain::delivery::Channel;
-use crate::domain::export;
 use crate::domain::numbering::OrderNumber;
 use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sku, Sort, UserId};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::ports::OrderLink;
+use crate::render::csv as export;
 use crate::service::placement::{place_order, PlaceError, Placed, Placement};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";

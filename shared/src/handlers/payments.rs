@@ -8,7 +8,7 @@ use super::{caller, store_failure};
 use crate::app::App;
 use crate::auth::Identity;
 use crate::domain::order::PaymentRefusal;
-use crate::domain::payment::{PaymentMethod, StartRefusal};
+use crate::domain::order::{PaymentMethod, StartRefusal};
 use crate::domain::validation::FieldErrors;
 use crate::domain::Order;
 use crate::domain::{Actor, Money, OrderId, PaymentReference};
@@ -59,7 +59,7 @@ fn method_from_json(body: &Value) -> Result<PaymentMethod, ApiError> {
 
 /// What the customer needs to complete the payment: the provider's intent (online, wallet),
 /// or, for cash on delivery, what the courier collects.
-fn payment_answer(order: &Order, intent: Option<&crate::domain::payment::PaymentIntent>) -> Value {
+fn payment_answer(order: &Order, intent: Option<&crate::domain::order::PaymentIntent>) -> Value {
     let mut answer = json!({
         "order_id": order.id,
         "order_number": order.order_number,

@@ -183,7 +183,7 @@ pub async fn cancel_order(
         let now = app.clock.now();
         let decision = order.judge_cancel()?;
         let expected = order.status;
-        let inconsistent = |err: crate::domain::order::IllegalTransition| ActionError::Inconsistent(err.to_string());
+        let inconsistent = |err: crate::domain::IllegalTransition| ActionError::Inconsistent(err.to_string());
         let restock = match decision {
             CancelDecision::AlreadyCancelled => return Ok((order, false)),
             _ if reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) => return Ok((order, false)),

@@ -4,7 +4,7 @@
 //! is refused for its amount.
 
 use crate::app::App;
-use crate::domain::edit::{EditRefusal, LineEdit};
+use crate::domain::order::{EditRefusal, LineEdit};
 use crate::domain::{Actor, ItemId, LineProblem, Order, OrderId, OrderStatus, Quantity, Reservation, Sku};
 use crate::ports::{Rejection, StockChange, WriteError};
 use crate::service::actions::{load, Access, ActionError, CONTENDED_ATTEMPTS};

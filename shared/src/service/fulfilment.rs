@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 
 use crate::app::App;
-use crate::domain::fulfilment::{PartOutcome, PartUpdate, ShippingRefusal, StatusChange, StatusChangeRefusal};
+use crate::domain::order::{PartOutcome, PartUpdate, ShippingRefusal, StatusChangePlan, StatusChangeRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus, SellerId};
 use crate::ports::StockChange;
 use crate::service::actions::{cancel_order, load, write, Access, ActionError, CancelReason, Written, CONTENDED_ATTEMPTS};
@@ -103,16 +103,16 @@ pub async fn set_status(app: &App, id: OrderId, target: OrderStatus, note: Optio
         let mut order = load(app, id, Access::Anyone).await?;
         let expected = order.status;
         match order.status_change(target)? {
-            StatusChange::Unchanged => return Ok(order),
-            StatusChange::Cancel => {
+            StatusChangePlan::Unchanged => return Ok(order),
+            StatusChangePlan::Cancel => {
                 let (order, _) = cancel_order(app, id, Access::Anyone, actor, CancelReason::Requested(note)).await?;
                 return Ok(order);
             }
-            StatusChange::StartFulfilment => {
+            StatusChangePlan::StartFulfilment => {
                 start_fulfilment_as(app, id, actor, note.as_deref()).await?;
                 return Ok(load(app, id, Access::Anyone).await?);
             }
-            StatusChange::DeliverAll => {
+            StatusChangePlan::DeliverAll => {
                 order
                     .deliver_all_parts(actor, note.clone(), app.clock.now())
                     .map_err(|err| ActionError::Inconsistent(err.to_string()))?;

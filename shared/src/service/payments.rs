@@ -3,7 +3,7 @@
 //! and it goes to fulfilment unpaid). Asking again answers what the first request started.
 
 use crate::app::App;
-use crate::domain::payment::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
+use crate::domain::order::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
 use crate::ports::{ProviderError, StockChange};
 use crate::service::actions::{load, sell, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};

@@ -3,9 +3,9 @@
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
+use crate::domain::allocation;
 use crate::domain::cart::PriceChange;
 use crate::domain::order::{price_lines, AmountTooLarge};
-use crate::domain::stock;
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, LineProblemCode, Order, OrderId, OrderStatus, PlaceOrder, Reservation, SellerId, UserId,
 };
@@ -105,7 +105,7 @@ pub async fn place_order(
         let catalogue = app.catalogue.get_products(&skus).await?;
         let now = app.clock.now();
         let (mut lines, unknown) = price_lines(request, &catalogue)?;
-        let short = stock::assign_takes(&mut lines, &catalogue, rand::random);
+        let short = allocation::assign_takes(&mut lines, &catalogue, rand::random);
         if let Some(locked) = request.locked_prices() {
             // A checkout charges what the customer was shown, or nothing.
             let changes: Vec<PriceChange> = lines
@@ -197,13 +197,13 @@ pub async fn place_order(
             }
             // A sharded product's chosen shards emptied since the read: plan from a fresh one.
             Err(WriteError::Rejected(Rejection::OutOfStock(_)))
-                if round < PLACEMENT_ATTEMPTS && stock::holds_from_shards(&order.items, &catalogue) =>
+                if round < PLACEMENT_ATTEMPTS && allocation::holds_from_shards(&order.items, &catalogue) =>
             {
                 tracing::info!("a shard emptied while the order was placed; planning its holds again");
                 continue;
             }
             Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
-                let problems = stock::summed_problems(problems, &catalogue);
+                let problems = allocation::summed_problems(problems, &catalogue);
                 tracing::info!(lines = problems.len(), "order refused: not enough stock");
                 crate::metrics::count("ReservationsFailed", 1, &[]);
                 let mut invalid = order;

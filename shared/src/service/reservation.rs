@@ -3,7 +3,7 @@
 //! is conditioned on the status, so a duplicate message cannot reserve twice.
 
 use crate::app::App;
-use crate::domain::stock;
+use crate::domain::allocation;
 use crate::domain::{Actor, LineProblem, Order, OrderId, OrderStatus, Reservation};
 use crate::ports::{Rejection, StockChange, StoreError, WriteError};
 use crate::service::placement::RESERVER;
@@ -79,15 +79,15 @@ pub async fn finish_reservation(app: &App, id: OrderId) -> Result<StepOutcome, S
             Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {
                 let skus: Vec<_> = order.items.iter().map(|line| line.product_id.clone()).collect();
                 let catalogue = app.catalogue.get_products(&skus).await?;
-                if !stock::holds_from_shards(&order.items, &catalogue) {
+                if !allocation::holds_from_shards(&order.items, &catalogue) {
                     return invalidate(app, order, problems, &actor).await;
                 }
-                let short = stock::assign_takes(&mut order.items, &catalogue, rand::random);
+                let short = allocation::assign_takes(&mut order.items, &catalogue, rand::random);
                 if short.is_empty() && round < ATTEMPTS {
                     continue;
                 }
                 let problems = if short.is_empty() {
-                    stock::summed_problems(problems, &catalogue)
+                    allocation::summed_problems(problems, &catalogue)
                 } else {
                     short
                 };

@@ -2,7 +2,7 @@
 //! spreadsheet could take for a formula (`=`, `+`, `-`, `@`, tab, carriage return first)
 //! neutralised with a leading apostrophe.
 
-use super::order::Order;
+use crate::domain::Order;
 
 pub const HEADER: [&str; 17] = [
     "order_id",

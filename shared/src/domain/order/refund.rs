@@ -6,21 +6,21 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::fulfilment::{PartItem, PartStatus};
-use super::ids::{ItemId, RefundId, ReturnId, Sku};
-use super::money::Money;
-use super::order::{Actor, IllegalTransition, Order};
-use super::quantity::Quantity;
-use super::status::{OrderStatus, PaymentStatus};
+use super::fulfilment::PartItem;
+use super::Order;
+use crate::domain::actor::Actor;
+use crate::domain::ids::{ItemId, RefundId, ReturnId, SellerId, Sku};
+use crate::domain::money::Money;
+use crate::domain::quantity::Quantity;
+use crate::domain::status::{OrderStatus, PaymentStatus};
+use crate::domain::transition::{IllegalTransition, StatusChange};
 
 /// Refunds one order may hold: enough for any real history, and a bound on the item's size.
 pub const MAX_REFUNDS: usize = 100;
-/// Return requests one order may hold, for the same reason.
-pub const MAX_RETURNS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -92,61 +92,13 @@ pub enum Recorded {
     Replayed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReturnStatus {
-    Requested,
-    Approved,
-    Rejected,
-}
-
-/// A customer's request to send back some delivered units.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReturnRequest {
-    pub return_id: ReturnId,
-    pub lines: Vec<PartItem>,
-    pub reason: String,
-    pub status: ReturnStatus,
-    pub requested_by: Actor,
-    pub requested_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decided_by: Option<Actor>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decided_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// The refund an approval paid, by its id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refund_id: Option<RefundId>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReturnRefusal {
-    #[error("an order in {0} has not been delivered")]
-    NotDelivered(OrderStatus),
-    #[error("the return window closed at {closed_at}")]
-    WindowClosed { closed_at: DateTime<Utc> },
-    #[error("only {returnable} units of {item_id} were delivered and not yet returned or refunded")]
-    ExceedsDelivered { item_id: ItemId, returnable: u32 },
-    #[error("the order has no line {0}")]
-    UnknownItem(ItemId),
-    #[error("return {0} is still open")]
-    AlreadyOpen(ReturnId),
-    #[error("the order has no return {0}")]
-    NoSuchReturn(ReturnId),
-    #[error("return {return_id} was already {status:?}")]
-    AlreadyDecided { return_id: ReturnId, status: ReturnStatus },
-    #[error("the order holds the most return requests it may ({MAX_RETURNS})")]
-    TooMany,
-}
-
 /// The id of the refund that a paid order's cancellation records.
 pub fn cancellation_refund_id() -> RefundId {
     known_id("cancellation")
 }
 
 /// The id of the refund for a seller's part that could not be delivered.
-pub fn failed_delivery_refund_id(seller: &super::SellerId) -> RefundId {
+pub fn failed_delivery_refund_id(seller: &SellerId) -> RefundId {
     RefundId::parse(&format!("delivery-failed-{seller}")).unwrap_or_else(|_| known_id("delivery-failed"))
 }
 
@@ -190,7 +142,7 @@ impl Order {
         self.paid_amount().saturating_sub(self.refunded_total)
     }
 
-    fn units_in(items: &[PartItem], item: &ItemId) -> u32 {
+    pub(super) fn units_in(items: &[PartItem], item: &ItemId) -> u32 {
         items
             .iter()
             .filter(|unit| &unit.item_id == item)
@@ -200,7 +152,7 @@ impl Order {
 
     /// Of these units, those `counted` (refunded, or restocked) has not taken yet: each capped
     /// at what its line has left; units of no line of the order are dropped.
-    fn left_of(&self, units: &[PartItem], counted: impl Fn(&ItemId) -> u32) -> Vec<PartItem> {
+    pub(super) fn left_of(&self, units: &[PartItem], counted: impl Fn(&ItemId) -> u32) -> Vec<PartItem> {
         units
             .iter()
             .filter_map(|unit| {
@@ -304,7 +256,7 @@ impl Order {
     /// Adds a refund the caller has checked, moving the refunded total and the payment status,
     /// with a timeline entry that keeps the status.
     #[allow(clippy::too_many_arguments)]
-    fn record_refund(
+    pub(super) fn record_refund(
         &mut self,
         id: RefundId,
         amount: Money,
@@ -387,13 +339,7 @@ impl Order {
     /// Refunds a seller's part that could not be delivered, once: its units go back to stock
     /// and their value (as far as it is still refundable) is paid back. Returns the units to
     /// restock.
-    pub(crate) fn refund_failed_part(
-        &mut self,
-        seller: &super::SellerId,
-        reason: &str,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Vec<PartItem> {
+    pub(crate) fn refund_failed_part(&mut self, seller: &SellerId, reason: &str, actor: &Actor, now: DateTime<Utc>) -> Vec<PartItem> {
         let id = failed_delivery_refund_id(seller);
         if self.refunds.iter().any(|refund| refund.refund_id == id) {
             return Vec::new();
@@ -414,7 +360,7 @@ impl Order {
     /// A timeline entry that keeps the status (a refund, a failed delivery): no status event.
     pub(crate) fn note(&mut self, actor: &Actor, note: String, now: DateTime<Utc>) {
         self.updated_at = now;
-        self.status_history.push(super::order::StatusChange {
+        self.status_history.push(StatusChange {
             status: self.status,
             timestamp: now,
             actor: actor.clone(),
@@ -423,201 +369,16 @@ impl Order {
     }
 }
 
-impl Order {
-    /// When the order was delivered: the return window starts there.
-    pub fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.status_history
-            .iter()
-            .find(|change| change.status == OrderStatus::Delivered)
-            .map(|change| change.timestamp)
-    }
-
-    /// Units of a line the customer can still send back: delivered (its part did not fail),
-    /// and not yet refunded.
-    fn returnable(&self, item: &ItemId) -> Option<u32> {
-        let line = self.items.iter().find(|line| &line.item_id == item)?;
-        let failed = self
-            .seller_parts
-            .iter()
-            .any(|part| part.seller_id == line.seller_id && part.status == PartStatus::DeliveryFailed);
-        let open: u32 = self
-            .returns
-            .iter()
-            .filter(|ret| ret.status == ReturnStatus::Requested)
-            .map(|ret| Self::units_in(&ret.lines, item))
-            .sum();
-        Some(if failed {
-            0
-        } else {
-            line.quantity.get().saturating_sub(self.units_refunded(item) + open)
-        })
-    }
-
-    /// A customer asks to return some delivered units. Asking again for the same open return
-    /// finds it (`Recorded::Replayed`).
-    pub fn request_return(
-        &mut self,
-        lines: Vec<PartItem>,
-        reason: String,
-        window: Duration,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<(ReturnId, Recorded), ReturnRefusal> {
-        if let Some(open) = self.returns.iter().find(|ret| ret.status == ReturnStatus::Requested) {
-            return if open.lines == lines && open.reason == reason {
-                Ok((open.return_id.clone(), Recorded::Replayed))
-            } else {
-                Err(ReturnRefusal::AlreadyOpen(open.return_id.clone()))
-            };
-        }
-        if !matches!(self.status, OrderStatus::Delivered | OrderStatus::Returned) {
-            return Err(ReturnRefusal::NotDelivered(self.status));
-        }
-        let delivered_at = self.delivered_at().ok_or(ReturnRefusal::NotDelivered(self.status))?;
-        if now > delivered_at + window {
-            return Err(ReturnRefusal::WindowClosed {
-                closed_at: delivered_at + window,
-            });
-        }
-        if self.returns.len() >= MAX_RETURNS {
-            return Err(ReturnRefusal::TooMany);
-        }
-        for unit in &lines {
-            let returnable = self
-                .returnable(&unit.item_id)
-                .ok_or_else(|| ReturnRefusal::UnknownItem(unit.item_id.clone()))?;
-            if Self::units_in(&lines, &unit.item_id) > returnable {
-                return Err(ReturnRefusal::ExceedsDelivered {
-                    item_id: unit.item_id.clone(),
-                    returnable,
-                });
-            }
-        }
-        let return_id =
-            ReturnId::parse(&format!("ret-{}", self.returns.len() + 1)).unwrap_or_else(|_| unreachable!("return ids are well formed"));
-        let note = format!("RETURN {return_id}: {reason}");
-        self.transition(OrderStatus::ReturnRequested, actor, Some(note), now)
-            .map_err(|err| ReturnRefusal::NotDelivered(err.from))?;
-        self.returns.push(ReturnRequest {
-            return_id: return_id.clone(),
-            lines,
-            reason,
-            status: ReturnStatus::Requested,
-            requested_by: actor.clone(),
-            requested_at: now,
-            decided_by: None,
-            decided_at: None,
-            note: None,
-            refund_id: None,
-        });
-        Ok((return_id, Recorded::New))
-    }
-
-    fn open_return(&mut self, id: &ReturnId) -> Result<Option<&mut ReturnRequest>, ReturnRefusal> {
-        let ret = self
-            .returns
-            .iter_mut()
-            .find(|ret| &ret.return_id == id)
-            .ok_or_else(|| ReturnRefusal::NoSuchReturn(id.clone()))?;
-        Ok((ret.status == ReturnStatus::Requested).then_some(ret))
-    }
-
-    /// An admin approves a return: the returned units go back to stock and their value is
-    /// refunded (as far as it still can be); the order becomes RETURNED. Returns the units to
-    /// restock, or `None` when it was already approved.
-    pub fn approve_return(
-        &mut self,
-        id: &ReturnId,
-        note: Option<String>,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Vec<PartItem>>, ReturnRefusal> {
-        let Some(ret) = self.open_return(id)? else {
-            return self.already_decided(id, ReturnStatus::Approved).map(|()| None);
-        };
-        let (lines, reason) = (ret.lines.clone(), ret.reason.clone());
-        // Units refunded some other way since the request are not paid twice.
-        let units = self.left_of(&lines, |item| self.units_refunded(item));
-        let amount = self.value_of(&units).min(self.refundable());
-        let refund_id = return_refund_id(id);
-        let text = format!("RETURN {id} approved");
-        self.record_refund(
-            refund_id.clone(),
-            amount,
-            units.clone(),
-            units.clone(),
-            format!("RETURN {id}: {reason}"),
-            actor,
-            now,
-        );
-        self.transition(
-            OrderStatus::Returned,
-            actor,
-            Some(note.map_or(text.clone(), |note| format!("{text}: {note}"))),
-            now,
-        )
-        .map_err(|err| ReturnRefusal::NotDelivered(err.from))?;
-        self.decide(id, ReturnStatus::Approved, actor, None, Some(refund_id), now);
-        Ok(Some(units))
-    }
-
-    /// An admin rejects a return: the order goes back to where it was. `false` when it was
-    /// already rejected.
-    pub fn reject_return(&mut self, id: &ReturnId, note: String, actor: &Actor, now: DateTime<Utc>) -> Result<bool, ReturnRefusal> {
-        if self.open_return(id)?.is_none() {
-            return self.already_decided(id, ReturnStatus::Rejected).map(|()| false);
-        }
-        let back = if self.returns.iter().any(|ret| ret.status == ReturnStatus::Approved) {
-            OrderStatus::Returned
-        } else {
-            OrderStatus::Delivered
-        };
-        self.transition(back, actor, Some(format!("{RETURN_REJECTED} {id}: {note}")), now)
-            .map_err(|err| ReturnRefusal::NotDelivered(err.from))?;
-        self.decide(id, ReturnStatus::Rejected, actor, Some(note), None, now);
-        Ok(true)
-    }
-
-    fn already_decided(&self, id: &ReturnId, asked: ReturnStatus) -> Result<(), ReturnRefusal> {
-        match self.returns.iter().find(|ret| &ret.return_id == id) {
-            Some(ret) if ret.status == asked => Ok(()),
-            Some(ret) => Err(ReturnRefusal::AlreadyDecided {
-                return_id: id.clone(),
-                status: ret.status,
-            }),
-            None => Err(ReturnRefusal::NoSuchReturn(id.clone())),
-        }
-    }
-
-    fn decide(
-        &mut self,
-        id: &ReturnId,
-        status: ReturnStatus,
-        actor: &Actor,
-        note: Option<String>,
-        refund_id: Option<RefundId>,
-        now: DateTime<Utc>,
-    ) {
-        if let Some(ret) = self.returns.iter_mut().find(|ret| &ret.return_id == id) {
-            ret.status = status;
-            ret.decided_by = Some(actor.clone());
-            ret.decided_at = Some(now);
-            ret.note = note;
-            ret.refund_id = refund_id;
-        }
-    }
-}
-
-/// The note that starts a rejected return's timeline entry (its event is `ReturnRejected`).
-pub const RETURN_REJECTED: &str = "RETURN_REJECTED";
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
+    use chrono::Duration;
+
     use super::*;
     use crate::domain::events::{events_of, EventName};
     use crate::domain::order::{price_lines, Payment, PricingPolicy};
+    use crate::domain::order::{PartStatus, ReturnRefusal};
     use crate::domain::{OrderId, PaymentReference, PlaceOrder, Product, UserId};
 
     fn paid(tax: &str) -> Order {

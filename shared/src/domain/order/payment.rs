@@ -9,10 +9,88 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{PaymentReference, SellerId};
-use super::money::Money;
-use super::order::{Actor, IllegalTransition, Order, Payment};
-use super::status::{OrderStatus, PaymentStatus};
+use super::Order;
+use crate::domain::actor::Actor;
+use crate::domain::ids::{PaymentReference, SellerId};
+use crate::domain::money::Money;
+use crate::domain::status::{OrderStatus, PaymentStatus};
+use crate::domain::transition::IllegalTransition;
+
+/// A payment the payment provider confirmed, by its reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub reference: PaymentReference,
+    pub amount: Money,
+    pub received_at: DateTime<Utc>,
+    /// A payment owed back that is stored as its own record, not inside the order (so that no
+    /// number of late payments grows the order); never stored or shown itself.
+    #[serde(skip)]
+    pub kept_apart: bool,
+}
+
+/// What a payment confirmation does to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentDecision {
+    /// Convert the reservation into a sale: the order becomes PAID.
+    Accept,
+    /// This very payment was already applied: nothing to do.
+    AlreadyApplied,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentRefusal {
+    #[error("the amount {offered} does not match the order total {expected}")]
+    AmountMismatch { offered: Money, expected: Money },
+    #[error("the order was already paid with another payment reference")]
+    PaidWithOtherReference,
+    /// The order can no longer be paid (cancelled, invalid); `refund` says whether the payment
+    /// has to be recorded for a refund (it is new to this order).
+    #[error("an order in status {status} cannot be paid")]
+    NotPayable { status: OrderStatus, refund: bool },
+}
+
+impl Order {
+    /// Decides what a confirmed payment does, without changing the order.
+    pub fn judge_payment(&self, reference: &PaymentReference, amount: Money) -> Result<PaymentDecision, PaymentRefusal> {
+        if let Some(paid) = &self.payment {
+            return if &paid.reference == reference {
+                Ok(PaymentDecision::AlreadyApplied)
+            } else {
+                Err(PaymentRefusal::PaidWithOtherReference)
+            };
+        }
+        match self.status {
+            OrderStatus::PendingPayment if amount == self.totals.total => Ok(PaymentDecision::Accept),
+            OrderStatus::PendingPayment => Err(PaymentRefusal::AmountMismatch {
+                offered: amount,
+                expected: self.totals.total,
+            }),
+            status => {
+                let known = self.refunds_due.iter().any(|due| &due.reference == reference);
+                Err(PaymentRefusal::NotPayable {
+                    status,
+                    refund: status.is_terminal() && !known,
+                })
+            }
+        }
+    }
+
+    /// Applies an accepted payment: PAID, with the payment recorded.
+    pub fn pay(&mut self, payment: Payment, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        let note = format!("payment {}", payment.reference);
+        self.transition(OrderStatus::Paid, actor, Some(note), now)?;
+        self.payment_status = PaymentStatus::Paid;
+        self.payment = Some(payment);
+        Ok(())
+    }
+
+    /// Adds a payment owed back, as read with the order; one per provider payment.
+    pub fn add_refund_due(&mut self, payment: Payment) {
+        if !self.refunds_due.iter().any(|due| due.reference == payment.reference) {
+            self.refunds_due.push(payment);
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -174,8 +252,8 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fulfilment::PartUpdate;
     use crate::domain::order::tests::awaiting_payment;
+    use crate::domain::order::PartUpdate;
 
     fn intent(order: &Order, method: PaymentMethod) -> PaymentIntent {
         PaymentIntent {

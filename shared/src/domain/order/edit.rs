@@ -5,14 +5,17 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::ids::{ItemId, Sku};
-use super::money::Money;
-use super::order::{Actor, AmountTooLarge, Order, OrderLine, PricingPolicy};
-use super::product::Product;
-use super::quantity::Quantity;
-use super::request::MAX_LINES;
-use super::status::OrderStatus;
-use super::stock::{self, ShardTake};
+use super::pricing::{AmountTooLarge, PricingPolicy};
+use super::Order;
+use crate::domain::actor::Actor;
+use crate::domain::ids::{ItemId, Sku};
+use crate::domain::line::OrderLine;
+use crate::domain::money::Money;
+use crate::domain::product::Product;
+use crate::domain::quantity::Quantity;
+use crate::domain::request::MAX_LINES;
+use crate::domain::status::OrderStatus;
+use crate::domain::stock::{self, ShardTake};
 
 /// One edit of an unpaid order's lines.
 #[derive(Debug, Clone)]
@@ -39,7 +42,7 @@ pub enum EditRefusal {
     NotEditable(OrderStatus),
     /// The provider was asked for this order's total; it stays as asked.
     #[error("payment {0} was started for this order's total; it can no longer be edited")]
-    PaymentStarted(super::ids::PaymentReference),
+    PaymentStarted(crate::domain::ids::PaymentReference),
     #[error("the order has no line {0}")]
     NoSuchLine(ItemId),
     #[error("the order's last line cannot be removed; cancel the order instead")]

@@ -7,11 +7,14 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{ItemId, SellerId};
-use super::money::Money;
-use super::order::{Actor, IllegalTransition, Order};
-use super::quantity::Quantity;
-use super::status::OrderStatus;
+use super::Order;
+use crate::domain::actor::Actor;
+use crate::domain::ids::{ItemId, SellerId};
+use crate::domain::line::OrderLine;
+use crate::domain::money::Money;
+use crate::domain::quantity::Quantity;
+use crate::domain::status::OrderStatus;
+use crate::domain::transition::IllegalTransition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -289,7 +292,7 @@ impl Order {
 /// How an admin's request to move an order to a status is carried out: transitions that move
 /// stock or money keep to their own paths, so their compensation always runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusChange {
+pub enum StatusChangePlan {
     /// Already there: nothing to do.
     Unchanged,
     /// Cancel, releasing held stock.
@@ -311,9 +314,9 @@ pub enum StatusChangeRefusal {
 
 impl Order {
     /// What moving this order to `target` takes.
-    pub fn status_change(&self, target: OrderStatus) -> Result<StatusChange, StatusChangeRefusal> {
+    pub fn status_change(&self, target: OrderStatus) -> Result<StatusChangePlan, StatusChangeRefusal> {
         if target == self.status {
-            return Ok(StatusChange::Unchanged);
+            return Ok(StatusChangePlan::Unchanged);
         }
         // Only cash on delivery takes an unpaid order to fulfilment, through its own endpoint.
         let unpaid_to_fulfilment = self.status == OrderStatus::PendingPayment && target == OrderStatus::Processing;
@@ -325,9 +328,9 @@ impl Order {
         }
         let own_path = |path| Err(StatusChangeRefusal::OwnPath { to: target, path });
         match target {
-            OrderStatus::Cancelled => Ok(StatusChange::Cancel),
-            OrderStatus::Processing => Ok(StatusChange::StartFulfilment),
-            OrderStatus::Delivered => Ok(StatusChange::DeliverAll),
+            OrderStatus::Cancelled => Ok(StatusChangePlan::Cancel),
+            OrderStatus::Processing => Ok(StatusChangePlan::StartFulfilment),
+            OrderStatus::Delivered => Ok(StatusChangePlan::DeliverAll),
             OrderStatus::Paid => own_path("POST /orders/{orderId}/confirm or the payment webhook"),
             OrderStatus::PartiallyShipped | OrderStatus::Shipped => own_path("PATCH /orders/{orderId}/shipping, per seller"),
             OrderStatus::PendingPayment | OrderStatus::Invalid | OrderStatus::PendingReservingStock | OrderStatus::Created => {
@@ -342,15 +345,15 @@ impl Order {
 /// to ship; not the other sellers' lines, nor the customer's payment.
 #[derive(Debug, Serialize)]
 pub struct SellerOrder<'a> {
-    pub order_id: super::ids::OrderId,
-    pub order_number: Option<&'a super::numbering::OrderNumber>,
+    pub order_id: crate::domain::ids::OrderId,
+    pub order_number: Option<&'a crate::domain::numbering::OrderNumber>,
     pub status: OrderStatus,
     pub created_at: DateTime<Utc>,
     pub customer_name: Option<&'a str>,
-    pub shipping_address: Option<&'a super::delivery::Address>,
+    pub shipping_address: Option<&'a crate::domain::delivery::Address>,
     pub currency: &'a str,
     pub part: &'a SellerPart,
-    pub items: Vec<&'a super::order::OrderLine>,
+    pub items: Vec<&'a OrderLine>,
 }
 
 impl Order {

@@ -1,0 +1,170 @@
+//! The order's lifecycle: each move checked against the state machine and recorded in the
+//! timeline; reserving, invalidating, re-pricing and cancelling.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::pricing::PricingPolicy;
+use super::Order;
+use crate::domain::actor::Actor;
+use crate::domain::ids::Sku;
+use crate::domain::line::{LineProblem, LineProblemCode};
+use crate::domain::product::Product;
+use crate::domain::status::{OrderStatus, PaymentStatus};
+use crate::domain::transition::{IllegalTransition, StatusChange};
+
+/// What a cancellation does to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelDecision {
+    /// Cancel, giving back the stock the order holds.
+    ReleaseStock,
+    /// Cancel; the order holds no stock yet.
+    NothingHeld,
+    /// Cancel a paid order before it ships: its sold units go back to stock and the payment
+    /// is refunded, in the same write.
+    RestockAndRefund,
+    /// Already cancelled: nothing to do, no new history entry.
+    AlreadyCancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an order in status {status} cannot be cancelled")]
+pub struct NotCancellable {
+    pub status: OrderStatus,
+}
+
+impl Order {
+    /// Moves to `next` if the lifecycle allows it, recording who did it and why.
+    pub fn transition(
+        &mut self,
+        next: OrderStatus,
+        actor: &Actor,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), IllegalTransition> {
+        if !self.status.can_become(next) {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: next,
+            });
+        }
+        self.status = next;
+        self.updated_at = now;
+        self.status_history.push(StatusChange {
+            status: next,
+            timestamp: now,
+            actor: actor.clone(),
+            note,
+        });
+        Ok(())
+    }
+
+    /// Stock is held: the customer has until `payment_due_at` to pay. The note says what the
+    /// reserving step changed on the way (a re-pricing), if anything.
+    pub fn reserve(
+        &mut self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        payment_due_at: DateTime<Utc>,
+        note: Option<String>,
+    ) -> Result<(), IllegalTransition> {
+        self.transition(OrderStatus::PendingPayment, actor, note, now)?;
+        self.payment_due_at = Some(payment_due_at);
+        Ok(())
+    }
+
+    /// The order cannot be fulfilled as asked: INVALID, with a reason per failing line.
+    pub fn invalidate(&mut self, problems: Vec<LineProblem>, actor: &Actor, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        let note = problem_note(&problems);
+        self.transition(OrderStatus::Invalid, actor, Some(note), now)?;
+        self.problems = problems;
+        Ok(())
+    }
+
+    /// Prices every line again from the catalogue, for an order that waited to be reserved
+    /// while a price changed. Returns what changed (`mug 5.00 -> 6.00`) or, when a product is
+    /// gone or an amount would pass the bound, the problems that make the order INVALID.
+    pub fn reprice(&mut self, catalogue: &HashMap<Sku, Product>, pricing: &PricingPolicy) -> Result<Vec<String>, Vec<LineProblem>> {
+        let mut changes = Vec::new();
+        let mut problems = Vec::new();
+        for line in &mut self.items {
+            let problem = |code| LineProblem {
+                product_id: line.product_id.clone(),
+                code,
+                requested: line.quantity,
+                available: None,
+            };
+            let Some(product) = catalogue.get(&line.product_id) else {
+                problems.push(problem(LineProblemCode::UnknownProduct));
+                continue;
+            };
+            let Ok(subtotal) = product.price.checked_mul(line.quantity.get()) else {
+                problems.push(problem(LineProblemCode::AmountTooLarge));
+                continue;
+            };
+            if product.price != line.unit_price {
+                changes.push(format!("{} {} -> {}", line.product_id, line.unit_price, product.price));
+            }
+            line.unit_price = product.price;
+            line.subtotal = subtotal;
+            line.price_version = product.price_version;
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.totals = pricing.totals(&self.items, &self.shipping_fees).map_err(|_| {
+            self.items
+                .iter()
+                .map(|line| LineProblem {
+                    product_id: line.product_id.clone(),
+                    code: LineProblemCode::AmountTooLarge,
+                    requested: line.quantity,
+                    available: None,
+                })
+                .collect::<Vec<_>>()
+        })?;
+        Ok(changes)
+    }
+
+    /// The problem code that explains an INVALID order as a whole: the first line's.
+    pub fn invalid_reason(&self) -> Option<LineProblemCode> {
+        self.problems.first().map(|problem| problem.code)
+    }
+
+    /// Decides what a cancellation does, without changing the order.
+    pub fn judge_cancel(&self) -> Result<CancelDecision, NotCancellable> {
+        match self.status {
+            OrderStatus::Cancelled => Ok(CancelDecision::AlreadyCancelled),
+            OrderStatus::PendingPayment => Ok(CancelDecision::ReleaseStock),
+            OrderStatus::PendingReservingStock => Ok(CancelDecision::NothingHeld),
+            OrderStatus::Paid | OrderStatus::Processing => Ok(CancelDecision::RestockAndRefund),
+            status => Err(NotCancellable { status }),
+        }
+    }
+
+    /// Cancels, recording who did it and why. A failed payment also marks the payment FAILED.
+    pub fn cancel(&mut self, actor: &Actor, reason: String, payment_failed: bool, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
+        self.transition(OrderStatus::Cancelled, actor, Some(reason), now)?;
+        if payment_failed {
+            self.payment_status = PaymentStatus::Failed;
+        }
+        Ok(())
+    }
+}
+
+fn problem_note(problems: &[LineProblem]) -> String {
+    let parts: Vec<String> = problems
+        .iter()
+        .map(|problem| {
+            let code = match problem.code {
+                LineProblemCode::OutOfStock => "OUT_OF_STOCK",
+                LineProblemCode::UnknownProduct => "UNKNOWN_PRODUCT",
+                LineProblemCode::AmountTooLarge => "AMOUNT_TOO_LARGE",
+                LineProblemCode::SellerInactive => "SELLER_INACTIVE",
+            };
+            format!("{}: {code}", problem.product_id)
+        })
+        .collect();
+    parts.join(", ")
+}
