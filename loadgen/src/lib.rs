@@ -19,87 +19,76 @@ use orders_shared::handlers::{HttpFunction, QueueFunction, ScheduleFunction, Str
 use crate::scenarios::{HotSkuSettings, SaleSettings, SteadySettings};
 use crate::target::{Checker, LocalSettings, Target};
 
-const USAGE: &str = "usage: loadgen <scenario> [options]
-
-scenarios:
+/// What each scenario does, for `--help`.
+const SCENARIOS: &str = "scenarios:
   flash-sale     thousands of customers race for a few products with small stock; some pay, some cancel, the rest abandon
-  hot-sku        everyone on one product under a per-item write ceiling (--item-wcu, default 1000), once per shard count (--shards, default 1,4,16)
+  hot-sku        everyone on one product under a per-item write ceiling (--item-wcu, default 1000), once per shard count (--shards)
   steady         a mix of list, read, place, pay and cancel for a fixed time
   latency        warm latency of place, read and list, one request at a time
   chaos          flash-sale with storage faults, crashes and duplicate deliveries; then it must settle clean
   cold-start     each function's release binary (target/release: cargo build --release -p orders-functions) started --starts times against a local Lambda Runtime API
   shed           flash-sale beyond the placement route's throttle (--rate, --burst; local: 50/s, 25): 429s retried, no 5xx, nothing lost
-  bench-reserve  conditional decrement vs read-then-write version lock under contention on one product
+  bench-reserve  conditional decrement vs read-then-write version lock under contention on one product";
 
-options:
-  --url URL              drive a running service (default: start emulators and the service in this process)
-  --check local|aws|none with --url, check invariants on the tables of `make local` (DYNAMODB_ENDPOINT, default :8000) or in AWS
-  --customers N --products N --stock N --concurrency N --users N --seconds N --samples N --rounds N --item-wcu N
-  --shards K[,K...]      hot-sku's shard counts (1 to 32)
-  --json PATH            where to write the figures (default target/loadgen/<scenario>.json)";
-
-struct Options {
+/// Drives the orders service and prints figures per endpoint; checks the invariants at the end.
+#[derive(Debug, clap::Parser)]
+#[command(name = "loadgen", after_help = SCENARIOS)]
+pub struct Options {
+    #[arg(value_parser = ["flash-sale", "hot-sku", "steady", "latency", "chaos", "cold-start", "shed", "bench-reserve"])]
     scenario: String,
+    /// Drive a running service (default: start emulators and the service in this process).
+    #[arg(long)]
     url: Option<String>,
+    /// With --url, check invariants on the tables of `make local` (DYNAMODB_ENDPOINT, default :8000) or in AWS.
+    #[arg(long, default_value = "local", value_parser = ["local", "aws", "none"])]
     check: String,
+    /// Where to write the figures (default target/loadgen/<scenario>.json).
+    #[arg(long)]
     json: Option<PathBuf>,
-    numbers: std::collections::HashMap<String, u64>,
+    /// hot-sku's shard counts (1 to 32).
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16", value_parser = clap::value_parser!(u8).range(1..=32))]
     shards: Vec<u8>,
-}
-
-impl Options {
-    fn parse(args: Vec<String>) -> Result<Self, String> {
-        let mut args = args.into_iter();
-        let scenario = args.next().ok_or(USAGE)?;
-        if scenario == "--help" || scenario == "-h" {
-            return Err(USAGE.to_owned());
-        }
-        let mut options = Options {
-            scenario,
-            url: None,
-            check: "local".into(),
-            json: None,
-            numbers: Default::default(),
-            shards: vec![1, 4, 16],
-        };
-        while let Some(flag) = args.next() {
-            let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-            match flag.as_str() {
-                "--url" => options.url = Some(value),
-                "--check" => options.check = value,
-                "--json" => options.json = Some(PathBuf::from(value)),
-                "--shards" => {
-                    options.shards = value
-                        .split(',')
-                        .map(|k| k.trim().parse().ok().filter(|k| (1..=32).contains(k)))
-                        .collect::<Option<Vec<u8>>>()
-                        .ok_or_else(|| format!("--shards takes shard counts from 1 to 32, such as 1,4,16\n{USAGE}"))?;
-                }
-                name if name.starts_with("--") => {
-                    let number = value.parse().map_err(|_| format!("{flag} takes a whole number"))?;
-                    options.numbers.insert(name.trim_start_matches("--").to_owned(), number);
-                }
-                other => return Err(format!("unexpected argument '{other}'\n{USAGE}")),
-            }
-        }
-        Ok(options)
-    }
-
-    fn number(&self, name: &str, default: u64) -> u64 {
-        self.numbers.get(name).copied().unwrap_or(default)
-    }
+    #[arg(long)]
+    customers: Option<u64>,
+    #[arg(long)]
+    products: Option<u64>,
+    #[arg(long)]
+    stock: Option<u64>,
+    #[arg(long)]
+    concurrency: Option<u64>,
+    #[arg(long)]
+    users: Option<u64>,
+    #[arg(long)]
+    seconds: Option<u64>,
+    #[arg(long)]
+    samples: Option<u64>,
+    #[arg(long)]
+    rounds: Option<u64>,
+    /// hot-sku's per-item write ceiling (write units per second).
+    #[arg(long)]
+    item_wcu: Option<u64>,
+    /// cold-start's starts per function.
+    #[arg(long)]
+    starts: Option<u64>,
+    /// shed's placement rate and burst limits.
+    #[arg(long)]
+    rate: Option<u64>,
+    #[arg(long)]
+    burst: Option<u64>,
+    /// Seeds the random choices of the scenarios.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 /// Runs one scenario; `Ok(false)` when an invariant or a promise was broken.
-pub async fn run(args: Vec<String>) -> Result<bool, String> {
-    let options = Options::parse(args)?;
+pub async fn run(options: Options) -> Result<bool, String> {
     // Long enough to pay under load, short enough to watch the abandoned orders expire.
     // The demonstration of load shedding lowers the placement route's throttle (the template's
     // default is far above what this machine serves).
     let parameters = if options.scenario == "shed" {
         vec![
-            ("PlacementRateLimit".to_owned(), options.number("rate", 50).to_string()),
-            ("PlacementBurstLimit".to_owned(), options.number("burst", 25).to_string()),
+            ("PlacementRateLimit".to_owned(), options.rate.unwrap_or(50).to_string()),
+            ("PlacementBurstLimit".to_owned(), options.burst.unwrap_or(25).to_string()),
         ]
     } else {
         Vec::new()
@@ -143,24 +132,24 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
     };
     let settle = Duration::from_secs(local.payment_timeout_secs * 3 + 60);
     let sale = |customers: u64, products: u64, stock: u64| SaleSettings {
-        customers: options.number("customers", customers) as usize,
-        products: options.number("products", products).max(1) as usize,
-        stock: options.number("stock", stock) as i64,
-        concurrency: options.number("concurrency", 64).max(1) as usize,
+        customers: options.customers.unwrap_or(customers) as usize,
+        products: options.products.unwrap_or(products).max(1) as usize,
+        stock: options.stock.unwrap_or(stock) as i64,
+        concurrency: options.concurrency.unwrap_or(64).max(1) as usize,
         pay: 0.6,
         cancel: 0.1,
         settle,
-        seed: options.number("seed", 7),
+        seed: options.seed.unwrap_or(7),
     };
     let started = Instant::now();
     let summary = match options.scenario.as_str() {
         "flash-sale" => scenarios::sale(&target, &sale(2000, 3, 50), "flash").await?,
         "hot-sku" => {
             let settings = HotSkuSettings {
-                customers: options.number("customers", 1500).max(1) as usize,
-                concurrency: options.number("concurrency", 64).max(1) as usize,
+                customers: options.customers.unwrap_or(1500).max(1) as usize,
+                concurrency: options.concurrency.unwrap_or(64).max(1) as usize,
                 shards: options.shards.clone(),
-                item_wcu: u32::try_from(options.number("item-wcu", 1000)).unwrap_or(u32::MAX).max(1),
+                item_wcu: u32::try_from(options.item_wcu.unwrap_or(1000)).unwrap_or(u32::MAX).max(1),
             };
             scenarios::hot_sku(&target, &settings).await?
         }
@@ -168,13 +157,13 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
         "shed" => scenarios::sale(&target, &sale(1500, 3, 100), "shed").await?,
         "steady" => {
             let settings = SteadySettings {
-                users: options.number("users", 16).max(1) as usize,
-                duration: Duration::from_secs(options.number("seconds", 30)),
-                seed: options.number("seed", 7),
+                users: options.users.unwrap_or(16).max(1) as usize,
+                duration: Duration::from_secs(options.seconds.unwrap_or(30)),
+                seed: options.seed.unwrap_or(7),
             };
             scenarios::steady(&target, &settings).await?
         }
-        "latency" => scenarios::latency(&target, options.number("samples", 200) as usize).await?,
+        "latency" => scenarios::latency(&target, options.samples.unwrap_or(200) as usize).await?,
         "bench-reserve" => {
             let local = target
                 .local
@@ -184,9 +173,9 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
             bench::compare(
                 &local.service.clients.dynamodb,
                 table,
-                options.number("rounds", 5) as usize,
-                options.number("stock", 200) as i64,
-                options.number("customers", 400) as usize,
+                options.rounds.unwrap_or(5) as usize,
+                options.stock.unwrap_or(200) as i64,
+                options.customers.unwrap_or(400) as usize,
             )
             .await?
         }
@@ -227,11 +216,11 @@ pub async fn run(args: Vec<String>) -> Result<bool, String> {
                 &repo.join("target/release"),
                 &repo.join("events"),
                 environment,
-                options.number("starts", 20) as usize,
+                options.starts.unwrap_or(20) as usize,
             )
             .await?
         }
-        other => return Err(format!("unknown scenario '{other}'\n{USAGE}")),
+        other => return Err(format!("unknown scenario '{other}'")),
     };
     let wall = started.elapsed();
     let figures = target.recorder.figures(wall);

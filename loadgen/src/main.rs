@@ -1,9 +1,10 @@
 //! `loadgen <scenario>`: drives the orders service and prints figures. See `loadgen --help`.
 
+use clap::Parser;
+
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match loadgen::run(args).await {
+    match loadgen::run(loadgen::Options::parse()).await {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(message) => {

@@ -134,7 +134,7 @@ async fn check(orders_table: &str, inventory_table: &str, aws: bool) -> Result<(
 pub const LOCAL_PREFIX: &str = "orders-local";
 
 async fn up() -> Result<(), LocalError> {
-    orders_shared::lambda::init_tracing();
+    orders_shared::startup::init_tracing();
     let bad_port = |message: String| LocalError::Emulator(crate::emulators::EmulatorError::NoPort(std::io::Error::other(message)));
     let api_port = port("ORDERS_API_PORT", 3000).map_err(bad_port)?;
     let (dynamodb, moto) = (std::env::var("DYNAMODB_ENDPOINT").ok(), std::env::var("MOTO_ENDPOINT").ok());

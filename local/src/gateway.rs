@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use lambda_http::request::LambdaRequest;
-use orders_shared::app::App;
 use orders_shared::handlers::HttpFunction;
+use orders_shared::service::App;
 use serde_json::{json, Value};
 
 use crate::template::{Route, RouteLimit};

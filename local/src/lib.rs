@@ -21,10 +21,10 @@ use std::sync::Arc;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::adapters::provider::SimulatedProvider;
-use orders_shared::app::App;
 use orders_shared::config::{Config, ConfigError};
 use orders_shared::handlers::{QueueFunction, ScheduleFunction, StreamFunction};
 use orders_shared::ports::{Clock, PaymentProvider, SystemClock};
+use orders_shared::service::App;
 use tokio::task::JoinHandle;
 
 use crate::poller::Poller;
@@ -219,7 +219,7 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
         addr: options.api_addr,
         source,
     })?;
-    let mut app = App::with_clients(&config, clients.for_service(&config), options.clock);
+    let mut app = orders_shared::startup::app(&config, clients.for_service(&config), options.clock);
     let provider = Arc::new(SimulatedProvider::with_checkout_base(&format!("http://{addr}")));
     app.payments = Arc::clone(&provider) as Arc<dyn PaymentProvider>;
     let app = Arc::new(app);

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use orders_shared::app::App;
 use orders_shared::handlers::QueueFunction;
+use orders_shared::service::App;
 use serde_json::{json, Value};
 
 use crate::provision::{Queue, REGION};

@@ -62,7 +62,7 @@ impl Clients {
     /// The service's own clients on the same emulators, built as a Lambda builds them: its
     /// retries and, when the configuration asks, injected faults.
     pub fn for_service(&self, config: &Config) -> ServiceClients {
-        ServiceClients::new(&self.dynamodb_config, &self.moto_config, config)
+        ServiceClients::new(&self.dynamodb_config, &self.moto_config, &config.client_settings())
     }
 }
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
-use orders_shared::app::App;
 use orders_shared::handlers::StreamFunction;
+use orders_shared::service::App;
 use serde_json::{json, Value};
 
 use crate::provision::REGION;

@@ -5,6 +5,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 use crate::domain::contact::Contact;
+use crate::domain::order::Access;
 use crate::domain::{Actor, SellerId, UserId};
 
 pub const ADMIN_GROUP: &str = "admin";
@@ -58,11 +59,11 @@ impl Identity {
     }
 
     /// Whose orders the caller may act on.
-    pub fn access(&self) -> crate::service::actions::Access<'_> {
+    pub fn access(&self) -> Access<'_> {
         if self.is_admin {
-            crate::service::actions::Access::Anyone
+            Access::Anyone
         } else {
-            crate::service::actions::Access::Owner(&self.user)
+            Access::Owner(&self.user)
         }
     }
 

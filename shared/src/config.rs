@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use crate::adapters::aws::ClientSettings;
+pub use crate::adapters::aws::StorageTimeouts;
 #[cfg(feature = "chaos")]
 use crate::adapters::faults::FaultPlan;
 use crate::domain::contact::Email;
@@ -17,13 +19,6 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StorageTimeouts {
-    pub connect: Duration,
-    pub attempt: Duration,
-    pub operation: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +64,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// What the AWS clients are built with.
+    pub fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            attempts: self.storage_attempts,
+            timeouts: self.storage_timeouts,
+            #[cfg(feature = "chaos")]
+            faults: self.faults.clone(),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }

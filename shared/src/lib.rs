@@ -2,7 +2,6 @@
 //! use cases and handlers, auth, problem responses and configuration.
 
 pub mod adapters;
-pub mod app;
 pub mod auth;
 pub mod breaker;
 pub mod config;
@@ -16,6 +15,7 @@ pub mod render;
 pub mod retry;
 pub mod saga;
 pub mod service;
+pub mod startup;
 pub mod timing;
 
 /// An error and every cause under it on one line, for logs.

@@ -514,6 +514,12 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, events: &[DomainEvent]) -> Result<Vec<usize>, EventBusError>;
 }
 
+/// Named places where a chaos run makes the function "die" (`placement.after_commit`, ...): the
+/// seam through which tests crash a use case between its writes.
+pub trait CrashPoints: Send + Sync {
+    fn crash(&self, point: &str) -> bool;
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }

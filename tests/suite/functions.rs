@@ -41,12 +41,26 @@ fn every_function_of_the_template_has_a_handler_a_binary_and_a_sample_event() {
     assert_eq!(streamed, StreamFunction::ALL.iter().map(|f| f.name()).collect());
     assert!(template.streams.iter().all(|s| s.reports_batch_failures));
 
-    let manifest = std::fs::read_to_string(repo().join("functions/Cargo.toml")).unwrap();
-    for name in routed.iter().chain(&consumed).chain(&scheduled).chain(&streamed) {
-        assert!(
-            manifest.contains(&format!("name = \"{name}\"")),
-            "functions/Cargo.toml has no binary {name}"
-        );
+    // Cargo finds each binary by its convention: `functions/src/bin/<name>/main.rs`.
+    let binaries = repo().join("functions/src/bin");
+    let built: BTreeSet<String> = std::fs::read_dir(&binaries)
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().join("main.rs").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    let deployed: BTreeSet<String> = routed
+        .iter()
+        .chain(&consumed)
+        .chain(&scheduled)
+        .chain(&streamed)
+        .map(|name| name.to_string())
+        .collect();
+    assert_eq!(
+        built, deployed,
+        "functions/src/bin holds exactly one binary per function of the template"
+    );
+    for name in &deployed {
         assert!(
             repo().join("events").join(format!("{name}.json")).is_file(),
             "events/{name}.json is missing"
@@ -323,6 +337,38 @@ async fn every_sample_event_runs_through_its_function() {
         response.batch_item_failures.is_empty(),
         "a reservation of an unknown order is logged, not retried forever"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_record_whose_image_does_not_decode_is_reported_and_never_skipped() {
+    let service = service(Setup::default()).await;
+    // An order, a reservation and a stock counter whose keys say what they are and whose
+    // contents do not decode as one: each stays in the stream (reported, so it is retried and
+    // then kept by the failure destination) instead of passing unseen.
+    for (function, image) in [
+        (StreamFunction::PublishEvents, "NewImage"),
+        (StreamFunction::ReservationExpiry, "OldImage"),
+        (StreamFunction::StockMovements, "NewImage"),
+    ] {
+        let mut records = event(function.name());
+        let sequence = records["Records"][0]["dynamodb"]["SequenceNumber"].clone();
+        let attributes = records["Records"][0]["dynamodb"][image].as_object_mut().expect("an image");
+        let broken = ["items", "status", "on_hand", "lines"]
+            .into_iter()
+            .find(|name| attributes.contains_key(*name));
+        attributes.insert(
+            broken.expect("a field to break").to_owned(),
+            serde_json::json!({"S": "not what it should be"}),
+        );
+        let records: StreamEvent = serde_json::from_value(records).expect("a valid stream event");
+        let response = function.handle(&service.app, records).await;
+        let reported: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.clone())
+            .collect();
+        assert_eq!(reported, vec![sequence.as_str().map(str::to_owned)], "{}", function.name());
+    }
 }
 
 #[test]

@@ -9,12 +9,31 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
-use crate::config::Config;
 use crate::timing::{Kind, Stopwatch};
 
 /// The first retry waits up to this long; each later one up to twice the last, capped.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(20);
 const MAX_BACKOFF: Duration = Duration::from_millis(400);
+
+/// How long one storage or queue call may take: connecting, each attempt, and all its attempts
+/// together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageTimeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+/// What the clients are built with, from the configuration.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Tries of a call that is throttled, fails with a 5xx or times out, the first included.
+    pub attempts: u32,
+    pub timeouts: StorageTimeouts,
+    /// Faults to inject below the SDK (chaos builds only).
+    #[cfg(feature = "chaos")]
+    pub faults: Option<super::faults::FaultPlan>,
+}
 
 #[derive(Debug, Clone)]
 pub struct ServiceClients {
@@ -27,25 +46,25 @@ pub struct ServiceClients {
 impl ServiceClients {
     /// Clients for the service from the environment's SDK settings (region, credentials and,
     /// locally, `AWS_ENDPOINT_URL`).
-    pub async fn from_env(config: &Config) -> Self {
+    pub async fn from_env(settings: &ClientSettings) -> Self {
         let sdk = aws_config::load_from_env().await;
-        Self::new(&sdk, &sdk, config)
+        Self::new(&sdk, &sdk, settings)
     }
 
     /// Clients with the service's retries (and, in chaos builds, injected faults) on top of the
     /// given SDK settings: one for DynamoDB, one for SQS and EventBridge (locally they are
     /// different emulators), SES beside them.
-    pub fn new(dynamodb: &SdkConfig, messaging: &SdkConfig, config: &Config) -> Self {
+    pub fn new(dynamodb: &SdkConfig, messaging: &SdkConfig, settings: &ClientSettings) -> Self {
         let retry = RetryConfig::standard()
-            .with_max_attempts(config.storage_attempts)
+            .with_max_attempts(settings.attempts)
             .with_initial_backoff(INITIAL_BACKOFF)
             .with_max_backoff(MAX_BACKOFF);
         // A hung connection or a slow attempt is cut short and retried, and no call outlasts
         // its operation timeout: a request answers within the function's timeout.
         let timeouts = TimeoutConfig::builder()
-            .connect_timeout(config.storage_timeouts.connect)
-            .operation_attempt_timeout(config.storage_timeouts.attempt)
-            .operation_timeout(config.storage_timeouts.operation)
+            .connect_timeout(settings.timeouts.connect)
+            .operation_attempt_timeout(settings.timeouts.attempt)
+            .operation_timeout(settings.timeouts.operation)
             .build();
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb)
             .interceptor(Stopwatch(Kind::Db))
@@ -67,7 +86,7 @@ impl ServiceClients {
             .retry_config(retry)
             .retry_partition(own_partition("orders-sqs"));
         #[cfg(feature = "chaos")]
-        let (dynamodb, sqs, eventbridge, ses) = match &config.faults {
+        let (dynamodb, sqs, eventbridge, ses) = match &settings.faults {
             Some(plan) => (
                 dynamodb.http_client(plan.http_client()),
                 sqs.http_client(plan.http_client()),

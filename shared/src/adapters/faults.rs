@@ -238,6 +238,12 @@ impl FaultPlan {
     }
 }
 
+impl crate::ports::CrashPoints for FaultPlan {
+    fn crash(&self, point: &str) -> bool {
+        FaultPlan::crash(self, point)
+    }
+}
+
 #[derive(Debug)]
 struct FaultyHttpClient {
     inner: SharedHttpClient,

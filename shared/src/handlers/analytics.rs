@@ -5,13 +5,13 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{Duration, NaiveDate};
 use lambda_http::Request;
 
-use super::{admin, each_message, order_event_step, seller_or_admin, store_failure, StepFailure};
-use crate::app::App;
+use super::{admin, each_message, order_event_step, seller_or_admin, StepFailure};
 use crate::domain::analytics::{DayRange, Granularity, RangeError};
 use crate::domain::events::DomainEvent;
 use crate::http::{json, query, ApiError, HttpResult, QueryParams};
 use crate::service::actions::ActionError;
 use crate::service::analytics;
+use crate::service::App;
 
 /// Days a report covers when `from` is not given: the last 30, today included.
 const DEFAULT_DAYS: i64 = 30;
@@ -63,7 +63,7 @@ pub async fn daily(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
-    let days = analytics::daily(app, range).await.map_err(store_failure)?;
+    let days = analytics::daily(app, range).await?;
     json(200, &serde_json::json!({ "from": range.from, "to": range.to, "days": days }))
 }
 
@@ -75,7 +75,7 @@ pub async fn revenue(app: &App, request: Request) -> HttpResult {
     let granularity = params
         .parse("granularity", Granularity::parse, "day, week or month")?
         .unwrap_or(Granularity::Day);
-    let report = analytics::revenue(app, range, granularity).await.map_err(store_failure)?;
+    let report = analytics::revenue(app, range, granularity).await?;
     json(200, &report)
 }
 
@@ -84,7 +84,7 @@ pub async fn trends(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
-    let report = analytics::trends(app, range).await.map_err(store_failure)?;
+    let report = analytics::trends(app, range).await?;
     json(200, &report)
 }
 
@@ -93,6 +93,6 @@ pub async fn seller(app: &App, request: Request) -> HttpResult {
     let seller_id = seller_or_admin(&request)?;
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
-    let report = analytics::seller(app, &seller_id, range).await.map_err(store_failure)?;
+    let report = analytics::seller(app, &seller_id, range).await?;
     json(200, &report)
 }

@@ -8,8 +8,7 @@ use tracing::Instrument;
 
 use super::fulfilment::status_problem;
 use super::orders::idempotency_key;
-use super::{admin, each_message, store_failure};
-use crate::app::App;
+use super::{admin, each_message};
 use crate::domain::batch::{batch_items_from_json, BatchResult};
 use crate::domain::Actor;
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
@@ -17,6 +16,7 @@ use crate::saga::BatchStep;
 use crate::service::actions::ActionError;
 use crate::service::batch::{start_batch, BatchError};
 use crate::service::fulfilment::{set_status, StatusError};
+use crate::service::App;
 
 pub async fn start(app: &App, request: Request) -> HttpResult {
     let identity = admin(&request)?;
@@ -27,7 +27,7 @@ pub async fn start(app: &App, request: Request) -> HttpResult {
         .await
         .map_err(|err| match err {
             BatchError::KeyReused => ApiError::IdempotencyKeyReused,
-            BatchError::Store(err) => store_failure(err),
+            BatchError::Store(err) => ApiError::from(err),
             BatchError::Queue(err) => ApiError::Unavailable(Box::new(err)),
         })?;
     let mut response = json(202, &json!({"batch_id": started.batch_id, "total": total}))?;
@@ -42,17 +42,12 @@ pub async fn start(app: &App, request: Request) -> HttpResult {
 pub async fn status(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let batch_id = path_param(&request, "batchId", |raw| uuid::Uuid::parse_str(raw).map(|id| id.to_string()))?;
-    let (batch, mut results) = app
-        .orders
-        .get_batch(&batch_id)
-        .await
-        .map_err(store_failure)?
-        .ok_or_else(|| ApiError::Refused {
-            status: 404,
-            code: "BATCH_NOT_FOUND",
-            message: "no such batch".to_owned(),
-            extra: serde_json::Map::new(),
-        })?;
+    let (batch, mut results) = app.orders.get_batch(&batch_id).await?.ok_or_else(|| ApiError::Refused {
+        status: 404,
+        code: "BATCH_NOT_FOUND",
+        message: "no such batch".to_owned(),
+        extra: serde_json::Map::new(),
+    })?;
     results.sort_by_key(|result| result.index);
     let succeeded = results.iter().filter(|result| result.succeeded()).count();
     json(

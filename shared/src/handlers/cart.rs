@@ -4,10 +4,9 @@
 use lambda_http::Request;
 use serde_json::{json, Map, Value};
 
+use super::caller;
 use super::orders::{idempotency_key, placement_problem, placement_response};
 use super::payments::{body_is_empty, refused};
-use super::{caller, store_failure};
-use crate::app::App;
 use crate::domain::cart::CartRefusal;
 use crate::domain::delivery::Channel;
 use crate::domain::request::{quantity_from_json, OrderDetails, WantedLine};
@@ -15,10 +14,11 @@ use crate::domain::validation::FieldErrors;
 use crate::domain::{Quantity, Sku};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::cart::{self, CartEdit, CartError, CheckoutError};
+use crate::service::App;
 
 pub async fn get(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
-    json(200, &cart::view(app, &identity.user).await.map_err(store_failure)?)
+    json(200, &cart::view(app, &identity.user).await?)
 }
 
 /// `{"product_id", "quantity"}`: adds to the product's line (or starts one).
@@ -80,7 +80,7 @@ pub async fn checkout(app: &App, request: Request) -> HttpResult {
         .map_err(|err| match err {
             CheckoutError::Empty => refused(409, "CART_EMPTY", "the cart is empty".to_owned(), json!({})),
             CheckoutError::Place(err) => placement_problem(err),
-            CheckoutError::Store(err) => store_failure(err),
+            CheckoutError::Store(err) => ApiError::from(err),
         })?;
     placement_response(placement)
 }
@@ -90,7 +90,7 @@ async fn edit(app: &App, user: &crate::domain::UserId, change: CartEdit) -> Http
         Ok(view) => json(200, &view),
         Err(CartError::Refused(refusal)) => Err(cart_problem(refusal)),
         Err(CartError::Contended) => Err(ApiError::Unavailable(Box::new(CartError::Contended))),
-        Err(CartError::Store(err)) => Err(store_failure(err)),
+        Err(CartError::Store(err)) => Err(ApiError::from(err)),
     }
 }
 

@@ -6,12 +6,12 @@ use serde_json::json;
 
 use super::caller;
 use super::payments::{order_id, refusal, refused};
-use crate::app::App;
 use crate::domain::order::EditRefusal;
 use crate::domain::request::{quantity_from_json, WantedLine};
 use crate::domain::{ItemId, Money, Quantity};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::edits::{edit_order, EditError, EditRequest};
+use crate::service::App;
 
 /// `{"product_id", "quantity"}`: more units of a product, on its line or a new one.
 pub async fn add_item(app: &App, request: Request) -> HttpResult {

@@ -4,27 +4,27 @@
 //! never deletes reservations, so a removed ACTIVE reservation can only be TTL's doing.
 
 use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use tracing::Instrument;
 
+use super::stream::{each_record, RecordFailure};
 use crate::adapters::dynamo::reservation_from_image;
-use crate::app::App;
 use crate::domain::{Actor, ReservationStatus};
 use crate::service::actions::{release_deleted_reservation, ActionError};
+use crate::service::App;
 
 pub const RELEASER: &str = "reservation-expiry";
 
 pub async fn reservation_expiry(app: &App, event: Event) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
-    for record in event.records {
+    each_record(event, RELEASER, |record| async move {
         if record.event_name != "REMOVE" {
-            continue;
+            return Ok(());
         }
-        let Some(reservation) = reservation_from_image(record.change.old_image) else {
-            continue;
+        let Some(reservation) = reservation_from_image(record.change.old_image)? else {
+            return Ok(());
         };
         if reservation.status != ReservationStatus::Active {
-            continue;
+            return Ok(());
         }
         let span = tracing::info_span!("stream_record", order_id = %reservation.order_id, event_id = %record.event_id);
         let outcome = release_deleted_reservation(app, &reservation, &Actor::system(RELEASER))
@@ -35,15 +35,9 @@ pub async fn reservation_expiry(app: &App, event: Event) -> DynamoDbEventRespons
             Ok(released) => tracing::info!(released, "TTL-deleted reservation handled"),
             // Retrying cannot make a missing order appear: record it loudly and move on.
             Err(ActionError::NotFound) => tracing::error!("TTL deleted a reservation whose order does not exist"),
-            Err(err) => {
-                tracing::warn!(error = %crate::error_chain(&err), "could not release a TTL-deleted reservation; retrying from here");
-                // Stream order matters: report this record and stop, so processing resumes here.
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
-                break;
-            }
+            Err(err) => return Err(RecordFailure::failed(&err)),
         }
-    }
-    response
+        Ok(())
+    })
+    .await
 }

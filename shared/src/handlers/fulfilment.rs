@@ -7,14 +7,14 @@ use lambda_http::Request;
 use serde_json::{Map, Value};
 
 use super::payments::refusal;
-use super::{admin, caller, each_message, order_event_step, store_failure};
-use crate::app::App;
+use super::{admin, caller, each_message, order_event_step};
 use crate::domain::order::{PartUpdate, ShippingRefusal, StatusChangeRefusal};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{OrderId, OrderStatus, SellerId};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::actions::ActionError;
 use crate::service::fulfilment::{set_status, start_fulfilment, update_shipping, ShippingError, StatusError};
+use crate::service::App;
 
 pub async fn fulfil_order(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
@@ -61,7 +61,7 @@ pub async fn ship_order(app: &App, request: Request) -> HttpResult {
             extra: Map::new(),
         }),
         Err(ShippingError::Action(ActionError::NotFound)) => Err(ApiError::OrderNotFound),
-        Err(ShippingError::Action(ActionError::Unavailable(err) | ActionError::Store(err))) => Err(store_failure(err)),
+        Err(ShippingError::Action(ActionError::Unavailable(err) | ActionError::Store(err))) => Err(ApiError::from(err)),
         Err(ShippingError::Action(err)) => Err(ApiError::Internal(Box::new(err))),
     }
 }

@@ -6,13 +6,13 @@ use lambda_http::Request;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use super::admin;
 use super::orders::idempotency_key;
-use super::{admin, store_failure};
-use crate::app::App;
 use crate::domain::request::{product_update_from_json, stock_adjustment_from_json};
 use crate::domain::{Product, Sku};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
 use crate::ports::{AdjustError, PutProductError};
+use crate::service::App;
 
 /// `PUT`: with `If-Match: "<version>"` (quoted or bare, from the `ETag` of a `GET`), only if
 /// nothing changed the product since (412 otherwise), so a stale absolute `on_hand` cannot
@@ -23,11 +23,7 @@ pub async fn put_product(app: &App, request: Request) -> HttpResult {
     let if_match = if_match(&request)?;
     let update = product_update_from_json(sku, &json_body(&request)?).map_err(ApiError::Validation)?;
     // A product names a registered seller (sellers are never deleted, only deactivated).
-    let sellers = app
-        .catalogue
-        .get_sellers(std::slice::from_ref(&update.seller_id))
-        .await
-        .map_err(store_failure)?;
+    let sellers = app.catalogue.get_sellers(std::slice::from_ref(&update.seller_id)).await?;
     if !sellers.contains_key(&update.seller_id) {
         return Err(ApiError::Refused {
             status: 422,
@@ -58,7 +54,7 @@ pub async fn put_product(app: &App, request: Request) -> HttpResult {
             message: "If-Match names a version of a product that does not exist".to_owned(),
             extra: serde_json::Map::new(),
         }),
-        Err(PutProductError::Store(err)) => Err(store_failure(err)),
+        Err(PutProductError::Store(err)) => Err(ApiError::from(err)),
     }
 }
 
@@ -88,11 +84,7 @@ fn with_etag(mut response: lambda_http::Response<lambda_http::Body>, product: &P
 pub async fn get_product(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let sku = path_param(&request, "productId", Sku::parse)?;
-    let mut found = app
-        .catalogue
-        .get_products(std::slice::from_ref(&sku))
-        .await
-        .map_err(store_failure)?;
+    let mut found = app.catalogue.get_products(std::slice::from_ref(&sku)).await?;
     let product = found.remove(&sku).ok_or(ApiError::ProductNotFound)?;
     with_etag(json(200, &product)?, &product)
 }
@@ -134,7 +126,7 @@ pub async fn adjust_product(app: &App, request: Request) -> HttpResult {
         }),
         Err(err @ AdjustError::TooMuch) => Err(refused(409, "ON_HAND_TOO_LARGE", err.to_string())),
         Err(AdjustError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
-        Err(AdjustError::Store(err)) => Err(store_failure(err)),
+        Err(AdjustError::Store(err)) => Err(ApiError::from(err)),
     }
 }
 
@@ -158,11 +150,7 @@ pub async fn product_movements(app: &App, request: Request) -> HttpResult {
                 .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
         ),
     };
-    let page = app
-        .catalogue
-        .movements(&sku, limit, after.as_deref())
-        .await
-        .map_err(store_failure)?;
+    let page = app.catalogue.movements(&sku, limit, after.as_deref()).await?;
     json(
         200,
         &serde_json::json!({

@@ -4,11 +4,11 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::{Body, Request, Response};
 
-use super::{caller, each_message, order_event_step, store_failure};
-use crate::app::App;
+use super::{caller, each_message, order_event_step};
 use crate::domain::OrderId;
 use crate::http::{json, path_param, ApiError, HttpResult};
 use crate::service::invoices::issue_invoice;
+use crate::service::App;
 
 pub async fn issue(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
@@ -24,8 +24,7 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     let invoice = app
         .orders
         .get_invoice(id)
-        .await
-        .map_err(store_failure)?
+        .await?
         // Another customer's invoice is as absent as a missing one.
         .filter(|invoice| identity.may_access(&invoice.user_id))
         .ok_or_else(|| ApiError::Refused {

@@ -4,10 +4,10 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::{each_message, order_event_step, StepFailure};
-use crate::app::App;
 use crate::domain::events::DomainEvent;
 use crate::service::actions::ActionError;
 use crate::service::notifications::{notify, NotificationError};
+use crate::service::App;
 
 impl StepFailure for NotificationError {
     fn is_missing_order(&self) -> bool {

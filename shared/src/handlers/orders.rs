@@ -4,11 +4,10 @@ use chrono::{DateTime, Datelike, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::{admin, caller, store_failure};
+use super::{admin, caller};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::app::App;
 use crate::domain::delivery::Channel;
 use crate::domain::numbering::OrderNumber;
 use crate::domain::{Cursor, IdempotencyKey, ListQuery, Money, Order, OrderId, OrderStatus, PlaceOrder, Sku, Sort, UserId};
@@ -16,6 +15,7 @@ use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, Quer
 use crate::ports::OrderLink;
 use crate::render::csv as export;
 use crate::service::placement::{place_order, PlaceError, Placed, Placement};
+use crate::service::App;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -96,7 +96,7 @@ pub async fn get_order(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let id = path_param(&request, "orderId", OrderId::parse)?;
     tracing::Span::current().record("order_id", tracing::field::display(id));
-    let order = app.orders.get_order(id).await.map_err(store_failure)?;
+    let order = app.orders.get_order(id).await?;
     // Another customer's order is as absent as a missing one: its existence is not disclosed.
     let order = order
         .filter(|order| identity.may_access(&order.user_id))
@@ -109,9 +109,9 @@ pub async fn get_order(app: &App, request: Request) -> HttpResult {
 pub async fn get_order_by_number(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let number = path_param(&request, "orderNumber", OrderNumber::parse)?;
-    let id = app.orders.find_order_by_number(&number).await.map_err(store_failure)?;
+    let id = app.orders.find_order_by_number(&number).await?;
     let order = match id {
-        Some(id) => app.orders.get_order(id).await.map_err(store_failure)?,
+        Some(id) => app.orders.get_order(id).await?,
         None => None,
     };
     let order = order
@@ -148,7 +148,7 @@ pub async fn export_orders(app: &App, request: Request) -> HttpResult {
     let (mut read, mut next) = (0u16, None);
     while read < budget {
         listing.limit = (budget - read).min(ListQuery::MAX_LIMIT);
-        let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
+        let page = app.orders.list_orders(&listing).await?;
         for order in &page.items {
             body.push_str(&export::order_rows(order));
         }
@@ -214,7 +214,7 @@ async fn list(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> Htt
         return list_by_status(app, params, owner).await;
     }
     let listing = list_query(params, owner)?;
-    let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
+    let page = app.orders.list_orders(&listing).await?;
     json(
         200,
         &OrderList {
@@ -281,7 +281,7 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
             .and_then(|start| start.after.clone());
         loop {
             listing.limit = wanted - u16::try_from(orders.len()).unwrap_or(wanted);
-            let page = app.orders.list_orders(&listing).await.map_err(store_failure)?;
+            let page = app.orders.list_orders(&listing).await?;
             orders.extend(page.items);
             match page.next {
                 Some(cursor) if orders.len() < usize::from(wanted) => listing.after = Some(cursor),
@@ -333,18 +333,13 @@ async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
     };
     if let Ok(id) = OrderId::parse(text) {
         let listing = list_query(params, None)?;
-        let order = app.orders.get_order(id).await.map_err(store_failure)?;
+        let order = app.orders.get_order(id).await?;
         let orders: Vec<Order> = order.into_iter().filter(|order| listing.admits(order)).collect();
         return json(200, &OrderList { orders, next_cursor: None });
     }
     let sku = Sku::parse(text).ok();
     let product = match &sku {
-        Some(sku) => app
-            .catalogue
-            .get_products(std::slice::from_ref(sku))
-            .await
-            .map_err(store_failure)?
-            .remove(sku),
+        Some(sku) => app.catalogue.get_products(std::slice::from_ref(sku)).await?.remove(sku),
         None => None,
     };
     if let Some(product) = product {
@@ -359,8 +354,7 @@ async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
         let page = app
             .orders
             .list_linked_orders(&OrderLink::Product(product.product_id), listing.limit, listing.after.as_ref())
-            .await
-            .map_err(store_failure)?;
+            .await?;
         return json(
             200,
             &OrderList {

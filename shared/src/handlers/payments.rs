@@ -4,8 +4,7 @@
 use lambda_http::{Body, Request};
 use serde_json::{json, Map, Value};
 
-use super::{caller, store_failure};
-use crate::app::App;
+use super::caller;
 use crate::auth::Identity;
 use crate::domain::order::PaymentRefusal;
 use crate::domain::order::{PaymentMethod, StartRefusal};
@@ -16,6 +15,7 @@ use crate::http::webhook::SIGNATURE_HEADER;
 use crate::http::{json, json_body, path_param, raw_body, ApiError, HttpResult};
 use crate::service::actions::{self, Access, ActionError, CancelReason};
 use crate::service::payments::{self as payment_start, StartError};
+use crate::service::App;
 
 /// Longest reason a customer may give for cancelling.
 const MAX_REASON_CHARS: usize = 500;
@@ -331,7 +331,7 @@ pub(crate) fn refusal(err: ActionError) -> ApiError {
             )
         }
         ActionError::Contended => ApiError::Unavailable(Box::new(ActionError::Contended)),
-        ActionError::Unavailable(err) | ActionError::Store(err) => store_failure(err),
+        ActionError::Unavailable(err) | ActionError::Store(err) => ApiError::from(err),
         err @ ActionError::Inconsistent(_) => ApiError::OrderInconsistent(Box::new(err)),
     }
 }

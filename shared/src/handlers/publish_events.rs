@@ -5,36 +5,31 @@
 //! stream retries it, then its failure destination keeps it), never dropped.
 
 use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
+use super::stream::{each_record, RecordFailure};
 use crate::adapters::dynamo::order_from_image;
-use crate::app::App;
 use crate::domain::events::{events_of, DomainEvent};
+use crate::service::App;
 
 pub async fn publish_events(app: &App, event: Event) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
-    for record in event.records {
+    each_record(event, "publish-events", |record| async move {
         if record.event_name != "INSERT" && record.event_name != "MODIFY" {
-            continue;
+            return Ok(());
         }
-        let Some(new) = order_from_image(record.change.new_image) else {
-            continue;
+        let Some(new) = order_from_image(record.change.new_image)? else {
+            return Ok(());
         };
-        let old = order_from_image(record.change.old_image);
+        let old = order_from_image(record.change.old_image)?;
         let events = events_of(old.as_ref(), &new);
         if events.is_empty() {
-            continue;
+            return Ok(());
         }
-        if let Err(err) = publish_all(app, events).await {
-            tracing::warn!(order_id = %new.id, error = %err, "could not publish an order's events; retrying from here");
-            // Stream order matters: report this record and stop, so processing resumes here.
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-            break;
-        }
-    }
-    response
+        publish_all(app, events)
+            .await
+            .map_err(|err| RecordFailure::Failed(format!("could not publish the events of order {}: {err}", new.id)))
+    })
+    .await
 }
 
 /// Publishes every event, retrying the entries the bus did not take.

@@ -8,7 +8,6 @@ use serde_json::{json, Map, Value};
 use super::orders::idempotency_key;
 use super::payments::{body_is_empty, order_id, refusal, refused};
 use super::{admin, caller, each_message, order_event_step};
-use crate::app::App;
 use crate::domain::order::PartItem;
 use crate::domain::order::{requested_refund_id, Recorded, RefundAsk, RefundRefusal, RefundRequest, ReturnRefusal};
 use crate::domain::request::MAX_LINES;
@@ -17,6 +16,7 @@ use crate::domain::{ItemId, Money, Order, Quantity, RefundId, ReturnId};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::actions::{Access, ActionError};
 use crate::service::refunds::{self, MoneyBackError, SettleError};
+use crate::service::App;
 
 impl super::StepFailure for SettleError {
     fn is_missing_order(&self) -> bool {

@@ -5,9 +5,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::Instrument;
 
 use super::each_message;
-use crate::app::App;
 use crate::saga::SagaStep;
 use crate::service::reservation::finish_reservation;
+use crate::service::App;
 
 pub async fn reserve_stock(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| handle(app, message)).await

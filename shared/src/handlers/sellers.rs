@@ -4,13 +4,13 @@
 use lambda_http::Request;
 
 use super::orders::page_params;
-use super::{admin, seller_or_admin, store_failure};
-use crate::app::App;
+use super::{admin, seller_or_admin};
 use crate::domain::seller::SellerUpdate;
 use crate::domain::SellerId;
 use crate::domain::Sort;
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
 use crate::ports::OrderLink;
+use crate::service::App;
 
 /// `PUT`: registers the seller or replaces what was set (`name`, `email`, `active`,
 /// `commission_rate`); 200 with the seller.
@@ -18,18 +18,14 @@ pub async fn put_seller(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
     let update = SellerUpdate::from_json(seller_id, &json_body(&request)?).map_err(ApiError::Validation)?;
-    let seller = app.catalogue.put_seller(&update, app.clock.now()).await.map_err(store_failure)?;
+    let seller = app.catalogue.put_seller(&update, app.clock.now()).await?;
     json(200, &seller)
 }
 
 pub async fn get_seller(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
-    let mut sellers = app
-        .catalogue
-        .get_sellers(std::slice::from_ref(&seller_id))
-        .await
-        .map_err(store_failure)?;
+    let mut sellers = app.catalogue.get_sellers(std::slice::from_ref(&seller_id)).await?;
     match sellers.remove(&seller_id) {
         Some(seller) => json(200, &seller),
         None => Err(ApiError::Refused {
@@ -51,8 +47,7 @@ pub async fn list_seller_orders(app: &App, request: Request) -> HttpResult {
     let page = app
         .orders
         .list_linked_orders(&OrderLink::Seller(seller_id.clone()), limit, after.as_ref())
-        .await
-        .map_err(store_failure)?;
+        .await?;
     let orders: Vec<_> = page.items.iter().filter_map(|order| order.seller_view(&seller_id)).collect();
     json(
         200,

@@ -3,7 +3,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::validation::FieldError;
 use crate::domain::{LineProblemCode, Order};
-use crate::ports::BoxError;
+use crate::ports::{BoxError, StoreError};
 
 /// Everything a request can end in other than success. Clients see the status, a stable
 /// `code` and a human `detail`; internals go to the log only.
@@ -59,6 +59,18 @@ pub enum ApiError {
     /// The function died (an injected crash): the client sees what API Gateway shows then.
     #[error("the function crashed")]
     Crashed,
+}
+
+/// Storage that failed for a while (throttled, timed out, unreachable) is 503: the client may
+/// retry. Anything else it answered is a fault of ours: 500.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        if err.is_transient() {
+            Self::Unavailable(Box::new(err))
+        } else {
+            Self::Internal(Box::new(err))
+        }
+    }
 }
 
 impl ApiError {

@@ -3,29 +3,15 @@
 //! another writer got there first, it reads again and decides again, so every race (confirm vs
 //! cancel, confirm vs sweeper, cancel vs cancel, sweeper vs sweeper) has exactly one winner.
 
-use crate::app::App;
 use crate::domain::order::{CancelDecision, NotCancellable, Payment, PaymentDecision, PaymentRefusal};
-use crate::domain::{Actor, Money, Order, OrderId, OrderStatus, PaymentReference, Reservation, UserId};
+use crate::domain::{Actor, Money, Order, OrderId, OrderStatus, PaymentReference, Reservation};
 use crate::ports::{Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::service::App;
 
 /// How many times an action re-reads an order that changed under it before giving up.
 pub(crate) const CONTENDED_ATTEMPTS: usize = 5;
 
-/// Whose orders a caller may act on.
-#[derive(Debug, Clone, Copy)]
-pub enum Access<'a> {
-    Owner(&'a UserId),
-    Anyone,
-}
-
-impl Access<'_> {
-    fn allows(&self, order: &Order) -> bool {
-        match self {
-            Self::Owner(user) => &order.user_id == *user,
-            Self::Anyone => true,
-        }
-    }
-}
+pub use crate::domain::order::Access;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {

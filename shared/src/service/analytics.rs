@@ -9,7 +9,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::app::App;
 use crate::domain::analytics::{
     average_order_value, contribution, growth, money, rate, DayFigures, DayRange, Granularity, ProductFigures, SellerFigures, TOP_PRODUCTS,
 };
@@ -17,6 +16,7 @@ use crate::domain::events::{DomainEvent, EventName};
 use crate::domain::{SellerId, Sku};
 use crate::ports::StoreError;
 use crate::service::actions::{load, Access, ActionError};
+use crate::service::App;
 
 /// Days read at once by a report.
 const PARALLEL_DAYS: usize = 8;

@@ -1,10 +1,10 @@
 //! Admins' batches: stored once (idempotent by key), then fanned out over SQS, one message per
 //! order, each carried out by the batch consumer through the same path as a single status change.
 
-use crate::app::App;
 use crate::domain::batch::{batch_fingerprint, Batch, BatchItem};
 use crate::domain::{IdempotencyKey, UserId};
 use crate::ports::{BatchCreated, QueueError, StoreError};
+use crate::service::App;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {

@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 
-use crate::app::App;
 use crate::domain::cart::{Cart, CartRefusal, CartView};
 use crate::domain::contact::Contact;
 use crate::domain::request::OrderDetails;
 use crate::domain::{IdempotencyKey, PlaceOrder, Product, Quantity, SellerId, Sku, UserId};
 use crate::ports::StoreError;
 use crate::service::placement::{place_order, PlaceError, Placed, Placement};
+use crate::service::App;
 
 /// Tries of an edit that other edits of the same cart keep beating (a few tabs at once), with
 /// a jittered pause between them.

@@ -3,11 +3,11 @@
 //! edit or a payment is either whole or refused, and a payment of the old total after an edit
 //! is refused for its amount.
 
-use crate::app::App;
 use crate::domain::order::{EditRefusal, LineEdit};
 use crate::domain::{Actor, ItemId, LineProblem, Order, OrderId, OrderStatus, Quantity, Reservation, Sku};
 use crate::ports::{Rejection, StockChange, WriteError};
 use crate::service::actions::{load, Access, ActionError, CONTENDED_ATTEMPTS};
+use crate::service::App;
 
 /// What a customer asks to change.
 #[derive(Debug, Clone)]

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use crate::app::App;
 use crate::domain::order::{PartOutcome, PartUpdate, ShippingRefusal, StatusChangePlan, StatusChangeRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus, SellerId};
 use crate::ports::StockChange;
 use crate::service::actions::{cancel_order, load, write, Access, ActionError, CancelReason, Written, CONTENDED_ATTEMPTS};
+use crate::service::App;
 
 /// The component named in the timeline for the fulfilment step.
 pub const FULFILMENT: &str = "fulfilment";

@@ -1,12 +1,12 @@
 //! Invoices: issued exactly once for a delivered order (from the `OrderDelivered` event), each
 //! numbered from one counter that only moves with the invoice written in the same transaction.
 
-use crate::app::App;
 use crate::domain::invoice::Invoice;
 use crate::domain::{OrderId, OrderStatus};
 use crate::ports::InvoiceWrite;
 use crate::service::actions::{load, Access, ActionError};
 use crate::service::fulfilment::CommissionRates;
+use crate::service::App;
 
 /// Tries at taking the next number while other invoices take it first: one counter serialises
 /// every invoice, so contention is expected when many orders are delivered together.

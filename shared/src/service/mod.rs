@@ -4,6 +4,7 @@ pub mod actions;
 pub mod analytics;
 pub mod batch;
 pub mod cart;
+mod context;
 pub mod edits;
 pub mod fulfilment;
 pub mod invoices;
@@ -15,3 +16,5 @@ pub mod refunds;
 pub mod reservation;
 pub mod sellers;
 pub mod sweeper;
+
+pub use context::App;

@@ -5,11 +5,11 @@
 
 use chrono::Duration;
 
-use crate::app::App;
 use crate::domain::events::DomainEvent;
 use crate::domain::notification::{notifications_for, sellers_concerned};
 use crate::ports::{NotificationClaim, NotifyError, StoreError};
 use crate::service::actions::{load, Access, ActionError};
+use crate::service::App;
 
 /// How long a claim being sent is respected before another delivery may send it again: longer
 /// than a send takes, shorter than the queue's redeliveries last.

@@ -2,12 +2,12 @@
 //! later settles, or the order is accepted for cash on delivery (its reservation becomes a sale
 //! and it goes to fulfilment unpaid). Asking again answers what the first request started.
 
-use crate::app::App;
 use crate::domain::order::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
 use crate::ports::{ProviderError, StockChange};
 use crate::service::actions::{load, sell, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
 use crate::service::fulfilment::CommissionRates;
+use crate::service::App;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -2,7 +2,6 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::app::App;
 use crate::domain::allocation;
 use crate::domain::cart::PriceChange;
 use crate::domain::order::{price_lines, AmountTooLarge};
@@ -10,6 +9,7 @@ use crate::domain::{
     Actor, IdempotencyKey, LineProblem, LineProblemCode, Order, OrderId, OrderStatus, PlaceOrder, Reservation, SellerId, UserId,
 };
 use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
+use crate::service::App;
 
 /// The component named in the timeline for what the reservation step decides.
 pub const RESERVER: &str = "reserve-stock";

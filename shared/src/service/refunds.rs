@@ -7,12 +7,12 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::App;
 use crate::domain::order::PartItem;
 use crate::domain::order::{Recorded, RefundRefusal, RefundRequest, ReturnRefusal};
 use crate::domain::{Actor, Order, OrderId, RefundId, ReturnId};
 use crate::ports::{ProviderError, StockChange};
 use crate::service::actions::{load, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
+use crate::service::App;
 
 /// The component named for the refund step.
 pub const REFUNDS: &str = "refunds";

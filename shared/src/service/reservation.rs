@@ -2,11 +2,11 @@
 //! Idempotent: an order in any other status is left alone, and the transaction that reserves
 //! is conditioned on the status, so a duplicate message cannot reserve twice.
 
-use crate::app::App;
 use crate::domain::allocation;
 use crate::domain::{Actor, LineProblem, Order, OrderId, OrderStatus, Reservation};
 use crate::ports::{Rejection, StockChange, StoreError, WriteError};
 use crate::service::placement::RESERVER;
+use crate::service::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepOutcome {

@@ -7,9 +7,9 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::app::App;
 use crate::domain::{Money, SellerId};
 use crate::ports::StoreError;
+use crate::service::App;
 
 /// How long an instance trusts what it read of a seller: an admin's change of a shipping fee or
 /// of `active` reaches every placement within this.

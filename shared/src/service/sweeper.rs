@@ -10,11 +10,11 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::app::App;
 use crate::domain::{Actor, Order, OrderId, Reservation, ReservationStatus, Sku};
 use crate::metrics;
 use crate::ports::StoreError;
 use crate::service::actions::{cancel_order, Access, ActionError, CancelReason};
+use crate::service::App;
 
 /// Most reservations (and stuck orders) one run handles; the next run takes the rest.
 pub const BATCH: usize = 2_000;

@@ -16,8 +16,8 @@ use crate::ports::StoreError;
 use crate::retry::RetryPolicy;
 
 pub use records::{
-    decode_stored, movement_from_images, order_from_image, prefix, product_key, reservation_from_image, reservation_key, StoredItem,
-    ORDER_NUMBER_COUNTER_PREFIX,
+    decode_stored, describe_keys, movement_from_images, order_from_image, prefix, product_key, reservation_from_image, reservation_key,
+    StoredItem, UndecodableImage, ORDER_NUMBER_COUNTER_PREFIX,
 };
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all

@@ -502,17 +502,20 @@ impl AdjustmentKeyRecord {
 
 /// The movement a stream record of the inventory table shows, if it is a product whose
 /// counters changed.
-pub fn movement_from_images(old: Option<serde_dynamo::Item>, new: serde_dynamo::Item) -> Option<StockMovement> {
-    let new: CounterImage = serde_dynamo::from_item(new).ok()?;
-    if !new.pk.starts_with(prefix::PRODUCT) {
-        return None;
+pub fn movement_from_images(old: serde_dynamo::Item, new: serde_dynamo::Item) -> Result<Option<StockMovement>, UndecodableImage> {
+    if !image_key(&new, "pk").starts_with(prefix::PRODUCT) {
+        return Ok(None);
     }
-    let old: Option<CounterImage> = old.and_then(|image| serde_dynamo::from_item(image).ok());
+    let new: CounterImage = decode_image(new, "stock counter")?;
+    let old: Option<CounterImage> = match old.is_empty() {
+        true => None,
+        false => Some(decode_image(old, "stock counter")?),
+    };
     let before = old.as_ref();
     let delta = |field: fn(&CounterImage) -> i64| field(&new) - before.map_or(0, field);
     let (delta_on_hand, delta_available, delta_reserved) = (delta(|c| c.on_hand), delta(|c| c.available), delta(|c| c.reserved));
     if before.is_some() && delta_on_hand == 0 && delta_available == 0 && delta_reserved == 0 {
-        return None;
+        return Ok(None);
     }
     let kind = new.movement_kind.unwrap_or(MovementKind::Set);
     let order_id = match kind {
@@ -523,7 +526,7 @@ pub fn movement_from_images(old: Option<serde_dynamo::Item>, new: serde_dynamo::
     };
     let reason = (kind == MovementKind::Adjustment).then(|| new.movement_ref.clone()).flatten();
     let sharded = new.shard > 0 || new.shard_items.unwrap_or(1) > 1;
-    Some(StockMovement {
+    Ok(Some(StockMovement {
         product_id: new.product_id,
         kind,
         delta_on_hand,
@@ -537,13 +540,12 @@ pub fn movement_from_images(old: Option<serde_dynamo::Item>, new: serde_dynamo::
         actor: new.movement_by,
         shard: sharded.then_some(new.shard),
         at: new.updated_at,
-    })
+    }))
 }
 
 /// The stock counters of a product item or of one of its shard items, as the stream shows them.
 #[derive(Debug, Deserialize)]
 struct CounterImage {
-    pk: String,
     product_id: Sku,
     #[serde(default)]
     shard: u8,
@@ -679,15 +681,54 @@ pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
 
 /// The order in a stream record's image, if the record is an order (not a payment owed back,
 /// an idempotency record or anything else the orders table holds).
-pub fn order_from_image(image: serde_dynamo::Item) -> Option<Order> {
-    let record: OrderRecord = serde_dynamo::from_item(image).ok()?;
-    (record.pk.starts_with(prefix::ORDER) && record.sk == ORDER_SK).then_some(record.order)
+pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, UndecodableImage> {
+    if !(image_key(&image, "pk").starts_with(prefix::ORDER) && image_key(&image, "sk") == ORDER_SK) {
+        return Ok(None);
+    }
+    let record: OrderRecord = decode_image(image, "order")?;
+    Ok(Some(record.order))
 }
 
 /// The reservation in a stream record's old image, if the record is one.
-pub fn reservation_from_image(image: serde_dynamo::Item) -> Option<Reservation> {
-    let record: ReservationRecord = serde_dynamo::from_item(image).ok()?;
-    record.pk.starts_with(prefix::RESERVATION).then_some(record.reservation)
+pub fn reservation_from_image(image: serde_dynamo::Item) -> Result<Option<Reservation>, UndecodableImage> {
+    if !image_key(&image, "pk").starts_with(prefix::RESERVATION) {
+        return Ok(None);
+    }
+    let record: ReservationRecord = decode_image(image, "reservation")?;
+    Ok(Some(record.reservation))
+}
+
+/// A stream image whose keys name a record of ours, and that does not decode as one: its change
+/// must not pass unseen (the stream retries it, then its failure destination keeps it).
+#[derive(Debug, thiserror::Error)]
+#[error("the {what} image in the stream does not decode")]
+pub struct UndecodableImage {
+    what: &'static str,
+    #[source]
+    source: serde_dynamo::Error,
+}
+
+fn decode_image<T: serde::de::DeserializeOwned>(image: serde_dynamo::Item, what: &'static str) -> Result<T, UndecodableImage> {
+    serde_dynamo::from_item(image).map_err(|source| UndecodableImage { what, source })
+}
+
+/// A string key attribute of a stream image (empty when the image has none).
+fn image_key<'a>(image: &'a serde_dynamo::Item, name: &str) -> &'a str {
+    match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(text)) => text,
+        _ => "",
+    }
+}
+
+/// A stream record's keys as the logs show them (`pk=ORDER#..., sk=ORDER`): no personal data.
+pub fn describe_keys(keys: &serde_dynamo::Item) -> String {
+    let mut names: Vec<&String> = keys.keys().collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| format!("{name}={}", image_key(keys, name)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) fn decode_order(item: Item) -> Result<Order, StoreError> {

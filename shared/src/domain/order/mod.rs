@@ -101,6 +101,22 @@ pub struct Order {
     pub version: u64,
 }
 
+/// Whose orders a caller may act on.
+#[derive(Debug, Clone, Copy)]
+pub enum Access<'a> {
+    Owner(&'a UserId),
+    Anyone,
+}
+
+impl Access<'_> {
+    pub fn allows(&self, order: &Order) -> bool {
+        match self {
+            Self::Owner(user) => &order.user_id == *user,
+            Self::Anyone => true,
+        }
+    }
+}
+
 impl Order {
     /// A new order, already through CREATED and into PENDING_RESERVING_STOCK; refused when an
     /// amount would pass the bound, so nothing unreadable is ever stored.
