@@ -54,11 +54,14 @@ $(PY_STAMP): local/requirements.txt
 	@$(VENV)/bin/pip install -q --disable-pip-version-check -r local/requirements.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# The same build as `make test` (every target, one feature set), so that either command after
-# the other compiles nothing again; `cargo run -p orders-local` alone would resolve features
-# differently and rebuild the AWS SDK.
+# One build of every target with one feature set, shared by `make local`, `make test` and every
+# command the README shows (`target/debug/orders-local ...`), so that none of them compiles again
+# after another; `cargo run -p orders-local` alone would resolve features differently and rebuild
+# the AWS SDK.
+BUILD := cargo build --workspace --all-targets --locked
+
 local: deps
-	cargo build -q --workspace --all-targets --locked
+	$(BUILD) -q
 	exec target/debug/orders-local up
 
 test: deps browser-deps
@@ -67,13 +70,14 @@ test: deps browser-deps
 	# The Lambda binaries as they ship: without the chaos feature the workspace build turns on.
 	cargo clippy -p orders-functions --locked -- -D warnings
 	# One build of every target (the orders-local binary too): the tests and the contract reuse it.
-	cargo build --workspace --all-targets --locked
+	$(BUILD)
 	cargo test --workspace --locked
 	local/contract.sh
 	$(VENV)/bin/sam validate --lint
 
 token:
-	@cargo run -q -p orders-local -- token $(or $(USER_ID),$(USER)) $(if $(ADMIN),--admin)
+	@$(BUILD) -q
+	@target/debug/orders-local token $(or $(USER_ID),$(USER)) $(if $(ADMIN),--admin)
 
 # Release arm64 artifacts, as `sam build` makes them (cargo-lambda cross-compiles through zig).
 # They are built without the `chaos` feature: no fault injection ships, which the last step checks.
