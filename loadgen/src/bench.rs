@@ -3,6 +3,8 @@
 //! oversell race, a read-then-write optimistic version lock (read the product, then write
 //! conditioned on its version, re-reading on conflict). Both write the same three items.
 
+use orders_shared::adapters::dynamo::keys;
+use orders_shared::domain::Sku;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -64,16 +66,12 @@ fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
 /// The order and reservation puts both strategies write with the stock update.
 fn puts(table: &str, id: &str, sku: &str) -> Vec<TransactWriteItem> {
     ["BENCH_ORDER", "BENCH_RESERVATION"]
         .iter()
         .filter_map(|kind| {
-            let mut item = key(format!("{kind}#{id}"), kind);
+            let mut item = keys::key(format!("{kind}#{id}"), kind);
             item.insert("product_id".into(), s(sku));
             item.insert("quantity".into(), n(1));
             let put = Put::builder()
@@ -102,7 +100,7 @@ async fn buy(client: &Client, table: &str, sku: &str, strategy: Strategy, reques
             Strategy::ConditionalDecrement => {
                 let update = Update::builder()
                     .table_name(table)
-                    .set_key(Some(key(format!("BENCH_PRODUCT#{sku}"), "STOCK")))
+                    .set_key(Some(keys::key(format!("BENCH_PRODUCT#{sku}"), keys::PRODUCT_SK)))
                     .update_expression("SET available = available - :one, reserved = reserved + :one")
                     .condition_expression("available >= :one")
                     .expression_attribute_values(":one", n(1))
@@ -122,7 +120,7 @@ async fn buy(client: &Client, table: &str, sku: &str, strategy: Strategy, reques
                 let read = client
                     .get_item()
                     .table_name(table)
-                    .set_key(Some(key(format!("BENCH_PRODUCT#{sku}"), "STOCK")))
+                    .set_key(Some(keys::key(format!("BENCH_PRODUCT#{sku}"), keys::PRODUCT_SK)))
                     .consistent_read(true)
                     .send()
                     .await
@@ -139,7 +137,7 @@ async fn buy(client: &Client, table: &str, sku: &str, strategy: Strategy, reques
                 }
                 let update = Update::builder()
                     .table_name(table)
-                    .set_key(Some(key(format!("BENCH_PRODUCT#{sku}"), "STOCK")))
+                    .set_key(Some(keys::key(format!("BENCH_PRODUCT#{sku}"), keys::PRODUCT_SK)))
                     .update_expression("SET available = available - :one, reserved = reserved + :one, version = version + :one")
                     .condition_expression("version = :version")
                     .expression_attribute_values(":one", n(1))
@@ -166,7 +164,7 @@ fn uuid_like() -> String {
 
 async fn run_once(client: &Client, table: &str, strategy: Strategy, round: usize, stock: i64, customers: usize) -> Result<Run, String> {
     let sku = format!("{}-{round}", strategy.name());
-    let mut product = key(format!("BENCH_PRODUCT#{sku}"), "STOCK");
+    let mut product = keys::key(format!("BENCH_PRODUCT#{sku}"), keys::PRODUCT_SK);
     product.insert("available".into(), n(stock));
     product.insert("reserved".into(), n(0));
     product.insert("version".into(), n(0));
@@ -273,7 +271,7 @@ pub async fn placement_floor(
 ) -> Result<u64, String> {
     let id = uuid_like();
     let started = Instant::now();
-    let product = key(format!("PRODUCT#{sku}"), "STOCK");
+    let product = keys::product_key(&Sku::parse(sku).map_err(|e| e.to_string())?);
     let read = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
         .keys(product.clone())
         .consistent_read(true)
@@ -286,8 +284,8 @@ pub async fn placement_floor(
         .await
         .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
     let mut order = order_item.clone();
-    order.extend(key(format!("FLOOR_ORDER#{id}"), "ORDER"));
-    let mut reservation = key(format!("FLOOR_RESERVATION#{id}"), "RESERVATION");
+    order.extend(keys::key(format!("FLOOR_ORDER#{id}"), keys::ORDER_SK));
+    let mut reservation = keys::key(format!("FLOOR_RESERVATION#{id}"), keys::RESERVATION_SK);
     reservation.insert("product_id".into(), s(sku));
     reservation.insert("quantity".into(), n(1));
     let create = |table: &str, item| {

@@ -1,5 +1,7 @@
 //! The scenarios: a flash sale, a hot product, a steady mix, warm latency, and chaos.
 
+use orders_shared::adapters::dynamo::keys;
+use orders_shared::domain::OrderId;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -480,8 +482,7 @@ pub async fn latency(target: &Target, samples: usize) -> Result<Value, String> {
         (Some((client, orders, _)), Some(id)) => client
             .get_item()
             .table_name(orders)
-            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORDER#{id}")))
-            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("ORDER".into()))
+            .set_key(Some(keys::order_key(OrderId::parse(id).map_err(|e| e.to_string())?)))
             .send()
             .await
             .map_err(|e| e.to_string())?

@@ -39,6 +39,25 @@ impl RetryPolicy {
         tokio::time::sleep(Duration::from_millis(wait)).await;
     }
 
+    /// Runs `step` on what is left (entries a batch call did not take) until nothing is, or the
+    /// tries run out, backing off between tries: answers what is still left.
+    pub async fn drain<T, E, F, Fut>(&self, mut left: Vec<T>, mut step: F) -> Result<Vec<T>, E>
+    where
+        F: FnMut(Vec<T>) -> Fut,
+        Fut: Future<Output = Result<Vec<T>, E>>,
+    {
+        for attempt in 1..=self.attempts {
+            if attempt > 1 {
+                self.back_off(attempt - 1).await;
+            }
+            left = step(left).await?;
+            if left.is_empty() {
+                break;
+            }
+        }
+        Ok(left)
+    }
+
     /// Runs `call` until it succeeds, fails for good, or the tries run out; the last error wins.
     pub async fn run<T, E, F, Fut>(&self, worth_retrying: impl Fn(&E) -> bool, mut call: F) -> Result<T, E>
     where

@@ -27,6 +27,12 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> A
     );
     App {
         orders: Arc::new(store.clone()),
+        carts: Arc::new(store.clone()),
+        batches: Arc::new(store.clone()),
+        invoices: Arc::new(store.clone()),
+        notification_log: Arc::new(store.clone()),
+        number_blocks: Arc::new(store.clone()),
+        links: Arc::new(store.clone()),
         analytics: Arc::new(store.clone()),
         catalogue: Arc::new(store),
         saga: Arc::new(SqsSagaQueue::new(

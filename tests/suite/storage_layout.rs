@@ -1,6 +1,7 @@
 //! The stored layout, pinned against `template.yaml`: every kind of item the service writes has
 //! the key format it should, and lands in exactly the indexes meant for it (sparse indexes only
-//! while it is in the state they serve), with each key attribute of the type the table declares.
+//! while it is in the state they serve), with each key attribute of the type the table declares,
+//! and says what it is in its `entity` attribute.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -102,11 +103,13 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
         let held_by = indexes_holding(orders_table, &item);
         if let (Some(id), Some(reference)) = (pk.strip_prefix(prefix::ORDER), sk.strip_prefix("PAYMENT#")) {
             *seen.entry("late payment").or_default() += 1;
+            assert_eq!(text(&item, "entity"), "LATE_PAYMENT");
             assert_eq!((id, reference), (cancelled.as_str(), "pi_late"));
             assert!(!item.contains_key("ttl"), "money owed back is kept");
             assert_eq!(held_by, none, "a payment owed back is in no index: {item:?}");
         } else if let Some(id) = pk.strip_prefix(prefix::ORDER) {
             *seen.entry("order").or_default() += 1;
+            assert_eq!(text(&item, "entity"), "ORDER");
             assert_eq!(sk, "ORDER");
             assert!(!item.contains_key("ttl"), "orders are kept: {item:?}");
             let mut expected = all_orders.clone();
@@ -116,6 +119,7 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
             assert_eq!(held_by, expected, "order {id} in {}", text(&item, "status"));
         } else if let Some(rest) = pk.strip_prefix(ORDER_NUMBER_COUNTER_PREFIX) {
             *seen.entry("order number counter").or_default() += 1;
+            assert_eq!(text(&item, "entity"), "COUNTER");
             let today = chrono::Utc::now().format("%Y%m%d").to_string();
             assert!(rest.starts_with(&format!("{today}#")), "a counter per day and shard: {rest}");
             assert_eq!(sk, "COUNTER");
@@ -126,6 +130,7 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
             assert_eq!(held_by, none, "a counter is in no index: {item:?}");
         } else if let Some(rest) = pk.strip_prefix(prefix::IDEMPOTENCY) {
             *seen.entry("idempotency").or_default() += 1;
+            assert_eq!(text(&item, "entity"), "IDEMPOTENCY");
             assert_eq!(rest, "alice#key-1");
             assert_eq!(sk, "IDEMPOTENCY");
             assert!(
@@ -151,17 +156,20 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
         let held_by = indexes_holding(inventory_table, &item);
         if let Some(sku) = pk.strip_prefix(prefix::PRODUCT) {
             *seen.entry("product".into()).or_default() += 1;
+            assert_eq!(text(&item, "entity"), "PRODUCT");
             assert_eq!((sku, sk), ("mug", "STOCK"));
             assert!(!item.contains_key("ttl"));
             assert_eq!(held_by, none, "a product is in no index: {item:?}");
         } else if let Some(id) = pk.strip_prefix(prefix::SELLER) {
             *seen.entry("seller".into()).or_default() += 1;
+            assert_eq!(text(&item, "entity"), "SELLER");
             assert!(["seller-1", "seller-2"].contains(&id), "{id}");
             assert_eq!(sk, "SELLER");
             assert_eq!(held_by, none, "a seller is in no index: {item:?}");
         } else if let Some(id) = pk.strip_prefix(prefix::RESERVATION) {
             let status = text(&item, "status").to_owned();
             *seen.entry(format!("reservation {status}")).or_default() += 1;
+            assert_eq!(text(&item, "entity"), "RESERVATION");
             assert_eq!(sk, "RESERVATION");
             assert!(
                 item.get("ttl").is_some_and(AttributeValue::is_n),

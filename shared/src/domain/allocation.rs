@@ -59,25 +59,8 @@ pub fn summed_problems(mut problems: Vec<LineProblem>, catalogue: &HashMap<Sku, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::quantity::Quantity;
-    use crate::domain::stock::{ShardStock, ShardTake, StockShards};
-
-    fn q(n: u32) -> Quantity {
-        Quantity::new(n).unwrap()
-    }
-
-    fn shards(available: &[i64]) -> Vec<ShardStock> {
-        available
-            .iter()
-            .enumerate()
-            .map(|(i, available)| ShardStock {
-                shard: u8::try_from(i).unwrap(),
-                on_hand: *available,
-                available: *available,
-                reserved: 0,
-            })
-            .collect()
-    }
+    use crate::domain::stock::tests::{q, shards};
+    use crate::domain::stock::{ShardTake, StockShards};
 
     fn product(sku: &str, available: &[i64], active: u8) -> Product {
         let mut product = Product::example(sku, "1.00");

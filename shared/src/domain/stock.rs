@@ -224,14 +224,15 @@ pub fn spread(on_hand: i64, shards: &[ShardStock], active: StockShards) -> Optio
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn q(n: u32) -> Quantity {
+    pub(crate) fn q(n: u32) -> Quantity {
         Quantity::new(n).unwrap()
     }
 
-    fn shards(available: &[i64]) -> Vec<ShardStock> {
+    /// Shards holding these available units each, nothing reserved.
+    pub(crate) fn shards(available: &[i64]) -> Vec<ShardStock> {
         available
             .iter()
             .enumerate()

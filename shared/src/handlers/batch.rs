@@ -6,7 +6,6 @@ use lambda_http::Request;
 use serde_json::json;
 use tracing::Instrument;
 
-use super::fulfilment::status_problem;
 use super::orders::idempotency_key;
 use super::{admin, each_message};
 use crate::domain::batch::{batch_items_from_json, BatchResult};
@@ -42,7 +41,7 @@ pub async fn start(app: &App, request: Request) -> HttpResult {
 pub async fn status(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let batch_id = path_param(&request, "batchId", |raw| uuid::Uuid::parse_str(raw).map(|id| id.to_string()))?;
-    let (batch, mut results) = app.orders.get_batch(&batch_id).await?.ok_or_else(|| ApiError::Refused {
+    let (batch, mut results) = app.batches.get_batch(&batch_id).await?.ok_or_else(|| ApiError::Refused {
         status: 404,
         code: "BATCH_NOT_FOUND",
         message: "no such batch".to_owned(),
@@ -92,14 +91,14 @@ async fn process_one(app: &App, message: &SqsMessage) -> bool {
                 tracing::warn!(error = %crate::error_chain(&err), "batch item failed for now; it will be retried");
                 return false;
             }
-            Err(err) => status_problem(err).code().to_owned(),
+            Err(err) => ApiError::from(err).code().to_owned(),
         };
         let recorded = BatchResult {
             index: step.index,
             order_id: step.item.order_id,
             result,
         };
-        match app.orders.record_batch_result(&step.batch_id, &recorded).await {
+        match app.batches.record_batch_result(&step.batch_id, &recorded).await {
             Ok(()) => true,
             Err(err) => {
                 tracing::warn!(error = %crate::error_chain(&err), "could not record a batch result; it will be retried");

@@ -5,8 +5,8 @@ use lambda_http::Request;
 use serde_json::{json, Map, Value};
 
 use super::caller;
-use super::orders::{idempotency_key, placement_problem, placement_response};
-use super::payments::{body_is_empty, refused};
+use super::orders::{idempotency_key, placement_response};
+use super::payments::body_is_empty;
 use crate::domain::cart::CartRefusal;
 use crate::domain::delivery::Channel;
 use crate::domain::request::{quantity_from_json, OrderDetails, WantedLine};
@@ -78,8 +78,8 @@ pub async fn checkout(app: &App, request: Request) -> HttpResult {
     let placement = cart::checkout(app, &identity.user, identity.contact.clone(), details, accept, key.as_ref())
         .await
         .map_err(|err| match err {
-            CheckoutError::Empty => refused(409, "CART_EMPTY", "the cart is empty".to_owned(), json!({})),
-            CheckoutError::Place(err) => placement_problem(err),
+            CheckoutError::Empty => ApiError::refused(409, "CART_EMPTY", "the cart is empty".to_owned(), json!({})),
+            CheckoutError::Place(err) => ApiError::from(err),
             CheckoutError::Store(err) => ApiError::from(err),
         })?;
     placement_response(placement)
@@ -88,23 +88,25 @@ pub async fn checkout(app: &App, request: Request) -> HttpResult {
 async fn edit(app: &App, user: &crate::domain::UserId, change: CartEdit) -> HttpResult {
     match cart::edit(app, user, change).await {
         Ok(view) => json(200, &view),
-        Err(CartError::Refused(refusal)) => Err(cart_problem(refusal)),
+        Err(CartError::Refused(refusal)) => Err(ApiError::from(refusal)),
         Err(CartError::Contended) => Err(ApiError::Unavailable(Box::new(CartError::Contended))),
         Err(CartError::Store(err)) => Err(ApiError::from(err)),
     }
 }
 
-fn cart_problem(refusal: CartRefusal) -> ApiError {
-    let message = refusal.to_string();
-    match refusal {
-        CartRefusal::UnknownProduct(sku) => refused(404, "PRODUCT_NOT_FOUND", message, json!({ "product_id": sku })),
-        CartRefusal::NotEnoughStock { product_id, available } => refused(
-            409,
-            "NOT_ENOUGH_STOCK",
-            message,
-            json!({ "product_id": product_id, "available": available }),
-        ),
-        CartRefusal::TooManyLines => refused(409, "CART_FULL", message, json!({})),
-        CartRefusal::TooMuch => refused(422, "QUANTITY_TOO_LARGE", message, json!({ "max_quantity": Quantity::MAX })),
+impl From<CartRefusal> for ApiError {
+    fn from(refusal: CartRefusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            CartRefusal::UnknownProduct(sku) => ApiError::refused(404, "PRODUCT_NOT_FOUND", message, json!({ "product_id": sku })),
+            CartRefusal::NotEnoughStock { product_id, available } => ApiError::refused(
+                409,
+                "NOT_ENOUGH_STOCK",
+                message,
+                json!({ "product_id": product_id, "available": available }),
+            ),
+            CartRefusal::TooManyLines => ApiError::refused(409, "CART_FULL", message, json!({})),
+            CartRefusal::TooMuch => ApiError::refused(422, "QUANTITY_TOO_LARGE", message, json!({ "max_quantity": Quantity::MAX })),
+        }
     }
 }

@@ -5,7 +5,7 @@ use lambda_http::Request;
 use serde_json::json;
 
 use super::caller;
-use super::payments::{order_id, refusal, refused};
+use super::payments::order_id;
 use crate::domain::order::EditRefusal;
 use crate::domain::request::{quantity_from_json, WantedLine};
 use crate::domain::{ItemId, Money, Quantity};
@@ -43,37 +43,41 @@ pub async fn remove_item(app: &App, request: Request) -> HttpResult {
 async fn apply(app: &App, request: &Request, edit: EditRequest) -> HttpResult {
     let identity = caller(request)?;
     let id = order_id(request)?;
-    let order = edit_order(app, id, identity.access(), edit, &identity.actor())
-        .await
-        .map_err(problem)?;
+    let order = edit_order(app, id, identity.access(), edit, &identity.actor()).await?;
     json(200, &order)
 }
 
-fn problem(err: EditError) -> ApiError {
-    let message = err.to_string();
-    match err {
-        EditError::Refused(refusal) => match refusal {
-            EditRefusal::NotEditable(status) => refused(409, "ORDER_NOT_EDITABLE", message, json!({ "order_status": status })),
-            EditRefusal::PaymentStarted(payment_id) => refused(409, "PAYMENT_STARTED", message, json!({ "payment_id": payment_id })),
-            EditRefusal::NoSuchLine(item_id) => refused(404, "LINE_NOT_FOUND", message, json!({ "item_id": item_id })),
-            EditRefusal::LastLine => refused(409, "LAST_LINE", message, json!({})),
-            EditRefusal::TooManyLines => refused(409, "TOO_MANY_LINES", message, json!({})),
-            EditRefusal::TooMuch => refused(422, "QUANTITY_TOO_LARGE", message, json!({ "max_quantity": Quantity::MAX })),
-            EditRefusal::PriceChanged {
-                product_id,
-                old_price,
-                new_price,
-            } => refused(
-                409,
-                "PRICE_CHANGED",
-                message,
-                json!({ "changes": [{"product_id": product_id, "old_price": old_price, "new_price": new_price}] }),
-            ),
-            EditRefusal::TooLarge(_) => refused(422, "AMOUNT_TOO_LARGE", message, json!({ "max_amount": Money::MAX })),
-        },
-        EditError::UnknownProduct(sku) => refused(404, "PRODUCT_NOT_FOUND", message, json!({ "product_id": sku })),
-        EditError::OutOfStock(problems) => refused(409, "NOT_ENOUGH_STOCK", message, json!({ "lines": problems })),
-        EditError::PriceChanged(products) => refused(409, "PRICE_CHANGED", message, json!({ "products": products })),
-        EditError::Action(err) => refusal(err),
+impl From<EditError> for ApiError {
+    fn from(err: EditError) -> Self {
+        let message = err.to_string();
+        match err {
+            EditError::Refused(refusal) => match refusal {
+                EditRefusal::NotEditable(status) => {
+                    ApiError::refused(409, "ORDER_NOT_EDITABLE", message, json!({ "order_status": status }))
+                }
+                EditRefusal::PaymentStarted(payment_id) => {
+                    ApiError::refused(409, "PAYMENT_STARTED", message, json!({ "payment_id": payment_id }))
+                }
+                EditRefusal::NoSuchLine(item_id) => ApiError::refused(404, "LINE_NOT_FOUND", message, json!({ "item_id": item_id })),
+                EditRefusal::LastLine => ApiError::refused(409, "LAST_LINE", message, json!({})),
+                EditRefusal::TooManyLines => ApiError::refused(409, "TOO_MANY_LINES", message, json!({})),
+                EditRefusal::TooMuch => ApiError::refused(422, "QUANTITY_TOO_LARGE", message, json!({ "max_quantity": Quantity::MAX })),
+                EditRefusal::PriceChanged {
+                    product_id,
+                    old_price,
+                    new_price,
+                } => ApiError::refused(
+                    409,
+                    "PRICE_CHANGED",
+                    message,
+                    json!({ "changes": [{"product_id": product_id, "old_price": old_price, "new_price": new_price}] }),
+                ),
+                EditRefusal::TooLarge(_) => ApiError::refused(422, "AMOUNT_TOO_LARGE", message, json!({ "max_amount": Money::MAX })),
+            },
+            EditError::UnknownProduct(sku) => ApiError::refused(404, "PRODUCT_NOT_FOUND", message, json!({ "product_id": sku })),
+            EditError::OutOfStock(problems) => ApiError::refused(409, "NOT_ENOUGH_STOCK", message, json!({ "lines": problems })),
+            EditError::PriceChanged(products) => ApiError::refused(409, "PRICE_CHANGED", message, json!({ "products": products })),
+            EditError::Action(err) => ApiError::from(err),
+        }
     }
 }

@@ -6,7 +6,6 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::Request;
 use serde_json::{Map, Value};
 
-use super::payments::refusal;
 use super::{admin, caller, each_message, order_event_step};
 use crate::domain::order::{PartUpdate, ShippingRefusal, StatusChangeRefusal};
 use crate::domain::validation::FieldErrors;
@@ -163,26 +162,28 @@ pub async fn set_order_status(app: &App, request: Request) -> HttpResult {
         Some(target) => errors.into_result(target).map_err(ApiError::Validation)?,
         None => return Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
     };
-    let order = set_status(app, id, target, note, &identity.actor()).await.map_err(status_problem)?;
+    let order = set_status(app, id, target, note, &identity.actor()).await.map_err(ApiError::from)?;
     json(200, &order)
 }
 
 /// One mapping of a status change's outcome to the answer a client sees (the batch consumer
 /// records the same codes).
-pub(crate) fn status_problem(err: StatusError) -> ApiError {
-    match err {
-        StatusError::Refused(refused @ StatusChangeRefusal::Illegal { from, .. }) => ApiError::Refused {
-            status: 409,
-            code: "INVALID_TRANSITION",
-            message: refused.to_string(),
-            extra: Map::from_iter([("order_status".to_owned(), serde_json::json!(from))]),
-        },
-        StatusError::Refused(refused @ StatusChangeRefusal::OwnPath { path, .. }) => ApiError::Refused {
-            status: 409,
-            code: "STATUS_HAS_ITS_OWN_PATH",
-            message: refused.to_string(),
-            extra: Map::from_iter([("use".to_owned(), serde_json::json!(path))]),
-        },
-        StatusError::Action(err) => refusal(err),
+impl From<StatusError> for ApiError {
+    fn from(err: StatusError) -> Self {
+        match err {
+            StatusError::Refused(refused @ StatusChangeRefusal::Illegal { from, .. }) => ApiError::Refused {
+                status: 409,
+                code: "INVALID_TRANSITION",
+                message: refused.to_string(),
+                extra: Map::from_iter([("order_status".to_owned(), serde_json::json!(from))]),
+            },
+            StatusError::Refused(refused @ StatusChangeRefusal::OwnPath { path, .. }) => ApiError::Refused {
+                status: 409,
+                code: "STATUS_HAS_ITS_OWN_PATH",
+                message: refused.to_string(),
+                extra: Map::from_iter([("use".to_owned(), serde_json::json!(path))]),
+            },
+            StatusError::Action(err) => ApiError::from(err),
+        }
     }
 }

@@ -97,12 +97,6 @@ pub async fn adjust_product(app: &App, request: Request) -> HttpResult {
     let sku = path_param(&request, "productId", Sku::parse)?;
     let key = idempotency_key(&request)?;
     let adjustment = stock_adjustment_from_json(sku, &json_body(&request)?).map_err(ApiError::Validation)?;
-    let refused = |status, code, message: String| ApiError::Refused {
-        status,
-        code,
-        message,
-        extra: serde_json::Map::new(),
-    };
     match app
         .catalogue
         .adjust_stock(&adjustment, key.as_ref(), &identity.actor(), app.clock.now())
@@ -124,7 +118,7 @@ pub async fn adjust_product(app: &App, request: Request) -> HttpResult {
             message: err.to_string(),
             extra: serde_json::Map::from_iter([("available".to_owned(), serde_json::json!(available))]),
         }),
-        Err(err @ AdjustError::TooMuch) => Err(refused(409, "ON_HAND_TOO_LARGE", err.to_string())),
+        Err(err @ AdjustError::TooMuch) => Err(ApiError::refused(409, "ON_HAND_TOO_LARGE", err.to_string(), serde_json::json!({}))),
         Err(AdjustError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
         Err(AdjustError::Store(err)) => Err(ApiError::from(err)),
     }

@@ -22,7 +22,7 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     let id = path_param(&request, "orderId", OrderId::parse)?;
     tracing::Span::current().record("order_id", tracing::field::display(id));
     let invoice = app
-        .orders
+        .invoices
         .get_invoice(id)
         .await?
         // Another customer's invoice is as absent as a missing one.

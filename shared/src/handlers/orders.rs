@@ -39,33 +39,33 @@ pub async fn create_order(app: &App, request: Request) -> HttpResult {
     let wanted = PlaceOrder::from_json(&json_body(&request)?)
         .map_err(ApiError::Validation)?
         .for_customer(identity.contact.clone());
-    let placement = place_order(app, &identity.user, &wanted, key.as_ref())
-        .await
-        .map_err(placement_problem)?;
+    let placement = place_order(app, &identity.user, &wanted, key.as_ref()).await?;
     placement_response(placement)
 }
 
 /// One mapping of a placement's failure to the answer a client sees (`POST /orders`, checkout).
-pub(crate) fn placement_problem(err: PlaceError) -> ApiError {
-    match err {
-        PlaceError::KeyReused => ApiError::IdempotencyKeyReused,
-        PlaceError::TooLarge(err) => ApiError::Refused {
-            status: 422,
-            code: "AMOUNT_TOO_LARGE",
-            message: err.to_string(),
-            extra: serde_json::Map::from_iter([("max_amount".to_owned(), serde_json::json!(Money::MAX))]),
-        },
-        PlaceError::PriceChanged(changes) => ApiError::Refused {
-            status: 409,
-            code: "PRICE_CHANGED",
-            message: "prices changed since the lines were added: check out again with \"accept_price_changes\": true to pay today's"
-                .to_owned(),
-            extra: serde_json::Map::from_iter([("changes".to_owned(), serde_json::json!(changes))]),
-        },
-        PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
-        PlaceError::PricesKeptChanging => ApiError::Unavailable(Box::new(PlaceError::PricesKeptChanging)),
-        PlaceError::Crashed(_) => ApiError::Crashed,
-        other => ApiError::Internal(Box::new(other)),
+impl From<PlaceError> for ApiError {
+    fn from(err: PlaceError) -> Self {
+        match err {
+            PlaceError::KeyReused => ApiError::IdempotencyKeyReused,
+            PlaceError::TooLarge(err) => ApiError::Refused {
+                status: 422,
+                code: "AMOUNT_TOO_LARGE",
+                message: err.to_string(),
+                extra: serde_json::Map::from_iter([("max_amount".to_owned(), serde_json::json!(Money::MAX))]),
+            },
+            PlaceError::PriceChanged(changes) => ApiError::Refused {
+                status: 409,
+                code: "PRICE_CHANGED",
+                message: "prices changed since the lines were added: check out again with \"accept_price_changes\": true to pay today's"
+                    .to_owned(),
+                extra: serde_json::Map::from_iter([("changes".to_owned(), serde_json::json!(changes))]),
+            },
+            PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
+            PlaceError::PricesKeptChanging => ApiError::Unavailable(Box::new(PlaceError::PricesKeptChanging)),
+            PlaceError::Crashed(_) => ApiError::Crashed,
+            other => ApiError::Internal(Box::new(other)),
+        }
     }
 }
 
@@ -352,7 +352,7 @@ async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
             ));
         }
         let page = app
-            .orders
+            .links
             .list_linked_orders(&OrderLink::Product(product.product_id), listing.limit, listing.after.as_ref())
             .await?;
         return json(

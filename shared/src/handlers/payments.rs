@@ -29,9 +29,7 @@ pub async fn start_payment(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let id = order_id(&request)?;
     let method = method_from_json(&json_body(&request)?)?;
-    let started = payment_start::start_payment(app, id, identity.access(), method, &identity.actor())
-        .await
-        .map_err(start_problem)?;
+    let started = payment_start::start_payment(app, id, identity.access(), method, &identity.actor()).await?;
     json(
         if started.new { 201 } else { 200 },
         &payment_answer(&started.order, started.intent()),
@@ -83,21 +81,25 @@ fn payment_answer(order: &Order, intent: Option<&crate::domain::order::PaymentIn
     answer
 }
 
-fn start_problem(err: StartError) -> ApiError {
-    let message = err.to_string();
-    match err {
-        StartError::Refused(StartRefusal::NotPayable { status }) => {
-            refused(409, "ORDER_NOT_PAYABLE", message, json!({ "order_status": status }))
+impl From<StartError> for ApiError {
+    fn from(err: StartError) -> Self {
+        let message = err.to_string();
+        match err {
+            StartError::Refused(StartRefusal::NotPayable { status }) => {
+                ApiError::refused(409, "ORDER_NOT_PAYABLE", message, json!({ "order_status": status }))
+            }
+            StartError::Refused(StartRefusal::AlreadyStarted { method }) => {
+                ApiError::refused(409, "PAYMENT_ALREADY_STARTED", message, json!({ "payment_method": method }))
+            }
+            StartError::Refused(StartRefusal::CodLimit { max }) => {
+                ApiError::refused(409, "COD_LIMIT_EXCEEDED", message, json!({ "max_total": max }))
+            }
+            StartError::Provider(err @ crate::ports::ProviderError::Unavailable(_)) => ApiError::Unavailable(Box::new(err)),
+            StartError::Provider(err @ crate::ports::ProviderError::Refused(_)) => {
+                ApiError::refused(502, "PAYMENT_PROVIDER_REFUSED", err.to_string(), json!({}))
+            }
+            StartError::Action(err) => ApiError::from(err),
         }
-        StartError::Refused(StartRefusal::AlreadyStarted { method }) => {
-            refused(409, "PAYMENT_ALREADY_STARTED", message, json!({ "payment_method": method }))
-        }
-        StartError::Refused(StartRefusal::CodLimit { max }) => refused(409, "COD_LIMIT_EXCEEDED", message, json!({ "max_total": max })),
-        StartError::Provider(err @ crate::ports::ProviderError::Unavailable(_)) => ApiError::Unavailable(Box::new(err)),
-        StartError::Provider(err @ crate::ports::ProviderError::Refused(_)) => {
-            refused(502, "PAYMENT_PROVIDER_REFUSED", err.to_string(), json!({}))
-        }
-        StartError::Action(err) => refusal(err),
     }
 }
 
@@ -132,7 +134,7 @@ pub async fn payment_webhook(app: &App, request: Request) -> HttpResult {
     let event = webhook_event_from_json(&json_body(&request)?)?;
     tracing::Span::current().record("order_id", tracing::field::display(event.order_id));
     if event.currency != app.pricing.currency {
-        return Err(refused(
+        return Err(ApiError::refused(
             422,
             "CURRENCY_MISMATCH",
             format!("the shop charges in {}, not {}", app.pricing.currency, event.currency),
@@ -147,16 +149,12 @@ pub async fn payment_webhook(app: &App, request: Request) -> HttpResult {
 }
 
 async fn confirm(app: &App, id: OrderId, reference: &PaymentReference, amount: Money, actor: &Actor) -> HttpResult {
-    let order = actions::confirm_payment(app, id, Access::Anyone, reference, amount, actor)
-        .await
-        .map_err(refusal)?;
+    let order = actions::confirm_payment(app, id, Access::Anyone, reference, amount, actor).await?;
     json(200, &order)
 }
 
 async fn fail(app: &App, id: OrderId, actor: &Actor, reason: Option<String>) -> HttpResult {
-    let (order, _) = actions::cancel_order(app, id, Access::Anyone, actor, CancelReason::PaymentFailed(reason))
-        .await
-        .map_err(refusal)?;
+    let (order, _) = actions::cancel_order(app, id, Access::Anyone, actor, CancelReason::PaymentFailed(reason)).await?;
     json(200, &order)
 }
 
@@ -165,9 +163,7 @@ pub async fn cancel_order(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let id = order_id(&request)?;
     let reason = CancelReason::Requested(optional_reason(&request)?);
-    let (order, _) = actions::cancel_order(app, id, identity.access(), &identity.actor(), reason)
-        .await
-        .map_err(refusal)?;
+    let (order, _) = actions::cancel_order(app, id, identity.access(), &identity.actor(), reason).await?;
     json(200, &order)
 }
 
@@ -293,45 +289,36 @@ pub(crate) fn body_is_empty(request: &Request) -> bool {
     }
 }
 
-pub(crate) fn refused(status: u16, code: &'static str, message: String, extra: Value) -> ApiError {
-    let extra: Map<String, Value> = match extra {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    ApiError::Refused {
-        status,
-        code,
-        message,
-        extra,
-    }
-}
-
 /// One mapping of every action outcome to the answer a client sees.
-pub(crate) fn refusal(err: ActionError) -> ApiError {
-    match err {
-        ActionError::NotFound => ApiError::OrderNotFound,
-        ActionError::NotCancellable(err) => refused(409, "ORDER_NOT_CANCELLABLE", err.to_string(), json!({ "order_status": err.status })),
-        ActionError::Payment(refusal @ PaymentRefusal::AmountMismatch { expected, .. }) => {
-            refused(422, "AMOUNT_MISMATCH", refusal.to_string(), json!({ "expected_amount": expected }))
+impl From<ActionError> for ApiError {
+    fn from(err: ActionError) -> Self {
+        match err {
+            ActionError::NotFound => ApiError::OrderNotFound,
+            ActionError::NotCancellable(err) => {
+                ApiError::refused(409, "ORDER_NOT_CANCELLABLE", err.to_string(), json!({ "order_status": err.status }))
+            }
+            ActionError::Payment(refusal @ PaymentRefusal::AmountMismatch { expected, .. }) => {
+                ApiError::refused(422, "AMOUNT_MISMATCH", refusal.to_string(), json!({ "expected_amount": expected }))
+            }
+            ActionError::Payment(refusal @ PaymentRefusal::PaidWithOtherReference) => {
+                ApiError::refused(409, "ALREADY_PAID", refusal.to_string(), json!({}))
+            }
+            ActionError::Payment(refusal @ PaymentRefusal::NotPayable { status, .. }) => {
+                let next = if status.is_terminal() {
+                    "the payment is recorded for a refund"
+                } else {
+                    "retry once its stock is reserved"
+                };
+                ApiError::refused(
+                    409,
+                    "ORDER_NOT_PAYABLE",
+                    format!("{refusal}; {next}"),
+                    json!({ "order_status": status, "refund_due": status.is_terminal() }),
+                )
+            }
+            ActionError::Contended => ApiError::Unavailable(Box::new(ActionError::Contended)),
+            ActionError::Unavailable(err) | ActionError::Store(err) => ApiError::from(err),
+            err @ ActionError::Inconsistent(_) => ApiError::OrderInconsistent(Box::new(err)),
         }
-        ActionError::Payment(refusal @ PaymentRefusal::PaidWithOtherReference) => {
-            refused(409, "ALREADY_PAID", refusal.to_string(), json!({}))
-        }
-        ActionError::Payment(refusal @ PaymentRefusal::NotPayable { status, .. }) => {
-            let next = if status.is_terminal() {
-                "the payment is recorded for a refund"
-            } else {
-                "retry once its stock is reserved"
-            };
-            refused(
-                409,
-                "ORDER_NOT_PAYABLE",
-                format!("{refusal}; {next}"),
-                json!({ "order_status": status, "refund_due": status.is_terminal() }),
-            )
-        }
-        ActionError::Contended => ApiError::Unavailable(Box::new(ActionError::Contended)),
-        ActionError::Unavailable(err) | ActionError::Store(err) => ApiError::from(err),
-        err @ ActionError::Inconsistent(_) => ApiError::OrderInconsistent(Box::new(err)),
     }
 }

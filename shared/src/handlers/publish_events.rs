@@ -33,17 +33,16 @@ pub async fn publish_events(app: &App, event: Event) -> DynamoDbEventResponse {
 }
 
 /// Publishes every event, retrying the entries the bus did not take.
-async fn publish_all(app: &App, mut pending: Vec<DomainEvent>) -> Result<(), String> {
+async fn publish_all(app: &App, events: Vec<DomainEvent>) -> Result<(), String> {
     let policy = app.contention_retry;
-    for attempt in 1..=policy.attempts {
-        let failed = app.events.publish(&pending).await.map_err(|err| crate::error_chain(&err))?;
-        if failed.is_empty() {
-            return Ok(());
-        }
-        pending = failed.into_iter().filter_map(|index| pending.get(index).cloned()).collect();
-        if attempt < policy.attempts {
-            policy.back_off(attempt).await;
-        }
+    let refused = policy
+        .drain(events, move |pending| async move {
+            let failed = app.events.publish(&pending).await.map_err(|err| crate::error_chain(&err))?;
+            Ok::<_, String>(failed.into_iter().filter_map(|index| pending.get(index).cloned()).collect())
+        })
+        .await?;
+    match refused.len() {
+        0 => Ok(()),
+        left => Err(format!("the bus refused {left} events after {} tries", policy.attempts)),
     }
-    Err(format!("the bus refused {} events after {} tries", pending.len(), policy.attempts))
 }

@@ -6,7 +6,7 @@ use lambda_http::Request;
 use serde_json::{json, Map, Value};
 
 use super::orders::idempotency_key;
-use super::payments::{body_is_empty, order_id, refusal, refused};
+use super::payments::{body_is_empty, order_id};
 use super::{admin, caller, each_message, order_event_step};
 use crate::domain::order::PartItem;
 use crate::domain::order::{requested_refund_id, Recorded, RefundAsk, RefundRefusal, RefundRequest, ReturnRefusal};
@@ -51,9 +51,7 @@ pub async fn refund(app: &App, request: Request) -> HttpResult {
     let wanted = refund_from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
     // The key names the refund on this order: a retry finds it.
     let refund_id = requested_refund_id(key.as_str());
-    let (order, recorded) = refunds::refund_order(app, id, refund_id.clone(), wanted, &identity.actor())
-        .await
-        .map_err(problem)?;
+    let (order, recorded) = refunds::refund_order(app, id, refund_id.clone(), wanted, &identity.actor()).await?;
     answer(&order, recorded, "refund", refund_view(&order, &refund_id))
 }
 
@@ -68,9 +66,7 @@ pub async fn request_return(app: &App, request: Request) -> HttpResult {
     } else {
         Access::Owner(&identity.user)
     };
-    let (order, return_id, recorded) = refunds::request_return(app, id, access, lines, reason, &identity.actor())
-        .await
-        .map_err(problem)?;
+    let (order, return_id, recorded) = refunds::request_return(app, id, access, lines, reason, &identity.actor()).await?;
     let view = order
         .returns
         .iter()
@@ -85,9 +81,7 @@ pub async fn approve_return(app: &App, request: Request) -> HttpResult {
     let id = order_id(&request)?;
     let return_id = path_param(&request, "returnId", ReturnId::parse)?;
     let note = note_from_json(&request, false)?;
-    let order = refunds::approve_return(app, id, &return_id, note, &identity.actor())
-        .await
-        .map_err(problem)?;
+    let order = refunds::approve_return(app, id, &return_id, note, &identity.actor()).await?;
     json(200, &order)
 }
 
@@ -97,9 +91,7 @@ pub async fn reject_return(app: &App, request: Request) -> HttpResult {
     let id = order_id(&request)?;
     let return_id = path_param(&request, "returnId", ReturnId::parse)?;
     let note = note_from_json(&request, true)?.unwrap_or_default();
-    let order = refunds::reject_return(app, id, &return_id, note, &identity.actor())
-        .await
-        .map_err(problem)?;
+    let order = refunds::reject_return(app, id, &return_id, note, &identity.actor()).await?;
     json(200, &order)
 }
 
@@ -126,47 +118,53 @@ fn refund_view(order: &Order, id: &RefundId) -> Option<Value> {
 }
 
 /// One mapping of every money-back refusal to the answer a client sees.
-fn problem(err: MoneyBackError) -> ApiError {
-    let message = err.to_string();
-    match err {
-        MoneyBackError::Refund(refusal) => match refusal {
-            RefundRefusal::NotPaid { status } => refused(409, "ORDER_NOT_PAID", message, json!({ "order_status": status })),
-            RefundRefusal::ExceedsPayment { refundable } => {
-                refused(409, "REFUND_EXCEEDS_PAYMENT", message, json!({ "refundable": refundable }))
-            }
-            RefundRefusal::ExceedsLine { item_id, refundable_units } => refused(
-                409,
-                "REFUND_EXCEEDS_LINE",
-                message,
-                json!({ "item_id": item_id, "refundable_units": refundable_units }),
-            ),
-            RefundRefusal::UnknownItem(item_id) => refused(422, "UNKNOWN_ITEM", message, json!({ "item_id": item_id })),
-            RefundRefusal::KeyReused => ApiError::IdempotencyKeyReused,
-            RefundRefusal::TooMany => refused(409, "TOO_MANY_REFUNDS", message, json!({})),
-        },
-        MoneyBackError::Return(refusal) => match refusal {
-            ReturnRefusal::NotDelivered(status) => refused(409, "ORDER_NOT_DELIVERED", message, json!({ "order_status": status })),
-            ReturnRefusal::WindowClosed { closed_at } => {
-                refused(409, "RETURN_WINDOW_CLOSED", message, json!({ "window_closed_at": closed_at }))
-            }
-            ReturnRefusal::ExceedsDelivered { item_id, returnable } => refused(
-                409,
-                "RETURN_EXCEEDS_DELIVERED",
-                message,
-                json!({ "item_id": item_id, "returnable_units": returnable }),
-            ),
-            ReturnRefusal::UnknownItem(item_id) => refused(422, "UNKNOWN_ITEM", message, json!({ "item_id": item_id })),
-            ReturnRefusal::AlreadyOpen(return_id) => refused(409, "RETURN_ALREADY_OPEN", message, json!({ "return_id": return_id })),
-            ReturnRefusal::NoSuchReturn(_) => refused(404, "RETURN_NOT_FOUND", message, json!({})),
-            ReturnRefusal::AlreadyDecided { return_id, status } => refused(
-                409,
-                "RETURN_ALREADY_DECIDED",
-                message,
-                json!({ "return_id": return_id, "return_status": status }),
-            ),
-            ReturnRefusal::TooMany => refused(409, "TOO_MANY_RETURNS", message, json!({})),
-        },
-        MoneyBackError::Action(err) => refusal(err),
+impl From<MoneyBackError> for ApiError {
+    fn from(err: MoneyBackError) -> Self {
+        let message = err.to_string();
+        match err {
+            MoneyBackError::Refund(refusal) => match refusal {
+                RefundRefusal::NotPaid { status } => ApiError::refused(409, "ORDER_NOT_PAID", message, json!({ "order_status": status })),
+                RefundRefusal::ExceedsPayment { refundable } => {
+                    ApiError::refused(409, "REFUND_EXCEEDS_PAYMENT", message, json!({ "refundable": refundable }))
+                }
+                RefundRefusal::ExceedsLine { item_id, refundable_units } => ApiError::refused(
+                    409,
+                    "REFUND_EXCEEDS_LINE",
+                    message,
+                    json!({ "item_id": item_id, "refundable_units": refundable_units }),
+                ),
+                RefundRefusal::UnknownItem(item_id) => ApiError::refused(422, "UNKNOWN_ITEM", message, json!({ "item_id": item_id })),
+                RefundRefusal::KeyReused => ApiError::IdempotencyKeyReused,
+                RefundRefusal::TooMany => ApiError::refused(409, "TOO_MANY_REFUNDS", message, json!({})),
+            },
+            MoneyBackError::Return(refusal) => match refusal {
+                ReturnRefusal::NotDelivered(status) => {
+                    ApiError::refused(409, "ORDER_NOT_DELIVERED", message, json!({ "order_status": status }))
+                }
+                ReturnRefusal::WindowClosed { closed_at } => {
+                    ApiError::refused(409, "RETURN_WINDOW_CLOSED", message, json!({ "window_closed_at": closed_at }))
+                }
+                ReturnRefusal::ExceedsDelivered { item_id, returnable } => ApiError::refused(
+                    409,
+                    "RETURN_EXCEEDS_DELIVERED",
+                    message,
+                    json!({ "item_id": item_id, "returnable_units": returnable }),
+                ),
+                ReturnRefusal::UnknownItem(item_id) => ApiError::refused(422, "UNKNOWN_ITEM", message, json!({ "item_id": item_id })),
+                ReturnRefusal::AlreadyOpen(return_id) => {
+                    ApiError::refused(409, "RETURN_ALREADY_OPEN", message, json!({ "return_id": return_id }))
+                }
+                ReturnRefusal::NoSuchReturn(_) => ApiError::refused(404, "RETURN_NOT_FOUND", message, json!({})),
+                ReturnRefusal::AlreadyDecided { return_id, status } => ApiError::refused(
+                    409,
+                    "RETURN_ALREADY_DECIDED",
+                    message,
+                    json!({ "return_id": return_id, "return_status": status }),
+                ),
+                ReturnRefusal::TooMany => ApiError::refused(409, "TOO_MANY_RETURNS", message, json!({})),
+            },
+            MoneyBackError::Action(err) => ApiError::from(err),
+        }
     }
 }
 

@@ -45,7 +45,7 @@ pub async fn list_seller_orders(app: &App, request: Request) -> HttpResult {
     let params = query(&request, &["limit", "cursor"])?;
     let (limit, after) = page_params(&params, Sort::DEFAULT)?;
     let page = app
-        .orders
+        .links
         .list_linked_orders(&OrderLink::Seller(seller_id.clone()), limit, after.as_ref())
         .await?;
     let orders: Vec<_> = page.items.iter().filter_map(|order| order.seller_view(&seller_id)).collect();

@@ -74,6 +74,21 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
+    /// A business rule's refusal: its status, stable code, message and the fields a client may
+    /// act on (an object; anything else adds none).
+    pub fn refused(status: u16, code: &'static str, message: String, extra: Value) -> Self {
+        let extra: Map<String, Value> = match extra {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        Self::Refused {
+            status,
+            code,
+            message,
+            extra,
+        }
+    }
+
     pub fn bad_parameter(name: &str, code: &'static str, message: impl Into<String>) -> Self {
         Self::BadParameter {
             name: name.to_owned(),

@@ -75,20 +75,48 @@ pub(crate) enum Written {
     LostRace,
 }
 
+impl Written {
+    /// `value` once written; nothing when another writer got there first (read again).
+    pub(crate) fn then<T>(self, value: T) -> Option<T> {
+        match self {
+            Self::Yes => Some(value),
+            Self::LostRace => None,
+        }
+    }
+}
+
+/// Every change of an order: read it, decide, write conditioned on the version read. A round
+/// answers `Some` when it is done (written, or nothing to write), `None` when its write lost to
+/// another writer, so the next round reads again; after `CONTENDED_ATTEMPTS` lost rounds the
+/// change is `Contended`.
+pub(crate) async fn until_written<T, E, F, Fut>(mut round: F) -> Result<T, E>
+where
+    E: From<ActionError>,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, E>>,
+{
+    for _ in 0..CONTENDED_ATTEMPTS {
+        if let Some(done) = round().await? {
+            return Ok(done);
+        }
+    }
+    Err(ActionError::Contended.into())
+}
+
 /// Writes the order; a transaction cancelled by a concurrent one is tried again as it stands.
 pub(crate) async fn write(app: &App, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<Written, ActionError> {
-    let mut attempt = 1;
-    let written = loop {
-        match app.orders.update_order(order, expected, stock).await {
-            Err(err) if err.is_contended() && attempt < app.contention_retry.attempts => {
-                app.contention_retry.back_off(attempt).await;
-                attempt += 1;
-            }
-            other => break other,
-        }
-    };
+    let written = app
+        .contention_retry
+        .run(WriteError::is_contended, || {
+            let mut attempt = order.clone();
+            async move { app.orders.update_order(&mut attempt, expected, stock).await.map(|()| attempt) }
+        })
+        .await;
     match written {
-        Ok(()) => Ok(Written::Yes),
+        Ok(stored) => {
+            *order = stored;
+            Ok(Written::Yes)
+        }
         Err(WriteError::Rejected(Rejection::OrderChanged)) => Ok(Written::LostRace),
         Err(WriteError::Rejected(Rejection::ReservationNotActive)) => {
             crate::metrics::count("OrderInconsistent", 1, &[]);
@@ -117,7 +145,7 @@ pub async fn confirm_payment(
     amount: Money,
     actor: &Actor,
 ) -> Result<Order, ActionError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    until_written(move || async move {
         let mut order = load(app, id, access).await?;
         let now = app.clock.now();
         let payment = Payment {
@@ -127,7 +155,7 @@ pub async fn confirm_payment(
             kept_apart: false,
         };
         let written = match order.judge_payment(reference, amount) {
-            Ok(PaymentDecision::AlreadyApplied) => return Ok(order),
+            Ok(PaymentDecision::AlreadyApplied) => return Ok(Some(order)),
             Ok(PaymentDecision::Accept) => {
                 order
                     .pay(payment, actor, now)
@@ -144,12 +172,13 @@ pub async fn confirm_payment(
             }
             Err(refusal) => return Err(refusal.into()),
         };
-        if let Written::Yes = written {
+        let paid = written.then(order);
+        if paid.is_some() {
             crate::metrics::count("OrdersPaid", 1, &[]);
-            return Ok(order);
         }
-    }
-    Err(ActionError::Contended)
+        Ok(paid)
+    })
+    .await
 }
 
 /// Cancels an order and gives back its stock: held units are released; a paid order that has
@@ -164,15 +193,16 @@ pub async fn cancel_order(
     actor: &Actor,
     reason: CancelReason,
 ) -> Result<(Order, bool), ActionError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    let reason = &reason;
+    until_written(move || async move {
         let mut order = load(app, id, access).await?;
         let now = app.clock.now();
         let decision = order.judge_cancel()?;
         let expected = order.status;
         let inconsistent = |err: crate::domain::IllegalTransition| ActionError::Inconsistent(err.to_string());
         let restock = match decision {
-            CancelDecision::AlreadyCancelled => return Ok((order, false)),
-            _ if reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) => return Ok((order, false)),
+            CancelDecision::AlreadyCancelled => return Ok(Some((order, false))),
+            _ if *reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) => return Ok(Some((order, false))),
             CancelDecision::RestockAndRefund if matches!(reason, CancelReason::PaymentFailed(_)) => {
                 return Err(NotCancellable { status: order.status }.into());
             }
@@ -192,17 +222,18 @@ pub async fn cancel_order(
             (None, CancelDecision::ReleaseStock) => StockChange::Settle(Settlement::Release),
             (None, _) => StockChange::None,
         };
-        if let Written::Yes = write(app, &mut order, expected, stock).await? {
-            // Expiries are counted by the sweeper (OrdersExpired).
-            match reason {
-                CancelReason::PaymentFailed(_) => crate::metrics::count("PaymentsFailed", 1, &[]),
-                CancelReason::Requested(_) => crate::metrics::count("OrdersCancelled", 1, &[]),
-                CancelReason::PaymentTimeout => {}
-            }
-            return Ok((order, true));
+        let Written::Yes = write(app, &mut order, expected, stock).await? else {
+            return Ok(None);
+        };
+        // Expiries are counted by the sweeper (OrdersExpired).
+        match reason {
+            CancelReason::PaymentFailed(_) => crate::metrics::count("PaymentsFailed", 1, &[]),
+            CancelReason::Requested(_) => crate::metrics::count("OrdersCancelled", 1, &[]),
+            CancelReason::PaymentTimeout => {}
         }
-    }
-    Err(ActionError::Contended)
+        Ok(Some((order, true)))
+    })
+    .await
 }
 
 fn is_overdue(order: &Order, now: chrono::DateTime<chrono::Utc>) -> bool {
@@ -212,26 +243,24 @@ fn is_overdue(order: &Order, now: chrono::DateTime<chrono::Utc>) -> bool {
 /// TTL deleted a reservation that was still ACTIVE: its order lapses and its stock comes back,
 /// exactly once (a RELEASED record takes the reservation's place, created only once).
 pub async fn release_deleted_reservation(app: &App, reservation: &Reservation, actor: &Actor) -> Result<bool, ActionError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    until_written(move || async move {
         let mut order = load(app, reservation.order_id, Access::Anyone).await?;
         if order.status != OrderStatus::PendingPayment {
             tracing::info!(status = %order.status, "reservation deleted by TTL after its order was settled; nothing to release");
-            return Ok(false);
+            return Ok(Some(false));
         }
         let now = app.clock.now();
         order
             .cancel(actor, CancelReason::PaymentTimeout.note(), false, now)
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-        if let Written::Yes = write(
+        let written = write(
             app,
             &mut order,
             OrderStatus::PendingPayment,
             StockChange::ReleaseDeleted(reservation),
         )
-        .await?
-        {
-            return Ok(true);
-        }
-    }
-    Err(ActionError::Contended)
+        .await?;
+        Ok(written.then(true))
+    })
+    .await
 }

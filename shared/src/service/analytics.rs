@@ -29,7 +29,7 @@ pub async fn record_event(app: &App, event: &DomainEvent) -> Result<bool, Action
     // The admin's search by product reads an index kept here, off the request path: as the
     // order is placed (or refused) and once its lines are final, when it is paid.
     if matches!(event.name, EventName::OrderPlaced | EventName::OrderInvalid | EventName::OrderPaid) {
-        app.orders.link_products(&order).await?;
+        app.links.link_products(&order).await?;
     }
     let added = contribution(event, &order);
     let digest = Sha256::digest(event.event_id.as_bytes());

@@ -32,7 +32,7 @@ pub async fn start_batch(app: &App, admin: &UserId, items: Vec<BatchItem>, key: 
         items,
     };
     let fingerprint = batch_fingerprint(&batch.items);
-    match app.orders.create_batch(&batch, key.map(|key| (key, fingerprint.as_str()))).await? {
+    match app.batches.create_batch(&batch, key.map(|key| (key, fingerprint.as_str()))).await? {
         BatchCreated::Existing {
             batch_id,
             same_request: true,
@@ -40,15 +40,14 @@ pub async fn start_batch(app: &App, admin: &UserId, items: Vec<BatchItem>, key: 
         BatchCreated::Existing { same_request: false, .. } => return Err(BatchError::KeyReused),
         BatchCreated::New => {}
     }
-    let mut pending: Vec<usize> = (0..batch.items.len()).collect();
     // SQS may refuse some entries of a batch call: send those again, a few times.
-    for attempt in 1..=app.contention_retry.attempts {
-        pending = app.saga.request_batch_items(&batch, &pending).await?;
-        if pending.is_empty() {
-            break;
-        }
-        app.contention_retry.back_off(attempt).await;
-    }
+    let batch_ref = &batch;
+    let pending = app
+        .contention_retry
+        .drain((0..batch.items.len()).collect(), move |pending| async move {
+            app.saga.request_batch_items(batch_ref, &pending).await
+        })
+        .await?;
     if !pending.is_empty() {
         tracing::error!(batch_id = %batch.batch_id, unsent = pending.len(), "some batch items could not be queued");
     }

@@ -48,7 +48,7 @@ impl CartEdit {
 
 async fn read_cart(app: &App, user: &UserId) -> Result<Cart, StoreError> {
     Ok(app
-        .orders
+        .carts
         .get_cart(user)
         .await?
         .unwrap_or_else(|| Cart::empty(user.clone(), app.clock.now())))
@@ -92,7 +92,7 @@ pub async fn edit(app: &App, user: &UserId, edit: CartEdit) -> Result<CartView, 
             CartEdit::Clear => cart.lines.clear(),
         }
         // Removing what is not there writes nothing.
-        if cart.lines == before.lines || app.orders.put_cart(&mut cart).await? {
+        if cart.lines == before.lines || app.carts.put_cart(&mut cart).await? {
             return Ok(view_of(app, &cart).await?);
         }
     }
@@ -143,7 +143,7 @@ pub async fn checkout(
         for _ in 0..EDIT_ATTEMPTS {
             let mut now = read_cart(app, user).await?;
             now.without(&bought, app.clock.now());
-            if app.orders.put_cart(&mut now).await? {
+            if app.carts.put_cart(&mut now).await? {
                 break;
             }
         }

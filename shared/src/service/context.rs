@@ -4,12 +4,25 @@
 use std::sync::Arc;
 
 use crate::domain::PricingPolicy;
-use crate::ports::{Catalogue, Clock, EventBus, Notifier, OrderStore, PaymentProvider, SagaQueue};
+use crate::ports::{
+    BatchStore, CartStore, Catalogue, Clock, EventBus, InvoiceStore, NotificationLog, Notifier, NumberBlocks, OrderLinks, OrderStore,
+    PaymentProvider, SagaQueue,
+};
 use crate::retry::RetryPolicy;
 
 #[derive(Clone)]
 pub struct App {
     pub orders: Arc<dyn OrderStore>,
+    pub carts: Arc<dyn CartStore>,
+    /// Admins' batches and their results.
+    pub batches: Arc<dyn BatchStore>,
+    pub invoices: Arc<dyn InvoiceStore>,
+    /// Which notifications were sent, so that none goes twice.
+    pub notification_log: Arc<dyn NotificationLog>,
+    /// The counters order numbers are claimed from.
+    pub number_blocks: Arc<dyn NumberBlocks>,
+    /// Orders listed under their sellers and products.
+    pub links: Arc<dyn OrderLinks>,
     pub catalogue: Arc<dyn Catalogue>,
     /// The sales figures, counted from the domain events.
     pub analytics: Arc<dyn crate::ports::Analytics>,

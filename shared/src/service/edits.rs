@@ -6,7 +6,7 @@
 use crate::domain::order::{EditRefusal, LineEdit};
 use crate::domain::{Actor, ItemId, LineProblem, Order, OrderId, OrderStatus, Quantity, Reservation, Sku};
 use crate::ports::{Rejection, StockChange, WriteError};
-use crate::service::actions::{load, Access, ActionError, CONTENDED_ATTEMPTS};
+use crate::service::actions::{load, until_written, Access, ActionError};
 use crate::service::App;
 
 /// What a customer asks to change.
@@ -51,9 +51,10 @@ pub async fn edit_order(app: &App, id: OrderId, access: Access<'_>, request: Edi
         }
         None => app.pricing.shipping_fee,
     };
-    for _ in 0..CONTENDED_ATTEMPTS {
+    let (request, product) = (&request, &product);
+    until_written(move || async move {
         let mut order = load(app, id, access).await?;
-        let edit = match (&request, &product) {
+        let edit = match (request, product) {
             (EditRequest::Add { quantity, .. }, Some(product)) => LineEdit::Add {
                 product: product.clone(),
                 quantity: *quantity,
@@ -84,13 +85,13 @@ pub async fn edit_order(app: &App, id: OrderId, access: Access<'_>, request: Edi
             })
             .await;
         match written {
-            Ok(stored) => return Ok(stored),
-            Err(WriteError::Rejected(Rejection::OrderChanged)) => continue,
-            Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => return Err(EditError::OutOfStock(problems)),
-            Err(WriteError::Rejected(Rejection::PriceChanged(products))) => return Err(EditError::PriceChanged(products)),
-            Err(WriteError::Rejected(other)) => return Err(ActionError::Inconsistent(format!("{other:?}")).into()),
-            Err(WriteError::Store(err)) => return Err(ActionError::from(err).into()),
+            Ok(stored) => Ok(Some(stored)),
+            Err(WriteError::Rejected(Rejection::OrderChanged)) => Ok(None),
+            Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => Err(EditError::OutOfStock(problems)),
+            Err(WriteError::Rejected(Rejection::PriceChanged(products))) => Err(EditError::PriceChanged(products)),
+            Err(WriteError::Rejected(other)) => Err(ActionError::Inconsistent(format!("{other:?}")).into()),
+            Err(WriteError::Store(err)) => Err(ActionError::from(err).into()),
         }
-    }
-    Err(ActionError::Contended.into())
+    })
+    .await
 }

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use crate::domain::order::{PartOutcome, PartUpdate, ShippingRefusal, StatusChangePlan, StatusChangeRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus, SellerId};
 use crate::ports::StockChange;
-use crate::service::actions::{cancel_order, load, write, Access, ActionError, CancelReason, Written, CONTENDED_ATTEMPTS};
+use crate::service::actions::{cancel_order, load, until_written, write, Access, ActionError, CancelReason};
 use crate::service::App;
 
 /// The component named in the timeline for the fulfilment step.
@@ -57,36 +57,33 @@ impl CommissionRates {
 }
 
 async fn start_fulfilment_as(app: &App, id: OrderId, actor: &Actor, note: Option<&str>) -> Result<bool, ActionError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    until_written(move || async move {
         let mut order = load(app, id, Access::Anyone).await?;
         if order.status != OrderStatus::Paid {
-            return Ok(false);
+            return Ok(Some(false));
         }
         let rates = CommissionRates::of(app, &order).await?;
         order
             .start_fulfilment(actor, note, |seller| rates.rate(seller), app.clock.now())
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-        if let Written::Yes = write(app, &mut order, OrderStatus::Paid, StockChange::None).await? {
-            return Ok(true);
-        }
-    }
-    Err(ActionError::Contended)
+        Ok(write(app, &mut order, OrderStatus::Paid, StockChange::None).await?.then(true))
+    })
+    .await
 }
 
 /// A seller's (or an admin's) report on one seller's part.
 pub async fn update_shipping(app: &App, id: OrderId, seller: &SellerId, update: PartUpdate, actor: &Actor) -> Result<Order, ShippingError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    let update = &update;
+    until_written(move || async move {
         let mut order = load(app, id, Access::Anyone).await?;
         let expected = order.status;
         let PartOutcome::Changed { restock } = order.update_part(seller, update.clone(), actor, app.clock.now())? else {
-            return Ok(order);
+            return Ok(Some(order));
         };
         let units = order.stock_of(&restock);
-        if let Written::Yes = write(app, &mut order, expected, StockChange::restock(&units)).await? {
-            return Ok(order);
-        }
-    }
-    Err(ActionError::Contended.into())
+        Ok(write(app, &mut order, expected, StockChange::restock(&units)).await?.then(order))
+    })
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,28 +96,27 @@ pub enum StatusError {
 
 /// An admin moves an order to `target` along the lifecycle, by the path that status takes.
 pub async fn set_status(app: &App, id: OrderId, target: OrderStatus, note: Option<String>, actor: &Actor) -> Result<Order, StatusError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    let note = &note;
+    until_written(move || async move {
         let mut order = load(app, id, Access::Anyone).await?;
         let expected = order.status;
         match order.status_change(target)? {
-            StatusChangePlan::Unchanged => return Ok(order),
+            StatusChangePlan::Unchanged => Ok(Some(order)),
             StatusChangePlan::Cancel => {
-                let (order, _) = cancel_order(app, id, Access::Anyone, actor, CancelReason::Requested(note)).await?;
-                return Ok(order);
+                let (order, _) = cancel_order(app, id, Access::Anyone, actor, CancelReason::Requested(note.clone())).await?;
+                Ok(Some(order))
             }
             StatusChangePlan::StartFulfilment => {
                 start_fulfilment_as(app, id, actor, note.as_deref()).await?;
-                return Ok(load(app, id, Access::Anyone).await?);
+                Ok(Some(load(app, id, Access::Anyone).await?))
             }
             StatusChangePlan::DeliverAll => {
                 order
                     .deliver_all_parts(actor, note.clone(), app.clock.now())
                     .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-                if let Written::Yes = write(app, &mut order, expected, StockChange::None).await? {
-                    return Ok(order);
-                }
+                Ok(write(app, &mut order, expected, StockChange::None).await?.then(order))
             }
         }
-    }
-    Err(ActionError::Contended.into())
+    })
+    .await
 }

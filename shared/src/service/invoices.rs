@@ -22,9 +22,9 @@ pub async fn issue_invoice(app: &App, id: OrderId) -> Result<bool, ActionError> 
     // For parts made before parts carried their rate.
     let rates = CommissionRates::of(app, &order).await?;
     for attempt in 1..=NUMBER_ATTEMPTS {
-        let last = app.orders.last_invoice_number().await?;
+        let last = app.invoices.last_invoice_number().await?;
         let invoice = Invoice::for_order(&order, last + 1, |seller| rates.rate(seller), app.clock.now());
-        match app.orders.create_invoice(&invoice, last).await? {
+        match app.invoices.create_invoice(&invoice, last).await? {
             InvoiceWrite::Issued => {
                 tracing::info!(number = %invoice.number, "invoice issued");
                 return Ok(true);

@@ -47,7 +47,7 @@ pub async fn notify(app: &App, event: &DomainEvent) -> Result<usize, Notificatio
         let now = app.clock.now();
         let stale_before = now - Duration::seconds(SENDING_LEASE_SECONDS);
         match app
-            .orders
+            .notification_log
             .claim_notification(&event.event_id, &recipient, now, stale_before)
             .await?
         {
@@ -71,7 +71,7 @@ pub async fn notify(app: &App, event: &DomainEvent) -> Result<usize, Notificatio
             // The claim stays SENDING: a later delivery takes it over once its lease passes.
             Err(err) => return Err(NotificationError::Mail(err)),
         };
-        app.orders
+        app.notification_log
             .settle_notification(&event.event_id, &recipient, outcome, app.clock.now())
             .await?;
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
 
 use crate::domain::numbering::{block_range, OrderNumber, NUMBER_SHARDS};
-use crate::ports::{OrderStore, StoreError};
+use crate::ports::{NumberBlocks, StoreError};
 
 struct Block {
     day: NaiveDate,
@@ -28,7 +28,7 @@ impl NumberAllocator {
 
     /// The next number for an order placed `now`: from the current block, or the first of a
     /// block claimed now (once every `BLOCK_SIZE` orders, and when the UTC day turns).
-    pub async fn next(&self, store: &dyn OrderStore, now: DateTime<Utc>) -> Result<OrderNumber, StoreError> {
+    pub async fn next(&self, store: &dyn NumberBlocks, now: DateTime<Utc>) -> Result<OrderNumber, StoreError> {
         let day = now.date_naive();
         let mut current = self.block.lock().await;
         if let Some(block) = current.as_mut().filter(|block| block.day == day && block.next <= block.last) {

@@ -5,7 +5,7 @@
 use crate::domain::order::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
 use crate::ports::{ProviderError, StockChange};
-use crate::service::actions::{load, sell, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
+use crate::service::actions::{load, sell, until_written, write, Access, ActionError};
 use crate::service::fulfilment::CommissionRates;
 use crate::service::App;
 
@@ -41,11 +41,11 @@ pub async fn start_payment(
     method: PaymentMethod,
     actor: &Actor,
 ) -> Result<Started, StartError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    until_written(move || async move {
         let mut order = load(app, id, access).await?;
         let now = app.clock.now();
         let written = match order.judge_payment_start(method, app.cod_max_total)? {
-            StartDecision::Existing(_) | StartDecision::CashOnDeliveryAccepted => return Ok(Started { order, new: false }),
+            StartDecision::Existing(_) | StartDecision::CashOnDeliveryAccepted => return Ok(Some(Started { order, new: false })),
             StartDecision::CreateIntent => {
                 let amount = order.totals.total;
                 // The amount is in the key: an intent is only ever for the total it was asked for.
@@ -75,9 +75,7 @@ pub async fn start_payment(
                 sell(app, &mut order).await?
             }
         };
-        if let Written::Yes = written {
-            return Ok(Started { order, new: true });
-        }
-    }
-    Err(ActionError::Contended.into())
+        Ok(written.then(Started { order, new: true }))
+    })
+    .await
 }

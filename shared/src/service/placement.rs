@@ -98,7 +98,7 @@ pub async fn place_order(
     let fingerprint = Fingerprint::of(request);
 
     let skus: Vec<_> = request.lines().iter().map(|line| line.product_id.clone()).collect();
-    let number = app.order_numbers.next(app.orders.as_ref(), app.clock.now()).await?;
+    let number = app.order_numbers.next(app.number_blocks.as_ref(), app.clock.now()).await?;
     // A price that changes between the read and the reserving write fails the write (it is
     // conditioned on each line's price version): price again from a fresh read.
     for round in 1..=PLACEMENT_ATTEMPTS {

@@ -11,7 +11,7 @@ use crate::domain::order::PartItem;
 use crate::domain::order::{Recorded, RefundRefusal, RefundRequest, ReturnRefusal};
 use crate::domain::{Actor, Order, OrderId, RefundId, ReturnId};
 use crate::ports::{ProviderError, StockChange};
-use crate::service::actions::{load, write, Access, ActionError, Written, CONTENDED_ATTEMPTS};
+use crate::service::actions::{load, until_written, write, Access, ActionError};
 use crate::service::App;
 
 /// The component named for the refund step.
@@ -39,21 +39,22 @@ async fn change_order<T>(
     app: &App,
     id: OrderId,
     access: Access<'_>,
-    mut decide: impl FnMut(&mut Order, DateTime<Utc>) -> Result<Change<T>, MoneyBackError>,
+    decide: impl Fn(&mut Order, DateTime<Utc>) -> Result<Change<T>, MoneyBackError>,
 ) -> Result<(Order, T), MoneyBackError> {
-    for _ in 0..CONTENDED_ATTEMPTS {
+    let decide = &decide;
+    until_written(move || async move {
         let mut order = load(app, id, access).await?;
         let expected = order.status;
         let (restock, answer) = match decide(&mut order, app.clock.now())? {
-            Change::Unchanged(answer) => return Ok((order, answer)),
+            Change::Unchanged(answer) => return Ok(Some((order, answer))),
             Change::Write { restock, answer } => (restock, answer),
         };
         let units = order.stock_of(&restock);
-        if let Written::Yes = write(app, &mut order, expected, StockChange::restock(&units)).await? {
-            return Ok((order, answer));
-        }
-    }
-    Err(ActionError::Contended.into())
+        Ok(write(app, &mut order, expected, StockChange::restock(&units))
+            .await?
+            .then((order, answer)))
+    })
+    .await
 }
 
 /// An admin's refund, recorded once per id (a replay finds it).

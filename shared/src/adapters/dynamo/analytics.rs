@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{Duration, NaiveDate, Utc};
 
-use super::records::{key, Item};
+use super::keys::{key, Item};
 use super::transaction::MAX_TRANSACTION_ITEMS;
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 
 use futures::future::try_join_all;
 
+use super::keys::{movements_partition, product_key, reservation_key, seller_key, shard_key, Entity, Item};
 use super::records::{
-    movements_partition, product_key, reservation_key, seller_key, shard_key, stored_as_sharded, to_attribute, to_item,
-    AdjustmentKeyRecord, Item, MovementRecord, ProductRecord, ReservationRecord, SellerRecord, Sharded,
+    stored_as_sharded, to_attribute, to_item, AdjustmentKeyRecord, MovementRecord, ProductRecord, ReservationRecord, SellerRecord, Sharded,
 };
 use super::shards::shards_of;
 use super::{encode_failure, DynamoStore};
@@ -46,7 +46,7 @@ impl Catalogue for DynamoStore {
     async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError> {
         // One write whatever was there: the first registration stays in `created_at`.
         let mut set = "SET seller_id = :id, #name = :name, email = :email, active = :active, updated_at = :now, \
-                       created_at = if_not_exists(created_at, :now) ADD version :one"
+                       created_at = if_not_exists(created_at, :now), entity = :entity ADD version :one"
             .to_owned();
         let mut request = self
             .client
@@ -55,6 +55,7 @@ impl Catalogue for DynamoStore {
             .set_key(Some(seller_key(&update.seller_id)))
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":id", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":entity", Entity::Seller.attribute())
             .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
             .expression_attribute_values(":email", AttributeValue::S(update.email.to_string()))
             .expression_attribute_values(":active", AttributeValue::Bool(update.active))
@@ -485,7 +486,7 @@ impl DynamoStore {
             .client
             .query()
             .table_name(&self.inventory_table)
-            .index_name(super::index::BY_EXPIRY)
+            .index_name(super::keys::index::BY_EXPIRY)
             .expression_attribute_values(":shard", AttributeValue::S(shard));
         let query = match due_by {
             Some(bound) => query

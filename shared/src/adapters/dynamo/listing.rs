@@ -8,8 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::try_join_all;
 
-use super::index;
-use super::records::{decode_order, Item, Sharded};
+use super::keys::index;
+use super::keys::Item;
+use super::records::{decode_order, Sharded};
 use super::DynamoStore;
 use crate::adapters::classify;
 use crate::domain::listing::{sort_position, timestamp_key};

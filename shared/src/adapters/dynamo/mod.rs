@@ -3,8 +3,15 @@
 //! spans items is one `TransactWriteItems`.
 
 mod analytics;
+mod batches;
+mod carts;
 mod catalogue;
+mod invoices;
+pub mod keys;
+mod links;
 mod listing;
+mod notifications;
+mod numbering;
 mod orders;
 mod records;
 mod shards;
@@ -15,28 +22,14 @@ use aws_sdk_dynamodb::Client;
 use crate::ports::StoreError;
 use crate::retry::RetryPolicy;
 
+pub use keys::{prefix, product_key, reservation_key, ORDER_NUMBER_COUNTER_PREFIX};
 pub use records::{
-    decode_stored, describe_keys, movement_from_images, order_from_image, prefix, product_key, reservation_from_image, reservation_key,
-    StoredItem, UndecodableImage, ORDER_NUMBER_COUNTER_PREFIX,
+    decode_stored, describe_keys, movement_from_images, order_from_image, reservation_from_image, StoredItem, UndecodableImage,
 };
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all
 /// land on one index partition. Fixed: changing it would hide orders written under the old count.
 pub const LIST_SHARDS: u8 = 4;
-
-pub mod index {
-    pub const BY_USER_CREATED: &str = "by_user_created";
-    pub const BY_USER_TOTAL: &str = "by_user_total";
-    pub const BY_SHARD_CREATED: &str = "by_shard_created";
-    pub const BY_SHARD_TOTAL: &str = "by_shard_total";
-    /// Orders table: every order by status (sharded), by creation time and by total.
-    pub const BY_STATUS_CREATED: &str = "by_status_created";
-    pub const BY_STATUS_TOTAL: &str = "by_status_total";
-    /// Orders table: orders waiting in PENDING_RESERVING_STOCK, by creation time.
-    pub const BY_RESERVING: &str = "by_reserving";
-    /// Inventory table: ACTIVE reservations, by deadline.
-    pub const BY_EXPIRY: &str = "by_expiry";
-}
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -65,7 +58,7 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// One item of the orders table as it stands (strongly consistent), decoded, if it exists.
-    async fn read_order_table<T: serde::de::DeserializeOwned>(&self, key: records::Item) -> Result<Option<T>, StoreError> {
+    async fn read_order_table<T: serde::de::DeserializeOwned>(&self, key: keys::Item) -> Result<Option<T>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -82,7 +75,7 @@ impl DynamoStore {
     }
 
     /// Creates an item that is written once: `false` when it exists already (a replay).
-    async fn put_once(&self, table: &str, item: records::Item) -> Result<bool, StoreError> {
+    async fn put_once(&self, table: &str, item: keys::Item) -> Result<bool, StoreError> {
         let written = self
             .client
             .put_item()

@@ -1,11 +1,10 @@
 //! How domain values are laid out as DynamoDB items: keys, index attributes, `ttl`.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::keys::*;
 use super::{encode_failure, LIST_SHARDS};
 use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::invoice::Invoice;
@@ -18,57 +17,9 @@ use crate::domain::{
 };
 use crate::ports::{IdempotencyRecord, StoreError};
 
-pub type Item = HashMap<String, AttributeValue>;
-
-pub const ORDER_SK: &str = "ORDER";
-/// Sort key prefix of a payment owed back, stored beside its order: `PAYMENT#<reference>`.
-pub const LATE_PAYMENT_SK_PREFIX: &str = "PAYMENT#";
-pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
-pub const PRODUCT_SK: &str = "STOCK";
-pub const RESERVATION_SK: &str = "RESERVATION";
-
-pub const ADJUSTMENT_SK: &str = "ADJUSTMENT";
-
-/// Partition key prefixes: what an item is can be told from its key alone.
-pub mod prefix {
-    pub const ORDER: &str = "ORDER#";
-    pub const IDEMPOTENCY: &str = "IDEMPOTENCY#";
-    pub const PRODUCT: &str = "PRODUCT#";
-    pub const RESERVATION: &str = "RESERVATION#";
-    /// A product's stock movements.
-    pub const MOVEMENTS: &str = "MOVEMENTS#";
-    /// An admin's idempotency key for a stock adjustment.
-    pub const ADJUSTMENT: &str = "ADJUSTMENT#";
-    /// A batch of admin actions with its results.
-    pub const BATCH: &str = "BATCH#";
-    /// An admin's idempotency key for a batch.
-    pub const BATCH_KEY: &str = "BATCHKEY#";
-    /// An order's invoice.
-    pub const INVOICE: &str = "INVOICE#";
-    /// A seller of the marketplace.
-    pub const SELLER: &str = "SELLER#";
-    /// A customer's cart.
-    pub const CART: &str = "CART#";
-    /// A notification sent (or being sent) for one event to one recipient.
-    pub const NOTIFICATION: &str = "NOTIFICATION#";
+impl Record for OrderLinkRecord {
+    const ENTITY: Entity = Entity::OrderLink;
 }
-
-pub const BATCH_SK: &str = "BATCH";
-
-/// The one counter invoice numbers come from: the last number issued.
-pub const INVOICE_COUNTER_PK: &str = "COUNTER#INVOICE";
-/// `COUNTER#ORDER_NUMBER#<yyyymmdd>#<shard>`: the blocks of order numbers claimed that day.
-pub const ORDER_NUMBER_COUNTER_PREFIX: &str = "COUNTER#ORDER_NUMBER#";
-/// The index of orders by their number.
-pub const BY_NUMBER_INDEX: &str = "by_number";
-/// `ORDER#<id>` / `PART#<seller>`: the order holds a part of that seller.
-pub const SELLER_LINK_SK_PREFIX: &str = "PART#";
-/// The index of seller links by seller, newest order first.
-pub const BY_SELLER_INDEX: &str = "by_seller_created";
-/// `ORDER#<id>` / `PRODUCT#<sku>`: the order has a line of that product.
-pub const PRODUCT_LINK_SK_PREFIX: &str = "PRODUCT#";
-/// The index of product links by product, newest order first.
-pub const BY_PRODUCT_INDEX: &str = "by_product_created";
 
 /// One entry of an index of orders by something they hold (a seller's part, a product's line):
 /// the order by its key, and the key the index groups it under.
@@ -105,7 +56,9 @@ impl OrderLinkRecord {
     }
 }
 
-pub const INVOICE_SK: &str = "INVOICE";
+impl Record for InvoiceRecord {
+    const ENTITY: Entity = Entity::Invoice;
+}
 
 /// An order's invoice, one per order.
 #[derive(Debug, Serialize, Deserialize)]
@@ -126,11 +79,9 @@ impl InvoiceRecord {
     }
 }
 
-pub fn invoice_partition(order: OrderId) -> String {
-    format!("{}{order}", prefix::INVOICE)
+impl Record for BatchRecord {
+    const ENTITY: Entity = Entity::Batch;
 }
-/// Sort key prefix of one order's result in a batch: `RESULT#<index>`, zero-padded.
-pub const BATCH_RESULT_SK_PREFIX: &str = "RESULT#";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BatchRecord {
@@ -143,11 +94,15 @@ pub struct BatchRecord {
 impl BatchRecord {
     pub fn new(batch: &Batch) -> Self {
         Self {
-            pk: format!("{}{}", prefix::BATCH, batch.batch_id),
+            pk: batch_partition(&batch.batch_id),
             sk: BATCH_SK.to_owned(),
             batch: batch.clone(),
         }
     }
+}
+
+impl Record for BatchResultRecord {
+    const ENTITY: Entity = Entity::BatchResult;
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -161,11 +116,15 @@ pub struct BatchResultRecord {
 impl BatchResultRecord {
     pub fn new(batch_id: &str, result: &BatchResult) -> Self {
         Self {
-            pk: format!("{}{batch_id}", prefix::BATCH),
+            pk: batch_partition(batch_id),
             sk: format!("{BATCH_RESULT_SK_PREFIX}{:05}", result.index),
             result: result.clone(),
         }
     }
+}
+
+impl Record for BatchKeyRecord {
+    const ENTITY: Entity = Entity::BatchKey;
 }
 
 /// An admin's idempotency key for a batch, kept 24 hours.
@@ -182,7 +141,7 @@ impl BatchKeyRecord {
     pub fn new(user: &UserId, key: &IdempotencyKey, batch_id: &str, fingerprint: &str, now: DateTime<Utc>) -> Self {
         Self {
             pk: Self::partition(user, key),
-            sk: "BATCHKEY".to_owned(),
+            sk: BATCH_KEY_SK.to_owned(),
             batch_id: batch_id.to_owned(),
             fingerprint: fingerprint.to_owned(),
             ttl: (now + Duration::hours(IdempotencyRecord::LIFETIME_HOURS)).timestamp(),
@@ -190,42 +149,8 @@ impl BatchKeyRecord {
     }
 
     pub fn partition(user: &UserId, key: &IdempotencyKey) -> String {
-        format!("{}{user}#{}", prefix::BATCH_KEY, key.as_str())
+        batch_key_partition(user, key)
     }
-}
-
-pub fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(pk)),
-        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-    ])
-}
-
-pub fn order_key(id: OrderId) -> Item {
-    key(format!("{}{id}", prefix::ORDER), ORDER_SK)
-}
-
-/// The order an order item's partition key names.
-pub fn order_id_of(pk: &str) -> Option<OrderId> {
-    pk.strip_prefix(prefix::ORDER).and_then(|id| OrderId::parse(id).ok())
-}
-
-pub fn idempotency_key(user: &UserId, idempotency_key: &str) -> Item {
-    key(format!("{}{user}#{idempotency_key}", prefix::IDEMPOTENCY), IDEMPOTENCY_SK)
-}
-
-pub fn product_key(sku: &Sku) -> Item {
-    key(format!("{}{sku}", prefix::PRODUCT), PRODUCT_SK)
-}
-
-pub const SELLER_SK: &str = "SELLER";
-
-pub fn seller_key(seller: &SellerId) -> Item {
-    key(format!("{}{seller}", prefix::SELLER), SELLER_SK)
-}
-
-pub fn reservation_key(order: OrderId) -> Item {
-    key(format!("{}{order}", prefix::RESERVATION), RESERVATION_SK)
 }
 
 /// Index partition keys spread over `LIST_SHARDS` partitions (`<name>#<n>`), so that a flash
@@ -269,6 +194,10 @@ pub const SETTLED_RETENTION_DAYS: i64 = 30;
 /// An active reservation's TTL: far past its deadline, a backstop should the sweeper stop.
 pub const ACTIVE_BACKSTOP_HOURS: i64 = 24;
 
+impl Record for OrderRecord {
+    const ENTITY: Entity = Entity::Order;
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct OrderRecord {
     pub pk: String,
@@ -286,6 +215,10 @@ pub struct OrderRecord {
     pub status_shard: String,
     #[serde(flatten)]
     pub order: Order,
+}
+
+impl Record for LatePaymentRecord {
+    const ENTITY: Entity = Entity::LatePayment;
 }
 
 /// A payment owed back for an order that could no longer be paid, beside the order.
@@ -326,6 +259,10 @@ impl OrderRecord {
             order,
         }
     }
+}
+
+impl Record for IdempotencyItem {
+    const ENTITY: Entity = Entity::Idempotency;
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -382,6 +319,10 @@ pub struct ProductRecord {
     pub movement_by: Option<Actor>,
 }
 
+impl Record for NotificationRecord {
+    const ENTITY: Entity = Entity::Notification;
+}
+
 /// The sending of one notification: `NOTIFICATION#<event id>`, sorted by recipient.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct NotificationRecord {
@@ -401,7 +342,7 @@ impl NotificationRecord {
 
     pub fn claim(event_id: &str, recipient: &str, now: DateTime<Utc>) -> Self {
         Self {
-            pk: format!("{}{event_id}", prefix::NOTIFICATION),
+            pk: notification_partition(event_id),
             sk: recipient.to_owned(),
             state: Self::SENDING.to_owned(),
             claimed_at_ms: now.timestamp_millis(),
@@ -410,7 +351,9 @@ impl NotificationRecord {
     }
 }
 
-pub const CART_SK: &str = "CART";
+impl Record for CartRecord {
+    const ENTITY: Entity = Entity::Cart;
+}
 
 /// A customer's cart, under `CART#<user>`; forgotten by TTL after `CART_IDLE_DAYS` idle.
 #[derive(Debug, Serialize, Deserialize)]
@@ -433,10 +376,6 @@ impl CartRecord {
     }
 }
 
-pub fn cart_pk(user: &UserId) -> String {
-    format!("{}{user}", prefix::CART)
-}
-
 /// A seller, under `SELLER#<id>`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SellerRecord {
@@ -444,6 +383,10 @@ pub struct SellerRecord {
     pub sk: String,
     #[serde(flatten)]
     pub seller: crate::domain::seller::Seller,
+}
+
+impl Record for MovementRecord {
+    const ENTITY: Entity = Entity::Movement;
 }
 
 /// One change of a product's stock, kept under `MOVEMENTS#<sku>`, newest last by sort key.
@@ -466,8 +409,8 @@ impl MovementRecord {
     }
 }
 
-pub fn movements_partition(product: &Sku) -> String {
-    format!("{}{product}", prefix::MOVEMENTS)
+impl Record for AdjustmentKeyRecord {
+    const ENTITY: Entity = Entity::AdjustmentKey;
 }
 
 /// An admin's idempotency key for a stock adjustment, kept 24 hours.
@@ -503,7 +446,7 @@ impl AdjustmentKeyRecord {
 /// The movement a stream record of the inventory table shows, if it is a product whose
 /// counters changed.
 pub fn movement_from_images(old: serde_dynamo::Item, new: serde_dynamo::Item) -> Result<Option<StockMovement>, UndecodableImage> {
-    if !image_key(&new, "pk").starts_with(prefix::PRODUCT) {
+    if !matches!(image_entity(&new), Some(Entity::Product | Entity::StockShard)) {
         return Ok(None);
     }
     let new: CounterImage = decode_image(new, "stock counter")?;
@@ -598,21 +541,9 @@ pub fn stored_as_sharded(item: &Item) -> bool {
     above_one("shard_items") || above_one("stock_shards")
 }
 
-/// The item holding shard `shard` of a product's stock (0: the product's own item).
-pub fn shard_key(sku: &Sku, shard: u8) -> Item {
-    if shard == 0 {
-        product_key(sku)
-    } else {
-        key(format!("{}{sku}#{shard}", prefix::PRODUCT), PRODUCT_SK)
-    }
+impl Record for ReservationRecord {
+    const ENTITY: Entity = Entity::Reservation;
 }
-
-/// The registry of sharded products, which the sweeper rebalances.
-pub fn sharded_registry_key() -> Item {
-    key(SHARDED_REGISTRY_PK.to_owned(), SHARDED_REGISTRY_PK)
-}
-
-pub const SHARDED_REGISTRY_PK: &str = "STOCK_SHARDED";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ReservationRecord {
@@ -661,28 +592,30 @@ pub enum StoredItem {
 
 /// Decodes an item read raw from either table (for audits that read whole tables).
 pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
-    let pk = string(&item, "pk");
-    let sk = string(&item, "sk");
-    Ok(if pk.starts_with(prefix::ORDER) && sk == ORDER_SK {
-        let record: OrderRecord = serde_dynamo::from_item(item)?;
-        StoredItem::Order(Box::new(record.order))
-    } else if pk.starts_with(prefix::PRODUCT) && item.contains_key("shard") {
-        StoredItem::StockShard(serde_dynamo::from_item(item)?)
-    } else if pk.starts_with(prefix::PRODUCT) {
-        let record: ProductRecord = serde_dynamo::from_item(item)?;
-        StoredItem::Product(record.product)
-    } else if pk.starts_with(prefix::RESERVATION) {
-        let record: ReservationRecord = serde_dynamo::from_item(item)?;
-        StoredItem::Reservation(record.reservation)
-    } else {
-        StoredItem::Other
+    let entity = item.get(ENTITY).and_then(|value| value.as_s().ok()).map(String::as_str);
+    let entity = Entity::of(entity, &string(&item, "pk"), &string(&item, "sk"), item.contains_key("shard"));
+    Ok(match entity {
+        Some(Entity::Order) => {
+            let record: OrderRecord = serde_dynamo::from_item(item)?;
+            StoredItem::Order(Box::new(record.order))
+        }
+        Some(Entity::StockShard) => StoredItem::StockShard(serde_dynamo::from_item(item)?),
+        Some(Entity::Product) => {
+            let record: ProductRecord = serde_dynamo::from_item(item)?;
+            StoredItem::Product(record.product)
+        }
+        Some(Entity::Reservation) => {
+            let record: ReservationRecord = serde_dynamo::from_item(item)?;
+            StoredItem::Reservation(record.reservation)
+        }
+        _ => StoredItem::Other,
     })
 }
 
 /// The order in a stream record's image, if the record is an order (not a payment owed back,
 /// an idempotency record or anything else the orders table holds).
 pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, UndecodableImage> {
-    if !(image_key(&image, "pk").starts_with(prefix::ORDER) && image_key(&image, "sk") == ORDER_SK) {
+    if image_entity(&image) != Some(Entity::Order) {
         return Ok(None);
     }
     let record: OrderRecord = decode_image(image, "order")?;
@@ -691,7 +624,7 @@ pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, Unde
 
 /// The reservation in a stream record's old image, if the record is one.
 pub fn reservation_from_image(image: serde_dynamo::Item) -> Result<Option<Reservation>, UndecodableImage> {
-    if !image_key(&image, "pk").starts_with(prefix::RESERVATION) {
+    if image_entity(&image) != Some(Entity::Reservation) {
         return Ok(None);
     }
     let record: ReservationRecord = decode_image(image, "reservation")?;
@@ -710,6 +643,12 @@ pub struct UndecodableImage {
 
 fn decode_image<T: serde::de::DeserializeOwned>(image: serde_dynamo::Item, what: &'static str) -> Result<T, UndecodableImage> {
     serde_dynamo::from_item(image).map_err(|source| UndecodableImage { what, source })
+}
+
+/// What a stream image is (nothing, for the empty image of a record that has none).
+fn image_entity(image: &serde_dynamo::Item) -> Option<Entity> {
+    let entity = Some(image_key(image, ENTITY)).filter(|entity| !entity.is_empty());
+    Entity::of(entity, image_key(image, "pk"), image_key(image, "sk"), image.contains_key("shard"))
 }
 
 /// A string key attribute of a stream image (empty when the image has none).
@@ -736,8 +675,11 @@ pub(super) fn decode_order(item: Item) -> Result<Order, StoreError> {
     Ok(record.order)
 }
 
-pub(super) fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(value).map_err(encode_failure)
+/// The item a record is stored as, saying what it is in its `entity` attribute.
+pub(super) fn to_item<T: Record>(value: &T) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(encode_failure)?;
+    item.insert(ENTITY.to_owned(), T::ENTITY.attribute());
+    Ok(item)
 }
 
 pub(super) fn to_attribute<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {

@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::records::{product_key, shard_key, sharded_registry_key, Item, StockShardRecord};
+use super::keys::{product_key, shard_key, sharded_registry_key, Entity, Item};
+use super::records::StockShardRecord;
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
@@ -136,8 +137,9 @@ impl DynamoStore {
                  available = :available, reserved = :reserved, stock_shards = :shards, shard_items = :items, \
                  created_at = if_not_exists(created_at, :now), updated_at = :now, \
                  version = if_not_exists(version, :zero) + :one, price_version = :price_version, \
-                 movement_kind = :kind, movement_by = :actor REMOVE movement_ref",
+                 movement_kind = :kind, movement_by = :actor, entity = :entity REMOVE movement_ref",
             )
+            .expression_attribute_values(":entity", Entity::Product.attribute())
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
             .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
@@ -166,8 +168,9 @@ impl DynamoStore {
             .update_expression(
                 "SET product_id = :sku, #shard = :shard, on_hand = :on_hand, available = :available, reserved = :reserved, \
                  price_version = :price_version, updated_at = :now, version = if_not_exists(version, :zero) + :one, \
-                 movement_kind = :kind, movement_by = :actor REMOVE movement_ref",
+                 movement_kind = :kind, movement_by = :actor, entity = :entity REMOVE movement_ref",
             )
+            .expression_attribute_values(":entity", Entity::StockShard.attribute())
             .expression_attribute_values(":sku", AttributeValue::S(sku.to_string()))
             .expression_attribute_names("#shard", "shard")
             .expression_attribute_values(":shard", number(shard.shard))
@@ -194,12 +197,17 @@ impl DynamoStore {
 
     /// Lists the product among the sharded ones the sweeper rebalances, or takes it off.
     fn registry_entry(&self, sku: &Sku, sharded: bool) -> Result<TransactWriteItem, StoreError> {
-        let expression = if sharded { "ADD skus :sku" } else { "DELETE skus :sku" };
+        let expression = if sharded {
+            "SET entity = :entity ADD skus :sku"
+        } else {
+            "SET entity = :entity DELETE skus :sku"
+        };
         let update = Update::builder()
             .table_name(&self.inventory_table)
             .set_key(Some(sharded_registry_key()))
             .update_expression(expression)
             .expression_attribute_values(":sku", AttributeValue::Ss(vec![sku.to_string()]))
+            .expression_attribute_values(":entity", Entity::ShardedRegistry.attribute())
             .build()
             .map_err(encode_failure)?;
         Ok(TransactWriteItem::builder().update(update).build())

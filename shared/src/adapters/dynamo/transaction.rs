@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 
-use super::records::Item;
+use super::keys::Item;
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::{LineProblem, LineProblemCode, Order};

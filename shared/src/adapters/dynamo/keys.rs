@@ -1,0 +1,298 @@
+//! Every key of the two tables, defined once: partition key prefixes, sort keys, the key of each
+//! kind of item, the counters, and the index names. Each stored item also says what it is in
+//! its `entity` attribute; items written before that attribute are told apart by their keys.
+//! The adapters, the stream decoders, the checker and the load generator all build keys here.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{IdempotencyKey, OrderId, SellerId, Sku, UserId};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const ORDER_SK: &str = "ORDER";
+/// Sort key prefix of a payment owed back, stored beside its order: `PAYMENT#<reference>`.
+pub const LATE_PAYMENT_SK_PREFIX: &str = "PAYMENT#";
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+pub const PRODUCT_SK: &str = "STOCK";
+pub const RESERVATION_SK: &str = "RESERVATION";
+
+pub const ADJUSTMENT_SK: &str = "ADJUSTMENT";
+
+/// Partition key prefixes. Items written before the `entity` attribute are told apart by them.
+pub mod prefix {
+    pub const ORDER: &str = "ORDER#";
+    pub const IDEMPOTENCY: &str = "IDEMPOTENCY#";
+    pub const PRODUCT: &str = "PRODUCT#";
+    pub const RESERVATION: &str = "RESERVATION#";
+    /// A product's stock movements.
+    pub const MOVEMENTS: &str = "MOVEMENTS#";
+    /// An admin's idempotency key for a stock adjustment.
+    pub const ADJUSTMENT: &str = "ADJUSTMENT#";
+    /// A batch of admin actions with its results.
+    pub const BATCH: &str = "BATCH#";
+    /// An admin's idempotency key for a batch.
+    pub const BATCH_KEY: &str = "BATCHKEY#";
+    /// An order's invoice.
+    pub const INVOICE: &str = "INVOICE#";
+    /// A seller of the marketplace.
+    pub const SELLER: &str = "SELLER#";
+    /// A customer's cart.
+    pub const CART: &str = "CART#";
+    /// A notification sent (or being sent) for one event to one recipient.
+    pub const NOTIFICATION: &str = "NOTIFICATION#";
+}
+
+pub const BATCH_SK: &str = "BATCH";
+
+/// The one counter invoice numbers come from: the last number issued.
+pub const INVOICE_COUNTER_PK: &str = "COUNTER#INVOICE";
+/// `COUNTER#ORDER_NUMBER#<yyyymmdd>#<shard>`: the blocks of order numbers claimed that day.
+pub const ORDER_NUMBER_COUNTER_PREFIX: &str = "COUNTER#ORDER_NUMBER#";
+/// `ORDER#<id>` / `PART#<seller>`: the order holds a part of that seller.
+pub const SELLER_LINK_SK_PREFIX: &str = "PART#";
+/// `ORDER#<id>` / `PRODUCT#<sku>`: the order has a line of that product.
+pub const PRODUCT_LINK_SK_PREFIX: &str = "PRODUCT#";
+
+pub const INVOICE_SK: &str = "INVOICE";
+
+pub fn invoice_partition(order: OrderId) -> String {
+    format!("{}{order}", prefix::INVOICE)
+}
+
+/// Sort key prefix of one order's result in a batch: `RESULT#<index>`, zero-padded.
+pub const BATCH_RESULT_SK_PREFIX: &str = "RESULT#";
+
+pub fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+pub fn order_key(id: OrderId) -> Item {
+    key(format!("{}{id}", prefix::ORDER), ORDER_SK)
+}
+
+/// The order an order item's partition key names.
+pub fn order_id_of(pk: &str) -> Option<OrderId> {
+    pk.strip_prefix(prefix::ORDER).and_then(|id| OrderId::parse(id).ok())
+}
+
+pub fn idempotency_key(user: &UserId, idempotency_key: &str) -> Item {
+    key(format!("{}{user}#{idempotency_key}", prefix::IDEMPOTENCY), IDEMPOTENCY_SK)
+}
+
+pub fn product_key(sku: &Sku) -> Item {
+    key(format!("{}{sku}", prefix::PRODUCT), PRODUCT_SK)
+}
+
+pub const SELLER_SK: &str = "SELLER";
+
+pub fn seller_key(seller: &SellerId) -> Item {
+    key(format!("{}{seller}", prefix::SELLER), SELLER_SK)
+}
+
+pub fn reservation_key(order: OrderId) -> Item {
+    key(format!("{}{order}", prefix::RESERVATION), RESERVATION_SK)
+}
+
+pub const CART_SK: &str = "CART";
+
+pub fn cart_pk(user: &UserId) -> String {
+    format!("{}{user}", prefix::CART)
+}
+
+pub fn movements_partition(product: &Sku) -> String {
+    format!("{}{product}", prefix::MOVEMENTS)
+}
+
+/// The item holding shard `shard` of a product's stock (0: the product's own item).
+pub fn shard_key(sku: &Sku, shard: u8) -> Item {
+    if shard == 0 {
+        product_key(sku)
+    } else {
+        key(format!("{}{sku}#{shard}", prefix::PRODUCT), PRODUCT_SK)
+    }
+}
+
+/// The registry of sharded products, which the sweeper rebalances.
+pub fn sharded_registry_key() -> Item {
+    key(SHARDED_REGISTRY_PK.to_owned(), SHARDED_REGISTRY_PK)
+}
+
+pub const SHARDED_REGISTRY_PK: &str = "STOCK_SHARDED";
+
+/// The sort key of the counters (invoice numbers, order number blocks).
+pub const COUNTER_SK: &str = "COUNTER";
+/// The sort key of an admin's idempotency key for a batch.
+pub const BATCH_KEY_SK: &str = "BATCHKEY";
+
+pub fn batch_partition(batch_id: &str) -> String {
+    format!("{}{batch_id}", prefix::BATCH)
+}
+
+pub fn batch_key_partition(user: &UserId, key: &IdempotencyKey) -> String {
+    format!("{}{user}#{}", prefix::BATCH_KEY, key.as_str())
+}
+
+pub fn notification_partition(event_id: &str) -> String {
+    format!("{}{event_id}", prefix::NOTIFICATION)
+}
+
+/// The names of the tables' global secondary indexes.
+pub mod index {
+    pub const BY_USER_CREATED: &str = "by_user_created";
+    pub const BY_USER_TOTAL: &str = "by_user_total";
+    pub const BY_SHARD_CREATED: &str = "by_shard_created";
+    pub const BY_SHARD_TOTAL: &str = "by_shard_total";
+    /// Orders table: orders by number, and orders linked to a seller or a product.
+    pub const BY_NUMBER: &str = "by_number";
+    pub const BY_SELLER_CREATED: &str = "by_seller_created";
+    pub const BY_PRODUCT_CREATED: &str = "by_product_created";
+    /// Orders table: every order by status (sharded), by creation time and by total.
+    pub const BY_STATUS_CREATED: &str = "by_status_created";
+    pub const BY_STATUS_TOTAL: &str = "by_status_total";
+    /// Orders table: orders waiting in PENDING_RESERVING_STOCK, by creation time.
+    pub const BY_RESERVING: &str = "by_reserving";
+    /// Inventory table: ACTIVE reservations, by deadline.
+    pub const BY_EXPIRY: &str = "by_expiry";
+}
+
+/// What a stored item is: its `entity` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Entity {
+    Order,
+    LatePayment,
+    Idempotency,
+    OrderLink,
+    Invoice,
+    Batch,
+    BatchKey,
+    BatchResult,
+    Cart,
+    Notification,
+    Counter,
+    Product,
+    StockShard,
+    ShardedRegistry,
+    Reservation,
+    Seller,
+    Movement,
+    AdjustmentKey,
+}
+
+/// The attribute that holds an item's `Entity`.
+pub const ENTITY: &str = "entity";
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Order => "ORDER",
+            Self::LatePayment => "LATE_PAYMENT",
+            Self::Idempotency => "IDEMPOTENCY",
+            Self::OrderLink => "ORDER_LINK",
+            Self::Invoice => "INVOICE",
+            Self::Batch => "BATCH",
+            Self::BatchKey => "BATCH_KEY",
+            Self::BatchResult => "BATCH_RESULT",
+            Self::Cart => "CART",
+            Self::Notification => "NOTIFICATION",
+            Self::Counter => "COUNTER",
+            Self::Product => "PRODUCT",
+            Self::StockShard => "STOCK_SHARD",
+            Self::ShardedRegistry => "SHARDED_REGISTRY",
+            Self::Reservation => "RESERVATION",
+            Self::Seller => "SELLER",
+            Self::Movement => "MOVEMENT",
+            Self::AdjustmentKey => "ADJUSTMENT_KEY",
+        }
+    }
+
+    /// What an item is, from its `entity` attribute; for an item written before it, from its
+    /// keys (and whether it names a `shard`). `None` for an item of neither kind we read whole.
+    pub fn of(entity: Option<&str>, pk: &str, sk: &str, has_shard: bool) -> Option<Self> {
+        if let Some(entity) = entity {
+            return serde_json::from_value(serde_json::Value::String(entity.to_owned())).ok();
+        }
+        if pk.starts_with(prefix::ORDER) {
+            return match sk {
+                ORDER_SK => Some(Self::Order),
+                _ if sk.starts_with(LATE_PAYMENT_SK_PREFIX) => Some(Self::LatePayment),
+                _ => Some(Self::OrderLink),
+            };
+        }
+        if pk.starts_with(prefix::PRODUCT) {
+            return Some(if has_shard { Self::StockShard } else { Self::Product });
+        }
+        if pk.starts_with(prefix::BATCH) {
+            return Some(if sk == BATCH_SK { Self::Batch } else { Self::BatchResult });
+        }
+        if pk == SHARDED_REGISTRY_PK {
+            return Some(Self::ShardedRegistry);
+        }
+        [
+            (prefix::RESERVATION, Self::Reservation),
+            (prefix::IDEMPOTENCY, Self::Idempotency),
+            (prefix::SELLER, Self::Seller),
+            (prefix::CART, Self::Cart),
+            (prefix::INVOICE, Self::Invoice),
+            (prefix::BATCH_KEY, Self::BatchKey),
+            (prefix::NOTIFICATION, Self::Notification),
+            (prefix::MOVEMENTS, Self::Movement),
+            (prefix::ADJUSTMENT, Self::AdjustmentKey),
+            ("COUNTER#", Self::Counter),
+        ]
+        .into_iter()
+        .find(|(prefix, _)| pk.starts_with(prefix))
+        .map(|(_, entity)| entity)
+    }
+}
+
+impl Entity {
+    /// The `entity` attribute's value, for writes that set it in an update expression.
+    pub fn attribute(self) -> AttributeValue {
+        AttributeValue::S(self.as_str().to_owned())
+    }
+}
+
+/// A record of ours as it is stored: written with its `entity` attribute.
+pub trait Record: Serialize {
+    const ENTITY: Entity;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_says_what_it_is_and_one_written_before_the_attribute_is_known_by_its_keys() {
+        assert_eq!(Entity::of(Some("ORDER_LINK"), "ORDER#1", "ORDER", false), Some(Entity::OrderLink));
+        assert_eq!(Entity::of(Some("NOT_OURS"), "ORDER#1", ORDER_SK, false), None);
+        let legacy = [
+            ("ORDER#1", ORDER_SK, false, Entity::Order),
+            ("ORDER#1", "PAYMENT#pi_1", false, Entity::LatePayment),
+            ("ORDER#1", "PART#seller-1", false, Entity::OrderLink),
+            ("PRODUCT#mug", PRODUCT_SK, false, Entity::Product),
+            ("PRODUCT#mug#2", PRODUCT_SK, true, Entity::StockShard),
+            ("RESERVATION#1", RESERVATION_SK, false, Entity::Reservation),
+            ("BATCH#b1", BATCH_SK, false, Entity::Batch),
+            ("BATCH#b1", "RESULT#000001", false, Entity::BatchResult),
+            ("BATCHKEY#alice#k", BATCH_KEY_SK, false, Entity::BatchKey),
+            (INVOICE_COUNTER_PK, COUNTER_SK, false, Entity::Counter),
+            (SHARDED_REGISTRY_PK, SHARDED_REGISTRY_PK, false, Entity::ShardedRegistry),
+        ];
+        for (pk, sk, shard, entity) in legacy {
+            assert_eq!(Entity::of(None, pk, sk, shard), Some(entity), "{pk} {sk}");
+            assert_eq!(
+                Entity::of(Some(entity.as_str()), pk, sk, shard),
+                Some(entity),
+                "{pk} {sk} with its attribute"
+            );
+        }
+        assert_eq!(Entity::of(None, "SOMETHING#else", "X", false), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Products, their stock and its movements, reservations and sellers.
+
+use crate::domain::seller::Seller;
+use crate::domain::seller::SellerUpdate;
+use crate::domain::Actor;
+use crate::domain::IdempotencyKey;
+use crate::domain::OrderId;
+use crate::domain::Product;
+use crate::domain::ProductUpdate;
+use crate::domain::Reservation;
+use crate::domain::SellerId;
+use crate::domain::Sku;
+use crate::domain::StockAdjustment;
+use crate::domain::StockMovement;
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+
+/// What one rebalancing step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardRebalance {
+    /// Available units moved into emptier shards.
+    pub units_moved: i64,
+    /// Drained shard items removed.
+    pub shards_removed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PutProductError {
+    /// `on_hand` may not drop below the units held by active reservations.
+    #[error("on_hand {on_hand} is below the {reserved} units reserved")]
+    BelowReserved { on_hand: i64, reserved: i64 },
+    /// `If-Match` named a version the product has moved past (a sale, a hold, another edit).
+    #[error("the product is at version {current}, not the one the update was based on")]
+    Stale { current: u64 },
+    /// `If-Match` named a version of a product that does not exist.
+    #[error("no such product to match")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdjustError {
+    #[error("no such product")]
+    NotFound,
+    /// Taking units out may not take more than are available (held units are not the admin's).
+    #[error("only {available} units are available")]
+    NotAvailable { available: i64 },
+    /// `on_hand` may not pass `Product::MAX_ON_HAND`.
+    #[error("on_hand would pass {max}", max = Product::MAX_ON_HAND)]
+    TooMuch,
+    /// The idempotency key was used for another adjustment.
+    #[error("the idempotency key was used for another adjustment")]
+    KeyReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A page of a product's stock movements, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementPage {
+    pub movements: Vec<StockMovement>,
+    /// Where the next page starts; opaque to clients.
+    pub next: Option<String>,
+}
+
+#[async_trait]
+pub trait Catalogue: Send + Sync {
+    /// The products that exist among `ids`, in one round trip (two when one is sharded: its
+    /// counters are the sums of its shards, and `shards` lists each).
+    async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
+
+    /// The sharded products, which the sweeper rebalances.
+    async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError>;
+
+    /// One rebalancing step of a sharded product (see `domain::stock::rebalance`).
+    async fn rebalance_stock(&self, product: &Sku, actor: &Actor, now: DateTime<Utc>) -> Result<ShardRebalance, StoreError>;
+
+    /// Creates or updates a product, keeping `on_hand = available + reserved`; with `if_match`,
+    /// only if the product is still at that version. The price version moves only when the
+    /// price changes.
+    async fn put_product(
+        &self,
+        update: &ProductUpdate,
+        if_match: Option<u64>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Product, PutProductError>;
+
+    /// Moves `on_hand` and `available` by the adjustment's delta, in one conditional write. With
+    /// an idempotency key, a repeat of the same adjustment changes nothing (`true`: replayed).
+    async fn adjust_stock(
+        &self,
+        adjustment: &StockAdjustment,
+        idempotency_key: Option<&IdempotencyKey>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Product, bool), AdjustError>;
+
+    /// Records a movement once: `sequence` (the stream record's) makes a replay change nothing.
+    async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError>;
+
+    /// A product's movements, newest first, from `after` (a page's `next`).
+    async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError>;
+
+    /// ACTIVE reservations, soonest deadline first per index partition; only those due by
+    /// `expiring_by` when given. At most `limit`. Read from an index: eventually consistent.
+    async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError>;
+
+    /// The reservations of these orders as they stand (strongly consistent), those that exist.
+    async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError>;
+
+    /// Registers a seller or replaces what an admin set of them, in one write.
+    async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError>;
+
+    /// The registered sellers among `ids`, in one round trip.
+    async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError>;
+}
