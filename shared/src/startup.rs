@@ -33,6 +33,9 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> A
         notification_log: Arc::new(store.clone()),
         number_blocks: Arc::new(store.clone()),
         links: Arc::new(store.clone()),
+        movements: Arc::new(store.clone()),
+        reservations: Arc::new(store.clone()),
+        sellers: Arc::new(store.clone()),
         analytics: Arc::new(store.clone()),
         catalogue: Arc::new(store),
         saga: Arc::new(SqsSagaQueue::new(

@@ -10,11 +10,9 @@ use futures::future::join_all;
 use orders_local::RunningService;
 use orders_shared::adapters::dynamo::{product_key, reservation_key};
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
-use orders_shared::domain::seller::{Seller, SellerUpdate};
-use orders_shared::domain::SellerId;
-use orders_shared::domain::{Actor, IdempotencyKey, OrderId, Product, ProductUpdate, Sku, StockAdjustment, StockMovement};
+use orders_shared::domain::{OrderId, Sku};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
-use orders_shared::ports::{AdjustError, Catalogue, ManualClock, MovementPage, PutProductError, StoreError};
+use orders_shared::ports::{ManualClock, ReservationStore, StoreError};
 use orders_shared::service::sweeper::{reconcile, sweep, SweepReport};
 use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::StatusCode;
@@ -369,51 +367,13 @@ async fn a_stream_record_that_keeps_failing_is_given_up_after_the_retry_limit_an
 /// The real catalogue, but its index of ACTIVE reservations lags: it still lists reservations
 /// that were settled (`stale`) and does not list yet one just made (`unlisted`).
 struct LaggingIndex {
-    inner: Arc<dyn Catalogue>,
+    inner: Arc<dyn ReservationStore>,
     stale: Vec<orders_shared::domain::Reservation>,
     unlisted: Option<OrderId>,
 }
 
 #[async_trait::async_trait]
-impl Catalogue for LaggingIndex {
-    async fn get_products(&self, ids: &[Sku]) -> Result<std::collections::HashMap<Sku, Product>, StoreError> {
-        self.inner.get_products(ids).await
-    }
-    async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError> {
-        self.inner.sharded_products().await
-    }
-    async fn rebalance_stock(
-        &self,
-        product: &Sku,
-        actor: &Actor,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<orders_shared::ports::ShardRebalance, StoreError> {
-        self.inner.rebalance_stock(product, actor, now).await
-    }
-    async fn put_product(
-        &self,
-        update: &ProductUpdate,
-        if_match: Option<u64>,
-        actor: &Actor,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Product, PutProductError> {
-        self.inner.put_product(update, if_match, actor, now).await
-    }
-    async fn adjust_stock(
-        &self,
-        adjustment: &StockAdjustment,
-        key: Option<&IdempotencyKey>,
-        actor: &Actor,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(Product, bool), AdjustError> {
-        self.inner.adjust_stock(adjustment, key, actor, now).await
-    }
-    async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError> {
-        self.inner.record_movement(movement, sequence).await
-    }
-    async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError> {
-        self.inner.movements(product, limit, after).await
-    }
+impl ReservationStore for LaggingIndex {
     async fn active_reservations(
         &self,
         expiring_by: Option<chrono::DateTime<chrono::Utc>>,
@@ -427,12 +387,6 @@ impl Catalogue for LaggingIndex {
     async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<orders_shared::domain::Reservation>, StoreError> {
         self.inner.get_reservations(orders).await
     }
-    async fn put_seller(&self, update: &SellerUpdate, now: chrono::DateTime<chrono::Utc>) -> Result<Seller, StoreError> {
-        self.inner.put_seller(update, now).await
-    }
-    async fn get_sellers(&self, ids: &[SellerId]) -> Result<std::collections::HashMap<SellerId, Seller>, StoreError> {
-        self.inner.get_sellers(ids).await
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,7 +399,7 @@ async fn drift_is_reported_only_when_strongly_consistent_reads_confirm_it() {
     let (paid, total) = alice.reserved_order(&[("mug", 2)]).await;
     let paid_reservation = service
         .app
-        .catalogue
+        .reservations
         .get_reservations(&[OrderId::parse(&paid).unwrap()])
         .await
         .unwrap();
@@ -456,8 +410,8 @@ async fn drift_is_reported_only_when_strongly_consistent_reads_confirm_it() {
 
     // The index still lists the converted reservation as ACTIVE, and does not list the new one yet.
     let mut lagging = (*service.app).clone();
-    lagging.catalogue = Arc::new(LaggingIndex {
-        inner: Arc::clone(&service.app.catalogue),
+    lagging.reservations = Arc::new(LaggingIndex {
+        inner: Arc::clone(&service.app.reservations),
         stale: paid_reservation,
         unlisted: Some(held),
     });

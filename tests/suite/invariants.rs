@@ -150,7 +150,7 @@ async fn check(service: &RunningService, model: &Model, after: &Op) -> Result<()
         .await
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let active = app
-        .catalogue
+        .reservations
         .active_reservations(None, usize::MAX)
         .await
         .map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -106,7 +106,7 @@ async fn register_sellers(service: &RunningService) {
         };
         service
             .app
-            .catalogue
+            .sellers
             .put_seller(&update, chrono::Utc::now())
             .await
             .expect("the sellers are registered");

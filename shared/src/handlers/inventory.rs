@@ -23,7 +23,7 @@ pub async fn put_product(app: &App, request: Request) -> HttpResult {
     let if_match = if_match(&request)?;
     let update = product_update_from_json(sku, &json_body(&request)?).map_err(ApiError::Validation)?;
     // A product names a registered seller (sellers are never deleted, only deactivated).
-    let sellers = app.catalogue.get_sellers(std::slice::from_ref(&update.seller_id)).await?;
+    let sellers = app.sellers.get_sellers(std::slice::from_ref(&update.seller_id)).await?;
     if !sellers.contains_key(&update.seller_id) {
         return Err(ApiError::Refused {
             status: 422,
@@ -144,7 +144,7 @@ pub async fn product_movements(app: &App, request: Request) -> HttpResult {
                 .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
         ),
     };
-    let page = app.catalogue.movements(&sku, limit, after.as_deref()).await?;
+    let page = app.movements.movements(&sku, limit, after.as_deref()).await?;
     json(
         200,
         &serde_json::json!({

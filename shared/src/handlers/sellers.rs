@@ -18,14 +18,14 @@ pub async fn put_seller(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
     let update = SellerUpdate::from_json(seller_id, &json_body(&request)?).map_err(ApiError::Validation)?;
-    let seller = app.catalogue.put_seller(&update, app.clock.now()).await?;
+    let seller = app.sellers.put_seller(&update, app.clock.now()).await?;
     json(200, &seller)
 }
 
 pub async fn get_seller(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
-    let mut sellers = app.catalogue.get_sellers(std::slice::from_ref(&seller_id)).await?;
+    let mut sellers = app.sellers.get_sellers(std::slice::from_ref(&seller_id)).await?;
     match sellers.remove(&seller_id) {
         Some(seller) => json(200, &seller),
         None => Err(ApiError::Refused {

@@ -20,7 +20,7 @@ pub async fn stock_movements(app: &App, event: Event) -> DynamoDbEventResponse {
             return Ok(());
         };
         let sequence = record.change.sequence_number.unwrap_or_default();
-        app.catalogue
+        app.movements
             .record_movement(&movement, &sequence)
             .await
             .map_err(|err| RecordFailure::failed(&err))

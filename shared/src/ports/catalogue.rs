@@ -68,6 +68,7 @@ pub struct MovementPage {
     pub next: Option<String>,
 }
 
+/// Products and their stock: prices, counters, shards.
 #[async_trait]
 pub trait Catalogue: Send + Sync {
     /// The products that exist among `ids`, in one round trip (two when one is sharded: its
@@ -100,20 +101,32 @@ pub trait Catalogue: Send + Sync {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(Product, bool), AdjustError>;
+}
 
+/// Each product's stock movements, as the stream of its counters shows them.
+#[async_trait]
+pub trait MovementLog: Send + Sync {
     /// Records a movement once: `sequence` (the stream record's) makes a replay change nothing.
     async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError>;
 
     /// A product's movements, newest first, from `after` (a page's `next`).
     async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError>;
+}
 
+/// Reservations of stock, read by the sweeper and the checker.
+#[async_trait]
+pub trait ReservationStore: Send + Sync {
     /// ACTIVE reservations, soonest deadline first per index partition; only those due by
     /// `expiring_by` when given. At most `limit`. Read from an index: eventually consistent.
     async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError>;
 
     /// The reservations of these orders as they stand (strongly consistent), those that exist.
     async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError>;
+}
 
+/// The sellers of the marketplace.
+#[async_trait]
+pub trait SellerStore: Send + Sync {
     /// Registers a seller or replaces what an admin set of them, in one write.
     async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError>;
 

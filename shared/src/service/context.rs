@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::domain::PricingPolicy;
 use crate::ports::{
-    BatchStore, CartStore, Catalogue, Clock, EventBus, InvoiceStore, NotificationLog, Notifier, NumberBlocks, OrderLinks, OrderStore,
-    PaymentProvider, SagaQueue,
+    BatchStore, CartStore, Catalogue, Clock, EventBus, InvoiceStore, MovementLog, NotificationLog, Notifier, NumberBlocks, OrderLinks,
+    OrderStore, PaymentProvider, ReservationStore, SagaQueue, SellerStore,
 };
 use crate::retry::RetryPolicy;
 
@@ -24,6 +24,10 @@ pub struct App {
     /// Orders listed under their sellers and products.
     pub links: Arc<dyn OrderLinks>,
     pub catalogue: Arc<dyn Catalogue>,
+    /// Each product's stock movements.
+    pub movements: Arc<dyn MovementLog>,
+    pub reservations: Arc<dyn ReservationStore>,
+    pub sellers: Arc<dyn SellerStore>,
     /// The sales figures, counted from the domain events.
     pub analytics: Arc<dyn crate::ports::Analytics>,
     pub saga: Arc<dyn SagaQueue>,

@@ -41,7 +41,7 @@ impl CommissionRates {
     /// The rates of the sellers of `order`, in one read of the registry.
     pub(crate) async fn of(app: &App, order: &Order) -> Result<Self, ActionError> {
         let ids: Vec<SellerId> = order.items.iter().map(|line| line.seller_id.clone()).collect();
-        let sellers = app.catalogue.get_sellers(&ids).await?;
+        let sellers = app.sellers.get_sellers(&ids).await?;
         Ok(Self {
             own: sellers
                 .into_iter()

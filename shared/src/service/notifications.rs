@@ -38,7 +38,7 @@ pub async fn notify(app: &App, event: &DomainEvent) -> Result<usize, Notificatio
     let sellers = if concerned.is_empty() {
         Default::default()
     } else {
-        app.catalogue.get_sellers(&concerned).await?
+        app.sellers.get_sellers(&concerned).await?
     };
     let mut sent = 0;
     let mut in_flight = false;

@@ -59,7 +59,7 @@ impl SellerCache {
                 .collect()
         };
         if !missing.is_empty() {
-            let read = app.catalogue.get_sellers(&missing).await?;
+            let read = app.sellers.get_sellers(&missing).await?;
             let mut terms = self.terms.lock().map_err(|_| poisoned())?;
             for seller in missing {
                 let found = read.get(&seller);

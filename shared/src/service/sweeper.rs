@@ -69,7 +69,7 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     // run's time budget is spent, checked before each order; the next run picks up the rest.
     let mut touched = BTreeSet::new();
     while within_budget() {
-        let due = app.catalogue.active_reservations(Some(now), BATCH).await?;
+        let due = app.reservations.active_reservations(Some(now), BATCH).await?;
         touched.extend(due.iter().flat_map(|r| r.lines.iter().map(|line| line.product_id.clone())));
         let ids: Vec<OrderId> = due.iter().map(|reservation| reservation.order_id).collect();
         let batch = ids.len();
@@ -195,7 +195,7 @@ pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>
     }
     let skus: Vec<Sku> = products.iter().cloned().collect();
     let before = app.catalogue.get_products(&skus).await?;
-    let listed = app.catalogue.active_reservations(None, RECONCILE_READS).await?;
+    let listed = app.reservations.active_reservations(None, RECONCILE_READS).await?;
     let complete = listed.len() < RECONCILE_READS;
     let mut holders: BTreeMap<Sku, Vec<OrderId>> = BTreeMap::new();
     for reservation in &listed {
@@ -220,7 +220,7 @@ pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>
                 .all(|shard| shard.on_hand == shard.available + shard.reserved && shard.available >= 0 && shard.reserved >= 0);
         // Confirm the index's view by reading each listed reservation as it stands.
         let holding = holders.get(sku).map(Vec::as_slice).unwrap_or_default();
-        let confirmed = app.catalogue.get_reservations(holding).await?;
+        let confirmed = app.reservations.get_reservations(holding).await?;
         let reserved_by_reservations = units_held(&confirmed).get(sku).copied().unwrap_or(0);
         let settled = product.last_hold_at.is_none_or(|at| now - at >= INDEX_SETTLE);
         let sums_differ = match reserved_by_reservations.cmp(&product.reserved) {

@@ -9,23 +9,16 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use futures::future::try_join_all;
-
-use super::keys::{movements_partition, product_key, reservation_key, seller_key, shard_key, Entity, Item};
-use super::records::{
-    stored_as_sharded, to_attribute, to_item, AdjustmentKeyRecord, MovementRecord, ProductRecord, ReservationRecord, SellerRecord, Sharded,
-};
+use super::keys::{product_key, shard_key, Item};
+use super::records::{stored_as_sharded, to_item, AdjustmentKeyRecord, ProductRecord};
 use super::shards::shards_of;
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
-use crate::domain::seller::{Seller, SellerUpdate};
 use crate::domain::stock::{self, StockShards};
 use crate::domain::Quantity;
-use crate::domain::{
-    Actor, IdempotencyKey, MovementKind, OrderId, Product, ProductUpdate, Reservation, SellerId, Sku, StockAdjustment, StockMovement,
-};
-use crate::ports::{AdjustError, Catalogue, MovementPage, PutProductError, ShardRebalance, StoreError};
+use crate::domain::{Actor, IdempotencyKey, MovementKind, Product, ProductUpdate, Sku, StockAdjustment};
+use crate::ports::{AdjustError, Catalogue, PutProductError, ShardRebalance, StoreError};
 
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
@@ -41,74 +34,6 @@ impl Catalogue for DynamoStore {
 
     async fn rebalance_stock(&self, product: &Sku, actor: &Actor, now: DateTime<Utc>) -> Result<ShardRebalance, StoreError> {
         self.rebalance(product, actor, now).await
-    }
-
-    async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError> {
-        // One write whatever was there: the first registration stays in `created_at`.
-        let mut set = "SET seller_id = :id, #name = :name, email = :email, active = :active, updated_at = :now, \
-                       created_at = if_not_exists(created_at, :now), entity = :entity ADD version :one"
-            .to_owned();
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.inventory_table)
-            .set_key(Some(seller_key(&update.seller_id)))
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":id", AttributeValue::S(update.seller_id.to_string()))
-            .expression_attribute_values(":entity", Entity::Seller.attribute())
-            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
-            .expression_attribute_values(":email", AttributeValue::S(update.email.to_string()))
-            .expression_attribute_values(":active", AttributeValue::Bool(update.active))
-            .expression_attribute_values(":now", to_attribute(&now)?)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_values(ReturnValue::AllNew);
-        // What is absent goes back to the configured default.
-        let mut removed = Vec::new();
-        match update.commission_rate {
-            Some(rate) => {
-                set = set.replace(" ADD", ", commission_rate = :rate ADD");
-                request = request.expression_attribute_values(":rate", AttributeValue::S(rate.to_string()));
-            }
-            None => removed.push("commission_rate"),
-        }
-        match update.shipping_fee {
-            Some(fee) => {
-                set = set.replace(" ADD", ", shipping_fee = :fee ADD");
-                request = request.expression_attribute_values(":fee", to_attribute(&fee)?);
-            }
-            None => removed.push("shipping_fee"),
-        }
-        if !removed.is_empty() {
-            set = format!("{set} REMOVE {}", removed.join(", "));
-        }
-        let output = request.update_expression(set).send().await.map_err(classify)?;
-        let record: SellerRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
-        Ok(record.seller)
-    }
-
-    async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError> {
-        let mut unique: Vec<&SellerId> = ids.iter().collect();
-        unique.sort();
-        unique.dedup();
-        let keys: Vec<Item> = unique.into_iter().map(seller_key).collect();
-        let mut sellers = HashMap::with_capacity(keys.len());
-        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
-            let record: SellerRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-            sellers.insert(record.seller.seller_id.clone(), record.seller);
-        }
-        Ok(sellers)
-    }
-
-    async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError> {
-        let keys: Vec<Item> = orders.iter().map(|order| reservation_key(*order)).collect();
-        let items = self.consistent_batch_get(&self.inventory_table, keys).await?;
-        items
-            .into_iter()
-            .map(|item| {
-                let record: ReservationRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                Ok(record.reservation)
-            })
-            .collect()
     }
 
     async fn put_product(
@@ -254,58 +179,6 @@ impl Catalogue for DynamoStore {
             return Err(classify(err).into());
         }
         Err(StoreError::Contended("the product's shards kept changing under the adjustment".into()).into())
-    }
-
-    async fn record_movement(&self, movement: &StockMovement, sequence: &str) -> Result<(), StoreError> {
-        // Recorded before: the same stream record, delivered again.
-        self.put_once(&self.inventory_table, to_item(&MovementRecord::new(movement, sequence))?)
-            .await
-            .map(|_| ())
-    }
-
-    async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError> {
-        let partition = movements_partition(product);
-        let start = after.map(|sk| {
-            HashMap::from([
-                ("pk".to_owned(), AttributeValue::S(partition.clone())),
-                ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-            ])
-        });
-        let output = self
-            .client
-            .query()
-            .table_name(&self.inventory_table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(partition))
-            .scan_index_forward(false)
-            .limit(i32::from(limit))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        let movements = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                let record: MovementRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                Ok(record.movement)
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let next = output
-            .last_evaluated_key
-            .and_then(|key| key.get("sk").and_then(|v| v.as_s().ok()).cloned());
-        Ok(MovementPage { movements, next })
-    }
-
-    async fn active_reservations(&self, expiring_by: Option<DateTime<Utc>>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
-        // '~' sorts after the `#order-id` suffix, so a deadline equal to `expiring_by` is due.
-        let bound = expiring_by.map(|at| format!("{}~", timestamp_key(at)));
-        let pages = try_join_all(Sharded::Active.all().map(|shard| self.active_page(shard, bound.as_deref(), limit))).await?;
-        let mut due: Vec<Reservation> = pages.into_iter().flatten().collect();
-        due.sort_by_key(|reservation| reservation.expires_at);
-        due.truncate(limit);
-        Ok(due)
     }
 }
 
@@ -478,31 +351,5 @@ impl DynamoStore {
                 _ => Err(classify(err)),
             },
         }
-    }
-
-    /// One index partition of ACTIVE reservations, soonest deadline first, up to `limit`.
-    async fn active_page(&self, shard: String, due_by: Option<&str>, limit: usize) -> Result<Vec<Reservation>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.inventory_table)
-            .index_name(super::keys::index::BY_EXPIRY)
-            .expression_attribute_values(":shard", AttributeValue::S(shard));
-        let query = match due_by {
-            Some(bound) => query
-                .key_condition_expression("expiry_shard = :shard AND expires_key <= :due")
-                .expression_attribute_values(":due", AttributeValue::S(bound.to_owned())),
-            None => query.key_condition_expression("expiry_shard = :shard"),
-        };
-        let mut items = query.into_paginator().items().send();
-        let mut found = Vec::new();
-        while found.len() < limit {
-            let Some(item) = items.try_next().await.map_err(classify)? else {
-                break;
-            };
-            let record: ReservationRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-            found.push(record.reservation);
-        }
-        Ok(found)
     }
 }

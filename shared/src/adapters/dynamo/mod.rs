@@ -10,10 +10,13 @@ mod invoices;
 pub mod keys;
 mod links;
 mod listing;
+mod movements;
 mod notifications;
 mod numbering;
 mod orders;
 mod records;
+mod reservations;
+mod sellers;
 mod shards;
 mod transaction;
 

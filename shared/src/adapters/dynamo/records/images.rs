@@ -1,0 +1,164 @@
+//! Items read back whole: stream images (the outbox, TTL expiry, stock movements) and raw
+//! items of an audit, each decoded by what it says it is.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::*;
+use crate::adapters::dynamo::keys::*;
+use crate::domain::{Actor, MovementKind, Order, OrderId, Product, Reservation, Sku, StockMovement};
+
+/// The movement a stream record of the inventory table shows, if it is a product whose
+/// counters changed.
+pub fn movement_from_images(old: serde_dynamo::Item, new: serde_dynamo::Item) -> Result<Option<StockMovement>, UndecodableImage> {
+    if !matches!(image_entity(&new), Some(Entity::Product | Entity::StockShard)) {
+        return Ok(None);
+    }
+    let new: CounterImage = decode_image(new, "stock counter")?;
+    let old: Option<CounterImage> = match old.is_empty() {
+        true => None,
+        false => Some(decode_image(old, "stock counter")?),
+    };
+    let before = old.as_ref();
+    let delta = |field: fn(&CounterImage) -> i64| field(&new) - before.map_or(0, field);
+    let (delta_on_hand, delta_available, delta_reserved) = (delta(|c| c.on_hand), delta(|c| c.available), delta(|c| c.reserved));
+    if before.is_some() && delta_on_hand == 0 && delta_available == 0 && delta_reserved == 0 {
+        return Ok(None);
+    }
+    let kind = new.movement_kind.unwrap_or(MovementKind::Set);
+    let order_id = match kind {
+        MovementKind::Hold | MovementKind::Sale | MovementKind::Release | MovementKind::Restock => {
+            new.movement_ref.as_deref().and_then(|text| OrderId::parse(text).ok())
+        }
+        _ => None,
+    };
+    let reason = (kind == MovementKind::Adjustment).then(|| new.movement_ref.clone()).flatten();
+    let sharded = new.shard > 0 || new.shard_items.unwrap_or(1) > 1;
+    Ok(Some(StockMovement {
+        product_id: new.product_id,
+        kind,
+        delta_on_hand,
+        delta_available,
+        delta_reserved,
+        on_hand: new.on_hand,
+        available: new.available,
+        reserved: new.reserved,
+        order_id,
+        reason,
+        actor: new.movement_by,
+        shard: sharded.then_some(new.shard),
+        at: new.updated_at,
+    }))
+}
+
+/// Any item of either table, decoded by what its key says it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredItem {
+    Order(Box<Order>),
+    Product(Product),
+    Reservation(Reservation),
+    /// One shard item (1..) of a sharded product; shard 0 is the product's own item.
+    StockShard(StockShardRecord),
+    /// Idempotency records and anything else with no invariant of its own.
+    Other,
+}
+
+/// Decodes an item read raw from either table (for audits that read whole tables).
+pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
+    let entity = item.get(ENTITY).and_then(|value| value.as_s().ok()).map(String::as_str);
+    let entity = Entity::of(entity, &string(&item, "pk"), &string(&item, "sk"), item.contains_key("shard"));
+    Ok(match entity {
+        Some(Entity::Order) => {
+            let record: OrderRecord = serde_dynamo::from_item(item)?;
+            StoredItem::Order(Box::new(record.order))
+        }
+        Some(Entity::StockShard) => StoredItem::StockShard(serde_dynamo::from_item(item)?),
+        Some(Entity::Product) => {
+            let record: ProductRecord = serde_dynamo::from_item(item)?;
+            StoredItem::Product(record.product)
+        }
+        Some(Entity::Reservation) => {
+            let record: ReservationRecord = serde_dynamo::from_item(item)?;
+            StoredItem::Reservation(record.reservation)
+        }
+        _ => StoredItem::Other,
+    })
+}
+
+/// The order in a stream record's image, if the record is an order (not a payment owed back,
+/// an idempotency record or anything else the orders table holds).
+pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, UndecodableImage> {
+    if image_entity(&image) != Some(Entity::Order) {
+        return Ok(None);
+    }
+    let record: OrderRecord = decode_image(image, "order")?;
+    Ok(Some(record.order))
+}
+
+/// The reservation in a stream record's old image, if the record is one.
+pub fn reservation_from_image(image: serde_dynamo::Item) -> Result<Option<Reservation>, UndecodableImage> {
+    if image_entity(&image) != Some(Entity::Reservation) {
+        return Ok(None);
+    }
+    let record: ReservationRecord = decode_image(image, "reservation")?;
+    Ok(Some(record.reservation))
+}
+
+/// A stream image whose keys name a record of ours, and that does not decode as one: its change
+/// must not pass unseen (the stream retries it, then its failure destination keeps it).
+#[derive(Debug, thiserror::Error)]
+#[error("the {what} image in the stream does not decode")]
+pub struct UndecodableImage {
+    what: &'static str,
+    #[source]
+    source: serde_dynamo::Error,
+}
+
+fn decode_image<T: serde::de::DeserializeOwned>(image: serde_dynamo::Item, what: &'static str) -> Result<T, UndecodableImage> {
+    serde_dynamo::from_item(image).map_err(|source| UndecodableImage { what, source })
+}
+
+/// What a stream image is (nothing, for the empty image of a record that has none).
+fn image_entity(image: &serde_dynamo::Item) -> Option<Entity> {
+    let entity = Some(image_key(image, ENTITY)).filter(|entity| !entity.is_empty());
+    Entity::of(entity, image_key(image, "pk"), image_key(image, "sk"), image.contains_key("shard"))
+}
+
+/// A string key attribute of a stream image (empty when the image has none).
+fn image_key<'a>(image: &'a serde_dynamo::Item, name: &str) -> &'a str {
+    match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(text)) => text,
+        _ => "",
+    }
+}
+
+/// A stream record's keys as the logs show them (`pk=ORDER#..., sk=ORDER`): no personal data.
+pub fn describe_keys(keys: &serde_dynamo::Item) -> String {
+    let mut names: Vec<&String> = keys.keys().collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| format!("{name}={}", image_key(keys, name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The stock counters of a product item or of one of its shard items, as the stream shows them.
+#[derive(Debug, Deserialize)]
+struct CounterImage {
+    product_id: Sku,
+    #[serde(default)]
+    shard: u8,
+    #[serde(default)]
+    shard_items: Option<u8>,
+    on_hand: i64,
+    available: i64,
+    reserved: i64,
+    updated_at: DateTime<Utc>,
+    #[serde(default)]
+    movement_kind: Option<MovementKind>,
+    #[serde(default)]
+    movement_ref: Option<String>,
+    #[serde(default)]
+    movement_by: Option<Actor>,
+}

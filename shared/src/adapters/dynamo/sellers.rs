@@ -1,0 +1,73 @@
+//! Sellers: one item each, written whole by an admin.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+
+use super::keys::{seller_key, Entity, Item};
+use super::records::{to_attribute, SellerRecord};
+use super::{encode_failure, DynamoStore};
+use crate::adapters::classify;
+use crate::domain::seller::{Seller, SellerUpdate};
+use crate::domain::SellerId;
+use crate::ports::{SellerStore, StoreError};
+
+#[async_trait::async_trait]
+impl SellerStore for DynamoStore {
+    async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError> {
+        // One write whatever was there: the first registration stays in `created_at`.
+        let mut set = "SET seller_id = :id, #name = :name, email = :email, active = :active, updated_at = :now, \
+                       created_at = if_not_exists(created_at, :now), entity = :entity ADD version :one"
+            .to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.inventory_table)
+            .set_key(Some(seller_key(&update.seller_id)))
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":id", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":entity", Entity::Seller.attribute())
+            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
+            .expression_attribute_values(":email", AttributeValue::S(update.email.to_string()))
+            .expression_attribute_values(":active", AttributeValue::Bool(update.active))
+            .expression_attribute_values(":now", to_attribute(&now)?)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew);
+        // What is absent goes back to the configured default.
+        let mut removed = Vec::new();
+        match update.commission_rate {
+            Some(rate) => {
+                set = set.replace(" ADD", ", commission_rate = :rate ADD");
+                request = request.expression_attribute_values(":rate", AttributeValue::S(rate.to_string()));
+            }
+            None => removed.push("commission_rate"),
+        }
+        match update.shipping_fee {
+            Some(fee) => {
+                set = set.replace(" ADD", ", shipping_fee = :fee ADD");
+                request = request.expression_attribute_values(":fee", to_attribute(&fee)?);
+            }
+            None => removed.push("shipping_fee"),
+        }
+        if !removed.is_empty() {
+            set = format!("{set} REMOVE {}", removed.join(", "));
+        }
+        let output = request.update_expression(set).send().await.map_err(classify)?;
+        let record: SellerRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
+        Ok(record.seller)
+    }
+
+    async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError> {
+        let mut unique: Vec<&SellerId> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let keys: Vec<Item> = unique.into_iter().map(seller_key).collect();
+        let mut sellers = HashMap::with_capacity(keys.len());
+        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
+            let record: SellerRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
+            sellers.insert(record.seller.seller_id.clone(), record.seller);
+        }
+        Ok(sellers)
+    }
+}
