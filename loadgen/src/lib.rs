@@ -5,6 +5,8 @@
 pub mod bench;
 pub mod client;
 pub mod coldstart;
+pub mod hot_sku;
+pub mod latency;
 pub mod scenarios;
 pub mod stats;
 pub mod target;
@@ -16,7 +18,8 @@ use serde_json::json;
 
 use orders_shared::handlers::{HttpFunction, QueueFunction, ScheduleFunction, StreamFunction};
 
-use crate::scenarios::{HotSkuSettings, SaleSettings, SteadySettings};
+use crate::hot_sku::HotSkuSettings;
+use crate::scenarios::{SaleSettings, SteadySettings};
 use crate::target::{Checker, LocalSettings, Target};
 
 /// What each scenario does, for `--help`.
@@ -151,7 +154,7 @@ pub async fn run(options: Options) -> Result<bool, String> {
                 shards: options.shards.clone(),
                 item_wcu: u32::try_from(options.item_wcu.unwrap_or(1000)).unwrap_or(u32::MAX).max(1),
             };
-            scenarios::hot_sku(&target, &settings).await?
+            hot_sku::hot_sku(&target, &settings).await?
         }
         "chaos" => scenarios::chaos(&target, &sale(1000, 3, 60)).await?,
         "shed" => scenarios::sale(&target, &sale(1500, 3, 100), "shed").await?,
@@ -163,7 +166,7 @@ pub async fn run(options: Options) -> Result<bool, String> {
             };
             scenarios::steady(&target, &settings).await?
         }
-        "latency" => scenarios::latency(&target, options.samples.unwrap_or(200) as usize).await?,
+        "latency" => latency::latency(&target, options.samples.unwrap_or(200) as usize).await?,
         "bench-reserve" => {
             let local = target
                 .local

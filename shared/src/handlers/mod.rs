@@ -9,6 +9,7 @@ pub mod expiry_stream;
 pub mod fulfilment;
 pub mod inventory;
 pub mod invoices;
+pub mod listing;
 pub mod notifications;
 pub mod orders;
 pub mod pages;

@@ -10,8 +10,8 @@ use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
 use super::{
-    analytics, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, notifications, orders, pages, payments, publish_events,
-    refunds, reserve_stock, sellers, stock_movements, sweeper,
+    analytics, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, listing, notifications, orders, pages, payments,
+    publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
 };
 use crate::http::ApiError;
 use crate::ports::StoreError;
@@ -122,8 +122,8 @@ impl HttpFunction {
             Self::GetInventory => inventory::get_product(app, request).await,
             Self::CreateOrder => orders::create_order(app, request).await,
             Self::GetOrder => orders::get_order(app, request).await,
-            Self::ListOrders => orders::list_orders(app, request).await,
-            Self::ListUserOrders => orders::list_user_orders(app, request).await,
+            Self::ListOrders => listing::list_orders(app, request).await,
+            Self::ListUserOrders => listing::list_user_orders(app, request).await,
             Self::ConfirmPayment => payments::confirm_payment(app, request).await,
             Self::PaymentFailed => payments::payment_failed(app, request).await,
             Self::CancelOrder => payments::cancel_order(app, request).await,
@@ -157,7 +157,7 @@ impl HttpFunction {
             Self::RevenueAnalytics => analytics::revenue(app, request).await,
             Self::TrendsAnalytics => analytics::trends(app, request).await,
             Self::SellerAnalytics => analytics::seller(app, request).await,
-            Self::ExportOrders => orders::export_orders(app, request).await,
+            Self::ExportOrders => listing::export_orders(app, request).await,
             Self::ServePages if request.uri().path() == "/" => pages::index(request).await,
             Self::ServePages => pages::asset(request).await,
         }

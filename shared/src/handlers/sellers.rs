@@ -3,7 +3,7 @@
 
 use lambda_http::Request;
 
-use super::orders::page_params;
+use super::listing::page_params;
 use super::{admin, seller_or_admin};
 use crate::domain::seller::SellerUpdate;
 use crate::domain::SellerId;

@@ -1,0 +1,347 @@
+//! Order listings: all orders (admins), a customer's own, filtered by status, dates and
+//! channel, sorted, a page at a time with a cursor, and admin search.
+
+use chrono::{DateTime, Datelike, Utc};
+use lambda_http::Request;
+use serde::Serialize;
+
+use super::{admin, caller};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::domain::delivery::Channel;
+use crate::domain::{Cursor, ListQuery, Order, OrderId, OrderStatus, Sku, Sort, UserId};
+use crate::http::{json, path_param, query, ApiError, HttpResult, QueryParams};
+use crate::ports::OrderLink;
+use crate::render::csv as export;
+use crate::service::App;
+
+#[derive(Serialize)]
+struct OrderList {
+    orders: Vec<Order>,
+    next_cursor: Option<String>,
+}
+
+pub async fn list_orders(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let params = query(
+        &request,
+        &["q", "status", "channel", "user_id", "from", "to", "sort", "limit", "cursor"],
+    )?;
+    if let Some(text) = params.get("q") {
+        if !identity.is_admin {
+            return Err(ApiError::Forbidden);
+        }
+        return search(app, &params, text).await;
+    }
+    let requested = params.parse("user_id", |raw| UserId::parse(raw).ok(), "a user id")?;
+    let owner = match (identity.is_admin, requested) {
+        (true, requested) => requested,
+        (false, None) => Some(identity.user.clone()),
+        (false, Some(user)) if user == identity.user => Some(user),
+        (false, Some(_)) => return Err(ApiError::Forbidden),
+    };
+    list(app, &params, owner).await
+}
+
+pub async fn list_user_orders(app: &App, request: Request) -> HttpResult {
+    let identity = caller(&request)?;
+    let user = path_param(&request, "userId", UserId::parse)?;
+    if !identity.may_access(&user) {
+        return Err(ApiError::Forbidden);
+    }
+    let params = query(&request, &["status", "channel", "from", "to", "sort", "limit", "cursor"])?;
+    list(app, &params, Some(user)).await
+}
+
+async fn list(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> HttpResult {
+    if params.get("sort") == Some(BY_STATUS) {
+        return list_by_status(app, params, owner).await;
+    }
+    let listing = list_query(params, owner)?;
+    let page = app.orders.list_orders(&listing).await?;
+    json(
+        200,
+        &OrderList {
+            orders: page.items,
+            next_cursor: page.next.map(|cursor| cursor.encode()),
+        },
+    )
+}
+
+/// `sort=status`: orders grouped by status in lifecycle order, newest first within each.
+const BY_STATUS: &str = "status";
+
+/// Where a listing by status stopped: in which status, and where within it.
+#[derive(Serialize, serde::Deserialize)]
+struct StatusCursor {
+    status: OrderStatus,
+    #[serde(default)]
+    after: Option<Cursor>,
+}
+
+impl StatusCursor {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let cursor: Self = serde_json::from_slice(&bytes).ok()?;
+        cursor
+            .after
+            .as_ref()
+            .is_none_or(|after| after.sort == Sort::DEFAULT)
+            .then_some(cursor)
+    }
+}
+
+/// Each status's orders in turn, through the index of that status (or the user's orders,
+/// filtered): one page may span several statuses.
+async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserId>) -> HttpResult {
+    let mut listing = list_query(params, owner)?;
+    let start = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(StatusCursor::decode(raw).ok_or_else(|| {
+            ApiError::bad_parameter(
+                "cursor",
+                "INVALID_CURSOR",
+                "the cursor is not one this service issued for sort=status",
+            )
+        })?),
+    };
+    let wanted = listing.limit;
+    let only = listing.status;
+    let statuses = OrderStatus::ALL
+        .into_iter()
+        .filter(|status| only.is_none_or(|only| only == *status))
+        .skip_while(|status| start.as_ref().is_some_and(|start| start.status != *status));
+    let mut orders: Vec<Order> = Vec::new();
+    let mut next = None;
+    for status in statuses {
+        listing.status = Some(status);
+        listing.after = start
+            .as_ref()
+            .filter(|start| start.status == status)
+            .and_then(|start| start.after.clone());
+        loop {
+            listing.limit = wanted - u16::try_from(orders.len()).unwrap_or(wanted);
+            let page = app.orders.list_orders(&listing).await?;
+            orders.extend(page.items);
+            match page.next {
+                Some(cursor) if orders.len() < usize::from(wanted) => listing.after = Some(cursor),
+                Some(cursor) => {
+                    next = Some(StatusCursor {
+                        status,
+                        after: Some(cursor),
+                    });
+                    break;
+                }
+                None => break,
+            }
+        }
+        if next.is_some() {
+            break;
+        }
+        if orders.len() >= usize::from(wanted) {
+            // Full at the end of a status: the next page starts with the following one.
+            next = OrderStatus::ALL
+                .into_iter()
+                .skip_while(|later| *later != status)
+                .nth(1)
+                .filter(|_| only.is_none())
+                .map(|following| StatusCursor {
+                    status: following,
+                    after: None,
+                });
+            break;
+        }
+    }
+    json(
+        200,
+        &OrderList {
+            orders,
+            next_cursor: next.map(|cursor| cursor.encode()),
+        },
+    )
+}
+
+/// `q` (admins): an order id (read by key), a product id (the index of orders by product), or
+/// else a customer id (the index of a user's orders); the other filters apply as in a listing.
+async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
+    let invalid = || {
+        ApiError::bad_parameter(
+            "q",
+            "INVALID_QUERY_PARAMETER",
+            "q must be an order id, a product id or a customer id",
+        )
+    };
+    if let Ok(id) = OrderId::parse(text) {
+        let listing = list_query(params, None)?;
+        let order = app.orders.get_order(id).await?;
+        let orders: Vec<Order> = order.into_iter().filter(|order| listing.admits(order)).collect();
+        return json(200, &OrderList { orders, next_cursor: None });
+    }
+    let sku = Sku::parse(text).ok();
+    let product = match &sku {
+        Some(sku) => app.catalogue.get_products(std::slice::from_ref(sku)).await?.remove(sku),
+        None => None,
+    };
+    if let Some(product) = product {
+        let listing = list_query(params, None)?;
+        if listing.sort != Sort::DEFAULT {
+            return Err(ApiError::bad_parameter(
+                "sort",
+                "INVALID_QUERY_PARAMETER",
+                "a search by product lists newest first",
+            ));
+        }
+        let page = app
+            .links
+            .list_linked_orders(&OrderLink::Product(product.product_id), listing.limit, listing.after.as_ref())
+            .await?;
+        return json(
+            200,
+            &OrderList {
+                orders: page.items.into_iter().filter(|order| listing.admits(order)).collect(),
+                next_cursor: page.next.map(|cursor| cursor.encode()),
+            },
+        );
+    }
+    let customer = UserId::parse(text).map_err(|_| invalid())?;
+    list(app, params, Some(customer)).await
+}
+
+/// The listing the endpoint's (already checked) query parameters ask for.
+fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQuery, ApiError> {
+    let status = params.parse(
+        "status",
+        |raw| raw.parse::<OrderStatus>().ok(),
+        "an order status such as PENDING_PAYMENT",
+    )?;
+    let channel = params.parse(
+        "channel",
+        |raw| raw.parse::<Channel>().ok(),
+        "a sales channel: web, mobile_app, whatsapp, instagram, marketplace or pos",
+    )?;
+    let from = params.parse(
+        "from",
+        parse_time,
+        "an RFC 3339 timestamp from 1970 to 9999 UTC, such as 2026-01-31T00:00:00Z",
+    )?;
+    let to = params.parse(
+        "to",
+        parse_time,
+        "an RFC 3339 timestamp from 1970 to 9999 UTC, such as 2026-01-31T23:59:59Z",
+    )?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(ApiError::bad_parameter(
+                "from",
+                "INVALID_QUERY_PARAMETER",
+                "from must not be after to",
+            ));
+        }
+    }
+    let by_status = params.get("sort") == Some(BY_STATUS);
+    let sort = if by_status {
+        Sort::DEFAULT
+    } else {
+        params
+            .parse("sort", Sort::parse, "one of created_at, -created_at, total, -total, status")?
+            .unwrap_or(Sort::DEFAULT)
+    };
+    let limit = page_limit(params)?;
+    // The listing by status reads its own cursor.
+    let after = if by_status { None } else { page_cursor(params, sort)? };
+    Ok(ListQuery {
+        owner,
+        status,
+        channel,
+        from,
+        to,
+        sort,
+        limit,
+        after,
+        read_budget: ListQuery::READ_BUDGET,
+    })
+}
+
+/// A listing bound: RFC 3339, within the years every stored timestamp key can express (a
+/// year past 9999 would format as `+10000-...` and compare wrongly as text).
+fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+    let at = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
+    (1970..=9999).contains(&at.year()).then_some(at)
+}
+
+/// `limit` (1 to 100, 20 when absent) and `cursor` (one this service issued for `sort`).
+pub(crate) fn page_params(params: &QueryParams<'_>, sort: Sort) -> Result<(u16, Option<Cursor>), ApiError> {
+    Ok((page_limit(params)?, page_cursor(params, sort)?))
+}
+
+fn page_limit(params: &QueryParams<'_>) -> Result<u16, ApiError> {
+    Ok(params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=ListQuery::MAX_LIMIT).contains(n)),
+            "a whole number from 1 to 100",
+        )?
+        .unwrap_or(ListQuery::DEFAULT_LIMIT))
+}
+
+fn page_cursor(params: &QueryParams<'_>, sort: Sort) -> Result<Option<Cursor>, ApiError> {
+    params
+        .get("cursor")
+        .map(|raw| Cursor::decode(raw, sort).map_err(|err| ApiError::bad_parameter("cursor", "INVALID_CURSOR", err.to_string())))
+        .transpose()
+}
+
+/// Orders one export call reads at most (and by default): the rest comes with the next call.
+const EXPORT_MAX_ORDERS: u16 = 500;
+
+/// `GET /orders/export?status&from&to&limit&cursor` (admin): the matching orders as CSV, one
+/// row per line item, newest first. One call reads at most `limit` orders (500) through the
+/// index, a page of up to 100 at a time; when more remain, the `Next-Cursor` header carries on
+/// from there (the header row comes with the first call only, so the calls' bodies concatenate
+/// into one file).
+pub async fn export_orders(app: &App, request: Request) -> HttpResult {
+    admin(&request)?;
+    let params = query(&request, &["status", "from", "to", "limit", "cursor"])?;
+    let budget = params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=EXPORT_MAX_ORDERS).contains(n)),
+            "a whole number from 1 to 500",
+        )?
+        .unwrap_or(EXPORT_MAX_ORDERS);
+    let mut listing = list_query(&params, None)?;
+    let mut body = if listing.after.is_none() {
+        export::header_row()
+    } else {
+        String::new()
+    };
+    let (mut read, mut next) = (0u16, None);
+    while read < budget {
+        listing.limit = (budget - read).min(ListQuery::MAX_LIMIT);
+        let page = app.orders.list_orders(&listing).await?;
+        for order in &page.items {
+            body.push_str(&export::order_rows(order));
+        }
+        read += u16::try_from(page.items.len()).unwrap_or(u16::MAX);
+        next = page.next;
+        match &next {
+            Some(cursor) => listing.after = Some(cursor.clone()),
+            None => break,
+        }
+    }
+    let mut response = lambda_http::Response::builder()
+        .status(200)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", "attachment; filename=\"orders.csv\"");
+    if let Some(cursor) = next {
+        response = response.header("next-cursor", cursor.encode());
+    }
+    response
+        .body(lambda_http::Body::Text(body))
+        .map_err(|err| ApiError::Internal(Box::new(err)))
+}
