@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::keys::{product_key, shard_key, Item};
+use super::keys::{product_key, shard_key, Entity, Item};
 use super::records::{stored_as_sharded, to_item, AdjustmentKeyRecord, ProductRecord};
 use super::shards::shards_of;
 use super::{encode_failure, DynamoStore};
@@ -323,8 +323,9 @@ impl DynamoStore {
                  available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
                  created_at = if_not_exists(created_at, :now), updated_at = :now, \
                  version = if_not_exists(version, :zero) + :one, {price_version}, \
-                 movement_kind = :kind, movement_by = :actor REMOVE movement_ref"
+                 movement_kind = :kind, movement_by = :actor, entity = :entity REMOVE movement_ref"
             ))
+            .expression_attribute_values(":entity", Entity::Product.attribute())
             .condition_expression(condition)
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
