@@ -39,6 +39,25 @@ impl RetryPolicy {
         tokio::time::sleep(Duration::from_millis(wait)).await;
     }
 
+    /// Runs `round` until it settles (`Some`), fails, or `rounds` run out (`None`), backing off
+    /// between rounds: for a read-decide-write that another writer may win (a cart, an invoice
+    /// number), each round reading again.
+    pub async fn rounds<T, E, F, Fut>(&self, rounds: u32, mut round: F) -> Result<Option<T>, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, E>>,
+    {
+        for attempt in 1..=rounds {
+            if attempt > 1 {
+                self.back_off(attempt - 1).await;
+            }
+            if let Some(done) = round().await? {
+                return Ok(Some(done));
+            }
+        }
+        Ok(None)
+    }
+
     /// Runs `step` on what is left (entries a batch call did not take) until nothing is, or the
     /// tries run out, backing off between tries: answers what is still left.
     pub async fn drain<T, E, F, Fut>(&self, mut left: Vec<T>, mut step: F) -> Result<Vec<T>, E>

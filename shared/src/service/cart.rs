@@ -78,25 +78,26 @@ pub async fn edit(app: &App, user: &UserId, edit: CartEdit) -> Result<CartView, 
         Some(sku) => app.catalogue.get_products(std::slice::from_ref(sku)).await?.remove(sku),
         None => None,
     };
-    for attempt in 1..=EDIT_ATTEMPTS {
-        if attempt > 1 {
-            app.contention_retry.back_off(attempt - 1).await;
-        }
-        let mut cart = read_cart(app, user).await?;
-        let before = cart.clone();
-        let now = app.clock.now();
-        match &edit {
-            CartEdit::Add(sku, quantity) => cart.add(product.as_ref(), sku, *quantity, now)?,
-            CartEdit::Set(sku, quantity) => cart.set_quantity(product.as_ref(), sku, *quantity, now)?,
-            CartEdit::Remove(sku) => cart.remove(sku, now),
-            CartEdit::Clear => cart.lines.clear(),
-        }
-        // Removing what is not there writes nothing.
-        if cart.lines == before.lines || app.carts.put_cart(&mut cart).await? {
-            return Ok(view_of(app, &cart).await?);
-        }
-    }
-    Err(CartError::Contended)
+    let (edit, product) = (&edit, product.as_ref());
+    app.contention_retry
+        .rounds(EDIT_ATTEMPTS, move || async move {
+            let mut cart = read_cart(app, user).await?;
+            let before = cart.clone();
+            let now = app.clock.now();
+            match edit {
+                CartEdit::Add(sku, quantity) => cart.add(product, sku, *quantity, now)?,
+                CartEdit::Set(sku, quantity) => cart.set_quantity(product, sku, *quantity, now)?,
+                CartEdit::Remove(sku) => cart.remove(sku, now),
+                CartEdit::Clear => cart.lines.clear(),
+            }
+            // Removing what is not there writes nothing.
+            if cart.lines == before.lines || app.carts.put_cart(&mut cart).await? {
+                return Ok(Some(view_of(app, &cart).await?));
+            }
+            Ok::<_, CartError>(None)
+        })
+        .await?
+        .ok_or(CartError::Contended)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,13 +141,14 @@ pub async fn checkout(
     let request = PlaceOrder::checkout(bought.clone(), details, locked).for_customer(customer);
     let placement = place_order(app, user, &request, key).await?;
     if matches!(placement.placed, Placed::Reserved(_)) && !placement.replayed {
-        for _ in 0..EDIT_ATTEMPTS {
-            let mut now = read_cart(app, user).await?;
-            now.without(&bought, app.clock.now());
-            if app.carts.put_cart(&mut now).await? {
-                break;
-            }
-        }
+        let bought = &bought;
+        app.contention_retry
+            .rounds(EDIT_ATTEMPTS, move || async move {
+                let mut cart = read_cart(app, user).await?;
+                cart.without(bought, app.clock.now());
+                Ok::<_, StoreError>(app.carts.put_cart(&mut cart).await?.then_some(()))
+            })
+            .await?;
     }
     Ok(placement)
 }

@@ -21,18 +21,21 @@ pub async fn issue_invoice(app: &App, id: OrderId) -> Result<bool, ActionError> 
     }
     // For parts made before parts carried their rate.
     let rates = CommissionRates::of(app, &order).await?;
-    for attempt in 1..=NUMBER_ATTEMPTS {
-        let last = app.invoices.last_invoice_number().await?;
-        let invoice = Invoice::for_order(&order, last + 1, |seller| rates.rate(seller), app.clock.now());
-        match app.invoices.create_invoice(&invoice, last).await? {
-            InvoiceWrite::Issued => {
-                tracing::info!(number = %invoice.number, "invoice issued");
-                return Ok(true);
+    let (order, rates) = (&order, &rates);
+    app.contention_retry
+        .rounds(NUMBER_ATTEMPTS, move || async move {
+            let last = app.invoices.last_invoice_number().await?;
+            let invoice = Invoice::for_order(order, last + 1, |seller| rates.rate(seller), app.clock.now());
+            match app.invoices.create_invoice(&invoice, last).await? {
+                InvoiceWrite::Issued => {
+                    tracing::info!(number = %invoice.number, "invoice issued");
+                    Ok(Some(true))
+                }
+                InvoiceWrite::AlreadyIssued => Ok(Some(false)),
+                // Another invoice took this number: take the next one, after a jittered pause.
+                InvoiceWrite::NumberTaken => Ok::<_, ActionError>(None),
             }
-            InvoiceWrite::AlreadyIssued => return Ok(false),
-            // Another invoice took this number: take the next one, after a jittered pause.
-            InvoiceWrite::NumberTaken => app.contention_retry.back_off(attempt.min(4)).await,
-        }
-    }
-    Err(ActionError::Contended)
+        })
+        .await?
+        .ok_or(ActionError::Contended)
 }
