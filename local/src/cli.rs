@@ -171,7 +171,7 @@ async fn up() -> Result<(), LocalError> {
         service.base_url()
     );
     eprintln!("the pages: {}/ (sign in with a token)", service.base_url());
-    eprintln!("mint a token: cargo run -q -p orders-local -- token alice [--admin]");
+    eprintln!("mint a token: make token USER_ID=alice [ADMIN=1], or target/debug/orders-local token alice [--admin]");
     shutdown_signal().await;
     eprintln!("stopping ...");
     drop(service);
