@@ -346,7 +346,9 @@ async fn a_batch_of_500_settles_with_a_result_per_order_and_a_replay_starts_noth
     other["items"][0]["action"] = json!("PROCESSING");
     assert_eq!(start(other).await.code(), "IDEMPOTENCY_KEY_REUSED");
 
-    let settled = eventually(Duration::from_secs(60), || async {
+    // Liveness, not speed: the local runner consumes the queue one batch at a time (Lambda would
+    // scale out), and on 2 busy cores 500 messages can take more than a minute.
+    let settled = eventually(Duration::from_secs(180), || async {
         let status = admin.get(&format!("/api/v1/orders/batch-process/{batch_id}")).await.body;
         (status["pending"] == 0).then_some(status)
     })
