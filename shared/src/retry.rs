@@ -25,6 +25,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Tries again at once: for a write that lost to another writer, which reads again and has
+    /// nothing to wait for.
+    pub const IMMEDIATE: Self = Self {
+        attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+    };
+
     /// The longest wait before try `attempt` (1-based: the wait before the second try is 1).
     fn ceiling(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
@@ -34,6 +42,9 @@ impl RetryPolicy {
     /// Waits before try `attempt + 1`: a random time up to the capped exponential ceiling.
     pub async fn back_off(&self, attempt: u32) {
         let ceiling = u64::try_from(self.ceiling(attempt).as_millis()).unwrap_or(u64::MAX);
+        if ceiling == 0 {
+            return;
+        }
         let wait = rand::random_range(0..=ceiling);
         tracing::warn!(attempt, wait_ms = wait, "retrying after a passing failure");
         tokio::time::sleep(Duration::from_millis(wait)).await;

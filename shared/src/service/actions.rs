@@ -6,10 +6,11 @@
 use crate::domain::order::{CancelDecision, NotCancellable, Payment, PaymentDecision, PaymentRefusal};
 use crate::domain::{Actor, Money, Order, OrderId, OrderStatus, PaymentReference, Reservation};
 use crate::ports::{Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::retry::RetryPolicy;
 use crate::service::App;
 
 /// How many times an action re-reads an order that changed under it before giving up.
-pub(crate) const CONTENDED_ATTEMPTS: usize = 5;
+pub(crate) const CONTENDED_ATTEMPTS: u32 = 5;
 
 pub use crate::domain::order::Access;
 
@@ -89,18 +90,16 @@ impl Written {
 /// answers `Some` when it is done (written, or nothing to write), `None` when its write lost to
 /// another writer, so the next round reads again; after `CONTENDED_ATTEMPTS` lost rounds the
 /// change is `Contended`.
-pub(crate) async fn until_written<T, E, F, Fut>(mut round: F) -> Result<T, E>
+pub(crate) async fn until_written<T, E, F, Fut>(round: F) -> Result<T, E>
 where
     E: From<ActionError>,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, E>>,
 {
-    for _ in 0..CONTENDED_ATTEMPTS {
-        if let Some(done) = round().await? {
-            return Ok(done);
-        }
-    }
-    Err(ActionError::Contended.into())
+    RetryPolicy::IMMEDIATE
+        .rounds(CONTENDED_ATTEMPTS, round)
+        .await?
+        .ok_or_else(|| ActionError::Contended.into())
 }
 
 /// Writes the order; a transaction cancelled by a concurrent one is tried again as it stands.

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::domain::{IdempotencyKey, OrderId, SellerId, Sku, UserId};
 
@@ -23,6 +23,8 @@ pub const ADJUSTMENT_SK: &str = "ADJUSTMENT";
 
 /// Partition key prefixes. Items written before the `entity` attribute are told apart by them.
 pub mod prefix {
+    /// The counters (invoice numbers, order number blocks).
+    pub const COUNTER: &str = "COUNTER#";
     pub const ORDER: &str = "ORDER#";
     pub const IDEMPOTENCY: &str = "IDEMPOTENCY#";
     pub const PRODUCT: &str = "PRODUCT#";
@@ -162,8 +164,7 @@ pub mod index {
 }
 
 /// What a stored item is: its `entity` attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
     Order,
     LatePayment,
@@ -189,6 +190,27 @@ pub enum Entity {
 pub const ENTITY: &str = "entity";
 
 impl Entity {
+    const ALL: [Self; 18] = [
+        Self::Order,
+        Self::LatePayment,
+        Self::Idempotency,
+        Self::OrderLink,
+        Self::Invoice,
+        Self::Batch,
+        Self::BatchKey,
+        Self::BatchResult,
+        Self::Cart,
+        Self::Notification,
+        Self::Counter,
+        Self::Product,
+        Self::StockShard,
+        Self::ShardedRegistry,
+        Self::Reservation,
+        Self::Seller,
+        Self::Movement,
+        Self::AdjustmentKey,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Order => "ORDER",
@@ -216,7 +238,7 @@ impl Entity {
     /// keys (and whether it names a `shard`). `None` for an item of neither kind we read whole.
     pub fn of(entity: Option<&str>, pk: &str, sk: &str, has_shard: bool) -> Option<Self> {
         if let Some(entity) = entity {
-            return serde_json::from_value(serde_json::Value::String(entity.to_owned())).ok();
+            return Self::ALL.into_iter().find(|known| known.as_str() == entity);
         }
         if pk.starts_with(prefix::ORDER) {
             return match sk {
@@ -244,7 +266,7 @@ impl Entity {
             (prefix::NOTIFICATION, Self::Notification),
             (prefix::MOVEMENTS, Self::Movement),
             (prefix::ADJUSTMENT, Self::AdjustmentKey),
-            ("COUNTER#", Self::Counter),
+            (prefix::COUNTER, Self::Counter),
         ]
         .into_iter()
         .find(|(prefix, _)| pk.starts_with(prefix))
