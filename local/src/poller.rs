@@ -81,7 +81,7 @@ impl Poller {
         let failed: HashSet<String> = match serde_json::from_value::<SqsEvent>(json!({ "Records": records })) {
             Ok(event) => {
                 // Chaos: SQS may deliver a batch again, in another order, before it is deleted.
-                let again = self.app.crash_at("queue.duplicate").then(|| {
+                let again = self.app.crashes().crash_at("queue.duplicate").then(|| {
                     let mut reordered = event.clone();
                     reordered.records.reverse();
                     reordered

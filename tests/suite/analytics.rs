@@ -69,7 +69,7 @@ async fn the_figures_equal_what_was_placed_paid_cancelled_and_refunded_and_a_rep
     let cancelled = customer("frank").cancel(&f).await;
     assert_eq!(cancelled.body["refunded_total"], "8.00", "{cancelled:?}");
     clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
-    assert_eq!(sweep(&service.app, service.app.stuck_after).await.unwrap().expired, 1);
+    assert_eq!(sweep(service.app.sweeping()).await.unwrap().expired, 1);
 
     // Placed: a, b, c, e, f (d never held stock). Paid: a 16.00, b 16.00, f 8.00.
     // Refunded: one plate of b (4.00) and all of f (8.00).

@@ -46,7 +46,7 @@ async fn every_status_change_reaches_a_subscriber_once_by_event_id_and_in_versio
     let (expired, _) = alice.reserved_order(&[("mug", 1)]).await;
     let invalid = alice.place(&[("mug", 5)], None).await.body["order_id"].as_str().unwrap().to_owned();
     clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
-    assert_eq!(sweep(&service.app, service.app.stuck_after).await.unwrap().expired, 1);
+    assert_eq!(sweep(service.app.sweeping()).await.unwrap().expired, 1);
 
     // The stream is delivered twice over, as a retry would: the second time adds no new event.
     publish(&service).await;
@@ -174,7 +174,7 @@ async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_ev
         "each part carries the marketplace's commission (COMMISSION_RATE, no seller rate set) and the payout"
     );
     // The same step delivered again changes nothing.
-    assert!(!start_fulfilment(&service.app, OrderId::parse(&id).unwrap()).await.unwrap());
+    assert!(!start_fulfilment(service.app.fulfilment(), OrderId::parse(&id).unwrap()).await.unwrap());
     assert_eq!(alice.order(&id).await.body["version"], order["version"]);
 
     let (one, two) = (Api::seller(&service, "seller-1"), Api::seller(&service, "seller-2"));
@@ -284,7 +284,7 @@ async fn an_admin_moves_an_order_only_along_its_lifecycle_and_stock_and_money_ke
     assert_eq!(processing["status"], "PROCESSING");
     assert_eq!(processing["seller_parts"].as_array().unwrap().len(), 1);
     assert!(
-        !start_fulfilment(&service.app, OrderId::parse(&paid).unwrap()).await.unwrap(),
+        !start_fulfilment(service.app.fulfilment(), OrderId::parse(&paid).unwrap()).await.unwrap(),
         "the queued step then has nothing to do"
     );
     assert_eq!(set(&paid, "SHIPPED").await.code(), "STATUS_HAS_ITS_OWN_PATH");
@@ -465,7 +465,7 @@ async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps
         delivered.push(delivered_order(&service, &alice, &[("mug", 1)]).await.0);
     }
     let ids: Vec<OrderId> = delivered.iter().map(|id| OrderId::parse(id).unwrap()).collect();
-    let issued = futures::future::join_all(ids.iter().map(|id| issue_invoice(&service.app, *id))).await;
+    let issued = futures::future::join_all(ids.iter().map(|id| issue_invoice(service.app.invoicing(), *id))).await;
     assert!(issued.iter().all(|outcome| matches!(outcome, Ok(true))), "{issued:?}");
     let mut numbers = Vec::new();
     for id in &delivered {
@@ -488,5 +488,5 @@ async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps
         (Some("0.125"), Some("1.00"), Some("7.00")),
         "{later}"
     );
-    assert!(!issue_invoice(&service.app, ids[0]).await.unwrap(), "an invoice is issued once");
+    assert!(!issue_invoice(service.app.invoicing(), ids[0]).await.unwrap(), "an invoice is issued once");
 }

@@ -13,7 +13,7 @@ use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
 use orders_shared::domain::{OrderId, Sku};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::{ManualClock, ReservationStore, StoreError};
-use orders_shared::service::sweeper::{reconcile, sweep, SweepReport};
+use orders_shared::service::sweeper::{reconcile, sweep, StockCheck, SweepReport};
 use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -39,7 +39,7 @@ async fn clocked_with_faults(clock: &ManualClock, plan: &FaultPlan, on_hand: i64
 }
 
 async fn sweep_now(service: &RunningService) -> SweepReport {
-    sweep(&service.app, service.app.stuck_after).await.expect("the sweep runs")
+    sweep(service.app.sweeping()).await.expect("the sweep runs")
 }
 
 fn past_deadline() -> chrono::Duration {
@@ -409,21 +409,29 @@ async fn drift_is_reported_only_when_strongly_consistent_reads_confirm_it() {
     let products = std::collections::BTreeSet::from([Sku::parse("mug").unwrap()]);
 
     // The index still lists the converted reservation as ACTIVE, and does not list the new one yet.
-    let mut lagging = (*service.app).clone();
-    lagging.reservations = Arc::new(LaggingIndex {
+    let lagging_index = LaggingIndex {
         inner: Arc::clone(&service.app.reservations),
         stale: paid_reservation,
         unlisted: Some(held),
-    });
-    assert_eq!(reconcile(&lagging, &products).await.unwrap(), vec![], "index lag is not drift");
+    };
+    let real = StockCheck {
+        catalogue: &*service.app.catalogue,
+        reservations: &*service.app.reservations,
+        clock: &*service.app.clock,
+    };
+    let lagging = StockCheck {
+        reservations: &lagging_index,
+        ..real
+    };
+    assert_eq!(reconcile(lagging, &products).await.unwrap(), vec![], "index lag is not drift");
 
     // Long after the last hold, a reservation the index still does not list is really missing.
     clock.advance(chrono::Duration::minutes(5));
-    let drift = reconcile(&lagging, &products).await.unwrap();
+    let drift = reconcile(lagging, &products).await.unwrap();
     assert_eq!(drift.len(), 1);
     assert_eq!((drift[0].reserved, drift[0].reserved_by_reservations), (1, 0));
     // The real index agrees with the counters.
-    assert_eq!(reconcile(&service.app, &products).await.unwrap(), vec![]);
+    assert_eq!(reconcile(real, &products).await.unwrap(), vec![]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,7 +67,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
             }
             let request = PlaceOrder::from_json(&json!({ "items": items })).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             let user = UserId::parse(&format!("u{user}")).unwrap();
-            match place_order(app, &user, &request, None).await {
+            match place_order(app.placing(), &user, &request, None).await {
                 Ok(placement) => {
                     if let Placed::Reserved(order) = placement.placed {
                         model.placed.push(order.id);
@@ -94,7 +94,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
                 .map_err(|e| TestCaseError::fail(e.to_string()))?
                 .unwrap();
             let reference = PaymentReference::parse(&format!("pay-{id}")).unwrap();
-            match confirm_payment(app, id, Access::Anyone, &reference, order.totals.total, &system).await {
+            match confirm_payment(app.order_changes(), id, Access::Anyone, &reference, order.totals.total, &system).await {
                 Ok(_) if model.paid.insert(id) => {
                     for line in &order.items {
                         *model.sold.entry(line.product_id.to_string()).or_default() += i64::from(line.quantity.get());
@@ -106,7 +106,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
         }
         Op::Cancel(pick) if !model.placed.is_empty() => {
             let id = model.placed[pick % model.placed.len()];
-            match cancel_order(app, id, Access::Anyone, &system, CancelReason::Requested(None)).await {
+            match cancel_order(app.order_changes(), id, Access::Anyone, &system, CancelReason::Requested(None)).await {
                 // A paid order cancelled before it ships puts its sold units back, once.
                 Ok((order, true)) if order.payment.is_some() => {
                     for line in &order.items {
@@ -119,7 +119,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
         }
         Op::Advance(seconds) => clock.advance(chrono::Duration::seconds(*seconds)),
         Op::Sweep => {
-            let report = sweep(app, app.stuck_after).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let report = sweep(app.sweeping()).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(report.drift.is_empty(), "the sweeper saw drift: {:?}", report.drift);
             prop_assert_eq!(report.failures, 0);
         }

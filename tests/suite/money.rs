@@ -81,7 +81,7 @@ async fn an_oversized_order_stored_earlier_still_reads_lists_cancels_and_expires
     );
 
     clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
-    let report = sweep(&service.app, service.app.stuck_after).await.unwrap();
+    let report = sweep(service.app.sweeping()).await.unwrap();
     assert_eq!((report.expired, report.failures), (1, 0));
     assert_eq!(alice.order(&expiring.to_string()).await.body["status"], "CANCELLED");
     assert_eq!(counters(&admin.product("yacht").await), (5, 5, 0));

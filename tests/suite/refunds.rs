@@ -155,10 +155,16 @@ async fn the_refund_step_crashing_before_or_after_the_provider_pays_back_exactly
     let order_id = OrderId::parse(&id).unwrap();
 
     faults.fail_next("refund.before_provider", FaultPoint::Crash, 1);
-    assert!(matches!(settle_refunds(&service.app, order_id).await, Err(SettleError::Crashed(_))));
+    assert!(matches!(
+        settle_refunds(service.app.refund_step(), order_id).await,
+        Err(SettleError::Crashed(_))
+    ));
     assert!(service.provider.refunds().is_empty(), "it died before asking");
     faults.fail_next("refund.after_provider", FaultPoint::Crash, 1);
-    assert!(matches!(settle_refunds(&service.app, order_id).await, Err(SettleError::Crashed(_))));
+    assert!(matches!(
+        settle_refunds(service.app.refund_step(), order_id).await,
+        Err(SettleError::Crashed(_))
+    ));
     assert_eq!(
         service.provider.refunds().len(),
         1,
@@ -167,9 +173,9 @@ async fn the_refund_step_crashing_before_or_after_the_provider_pays_back_exactly
     assert_eq!(alice.order(&id).await.body["refunds"][0]["status"], "PENDING");
 
     // The step comes back (SQS redelivers it): the provider answers the same refund, paying nothing more.
-    assert_eq!(settle_refunds(&service.app, order_id).await.unwrap(), 1);
+    assert_eq!(settle_refunds(service.app.refund_step(), order_id).await.unwrap(), 1);
     assert_eq!(
-        settle_refunds(&service.app, order_id).await.unwrap(),
+        settle_refunds(service.app.refund_step(), order_id).await.unwrap(),
         0,
         "a duplicate changes nothing"
     );

@@ -42,7 +42,7 @@ async fn set_quantity(customer: &Api, id: &str, quantity: u32) -> orders_tests::
 }
 
 async fn sweep_now(service: &RunningService) -> SweepReport {
-    let report = sweep(&service.app, service.app.stuck_after).await.expect("the sweep runs");
+    let report = sweep(service.app.sweeping()).await.expect("the sweep runs");
     assert_eq!((report.failures, report.drift.len()), (0, 0), "{report:?}");
     report
 }

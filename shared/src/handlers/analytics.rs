@@ -35,7 +35,7 @@ pub async fn update(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
         order_event_step(message, "analytics", |_, detail| async move {
             let event: DomainEvent = serde_json::from_value(detail).map_err(CountError::Unreadable)?;
-            Ok::<_, CountError>(analytics::record_event(app, &event).await?)
+            Ok::<_, CountError>(analytics::record_event(app.counting(), &event).await?)
         })
     })
     .await
@@ -63,7 +63,7 @@ pub async fn daily(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
-    let days = analytics::daily(app, range).await?;
+    let days = analytics::daily(&*app.analytics, range).await?;
     json(200, &serde_json::json!({ "from": range.from, "to": range.to, "days": days }))
 }
 
@@ -75,7 +75,7 @@ pub async fn revenue(app: &App, request: Request) -> HttpResult {
     let granularity = params
         .parse("granularity", Granularity::parse, "day, week or month")?
         .unwrap_or(Granularity::Day);
-    let report = analytics::revenue(app, range, granularity).await?;
+    let report = analytics::revenue(&*app.analytics, range, granularity).await?;
     json(200, &report)
 }
 
@@ -84,7 +84,7 @@ pub async fn trends(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
-    let report = analytics::trends(app, range).await?;
+    let report = analytics::trends(&*app.analytics, range).await?;
     json(200, &report)
 }
 
@@ -93,6 +93,6 @@ pub async fn seller(app: &App, request: Request) -> HttpResult {
     let seller_id = seller_or_admin(&request)?;
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
-    let report = analytics::seller(app, &seller_id, range).await?;
+    let report = analytics::seller(&*app.analytics, &seller_id, range).await?;
     json(200, &report)
 }

@@ -22,7 +22,7 @@ pub async fn start(app: &App, request: Request) -> HttpResult {
     let key = idempotency_key(&request)?;
     let items = batch_items_from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
     let total = items.len();
-    let started = start_batch(app, &identity.user, items, key.as_ref())
+    let started = start_batch(app.batching(), &identity.user, items, key.as_ref())
         .await
         .map_err(|err| match err {
             BatchError::KeyReused => ApiError::IdempotencyKeyReused,
@@ -83,7 +83,14 @@ async fn process_one(app: &App, message: &SqsMessage) -> bool {
         };
         tracing::Span::current().record("order_id", tracing::field::display(step.item.order_id));
         let actor = Actor::admin(&step.requested_by);
-        let outcome = set_status(app, step.item.order_id, step.item.action.0, step.item.note.clone(), &actor).await;
+        let outcome = set_status(
+            app.fulfilment(),
+            step.item.order_id,
+            step.item.action.0,
+            step.item.note.clone(),
+            &actor,
+        )
+        .await;
         let result = match outcome {
             Ok(_) => BatchResult::SUCCEEDED.to_owned(),
             // Passing trouble: the message comes back.

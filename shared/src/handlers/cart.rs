@@ -18,7 +18,7 @@ use crate::service::App;
 
 pub async fn get(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
-    json(200, &cart::view(app, &identity.user).await?)
+    json(200, &cart::view(app.shopping(), &identity.user).await?)
 }
 
 /// `{"product_id", "quantity"}`: adds to the product's line (or starts one).
@@ -75,18 +75,25 @@ pub async fn checkout(app: &App, request: Request) -> HttpResult {
         errors.push("shipping_address", "MISSING_FIELD", "is required, unless the channel is pos");
     }
     let details = errors.into_result(details).map_err(ApiError::Validation)?;
-    let placement = cart::checkout(app, &identity.user, identity.contact.clone(), details, accept, key.as_ref())
-        .await
-        .map_err(|err| match err {
-            CheckoutError::Empty => ApiError::refused(409, "CART_EMPTY", "the cart is empty".to_owned(), json!({})),
-            CheckoutError::Place(err) => ApiError::from(err),
-            CheckoutError::Store(err) => ApiError::from(err),
-        })?;
+    let placement = cart::checkout(
+        app.shopping(),
+        &identity.user,
+        identity.contact.clone(),
+        details,
+        accept,
+        key.as_ref(),
+    )
+    .await
+    .map_err(|err| match err {
+        CheckoutError::Empty => ApiError::refused(409, "CART_EMPTY", "the cart is empty".to_owned(), json!({})),
+        CheckoutError::Place(err) => ApiError::from(err),
+        CheckoutError::Store(err) => ApiError::from(err),
+    })?;
     placement_response(placement)
 }
 
 async fn edit(app: &App, user: &crate::domain::UserId, change: CartEdit) -> HttpResult {
-    match cart::edit(app, user, change).await {
+    match cart::edit(app.shopping(), user, change).await {
         Ok(view) => json(200, &view),
         Err(CartError::Refused(refusal)) => Err(ApiError::from(refusal)),
         Err(CartError::Contended) => Err(ApiError::Unavailable(Box::new(CartError::Contended))),

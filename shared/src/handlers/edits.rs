@@ -43,7 +43,7 @@ pub async fn remove_item(app: &App, request: Request) -> HttpResult {
 async fn apply(app: &App, request: &Request, edit: EditRequest) -> HttpResult {
     let identity = caller(request)?;
     let id = order_id(request)?;
-    let order = edit_order(app, id, identity.access(), edit, &identity.actor()).await?;
+    let order = edit_order(app.order_editing(), id, identity.access(), edit, &identity.actor()).await?;
     json(200, &order)
 }
 

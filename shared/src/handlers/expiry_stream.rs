@@ -27,7 +27,7 @@ pub async fn reservation_expiry(app: &App, event: Event) -> DynamoDbEventRespons
             return Ok(());
         }
         let span = tracing::info_span!("stream_record", order_id = %reservation.order_id, event_id = %record.event_id);
-        let outcome = release_deleted_reservation(app, &reservation, &Actor::system(RELEASER))
+        let outcome = release_deleted_reservation(app.order_changes(), &reservation, &Actor::system(RELEASER))
             .instrument(span.clone())
             .await;
         let _entered = span.enter();

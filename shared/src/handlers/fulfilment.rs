@@ -17,7 +17,7 @@ use crate::service::App;
 
 pub async fn fulfil_order(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
-        order_event_step(message, "fulfilment", |id, _| start_fulfilment(app, id))
+        order_event_step(message, "fulfilment", |id, _| start_fulfilment(app.fulfilment(), id))
     })
     .await
 }
@@ -45,7 +45,7 @@ pub async fn ship_order(app: &App, request: Request) -> HttpResult {
             extra: Map::new(),
         });
     }
-    match update_shipping(app, id, &seller, update, &identity.actor()).await {
+    match update_shipping(app.order_changes(), id, &seller, update, &identity.actor()).await {
         Ok(order) => json(200, &order),
         Err(ShippingError::Refused(ShippingRefusal::NoSuchPart(seller))) => Err(ApiError::Refused {
             status: 404,
@@ -162,7 +162,9 @@ pub async fn set_order_status(app: &App, request: Request) -> HttpResult {
         Some(target) => errors.into_result(target).map_err(ApiError::Validation)?,
         None => return Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
     };
-    let order = set_status(app, id, target, note, &identity.actor()).await.map_err(ApiError::from)?;
+    let order = set_status(app.fulfilment(), id, target, note, &identity.actor())
+        .await
+        .map_err(ApiError::from)?;
     json(200, &order)
 }
 

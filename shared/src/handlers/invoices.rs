@@ -12,7 +12,7 @@ use crate::service::App;
 
 pub async fn issue(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
-        order_event_step(message, "invoice", |id, _| issue_invoice(app, id))
+        order_event_step(message, "invoice", |id, _| issue_invoice(app.invoicing(), id))
     })
     .await
 }

@@ -33,7 +33,7 @@ pub async fn send(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
         order_event_step(message, "notifications", |_, detail| async move {
             let event: DomainEvent = serde_json::from_value(detail).map_err(SendError::Unreadable)?;
-            Ok::<_, SendError>(notify(app, &event).await? > 0)
+            Ok::<_, SendError>(notify(app.notifying(), &event).await? > 0)
         })
     })
     .await

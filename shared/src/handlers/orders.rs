@@ -32,7 +32,7 @@ pub async fn create_order(app: &App, request: Request) -> HttpResult {
     let wanted = PlaceOrder::from_json(&json_body(&request)?)
         .map_err(ApiError::Validation)?
         .for_customer(identity.contact.clone());
-    let placement = place_order(app, &identity.user, &wanted, key.as_ref()).await?;
+    let placement = place_order(app.placing(), &identity.user, &wanted, key.as_ref()).await?;
     placement_response(placement)
 }
 

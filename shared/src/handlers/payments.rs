@@ -29,7 +29,7 @@ pub async fn start_payment(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let id = order_id(&request)?;
     let method = method_from_json(&json_body(&request)?)?;
-    let started = payment_start::start_payment(app, id, identity.access(), method, &identity.actor()).await?;
+    let started = payment_start::start_payment(app.payment_start(), id, identity.access(), method, &identity.actor()).await?;
     json(
         if started.new { 201 } else { 200 },
         &payment_answer(&started.order, started.intent()),
@@ -149,12 +149,12 @@ pub async fn payment_webhook(app: &App, request: Request) -> HttpResult {
 }
 
 async fn confirm(app: &App, id: OrderId, reference: &PaymentReference, amount: Money, actor: &Actor) -> HttpResult {
-    let order = actions::confirm_payment(app, id, Access::Anyone, reference, amount, actor).await?;
+    let order = actions::confirm_payment(app.order_changes(), id, Access::Anyone, reference, amount, actor).await?;
     json(200, &order)
 }
 
 async fn fail(app: &App, id: OrderId, actor: &Actor, reason: Option<String>) -> HttpResult {
-    let (order, _) = actions::cancel_order(app, id, Access::Anyone, actor, CancelReason::PaymentFailed(reason)).await?;
+    let (order, _) = actions::cancel_order(app.order_changes(), id, Access::Anyone, actor, CancelReason::PaymentFailed(reason)).await?;
     json(200, &order)
 }
 
@@ -163,7 +163,7 @@ pub async fn cancel_order(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let id = order_id(&request)?;
     let reason = CancelReason::Requested(optional_reason(&request)?);
-    let (order, _) = actions::cancel_order(app, id, identity.access(), &identity.actor(), reason).await?;
+    let (order, _) = actions::cancel_order(app.order_changes(), id, identity.access(), &identity.actor(), reason).await?;
     json(200, &order)
 }
 

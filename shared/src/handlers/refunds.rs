@@ -30,7 +30,7 @@ const MAX_TEXT_CHARS: usize = 500;
 pub async fn settle(app: &App, event: SqsEvent) -> SqsBatchResponse {
     each_message(&event, |message| {
         order_event_step(message, refunds::REFUNDS, |id, _| async move {
-            refunds::settle_refunds(app, id).await.map(|completed| completed > 0)
+            refunds::settle_refunds(app.refund_step(), id).await.map(|completed| completed > 0)
         })
     })
     .await
@@ -51,7 +51,7 @@ pub async fn refund(app: &App, request: Request) -> HttpResult {
     let wanted = refund_from_json(&json_body(&request)?).map_err(ApiError::Validation)?;
     // The key names the refund on this order: a retry finds it.
     let refund_id = requested_refund_id(key.as_str());
-    let (order, recorded) = refunds::refund_order(app, id, refund_id.clone(), wanted, &identity.actor()).await?;
+    let (order, recorded) = refunds::refund_order(app.order_changes(), id, refund_id.clone(), wanted, &identity.actor()).await?;
     answer(&order, recorded, "refund", refund_view(&order, &refund_id))
 }
 
@@ -66,7 +66,8 @@ pub async fn request_return(app: &App, request: Request) -> HttpResult {
     } else {
         Access::Owner(&identity.user)
     };
-    let (order, return_id, recorded) = refunds::request_return(app, id, access, lines, reason, &identity.actor()).await?;
+    let (order, return_id, recorded) =
+        refunds::request_return(app.order_changes(), app.return_window, id, access, lines, reason, &identity.actor()).await?;
     let view = order
         .returns
         .iter()
@@ -81,7 +82,7 @@ pub async fn approve_return(app: &App, request: Request) -> HttpResult {
     let id = order_id(&request)?;
     let return_id = path_param(&request, "returnId", ReturnId::parse)?;
     let note = note_from_json(&request, false)?;
-    let order = refunds::approve_return(app, id, &return_id, note, &identity.actor()).await?;
+    let order = refunds::approve_return(app.order_changes(), id, &return_id, note, &identity.actor()).await?;
     json(200, &order)
 }
 
@@ -91,7 +92,7 @@ pub async fn reject_return(app: &App, request: Request) -> HttpResult {
     let id = order_id(&request)?;
     let return_id = path_param(&request, "returnId", ReturnId::parse)?;
     let note = note_from_json(&request, true)?.unwrap_or_default();
-    let order = refunds::reject_return(app, id, &return_id, note, &identity.actor()).await?;
+    let order = refunds::reject_return(app.order_changes(), id, &return_id, note, &identity.actor()).await?;
     json(200, &order)
 }
 

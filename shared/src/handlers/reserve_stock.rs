@@ -28,7 +28,7 @@ async fn handle(app: &App, message: &SqsMessage) -> bool {
         };
         let SagaStep::ReserveStock { order_id } = step;
         tracing::Span::current().record("order_id", tracing::field::display(order_id));
-        match finish_reservation(app, order_id).await {
+        match finish_reservation(app.reserving(), order_id).await {
             Ok(outcome) => {
                 tracing::info!(?outcome, "reserve-stock step done");
                 true

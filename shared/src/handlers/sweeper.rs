@@ -4,5 +4,5 @@ use crate::service::sweeper::{sweep, SweepReport};
 use crate::service::App;
 
 pub async fn run_sweeper(app: &App) -> Result<SweepReport, crate::ports::StoreError> {
-    sweep(app, app.stuck_after).await
+    sweep(app.sweeping()).await
 }

@@ -5,9 +5,9 @@
 
 use crate::domain::order::{CancelDecision, NotCancellable, Payment, PaymentDecision, PaymentRefusal};
 use crate::domain::{Actor, Money, Order, OrderId, OrderStatus, PaymentReference, Reservation};
-use crate::ports::{Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::ports::{OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
 use crate::retry::RetryPolicy;
-use crate::service::App;
+use crate::service::OrderChanges;
 
 /// How many times an action re-reads an order that changed under it before giving up.
 pub(crate) const CONTENDED_ATTEMPTS: u32 = 5;
@@ -65,8 +65,8 @@ impl CancelReason {
     }
 }
 
-pub(crate) async fn load(app: &App, id: OrderId, access: Access<'_>) -> Result<Order, ActionError> {
-    let order = app.orders.get_order(id).await?;
+pub(crate) async fn load(orders: &dyn OrderStore, id: OrderId, access: Access<'_>) -> Result<Order, ActionError> {
+    let order = orders.get_order(id).await?;
     order.filter(|order| access.allows(order)).ok_or(ActionError::NotFound)
 }
 
@@ -103,12 +103,17 @@ where
 }
 
 /// Writes the order; a transaction cancelled by a concurrent one is tried again as it stands.
-pub(crate) async fn write(app: &App, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<Written, ActionError> {
-    let written = app
+pub(crate) async fn write(
+    changes: OrderChanges<'_>,
+    order: &mut Order,
+    expected: OrderStatus,
+    stock: StockChange<'_>,
+) -> Result<Written, ActionError> {
+    let written = changes
         .contention_retry
         .run(WriteError::is_contended, || {
             let mut attempt = order.clone();
-            async move { app.orders.update_order(&mut attempt, expected, stock).await.map(|()| attempt) }
+            async move { changes.orders.update_order(&mut attempt, expected, stock).await.map(|()| attempt) }
         })
         .await;
     match written {
@@ -131,13 +136,19 @@ pub(crate) async fn write(app: &App, order: &mut Order, expected: OrderStatus, s
 
 /// Writes an order that leaves PENDING_PAYMENT with its reservation converted into sales (paid,
 /// or accepted for cash on delivery).
-pub(crate) async fn sell(app: &App, order: &mut Order) -> Result<Written, ActionError> {
-    write(app, order, OrderStatus::PendingPayment, StockChange::Settle(Settlement::Convert)).await
+pub(crate) async fn sell(changes: OrderChanges<'_>, order: &mut Order) -> Result<Written, ActionError> {
+    write(
+        changes,
+        order,
+        OrderStatus::PendingPayment,
+        StockChange::Settle(Settlement::Convert),
+    )
+    .await
 }
 
 /// Applies a confirmed payment: PAID with the reservation converted into sales, exactly once.
 pub async fn confirm_payment(
-    app: &App,
+    changes: OrderChanges<'_>,
     id: OrderId,
     access: Access<'_>,
     reference: &PaymentReference,
@@ -145,8 +156,8 @@ pub async fn confirm_payment(
     actor: &Actor,
 ) -> Result<Order, ActionError> {
     until_written(move || async move {
-        let mut order = load(app, id, access).await?;
-        let now = app.clock.now();
+        let mut order = load(changes.orders, id, access).await?;
+        let now = changes.clock.now();
         let payment = Payment {
             reference: reference.clone(),
             amount,
@@ -159,12 +170,12 @@ pub async fn confirm_payment(
                 order
                     .pay(payment, actor, now)
                     .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-                sell(app, &mut order).await?
+                sell(changes, &mut order).await?
             }
             Err(refusal @ PaymentRefusal::NotPayable { status, refund: true }) => {
                 // Money arrived for an order that can no longer be paid: keep it on record for a
                 // refund, as a record of its own, once per provider payment.
-                if app.orders.record_late_payment(order.id, &payment).await? {
+                if changes.orders.record_late_payment(order.id, &payment).await? {
                     tracing::warn!(%status, "payment received for an order that cannot be paid; refund due");
                 }
                 return Err(refusal.into());
@@ -186,7 +197,7 @@ pub async fn confirm_payment(
 /// A timeout cancels only an order still awaiting payment past its deadline, and a failed
 /// payment never cancels a paid order.
 pub async fn cancel_order(
-    app: &App,
+    changes: OrderChanges<'_>,
     id: OrderId,
     access: Access<'_>,
     actor: &Actor,
@@ -194,8 +205,8 @@ pub async fn cancel_order(
 ) -> Result<(Order, bool), ActionError> {
     let reason = &reason;
     until_written(move || async move {
-        let mut order = load(app, id, access).await?;
-        let now = app.clock.now();
+        let mut order = load(changes.orders, id, access).await?;
+        let now = changes.clock.now();
         let decision = order.judge_cancel()?;
         let expected = order.status;
         let inconsistent = |err: crate::domain::IllegalTransition| ActionError::Inconsistent(err.to_string());
@@ -221,7 +232,7 @@ pub async fn cancel_order(
             (None, CancelDecision::ReleaseStock) => StockChange::Settle(Settlement::Release),
             (None, _) => StockChange::None,
         };
-        let Written::Yes = write(app, &mut order, expected, stock).await? else {
+        let Written::Yes = write(changes, &mut order, expected, stock).await? else {
             return Ok(None);
         };
         // Expiries are counted by the sweeper (OrdersExpired).
@@ -241,19 +252,19 @@ fn is_overdue(order: &Order, now: chrono::DateTime<chrono::Utc>) -> bool {
 
 /// TTL deleted a reservation that was still ACTIVE: its order lapses and its stock comes back,
 /// exactly once (a RELEASED record takes the reservation's place, created only once).
-pub async fn release_deleted_reservation(app: &App, reservation: &Reservation, actor: &Actor) -> Result<bool, ActionError> {
+pub async fn release_deleted_reservation(changes: OrderChanges<'_>, reservation: &Reservation, actor: &Actor) -> Result<bool, ActionError> {
     until_written(move || async move {
-        let mut order = load(app, reservation.order_id, Access::Anyone).await?;
+        let mut order = load(changes.orders, reservation.order_id, Access::Anyone).await?;
         if order.status != OrderStatus::PendingPayment {
             tracing::info!(status = %order.status, "reservation deleted by TTL after its order was settled; nothing to release");
             return Ok(Some(false));
         }
-        let now = app.clock.now();
+        let now = changes.clock.now();
         order
             .cancel(actor, CancelReason::PaymentTimeout.note(), false, now)
             .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
         let written = write(
-            app,
+            changes,
             &mut order,
             OrderStatus::PendingPayment,
             StockChange::ReleaseDeleted(reservation),

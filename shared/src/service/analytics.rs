@@ -14,9 +14,28 @@ use crate::domain::analytics::{
 };
 use crate::domain::events::{DomainEvent, EventName};
 use crate::domain::{SellerId, Sku};
-use crate::ports::StoreError;
+use crate::ports::{Analytics, OrderLinks, OrderStore, StoreError};
 use crate::service::actions::{load, Access, ActionError};
 use crate::service::App;
+
+/// What counting an event works with.
+#[derive(Clone, Copy)]
+pub struct Counting<'a> {
+    pub orders: &'a dyn OrderStore,
+    /// The index of orders by product, kept as orders are counted.
+    pub links: &'a dyn OrderLinks,
+    pub analytics: &'a dyn Analytics,
+}
+
+impl App {
+    pub fn counting(&self) -> Counting<'_> {
+        Counting {
+            orders: &*self.orders,
+            links: &*self.links,
+            analytics: &*self.analytics,
+        }
+    }
+}
 
 /// Days read at once by a report.
 const PARALLEL_DAYS: usize = 8;
@@ -24,17 +43,17 @@ const PARALLEL_DAYS: usize = 8;
 /// Counts one event into the figures, once: `false` when it was counted before or moves no
 /// figure. The counter shard comes from the event id, so the same event always lands on the
 /// same shard and different events spread over all of them.
-pub async fn record_event(app: &App, event: &DomainEvent) -> Result<bool, ActionError> {
-    let order = load(app, event.order_id, Access::Anyone).await?;
+pub async fn record_event(counting: Counting<'_>, event: &DomainEvent) -> Result<bool, ActionError> {
+    let order = load(counting.orders, event.order_id, Access::Anyone).await?;
     // The admin's search by product reads an index kept here, off the request path: as the
     // order is placed (or refused) and once its lines are final, when it is paid.
     if matches!(event.name, EventName::OrderPlaced | EventName::OrderInvalid | EventName::OrderPaid) {
-        app.links.link_products(&order).await?;
+        counting.links.link_products(&order).await?;
     }
     let added = contribution(event, &order);
     let digest = Sha256::digest(event.event_id.as_bytes());
     let shard = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-    Ok(app.analytics.record_contribution(&event.event_id, &added, shard).await?)
+    Ok(counting.analytics.record_contribution(&event.event_id, &added, shard).await?)
 }
 
 /// One day of the daily report.
@@ -68,9 +87,9 @@ impl DailyRow {
     }
 }
 
-pub async fn daily(app: &App, range: DayRange) -> Result<Vec<DailyRow>, StoreError> {
+pub async fn daily(analytics: &dyn Analytics, range: DayRange) -> Result<Vec<DailyRow>, StoreError> {
     let days: Vec<NaiveDate> = range.days().collect();
-    let figures = app.analytics.day_figures(&days).await?;
+    let figures = analytics.day_figures(&days).await?;
     Ok(figures.iter().map(|(date, figures)| DailyRow::of(*date, figures)).collect())
 }
 
@@ -137,9 +156,9 @@ where
         .await
 }
 
-async fn sellers_over(app: &App, range: DayRange) -> Result<BTreeMap<SellerId, SellerFigures>, StoreError> {
+async fn sellers_over(analytics: &dyn Analytics, range: DayRange) -> Result<BTreeMap<SellerId, SellerFigures>, StoreError> {
     let mut sellers: BTreeMap<SellerId, SellerFigures> = BTreeMap::new();
-    for (_, day) in per_day(range, |day| app.analytics.seller_figures(day)).await? {
+    for (_, day) in per_day(range, |day| analytics.seller_figures(day)).await? {
         for (seller, figures) in day {
             sellers.entry(seller).or_default().add(&figures);
         }
@@ -147,16 +166,16 @@ async fn sellers_over(app: &App, range: DayRange) -> Result<BTreeMap<SellerId, S
     Ok(sellers)
 }
 
-pub async fn revenue(app: &App, range: DayRange, granularity: Granularity) -> Result<RevenueReport, StoreError> {
+pub async fn revenue(analytics: &dyn Analytics, range: DayRange, granularity: Granularity) -> Result<RevenueReport, StoreError> {
     let days: Vec<NaiveDate> = range.days().collect();
-    let figures = app.analytics.day_figures(&days).await?;
+    let figures = analytics.day_figures(&days).await?;
     let mut periods: BTreeMap<NaiveDate, DayFigures> = BTreeMap::new();
     let mut total = DayFigures::default();
     for (day, figures) in &figures {
         periods.entry(granularity.period_of(*day)).or_default().add(figures);
         total.add(figures);
     }
-    let sellers = sellers_over(app, range).await?;
+    let sellers = sellers_over(analytics, range).await?;
     Ok(RevenueReport {
         from: range.from,
         to: range.to,
@@ -229,14 +248,14 @@ fn summed(figures: &BTreeMap<NaiveDate, DayFigures>) -> DayFigures {
     total
 }
 
-pub async fn trends(app: &App, range: DayRange) -> Result<TrendsReport, StoreError> {
+pub async fn trends(analytics: &dyn Analytics, range: DayRange) -> Result<TrendsReport, StoreError> {
     let previous_range = range.previous();
     let current_days: Vec<NaiveDate> = range.days().collect();
     let previous_days: Vec<NaiveDate> = previous_range.days().collect();
-    let current = summed(&app.analytics.day_figures(&current_days).await?);
-    let previous = summed(&app.analytics.day_figures(&previous_days).await?);
+    let current = summed(&analytics.day_figures(&current_days).await?);
+    let previous = summed(&analytics.day_figures(&previous_days).await?);
     let mut products: BTreeMap<Sku, ProductFigures> = BTreeMap::new();
-    for (_, day) in per_day(range, |day| app.analytics.product_figures(day)).await? {
+    for (_, day) in per_day(range, |day| analytics.product_figures(day)).await? {
         for (sku, figures) in day {
             let entry = products.entry(sku).or_default();
             entry.units += figures.units;
@@ -300,10 +319,10 @@ pub struct SellerReport {
     pub days: Vec<SellerDay>,
 }
 
-pub async fn seller(app: &App, seller: &SellerId, range: DayRange) -> Result<SellerReport, StoreError> {
+pub async fn seller(analytics: &dyn Analytics, seller: &SellerId, range: DayRange) -> Result<SellerReport, StoreError> {
     let mut total = SellerFigures::default();
     let mut days = Vec::new();
-    for (date, mut figures) in per_day(range, |day| app.analytics.seller_figures(day)).await? {
+    for (date, mut figures) in per_day(range, |day| analytics.seller_figures(day)).await? {
         let own = figures.remove(seller).unwrap_or_default();
         total.add(&own);
         days.push(SellerDay {

@@ -3,8 +3,31 @@
 
 use crate::domain::batch::{batch_fingerprint, Batch, BatchItem};
 use crate::domain::{IdempotencyKey, UserId};
-use crate::ports::{BatchCreated, QueueError, StoreError};
+use crate::ports::{BatchCreated, BatchStore, Clock, QueueError, SagaQueue, StoreError};
+use crate::retry::RetryPolicy;
 use crate::service::App;
+
+/// What starting a batch works with.
+#[derive(Clone, Copy)]
+pub struct Batching<'a> {
+    pub batches: &'a dyn BatchStore,
+    /// Carries one message per order to the batch consumer.
+    pub saga: &'a dyn SagaQueue,
+    pub clock: &'a dyn Clock,
+    /// Sends again what SQS refused of a batch call.
+    pub retry: RetryPolicy,
+}
+
+impl App {
+    pub fn batching(&self) -> Batching<'_> {
+        Batching {
+            batches: &*self.batches,
+            saga: &*self.saga,
+            clock: &*self.clock,
+            retry: self.contention_retry,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -24,15 +47,24 @@ pub struct Started {
     pub replayed: bool,
 }
 
-pub async fn start_batch(app: &App, admin: &UserId, items: Vec<BatchItem>, key: Option<&IdempotencyKey>) -> Result<Started, BatchError> {
+pub async fn start_batch(
+    batching: Batching<'_>,
+    admin: &UserId,
+    items: Vec<BatchItem>,
+    key: Option<&IdempotencyKey>,
+) -> Result<Started, BatchError> {
     let batch = Batch {
         batch_id: uuid::Uuid::now_v7().to_string(),
         requested_by: admin.clone(),
-        created_at: app.clock.now(),
+        created_at: batching.clock.now(),
         items,
     };
     let fingerprint = batch_fingerprint(&batch.items);
-    match app.batches.create_batch(&batch, key.map(|key| (key, fingerprint.as_str()))).await? {
+    match batching
+        .batches
+        .create_batch(&batch, key.map(|key| (key, fingerprint.as_str())))
+        .await?
+    {
         BatchCreated::Existing {
             batch_id,
             same_request: true,
@@ -42,10 +74,10 @@ pub async fn start_batch(app: &App, admin: &UserId, items: Vec<BatchItem>, key: 
     }
     // SQS may refuse some entries of a batch call: send those again, a few times.
     let batch_ref = &batch;
-    let pending = app
-        .contention_retry
+    let pending = batching
+        .retry
         .drain((0..batch.items.len()).collect(), move |pending| async move {
-            app.saga.request_batch_items(batch_ref, &pending).await
+            batching.saga.request_batch_items(batch_ref, &pending).await
         })
         .await?;
     if !pending.is_empty() {

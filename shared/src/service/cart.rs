@@ -9,9 +9,26 @@ use crate::domain::cart::{Cart, CartRefusal, CartView};
 use crate::domain::contact::Contact;
 use crate::domain::request::OrderDetails;
 use crate::domain::{IdempotencyKey, PlaceOrder, Product, Quantity, SellerId, Sku, UserId};
-use crate::ports::StoreError;
-use crate::service::placement::{place_order, PlaceError, Placed, Placement};
+use crate::ports::{CartStore, StoreError};
+use crate::service::placement::{place_order, PlaceError, Placed, Placement, Placing};
 use crate::service::App;
+
+/// What the cart works with: the carts, and placement for checkout (whose catalogue, sellers
+/// and prices also price the cart's view).
+#[derive(Clone, Copy)]
+pub struct Shopping<'a> {
+    pub carts: &'a dyn CartStore,
+    pub placing: Placing<'a>,
+}
+
+impl App {
+    pub fn shopping(&self) -> Shopping<'_> {
+        Shopping {
+            carts: &*self.carts,
+            placing: self.placing(),
+        }
+    }
+}
 
 /// Tries of an edit that other edits of the same cart keep beating (a few tabs at once), with
 /// a jittered pause between them.
@@ -46,44 +63,46 @@ impl CartEdit {
     }
 }
 
-async fn read_cart(app: &App, user: &UserId) -> Result<Cart, StoreError> {
-    Ok(app
+async fn read_cart(shopping: Shopping<'_>, user: &UserId) -> Result<Cart, StoreError> {
+    Ok(shopping
         .carts
         .get_cart(user)
         .await?
-        .unwrap_or_else(|| Cart::empty(user.clone(), app.clock.now())))
+        .unwrap_or_else(|| Cart::empty(user.clone(), shopping.placing.changes.clock.now())))
 }
 
 /// The cart with today's prices and stock.
-pub async fn view(app: &App, user: &UserId) -> Result<CartView, StoreError> {
-    let cart = read_cart(app, user).await?;
-    view_of(app, &cart).await
+pub async fn view(shopping: Shopping<'_>, user: &UserId) -> Result<CartView, StoreError> {
+    let cart = read_cart(shopping, user).await?;
+    view_of(shopping.placing, &cart).await
 }
 
-async fn view_of(app: &App, cart: &Cart) -> Result<CartView, StoreError> {
+async fn view_of(placing: Placing<'_>, cart: &Cart) -> Result<CartView, StoreError> {
     let skus: Vec<Sku> = cart.lines.iter().map(|line| line.product_id.clone()).collect();
     let products = if skus.is_empty() {
         HashMap::new()
     } else {
-        app.catalogue.get_products(&skus).await?
+        placing.catalogue.get_products(&skus).await?
     };
     let sellers: Vec<SellerId> = products.values().map(|product| product.seller_id.clone()).collect();
-    let fees = app.seller_cache.shipping_fees(app, &sellers).await?;
-    Ok(CartView::of(cart, &products, &app.pricing, &fees))
+    let fees = placing.sellers.shipping_fees(&sellers).await?;
+    Ok(CartView::of(cart, &products, placing.pricing, &fees))
 }
 
 /// Applies an edit, again on a fresh read while another edit of the cart wins.
-pub async fn edit(app: &App, user: &UserId, edit: CartEdit) -> Result<CartView, CartError> {
+pub async fn edit(shopping: Shopping<'_>, user: &UserId, edit: CartEdit) -> Result<CartView, CartError> {
+    let Placing { changes, catalogue, .. } = shopping.placing;
     let product: Option<Product> = match edit.product() {
-        Some(sku) => app.catalogue.get_products(std::slice::from_ref(sku)).await?.remove(sku),
+        Some(sku) => catalogue.get_products(std::slice::from_ref(sku)).await?.remove(sku),
         None => None,
     };
     let (edit, product) = (&edit, product.as_ref());
-    app.contention_retry
+    changes
+        .contention_retry
         .rounds(EDIT_ATTEMPTS, move || async move {
-            let mut cart = read_cart(app, user).await?;
+            let mut cart = read_cart(shopping, user).await?;
             let before = cart.clone();
-            let now = app.clock.now();
+            let now = changes.clock.now();
             match edit {
                 CartEdit::Add(sku, quantity) => cart.add(product, sku, *quantity, now)?,
                 CartEdit::Set(sku, quantity) => cart.set_quantity(product, sku, *quantity, now)?,
@@ -91,8 +110,8 @@ pub async fn edit(app: &App, user: &UserId, edit: CartEdit) -> Result<CartView, 
                 CartEdit::Clear => cart.lines.clear(),
             }
             // Removing what is not there writes nothing.
-            if cart.lines == before.lines || app.carts.put_cart(&mut cart).await? {
-                return Ok(Some(view_of(app, &cart).await?));
+            if cart.lines == before.lines || shopping.carts.put_cart(&mut cart).await? {
+                return Ok(Some(view_of(shopping.placing, &cart).await?));
             }
             Ok::<_, CartError>(None)
         })
@@ -114,19 +133,20 @@ pub enum CheckoutError {
 /// customer accepts today's (`accept_price_changes`); the cart loses what was bought only when
 /// the order holds its stock (201), so a refused, waiting or repeated checkout keeps it.
 pub async fn checkout(
-    app: &App,
+    shopping: Shopping<'_>,
     user: &UserId,
     customer: Contact,
     details: OrderDetails,
     accept_price_changes: bool,
     key: Option<&IdempotencyKey>,
 ) -> Result<Placement, CheckoutError> {
-    let cart = read_cart(app, user).await?;
+    let changes = shopping.placing.changes;
+    let cart = read_cart(shopping, user).await?;
     if cart.lines.is_empty() {
         // A retried checkout whose first try emptied the cart answers with that order.
         if let Some(key) = key {
-            if let Some(record) = app.orders.find_idempotency(user, key, app.clock.now()).await? {
-                if let Some(order) = app.orders.get_order(record.order_id).await? {
+            if let Some(record) = changes.orders.find_idempotency(user, key, changes.clock.now()).await? {
+                if let Some(order) = changes.orders.get_order(record.order_id).await? {
                     return Ok(Placement {
                         placed: Placed::of(order),
                         replayed: true,
@@ -139,14 +159,15 @@ pub async fn checkout(
     let locked = (!accept_price_changes).then(|| cart.locked_prices());
     let bought = cart.wanted();
     let request = PlaceOrder::checkout(bought.clone(), details, locked).for_customer(customer);
-    let placement = place_order(app, user, &request, key).await?;
+    let placement = place_order(shopping.placing, user, &request, key).await?;
     if matches!(placement.placed, Placed::Reserved(_)) && !placement.replayed {
         let bought = &bought;
-        app.contention_retry
+        changes
+            .contention_retry
             .rounds(EDIT_ATTEMPTS, move || async move {
-                let mut cart = read_cart(app, user).await?;
-                cart.without(bought, app.clock.now());
-                Ok::<_, StoreError>(app.carts.put_cart(&mut cart).await?.then_some(()))
+                let mut cart = read_cart(shopping, user).await?;
+                cart.without(bought, changes.clock.now());
+                Ok::<_, StoreError>(shopping.carts.put_cart(&mut cart).await?.then_some(()))
             })
             .await?;
     }

@@ -9,6 +9,7 @@ use crate::ports::{
     OrderStore, PaymentProvider, ReservationStore, SagaQueue, SellerStore,
 };
 use crate::retry::RetryPolicy;
+use crate::service::sellers::{SellerCache, SellerLookup};
 
 #[derive(Clone)]
 pub struct App {
@@ -41,7 +42,7 @@ pub struct App {
     /// Turns requests away at once while storage keeps failing (per instance).
     pub breaker: Arc<crate::breaker::Breaker>,
     /// Sellers' shipping fees as this instance last read them.
-    pub seller_cache: Arc<crate::service::sellers::SellerCache>,
+    pub seller_cache: Arc<SellerCache>,
     pub clock: Arc<dyn Clock>,
     pub pricing: PricingPolicy,
     /// The marketplace's share of each seller's subtotal, on invoices.
@@ -62,11 +63,20 @@ pub struct App {
     pub faults: Option<Arc<dyn crate::ports::CrashPoints>>,
 }
 
-impl App {
+/// Where a chaos run makes the process "die" at a named point; nowhere in production builds.
+#[derive(Clone, Copy, Default)]
+pub struct Crashes<'a> {
+    #[cfg(feature = "chaos")]
+    faults: Option<&'a dyn crate::ports::CrashPoints>,
+    #[cfg(not(feature = "chaos"))]
+    faults: std::marker::PhantomData<&'a ()>,
+}
+
+impl Crashes<'_> {
     /// Whether the process "dies" at this named point (only ever with a chaos fault plan).
     #[cfg(feature = "chaos")]
     pub fn crash_at(&self, point: &str) -> bool {
-        let crashed = self.faults.as_ref().is_some_and(|faults| faults.crash(point));
+        let crashed = self.faults.is_some_and(|faults| faults.crash(point));
         if crashed {
             tracing::warn!(point, "injected crash");
         }
@@ -78,5 +88,45 @@ impl App {
     #[inline(always)]
     pub fn crash_at(&self, _point: &str) -> bool {
         false
+    }
+}
+
+/// What every change of a stored order works with: read, decide at this clock's time, write
+/// conditioned on the version read, retrying a transaction a concurrent one cancelled.
+#[derive(Clone, Copy)]
+pub struct OrderChanges<'a> {
+    pub orders: &'a dyn OrderStore,
+    pub clock: &'a dyn Clock,
+    pub contention_retry: RetryPolicy,
+    pub crashes: Crashes<'a>,
+}
+
+/// Each use case is handed only what it uses: the shared parts are built here, and each use
+/// case's own set beside it, from the ports wired at cold start.
+impl App {
+    pub fn crashes(&self) -> Crashes<'_> {
+        Crashes {
+            #[cfg(feature = "chaos")]
+            faults: self.faults.as_deref(),
+            #[cfg(not(feature = "chaos"))]
+            faults: std::marker::PhantomData,
+        }
+    }
+
+    pub fn order_changes(&self) -> OrderChanges<'_> {
+        OrderChanges {
+            orders: &*self.orders,
+            clock: &*self.clock,
+            contention_retry: self.contention_retry,
+            crashes: self.crashes(),
+        }
+    }
+
+    pub fn seller_lookup(&self) -> SellerLookup<'_> {
+        SellerLookup {
+            cache: &self.seller_cache,
+            store: &*self.sellers,
+            clock: &*self.clock,
+        }
     }
 }

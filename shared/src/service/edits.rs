@@ -4,10 +4,35 @@
 //! is refused for its amount.
 
 use crate::domain::order::{EditRefusal, LineEdit};
+use crate::domain::PricingPolicy;
 use crate::domain::{Actor, ItemId, LineProblem, Order, OrderId, OrderStatus, Quantity, Reservation, Sku};
-use crate::ports::{Rejection, StockChange, WriteError};
+use crate::ports::{Catalogue, Rejection, StockChange, WriteError};
 use crate::service::actions::{load, until_written, Access, ActionError};
-use crate::service::App;
+use crate::service::sellers::SellerLookup;
+use crate::service::{App, OrderChanges};
+
+/// What editing an order works with: the order changes, and what pricing a new line needs.
+#[derive(Clone, Copy)]
+pub struct OrderEditing<'a> {
+    pub changes: OrderChanges<'a>,
+    pub catalogue: &'a dyn Catalogue,
+    pub sellers: SellerLookup<'a>,
+    pub pricing: &'a PricingPolicy,
+    /// The hold's deadline when an order somehow has none.
+    pub payment_timeout: chrono::Duration,
+}
+
+impl App {
+    pub fn order_editing(&self) -> OrderEditing<'_> {
+        OrderEditing {
+            changes: self.order_changes(),
+            catalogue: &*self.catalogue,
+            sellers: self.seller_lookup(),
+            pricing: &self.pricing,
+            payment_timeout: self.payment_timeout,
+        }
+    }
+}
 
 /// What a customer asks to change.
 #[derive(Debug, Clone)]
@@ -31,10 +56,18 @@ pub enum EditError {
     Action(#[from] ActionError),
 }
 
-pub async fn edit_order(app: &App, id: OrderId, access: Access<'_>, request: EditRequest, actor: &Actor) -> Result<Order, EditError> {
+pub async fn edit_order(
+    editing: OrderEditing<'_>,
+    id: OrderId,
+    access: Access<'_>,
+    request: EditRequest,
+    actor: &Actor,
+) -> Result<Order, EditError> {
+    let OrderEditing { changes, pricing, .. } = editing;
     let product = match &request {
         EditRequest::Add { product_id, .. } => Some(
-            app.catalogue
+            editing
+                .catalogue
                 .get_products(std::slice::from_ref(product_id))
                 .await
                 .map_err(ActionError::from)?
@@ -46,14 +79,14 @@ pub async fn edit_order(app: &App, id: OrderId, access: Access<'_>, request: Edi
     let shipping_fee = match &product {
         Some(product) => {
             let seller = std::slice::from_ref(&product.seller_id);
-            let fees = app.seller_cache.shipping_fees(app, seller).await.map_err(ActionError::from)?;
-            app.pricing.shipping_fee_of(&product.seller_id, &fees)
+            let fees = editing.sellers.shipping_fees(seller).await.map_err(ActionError::from)?;
+            pricing.shipping_fee_of(&product.seller_id, &fees)
         }
-        None => app.pricing.shipping_fee,
+        None => pricing.shipping_fee,
     };
     let (request, product) = (&request, &product);
     until_written(move || async move {
-        let mut order = load(app, id, access).await?;
+        let mut order = load(changes.orders, id, access).await?;
         let edit = match (request, product) {
             (EditRequest::Add { quantity, .. }, Some(product)) => LineEdit::Add {
                 product: product.clone(),
@@ -67,17 +100,18 @@ pub async fn edit_order(app: &App, id: OrderId, access: Access<'_>, request: Edi
             (EditRequest::Remove { item_id }, _) => LineEdit::Remove { item_id: item_id.clone() },
             (EditRequest::Add { product_id, .. }, None) => return Err(EditError::UnknownProduct(product_id.clone())),
         };
-        let now = app.clock.now();
-        let deltas = order.edit_lines(edit, &app.pricing, actor, now)?;
-        let due = order.payment_due_at.unwrap_or(now + app.payment_timeout);
+        let now = changes.clock.now();
+        let deltas = order.edit_lines(edit, pricing, actor, now)?;
+        let due = order.payment_due_at.unwrap_or(now + editing.payment_timeout);
         let reservation = Reservation::for_order(&order, due, now);
         let (reservation, deltas) = (&reservation, deltas.as_slice());
-        let written = app
+        let written = changes
             .contention_retry
             .run(WriteError::is_contended, || {
                 let mut attempt = order.clone();
                 async move {
-                    app.orders
+                    changes
+                        .orders
                         .update_order(&mut attempt, OrderStatus::PendingPayment, StockChange::Adjust(reservation, deltas))
                         .await
                         .map(|()| attempt)

@@ -1,4 +1,7 @@
-//! Use cases, independent of HTTP and of the queue, stream or schedule that triggers them.
+//! Use cases, independent of HTTP and of the queue, stream or schedule that triggers them. Each
+//! takes only what it uses: the ports themselves, or a small `Copy` struct of them (`OrderChanges`
+//! for every change of an order; `Placing`, `Sweeping` and the like beside their use case), built
+//! from the `App` wired at cold start.
 
 pub mod actions;
 pub mod analytics;
@@ -17,4 +20,4 @@ pub mod reservation;
 pub mod sellers;
 pub mod sweeper;
 
-pub use context::App;
+pub use context::{App, Crashes, OrderChanges};

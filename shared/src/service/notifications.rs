@@ -7,9 +7,33 @@ use chrono::Duration;
 
 use crate::domain::events::DomainEvent;
 use crate::domain::notification::{notifications_for, sellers_concerned};
-use crate::ports::{NotificationClaim, NotifyError, StoreError};
+use crate::ports::{Clock, NotificationClaim, NotificationLog, Notifier, NotifyError, OrderStore, SellerStore, StoreError};
 use crate::service::actions::{load, Access, ActionError};
 use crate::service::App;
+
+/// What notifying works with.
+#[derive(Clone, Copy)]
+pub struct Notifying<'a> {
+    pub orders: &'a dyn OrderStore,
+    /// Where sellers are mailed.
+    pub sellers: &'a dyn SellerStore,
+    /// Which messages were sent, so that none goes twice.
+    pub log: &'a dyn NotificationLog,
+    pub notifier: &'a dyn Notifier,
+    pub clock: &'a dyn Clock,
+}
+
+impl App {
+    pub fn notifying(&self) -> Notifying<'_> {
+        Notifying {
+            orders: &*self.orders,
+            sellers: &*self.sellers,
+            log: &*self.notification_log,
+            notifier: &*self.notifier,
+            clock: &*self.clock,
+        }
+    }
+}
 
 /// How long a claim being sent is respected before another delivery may send it again: longer
 /// than a send takes, shorter than the queue's redeliveries last.
@@ -32,25 +56,22 @@ impl From<StoreError> for NotificationError {
 }
 
 /// Sends what the event tells its recipients; answers how many messages went out now.
-pub async fn notify(app: &App, event: &DomainEvent) -> Result<usize, NotificationError> {
-    let order = load(app, event.order_id, Access::Anyone).await?;
+pub async fn notify(notifying: Notifying<'_>, event: &DomainEvent) -> Result<usize, NotificationError> {
+    let Notifying { log, notifier, clock, .. } = notifying;
+    let order = load(notifying.orders, event.order_id, Access::Anyone).await?;
     let concerned = sellers_concerned(event);
     let sellers = if concerned.is_empty() {
         Default::default()
     } else {
-        app.sellers.get_sellers(&concerned).await?
+        notifying.sellers.get_sellers(&concerned).await?
     };
     let mut sent = 0;
     let mut in_flight = false;
     for message in notifications_for(event, &order, &sellers) {
         let recipient = message.audience.key();
-        let now = app.clock.now();
+        let now = clock.now();
         let stale_before = now - Duration::seconds(SENDING_LEASE_SECONDS);
-        match app
-            .notification_log
-            .claim_notification(&event.event_id, &recipient, now, stale_before)
-            .await?
-        {
+        match log.claim_notification(&event.event_id, &recipient, now, stale_before).await? {
             NotificationClaim::Done => continue,
             NotificationClaim::InFlight => {
                 in_flight = true;
@@ -58,7 +79,7 @@ pub async fn notify(app: &App, event: &DomainEvent) -> Result<usize, Notificatio
             }
             NotificationClaim::Claimed => {}
         }
-        let outcome = match app.notifier.send(&message).await {
+        let outcome = match notifier.send(&message).await {
             Ok(message_id) => {
                 tracing::info!(recipient, message_id, event = event.name.as_str(), "notification sent");
                 sent += 1;
@@ -71,9 +92,7 @@ pub async fn notify(app: &App, event: &DomainEvent) -> Result<usize, Notificatio
             // The claim stays SENDING: a later delivery takes it over once its lease passes.
             Err(err) => return Err(NotificationError::Mail(err)),
         };
-        app.notification_log
-            .settle_notification(&event.event_id, &recipient, outcome, app.clock.now())
-            .await?;
+        log.settle_notification(&event.event_id, &recipient, outcome, clock.now()).await?;
     }
     if in_flight {
         return Err(NotificationError::InFlight);

@@ -3,11 +3,34 @@
 //! and it goes to fulfilment unpaid). Asking again answers what the first request started.
 
 use crate::domain::order::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
+use crate::domain::Money;
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
-use crate::ports::{ProviderError, StockChange};
+use crate::ports::{PaymentProvider, ProviderError, StockChange};
 use crate::service::actions::{load, sell, until_written, write, Access, ActionError};
-use crate::service::fulfilment::CommissionRates;
-use crate::service::App;
+use crate::service::fulfilment::Commission;
+use crate::service::{App, OrderChanges};
+
+/// What starting a payment works with.
+#[derive(Clone, Copy)]
+pub struct PaymentStart<'a> {
+    pub changes: OrderChanges<'a>,
+    pub provider: &'a dyn PaymentProvider,
+    /// Charged to cash-on-delivery orders at acceptance, as to paid ones.
+    pub commission: Commission<'a>,
+    /// The largest order total accepted for cash on delivery.
+    pub cod_max_total: Money,
+}
+
+impl App {
+    pub fn payment_start(&self) -> PaymentStart<'_> {
+        PaymentStart {
+            changes: self.order_changes(),
+            provider: &*self.payments,
+            commission: self.commission(),
+            cod_max_total: self.cod_max_total,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -35,23 +58,24 @@ impl Started {
 }
 
 pub async fn start_payment(
-    app: &App,
+    start: PaymentStart<'_>,
     id: OrderId,
     access: Access<'_>,
     method: PaymentMethod,
     actor: &Actor,
 ) -> Result<Started, StartError> {
+    let changes = start.changes;
     until_written(move || async move {
-        let mut order = load(app, id, access).await?;
-        let now = app.clock.now();
-        let written = match order.judge_payment_start(method, app.cod_max_total)? {
+        let mut order = load(changes.orders, id, access).await?;
+        let now = changes.clock.now();
+        let written = match order.judge_payment_start(method, start.cod_max_total)? {
             StartDecision::Existing(_) | StartDecision::CashOnDeliveryAccepted => return Ok(Some(Started { order, new: false })),
             StartDecision::CreateIntent => {
                 let amount = order.totals.total;
                 // The amount is in the key: an intent is only ever for the total it was asked for.
                 let key = format!("{}:{method}:{amount}", order.id);
-                let intent = app
-                    .payments
+                let intent = start
+                    .provider
                     .create_intent(order.id, method, amount, &order.currency, &key)
                     .await
                     .map_err(StartError::Provider)?;
@@ -65,14 +89,14 @@ pub async fn start_payment(
                     created_at: now,
                 };
                 order.start_payment(intent, actor, now);
-                write(app, &mut order, OrderStatus::PendingPayment, StockChange::None).await?
+                write(changes, &mut order, OrderStatus::PendingPayment, StockChange::None).await?
             }
             StartDecision::CashOnDelivery => {
-                let rates = CommissionRates::of(app, &order).await?;
+                let rates = start.commission.rates_for(&order).await?;
                 order
                     .accept_cash_on_delivery(actor, |seller| rates.rate(seller), now)
                     .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-                sell(app, &mut order).await?
+                sell(changes, &mut order).await?
             }
         };
         Ok(written.then(Started { order, new: true }))

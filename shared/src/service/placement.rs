@@ -5,11 +5,44 @@ use sha2::{Digest, Sha256};
 use crate::domain::allocation;
 use crate::domain::cart::PriceChange;
 use crate::domain::order::{price_lines, AmountTooLarge};
+use crate::domain::PricingPolicy;
 use crate::domain::{
     Actor, IdempotencyKey, LineProblem, LineProblemCode, Order, OrderId, OrderStatus, PlaceOrder, Reservation, SellerId, UserId,
 };
-use crate::ports::{IdempotencyRecord, Rejection, StoreError, WriteError};
-use crate::service::App;
+use crate::ports::{Catalogue, IdempotencyRecord, NumberBlocks, OrderStore, Rejection, SagaQueue, StoreError, WriteError};
+use crate::service::numbering::NumberAllocator;
+use crate::service::sellers::SellerLookup;
+use crate::service::{App, OrderChanges};
+
+/// What placing an order works with.
+#[derive(Clone, Copy)]
+pub struct Placing<'a> {
+    pub changes: OrderChanges<'a>,
+    pub catalogue: &'a dyn Catalogue,
+    pub sellers: SellerLookup<'a>,
+    /// Order numbers from the blocks this instance claimed, and where blocks are claimed.
+    pub numbers: &'a NumberAllocator,
+    pub number_blocks: &'a dyn NumberBlocks,
+    /// Takes over an order storage would not reserve (the reserve-stock step).
+    pub saga: &'a dyn SagaQueue,
+    pub pricing: &'a PricingPolicy,
+    pub payment_timeout: chrono::Duration,
+}
+
+impl App {
+    pub fn placing(&self) -> Placing<'_> {
+        Placing {
+            changes: self.order_changes(),
+            catalogue: &*self.catalogue,
+            sellers: self.seller_lookup(),
+            numbers: &self.order_numbers,
+            number_blocks: &*self.number_blocks,
+            saga: &*self.saga,
+            pricing: &self.pricing,
+            payment_timeout: self.payment_timeout,
+        }
+    }
+}
 
 /// The component named in the timeline for what the reservation step decides.
 pub const RESERVER: &str = "reserve-stock";
@@ -87,7 +120,7 @@ impl From<StoreError> for PlaceError {
 }
 
 pub async fn place_order(
-    app: &App,
+    placing: Placing<'_>,
     customer: &UserId,
     request: &PlaceOrder,
     key: Option<&IdempotencyKey>,
@@ -98,12 +131,13 @@ pub async fn place_order(
     let fingerprint = Fingerprint::of(request);
 
     let skus: Vec<_> = request.lines().iter().map(|line| line.product_id.clone()).collect();
-    let number = app.order_numbers.next(app.number_blocks.as_ref(), app.clock.now()).await?;
+    let Placing { changes, pricing, .. } = placing;
+    let number = placing.numbers.next(placing.number_blocks, changes.clock.now()).await?;
     // A price that changes between the read and the reserving write fails the write (it is
     // conditioned on each line's price version): price again from a fresh read.
     for round in 1..=PLACEMENT_ATTEMPTS {
-        let catalogue = app.catalogue.get_products(&skus).await?;
-        let now = app.clock.now();
+        let catalogue = placing.catalogue.get_products(&skus).await?;
+        let now = changes.clock.now();
         let (mut lines, unknown) = price_lines(request, &catalogue)?;
         let short = allocation::assign_takes(&mut lines, &catalogue, rand::random);
         if let Some(locked) = request.locked_prices() {
@@ -124,7 +158,7 @@ pub async fn place_order(
             }
         }
         let sellers: Vec<SellerId> = lines.iter().map(|line| line.seller_id.clone()).collect();
-        let terms = app.seller_cache.terms(app, &sellers).await?;
+        let terms = placing.sellers.terms(&sellers).await?;
         let fees = terms.shipping_fees;
         // A line of a seller who does not trade makes the order INVALID, as an unknown product does.
         let mut unknown = unknown;
@@ -140,15 +174,8 @@ pub async fn place_order(
                     available: None,
                 }),
         );
-        let mut order = Order::new(
-            OrderId::new(),
-            customer.clone(),
-            lines,
-            &app.pricing,
-            &Actor::customer(customer),
-            now,
-        )?
-        .with_shipping_fees(&fees, &app.pricing)?;
+        let mut order = Order::new(OrderId::new(), customer.clone(), lines, pricing, &Actor::customer(customer), now)?
+            .with_shipping_fees(&fees, pricing)?;
         order.order_number = Some(number.clone());
         if let Some(contact) = request.customer() {
             order.customer_name = contact.name.clone();
@@ -167,23 +194,23 @@ pub async fn place_order(
             invalid
                 .invalidate(unknown, &reserver, now)
                 .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
-            return record_new(app, invalid, idempotency.as_ref(), &fingerprint).await;
+            return record_new(changes, invalid, idempotency.as_ref(), &fingerprint).await;
         }
 
-        let payment_due = now + app.payment_timeout;
+        let payment_due = now + placing.payment_timeout;
         let mut reserved = order.clone();
         reserved
             .reserve(&reserver, now, payment_due, None)
             .map_err(|_| PlaceError::Inconsistent("a new order must accept PENDING_PAYMENT"))?;
         let reservation = Reservation::for_order(&reserved, payment_due, now);
-        let attempt = app
+        let attempt = changes
             .contention_retry
             .run(WriteError::is_contended, || {
-                app.orders.create_order(&reserved, idempotency.as_ref(), Some(&reservation))
+                changes.orders.create_order(&reserved, idempotency.as_ref(), Some(&reservation))
             })
             .await;
         return match attempt {
-            Ok(()) if app.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
+            Ok(()) if changes.crashes.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
             Ok(()) => {
                 crate::metrics::count("OrdersPlaced", 1, &[]);
                 Ok(Placement {
@@ -210,12 +237,12 @@ pub async fn place_order(
                 invalid
                     .invalidate(problems, &reserver, now)
                     .map_err(|_| PlaceError::Inconsistent("a new order must accept INVALID"))?;
-                record_new(app, invalid, idempotency.as_ref(), &fingerprint).await
+                record_new(changes, invalid, idempotency.as_ref(), &fingerprint).await
             }
-            Err(WriteError::Rejected(rejection)) => settle_rejection(app, rejection, reserved.id, customer, key, &fingerprint).await,
+            Err(WriteError::Rejected(rejection)) => settle_rejection(changes, rejection, reserved.id, customer, key, &fingerprint).await,
             Err(WriteError::Store(err)) if err.is_transient() => {
                 tracing::warn!(error = %crate::error_chain(&err), "reservation still failing after the SDK's retries; handing it to the reserve-stock queue");
-                hand_over(app, order, idempotency.as_ref(), &fingerprint).await
+                hand_over(placing, order, idempotency.as_ref(), &fingerprint).await
             }
             Err(WriteError::Store(err)) => Err(PlaceError::Store(err)),
         };
@@ -225,14 +252,14 @@ pub async fn place_order(
 
 /// Stores an order that needs no stock held (INVALID), or that the queue will finish.
 async fn record_new(
-    app: &App,
+    changes: OrderChanges<'_>,
     order: Order,
     idempotency: Option<&IdempotencyRecord>,
     fingerprint: &Fingerprint,
 ) -> Result<Placement, PlaceError> {
-    let written = app
+    let written = changes
         .contention_retry
-        .run(WriteError::is_contended, || app.orders.create_order(&order, idempotency, None))
+        .run(WriteError::is_contended, || changes.orders.create_order(&order, idempotency, None))
         .await;
     match written {
         Ok(()) => Ok(Placement {
@@ -242,7 +269,7 @@ async fn record_new(
         Err(WriteError::Rejected(rejection)) => {
             let user = order.user_id.clone();
             let key = idempotency.and_then(|record| IdempotencyKey::parse(&record.key));
-            settle_rejection(app, rejection, order.id, &user, key.as_ref(), fingerprint).await
+            settle_rejection(changes, rejection, order.id, &user, key.as_ref(), fingerprint).await
         }
         Err(WriteError::Store(err)) => Err(err.into()),
     }
@@ -250,17 +277,17 @@ async fn record_new(
 
 /// Keeps the order in PENDING_RESERVING_STOCK and asks the reserve-stock step to finish it.
 async fn hand_over(
-    app: &App,
+    placing: Placing<'_>,
     order: Order,
     idempotency: Option<&IdempotencyRecord>,
     fingerprint: &Fingerprint,
 ) -> Result<Placement, PlaceError> {
-    let placement = record_new(app, order, idempotency, fingerprint).await?;
+    let placement = record_new(placing.changes, order, idempotency, fingerprint).await?;
     if let (Placed::Accepted(waiting), false) = (&placement.placed, placement.replayed) {
-        if app.crash_at("placement.before_enqueue") {
+        if placing.changes.crashes.crash_at("placement.before_enqueue") {
             return Err(PlaceError::Crashed("placement.before_enqueue"));
         }
-        if let Err(err) = app.saga.request_reservation(waiting.id).await {
+        if let Err(err) = placing.saga.request_reservation(waiting.id).await {
             // The order is safely stored: the sweeper re-drives orders stuck in this state.
             tracing::error!(error = %crate::error_chain(&err), "could not enqueue the reserve-stock step");
         }
@@ -270,7 +297,7 @@ async fn hand_over(
 
 /// A write was refused because of what is already stored: answer from what is stored.
 async fn settle_rejection(
-    app: &App,
+    changes: OrderChanges<'_>,
     rejection: Rejection,
     id: OrderId,
     customer: &UserId,
@@ -280,7 +307,7 @@ async fn settle_rejection(
     match rejection {
         // An earlier try of this very write took effect but its answer was lost.
         Rejection::OrderExists => {
-            let order = app.orders.get_order(id).await?;
+            let order = changes.orders.get_order(id).await?;
             let order = order.ok_or(PlaceError::Inconsistent("the order exists yet cannot be read"))?;
             Ok(Placement {
                 placed: Placed::of(order),
@@ -290,10 +317,10 @@ async fn settle_rejection(
         // A concurrent request with the same key won the race: answer as a replay of it.
         Rejection::IdempotencyKeyTaken => {
             let key = key.ok_or(PlaceError::Inconsistent("idempotency conflict without a key"))?;
-            let now = app.clock.now();
-            let record = app.orders.find_idempotency(customer, key, now).await?;
+            let now = changes.clock.now();
+            let record = changes.orders.find_idempotency(customer, key, now).await?;
             let record = record.ok_or(PlaceError::Inconsistent("the idempotency key is taken yet cannot be read"))?;
-            replay(app, &record, fingerprint).await
+            replay(changes.orders, &record, fingerprint).await
         }
         Rejection::OrderChanged | Rejection::OutOfStock(_) | Rejection::PriceChanged(_) | Rejection::ReservationNotActive => {
             Err(PlaceError::Inconsistent("a new order cannot conflict on its own status"))
@@ -301,12 +328,12 @@ async fn settle_rejection(
     }
 }
 
-async fn replay(app: &App, record: &IdempotencyRecord, fingerprint: &Fingerprint) -> Result<Placement, PlaceError> {
+async fn replay(orders: &dyn OrderStore, record: &IdempotencyRecord, fingerprint: &Fingerprint) -> Result<Placement, PlaceError> {
     if !fingerprint.matches(&record.fingerprint) {
         return Err(PlaceError::KeyReused);
     }
     tracing::Span::current().record("order_id", tracing::field::display(record.order_id));
-    let order = app.orders.get_order(record.order_id).await?;
+    let order = orders.get_order(record.order_id).await?;
     let order = order.ok_or(PlaceError::Inconsistent("an idempotency record names a missing order"))?;
     Ok(Placement {
         placed: Placed::of(order),

@@ -10,12 +10,28 @@ use chrono::{DateTime, Utc};
 use crate::domain::order::PartItem;
 use crate::domain::order::{Recorded, RefundRefusal, RefundRequest, ReturnRefusal};
 use crate::domain::{Actor, Order, OrderId, RefundId, ReturnId};
-use crate::ports::{ProviderError, StockChange};
+use crate::ports::{PaymentProvider, ProviderError, StockChange};
 use crate::service::actions::{load, until_written, write, Access, ActionError};
-use crate::service::App;
+use crate::service::{App, OrderChanges};
 
 /// The component named for the refund step.
 pub const REFUNDS: &str = "refunds";
+
+/// What the refund step works with: the order changes, and the provider that pays back.
+#[derive(Clone, Copy)]
+pub struct RefundStep<'a> {
+    pub changes: OrderChanges<'a>,
+    pub provider: &'a dyn PaymentProvider,
+}
+
+impl App {
+    pub fn refund_step(&self) -> RefundStep<'_> {
+        RefundStep {
+            changes: self.order_changes(),
+            provider: &*self.payments,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MoneyBackError {
@@ -36,21 +52,21 @@ enum Change<T> {
 /// Reads the order, lets `decide` change it, and writes it conditioned on the status and
 /// version it read, restocking in the same transaction; decides again while others win.
 async fn change_order<T>(
-    app: &App,
+    changes: OrderChanges<'_>,
     id: OrderId,
     access: Access<'_>,
     decide: impl Fn(&mut Order, DateTime<Utc>) -> Result<Change<T>, MoneyBackError>,
 ) -> Result<(Order, T), MoneyBackError> {
     let decide = &decide;
     until_written(move || async move {
-        let mut order = load(app, id, access).await?;
+        let mut order = load(changes.orders, id, access).await?;
         let expected = order.status;
-        let (restock, answer) = match decide(&mut order, app.clock.now())? {
+        let (restock, answer) = match decide(&mut order, changes.clock.now())? {
             Change::Unchanged(answer) => return Ok(Some((order, answer))),
             Change::Write { restock, answer } => (restock, answer),
         };
         let units = order.stock_of(&restock);
-        Ok(write(app, &mut order, expected, StockChange::restock(&units))
+        Ok(write(changes, &mut order, expected, StockChange::restock(&units))
             .await?
             .then((order, answer)))
     })
@@ -59,13 +75,13 @@ async fn change_order<T>(
 
 /// An admin's refund, recorded once per id (a replay finds it).
 pub async fn refund_order(
-    app: &App,
+    changes: OrderChanges<'_>,
     id: OrderId,
     refund_id: RefundId,
     request: RefundRequest,
     actor: &Actor,
 ) -> Result<(Order, Recorded), MoneyBackError> {
-    change_order(app, id, Access::Anyone, |order, now| {
+    change_order(changes, id, Access::Anyone, |order, now| {
         match order.refund(refund_id.clone(), request.clone(), actor, now)? {
             Recorded::Replayed => Ok(Change::Unchanged(Recorded::Replayed)),
             Recorded::New => Ok(Change::Write {
@@ -79,15 +95,16 @@ pub async fn refund_order(
 
 /// A customer asks to return delivered units of their own order.
 pub async fn request_return(
-    app: &App,
+    changes: OrderChanges<'_>,
+    return_window: chrono::Duration,
     id: OrderId,
     access: Access<'_>,
     lines: Vec<PartItem>,
     reason: String,
     actor: &Actor,
 ) -> Result<(Order, ReturnId, Recorded), MoneyBackError> {
-    let (order, (return_id, recorded)) = change_order(app, id, access, |order, now| {
-        let (return_id, recorded) = order.request_return(lines.clone(), reason.clone(), app.return_window, actor, now)?;
+    let (order, (return_id, recorded)) = change_order(changes, id, access, |order, now| {
+        let (return_id, recorded) = order.request_return(lines.clone(), reason.clone(), return_window, actor, now)?;
         Ok(match recorded {
             Recorded::Replayed => Change::Unchanged((return_id, recorded)),
             Recorded::New => Change::Write {
@@ -102,13 +119,13 @@ pub async fn request_return(
 
 /// An admin approves a return: its units back in stock, their value refunded, RETURNED.
 pub async fn approve_return(
-    app: &App,
+    changes: OrderChanges<'_>,
     id: OrderId,
     return_id: &ReturnId,
     note: Option<String>,
     actor: &Actor,
 ) -> Result<Order, MoneyBackError> {
-    let (order, ()) = change_order(app, id, Access::Anyone, |order, now| {
+    let (order, ()) = change_order(changes, id, Access::Anyone, |order, now| {
         Ok(match order.approve_return(return_id, note.clone(), actor, now)? {
             Some(restock) => Change::Write { restock, answer: () },
             None => Change::Unchanged(()),
@@ -119,8 +136,14 @@ pub async fn approve_return(
 }
 
 /// An admin rejects a return: the order goes back to where it was.
-pub async fn reject_return(app: &App, id: OrderId, return_id: &ReturnId, note: String, actor: &Actor) -> Result<Order, MoneyBackError> {
-    let (order, ()) = change_order(app, id, Access::Anyone, |order, now| {
+pub async fn reject_return(
+    changes: OrderChanges<'_>,
+    id: OrderId,
+    return_id: &ReturnId,
+    note: String,
+    actor: &Actor,
+) -> Result<Order, MoneyBackError> {
+    let (order, ()) = change_order(changes, id, Access::Anyone, |order, now| {
         Ok(if order.reject_return(return_id, note.clone(), actor, now)? {
             Change::Write {
                 restock: Vec::new(),
@@ -148,8 +171,9 @@ pub enum SettleError {
 /// each as completed. The provider is asked with the refund's own key, so a step repeated after
 /// a crash (before or after the provider answered) pays nothing twice. Answers how many refunds
 /// it completed.
-pub async fn settle_refunds(app: &App, id: OrderId) -> Result<usize, SettleError> {
-    let order = load(app, id, Access::Anyone).await?;
+pub async fn settle_refunds(step: RefundStep<'_>, id: OrderId) -> Result<usize, SettleError> {
+    let RefundStep { changes, provider } = step;
+    let order = load(changes.orders, id, Access::Anyone).await?;
     let Some(payment) = order.payment.clone() else {
         return Ok(0);
     };
@@ -159,15 +183,15 @@ pub async fn settle_refunds(app: &App, id: OrderId) -> Result<usize, SettleError
         .collect();
     let mut completed = 0;
     for (refund_id, amount) in owed {
-        if app.crash_at("refund.before_provider") {
+        if changes.crashes.crash_at("refund.before_provider") {
             return Err(SettleError::Crashed("refund.before_provider"));
         }
         let key = format!("{id}:{refund_id}");
-        let reference = app.payments.refund(&payment.reference, &key, amount, &order.currency).await?;
-        if app.crash_at("refund.after_provider") {
+        let reference = provider.refund(&payment.reference, &key, amount, &order.currency).await?;
+        if changes.crashes.crash_at("refund.after_provider") {
             return Err(SettleError::Crashed("refund.after_provider"));
         }
-        let (_, done) = change_order(app, id, Access::Anyone, |order, now| {
+        let (_, done) = change_order(changes, id, Access::Anyone, |order, now| {
             Ok(if order.complete_refund(&refund_id, reference.clone(), now) {
                 Change::Write {
                     restock: Vec::new(),

@@ -8,8 +8,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{Money, SellerId};
-use crate::ports::StoreError;
-use crate::service::App;
+use crate::ports::{Clock, SellerStore, StoreError};
 
 /// How long an instance trusts what it read of a seller: an admin's change of a shipping fee or
 /// of `active` reaches every placement within this.
@@ -39,19 +38,27 @@ pub struct SellerTerms {
     pub inactive: BTreeSet<SellerId>,
 }
 
-impl SellerCache {
+/// The registry's sellers, read through this instance's cache.
+#[derive(Clone, Copy)]
+pub struct SellerLookup<'a> {
+    pub cache: &'a SellerCache,
+    pub store: &'a dyn SellerStore,
+    pub clock: &'a dyn Clock,
+}
+
+impl SellerLookup<'_> {
     /// The sellers' own shipping fees, for those that have one.
-    pub async fn shipping_fees(&self, app: &App, sellers: &[SellerId]) -> Result<BTreeMap<SellerId, Money>, StoreError> {
-        Ok(self.terms(app, sellers).await?.shipping_fees)
+    pub async fn shipping_fees(&self, sellers: &[SellerId]) -> Result<BTreeMap<SellerId, Money>, StoreError> {
+        Ok(self.terms(sellers).await?.shipping_fees)
     }
 
     /// Whether each seller trades, and their shipping fee.
-    pub async fn terms(&self, app: &App, sellers: &[SellerId]) -> Result<SellerTerms, StoreError> {
-        let now = app.clock.now();
+    pub async fn terms(&self, sellers: &[SellerId]) -> Result<SellerTerms, StoreError> {
+        let now = self.clock.now();
         let fresh = |read_at: DateTime<Utc>| now - read_at < Duration::seconds(SELLER_CACHE_SECONDS);
         let poisoned = || StoreError::Permanent("the seller cache is poisoned".into());
         let missing: Vec<SellerId> = {
-            let terms = self.terms.lock().map_err(|_| poisoned())?;
+            let terms = self.cache.terms.lock().map_err(|_| poisoned())?;
             sellers
                 .iter()
                 .filter(|seller| !terms.get(*seller).is_some_and(|known| fresh(known.read_at)))
@@ -59,8 +66,8 @@ impl SellerCache {
                 .collect()
         };
         if !missing.is_empty() {
-            let read = app.sellers.get_sellers(&missing).await?;
-            let mut terms = self.terms.lock().map_err(|_| poisoned())?;
+            let read = self.store.get_sellers(&missing).await?;
+            let mut terms = self.cache.terms.lock().map_err(|_| poisoned())?;
             for seller in missing {
                 let found = read.get(&seller);
                 let known = Terms {
@@ -71,7 +78,7 @@ impl SellerCache {
                 terms.insert(seller, known);
             }
         }
-        let terms = self.terms.lock().map_err(|_| poisoned())?;
+        let terms = self.cache.terms.lock().map_err(|_| poisoned())?;
         let mut answer = SellerTerms::default();
         for seller in sellers {
             let Some(known) = terms.get(seller) else { continue };

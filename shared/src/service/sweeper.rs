@@ -12,9 +12,51 @@ use tracing::Instrument;
 
 use crate::domain::{Actor, Order, OrderId, Reservation, ReservationStatus, Sku};
 use crate::metrics;
-use crate::ports::StoreError;
+use crate::ports::{Catalogue, ReservationStore, SagaQueue, StoreError};
 use crate::service::actions::{cancel_order, Access, ActionError, CancelReason};
-use crate::service::App;
+use crate::service::{App, OrderChanges};
+
+/// What a sweep works with.
+#[derive(Clone, Copy)]
+pub struct Sweeping<'a> {
+    pub changes: OrderChanges<'a>,
+    pub reservations: &'a dyn ReservationStore,
+    pub catalogue: &'a dyn Catalogue,
+    /// Re-drives the orders stuck in PENDING_RESERVING_STOCK.
+    pub saga: &'a dyn SagaQueue,
+    /// How long an order may wait in PENDING_RESERVING_STOCK before it is re-driven.
+    pub stuck_after: Duration,
+}
+
+/// What reconciling stock counters with the reservations reads.
+#[derive(Clone, Copy)]
+pub struct StockCheck<'a> {
+    pub catalogue: &'a dyn Catalogue,
+    pub reservations: &'a dyn ReservationStore,
+    pub clock: &'a dyn crate::ports::Clock,
+}
+
+impl App {
+    pub fn sweeping(&self) -> Sweeping<'_> {
+        Sweeping {
+            changes: self.order_changes(),
+            reservations: &*self.reservations,
+            catalogue: &*self.catalogue,
+            saga: &*self.saga,
+            stuck_after: self.stuck_after,
+        }
+    }
+}
+
+impl Sweeping<'_> {
+    fn stock_check(&self) -> StockCheck<'_> {
+        StockCheck {
+            catalogue: self.catalogue,
+            reservations: self.reservations,
+            clock: self.changes.clock,
+        }
+    }
+}
 
 /// Most reservations (and stuck orders) one run handles; the next run takes the rest.
 pub const BATCH: usize = 2_000;
@@ -57,8 +99,9 @@ pub struct Drift {
     pub reserved_by_reservations: i64,
 }
 
-pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, StoreError> {
-    let now = app.clock.now();
+pub async fn sweep(sweeping: Sweeping<'_>) -> Result<SweepReport, StoreError> {
+    let changes = sweeping.changes;
+    let now = changes.clock.now();
     let mut report = SweepReport::default();
     let actor = Actor::system(SWEEPER);
     let started = std::time::Instant::now();
@@ -69,7 +112,7 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     // run's time budget is spent, checked before each order; the next run picks up the rest.
     let mut touched = BTreeSet::new();
     while within_budget() {
-        let due = app.reservations.active_reservations(Some(now), BATCH).await?;
+        let due = sweeping.reservations.active_reservations(Some(now), BATCH).await?;
         touched.extend(due.iter().flat_map(|r| r.lines.iter().map(|line| line.product_id.clone())));
         let ids: Vec<OrderId> = due.iter().map(|reservation| reservation.order_id).collect();
         let batch = ids.len();
@@ -79,7 +122,7 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
                 async move {
                     // Past the budget, the rest of the batch is left for the next run.
                     if started.elapsed() < TIME_BUDGET {
-                        Some(expire(app, id, actor).await)
+                        Some(expire(changes, id, actor).await)
                     } else {
                         None
                     }
@@ -105,8 +148,8 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     }
 
     if within_budget() {
-        let stuck = app.orders.orders_stuck_reserving(now - stuck_after, BATCH).await?;
-        match app.saga.request_reservations(&stuck).await {
+        let stuck = changes.orders.orders_stuck_reserving(now - sweeping.stuck_after, BATCH).await?;
+        match sweeping.saga.request_reservations(&stuck).await {
             Ok(failed) => {
                 report.redriven += stuck.len() - failed.len();
                 report.failures += failed.len();
@@ -122,13 +165,13 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
     }
 
     if within_budget() {
-        rebalance(app, &actor, &mut report).await;
+        rebalance(sweeping, &actor, &mut report).await;
     }
 
     if within_budget() {
         let checked: BTreeSet<Sku> = touched.into_iter().take(RECONCILE_PRODUCTS).collect();
         report.checked_products = checked.len();
-        report.drift = reconcile(app, &checked).await?;
+        report.drift = reconcile(sweeping.stock_check(), &checked).await?;
     }
     for drift in &report.drift {
         tracing::error!(?drift, "stock counters drifted from the reservations");
@@ -152,8 +195,8 @@ pub async fn sweep(app: &App, stuck_after: Duration) -> Result<SweepReport, Stor
 
 /// Evens out the shards of every sharded product (their holds drift apart as a rush picks shards
 /// at random) and removes drained shards. A failure is counted and left for the next run.
-async fn rebalance(app: &App, actor: &Actor, report: &mut SweepReport) {
-    let sharded = match app.catalogue.sharded_products().await {
+async fn rebalance(sweeping: Sweeping<'_>, actor: &Actor, report: &mut SweepReport) {
+    let sharded = match sweeping.catalogue.sharded_products().await {
         Ok(sharded) => sharded,
         Err(err) => {
             report.failures += 1;
@@ -162,7 +205,7 @@ async fn rebalance(app: &App, actor: &Actor, report: &mut SweepReport) {
         }
     };
     for sku in sharded.iter().take(RECONCILE_PRODUCTS) {
-        match app.catalogue.rebalance_stock(sku, actor, app.clock.now()).await {
+        match sweeping.catalogue.rebalance_stock(sku, actor, sweeping.changes.clock.now()).await {
             Ok(step) => {
                 report.rebalanced_units += step.units_moved;
                 report.shards_removed += step.shards_removed;
@@ -175,9 +218,9 @@ async fn rebalance(app: &App, actor: &Actor, report: &mut SweepReport) {
     }
 }
 
-async fn expire(app: &App, id: OrderId, actor: &Actor) -> Result<(Order, bool), ActionError> {
+async fn expire(changes: OrderChanges<'_>, id: OrderId, actor: &Actor) -> Result<(Order, bool), ActionError> {
     let span = tracing::info_span!("expire", order_id = %id);
-    cancel_order(app, id, Access::Anyone, actor, CancelReason::PaymentTimeout)
+    cancel_order(changes, id, Access::Anyone, actor, CancelReason::PaymentTimeout)
         .instrument(span)
         .await
 }
@@ -189,13 +232,13 @@ async fn expire(app: &App, id: OrderId, actor: &Actor) -> Result<(Order, bool), 
 /// it may not yet list one just made (a shortfall counts only once the product's last hold is
 /// `INDEX_SETTLE` old). A product that changes during the check is left for the next run.
 /// Bounded: at most `RECONCILE_READS` index entries are read, and only sums per product are kept.
-pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>, StoreError> {
+pub async fn reconcile(check: StockCheck<'_>, products: &BTreeSet<Sku>) -> Result<Vec<Drift>, StoreError> {
     if products.is_empty() {
         return Ok(Vec::new());
     }
     let skus: Vec<Sku> = products.iter().cloned().collect();
-    let before = app.catalogue.get_products(&skus).await?;
-    let listed = app.reservations.active_reservations(None, RECONCILE_READS).await?;
+    let before = check.catalogue.get_products(&skus).await?;
+    let listed = check.reservations.active_reservations(None, RECONCILE_READS).await?;
     let complete = listed.len() < RECONCILE_READS;
     let mut holders: BTreeMap<Sku, Vec<OrderId>> = BTreeMap::new();
     for reservation in &listed {
@@ -204,8 +247,8 @@ pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>
         }
     }
     drop(listed);
-    let after = app.catalogue.get_products(&skus).await?;
-    let now = app.clock.now();
+    let after = check.catalogue.get_products(&skus).await?;
+    let now = check.clock.now();
     let mut drift = Vec::new();
     for (sku, product) in &after {
         if before.get(sku).map(|p| p.version) != Some(product.version) {
@@ -220,7 +263,7 @@ pub async fn reconcile(app: &App, products: &BTreeSet<Sku>) -> Result<Vec<Drift>
                 .all(|shard| shard.on_hand == shard.available + shard.reserved && shard.available >= 0 && shard.reserved >= 0);
         // Confirm the index's view by reading each listed reservation as it stands.
         let holding = holders.get(sku).map(Vec::as_slice).unwrap_or_default();
-        let confirmed = app.reservations.get_reservations(holding).await?;
+        let confirmed = check.reservations.get_reservations(holding).await?;
         let reserved_by_reservations = units_held(&confirmed).get(sku).copied().unwrap_or(0);
         let settled = product.last_hold_at.is_none_or(|at| now - at >= INDEX_SETTLE);
         let sums_differ = match reserved_by_reservations.cmp(&product.reserved) {

@@ -255,35 +255,45 @@ impl DynamoStore {
     /// that BatchGetItem leaves unprocessed under load (in a successful answer, which the SDK
     /// does not retry) are asked for again, backing off as the retry policy says.
     pub(super) async fn consistent_batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::with_capacity(keys.len());
+        let found = std::sync::Mutex::new(Vec::with_capacity(keys.len()));
+        let found_ref = &found;
         for chunk in keys.chunks(BATCH_GET_KEYS) {
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(encode_failure)?,
-            );
-            for round in 1..=self.unprocessed_retry.attempts {
-                let Some(pending) = request.take() else { break };
-                if round > 1 {
-                    self.unprocessed_retry.back_off(round - 1).await;
-                }
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(table, pending)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                found.extend(output.responses.and_then(|mut tables| tables.remove(table)).unwrap_or_default());
-                request = output.unprocessed_keys.and_then(|mut tables| tables.remove(table));
-            }
-            if request.is_some() {
+            let unprocessed = self
+                .unprocessed_retry
+                .drain(chunk.to_vec(), |pending| async move {
+                    let request = KeysAndAttributes::builder()
+                        .set_keys(Some(pending))
+                        .consistent_read(true)
+                        .build()
+                        .map_err(encode_failure)?;
+                    let output = self
+                        .client
+                        .batch_get_item()
+                        .request_items(table, request)
+                        .send()
+                        .await
+                        .map_err(classify)?;
+                    let items = output.responses.and_then(|mut tables| tables.remove(table)).unwrap_or_default();
+                    found_ref
+                        .lock()
+                        .map_err(|_| StoreError::Permanent("a batch read's results are poisoned".into()))?
+                        .extend(items);
+                    Ok::<_, StoreError>(
+                        output
+                            .unprocessed_keys
+                            .and_then(|mut tables| tables.remove(table))
+                            .map(|left| left.keys)
+                            .unwrap_or_default(),
+                    )
+                })
+                .await?;
+            if !unprocessed.is_empty() {
                 return Err(StoreError::Transient("some keys stayed unprocessed by BatchGetItem".into()));
             }
         }
-        Ok(found)
+        found
+            .into_inner()
+            .map_err(|_| StoreError::Permanent("a batch read's results are poisoned".into()))
     }
 
     /// One conditional upsert of a product: a new one starts with nothing reserved; an existing
