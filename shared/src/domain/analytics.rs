@@ -174,10 +174,29 @@ pub enum RangeError {
     Reversed,
     #[error("a report covers at most {MAX_RANGE_DAYS} days")]
     TooLong,
+    #[error("{field} must be a day from 1970-01-01 to 9999-12-31")]
+    OutOfBounds { field: &'static str },
+}
+
+/// The first day a report may name: before any shop's history.
+pub fn earliest_day() -> NaiveDate {
+    chrono::DateTime::UNIX_EPOCH.date_naive()
+}
+
+/// The last day a report may name: far enough from chrono's limits that every range, its
+/// previous period and its weeks and months stay computable.
+pub fn latest_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
 }
 
 impl DayRange {
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self, RangeError> {
+        let bounds = earliest_day()..=latest_day();
+        for (field, day) in [("to", to), ("from", from)] {
+            if !bounds.contains(&day) {
+                return Err(RangeError::OutOfBounds { field });
+            }
+        }
         if from > to {
             return Err(RangeError::Reversed);
         }
@@ -189,15 +208,16 @@ impl DayRange {
 
     pub fn days(&self) -> impl Iterator<Item = NaiveDate> {
         let (from, count) = (self.from, (self.to - self.from).num_days() + 1);
-        (0..count).map(move |n| from + Duration::days(n))
+        (0..count).map_while(move |n| from.checked_add_signed(Duration::days(n)))
     }
 
-    /// The range of the same length just before this one.
+    /// The range of the same length just before this one (cut at the calendar's first day).
     pub fn previous(&self) -> Self {
         let length = (self.to - self.from).num_days() + 1;
+        let before = |days: i64| self.from.checked_sub_signed(Duration::days(days)).unwrap_or(NaiveDate::MIN);
         Self {
-            from: self.from - Duration::days(length),
-            to: self.from - Duration::days(1),
+            from: before(length),
+            to: before(1),
         }
     }
 }
@@ -226,7 +246,9 @@ impl Granularity {
     pub fn period_of(self, day: NaiveDate) -> NaiveDate {
         match self {
             Self::Day => day,
-            Self::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Self::Week => day
+                .checked_sub_signed(Duration::days(i64::from(day.weekday().num_days_from_monday())))
+                .unwrap_or(day),
             Self::Month => day.with_day(1).unwrap_or(day),
         }
     }
@@ -272,6 +294,7 @@ pub fn average_order_value(figures: &DayFigures) -> Decimal {
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
+    use proptest::prelude::*;
 
     use super::*;
     use crate::domain::actor::Actor;
@@ -309,12 +332,50 @@ mod tests {
     #[test]
     fn ranges_are_bounded_and_periods_start_on_mondays_and_firsts() {
         assert_eq!(DayRange::new(day("2026-11-02"), day("2026-11-01")), Err(RangeError::Reversed));
+        assert_eq!(
+            DayRange::new(NaiveDate::MIN, day("2026-11-01")),
+            Err(RangeError::OutOfBounds { field: "from" })
+        );
+        assert_eq!(
+            DayRange::new(day("2026-11-01"), NaiveDate::MAX),
+            Err(RangeError::OutOfBounds { field: "to" })
+        );
         assert_eq!(DayRange::new(day("2026-01-01"), day("2026-06-01")), Err(RangeError::TooLong));
         let range = DayRange::new(day("2026-11-20"), day("2026-11-24")).unwrap();
         assert_eq!(range.days().count(), 5);
         assert_eq!(range.previous(), DayRange::new(day("2026-11-15"), day("2026-11-19")).unwrap());
         assert_eq!(Granularity::Week.period_of(day("2026-11-26")), day("2026-11-23"));
         assert_eq!(Granularity::Month.period_of(day("2026-11-26")), day("2026-11-01"));
+    }
+
+    proptest! {
+        /// Any two days chrono can name (its extremes included) make a range or a refusal, and
+        /// every range's days, previous period, weeks and months are computed without a panic.
+        #[test]
+        fn any_pair_of_days_makes_a_range_or_a_refusal_and_nothing_panics(
+            from in prop_oneof![
+                Just(NaiveDate::MIN),
+                Just(NaiveDate::MAX),
+                (NaiveDate::MIN.num_days_from_ce()..=NaiveDate::MAX.num_days_from_ce()).prop_map(|n| NaiveDate::from_num_days_from_ce_opt(n).unwrap()),
+                (earliest_day().num_days_from_ce()..=latest_day().num_days_from_ce()).prop_map(|n| NaiveDate::from_num_days_from_ce_opt(n).unwrap()),
+            ],
+            length in -5i64..120,
+        ) {
+            let to = from.checked_add_signed(Duration::days(length)).unwrap_or(from);
+            match DayRange::new(from, to) {
+                Ok(range) => {
+                    prop_assert!(range.from >= earliest_day() && range.to <= latest_day());
+                    prop_assert_eq!(range.days().count() as i64, (range.to - range.from).num_days() + 1);
+                    let previous = range.previous();
+                    prop_assert!(previous.to < range.from);
+                    for granularity in [Granularity::Day, Granularity::Week, Granularity::Month] {
+                        prop_assert!(granularity.period_of(range.to) <= range.to);
+                    }
+                }
+                Err(RangeError::OutOfBounds { .. }) => prop_assert!(from < earliest_day() || from > latest_day() || to < earliest_day() || to > latest_day()),
+                Err(_) => {}
+            }
+        }
     }
 
     #[test]

@@ -48,13 +48,14 @@ fn day_range(app: &App, params: &QueryParams<'_>) -> Result<DayRange, ApiError> 
     let to = params.parse("to", date, expected)?.unwrap_or_else(|| app.clock.now().date_naive());
     let from = params
         .parse("from", date, expected)?
-        .unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
+        .unwrap_or_else(|| to.checked_sub_signed(Duration::days(DEFAULT_DAYS - 1)).unwrap_or(to));
     DayRange::new(from, to).map_err(|err| {
-        let code = match err {
-            RangeError::Reversed => "INVALID_QUERY_PARAMETER",
-            RangeError::TooLong => "RANGE_TOO_LONG",
+        let (field, code) = match err {
+            RangeError::Reversed => ("from", "INVALID_QUERY_PARAMETER"),
+            RangeError::TooLong => ("from", "RANGE_TOO_LONG"),
+            RangeError::OutOfBounds { field } => (field, "INVALID_QUERY_PARAMETER"),
         };
-        ApiError::bad_parameter("from", code, err.to_string())
+        ApiError::bad_parameter(field, code, err.to_string())
     })
 }
 

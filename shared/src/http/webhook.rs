@@ -72,7 +72,9 @@ impl WebhookSecret {
         if digests.is_empty() {
             return Err(SignatureError::Malformed);
         }
-        if (now.timestamp() - timestamp).abs() > TOLERANCE_SECONDS {
+        // Checked: a timestamp at i64's extremes is stale, not an overflow.
+        let skew = now.timestamp().checked_sub(timestamp).and_then(i64::checked_abs);
+        if skew.is_none_or(|skew| skew > TOLERANCE_SECONDS) {
             return Err(SignatureError::Stale);
         }
         let matches = digests.iter().any(|digest| self.mac(timestamp, body).verify_slice(digest).is_ok());
@@ -120,6 +122,10 @@ mod tests {
         assert_eq!(secret().verify(Some(&old), body, now), Err(SignatureError::Stale));
         let future = secret().sign(now.timestamp() + TOLERANCE_SECONDS + 1, body);
         assert_eq!(secret().verify(Some(&future), body, now), Err(SignatureError::Stale));
+        for extreme in [i64::MIN, i64::MAX, i64::MIN + 1] {
+            let header = format!("t={extreme},v1={}", "ab".repeat(32));
+            assert_eq!(secret().verify(Some(&header), body, now), Err(SignatureError::Stale));
+        }
         for header in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=zz", "garbage"] {
             assert_eq!(secret().verify(Some(header), body, now), Err(SignatureError::Malformed), "{header}");
         }
