@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use orders_local::RunningService;
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
@@ -174,7 +175,9 @@ async fn a_two_seller_order_goes_from_paid_through_each_part_to_delivered_and_ev
         "each part carries the marketplace's commission (COMMISSION_RATE, no seller rate set) and the payout"
     );
     // The same step delivered again changes nothing.
-    assert!(!start_fulfilment(service.app.fulfilment(), OrderId::parse(&id).unwrap()).await.unwrap());
+    assert!(!start_fulfilment(service.app.fulfilment(), OrderId::parse(&id).unwrap())
+        .await
+        .unwrap());
     assert_eq!(alice.order(&id).await.body["version"], order["version"]);
 
     let (one, two) = (Api::seller(&service, "seller-1"), Api::seller(&service, "seller-2"));
@@ -284,7 +287,9 @@ async fn an_admin_moves_an_order_only_along_its_lifecycle_and_stock_and_money_ke
     assert_eq!(processing["status"], "PROCESSING");
     assert_eq!(processing["seller_parts"].as_array().unwrap().len(), 1);
     assert!(
-        !start_fulfilment(service.app.fulfilment(), OrderId::parse(&paid).unwrap()).await.unwrap(),
+        !start_fulfilment(service.app.fulfilment(), OrderId::parse(&paid).unwrap())
+            .await
+            .unwrap(),
         "the queued step then has nothing to do"
     );
     assert_eq!(set(&paid, "SHIPPED").await.code(), "STATUS_HAS_ITS_OWN_PATH");
@@ -488,5 +493,64 @@ async fn every_delivered_order_gets_one_invoice_and_invoice_numbers_have_no_gaps
         (Some("0.125"), Some("1.00"), Some("7.00")),
         "{later}"
     );
-    assert!(!issue_invoice(service.app.invoicing(), ids[0]).await.unwrap(), "an invoice is issued once");
+    assert!(
+        !issue_invoice(service.app.invoicing(), ids[0]).await.unwrap(),
+        "an invoice is issued once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivered_order_is_found_by_its_number_even_when_an_invoice_carries_that_number() {
+    let service = service(Setup::driven_by_hand()).await;
+    Api::admin(&service).put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = delivered_order(&service, &alice, &[("mug", 1)]).await;
+    let order_id = OrderId::parse(&id).unwrap();
+    assert!(issue_invoice(service.app.invoicing(), order_id).await.unwrap());
+    let number = alice.get(&format!("/api/v1/orders/{id}")).await.body["order_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let table = &service.deployment.tables["OrdersTable"];
+    let dynamodb = &service.clients.dynamodb;
+    let invoice_key = || {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(format!("INVOICE#{id}"))),
+            ("sk".to_owned(), AttributeValue::S("INVOICE".to_owned())),
+        ])
+    };
+    let stored = dynamodb
+        .get_item()
+        .table_name(table)
+        .set_key(Some(invoice_key()))
+        .send()
+        .await
+        .unwrap();
+    let stored = stored.item.expect("the invoice is stored");
+    assert!(
+        !stored.contains_key("order_number"),
+        "a new invoice stays out of the index of order numbers"
+    );
+
+    // An invoice issued before kept the number in the indexed attribute, as a deployed table holds.
+    let mut old_style = stored.clone();
+    old_style.remove("number_of_order");
+    old_style.insert("order_number".to_owned(), AttributeValue::S(number.clone()));
+    dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(old_style))
+        .send()
+        .await
+        .unwrap();
+    for who in [&alice, &Api::admin(&service)] {
+        let found = who.get(&format!("/api/v1/orders/by-number/{number}")).await;
+        assert_eq!(
+            (found.status, found.body["id"].as_str()),
+            (StatusCode::OK, Some(id.as_str())),
+            "{found:?}"
+        );
+    }
+    let invoice = alice.get(&format!("/api/v1/orders/{id}/invoice")).await;
+    assert_eq!(invoice.body["order_number"], number.as_str(), "{invoice:?}");
 }

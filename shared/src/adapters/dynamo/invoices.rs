@@ -82,6 +82,6 @@ impl InvoiceStore for DynamoStore {
 
     async fn get_invoice(&self, order: OrderId) -> Result<Option<Invoice>, StoreError> {
         let record: Option<InvoiceRecord> = self.read_order_table(key(invoice_partition(order), INVOICE_SK)).await?;
-        Ok(record.map(|record| record.invoice))
+        Ok(record.map(InvoiceRecord::into_invoice))
     }
 }

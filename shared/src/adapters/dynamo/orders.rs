@@ -149,6 +149,8 @@ impl OrderStore for DynamoStore {
     }
 
     async fn find_order_by_number(&self, number: &OrderNumber) -> Result<Option<OrderId>, StoreError> {
+        // Invoices issued before they kept the number apart are in this index too: only the
+        // order's own item answers.
         let output = self
             .client
             .query()
@@ -156,16 +158,13 @@ impl OrderStore for DynamoStore {
             .index_name(index::BY_NUMBER)
             .key_condition_expression("order_number = :number")
             .expression_attribute_values(":number", AttributeValue::S(number.to_string()))
-            .limit(1)
             .send()
             .await
             .map_err(classify)?;
-        Ok(output
-            .items()
-            .first()
-            .and_then(|item| item.get("pk").and_then(|v| v.as_s().ok()))
-            .and_then(|pk| pk.strip_prefix(super::keys::prefix::ORDER))
-            .and_then(|id| OrderId::parse(id).ok()))
+        Ok(output.items().iter().find_map(|item| {
+            let (pk, sk) = (item.get("pk")?.as_s().ok()?, item.get("sk")?.as_s().ok()?);
+            (sk == ORDER_SK).then(|| order_id_of(pk)).flatten()
+        }))
     }
 
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::adapters::dynamo::keys::*;
 use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::invoice::Invoice;
+use crate::domain::numbering::OrderNumber;
 use crate::domain::{IdempotencyKey, UserId};
 use crate::ports::IdempotencyRecord;
 
@@ -20,15 +21,28 @@ pub struct InvoiceRecord {
     pub sk: String,
     #[serde(flatten)]
     pub invoice: Invoice,
+    /// The order's number, kept out of the `order_number` attribute: the index of orders by
+    /// number holds orders only (invoices written before this keep theirs there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_of_order: Option<OrderNumber>,
 }
 
 impl InvoiceRecord {
     pub fn new(invoice: &Invoice) -> Self {
+        let mut invoice = invoice.clone();
+        let number_of_order = invoice.order_number.take();
         Self {
             pk: invoice_partition(invoice.order_id),
             sk: INVOICE_SK.to_owned(),
-            invoice: invoice.clone(),
+            invoice,
+            number_of_order,
         }
+    }
+
+    pub fn into_invoice(self) -> Invoice {
+        let mut invoice = self.invoice;
+        invoice.order_number = invoice.order_number.or(self.number_of_order);
+        invoice
     }
 }
 
