@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use orders_shared::handlers::QueueFunction;
 use orders_shared::ports::ManualClock;
 use orders_shared::service::sweeper::sweep;
@@ -162,6 +163,48 @@ async fn the_figures_equal_what_was_placed_paid_cancelled_and_refunded_and_a_rep
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_at_the_calendars_extremes_are_refused_on_every_report_route_and_never_crash_it() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    let seller = Api::seller(&service, "seller-1");
+    let extremes = [
+        ("to=-262143-01-01", "to"),
+        ("to=262142-12-31", "to"),
+        ("from=-262143-01-01&to=-262143-01-02", "to"),
+        ("from=-262143-01-01&to=2026-11-01", "from"),
+        ("from=1969-12-31&to=1970-01-01", "from"),
+        ("from=9999-12-31&to=+10000-01-01", "to"),
+    ];
+    for (range, field) in extremes {
+        for (who, route) in [
+            (&admin, "daily"),
+            (&admin, "revenue"),
+            (&admin, "revenue?granularity=week&"),
+            (&admin, "trends"),
+            (&seller, "sellers/seller-1"),
+        ] {
+            let path = match route.split_once('?') {
+                Some((route, more)) => format!("/api/v1/orders/analytics/{route}?{more}{range}"),
+                None => format!("/api/v1/orders/analytics/{route}?{range}"),
+            };
+            let answer = who.get(&path).await;
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}: {}", answer.body);
+            assert_eq!(answer.body["parameter"], field, "{path}: {}", answer.body);
+        }
+    }
+    // The calendar's own first days and last day still make reports.
+    for range in ["from=1970-01-01&to=1970-01-07", "from=9999-12-01&to=9999-12-31"] {
+        for route in ["daily", "revenue?granularity=week&", "trends"] {
+            let path = match route.split_once('?') {
+                Some((route, more)) => format!("/api/v1/orders/analytics/{route}?{more}{range}"),
+                None => format!("/api/v1/orders/analytics/{route}?{range}"),
+            };
+            assert_eq!(admin.get(&path).await.status, StatusCode::OK, "{path}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_is_a_csv_row_per_line_item_in_bounded_calls_that_concatenate_into_one_file() {
     let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
@@ -219,6 +262,61 @@ async fn the_export_is_a_csv_row_per_line_item_in_bounded_calls_that_concatenate
         Api::customer(&service, "alice").get("/api/v1/orders/export").await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_answers_at_most_four_megabytes_a_call_and_its_calls_still_concatenate_into_the_whole_file() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    // 200 four-byte characters: a row of about 1 KB per line item.
+    let name = "\u{1F9E6}".repeat(200);
+    let skus: Vec<String> = (0..50).map(|n| format!("sock-{n}")).collect();
+    for sku in &skus {
+        let product = json!({"name": name, "seller_id": "seller-1", "price": "1.00", "on_hand": 1000});
+        let put = admin
+            .send(Method::PUT, &format!("/api/v1/inventory/{sku}"), Some(product), &[])
+            .await;
+        assert!(put.status.is_success(), "{put:?}");
+    }
+    let alice = Api::customer(&service, "alice");
+    let lines: Vec<(&str, u32)> = skus.iter().map(|sku| (sku.as_str(), 1)).collect();
+    let orders = 90;
+    let placed: Vec<StatusCode> = futures::stream::iter(0..orders)
+        .map(|_| async { alice.place(&lines, None).await.status })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    assert!(placed.iter().all(|status| *status == StatusCode::CREATED), "{placed:?}");
+
+    let too_many = admin.get("/api/v1/orders/export?limit=501").await;
+    assert_eq!(
+        (too_many.status, too_many.body["parameter"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("limit"))
+    );
+    let (mut file, mut cursor, mut calls) = (String::new(), None::<String>, 0);
+    loop {
+        let path = match &cursor {
+            None => "/api/v1/orders/export?limit=500".to_owned(),
+            Some(cursor) => format!("/api/v1/orders/export?limit=500&cursor={cursor}"),
+        };
+        let reply = admin.get(&path).await;
+        assert_eq!(reply.status, StatusCode::OK, "the contract allows 500: {path}");
+        let body = reply.body.as_str().unwrap();
+        assert!(body.len() <= 4 * 1024 * 1024, "one call answered {} bytes", body.len());
+        file.push_str(body);
+        calls += 1;
+        match reply.headers.get("next-cursor") {
+            Some(next) => cursor = Some(next.to_str().unwrap().to_owned()),
+            None => break,
+        }
+        assert!(calls < 10, "the calls never end");
+    }
+    assert!(calls >= 2, "about 4.6 MB of rows take two calls: {calls}");
+    let rows: Vec<&str> = file.split("\r\n").filter(|row| !row.is_empty()).collect();
+    assert_eq!(rows.iter().filter(|row| row.starts_with("order_id,")).count(), 1, "one header row");
+    assert_eq!(rows.len(), 1 + orders * 50, "a row per line item, none twice, none lost");
+    let ids: std::collections::HashSet<&str> = rows[1..].iter().map(|row| &row[..36]).collect();
+    assert_eq!(ids.len(), orders);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

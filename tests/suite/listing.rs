@@ -1,5 +1,10 @@
 use std::collections::HashSet;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use futures::StreamExt;
+use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::domain::{ListQuery, OrderStatus, Sort, UserId};
 use orders_tests::{service, Api, Setup};
 use reqwest::StatusCode;
@@ -225,4 +230,66 @@ async fn sorted_by_status_the_orders_come_in_lifecycle_order_newest_first_within
     assert_eq!(only_paid.len(), 1);
     let forged = admin.get("/api/v1/orders?sort=status&cursor=bm90LWEtY3Vyc29y").await;
     assert_eq!((forged.status, forged.code()), (StatusCode::BAD_REQUEST, "INVALID_CURSOR"));
+
+    // A cursor this service issued, with its inner position tampered with, is refused too.
+    let first = admin.get("/api/v1/orders?sort=status&limit=1").await;
+    let issued = first.body["next_cursor"].as_str().expect("a first page of one has a next cursor");
+    let mut inner: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(issued).unwrap()).unwrap();
+    assert!(inner["after"]["position"].is_string(), "{inner}");
+    for position in ["x".repeat(2_000), "2026-01-01T00:00:00.000000Z#not-an-id".to_owned(), String::new()] {
+        inner["after"]["position"] = Value::String(position);
+        let tampered = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&inner).unwrap());
+        let reply = admin.get(&format!("/api/v1/orders?sort=status&cursor={tampered}")).await;
+        assert_eq!((reply.status, reply.code()), (StatusCode::BAD_REQUEST, "INVALID_CURSOR"), "{inner}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorted_by_status_a_long_history_comes_in_short_pages_each_within_the_read_budget_and_every_order_once() {
+    let plan = FaultPlan::default();
+    let service = service(Setup::with_faults(&plan, false)).await;
+    Api::admin(&service).put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (paid, total) = alice.reserved_order(&[("mug", 1)]).await;
+    Api::payments(&service).confirm(&paid, "pay-1", &total).await;
+    // More refused orders than one request may read: every status before INVALID reads them all.
+    let refused = ListQuery::READ_BUDGET + 50;
+    let replies: Vec<StatusCode> = futures::stream::iter(0..refused)
+        .map(|_| async { alice.place(&[("no-such-product", 1)], None).await.status })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(replies.iter().all(|status| *status == StatusCode::CONFLICT));
+
+    let (mut seen, mut cursor, mut requests, mut short_pages) = (Vec::new(), None::<String>, 0, 0);
+    loop {
+        let path = match &cursor {
+            None => "/api/v1/orders?sort=status&limit=100".to_owned(),
+            Some(cursor) => format!("/api/v1/orders?sort=status&limit=100&cursor={cursor}"),
+        };
+        let before = plan.calls("Query");
+        let page = alice.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{page:?}");
+        // 1,000 items a page of 101 at a time, plus a first Query per status started.
+        let queries = plan.calls("Query") - before;
+        assert!(queries <= 25, "one request sent {queries} Queries");
+        requests += 1;
+        let orders = page.body["orders"].as_array().unwrap();
+        seen.extend(orders.iter().map(|order| order["id"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => {
+                short_pages += usize::from(orders.len() < 100);
+                cursor = Some(next.to_owned());
+            }
+            None => break,
+        }
+        assert!(requests < 100, "the pages never end");
+    }
+    assert!(
+        short_pages > 0,
+        "a status with nothing to show still ends a request within its budget"
+    );
+    assert_eq!(seen.len(), refused + 1);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len(), "no order twice");
+    assert!(seen.contains(&paid));
 }

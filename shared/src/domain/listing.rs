@@ -81,6 +81,9 @@ impl ListQuery {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<Cursor>,
+    /// Items read from storage to answer: what a caller listing page after page spends of its
+    /// read budget.
+    pub read: usize,
 }
 
 /// Where a page ended: the sort position of its last order. Opaque to clients.
@@ -111,10 +114,13 @@ impl Cursor {
     pub fn decode(text: &str, sort: Sort) -> Result<Self, BadCursor> {
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| BadCursor)?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| BadCursor)?;
-        if cursor.sort != sort || !is_sort_position(&cursor.position, sort.field) {
-            return Err(BadCursor);
-        }
-        Ok(cursor)
+        cursor.is_for(sort).then_some(cursor).ok_or(BadCursor)
+    }
+
+    /// Whether this cursor was minted for `sort`: its position has the shape that sort's
+    /// positions have (for a cursor carried inside another one).
+    pub fn is_for(&self, sort: Sort) -> bool {
+        self.sort == sort && is_sort_position(&self.position, sort.field)
     }
 }
 

@@ -88,10 +88,11 @@ impl StatusCursor {
     fn decode(text: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
         let cursor: Self = serde_json::from_slice(&bytes).ok()?;
+        // The position inside is checked as a cursor of its own: it reaches the index's key.
         cursor
             .after
             .as_ref()
-            .is_none_or(|after| after.sort == Sort::DEFAULT)
+            .is_none_or(|after| after.is_for(Sort::DEFAULT))
             .then_some(cursor)
     }
 }
@@ -118,6 +119,8 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
         .skip_while(|status| start.as_ref().is_some_and(|start| start.status != *status));
     let mut orders: Vec<Order> = Vec::new();
     let mut next = None;
+    // One budget for the whole request, however many statuses and pages it reads.
+    let mut read = 0;
     for status in statuses {
         listing.status = Some(status);
         listing.after = start
@@ -125,8 +128,18 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
             .filter(|start| start.status == status)
             .and_then(|start| start.after.clone());
         loop {
+            listing.read_budget = ListQuery::READ_BUDGET.saturating_sub(read);
+            if listing.read_budget == 0 {
+                // A short page: the next one starts where the reading stopped.
+                next = Some(StatusCursor {
+                    status,
+                    after: listing.after.clone(),
+                });
+                break;
+            }
             listing.limit = wanted - u16::try_from(orders.len()).unwrap_or(wanted);
             let page = app.orders.list_orders(&listing).await?;
+            read += page.read;
             orders.extend(page.items);
             match page.next {
                 Some(cursor) if orders.len() < usize::from(wanted) => listing.after = Some(cursor),
@@ -143,8 +156,9 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
         if next.is_some() {
             break;
         }
-        if orders.len() >= usize::from(wanted) {
-            // Full at the end of a status: the next page starts with the following one.
+        if orders.len() >= usize::from(wanted) || read >= ListQuery::READ_BUDGET {
+            // Full (or out of budget) at the end of a status: the next page starts with the
+            // following one.
             next = OrderStatus::ALL
                 .into_iter()
                 .skip_while(|later| *later != status)
@@ -214,6 +228,11 @@ async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
 
 /// The listing the endpoint's (already checked) query parameters ask for.
 fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQuery, ApiError> {
+    list_query_of(params, owner, LISTING_PAGE)
+}
+
+/// The listing the query parameters ask for, with `limit` bounded by `page`.
+fn list_query_of(params: &QueryParams<'_>, owner: Option<UserId>, page: PageSize) -> Result<ListQuery, ApiError> {
     let status = params.parse(
         "status",
         |raw| raw.parse::<OrderStatus>().ok(),
@@ -251,7 +270,7 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
             .parse("sort", Sort::parse, "one of created_at, -created_at, total, -total, status")?
             .unwrap_or(Sort::DEFAULT)
     };
-    let limit = page_limit(params)?;
+    let limit = page_limit(params, page)?;
     // The listing by status reads its own cursor.
     let after = if by_status { None } else { page_cursor(params, sort)? };
     Ok(ListQuery {
@@ -276,17 +295,29 @@ fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
 
 /// `limit` (1 to 100, 20 when absent) and `cursor` (one this service issued for `sort`).
 pub(crate) fn page_params(params: &QueryParams<'_>, sort: Sort) -> Result<(u16, Option<Cursor>), ApiError> {
-    Ok((page_limit(params)?, page_cursor(params, sort)?))
+    Ok((page_limit(params, LISTING_PAGE)?, page_cursor(params, sort)?))
 }
 
-fn page_limit(params: &QueryParams<'_>) -> Result<u16, ApiError> {
+/// How many orders one call may ask for, and gets when it does not say.
+#[derive(Clone, Copy)]
+struct PageSize {
+    default: u16,
+    max: u16,
+}
+
+const LISTING_PAGE: PageSize = PageSize {
+    default: ListQuery::DEFAULT_LIMIT,
+    max: ListQuery::MAX_LIMIT,
+};
+
+fn page_limit(params: &QueryParams<'_>, page: PageSize) -> Result<u16, ApiError> {
     Ok(params
         .parse(
             "limit",
-            |raw| raw.parse::<u16>().ok().filter(|n| (1..=ListQuery::MAX_LIMIT).contains(n)),
-            "a whole number from 1 to 100",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=page.max).contains(n)),
+            &format!("a whole number from 1 to {}", page.max),
         )?
-        .unwrap_or(ListQuery::DEFAULT_LIMIT))
+        .unwrap_or(page.default))
 }
 
 fn page_cursor(params: &QueryParams<'_>, sort: Sort) -> Result<Option<Cursor>, ApiError> {
@@ -297,37 +328,43 @@ fn page_cursor(params: &QueryParams<'_>, sort: Sort) -> Result<Option<Cursor>, A
 }
 
 /// Orders one export call reads at most (and by default): the rest comes with the next call.
-const EXPORT_MAX_ORDERS: u16 = 500;
+const EXPORT_PAGE: PageSize = PageSize { default: 500, max: 500 };
+
+/// Most bytes of CSV one export call answers: under Lambda's 6 MB response limit with room for
+/// the response's own encoding.
+const EXPORT_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// `GET /orders/export?status&from&to&limit&cursor` (admin): the matching orders as CSV, one
-/// row per line item, newest first. One call reads at most `limit` orders (500) through the
-/// index, a page of up to 100 at a time; when more remain, the `Next-Cursor` header carries on
-/// from there (the header row comes with the first call only, so the calls' bodies concatenate
-/// into one file).
+/// row per line item, newest first. One call answers at most `limit` orders (500) and 4 MB,
+/// reading at most 1,000 index items, a page of up to 100 at a time; when more remain, the
+/// `Next-Cursor` header carries on from there (the header row comes with the first call only,
+/// so the calls' bodies concatenate into one file).
 pub async fn export_orders(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let params = query(&request, &["status", "from", "to", "limit", "cursor"])?;
-    let budget = params
-        .parse(
-            "limit",
-            |raw| raw.parse::<u16>().ok().filter(|n| (1..=EXPORT_MAX_ORDERS).contains(n)),
-            "a whole number from 1 to 500",
-        )?
-        .unwrap_or(EXPORT_MAX_ORDERS);
-    let mut listing = list_query(&params, None)?;
+    let mut listing = list_query_of(&params, None, EXPORT_PAGE)?;
+    let wanted = listing.limit;
     let mut body = if listing.after.is_none() {
         export::header_row()
     } else {
         String::new()
     };
-    let (mut read, mut next) = (0u16, None);
-    while read < budget {
-        listing.limit = (budget - read).min(ListQuery::MAX_LIMIT);
+    let (mut exported, mut read, mut next) = (0u16, 0usize, None);
+    'pages: while exported < wanted && read < ListQuery::READ_BUDGET {
+        listing.limit = (wanted - exported).min(ListQuery::MAX_LIMIT);
+        listing.read_budget = ListQuery::READ_BUDGET - read;
         let page = app.orders.list_orders(&listing).await?;
+        read += page.read;
         for order in &page.items {
-            body.push_str(&export::order_rows(order));
+            let rows = export::order_rows(order);
+            if exported > 0 && body.len() + rows.len() > EXPORT_MAX_BYTES {
+                // Full: `next` is after the last order answered; the next call starts here.
+                break 'pages;
+            }
+            body.push_str(&rows);
+            exported += 1;
+            next = Some(Cursor::after(order, listing.sort));
         }
-        read += u16::try_from(page.items.len()).unwrap_or(u16::MAX);
         next = page.next;
         match &next {
             Some(cursor) => listing.after = Some(cursor.clone()),

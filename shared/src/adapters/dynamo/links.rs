@@ -47,6 +47,7 @@ impl OrderLinks for DynamoStore {
             .filter_map(|item| item.get("pk").and_then(|v| v.as_s().ok()))
             .filter_map(|pk| order_id_of(pk))
             .collect();
+        let listed = ids.len();
         let more = ids.len() > usize::from(limit);
         ids.truncate(usize::from(limit));
         let keys = ids.iter().map(|id| order_key(*id)).collect();
@@ -61,7 +62,8 @@ impl OrderLinks for DynamoStore {
             (true, Some(last)) => Some(Cursor::after(last, Sort::DEFAULT)),
             _ => None,
         };
-        Ok(Page { items: orders, next })
+        let read = listed + orders.len();
+        Ok(Page { items: orders, next, read })
     }
 }
 

@@ -92,6 +92,8 @@ struct Partition<'a> {
     buffered: VecDeque<Order>,
     next_page: Option<Item>,
     exhausted: bool,
+    /// Items this partition read.
+    read: usize,
 }
 
 impl Partition<'_> {
@@ -153,6 +155,7 @@ impl Partition<'_> {
         self.exhausted = self.next_page.is_none();
         let items = output.items.unwrap_or_default();
         *budget = budget.saturating_sub(items.len().max(1));
+        self.read += items.len();
         let after = self.query.after.as_ref().map(|cursor| cursor.position.as_str());
         for item in items {
             let order = decode_order(item)?;
@@ -175,6 +178,7 @@ pub(super) async fn list(store: &DynamoStore, query: &ListQuery) -> Result<Page<
         return Ok(Page {
             items: Vec::new(),
             next: None,
+            read: 0,
         });
     };
     let plan = Plan::for_query(query);
@@ -191,6 +195,7 @@ pub(super) async fn list(store: &DynamoStore, query: &ListQuery) -> Result<Page<
             buffered: VecDeque::new(),
             next_page: None,
             exhausted: false,
+            read: 0,
         })
         .collect();
     // Every partition's first page at once: one round trip of parallel Queries.
@@ -257,5 +262,6 @@ pub(super) async fn list(store: &DynamoStore, query: &ListQuery) -> Result<Page<
     } else {
         None
     };
-    Ok(Page { items, next })
+    let read = partitions.iter().map(|partition| partition.read).sum();
+    Ok(Page { items, next, read })
 }
