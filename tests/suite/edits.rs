@@ -139,3 +139,28 @@ async fn edits_racing_each_other_and_a_payment_are_whole_or_refused() {
     }
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_refused_for_a_price_change_says_the_old_and_new_price_in_the_shape_checkout_uses() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    admin.put_product("mug", "6.00", 10).await;
+
+    // Adding units is refused by the domain; raising a quantity, by the write's price condition.
+    for refused in [add(&alice, &id, "mug", 1).await, set(&alice, &id, "item-1", 3).await] {
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::CONFLICT, "PRICE_CHANGED"),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused.body["changes"],
+            json!([{"product_id": "mug", "old_price": "5.00", "new_price": "6.00"}]),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(alice.order(&id).await.body["items"][0]["quantity"], 1, "nothing changed");
+}

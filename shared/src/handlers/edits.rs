@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::caller;
 use super::payments::order_id;
+use crate::domain::cart::PriceChange;
 use crate::domain::order::EditRefusal;
 use crate::domain::request::{quantity_from_json, WantedLine};
 use crate::domain::{ItemId, Money, Quantity};
@@ -66,17 +67,19 @@ impl From<EditError> for ApiError {
                     product_id,
                     old_price,
                     new_price,
-                } => ApiError::refused(
-                    409,
-                    "PRICE_CHANGED",
+                } => ApiError::price_changed(
                     message,
-                    json!({ "changes": [{"product_id": product_id, "old_price": old_price, "new_price": new_price}] }),
+                    &[PriceChange {
+                        product_id,
+                        old_price,
+                        new_price,
+                    }],
                 ),
                 EditRefusal::TooLarge(_) => ApiError::refused(422, "AMOUNT_TOO_LARGE", message, json!({ "max_amount": Money::MAX })),
             },
             EditError::UnknownProduct(sku) => ApiError::refused(404, "PRODUCT_NOT_FOUND", message, json!({ "product_id": sku })),
             EditError::OutOfStock(problems) => ApiError::refused(409, "NOT_ENOUGH_STOCK", message, json!({ "lines": problems })),
-            EditError::PriceChanged(products) => ApiError::refused(409, "PRICE_CHANGED", message, json!({ "products": products })),
+            EditError::PriceChanged(changes) => ApiError::price_changed(message, &changes),
             EditError::Action(err) => ApiError::from(err),
         }
     }

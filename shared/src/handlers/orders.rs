@@ -47,13 +47,10 @@ impl From<PlaceError> for ApiError {
                 message: err.to_string(),
                 extra: serde_json::Map::from_iter([("max_amount".to_owned(), serde_json::json!(Money::MAX))]),
             },
-            PlaceError::PriceChanged(changes) => ApiError::Refused {
-                status: 409,
-                code: "PRICE_CHANGED",
-                message: "prices changed since the lines were added: check out again with \"accept_price_changes\": true to pay today's"
-                    .to_owned(),
-                extra: serde_json::Map::from_iter([("changes".to_owned(), serde_json::json!(changes))]),
-            },
+            PlaceError::PriceChanged(changes) => ApiError::price_changed(
+                "prices changed since the lines were added: check out again with \"accept_price_changes\": true to pay today's",
+                &changes,
+            ),
             PlaceError::Unavailable(err) => ApiError::Unavailable(Box::new(err)),
             PlaceError::PricesKeptChanging => ApiError::Unavailable(Box::new(PlaceError::PricesKeptChanging)),
             PlaceError::Crashed(_) => ApiError::Crashed,

@@ -1,6 +1,7 @@
 use lambda_http::{Body, Response};
 use serde_json::{json, Map, Value};
 
+use crate::domain::cart::PriceChange;
 use crate::domain::validation::FieldError;
 use crate::domain::{LineProblemCode, Order};
 use crate::ports::{BoxError, StoreError};
@@ -94,6 +95,17 @@ impl ApiError {
             name: name.to_owned(),
             code,
             message: message.into(),
+        }
+    }
+
+    /// 409 `PRICE_CHANGED`, one shape wherever a price moved under a request (checkout, an
+    /// edit): `changes` holds each product's old and new price.
+    pub fn price_changed(message: impl Into<String>, changes: &[PriceChange]) -> Self {
+        Self::Refused {
+            status: 409,
+            code: "PRICE_CHANGED",
+            message: message.into(),
+            extra: Map::from_iter([("changes".to_owned(), json!(changes))]),
         }
     }
 

@@ -3,6 +3,7 @@
 //! edit or a payment is either whole or refused, and a payment of the old total after an edit
 //! is refused for its amount.
 
+use crate::domain::cart::PriceChange;
 use crate::domain::order::{EditRefusal, LineEdit};
 use crate::domain::PricingPolicy;
 use crate::domain::{Actor, ItemId, LineProblem, Order, OrderId, OrderStatus, Quantity, Reservation, Sku};
@@ -50,8 +51,8 @@ pub enum EditError {
     UnknownProduct(Sku),
     #[error("not enough stock for the edit")]
     OutOfStock(Vec<LineProblem>),
-    #[error("the price of {0:?} changed since the line was priced")]
-    PriceChanged(Vec<Sku>),
+    #[error("the price of a product changed since its line was priced")]
+    PriceChanged(Vec<PriceChange>),
     #[error(transparent)]
     Action(#[from] ActionError),
 }
@@ -122,7 +123,23 @@ pub async fn edit_order(
             Ok(stored) => Ok(Some(stored)),
             Err(WriteError::Rejected(Rejection::OrderChanged)) => Ok(None),
             Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => Err(EditError::OutOfStock(problems)),
-            Err(WriteError::Rejected(Rejection::PriceChanged(products))) => Err(EditError::PriceChanged(products)),
+            Err(WriteError::Rejected(Rejection::PriceChanged(products))) => {
+                // Tell the customer what each line would now cost, as a refused edit does.
+                let now_priced = editing.catalogue.get_products(&products).await.map_err(ActionError::from)?;
+                let changes = order
+                    .items
+                    .iter()
+                    .filter_map(|line| {
+                        let product = now_priced.get(&line.product_id)?;
+                        (product.price != line.unit_price).then(|| PriceChange {
+                            product_id: line.product_id.clone(),
+                            old_price: line.unit_price,
+                            new_price: product.price,
+                        })
+                    })
+                    .collect();
+                Err(EditError::PriceChanged(changes))
+            }
             Err(WriteError::Rejected(other)) => Err(ActionError::Inconsistent(format!("{other:?}")).into()),
             Err(WriteError::Store(err)) => Err(ActionError::from(err).into()),
         }
