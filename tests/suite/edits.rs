@@ -1,6 +1,8 @@
 //! Editing an order that awaits payment: its reservation and the stock it holds move with it in
 //! one write, and a race with another edit or a payment is whole or refused, never half-applied.
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use orders_shared::service::sweeper::sweep;
 use orders_tests::{assert_invariants, counters, service, timeline, Api, Reply, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -163,4 +165,129 @@ async fn an_edit_refused_for_a_price_change_says_the_old_and_new_price_in_the_sh
         );
     }
     assert_eq!(alice.order(&id).await.body["items"][0]["quantity"], 1, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_changes_nothing_writes_nothing_and_an_order_takes_at_most_a_hundred_edits() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let before = alice.order(&id).await.body;
+    for _ in 0..5 {
+        let same = set(&alice, &id, "item-1", 1).await;
+        assert_eq!(same.status, StatusCode::OK, "{same:?}");
+    }
+    let after = alice.order(&id).await.body;
+    assert_eq!(after["version"], before["version"], "an edit that changes nothing writes nothing");
+    assert_eq!(timeline(&after).len(), timeline(&before).len());
+
+    for n in 0..100 {
+        let edited = set(&alice, &id, "item-1", 2 + n % 2).await;
+        assert_eq!(edited.status, StatusCode::OK, "edit {n}: {edited:?}");
+    }
+    let refused = set(&alice, &id, "item-1", 2).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "EDIT_LIMIT_REACHED"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.body["max_edits"], 100);
+    // The order still settles: the customer can cancel it and its units come back.
+    assert_eq!(alice.cancel(&id).await.status, StatusCode::OK);
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_stored_with_a_timeline_near_the_item_limit_is_still_expired_by_the_sweeper_and_its_stock_returns() {
+    let clock = orders_shared::ports::ManualClock::new(chrono::Utc::now());
+    let service = service(Setup {
+        clock: Some(std::sync::Arc::new(clock.clone())),
+        poll_queues: false,
+        ..Setup::default()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 2)]).await;
+
+    // As an order edited thousands of times before edits were bounded is stored: about 390 KB.
+    let table = &service.deployment.tables["OrdersTable"];
+    let key = std::collections::HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(format!("ORDER#{id}"))),
+        ("sk".to_owned(), AttributeValue::S("ORDER".to_owned())),
+    ]);
+    let dynamodb = &service.clients.dynamodb;
+    let item = dynamodb
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let AttributeValue::L(mut history) = item["status_history"].clone() else {
+        panic!("a list")
+    };
+    let entry = |n: usize| {
+        AttributeValue::M(std::collections::HashMap::from([
+            ("status".to_owned(), AttributeValue::S("PENDING_PAYMENT".to_owned())),
+            (
+                "timestamp".to_owned(),
+                AttributeValue::S(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            ),
+            ("actor".to_owned(), AttributeValue::S("customer:alice".to_owned())),
+            (
+                "note".to_owned(),
+                AttributeValue::S(format!("EDITED: item-1 {} -> {}", 1 + n % 2, 2 - n % 2)),
+            ),
+        ]))
+    };
+    history.extend((0..3_000).map(entry));
+    // Padded to the largest item DynamoDB takes, so the next entry would not fit.
+    let padded = |padding: usize| {
+        let mut history = history.clone();
+        let AttributeValue::M(mut last) = entry(3_000) else {
+            unreachable!()
+        };
+        last.insert(
+            "note".to_owned(),
+            AttributeValue::S(format!("EDITED: item-1 1 -> 2 {}", "x".repeat(padding))),
+        );
+        history.push(AttributeValue::M(last));
+        let mut item = item.clone();
+        item.insert("status_history".to_owned(), AttributeValue::L(history));
+        item
+    };
+    let (mut fits, mut too_big) = (0, 120_000);
+    while too_big - fits > 1 {
+        let middle = (fits + too_big) / 2;
+        match dynamodb.put_item().table_name(table).set_item(Some(padded(middle))).send().await {
+            Ok(_) => fits = middle,
+            Err(_) => too_big = middle,
+        }
+    }
+    assert!(fits > 0 && too_big < 120_000, "the item limit was found: {fits}");
+    dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(padded(fits)))
+        .send()
+        .await
+        .unwrap();
+    let stored = alice.order(&id).await.body;
+    assert!(timeline(&stored).len() > 3_000, "the oversized order reads");
+
+    clock.advance(chrono::Duration::hours(2));
+    let report = sweep(service.app.sweeping()).await.unwrap();
+    assert_eq!((report.expired, report.failures), (1, 0), "{report:?}");
+    let expired = alice.order(&id).await.body;
+    assert_eq!(expired["status"], "CANCELLED");
+    assert!(timeline(&expired).len() <= 400, "the timeline is bounded again");
+    assert!(expired["history_trimmed"].as_u64().unwrap() > 2_500);
+    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0), "its stock is back");
 }

@@ -118,11 +118,16 @@ pub struct DomainEvent {
 /// status change is an event (timeline entries that keep the status are not); so are a part
 /// newly shipped or failed, and a refund recorded.
 pub fn events_of(old: Option<&Order>, new: &Order) -> Vec<DomainEvent> {
-    let already = old.map_or(0, |old| old.status_history.len());
-    let mut previous = already
-        .checked_sub(1)
-        .and_then(|last| new.status_history.get(last))
-        .map(|change| change.status);
+    // The entries this change added are the newest ones: as many as the timeline grew by,
+    // counting the notes it dropped to stay bounded.
+    let ever = |order: &Order| {
+        usize::try_from(order.history_trimmed)
+            .unwrap_or(usize::MAX)
+            .saturating_add(order.status_history.len())
+    };
+    let added = old.map_or(new.status_history.len(), |old| ever(new).saturating_sub(ever(old)));
+    let already = new.status_history.len().saturating_sub(added);
+    let mut previous = old.and_then(|old| old.status_history.last()).map(|change| change.status);
     let event = |name: EventName, status, previous_status, note: Option<String>, occurred_at| DomainEvent {
         event_id: format!("{}:{}:{}", new.id, new.version, name.as_str()),
         name,

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::caller;
 use super::payments::order_id;
 use crate::domain::cart::PriceChange;
-use crate::domain::order::EditRefusal;
+use crate::domain::order::{EditRefusal, MAX_EDITS};
 use crate::domain::request::{quantity_from_json, WantedLine};
 use crate::domain::{ItemId, Money, Quantity};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
@@ -61,6 +61,7 @@ impl From<EditError> for ApiError {
                 }
                 EditRefusal::NoSuchLine(item_id) => ApiError::refused(404, "LINE_NOT_FOUND", message, json!({ "item_id": item_id })),
                 EditRefusal::LastLine => ApiError::refused(409, "LAST_LINE", message, json!({})),
+                EditRefusal::LimitReached => ApiError::refused(409, "EDIT_LIMIT_REACHED", message, json!({ "max_edits": MAX_EDITS })),
                 EditRefusal::TooManyLines => ApiError::refused(409, "TOO_MANY_LINES", message, json!({})),
                 EditRefusal::TooMuch => ApiError::refused(422, "QUANTITY_TOO_LARGE", message, json!({ "max_quantity": Quantity::MAX })),
                 EditRefusal::PriceChanged {

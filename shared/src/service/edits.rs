@@ -101,6 +101,9 @@ pub async fn edit_order(
             (EditRequest::Remove { item_id }, _) => LineEdit::Remove { item_id: item_id.clone() },
             (EditRequest::Add { product_id, .. }, None) => return Err(EditError::UnknownProduct(product_id.clone())),
         };
+        if order.changes_nothing(&edit) {
+            return Ok(Some(order));
+        }
         let now = changes.clock.now();
         let deltas = order.edit_lines(edit, pricing, actor, now)?;
         let due = order.payment_due_at.unwrap_or(now + editing.payment_timeout);

@@ -36,8 +36,14 @@ pub enum LineEdit {
     },
 }
 
+/// Most edits one order takes: each is a timeline entry of the order's own item, which must
+/// stay far below DynamoDB's 400 KB whatever a client sends.
+pub const MAX_EDITS: usize = 100;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditRefusal {
+    #[error("an order takes at most {MAX_EDITS} edits; cancel it and place a new one")]
+    LimitReached,
     #[error("an order in {0} cannot be edited; only one awaiting payment can")]
     NotEditable(OrderStatus),
     /// The provider was asked for this order's total; it stays as asked.
@@ -90,6 +96,9 @@ impl Order {
         }
         if let Some(intent) = &self.payment_intent {
             return Err(EditRefusal::PaymentStarted(intent.payment_id.clone()));
+        }
+        if self.edits_made() >= MAX_EDITS {
+            return Err(EditRefusal::LimitReached);
         }
         let before: BTreeMap<Sku, u32> = held(&self.items);
         let taken_before: BTreeMap<Sku, Vec<ShardTake>> = self.items.iter().map(|line| (line.product_id.clone(), line.takes())).collect();
@@ -201,6 +210,25 @@ impl Order {
             })
             .collect();
         Ok(deltas)
+    }
+
+    /// Whether `edit` would leave the order as it is (a quantity set to what it already is):
+    /// such an edit writes nothing and adds nothing to the timeline.
+    pub fn changes_nothing(&self, edit: &LineEdit) -> bool {
+        match edit {
+            LineEdit::SetQuantity { item_id, quantity } => {
+                self.items.iter().any(|line| &line.item_id == item_id && line.quantity == *quantity)
+            }
+            LineEdit::Add { .. } | LineEdit::Remove { .. } => false,
+        }
+    }
+
+    /// The edits made to the order so far, as its timeline records them.
+    pub fn edits_made(&self) -> usize {
+        self.status_history
+            .iter()
+            .filter(|change| change.note.as_deref().is_some_and(|note| note.starts_with("EDITED: ")))
+            .count()
     }
 
     /// A line id no line of the order has had: ids stay stable across edits, and a removed
@@ -328,6 +356,30 @@ mod tests {
         order.edit_lines(again, &pricing(), &actor, Utc::now()).unwrap();
         assert_ne!(order.items[1].item_id.as_str(), "item-2", "a removed line's id is not used again");
         assert_eq!(order.status, OrderStatus::PendingPayment);
+    }
+
+    #[test]
+    fn setting_a_quantity_to_what_it_is_changes_nothing_and_an_order_takes_a_bounded_number_of_edits() {
+        let mut order = awaiting_payment();
+        let actor = Actor::system("t");
+        let set = |quantity| LineEdit::SetQuantity {
+            item_id: ItemId::parse("item-1").unwrap(),
+            quantity: qty(quantity),
+        };
+        let current = order.items[0].quantity.get();
+        assert!(order.changes_nothing(&set(current)));
+        assert!(!order.changes_nothing(&set(current + 1)));
+        for n in 0..MAX_EDITS {
+            let quantity = current + 1 + u32::try_from(n % 2).unwrap();
+            order.edit_lines(set(quantity), &pricing(), &actor, Utc::now()).unwrap();
+        }
+        assert_eq!(order.edits_made(), MAX_EDITS);
+        let entries = order.status_history.len();
+        assert_eq!(
+            order.edit_lines(set(current), &pricing(), &actor, Utc::now()),
+            Err(EditRefusal::LimitReached)
+        );
+        assert_eq!(order.status_history.len(), entries, "a refused edit adds nothing");
     }
 
     #[test]

@@ -34,7 +34,43 @@ pub struct NotCancellable {
     pub status: OrderStatus,
 }
 
+/// Most timeline entries an order keeps, and about the most bytes they take: past either, the
+/// oldest notes (entries that keep the status) are dropped and counted in `history_trimmed`.
+/// Every path that adds notes is bounded (edits, refunds, returns), so this only ever trims an
+/// order stored before those bounds; it keeps any order's item far below DynamoDB's 400 KB, so
+/// the sweeper can always cancel it and give its stock back.
+pub const MAX_HISTORY_ENTRIES: usize = 400;
+pub const MAX_HISTORY_BYTES: usize = 160 * 1024;
+
 impl Order {
+    /// Adds an entry to the timeline, dropping the oldest notes past the bounds.
+    pub(crate) fn record(&mut self, change: StatusChange) {
+        self.status_history.push(change);
+        let size = |change: &StatusChange| 96 + change.actor.as_str().len() + change.note.as_ref().map_or(0, String::len);
+        let mut entries = self.status_history.len();
+        let mut bytes: usize = self.status_history.iter().map(size).sum();
+        if entries <= MAX_HISTORY_ENTRIES && bytes <= MAX_HISTORY_BYTES {
+            return;
+        }
+        // Trim well below the bounds, so that an order at them is not trimmed on every write.
+        let (entries_goal, bytes_goal) = (MAX_HISTORY_ENTRIES * 3 / 4, MAX_HISTORY_BYTES * 3 / 4);
+        let newest = self.status_history.len() - 1;
+        let mut previous = None;
+        let mut kept = Vec::with_capacity(entries);
+        for (index, change) in std::mem::take(&mut self.status_history).into_iter().enumerate() {
+            let is_note = previous == Some(change.status);
+            previous = Some(change.status);
+            if is_note && index < newest && (entries > entries_goal || bytes > bytes_goal) {
+                entries -= 1;
+                bytes -= size(&change);
+                self.history_trimmed += 1;
+                continue;
+            }
+            kept.push(change);
+        }
+        self.status_history = kept;
+    }
+
     /// Moves to `next` if the lifecycle allows it, recording who did it and why.
     pub fn transition(
         &mut self,
@@ -51,7 +87,7 @@ impl Order {
         }
         self.status = next;
         self.updated_at = now;
-        self.status_history.push(StatusChange {
+        self.record(StatusChange {
             status: next,
             timestamp: now,
             actor: actor.clone(),
@@ -167,4 +203,67 @@ fn problem_note(problems: &[LineProblem]) -> String {
         })
         .collect();
     parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::events::{events_of, EventName};
+    use crate::domain::order::tests::awaiting_payment;
+
+    #[test]
+    fn a_timeline_past_its_bounds_drops_its_oldest_notes_never_a_status_change_and_the_outbox_still_sees_each_change_once() {
+        let mut order = awaiting_payment("5.00");
+        let actor = Actor::system("t");
+        let statuses_before: Vec<OrderStatus> = order.status_history.iter().map(|change| change.status).collect();
+        // An order stored before edits were bounded: thousands of long notes.
+        for n in 0..3_000 {
+            order.note(&actor, format!("EDITED: item-1 {n} -> {}{}", n + 1, " ".repeat(100)), Utc::now());
+        }
+        let size: usize = order
+            .status_history
+            .iter()
+            .map(|change| 96 + change.note.as_ref().map_or(0, String::len))
+            .sum();
+        assert!(order.status_history.len() <= MAX_HISTORY_ENTRIES && size <= MAX_HISTORY_BYTES + 256);
+        assert_eq!(
+            order.history_trimmed + order.status_history.len() as u64,
+            statuses_before.len() as u64 + 3_000
+        );
+        let statuses: Vec<OrderStatus> = order
+            .status_history
+            .iter()
+            .map(|change| change.status)
+            .fold(Vec::new(), |mut seen, status| {
+                if seen.last() != Some(&status) {
+                    seen.push(status);
+                }
+                seen
+            });
+        assert_eq!(statuses, statuses_before, "every status change stays");
+        assert!(
+            order
+                .status_history
+                .last()
+                .unwrap()
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("2999 -> 3000"),
+            "the newest note stays"
+        );
+
+        // A cancellation that trims in the same write is still seen, once.
+        let before = order.clone();
+        order.version += 1;
+        order.cancel(&actor, "PAYMENT_TIMEOUT".to_owned(), false, Utc::now()).unwrap();
+        let events = events_of(Some(&before), &order);
+        assert_eq!(
+            events.iter().map(|event| event.name).collect::<Vec<_>>(),
+            [EventName::ReservationExpired]
+        );
+        assert!(events_of(Some(&order), &order).is_empty(), "nothing new, nothing sent");
+    }
 }

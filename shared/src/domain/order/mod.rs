@@ -63,6 +63,10 @@ pub struct Order {
     pub status: OrderStatus,
     pub payment_status: PaymentStatus,
     pub status_history: Vec<StatusChange>,
+    /// Notes dropped from the timeline, oldest first, to keep the order's item bounded (see
+    /// `lifecycle::MAX_HISTORY_ENTRIES`); status changes are never dropped.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_trimmed: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<LineProblem>,
     /// How the customer chose to pay (`POST /orders/{id}/payment`), once they did.
@@ -99,6 +103,10 @@ pub struct Order {
     /// version it read (optimistic concurrency).
     #[serde(default)]
     pub version: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// Whose orders a caller may act on.
@@ -155,6 +163,7 @@ impl Order {
             status: OrderStatus::PendingReservingStock,
             payment_status: PaymentStatus::Pending,
             status_history: vec![entry(OrderStatus::Created), entry(OrderStatus::PendingReservingStock)],
+            history_trimmed: 0,
             problems: Vec::new(),
             payment_method: None,
             payment_intent: None,

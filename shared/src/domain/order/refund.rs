@@ -360,7 +360,7 @@ impl Order {
     /// A timeline entry that keeps the status (a refund, a failed delivery): no status event.
     pub(crate) fn note(&mut self, actor: &Actor, note: String, now: DateTime<Utc>) {
         self.updated_at = now;
-        self.status_history.push(StatusChange {
+        self.record(StatusChange {
             status: self.status,
             timestamp: now,
             actor: actor.clone(),
