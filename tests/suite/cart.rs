@@ -1,7 +1,11 @@
 //! The cart: edits, totals and warnings, checkout at the prices the lines were added at, and a
 //! cart that survives every checkout that did not reserve its stock.
 
-use orders_tests::{assert_invariants, counters, service, Api, Reply, Setup};
+use std::time::Duration;
+
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
+use orders_shared::handlers::QueueFunction;
+use orders_tests::{assert_invariants, counters, eventually, service, Api, Reply, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -280,5 +284,49 @@ async fn a_line_of_a_seller_who_does_not_trade_makes_the_order_invalid_and_holds
     assert_eq!(order["status"], "INVALID");
     assert_eq!(order["problems"][0]["product_id"], "plate");
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0), "nothing held");
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_finished_by_the_queue_keeps_its_price_lock_and_becomes_invalid_when_a_price_moved() {
+    let plan = FaultPlan::default();
+    let service = service(Setup::with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    admin.put_product("plate", "2.00", 10).await;
+    let (alice, bob) = (Api::customer(&service, "alice"), Api::customer(&service, "bob"));
+    let reserve = service
+        .poller(QueueFunction::ReserveStock)
+        .expect("reserve-stock is wired to a queue");
+
+    // Alice did not accept price changes, Bob did; storage refuses both placements long enough
+    // that the queue takes them over (202).
+    let mut accepted = Vec::new();
+    for (customer, accept) in [(&alice, false), (&bob, true)] {
+        add(customer, "mug", 1).await;
+        add(customer, "plate", 1).await;
+        plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+        let body = json!({"shipping_address": address(), "accept_price_changes": accept});
+        let placed = checkout(customer, body, None).await;
+        assert_eq!(placed.status, StatusCode::ACCEPTED, "{placed:?}");
+        accepted.push(placed.body["id"].as_str().unwrap().to_owned());
+    }
+    admin.put_product("mug", "9.50", 10).await;
+    eventually(Duration::from_secs(20), || async {
+        (reserve.poll_once().await.unwrap() == 0).then_some(())
+    })
+    .await;
+
+    let locked = alice.order(&accepted[0]).await.body;
+    assert_eq!(locked["status"], "INVALID", "{locked}");
+    assert_eq!(
+        locked["problems"],
+        json!([{"product_id": "mug", "code": "PRICE_CHANGED", "requested": 1}])
+    );
+    assert_eq!(lines(&alice.get("/api/v1/cart").await.body).len(), 2, "the cart is kept");
+    let repriced = bob.order(&accepted[1]).await.body;
+    assert_eq!(repriced["status"], "PENDING_PAYMENT", "{repriced}");
+    assert_eq!(repriced["items"][0]["unit_price"], "9.50", "Bob accepted today's price");
+    assert_eq!(counters(&admin.product("mug").await), (10, 9, 1), "only Bob's order holds a mug");
     assert_invariants(&service).await;
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use orders_local::RunningService;
+use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
 use orders_shared::handlers::QueueFunction;
 use orders_tests::{drain, emulators, eventually, service, subscribe, Api, Setup};
 use reqwest::{Method, StatusCode};
@@ -138,4 +139,24 @@ async fn customers_and_sellers_hear_of_each_step_once_even_when_events_come_twic
         "each message names the order by its number: {subjects:?}"
     );
     assert_eq!((after.1.len(), after.2.len()), (1, 1), "each seller heard once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_whose_accepted_order_the_queue_refuses_is_told_why() {
+    let plan = FaultPlan::default();
+    let service = service(Setup::with_faults(&plan, true)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 1).await;
+    let customer = format!("cust-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let alice = Api::customer(&service, &customer);
+    plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
+    let accepted = alice.place(&[("mug", 3)], None).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
+    let id = accepted.body["id"].as_str().unwrap().to_owned();
+
+    let told = wait_for(&format!("{customer}@example.com"), &["Order"]).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].0.ends_with("could not be placed"), "{told:?}");
+    assert!(told[0].1.contains("mug (not enough in stock)"), "{told:?}");
+    assert_eq!(alice.order(&id).await.body["status"], "INVALID");
 }

@@ -44,6 +44,22 @@ pub enum LineProblemCode {
     AmountTooLarge,
     /// The product's seller does not trade (the seller registry says `active: false`).
     SellerInactive,
+    /// A checkout's locked price is no longer the product's price: the customer did not accept
+    /// paying today's (the queue reserves such an order only at the prices they were shown).
+    PriceChanged,
+}
+
+impl LineProblemCode {
+    /// The code as the API and the timeline spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutOfStock => "OUT_OF_STOCK",
+            Self::UnknownProduct => "UNKNOWN_PRODUCT",
+            Self::AmountTooLarge => "AMOUNT_TOO_LARGE",
+            Self::SellerInactive => "SELLER_INACTIVE",
+            Self::PriceChanged => "PRICE_CHANGED",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use super::contact::Email;
 use super::events::{DomainEvent, EventName};
 use super::ids::SellerId;
+use super::line::LineProblemCode;
 use super::order::Order;
 use super::order::PartStatus;
 use super::seller::Seller;
@@ -138,6 +139,28 @@ fn customer_message(event: &DomainEvent, order: &Order) -> Option<(String, Vec<S
             }
             (format!("Order {number} cancelled"), text)
         }
+        // Refused at placement, the customer was answered at once (409); only an order the
+        // reserve-stock step refused later (after a 202) needs telling.
+        EventName::OrderInvalid if event.version > 1 => {
+            let reasons: Vec<String> = order
+                .problems
+                .iter()
+                .map(|problem| {
+                    let why = match problem.code {
+                        LineProblemCode::OutOfStock => "not enough in stock".to_owned(),
+                        LineProblemCode::UnknownProduct => "no longer sold".to_owned(),
+                        LineProblemCode::AmountTooLarge => "its amount is more than an order may hold".to_owned(),
+                        LineProblemCode::SellerInactive => "its seller is not trading".to_owned(),
+                        LineProblemCode::PriceChanged => "its price changed since you checked out".to_owned(),
+                    };
+                    format!("{} ({why})", problem.product_id)
+                })
+                .collect();
+            (
+                format!("Order {number} could not be placed"),
+                format!("we could not reserve your order: {}. Nothing was charged.", reasons.join(", ")),
+            )
+        }
         EventName::ReservationExpired => (
             format!("Order {number} expired"),
             "the time to pay for your order has passed, and its items were released.".to_owned(),
@@ -211,5 +234,54 @@ fn render(audience: Audience, to: Email, order: &Order, subject: String, lines: 
         subject,
         lines,
         footer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::events::events_of;
+    use crate::domain::order::tests::awaiting_payment;
+    use crate::domain::{Actor, LineProblem, OrderStatus, Quantity, Sku};
+
+    #[test]
+    fn a_customer_hears_of_an_order_the_queue_refused_but_not_of_one_refused_at_once() {
+        let mut waiting = awaiting_payment("5.00");
+        waiting.status = OrderStatus::PendingReservingStock;
+        waiting.status_history.pop();
+        waiting.customer_email = Email::parse("alice@example.com").ok();
+        waiting.version = 1;
+        let mut refused = waiting.clone();
+        let problem = LineProblem {
+            product_id: Sku::parse("a").unwrap(),
+            code: LineProblemCode::PriceChanged,
+            requested: Quantity::new(1).unwrap(),
+            available: None,
+        };
+        refused
+            .invalidate(vec![problem], &Actor::system("reserve-stock"), Utc::now())
+            .unwrap();
+        refused.version = 2;
+        let later = events_of(Some(&waiting), &refused);
+        assert_eq!(later[0].name, EventName::OrderInvalid);
+        let messages = notifications_for(&later[0], &refused, &HashMap::new());
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].subject.ends_with("could not be placed"), "{}", messages[0].subject);
+        assert!(
+            messages[0].text().contains("a (its price changed since you checked out)"),
+            "{}",
+            messages[0].text()
+        );
+
+        let mut at_once = refused.clone();
+        at_once.version = 1;
+        let placed = events_of(None, &at_once);
+        let invalid = placed.iter().find(|event| event.name == EventName::OrderInvalid).unwrap();
+        assert!(
+            notifications_for(invalid, &at_once, &HashMap::new()).is_empty(),
+            "the 409 told them"
+        );
     }
 }

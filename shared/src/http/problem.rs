@@ -139,12 +139,7 @@ impl ApiError {
             Self::BadParameter { code, .. } => code,
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Self::OrderInvalid(order) => match order.invalid_reason() {
-                Some(LineProblemCode::UnknownProduct) => "UNKNOWN_PRODUCT",
-                Some(LineProblemCode::AmountTooLarge) => "AMOUNT_TOO_LARGE",
-                Some(LineProblemCode::SellerInactive) => "SELLER_INACTIVE",
-                Some(LineProblemCode::OutOfStock) | None => "OUT_OF_STOCK",
-            },
+            Self::OrderInvalid(order) => order.invalid_reason().unwrap_or(LineProblemCode::OutOfStock).as_str(),
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::Refused { code, .. } => code,
             Self::OnHandBelowReserved { .. } => "ON_HAND_BELOW_RESERVED",

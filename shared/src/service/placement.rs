@@ -177,6 +177,7 @@ pub async fn place_order(
         let mut order = Order::new(OrderId::new(), customer.clone(), lines, pricing, &Actor::customer(customer), now)?
             .with_shipping_fees(&fees, pricing)?;
         order.order_number = Some(number.clone());
+        order.prices_locked = request.locked_prices().is_some();
         if let Some(contact) = request.customer() {
             order.customer_name = contact.name.clone();
             order.customer_email = contact.email.clone();

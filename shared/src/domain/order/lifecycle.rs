@@ -140,6 +140,11 @@ impl Order {
                 continue;
             };
             if product.price != line.unit_price {
+                // The customer checked out at the prices shown and did not accept others.
+                if self.prices_locked {
+                    problems.push(problem(LineProblemCode::PriceChanged));
+                    continue;
+                }
                 changes.push(format!("{} {} -> {}", line.product_id, line.unit_price, product.price));
             }
             line.unit_price = product.price;
@@ -192,15 +197,7 @@ impl Order {
 fn problem_note(problems: &[LineProblem]) -> String {
     let parts: Vec<String> = problems
         .iter()
-        .map(|problem| {
-            let code = match problem.code {
-                LineProblemCode::OutOfStock => "OUT_OF_STOCK",
-                LineProblemCode::UnknownProduct => "UNKNOWN_PRODUCT",
-                LineProblemCode::AmountTooLarge => "AMOUNT_TOO_LARGE",
-                LineProblemCode::SellerInactive => "SELLER_INACTIVE",
-            };
-            format!("{}: {code}", problem.product_id)
-        })
+        .map(|problem| format!("{}: {}", problem.product_id, problem.code.as_str()))
         .collect();
     parts.join(", ")
 }

@@ -69,6 +69,11 @@ pub struct Order {
     pub history_trimmed: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<LineProblem>,
+    /// Placed by a checkout that did not accept price changes: the order is only ever charged
+    /// the prices the customer was shown (a queued reservation that finds another price makes
+    /// it INVALID with `PRICE_CHANGED`, never charges the new one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prices_locked: bool,
     /// How the customer chose to pay (`POST /orders/{id}/payment`), once they did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_method: Option<PaymentMethod>,
@@ -164,6 +169,7 @@ impl Order {
             payment_status: PaymentStatus::Pending,
             status_history: vec![entry(OrderStatus::Created), entry(OrderStatus::PendingReservingStock)],
             history_trimmed: 0,
+            prices_locked: false,
             problems: Vec::new(),
             payment_method: None,
             payment_intent: None,
