@@ -131,7 +131,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("POST", "/api/v1/orders/{orderId}/cancel") | ("DELETE", "/api/v1/orders/{orderId}") => Access::OwnerOrAdmin,
         ("POST", "/api/v1/payments/webhook") => Access::Signed,
         ("PATCH", "/api/v1/orders/{orderId}/shipping") => Access::SellerOrAdmin,
-        ("PUT", "/api/v1/orders/{orderId}/status") => Access::AdminOfOrder,
+        ("PUT" | "PATCH", "/api/v1/orders/{orderId}/status") => Access::AdminOfOrder,
         // The fresh order is not delivered: its owner and admins learn there is no invoice yet,
         // everyone else gets the same 404 (the invoice's existence is not disclosed).
         ("GET", "/api/v1/orders/{orderId}/invoice") => Access::OwnerOrAdminNotYet,
@@ -230,7 +230,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{itemId}", "item-1")
                 .replace("{asset}", "app.js");
             let body = match (route.method.as_str(), route.path.as_str()) {
-                ("PUT", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
+                ("PUT" | "PATCH", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", "/api/v1/sellers/{sellerId}") => Some(json!({"name": "Seller One", "email": "one@sellers.example"})),
                 ("PUT", "/api/v1/cart/items/{productId}") => Some(json!({"quantity": 1})),
                 ("POST", "/api/v1/cart/items" | "/api/v1/orders/{orderId}/items") => Some(json!({"product_id": "mug", "quantity": 1})),

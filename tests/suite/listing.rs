@@ -5,9 +5,10 @@ use base64::Engine;
 
 use futures::StreamExt;
 use orders_shared::adapters::faults::FaultPlan;
+use orders_shared::domain::listing::StatusFilter;
 use orders_shared::domain::{ListQuery, OrderStatus, Sort, UserId};
 use orders_tests::{service, Api, Setup};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 async fn all_pages(api: &Api, query: &str) -> Vec<Value> {
@@ -139,7 +140,7 @@ async fn a_status_filter_reads_the_status_index_and_a_small_read_budget_gives_sh
     // every match exactly once.
     let mut query = ListQuery {
         owner: Some(UserId::parse("alice").unwrap()),
-        status: Some(OrderStatus::Cancelled),
+        status: Some(StatusFilter::one(OrderStatus::Cancelled)),
         channel: None,
         from: None,
         to: None,
@@ -292,4 +293,66 @@ async fn sorted_by_status_a_long_history_comes_in_short_pages_each_within_the_re
     assert_eq!(seen.len(), refused + 1);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len(), "no order twice");
     assert!(seen.contains(&paid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_names_of_the_original_requirements_are_accepted_where_they_are_harmless() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (unpaid, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (paid, total) = alice.reserved_order(&[("mug", 1)]).await;
+    Api::payments(&service).confirm(&paid, "pay-1", &total).await;
+    alice.place(&[("no-such-product", 1)], None).await;
+    let (cancelled, _) = alice.reserved_order(&[("mug", 1)]).await;
+
+    // `pending` is both pending statuses; `confirmed` is PAID; for admins and customers alike.
+    for who in [&admin, &alice] {
+        let pending = all_pages(who, "status=pending").await;
+        assert_eq!(pending.len(), 2, "{pending:?}");
+        assert!(pending.iter().all(|order| order["status"] == "PENDING_PAYMENT"));
+        let confirmed = all_pages(who, "status=confirmed&sort=status").await;
+        assert_eq!(
+            confirmed.iter().map(|order| order["id"].as_str().unwrap()).collect::<Vec<_>>(),
+            [paid.as_str()]
+        );
+    }
+    assert_eq!(all_pages(&admin, "status=pending&sort=status").await.len(), 2);
+    assert!(all_pages(&admin, "status=pending")
+        .await
+        .iter()
+        .any(|order| order["id"] == unpaid.as_str()));
+
+    // PATCH moves an order as PUT does.
+    let path = format!("/api/v1/orders/{cancelled}/status");
+    let patched = admin
+        .send(Method::PATCH, &path, Some(serde_json::json!({"status": "CANCELLED"})), &[])
+        .await;
+    assert_eq!(
+        (patched.status, patched.body["status"].as_str()),
+        (StatusCode::OK, Some("CANCELLED")),
+        "{patched:?}"
+    );
+
+    // `start_date` and `end_date` are `from` and `to`; giving both names of one is refused.
+    let today = chrono::Utc::now();
+    let (from, to) = (
+        (today - chrono::Duration::hours(1)).to_rfc3339(),
+        (today + chrono::Duration::hours(1)).to_rfc3339(),
+    );
+    let window = |a: &str, b: &str| format!("{a}={}&{b}={}", from.replace('+', "%2B"), to.replace('+', "%2B"));
+    let ours = all_pages(&admin, &window("from", "to")).await;
+    assert_eq!(ours.len(), 4);
+    assert_eq!(all_pages(&admin, &window("start_date", "end_date")).await, ours);
+    let both = admin
+        .get(&format!("/api/v1/orders?{}&start_date=2026-01-01T00:00:00Z", window("from", "to")))
+        .await;
+    assert_eq!((both.status, both.code()), (StatusCode::BAD_REQUEST, "REPEATED_PARAMETER"));
+    let day = today.format("%Y-%m-%d");
+    let report = admin
+        .get(&format!("/api/v1/orders/analytics/daily?start_date={day}&end_date={day}"))
+        .await;
+    assert_eq!(report.status, StatusCode::OK, "{report:?}");
+    assert_eq!(report.body["days"].as_array().unwrap().len(), 1);
 }

@@ -45,12 +45,42 @@ impl Sort {
     }
 }
 
+/// The statuses a listing keeps: one, or a group the original requirements name with one word
+/// (`pending` for both pending statuses, `confirmed` for PAID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusFilter(Vec<OrderStatus>);
+
+impl StatusFilter {
+    pub fn one(status: OrderStatus) -> Self {
+        Self(vec![status])
+    }
+
+    /// A status name (any case), or `pending` or `confirmed`.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.eq_ignore_ascii_case("pending") {
+            return Some(Self(vec![OrderStatus::PendingReservingStock, OrderStatus::PendingPayment]));
+        }
+        if text.eq_ignore_ascii_case("confirmed") {
+            return Some(Self::one(OrderStatus::Paid));
+        }
+        text.parse().ok().map(Self::one)
+    }
+
+    pub fn contains(&self, status: OrderStatus) -> bool {
+        self.0.contains(&status)
+    }
+
+    pub fn statuses(&self) -> &[OrderStatus] {
+        &self.0
+    }
+}
+
 /// Which orders to list and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     /// Only this user's orders; `None` lists every user's (admins only).
     pub owner: Option<UserId>,
-    pub status: Option<OrderStatus>,
+    pub status: Option<StatusFilter>,
     /// Only orders taken on this channel (a filter on what is read, like `from` and `to`).
     pub channel: Option<Channel>,
     pub from: Option<DateTime<Utc>>,
@@ -70,7 +100,7 @@ impl ListQuery {
 
     /// Whether an order passes the filters that are not part of an index key.
     pub fn admits(&self, order: &Order) -> bool {
-        self.status.is_none_or(|status| order.status == status)
+        self.status.as_ref().is_none_or(|statuses| statuses.contains(order.status))
             && self.channel.is_none_or(|channel| order.channel == channel)
             && self.from.is_none_or(|from| order.created_at >= from)
             && self.to.is_none_or(|to| order.created_at <= to)

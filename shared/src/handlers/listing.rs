@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::domain::delivery::Channel;
+use crate::domain::listing::StatusFilter;
 use crate::domain::{Cursor, ListQuery, Order, OrderId, OrderStatus, Sku, Sort, UserId};
 use crate::http::{json, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::ports::OrderLink;
@@ -112,17 +113,22 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
         })?),
     };
     let wanted = listing.limit;
-    let only = listing.status;
-    let statuses = OrderStatus::ALL
+    let only = listing.status.take();
+    // The statuses listed, in lifecycle order: every one, or those the filter keeps.
+    let listed: Vec<OrderStatus> = OrderStatus::ALL
         .into_iter()
-        .filter(|status| only.is_none_or(|only| only == *status))
+        .filter(|status| only.as_ref().is_none_or(|only| only.contains(*status)))
+        .collect();
+    let statuses = listed
+        .iter()
+        .copied()
         .skip_while(|status| start.as_ref().is_some_and(|start| start.status != *status));
     let mut orders: Vec<Order> = Vec::new();
     let mut next = None;
     // One budget for the whole request, however many statuses and pages it reads.
     let mut read = 0;
     for status in statuses {
-        listing.status = Some(status);
+        listing.status = Some(StatusFilter::one(status));
         listing.after = start
             .as_ref()
             .filter(|start| start.status == status)
@@ -159,12 +165,11 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
         if orders.len() >= usize::from(wanted) || read >= ListQuery::READ_BUDGET {
             // Full (or out of budget) at the end of a status: the next page starts with the
             // following one.
-            next = OrderStatus::ALL
-                .into_iter()
-                .skip_while(|later| *later != status)
+            next = listed
+                .iter()
+                .skip_while(|later| **later != status)
                 .nth(1)
-                .filter(|_| only.is_none())
-                .map(|following| StatusCursor {
+                .map(|&following| StatusCursor {
                     status: following,
                     after: None,
                 });
@@ -235,8 +240,8 @@ fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQue
 fn list_query_of(params: &QueryParams<'_>, owner: Option<UserId>, page: PageSize) -> Result<ListQuery, ApiError> {
     let status = params.parse(
         "status",
-        |raw| raw.parse::<OrderStatus>().ok(),
-        "an order status such as PENDING_PAYMENT",
+        StatusFilter::parse,
+        "an order status such as PENDING_PAYMENT, or pending (both pending statuses) or confirmed (PAID)",
     )?;
     let channel = params.parse(
         "channel",

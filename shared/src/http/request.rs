@@ -53,11 +53,28 @@ where
 /// Query parameters, with unknown and repeated names refused so a typo never goes unnoticed.
 pub struct QueryParams<'a>(Option<&'a lambda_http::aws_lambda_events::query_map::QueryMap>);
 
+/// Names the original requirements use for parameters of ours (`start_date` for `from`), taken
+/// wherever ours are.
+const ALIASES: [(&str, &str); 2] = [("start_date", "from"), ("end_date", "to")];
+
+/// Our name for a parameter given under `name`.
+fn canonical(name: &str) -> &str {
+    ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, ours)| ours)
+}
+
 pub fn query<'a>(request: &'a Request, allowed: &[&str]) -> Result<QueryParams<'a>, ApiError> {
     let params = request.query_string_parameters_ref();
     if let Some(params) = params {
         for (name, _) in params.iter() {
-            if !allowed.contains(&name) {
+            let ours = canonical(name);
+            if ours != name && params.first(ours).is_some() {
+                return Err(ApiError::bad_parameter(
+                    name,
+                    "REPEATED_PARAMETER",
+                    format!("query parameter '{name}' repeats '{ours}'; give one of them"),
+                ));
+            }
+            if !allowed.contains(&ours) {
                 return Err(ApiError::bad_parameter(
                     name,
                     "UNKNOWN_PARAMETER",
@@ -77,8 +94,10 @@ pub fn query<'a>(request: &'a Request, allowed: &[&str]) -> Result<QueryParams<'
 }
 
 impl QueryParams<'_> {
+    /// The parameter under our name, or under the name the requirements give it.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.and_then(|params| params.first(name))
+        let alias = ALIASES.iter().find(|(_, ours)| *ours == name).map(|(alias, _)| *alias);
+        self.0.and_then(|params| params.first(name).or_else(|| params.first(alias?)))
     }
 
     /// Parses a parameter when present, naming it in the error when it is malformed.

@@ -33,7 +33,7 @@ impl Plan {
         };
         let by_time = query.sort.field == SortField::CreatedAt;
         let pick = |created: &'static str, total: &'static str| if by_time { created } else { total };
-        match (&query.owner, query.status) {
+        match (&query.owner, &query.status) {
             // One user's orders: their own partition; a status filter is applied after the read.
             (Some(user), _) => Self {
                 index: pick(index::BY_USER_CREATED, index::BY_USER_TOTAL),
@@ -41,10 +41,15 @@ impl Plan {
                 partitions: vec![user.to_string()],
                 range_name,
             },
-            (None, Some(status)) => Self {
+            // Each status's partitions, merged in sort order like the shards of one status.
+            (None, Some(statuses)) => Self {
                 index: pick(index::BY_STATUS_CREATED, index::BY_STATUS_TOTAL),
                 hash_name: "status_shard",
-                partitions: Sharded::Status(status).all().collect(),
+                partitions: statuses
+                    .statuses()
+                    .iter()
+                    .flat_map(|status| Sharded::Status(*status).all())
+                    .collect(),
                 range_name,
             },
             (None, None) => Self {
