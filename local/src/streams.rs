@@ -28,6 +28,44 @@ pub struct RetryRule {
 
 /// Pause before a failed batch is tried again (Lambda also waits before it retries).
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// Most bytes of records one invocation carries: Lambda's 6 MB payload limit.
+const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
+
+/// The bytes `value` takes as JSON, counted without keeping them.
+fn json_size(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).map_or(usize::MAX, |()| counter.0)
+}
+
+/// Consecutive ranges of items whose sizes add up to at most `max` each (an item larger than
+/// `max` has a range of its own).
+fn ranges_within(sizes: &[usize], max: usize) -> Vec<std::ops::Range<usize>> {
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut bytes: usize = 0;
+    for (index, size) in sizes.iter().enumerate() {
+        match ranges.last_mut() {
+            Some(range) if bytes.saturating_add(*size) <= max => {
+                range.end = index + 1;
+                bytes += size;
+            }
+            _ => {
+                ranges.push(index..index + 1);
+                bytes = *size;
+            }
+        }
+    }
+    ranges
+}
 
 pub struct StreamPoller {
     pub app: Arc<App>,
@@ -223,9 +261,28 @@ impl StreamPoller {
         }
     }
 
-    /// Hands a batch to the function; returns the sequence number to read again from, if any failed.
+    /// Hands a batch to the function, in invocations of at most `MAX_EVENT_BYTES` as Lambda
+    /// splits them (a batch of 400 KB images is tens of megabytes); returns the sequence number
+    /// to read again from, if any failed.
     async fn deliver(&self, records: &[Record]) -> Option<String> {
-        let records: Vec<Value> = records.iter().map(|record| lambda_record(record, &self.stream_arn)).collect();
+        // Sized first and built again per invocation: only one invocation's JSON is held at once.
+        let sizes: Vec<usize> = records
+            .iter()
+            .map(|record| json_size(&lambda_record(record, &self.stream_arn)))
+            .collect();
+        for range in ranges_within(&sizes, MAX_EVENT_BYTES) {
+            let chunk: Vec<Value> = records[range]
+                .iter()
+                .map(|record| lambda_record(record, &self.stream_arn))
+                .collect();
+            if let Some(failed) = self.invoke(chunk).await {
+                return Some(failed);
+            }
+        }
+        None
+    }
+
+    async fn invoke(&self, records: Vec<Value>) -> Option<String> {
         match serde_json::from_value::<Event>(json!({ "Records": records })) {
             Ok(event) => {
                 let response = self.function.handle(&self.app, event).await;
@@ -275,4 +332,22 @@ fn lambda_record(record: &Record, stream_arn: &str) -> Value {
             "StreamViewType": change.and_then(|c| c.stream_view_type()).map(|view| view.as_str()),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_split_into_invocations_within_the_payload_limit_in_its_order() {
+        let sizes = [400, 400, 300, 900, 1_200, 100, 100];
+        let ranges = ranges_within(&sizes, 1_000);
+        assert_eq!(ranges, [0..2, 2..3, 3..4, 4..5, 5..7]);
+        for range in ranges {
+            let bytes: usize = sizes[range.clone()].iter().sum();
+            assert!(bytes <= 1_000 || range.len() == 1, "{range:?}");
+        }
+        assert!(ranges_within(&[], 10).is_empty());
+        assert_eq!(json_size(&json!({"a": [1, 2]})), r#"{"a":[1,2]}"#.len());
+    }
 }
