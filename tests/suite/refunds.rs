@@ -490,3 +490,85 @@ async fn a_part_that_fails_delivery_is_restocked_and_refunded_once_and_the_order
     assert_eq!(delivered.body["payment_status"], "PARTIALLY_REFUNDED");
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restocked_units_leave_the_part_to_ship_with_their_payout_and_once_shipped_come_back_only_by_a_return() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "10.00"), ("plate", "seller-2", "5.00")]).await;
+    let alice = Api::customer(&service, "alice");
+
+    // Restocked while PAID, before the parts exist: the part is made without that unit.
+    let (early, _) = paid_order(&service, &alice, &[("mug", 3)]).await;
+    let one = json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "damaged in store", "restock": true});
+    assert_eq!(refund(&admin, &early, "e1", one.clone()).await.status, StatusCode::CREATED);
+    let status = format!("/api/v1/orders/{early}/status");
+    let processing = admin
+        .send(Method::PUT, &status, Some(json!({"status": "PROCESSING"})), &[])
+        .await
+        .body;
+    assert_eq!(
+        processing["seller_parts"][0]["items"],
+        json!([{"item_id": "item-1", "quantity": 2}]),
+        "{processing}"
+    );
+    assert_eq!(processing["seller_parts"][0]["subtotal"], "20.00");
+
+    // Restocked while the part waits to ship: the part gives the unit up, and its payout.
+    let (id, _) = paid_order(&service, &alice, &[("mug", 3), ("plate", 2)]).await;
+    let status = format!("/api/v1/orders/{id}/status");
+    let before = admin
+        .send(Method::PUT, &status, Some(json!({"status": "PROCESSING"})), &[])
+        .await
+        .body;
+    let part = |order: &Value, seller: &str| {
+        order["seller_parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|part| part["seller_id"] == seller)
+            .cloned()
+    };
+    let mugs_before = part(&before, "seller-1").unwrap();
+    let refunded = refund(&admin, &id, "r1", one.clone()).await;
+    assert_eq!(refunded.status, StatusCode::CREATED, "{refunded:?}");
+    let mugs = part(&refunded.body["order"], "seller-1").unwrap();
+    assert_eq!(mugs["items"], json!([{"item_id": "item-1", "quantity": 2}]));
+    assert_eq!(mugs["subtotal"], "20.00");
+    let amount = |value: &Value| value.as_str().unwrap().parse::<f64>().unwrap();
+    assert!(amount(&mugs["payout"]) < amount(&mugs_before["payout"]), "{mugs} {mugs_before}");
+    assert_eq!(
+        amount(&mugs["payout"]) + amount(&mugs["commission"]),
+        20.0,
+        "the payout and commission are of what ships"
+    );
+
+    // Seller 1 ships: a restock of their units is refused (a return brings them back).
+    let shipped = json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T1"});
+    assert_eq!(Api::seller(&service, "seller-1").report(&id, shipped).await.status, StatusCode::OK);
+    let after_shipping = refund(
+        &admin,
+        &id,
+        "r2",
+        json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "x", "restock": true}),
+    )
+    .await;
+    assert_eq!(
+        (after_shipping.status, after_shipping.code()),
+        (StatusCode::CONFLICT, "ALREADY_SHIPPED"),
+        "{after_shipping:?}"
+    );
+    // Every plate restocked before seller 2 ships: their part goes, and the order has shipped.
+    let plates = json!({"lines": [{"item_id": "item-2", "quantity": 2}], "reason": "out of plates", "restock": true});
+    let emptied = refund(&admin, &id, "r3", plates).await;
+    assert_eq!(emptied.status, StatusCode::CREATED, "{emptied:?}");
+    assert!(part(&emptied.body["order"], "seller-2").is_none());
+    assert_eq!(emptied.body["order"]["status"], "SHIPPED");
+    assert_eq!(counters(&admin.product("plate").await), (10, 10, 0), "the plates never left");
+    assert_eq!(
+        counters(&admin.product("mug").await),
+        (6, 6, 0),
+        "two mugs of each order left; one of each came back"
+    );
+    assert_invariants(&service).await;
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use orders_shared::domain::events::{events_of, DomainEvent, EventName};
-use orders_shared::domain::order::PaymentMethod;
+use orders_shared::domain::order::{PartItem, PartStatus, PaymentMethod, ReturnStatus};
 use orders_shared::domain::{Money, Order, OrderId, OrderStatus, PaymentStatus, Product, Reservation, ReservationStatus, Sku};
 
 use super::{Report, Thresholds, Violation};
@@ -178,10 +178,15 @@ fn parts_cover_lines(order: &Order) -> bool {
                 .map(|item| (item.item_id.to_string(), item.quantity.get(), part.seller_id.to_string()))
         })
         .collect();
+    // Units restocked before they shipped left the parts.
     let mut lines: Vec<(String, u32, String)> = order
         .items
         .iter()
-        .map(|line| (line.item_id.to_string(), line.quantity.get(), line.seller_id.to_string()))
+        .map(|line| {
+            let to_ship = line.quantity.get().saturating_sub(order.units_unshipped(&line.item_id));
+            (line.item_id.to_string(), to_ship, line.seller_id.to_string())
+        })
+        .filter(|(_, to_ship, _)| *to_ship > 0)
         .collect();
     parted.sort();
     lines.sort();
@@ -273,6 +278,38 @@ fn money_back_problems(order: &Order) -> Vec<String> {
                 "{}: {refunded_units} units refunded and {restocked_units} restocked of {sold} sold",
                 line.item_id
             ));
+        }
+    }
+    if order.status != OrderStatus::Cancelled && !order.seller_parts.is_empty() {
+        for line in &order.items {
+            // Back in stock only what never shipped, failed delivery, or came back by a return.
+            let in_units = |units: &[PartItem]| -> u32 {
+                units
+                    .iter()
+                    .filter(|unit| unit.item_id == line.item_id)
+                    .map(|unit| unit.quantity.get())
+                    .sum()
+            };
+            let failed: u32 = order
+                .seller_parts
+                .iter()
+                .filter(|part| part.status == PartStatus::DeliveryFailed)
+                .map(|part| in_units(&part.items))
+                .sum();
+            let returned: u32 = order
+                .returns
+                .iter()
+                .filter(|ret| ret.status == ReturnStatus::Approved)
+                .map(|ret| in_units(&ret.lines))
+                .sum();
+            let may_restock = order.units_unshipped(&line.item_id) + failed + returned;
+            let restocked = order.units_restocked(&line.item_id);
+            if restocked > may_restock {
+                problems.push(format!(
+                    "{}: {restocked} units back in stock but only {may_restock} did not ship or came back",
+                    line.item_id
+                ));
+            }
         }
     }
     if order.status == OrderStatus::Cancelled && order.payment.is_some() && refunded != paid {
@@ -380,6 +417,46 @@ mod tests {
         assert!(
             matches!(partless.violations.as_slice(), [Violation::PartsMismatch { .. }]),
             "{partless}"
+        );
+
+        // Units restocked while their part still ships them all: phantom stock.
+        order.status = OrderStatus::Paid;
+        order
+            .start_fulfilment(&Actor::system("t"), None, |_| Default::default(), now)
+            .unwrap();
+        assert!(judge(&products, &reservations, std::slice::from_ref(&order), unchecked, now).is_clean());
+        let mut phantom = order.clone();
+        let units = phantom.seller_parts[0].items.clone();
+        phantom.refunds.push(orders_shared::domain::order::Refund {
+            refund_id: orders_shared::domain::RefundId::parse("legacy").unwrap(),
+            amount: Money::ZERO,
+            lines: units.clone(),
+            restocked: units,
+            unshipped: Vec::new(),
+            reason: "restocked before the rule".into(),
+            actor: Actor::system("t"),
+            status: orders_shared::domain::order::RefundStatus::Completed,
+            provider_reference: None,
+            created_at: now,
+            completed_at: Some(now),
+        });
+        let caught = judge(&products, &reservations, std::slice::from_ref(&phantom), unchecked, now);
+        assert!(
+            caught
+                .violations
+                .iter()
+                .any(|violation| violation.to_string().contains("back in stock but only 0")),
+            "{caught}"
+        );
+        // Taken out of the part as well, the same units are consistent; left in it, they are not.
+        phantom.refunds[0].unshipped = phantom.refunds[0].restocked.clone();
+        let still_in_part = judge(&products, &reservations, std::slice::from_ref(&phantom), unchecked, now);
+        assert!(
+            still_in_part
+                .violations
+                .iter()
+                .any(|violation| matches!(violation, Violation::PartsMismatch { .. })),
+            "{still_in_part}"
         );
     }
 

@@ -137,6 +137,10 @@ impl From<MoneyBackError> for ApiError {
                 RefundRefusal::UnknownItem(item_id) => ApiError::refused(422, "UNKNOWN_ITEM", message, json!({ "item_id": item_id })),
                 RefundRefusal::KeyReused => ApiError::IdempotencyKeyReused,
                 RefundRefusal::TooMany => ApiError::refused(409, "TOO_MANY_REFUNDS", message, json!({})),
+                RefundRefusal::AlreadyShipped { item_id } => {
+                    ApiError::refused(409, "ALREADY_SHIPPED", message, json!({ "item_id": item_id, "use": "a return" }))
+                }
+                RefundRefusal::NothingLeftToShip => ApiError::refused(409, "CANCEL_INSTEAD", message, json!({})),
             },
             MoneyBackError::Return(refusal) => match refusal {
                 ReturnRefusal::NotDelivered(status) => {

@@ -118,6 +118,10 @@ impl Order {
     ) -> Result<(), IllegalTransition> {
         let mut parts: BTreeMap<SellerId, SellerPart> = BTreeMap::new();
         for line in &self.items {
+            // Units restocked before fulfilment do not ship.
+            let Ok(to_ship) = Quantity::new(line.quantity.get().saturating_sub(self.units_unshipped(&line.item_id))) else {
+                continue;
+            };
             let part = parts.entry(line.seller_id.clone()).or_insert_with(|| SellerPart {
                 seller_id: line.seller_id.clone(),
                 items: Vec::new(),
@@ -135,10 +139,11 @@ impl Order {
             });
             part.items.push(PartItem {
                 item_id: line.item_id.clone(),
-                quantity: line.quantity,
+                quantity: to_ship,
             });
             // Part of an order whose total was held to the bound: cannot pass it.
-            part.subtotal = part.subtotal.checked_add(line.subtotal).unwrap_or(part.subtotal);
+            let value = line.unit_price.checked_mul(to_ship.get()).unwrap_or(line.subtotal);
+            part.subtotal = part.subtotal.checked_add(value).unwrap_or(part.subtotal);
         }
         let sellers = parts.len();
         let mut text = format!("{sellers} seller part{}", if sellers == 1 { "" } else { "s" });
@@ -267,7 +272,7 @@ impl Order {
     /// while some wait, SHIPPED once none waits, and once every part has arrived or failed,
     /// DELIVERED (some arrived) or RETURNED (all failed, back with the sellers and refunded).
     /// A status an order has moved past by returns stays.
-    fn aggregate_status(&self) -> OrderStatus {
+    pub(super) fn aggregate_status(&self) -> OrderStatus {
         if matches!(self.status, OrderStatus::Returned | OrderStatus::ReturnRequested) {
             return self.status;
         }
