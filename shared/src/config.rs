@@ -30,6 +30,8 @@ pub struct Config {
     pub event_bus_name: String,
     /// The queue of admins' batch items.
     pub batch_queue_url: String,
+    /// The refund step's queue.
+    pub refund_queue_url: String,
     /// The marketplace's share of each seller's subtotal, shown on invoices.
     pub commission_rate: Decimal,
     pub pricing: PricingPolicy,
@@ -176,6 +178,7 @@ impl Config {
             reserve_stock_queue_url: required("RESERVE_STOCK_QUEUE_URL")?,
             event_bus_name: required("EVENT_BUS_NAME")?,
             batch_queue_url: required("BATCH_QUEUE_URL")?,
+            refund_queue_url: required("REFUND_QUEUE_URL")?,
             commission_rate,
             pricing: PricingPolicy {
                 currency,
@@ -211,12 +214,13 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    const BASE: [(&str, &str); 5] = [
+    const BASE: [(&str, &str); 6] = [
         ("ORDERS_TABLE", "o"),
         ("INVENTORY_TABLE", "i"),
         ("RESERVE_STOCK_QUEUE_URL", "http://q"),
         ("EVENT_BUS_NAME", "orders"),
         ("BATCH_QUEUE_URL", "http://b"),
+        ("REFUND_QUEUE_URL", "http://r"),
     ];
 
     #[test]

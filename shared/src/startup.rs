@@ -9,7 +9,7 @@ use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::provider::SimulatedProvider;
 use crate::adapters::ses::SesNotifier;
-use crate::adapters::sqs::SqsSagaQueue;
+use crate::adapters::sqs::{SagaQueueUrls, SqsSagaQueue};
 use crate::breaker::Breaker;
 use crate::config::Config;
 use crate::ports::{Clock, SystemClock};
@@ -40,8 +40,11 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> A
         catalogue: Arc::new(store),
         saga: Arc::new(SqsSagaQueue::new(
             clients.sqs,
-            &config.reserve_stock_queue_url,
-            &config.batch_queue_url,
+            SagaQueueUrls {
+                reserve_stock: config.reserve_stock_queue_url.clone(),
+                batch: config.batch_queue_url.clone(),
+                refunds: config.refund_queue_url.clone(),
+            },
         )),
         events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
         payments: Arc::new(SimulatedProvider::default()),

@@ -94,6 +94,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         ("RESERVE_STOCK_QUEUE_URL", "http://q"),
         ("EVENT_BUS_NAME", "orders"),
         ("BATCH_QUEUE_URL", "http://b"),
+        ("REFUND_QUEUE_URL", "http://r"),
     ];
     let candidates = [
         "0",

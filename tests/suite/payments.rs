@@ -1,4 +1,7 @@
-use orders_tests::{assert_invariants, counters, service, sign_webhook, timeline, Api, Setup};
+use std::time::Duration;
+
+use orders_shared::service::sweeper::sweep;
+use orders_tests::{assert_invariants, counters, eventually, service, sign_webhook, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -79,6 +82,49 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
     assert_eq!(order["refunds_due"].as_array().unwrap().len(), 6);
     assert_eq!(order["version"], version, "late payments never rewrite the order");
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+
+    // The sweeper hands them to the refund step, which pays each back once, however often asked.
+    for _ in 0..2 {
+        let report = sweep(service.app.sweeping()).await.unwrap();
+        assert!(report.refunds_redriven <= 1, "{report:?}");
+    }
+    let refunded = eventually(Duration::from_secs(30), || async {
+        let order = alice.order(&id).await.body;
+        let dues = order["refunds_due"].as_array().unwrap().clone();
+        dues.iter().all(|due| due["refund_status"] == "COMPLETED").then_some(dues)
+    })
+    .await;
+    assert!(refunded
+        .iter()
+        .all(|due| due["refund_reference"].is_string() && due["refunded_at"].is_string()));
+    let paid_back: Vec<_> = service
+        .provider
+        .refunds()
+        .into_iter()
+        .filter(|refund| refund.idempotency_key.starts_with(&format!("{id}:late:")))
+        .collect();
+    assert_eq!(paid_back.len(), 6, "each late payment paid back once: {paid_back:?}");
+    assert!(paid_back.iter().all(|refund| refund.amount.to_string() == total));
+    assert_eq!(
+        sweep(service.app.sweeping()).await.unwrap().refunds_redriven,
+        0,
+        "nothing is owed any more"
+    );
+    assert_eq!(
+        alice.order(&id).await.body["version"],
+        version,
+        "still the order itself is not rewritten"
+    );
+
+    // Each refund is an event: counted apart from revenue, and told to the customer.
+    let day = chrono::Utc::now().format("%Y-%m-%d");
+    let expected = format!("{:.2}", 6.0 * total.parse::<f64>().unwrap());
+    let counted = eventually(Duration::from_secs(30), || async {
+        let report = admin.get(&format!("/api/v1/orders/analytics/daily?from={day}&to={day}")).await.body;
+        (report["days"][0]["late_refunds"] == expected.as_str()).then_some(report)
+    })
+    .await;
+    assert_eq!(counted["days"][0]["refunds"], "0.00", "{counted}");
     assert_invariants(&service).await;
 }
 
@@ -296,4 +342,48 @@ async fn a_failed_payment_reported_by_the_provider_cancels_and_releases_and_a_wr
     assert_eq!(again.body["version"], failed.body["version"]);
     assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
     assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_payment_kept_inside_an_order_stored_earlier_becomes_a_record_and_is_paid_back() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
+    assert_eq!(alice.cancel(&id).await.status, StatusCode::OK);
+    // As orders stored before late payments were records of their own keep theirs.
+    let inside = serde_dynamo::to_attribute_value(json!([{
+        "reference": "pay-legacy", "amount": total, "received_at": chrono::Utc::now().to_rfc3339(),
+    }]))
+    .unwrap();
+    service
+        .clients
+        .dynamodb
+        .update_item()
+        .table_name(&service.deployment.tables["OrdersTable"])
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ORDER#{id}")))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("ORDER".into()))
+        .update_expression("SET refunds_due = :inside")
+        .expression_attribute_values(":inside", inside)
+        .send()
+        .await
+        .unwrap();
+
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["refunds_due"][0]["refund_status"], "PENDING", "{order}");
+    sweep(service.app.sweeping()).await.unwrap();
+    let refunded = eventually(Duration::from_secs(30), || async {
+        let order = alice.order(&id).await.body;
+        (order["refunds_due"][0]["refund_status"] == "COMPLETED").then_some(order)
+    })
+    .await;
+    assert_eq!(refunded["refunds_due"].as_array().unwrap().len(), 1, "once: {refunded}");
+    let paid_back = service
+        .provider
+        .refunds()
+        .into_iter()
+        .filter(|refund| refund.payment.as_str() == "pay-legacy")
+        .count();
+    assert_eq!(paid_back, 1);
 }

@@ -9,6 +9,7 @@ use orders_shared::domain::OrderId;
 use orders_shared::handlers::QueueFunction;
 use orders_shared::ports::ManualClock;
 use orders_shared::service::refunds::{settle_refunds, SettleError};
+use orders_shared::service::sweeper::sweep;
 use orders_tests::{
     assert_events_match, assert_invariants, counters, delivered_order, eventually, service, subscribe, timeline, Api, Reply, Setup,
 };
@@ -571,4 +572,38 @@ async fn restocked_units_leave_the_part_to_ship_with_their_payout_and_once_shipp
         "two mugs of each order left; one of each came back"
     );
     assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_whose_message_died_is_redriven_by_the_sweeper_once_overdue_and_paid_once() {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let service = service(Setup {
+        clock: Some(clock.clone()),
+        ..Setup::driven_by_hand()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    stock(&admin, &[("mug", "seller-1", "10.00")]).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = paid_order(&service, &alice, &[("mug", 2)]).await;
+    // Recorded, but its OrderRefunded message never reaches the refund step (nothing polls here).
+    let body = json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "scratched"});
+    assert_eq!(refund(&admin, &id, "lost", body).await.status, StatusCode::CREATED);
+
+    let sweep_now = || async { sweep(service.app.sweeping()).await.unwrap() };
+    assert_eq!(sweep_now().await.refunds_redriven, 0, "its own message may still be on its way");
+    clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(sweep_now().await.refunds_redriven, 1);
+    let step = service.poller(QueueFunction::SettleRefunds).expect("the refund step has a queue");
+    assert_eq!(step.poll_once().await.unwrap(), 1);
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["refunds"][0]["status"], "COMPLETED", "{order}");
+    assert_eq!(sweep_now().await.refunds_redriven, 0, "paid: out of the index");
+    let paid_back = service
+        .provider
+        .refunds()
+        .into_iter()
+        .filter(|refund| refund.idempotency_key.starts_with(&id))
+        .count();
+    assert_eq!(paid_back, 1);
 }

@@ -398,7 +398,6 @@ mod tests {
             reference: orders_shared::domain::PaymentReference::parse("p").unwrap(),
             amount: order.totals.total,
             received_at: now - Duration::minutes(30),
-            kept_apart: false,
         };
         order.pay(payment, &Actor::system("t"), now - Duration::minutes(30)).unwrap();
         reservation.status = ReservationStatus::Converted;

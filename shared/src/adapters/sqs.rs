@@ -6,20 +6,24 @@ use crate::domain::OrderId;
 use crate::ports::{QueueError, SagaQueue};
 use crate::saga::{BatchStep, SagaStep};
 
+/// The queues of the saga's steps.
+#[derive(Debug, Clone)]
+pub struct SagaQueueUrls {
+    pub reserve_stock: String,
+    pub batch: String,
+    /// The refund step's queue (fed by the bus's `OrderRefunded` events, and by the sweeper).
+    pub refunds: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct SqsSagaQueue {
     client: Client,
-    reserve_stock_queue_url: String,
-    batch_queue_url: String,
+    urls: SagaQueueUrls,
 }
 
 impl SqsSagaQueue {
-    pub fn new(client: Client, reserve_stock_queue_url: impl Into<String>, batch_queue_url: impl Into<String>) -> Self {
-        Self {
-            client,
-            reserve_stock_queue_url: reserve_stock_queue_url.into(),
-            batch_queue_url: batch_queue_url.into(),
-        }
+    pub fn new(client: Client, urls: SagaQueueUrls) -> Self {
+        Self { client, urls }
     }
 
     /// Sends these bodies ten to a call; answers the positions of those SQS did not take.
@@ -71,7 +75,17 @@ impl SagaQueue for SqsSagaQueue {
             .iter()
             .map(|order| reserve_stock_body(*order))
             .collect::<Result<Vec<_>, _>>()?;
-        let failed = self.send_batch(&self.reserve_stock_queue_url, &bodies).await?;
+        let failed = self.send_batch(&self.urls.reserve_stock, &bodies).await?;
+        Ok(failed.into_iter().filter_map(|index| orders.get(index).copied()).collect())
+    }
+
+    async fn request_refunds(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, QueueError> {
+        // In the shape of the bus's events the refund step reads: the order in `detail`.
+        let bodies: Vec<String> = orders
+            .iter()
+            .map(|order| serde_json::json!({"detail-type": "RefundsOwed", "detail": {"order_id": order}}).to_string())
+            .collect();
+        let failed = self.send_batch(&self.urls.refunds, &bodies).await?;
         Ok(failed.into_iter().filter_map(|index| orders.get(index).copied()).collect())
     }
 
@@ -89,7 +103,7 @@ impl SagaQueue for SqsSagaQueue {
                 serde_json::to_string(&step).map_err(|err| QueueError(Box::new(err)))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let failed = self.send_batch(&self.batch_queue_url, &bodies).await?;
+        let failed = self.send_batch(&self.urls.batch, &bodies).await?;
         Ok(failed.into_iter().filter_map(|position| indexes.get(position).copied()).collect())
     }
 
@@ -97,7 +111,7 @@ impl SagaQueue for SqsSagaQueue {
         let body = reserve_stock_body(order)?;
         self.client
             .send_message()
-            .queue_url(&self.reserve_stock_queue_url)
+            .queue_url(&self.urls.reserve_stock)
             .message_body(body)
             .send()
             .await

@@ -31,6 +31,10 @@ pub struct DayFigures {
     pub revenue: i64,
     /// Minor units: money paid back.
     pub refunds: i64,
+    /// Minor units: payments paid back because they arrived after their order could no longer
+    /// be paid (never revenue, so apart from `refunds`).
+    #[serde(default)]
+    pub late_refunds: i64,
 }
 
 impl DayFigures {
@@ -42,6 +46,7 @@ impl DayFigures {
         self.expired += other.expired;
         self.revenue += other.revenue;
         self.refunds += other.refunds;
+        self.late_refunds += other.late_refunds;
     }
 }
 
@@ -128,6 +133,7 @@ pub fn contribution(event: &DomainEvent, order: &Order) -> Contribution {
                 add_refunded_lines(&mut added, order, &refund.lines);
             }
         }
+        EventName::LatePaymentRefunded => added.shop.late_refunds = cents(event.amount.unwrap_or(event.total)),
         _ => {}
     }
     added
@@ -317,7 +323,6 @@ mod tests {
             reference: PaymentReference::parse("p").unwrap(),
             amount: order.totals.total,
             received_at: Utc::now(),
-            kept_apart: false,
         };
         order.pay(payment, &Actor::system("t"), Utc::now()).unwrap();
         order.version += 1;

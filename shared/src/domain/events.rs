@@ -12,7 +12,7 @@ use super::money::Money;
 use super::order::Order;
 use super::order::PaymentMethod;
 use super::order::{PartStatus, SellerPart};
-use super::order::{Refund, RETURN_REJECTED};
+use super::order::{Refund, RefundDue, RefundStatus, RETURN_REJECTED};
 use super::status::OrderStatus;
 
 /// The `source` of every event this service publishes.
@@ -37,6 +37,8 @@ pub enum EventName {
     OrderRefunded,
     /// A cash-on-delivery order's cash was collected at delivery (`amount`).
     PaymentCollected,
+    /// A payment that arrived after its order could no longer be paid was paid back (`amount`).
+    LatePaymentRefunded,
 }
 
 impl EventName {
@@ -58,6 +60,7 @@ impl EventName {
             Self::SellerPartDeliveryFailed => "SellerPartDeliveryFailed",
             Self::OrderRefunded => "OrderRefunded",
             Self::PaymentCollected => "PaymentCollected",
+            Self::LatePaymentRefunded => "LatePaymentRefunded",
         }
     }
 
@@ -112,6 +115,51 @@ pub struct DomainEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// A payment that arrived when its order could no longer be paid, as its record stands (the
+/// order's customer, currency and status when it arrived; absent on records from before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatePayment {
+    pub order_id: OrderId,
+    pub user_id: Option<UserId>,
+    pub currency: Option<String>,
+    pub order_status: Option<OrderStatus>,
+    pub due: RefundDue,
+}
+
+/// The event of a late payment's record changing: `LatePaymentRefunded` once the provider has
+/// paid it back (a record from before this, without its order's customer, has none).
+pub fn events_of_late_payment(old: Option<&LatePayment>, new: &LatePayment) -> Vec<DomainEvent> {
+    let was_refunded = old.is_some_and(|old| old.due.refund_status == RefundStatus::Completed);
+    let (RefundStatus::Completed, false, Some(user_id), Some(currency), Some(status)) =
+        (new.due.refund_status, was_refunded, &new.user_id, &new.currency, new.order_status)
+    else {
+        return Vec::new();
+    };
+    let payment = &new.due.payment;
+    vec![DomainEvent {
+        event_id: format!(
+            "{}:late:{}:{}",
+            new.order_id,
+            payment.reference,
+            EventName::LatePaymentRefunded.as_str()
+        ),
+        name: EventName::LatePaymentRefunded,
+        order_id: new.order_id,
+        user_id: user_id.clone(),
+        status,
+        previous_status: Some(status),
+        version: 0,
+        total: payment.amount,
+        currency: currency.clone(),
+        seller_ids: BTreeSet::new(),
+        note: Some(format!("LATE PAYMENT {} refunded", payment.reference)),
+        seller_id: None,
+        refund_id: None,
+        amount: Some(payment.amount),
+        occurred_at: new.due.refunded_at.unwrap_or(payment.received_at),
+    }]
 }
 
 /// The events of one order write: `old` is the order before it (`None` for a new order). A
@@ -256,7 +304,6 @@ mod tests {
             reference: PaymentReference::parse("p").unwrap(),
             amount: before.totals.total,
             received_at: Utc::now(),
-            kept_apart: false,
         };
         paid.pay(payment, &Actor::system("payments"), Utc::now()).unwrap();
         paid.version = 2;

@@ -161,6 +161,14 @@ fn customer_message(event: &DomainEvent, order: &Order) -> Option<(String, Vec<S
                 format!("we could not reserve your order: {}. Nothing was charged.", reasons.join(", ")),
             )
         }
+        EventName::LatePaymentRefunded => (
+            format!("Your payment for order {number} was refunded"),
+            format!(
+                "a payment of {} {} reached us after your order could no longer be paid. We have refunded it in full.",
+                event.amount.unwrap_or(event.total),
+                event.currency
+            ),
+        ),
         EventName::ReservationExpired => (
             format!("Order {number} expired"),
             "the time to pay for your order has passed, and its items were released.".to_owned(),

@@ -8,8 +8,8 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
 use super::stream::{each_record, RecordFailure};
-use crate::adapters::dynamo::order_from_image;
-use crate::domain::events::{events_of, DomainEvent};
+use crate::adapters::dynamo::{is_late_payment_image, late_payment_from_image, order_from_image};
+use crate::domain::events::{events_of, events_of_late_payment, DomainEvent};
 use crate::service::App;
 
 pub async fn publish_events(app: &App, event: Event) -> DynamoDbEventResponse {
@@ -17,17 +17,26 @@ pub async fn publish_events(app: &App, event: Event) -> DynamoDbEventResponse {
         if record.event_name != "INSERT" && record.event_name != "MODIFY" {
             return Ok(());
         }
-        let Some(new) = order_from_image(record.change.new_image)? else {
-            return Ok(());
+        let (old_image, new_image) = (record.change.old_image, record.change.new_image);
+        let (order_id, events) = if is_late_payment_image(&new_image) {
+            let Some(new) = late_payment_from_image(new_image)? else {
+                return Ok(());
+            };
+            let old = late_payment_from_image(old_image)?;
+            (new.order_id, events_of_late_payment(old.as_ref(), &new))
+        } else {
+            let Some(new) = order_from_image(new_image)? else {
+                return Ok(());
+            };
+            let old = order_from_image(old_image)?;
+            (new.id, events_of(old.as_ref(), &new))
         };
-        let old = order_from_image(record.change.old_image)?;
-        let events = events_of(old.as_ref(), &new);
         if events.is_empty() {
             return Ok(());
         }
         publish_all(app, events)
             .await
-            .map_err(|err| RecordFailure::Failed(format!("could not publish the events of order {}: {err}", new.id)))
+            .map_err(|err| RecordFailure::Failed(format!("could not publish the events of order {order_id}: {err}")))
     })
     .await
 }

@@ -21,6 +21,10 @@ pub trait SagaQueue: Send + Sync {
     /// The same for many orders, ten to a call; answers the orders whose request failed.
     async fn request_reservations(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, QueueError>;
 
+    /// Asks the refund step to pay back what these orders owe, ten to a call; answers the orders
+    /// whose request failed.
+    async fn request_refunds(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, QueueError>;
+
     /// Asks the batch consumer to carry out these items of a batch (by their index in it); answers
     /// the indexes whose request failed.
     async fn request_batch_items(&self, batch: &Batch, indexes: &[usize]) -> Result<Vec<usize>, QueueError>;

@@ -8,6 +8,7 @@ use crate::domain::Order;
 use crate::domain::OrderId;
 use crate::domain::OrderStatus;
 use crate::domain::Page;
+use crate::domain::PaymentReference;
 use crate::domain::Reservation;
 use crate::domain::Sku;
 use crate::domain::UserId;
@@ -76,16 +77,38 @@ pub trait OrderStore: Send + Sync {
     /// stock in the same transaction. On success `order.version` is the new stored version.
     async fn update_order(&self, order: &mut Order, expected: OrderStatus, stock: StockChange<'_>) -> Result<(), WriteError>;
 
-    /// Keeps a payment that arrived for an order that can no longer be paid, to be refunded: one
+    /// Keeps a payment that arrived for `order`, which can no longer be paid, to be refunded: one
     /// record per provider payment, beside the order (which does not grow). `false` when this
     /// payment was already on record.
-    async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError>;
+    async fn record_late_payment(&self, order: &Order, payment: &Payment) -> Result<bool, StoreError>;
+
+    /// Records that the provider paid a late payment back; `false` when it was recorded before.
+    async fn complete_late_refund(
+        &self,
+        order: OrderId,
+        payment: &PaymentReference,
+        provider_reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Orders owing a refund the provider has not paid yet (a sparse index, never a scan), the
+    /// longest owed first, at most `limit`.
+    async fn refunds_owed(&self, limit: usize) -> Result<Vec<RefundOwed>, StoreError>;
 
     /// The order with this number, if there is one (through an index, never a scan).
     async fn find_order_by_number(&self, number: &OrderNumber) -> Result<Option<OrderId>, StoreError>;
 
     /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
+}
+
+/// An order that owes a refund, and since when: an admin's or a return's refund (which the refund
+/// step is normally already paying), or a late payment (which only the sweeper drives).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOwed {
+    pub order_id: OrderId,
+    pub since: DateTime<Utc>,
+    pub late_payment: bool,
 }
 
 /// How an order update changes stock, in the same transaction.

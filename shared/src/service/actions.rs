@@ -162,7 +162,6 @@ pub async fn confirm_payment(
             reference: reference.clone(),
             amount,
             received_at: now,
-            kept_apart: false,
         };
         let written = match order.judge_payment(reference, amount) {
             Ok(PaymentDecision::AlreadyApplied) => return Ok(Some(order)),
@@ -173,9 +172,9 @@ pub async fn confirm_payment(
                 sell(changes, &mut order).await?
             }
             Err(refusal @ PaymentRefusal::NotPayable { status, refund: true }) => {
-                // Money arrived for an order that can no longer be paid: keep it on record for a
-                // refund, as a record of its own, once per provider payment.
-                if changes.orders.record_late_payment(order.id, &payment).await? {
+                // Money arrived for an order that can no longer be paid: keep it on record, once
+                // per provider payment; the sweeper has the refund step pay it back.
+                if changes.orders.record_late_payment(&order, &payment).await? {
                     tracing::warn!(%status, "payment received for an order that cannot be paid; refund due");
                 }
                 return Err(refusal.into());

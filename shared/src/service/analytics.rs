@@ -67,6 +67,8 @@ pub struct DailyRow {
     pub expired: i64,
     pub revenue: Decimal,
     pub refunds: Decimal,
+    /// Payments paid back because they arrived after their order could no longer be paid.
+    pub late_refunds: Decimal,
     /// Average order value: revenue over paid orders.
     pub aov: Decimal,
 }
@@ -82,6 +84,7 @@ impl DailyRow {
             expired: figures.expired,
             revenue: money(figures.revenue),
             refunds: money(figures.refunds),
+            late_refunds: money(figures.late_refunds),
             aov: average_order_value(figures),
         }
     }

@@ -167,21 +167,36 @@ pub enum SettleError {
     Crashed(&'static str),
 }
 
-/// The refund step: has the provider pay back every refund the order still owes, then records
-/// each as completed. The provider is asked with the refund's own key, so a step repeated after
-/// a crash (before or after the provider answered) pays nothing twice. Answers how many refunds
-/// it completed.
+/// The refund step: has the provider pay back every refund the order still owes (and every
+/// payment that arrived after it could no longer be paid), then records each as completed. The
+/// provider is asked with the refund's own key, so a step repeated after a crash (before or
+/// after the provider answered) pays nothing twice. Answers how many refunds it completed.
 pub async fn settle_refunds(step: RefundStep<'_>, id: OrderId) -> Result<usize, SettleError> {
     let RefundStep { changes, provider } = step;
     let order = load(changes.orders, id, Access::Anyone).await?;
+    let mut completed = 0;
+    for due in order.late_payments_owed() {
+        let payment = &due.payment;
+        let reference = provider
+            .refund(&payment.reference, &due.provider_key(id), payment.amount, &order.currency)
+            .await?;
+        if changes
+            .orders
+            .complete_late_refund(id, &payment.reference, &reference, changes.clock.now())
+            .await
+            .map_err(ActionError::from)?
+        {
+            tracing::info!(payment = %payment.reference, amount = %payment.amount, "late payment refunded");
+            completed += 1;
+        }
+    }
     let Some(payment) = order.payment.clone() else {
-        return Ok(0);
+        return Ok(completed);
     };
     let owed: Vec<_> = order
         .pending_refunds()
         .map(|refund| (refund.refund_id.clone(), refund.amount))
         .collect();
-    let mut completed = 0;
     for (refund_id, amount) in owed {
         if changes.crashes.crash_at("refund.before_provider") {
             return Err(SettleError::Crashed("refund.before_provider"));

@@ -72,6 +72,9 @@ const RECONCILE_READS: usize = 20_000;
 /// propagation is typically well under a second).
 const INDEX_SETTLE: Duration = Duration::seconds(30);
 pub const SWEEPER: &str = "sweeper";
+/// How long a refund may wait for its own `OrderRefunded` message (sent within seconds, retried
+/// for minutes) before the sweeper sends its order to the refund step again: its message died.
+const REFUND_REDRIVE_AFTER: Duration = Duration::minutes(15);
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
@@ -79,6 +82,9 @@ pub struct SweepReport {
     pub expired: usize,
     /// Orders stuck in PENDING_RESERVING_STOCK handed to the queue again.
     pub redriven: usize,
+    /// Orders owing refunds handed to the refund step: late payments at once, other refunds
+    /// once their own message is overdue.
+    pub refunds_redriven: usize,
     pub checked_products: usize,
     /// Available units moved between the shards of sharded products.
     pub rebalanced_units: i64,
@@ -165,6 +171,10 @@ pub async fn sweep(sweeping: Sweeping<'_>) -> Result<SweepReport, StoreError> {
     }
 
     if within_budget() {
+        redrive_refunds(sweeping, now, &mut report).await?;
+    }
+
+    if within_budget() {
         rebalance(sweeping, &actor, &mut report).await;
     }
 
@@ -182,6 +192,7 @@ pub async fn sweep(sweeping: Sweeping<'_>) -> Result<SweepReport, StoreError> {
     }
     metrics::count("OrdersExpired", report.expired, &[]);
     metrics::count("OrdersRedriven", report.redriven, &[]);
+    metrics::count("RefundsRedriven", report.refunds_redriven, &[]);
     tracing::info!(
         expired = report.expired,
         redriven = report.redriven,
@@ -191,6 +202,34 @@ pub async fn sweep(sweeping: Sweeping<'_>) -> Result<SweepReport, StoreError> {
         "sweep done"
     );
     Ok(report)
+}
+
+/// Hands the refund step the orders owing refunds the provider has not paid: a late payment at
+/// once (nothing else pays it back), another refund once its own message is overdue. The step
+/// pays each once whoever asks, so an early or repeated request costs only a read.
+async fn redrive_refunds(sweeping: Sweeping<'_>, now: chrono::DateTime<chrono::Utc>, report: &mut SweepReport) -> Result<(), StoreError> {
+    let owed = sweeping.changes.orders.refunds_owed(BATCH).await?;
+    let mut orders: Vec<OrderId> = owed
+        .iter()
+        .filter(|owed| owed.late_payment || owed.since <= now - REFUND_REDRIVE_AFTER)
+        .map(|owed| owed.order_id)
+        .collect();
+    orders.sort();
+    orders.dedup();
+    if orders.is_empty() {
+        return Ok(());
+    }
+    match sweeping.saga.request_refunds(&orders).await {
+        Ok(failed) => {
+            report.refunds_redriven += orders.len() - failed.len();
+            report.failures += failed.len();
+        }
+        Err(err) => {
+            report.failures += orders.len();
+            tracing::error!(error = %crate::error_chain(&err), "could not hand the refunds owed to the refund step");
+        }
+    }
+    Ok(())
 }
 
 /// Evens out the shards of every sharded product (their holds drift apart as a rush picks shards

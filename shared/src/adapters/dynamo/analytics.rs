@@ -142,6 +142,7 @@ impl Analytics for DynamoStore {
                 ("expired", shop.expired),
                 ("revenue", shop.revenue),
                 ("refunds", shop.refunds),
+                ("late_refunds", shop.late_refunds),
             ],
             &[],
         ));
@@ -213,6 +214,7 @@ impl Analytics for DynamoStore {
                 expired: number(&item, "expired"),
                 revenue: number(&item, "revenue"),
                 refunds: number(&item, "refunds"),
+                late_refunds: number(&item, "late_refunds"),
             });
         }
         Ok(figures)

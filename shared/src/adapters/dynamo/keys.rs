@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use crate::domain::{IdempotencyKey, OrderId, SellerId, Sku, UserId};
+use crate::domain::{IdempotencyKey, OrderId, PaymentReference, SellerId, Sku, UserId};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -79,6 +79,11 @@ pub fn order_key(id: OrderId) -> Item {
 }
 
 /// The order an order item's partition key names.
+/// A late payment's record, beside its order.
+pub fn late_payment_key(order: OrderId, payment: &PaymentReference) -> Item {
+    key(format!("{}{order}", prefix::ORDER), &format!("{LATE_PAYMENT_SK_PREFIX}{payment}"))
+}
+
 pub fn order_id_of(pk: &str) -> Option<OrderId> {
     pk.strip_prefix(prefix::ORDER).and_then(|id| OrderId::parse(id).ok())
 }
@@ -159,6 +164,7 @@ pub mod index {
     pub const BY_STATUS_TOTAL: &str = "by_status_total";
     /// Orders table: orders waiting in PENDING_RESERVING_STOCK, by creation time.
     pub const BY_RESERVING: &str = "by_reserving";
+    pub const BY_REFUND_DUE: &str = "by_refund_due";
     /// Inventory table: ACTIVE reservations, by deadline.
     pub const BY_EXPIRY: &str = "by_expiry";
 }

@@ -27,7 +27,8 @@ use crate::retry::RetryPolicy;
 
 pub use keys::{prefix, product_key, reservation_key, ORDER_NUMBER_COUNTER_PREFIX};
 pub use records::{
-    decode_stored, describe_keys, movement_from_images, order_from_image, reservation_from_image, StoredItem, UndecodableImage,
+    decode_stored, describe_keys, is_late_payment_image, late_payment_from_image, movement_from_images, order_from_image,
+    reservation_from_image, StoredItem, UndecodableImage,
 };
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckF
 use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
-use super::keys::{index, order_id_of, order_key, reservation_key, shard_key, LATE_PAYMENT_SK_PREFIX, ORDER_SK};
+use super::keys::{index, late_payment_key, order_id_of, order_key, reservation_key, shard_key, LATE_PAYMENT_SK_PREFIX, ORDER_SK};
 use super::records::{
     decode_order, to_attribute, to_item, IdempotencyItem, LatePaymentRecord, OrderLinkRecord, OrderRecord, ReservationRecord, Sharded,
     SETTLED_RETENTION_DAYS,
@@ -14,12 +14,13 @@ use super::transaction::{Role, Transaction, MAX_TRANSACTION_ITEMS};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::numbering::OrderNumber;
-use crate::domain::order::Payment;
+use crate::domain::order::{Payment, RefundDue, RefundStatus};
 use crate::domain::stock::{self, ShardTake};
+use crate::domain::PaymentReference;
 use crate::domain::{
     IdempotencyKey, ListQuery, MovementKind, Order, OrderId, OrderStatus, Page, Quantity, Reservation, ReservationStatus, Sku, UserId,
 };
-use crate::ports::{IdempotencyRecord, OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::ports::{IdempotencyRecord, OrderStore, RefundOwed, Rejection, Settlement, StockChange, StoreError, WriteError};
 
 #[async_trait::async_trait]
 impl OrderStore for DynamoStore {
@@ -37,30 +38,73 @@ impl OrderStore for DynamoStore {
             .into_paginator()
             .items()
             .send();
-        let mut order = None;
+        let mut order: Option<Order> = None;
         let mut late = Vec::new();
         while let Some(item) = items.try_next().await.map_err(classify)? {
             match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
                 Some(ORDER_SK) => order = Some(decode_order(item)?),
                 Some(sk) if sk.starts_with(LATE_PAYMENT_SK_PREFIX) => {
                     let record: LatePaymentRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                    late.push(record.payment);
+                    late.push(record.due);
                 }
                 _ => {}
             }
         }
-        Ok(order.map(|mut order| {
-            for mut payment in late {
-                payment.kept_apart = true;
-                order.add_refund_due(payment);
+        let Some(mut order) = order else { return Ok(None) };
+        // Orders stored before late payments were records of their own keep them inside: each
+        // becomes a record now, before any write of the order (which keeps none inside).
+        for inside in std::mem::take(&mut order.refunds_due) {
+            if !late.iter().any(|due| due.payment.reference == inside.payment.reference) {
+                self.put_once(&self.orders_table, to_item(&LatePaymentRecord::new(&order, &inside))?)
+                    .await?;
+                late.push(inside);
             }
-            order
-        }))
+        }
+        for due in late {
+            order.add_refund_due(due);
+        }
+        Ok(Some(order))
     }
 
-    async fn record_late_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError> {
-        self.put_once(&self.orders_table, to_item(&LatePaymentRecord::new(order, payment))?)
-            .await
+    async fn record_late_payment(&self, order: &Order, payment: &Payment) -> Result<bool, StoreError> {
+        let record = LatePaymentRecord::new(order, &RefundDue::new(payment.clone()));
+        self.put_once(&self.orders_table, to_item(&record)?).await
+    }
+
+    async fn complete_late_refund(
+        &self,
+        order: OrderId,
+        payment: &PaymentReference,
+        provider_reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let completed = self
+            .client
+            .update_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(late_payment_key(order, payment)))
+            .update_expression(
+                "SET refund_status = :done, refund_reference = :reference, refunded_at = :now REMOVE refund_due_shard, refund_due_at",
+            )
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(refund_status) OR refund_status <> :done)")
+            .expression_attribute_values(":done", to_attribute(&RefundStatus::Completed)?)
+            .expression_attribute_values(":reference", AttributeValue::S(provider_reference.to_owned()))
+            .expression_attribute_values(":now", to_attribute(&now)?)
+            .send()
+            .await;
+        match completed {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn refunds_owed(&self, limit: usize) -> Result<Vec<RefundOwed>, StoreError> {
+        let pages = try_join_all(Sharded::RefundsDue.all().map(|shard| self.refunds_owed_page(shard, limit))).await?;
+        let mut owed: Vec<RefundOwed> = pages.into_iter().flatten().collect();
+        owed.sort_by_key(|owed| owed.since);
+        owed.truncate(limit);
+        Ok(owed)
     }
 
     async fn list_orders(&self, query: &ListQuery) -> Result<Page<Order>, StoreError> {
@@ -330,6 +374,36 @@ impl DynamoStore {
             .build()
             .map_err(encode_failure)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// One partition of the sparse index of refunds owed, the longest owed first, up to `limit`.
+    async fn refunds_owed_page(&self, shard: String, limit: usize) -> Result<Vec<RefundOwed>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.orders_table)
+            .index_name(super::keys::index::BY_REFUND_DUE)
+            .key_condition_expression("refund_due_shard = :shard")
+            .expression_attribute_values(":shard", AttributeValue::S(shard))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        // The index projects keys only: the order is in the table key, the kind in its sort key.
+        Ok(output
+            .items()
+            .iter()
+            .filter_map(|item| {
+                let order_id = order_id_of(item.get("pk")?.as_s().ok()?)?;
+                let since = item.get("refund_due_at")?.as_s().ok()?.parse().ok()?;
+                let late_payment = item.get("sk")?.as_s().ok()?.starts_with(LATE_PAYMENT_SK_PREFIX);
+                Some(RefundOwed {
+                    order_id,
+                    since,
+                    late_payment,
+                })
+            })
+            .collect())
     }
 
     /// One partition of the sparse index of orders waiting to be reserved, up to `limit` ids.

@@ -83,11 +83,10 @@ pub struct Order {
     /// The payment that paid for the order.
     #[serde(default)]
     pub payment: Option<Payment>,
-    /// Payments that arrived when the order could no longer be paid: they must be refunded.
-    /// Each is its own stored record (one per provider payment), read back with the order;
-    /// orders stored before that keep theirs inside.
+    /// Payments that arrived when the order could no longer be paid: each is paid back in full.
+    /// Each is its own stored record (one per provider payment), read back with the order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refunds_due: Vec<Payment>,
+    pub refunds_due: Vec<RefundDue>,
     /// One part per seller, from the moment the order goes to fulfilment (PROCESSING).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seller_parts: Vec<SellerPart>,
@@ -284,7 +283,6 @@ pub(crate) mod tests {
             reference: PaymentReference::parse(reference).unwrap(),
             amount: Money::parse(amount).unwrap(),
             received_at: Utc::now(),
-            kept_apart: false,
         }
     }
 
@@ -331,8 +329,8 @@ pub(crate) mod tests {
                 refund: true
             })
         );
-        order.add_refund_due(late.clone());
-        order.add_refund_due(late.clone());
+        order.add_refund_due(RefundDue::new(late.clone()));
+        order.add_refund_due(RefundDue::new(late.clone()));
         assert_eq!(order.refunds_due.len(), 1, "once per provider payment");
         assert_eq!(
             order.judge_payment(&late.reference, late.amount),

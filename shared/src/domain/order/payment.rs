@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::refund::RefundStatus;
 use super::Order;
 use crate::domain::actor::Actor;
-use crate::domain::ids::{PaymentReference, SellerId};
+use crate::domain::ids::{OrderId, PaymentReference, SellerId};
 use crate::domain::money::Money;
 use crate::domain::status::{OrderStatus, PaymentStatus};
 use crate::domain::transition::IllegalTransition;
@@ -22,10 +23,38 @@ pub struct Payment {
     pub reference: PaymentReference,
     pub amount: Money,
     pub received_at: DateTime<Utc>,
-    /// A payment owed back that is stored as its own record, not inside the order (so that no
-    /// number of late payments grows the order); never stored or shown itself.
-    #[serde(skip)]
-    pub kept_apart: bool,
+}
+
+/// A payment that arrived when its order could no longer be paid (cancelled, expired, invalid):
+/// the refund step pays it back in full, once, automatically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundDue {
+    #[serde(flatten)]
+    pub payment: Payment,
+    /// Whether the provider has paid it back (records written before this say nothing: owed).
+    #[serde(default = "RefundStatus::pending")]
+    pub refund_status: RefundStatus,
+    /// The provider's reference for the refund, once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+impl RefundDue {
+    pub fn new(payment: Payment) -> Self {
+        Self {
+            payment,
+            refund_status: RefundStatus::Pending,
+            refund_reference: None,
+            refunded_at: None,
+        }
+    }
+
+    /// The key the provider is asked with: one refund per late payment, however often asked.
+    pub fn provider_key(&self, order: OrderId) -> String {
+        format!("{order}:late:{}", self.payment.reference)
+    }
 }
 
 /// What a payment confirmation does to an order.
@@ -66,7 +95,7 @@ impl Order {
                 expected: self.totals.total,
             }),
             status => {
-                let known = self.refunds_due.iter().any(|due| &due.reference == reference);
+                let known = self.refunds_due.iter().any(|due| &due.payment.reference == reference);
                 Err(PaymentRefusal::NotPayable {
                     status,
                     refund: status.is_terminal() && !known,
@@ -85,10 +114,19 @@ impl Order {
     }
 
     /// Adds a payment owed back, as read with the order; one per provider payment.
-    pub fn add_refund_due(&mut self, payment: Payment) {
-        if !self.refunds_due.iter().any(|due| due.reference == payment.reference) {
-            self.refunds_due.push(payment);
+    pub fn add_refund_due(&mut self, due: RefundDue) {
+        if !self
+            .refunds_due
+            .iter()
+            .any(|known| known.payment.reference == due.payment.reference)
+        {
+            self.refunds_due.push(due);
         }
+    }
+
+    /// Late payments the provider has not paid back yet.
+    pub fn late_payments_owed(&self) -> impl Iterator<Item = &RefundDue> {
+        self.refunds_due.iter().filter(|due| due.refund_status == RefundStatus::Pending)
     }
 }
 
@@ -242,7 +280,6 @@ impl Order {
             reference,
             amount,
             received_at: now,
-            kept_apart: false,
         });
         self.payment_status = PaymentStatus::Paid;
         self.note(actor, format!("PAYMENT_COLLECTED {amount} (cash on delivery)"), now);

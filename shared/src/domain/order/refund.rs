@@ -32,6 +32,12 @@ pub enum RefundStatus {
     Completed,
 }
 
+impl RefundStatus {
+    pub(crate) fn pending() -> Self {
+        Self::Pending
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     pub refund_id: RefundId,
@@ -485,7 +491,6 @@ mod tests {
             reference: PaymentReference::parse("pay").unwrap(),
             amount: order.totals.total,
             received_at: Utc::now(),
-            kept_apart: false,
         };
         order.pay(payment, &Actor::system("t"), Utc::now()).unwrap();
         order

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::*;
 use crate::adapters::dynamo::keys::*;
+use crate::domain::events::LatePayment;
 use crate::domain::{Actor, MovementKind, Order, OrderId, Product, Reservation, Sku, StockMovement};
 
 /// The movement a stream record of the inventory table shows, if it is a product whose
@@ -93,6 +94,26 @@ pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, Unde
     }
     let record: OrderRecord = decode_image(image, "order")?;
     Ok(Some(record.order))
+}
+
+/// Whether a stream image is a late payment's record.
+pub fn is_late_payment_image(image: &serde_dynamo::Item) -> bool {
+    image_entity(image) == Some(Entity::LatePayment)
+}
+
+/// A late payment's record as a stream image shows it, if the image is one.
+pub fn late_payment_from_image(image: serde_dynamo::Item) -> Result<Option<LatePayment>, UndecodableImage> {
+    if !is_late_payment_image(&image) {
+        return Ok(None);
+    }
+    let record: LatePaymentRecord = decode_image(image, "late payment")?;
+    Ok(Some(LatePayment {
+        order_id: record.order_id,
+        user_id: record.user_id,
+        currency: record.currency,
+        order_status: record.order_status,
+        due: record.due,
+    }))
 }
 
 /// The reservation in a stream record's old image, if the record is one.

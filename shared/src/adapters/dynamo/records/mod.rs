@@ -30,6 +30,8 @@ pub enum Sharded {
     Active,
     /// Every order in one status, for listings filtered by status (`status_shard`).
     Status(OrderStatus),
+    /// Orders and late payments owing a refund the provider has not paid (`refund_due_shard`).
+    RefundsDue,
 }
 
 impl Sharded {
@@ -39,6 +41,7 @@ impl Sharded {
             Self::Reserving => "RESERVING",
             Self::Active => "ACTIVE",
             Self::Status(status) => status.as_str(),
+            Self::RefundsDue => "REFUNDS_DUE",
         }
     }
 

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::adapters::dynamo::keys::*;
-use crate::domain::listing::sort_position;
-use crate::domain::order::Payment;
+use crate::domain::listing::{sort_position, timestamp_key};
+use crate::domain::order::{RefundDue, RefundStatus};
 use crate::domain::{IdempotencyKey, Order, OrderId, OrderStatus, SellerId, Sku, SortField, UserId};
 use crate::ports::IdempotencyRecord;
 
@@ -69,6 +69,12 @@ pub struct OrderRecord {
     /// `<STATUS>#<n>`: the all-orders listing filtered by status, by time and by total.
     #[serde(default)]
     pub status_shard: String,
+    /// Present only while the order owes a refund the provider has not paid: the sweeper's
+    /// index of refunds to re-drive, by when the oldest was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_due_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_due_at: Option<String>,
     #[serde(flatten)]
     pub order: Order,
 }
@@ -77,23 +83,43 @@ impl Record for LatePaymentRecord {
     const ENTITY: Entity = Entity::LatePayment;
 }
 
-/// A payment owed back for an order that could no longer be paid, beside the order.
+/// A payment owed back for an order that could no longer be paid, beside the order (so that no
+/// number of late payments grows the order), with what its refund's event needs.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LatePaymentRecord {
     pub pk: String,
     pub sk: String,
     pub order_id: OrderId,
     #[serde(flatten)]
-    pub payment: Payment,
+    pub due: RefundDue,
+    /// The order's customer, currency and status when the payment arrived (absent on records
+    /// written before refunds were automatic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<OrderStatus>,
+    /// Present only while the refund is owed: the sweeper's index of refunds to drive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_due_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_due_at: Option<String>,
 }
 
 impl LatePaymentRecord {
-    pub fn new(order: OrderId, payment: &Payment) -> Self {
+    pub fn new(order: &Order, due: &RefundDue) -> Self {
+        let owed = due.refund_status == RefundStatus::Pending;
         Self {
-            pk: format!("{}{order}", prefix::ORDER),
-            sk: format!("{LATE_PAYMENT_SK_PREFIX}{}", payment.reference),
-            order_id: order,
-            payment: payment.clone(),
+            pk: format!("{}{}", prefix::ORDER, order.id),
+            sk: format!("{LATE_PAYMENT_SK_PREFIX}{}", due.payment.reference),
+            order_id: order.id,
+            due: due.clone(),
+            user_id: Some(order.user_id.clone()),
+            currency: Some(order.currency.clone()),
+            order_status: Some(order.status),
+            refund_due_shard: owed.then(|| Sharded::RefundsDue.of(order.id)),
+            refund_due_at: owed.then(|| timestamp_key(due.payment.received_at)),
         }
     }
 }
@@ -101,10 +127,13 @@ impl LatePaymentRecord {
 impl OrderRecord {
     pub fn new(order: &Order) -> Self {
         let key = order_key(order.id);
-        // Payments owed back that are records of their own stay out of the order item.
+        // Payments owed back are records of their own, beside the order item.
         let mut order = order.clone();
-        order.refunds_due.retain(|due| !due.kept_apart);
+        order.refunds_due.clear();
+        let oldest_owed = order.pending_refunds().map(|refund| refund.created_at).min();
         Self {
+            refund_due_shard: oldest_owed.map(|_| Sharded::RefundsDue.of(order.id)),
+            refund_due_at: oldest_owed.map(timestamp_key),
             pk: string(&key, "pk"),
             sk: ORDER_SK.to_owned(),
             list_shard: Sharded::AllOrders.of(order.id),
