@@ -255,3 +255,55 @@ async fn an_order_the_queue_finishes_holds_from_shards_planned_again_or_becomes_
     assert_eq!(counters(&admin.product("hot").await), (8, 0, 8));
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn price_and_stock_edits_of_a_hot_product_succeed_while_customers_buy_it() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    put_sharded(&admin, "hot", 1_000, 4).await;
+    let buying = std::sync::atomic::AtomicBool::new(true);
+    let customers = futures::future::join_all((0..12).map(|n| {
+        let (service, buying) = (&service, &buying);
+        async move {
+            let customer = Api::customer(service, &format!("buyer-{n}"));
+            let mut placed = 0;
+            while buying.load(std::sync::atomic::Ordering::Relaxed) {
+                let reply = customer.place(&[("hot", 1)], None).await;
+                assert!([StatusCode::CREATED, StatusCode::CONFLICT].contains(&reply.status), "{reply:?}");
+                placed += usize::from(reply.status == StatusCode::CREATED);
+            }
+            placed
+        }
+    }));
+    let edits = async {
+        let mut answers = Vec::new();
+        // Prices and stock, up and down, as a shop changes them during a sale.
+        for (price, on_hand) in [
+            ("2.10", 1_000),
+            ("2.10", 1_050),
+            ("1.90", 1_050),
+            ("1.90", 1_020),
+            ("2.00", 1_100),
+            ("2.05", 1_090),
+        ] {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let body = json!({"name": "Hot", "seller_id": "seller-1", "price": price, "on_hand": on_hand, "stock_shards": 4});
+            let reply = admin.send(Method::PUT, "/api/v1/inventory/hot", Some(body), &[]).await;
+            answers.push((reply.status, reply.body["price"].clone(), reply.body["on_hand"].clone()));
+        }
+        buying.store(false, std::sync::atomic::Ordering::Relaxed);
+        answers
+    };
+    let (sold, answers) = tokio::join!(customers, edits);
+    for (status, price, on_hand) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{answers:?}");
+        assert!(price.is_string() && on_hand.is_i64(), "{answers:?}");
+    }
+    let sold: usize = sold.into_iter().sum();
+    assert!(sold > 0, "the rush bought while the edits went through");
+    let product = admin.product("hot").await;
+    assert_eq!(product["price"], "2.05");
+    // Every unit the rush holds is still held, on top of the last stock the shop set.
+    assert_eq!(counters(&product), (1_090, 1_090 - sold as i64, sold as i64), "{product}");
+    assert_invariants(&service).await;
+}

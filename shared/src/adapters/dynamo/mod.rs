@@ -3,6 +3,7 @@
 //! spans items is one `TransactWriteItems`.
 
 mod analytics;
+mod audit;
 mod batches;
 mod carts;
 mod catalogue;
@@ -14,6 +15,7 @@ mod movements;
 mod notifications;
 mod numbering;
 mod orders;
+mod rebalance;
 mod records;
 mod reservations;
 mod sellers;
@@ -27,8 +29,8 @@ use crate::retry::RetryPolicy;
 
 pub use keys::{prefix, product_key, reservation_key, ORDER_NUMBER_COUNTER_PREFIX};
 pub use records::{
-    decode_stored, describe_keys, is_late_payment_image, late_payment_from_image, movement_from_images, order_from_image,
-    reservation_from_image, StoredItem, UndecodableImage,
+    audit_from_images, decode_stored, describe_keys, is_late_payment_image, late_payment_from_image, movement_from_images,
+    order_from_image, reservation_from_image, StoredItem, UndecodableImage,
 };
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all

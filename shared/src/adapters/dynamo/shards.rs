@@ -1,7 +1,8 @@
 //! Sharded stock in DynamoDB: shard 0 is the product's own item, shards 1.. are items of their
-//! own partition (`PRODUCT#<sku>#<n>`). Reads add the shards up; an admin's `PUT` rewrites every
-//! shard in one transaction conditioned on the versions it read; the sweeper's rebalancing moves
-//! available units between shards with commutative `ADD`s, so it never undoes a hold.
+//! own partition (`PRODUCT#<sku>#<n>`). Reads add the shards up. An admin's `PUT` that keeps the
+//! layout moves `on_hand` on shard 0 with a commutative `ADD` (so it succeeds however many holds
+//! land meanwhile); one that changes the layout rewrites every shard in one transaction
+//! conditioned on the versions it read. The sweeper's rebalancing is in `rebalance`.
 
 use std::collections::HashMap;
 
@@ -16,7 +17,15 @@ use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::stock::{self, ShardStock, StockShards};
 use crate::domain::{Actor, MovementKind, Product, ProductUpdate, Sku};
-use crate::ports::{PutProductError, ShardRebalance, StoreError};
+use crate::ports::{PutProductError, StoreError};
+
+/// What an edit in place came to.
+enum InPlace {
+    Written,
+    /// Shard 0 no longer had the units a decrease takes: read again.
+    LostRace,
+    NotApplicable,
+}
 
 /// Tries of a sharded write that lost to a concurrent one.
 const SHARDED_ATTEMPTS: usize = 4;
@@ -47,7 +56,7 @@ impl DynamoStore {
             .collect()
     }
 
-    async fn read_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+    pub(super) async fn read_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
         use crate::ports::Catalogue;
         Ok(self.get_products(std::slice::from_ref(sku)).await?.remove(sku))
     }
@@ -94,6 +103,19 @@ impl DynamoStore {
                 Some(product) if product.price != update.price => product.price_version + 1,
                 Some(product) => product.price_version,
             };
+            if let (Some(product), None) = (&current, if_match) {
+                let adjusted = self.adjust_in_place(update, product, &shards_now, active, price_version, actor, now);
+                match adjusted.await? {
+                    InPlace::Written => {
+                        return self
+                            .read_product(sku)
+                            .await?
+                            .ok_or_else(|| StoreError::Permanent("a product just written cannot be read".into()).into())
+                    }
+                    InPlace::LostRace => continue,
+                    InPlace::NotApplicable => {}
+                }
+            }
             let mut writes = vec![self.write_head(update, current.as_ref(), &layout[0], active, items, price_version, actor, now)?];
             for shard in layout.iter().skip(1) {
                 writes.push(self.write_shard(sku, shard, versions.get(&shard.shard).copied(), price_version, actor, now)?);
@@ -114,6 +136,72 @@ impl DynamoStore {
             }
         }
         Err(StoreError::Contended("the product's shards kept changing under the update".into()).into())
+    }
+
+    /// An edit that keeps the shard layout, written so that holds landing meanwhile cannot
+    /// refuse it: the catalogue fields set, `on_hand` and `available` moved on shard 0 by the
+    /// difference (`ADD`, conditioned only on shard 0 still having the units a decrease takes),
+    /// and a new price version on every shard. `NotApplicable` for another layout, or a decrease
+    /// shard 0 cannot take: the caller rewrites every shard instead.
+    #[allow(clippy::too_many_arguments)]
+    async fn adjust_in_place(
+        &self,
+        update: &ProductUpdate,
+        current: &Product,
+        shards_now: &[ShardStock],
+        active: StockShards,
+        price_version: u64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<InPlace, StoreError> {
+        let delta = update.on_hand - current.on_hand;
+        let head_available = shards_now.first().map_or(0, |shard| shard.available);
+        if active != current.stock_shards || head_available + delta.min(0) < 0 {
+            return Ok(InPlace::NotApplicable);
+        }
+        let head = Update::builder()
+            .table_name(&self.inventory_table)
+            .set_key(Some(product_key(&update.product_id)))
+            .update_expression(
+                "SET #name = :name, seller_id = :seller, price = :price, price_version = :price_version, updated_at = :now, \
+                 movement_kind = :kind, movement_by = :actor REMOVE movement_ref ADD on_hand :delta, available :delta, version :one",
+            )
+            .condition_expression("attribute_exists(pk) AND shard_items = :items AND available >= :take")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
+            .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
+            .expression_attribute_values(":price_version", number(price_version))
+            .expression_attribute_values(":delta", number(delta))
+            .expression_attribute_values(":take", number(-delta.min(0)))
+            .expression_attribute_values(":items", number(current.shard_item_count()))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+            .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Set.as_str().to_owned()))
+            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
+            .build()
+            .map_err(encode_failure)?;
+        let mut writes = vec![TransactWriteItem::builder().update(head).build()];
+        // Holds from a shard are conditioned on its price version: a new price reaches all.
+        if price_version != current.price_version {
+            for shard in 1..current.shard_item_count() {
+                let priced = Update::builder()
+                    .table_name(&self.inventory_table)
+                    .set_key(Some(shard_key(&update.product_id, shard)))
+                    .update_expression("SET price_version = :price_version, updated_at = :now")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":price_version", number(price_version))
+                    .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
+                    .build()
+                    .map_err(encode_failure)?;
+                writes.push(TransactWriteItem::builder().update(priced).build());
+            }
+        }
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(InPlace::Written),
+            Err(err) if lost_a_race(&err) => Ok(InPlace::LostRace),
+            Err(err) => Err(classify(err)),
+        }
     }
 
     /// The product's own item (shard 0 and the catalogue fields), conditioned on the version read.
@@ -181,7 +269,7 @@ impl DynamoStore {
 
     /// Removes a shard item that no order holds from: as read (its free units were laid out
     /// elsewhere in the same transaction), or, without a version, only once it is empty.
-    fn drop_shard(&self, sku: &Sku, shard: u8, version: Option<u64>) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn drop_shard(&self, sku: &Sku, shard: u8, version: Option<u64>) -> Result<TransactWriteItem, StoreError> {
         let mut delete = Delete::builder()
             .table_name(&self.inventory_table)
             .set_key(Some(shard_key(sku, shard)))
@@ -196,7 +284,7 @@ impl DynamoStore {
     }
 
     /// Lists the product among the sharded ones the sweeper rebalances, or takes it off.
-    fn registry_entry(&self, sku: &Sku, sharded: bool) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn registry_entry(&self, sku: &Sku, sharded: bool) -> Result<TransactWriteItem, StoreError> {
         let expression = if sharded {
             "SET entity = :entity ADD skus :sku"
         } else {
@@ -211,130 +299,6 @@ impl DynamoStore {
             .build()
             .map_err(encode_failure)?;
         Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// Moves available units into or out of a shard (`ADD`, so holds in between are kept); a
-    /// move out is conditioned on the shard still holding that many.
-    fn rebalance_move(&self, sku: &Sku, shard: u8, delta: i64, actor: &Actor, now: DateTime<Utc>) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.inventory_table)
-            .set_key(Some(shard_key(sku, shard)))
-            .update_expression(
-                "SET updated_at = :now, movement_kind = :kind, movement_by = :actor REMOVE movement_ref \
-                 ADD on_hand :delta, available :delta, version :one",
-            )
-            .expression_attribute_values(":delta", number(delta))
-            .expression_attribute_values(":one", number(1))
-            .expression_attribute_values(":now", AttributeValue::S(timestamp_key(now)))
-            .expression_attribute_values(":kind", AttributeValue::S(MovementKind::Rebalance.as_str().to_owned()))
-            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()));
-        let update = if delta < 0 {
-            update
-                .condition_expression("attribute_exists(pk) AND available >= :take")
-                .expression_attribute_values(":take", number(-delta))
-        } else {
-            update.condition_expression("attribute_exists(pk)")
-        };
-        Ok(TransactWriteItem::builder().update(update.build().map_err(encode_failure)?).build())
-    }
-
-    /// The products the sweeper rebalances.
-    pub(super) async fn registered_sharded(&self) -> Result<Vec<Sku>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.inventory_table)
-            .set_key(Some(sharded_registry_key()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let skus = output
-            .item
-            .and_then(|mut item| item.remove("skus"))
-            .and_then(|skus| skus.as_ss().ok().cloned())
-            .unwrap_or_default();
-        Ok(skus.iter().filter_map(|sku| Sku::parse(sku).ok()).collect())
-    }
-
-    /// One rebalancing step of a sharded product: even out the active shards and empty the
-    /// draining ones; once a draining shard holds nothing, remove it.
-    pub(super) async fn rebalance(&self, sku: &Sku, actor: &Actor, now: DateTime<Utc>) -> Result<ShardRebalance, StoreError> {
-        let Some(product) = self.read_product(sku).await? else {
-            let off = self.registry_entry(sku, false)?;
-            self.client
-                .transact_write_items()
-                .transact_items(off)
-                .send()
-                .await
-                .map_err(classify)?;
-            return Ok(ShardRebalance::default());
-        };
-        let shards = shards_of(&product);
-        let moves = stock::rebalance(&shards, product.stock_shards);
-        if !moves.is_empty() {
-            let writes = moves
-                .iter()
-                .map(|(shard, delta)| self.rebalance_move(sku, *shard, *delta, actor, now))
-                .collect::<Result<Vec<_>, _>>()?;
-            let moved = self.commit_or_next_sweep(writes).await?;
-            return Ok(ShardRebalance {
-                units_moved: if moved {
-                    moves.iter().filter(|(_, delta)| *delta > 0).map(|(_, delta)| *delta).sum()
-                } else {
-                    0
-                },
-                shards_removed: 0,
-            });
-        }
-        let active = product.stock_shards.get();
-        let drained: Vec<u8> = shards
-            .iter()
-            .filter(|shard| shard.shard >= active && shard.on_hand == 0 && shard.reserved == 0)
-            .map(|shard| shard.shard)
-            .collect();
-        let kept = shards
-            .iter()
-            .filter(|shard| !drained.contains(&shard.shard))
-            .map(|shard| shard.shard.saturating_add(1))
-            .max()
-            .unwrap_or(1)
-            .max(active);
-        if drained.is_empty() {
-            return Ok(ShardRebalance::default());
-        }
-        let mut writes = drained
-            .iter()
-            .map(|shard| self.drop_shard(sku, *shard, None))
-            .collect::<Result<Vec<_>, _>>()?;
-        let head = Update::builder()
-            .table_name(&self.inventory_table)
-            .set_key(Some(product_key(sku)))
-            .update_expression("SET shard_items = :kept")
-            .condition_expression("stock_shards = :active")
-            .expression_attribute_values(":kept", number(kept))
-            .expression_attribute_values(":active", number(active))
-            .build()
-            .map_err(encode_failure)?;
-        writes.push(TransactWriteItem::builder().update(head).build());
-        if kept <= 1 {
-            writes.push(self.registry_entry(sku, false)?);
-        }
-        let removed = self.commit_or_next_sweep(writes).await?;
-        Ok(ShardRebalance {
-            units_moved: 0,
-            shards_removed: if removed { drained.len() } else { 0 },
-        })
-    }
-
-    /// Commits one rebalancing transaction; `false` when a hold or an admin changed a shard
-    /// since it was read, which leaves the step to the next sweep.
-    async fn commit_or_next_sweep(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok(true),
-            Err(err) if lost_a_race(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
     }
 }
 
@@ -399,6 +363,6 @@ fn rewrite(
         .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
 }
 
-fn number(value: impl ToString) -> AttributeValue {
+pub(super) fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
