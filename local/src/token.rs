@@ -28,9 +28,12 @@ pub struct Claims {
     /// Cognito's custom attribute naming the seller a `seller` group member acts for.
     #[serde(rename = "custom:seller_id", default, skip_serializing_if = "Option::is_none")]
     pub seller_id: Option<String>,
-    /// The verified address and name an ID token carries (orders keep them for notifications).
+    /// The address and name an ID token carries (orders keep them for notifications), and
+    /// whether the user proved they read that address: only then is it mailed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -57,6 +60,9 @@ impl Claims {
                 claims.insert(name.to_owned(), value.clone());
             }
         }
+        if self.email.is_some() {
+            claims.insert("email_verified".to_owned(), self.email_verified.to_string());
+        }
         claims
     }
 }
@@ -80,11 +86,13 @@ pub fn mint_seller(
         iss: ISSUER.to_owned(),
         exp: now + ttl_seconds,
         iat: now,
-        token_use: "access".to_owned(),
+        // Shaped as Cognito ID tokens, which carry the contact claims (access tokens do not).
+        token_use: "id".to_owned(),
         groups: groups.iter().map(|group| (*group).to_owned()).collect(),
         seller_id: seller_id.map(str::to_owned),
         // Local users are reachable at <user>@example.com (moto's SES takes any address).
         email: Some(format!("{user}@example.com")),
+        email_verified: true,
         name: Some(user.to_owned()),
     };
     encode(
@@ -116,6 +124,8 @@ mod tests {
             claims.as_gateway_claims().get("cognito:groups").map(String::as_str),
             Some("[admin]")
         );
+        assert_eq!(claims.token_use, "id");
+        assert_eq!(claims.as_gateway_claims().get("email_verified").map(String::as_str), Some("true"));
     }
 
     #[test]

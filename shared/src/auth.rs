@@ -42,7 +42,7 @@ impl Identity {
             .flatten();
         let claim = |name: &str| claims.get(name).map(String::as_str);
         Some(Self {
-            contact: Contact::from_claims(claim("name"), claim("email")),
+            contact: Contact::from_claims(claim("name"), verified_email(claim("email"), claim("email_verified"))),
             is_admin: member(ADMIN_GROUP),
             is_payments_service: member(PAYMENTS_GROUP),
             seller_id,
@@ -86,9 +86,25 @@ fn parse_groups(text: &str) -> Vec<String> {
     }
 }
 
+/// The caller's address only when the identity provider verified it: a user may change their
+/// `email` attribute, and mail must never go where its owner did not prove to read it. API
+/// Gateway hands every claim over as a string.
+fn verified_email<'a>(email: Option<&'a str>, email_verified: Option<&str>) -> Option<&'a str> {
+    email.filter(|_| email_verified == Some("true"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_verified_address_is_trusted_for_mail() {
+        assert_eq!(verified_email(Some("a@example.com"), Some("true")), Some("a@example.com"));
+        for unverified in [Some("false"), None, Some("TRUE "), Some("1")] {
+            assert_eq!(verified_email(Some("a@example.com"), unverified), None, "{unverified:?}");
+        }
+        assert_eq!(verified_email(None, Some("true")), None);
+    }
 
     #[test]
     fn groups_parse_from_every_shape_api_gateway_sends() {
