@@ -122,7 +122,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
     Some(match (method, path) {
         ("PUT" | "GET", "/api/v1/inventory/{productId}")
         | ("POST", "/api/v1/inventory/{productId}/adjustments")
-        | ("GET", "/api/v1/inventory/{productId}/movements") => Access::Admin,
+        | ("GET", "/api/v1/inventory/{productId}/movements")
+        | ("GET", "/api/v1/audit/{subject}/{id}") => Access::Admin,
         ("POST" | "GET", "/api/v1/orders") => Access::SignedIn,
         ("GET", "/api/v1/orders/{orderId}" | "/api/v1/orders/by-number/{orderNumber}") => Access::OwnerOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/payment") => Access::OwnerOrAdmin,
@@ -228,7 +229,9 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 .replace("{returnId}", "ret-1")
                 .replace("{sellerId}", "seller-1")
                 .replace("{itemId}", "item-1")
-                .replace("{asset}", "app.js");
+                .replace("{asset}", "app.js")
+                .replace("{subject}", "products")
+                .replace("{id}", "mug");
             let body = match (route.method.as_str(), route.path.as_str()) {
                 ("PUT" | "PATCH", "/api/v1/orders/{orderId}/status") => Some(json!({"status": "CANCELLED", "note": "matrix"})),
                 ("PUT", "/api/v1/sellers/{sellerId}") => Some(json!({"name": "Seller One", "email": "one@sellers.example"})),

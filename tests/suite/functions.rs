@@ -84,6 +84,51 @@ fn the_openapi_document_describes_exactly_the_routes_the_template_serves() {
 }
 
 #[test]
+fn no_user_can_write_which_seller_they_are_and_the_pages_client_reads_whether_an_email_is_verified() {
+    let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let resources = spec["Resources"].as_mapping().unwrap();
+    let clients: Vec<&serde_yaml_ng::Value> = resources
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::Cognito::UserPoolClient")
+        .collect();
+    assert!(!clients.is_empty());
+    let names = |value: &serde_yaml_ng::Value| -> BTreeSet<String> {
+        value
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|name| name.as_str().map(str::to_owned))
+            .collect()
+    };
+    for client in clients {
+        let properties = &client["Properties"];
+        // Without WriteAttributes a client may write every writable attribute, custom ones too.
+        let writable = names(&properties["WriteAttributes"]);
+        assert!(!writable.is_empty(), "an app client must list what users may write");
+        assert!(
+            writable.iter().all(|name| !name.starts_with("custom:")),
+            "users write no custom attribute: {writable:?}"
+        );
+        assert!(names(&properties["ReadAttributes"]).contains("email_verified"));
+    }
+}
+
+#[test]
+fn mail_may_be_sent_only_as_the_shops_own_sender() {
+    let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
+    let grants: Vec<&str> = text
+        .split("Action: [ses:SendEmail]")
+        .skip(1)
+        .map(|after| after.lines().find(|line| line.contains("Resource:")).unwrap_or_default())
+        .collect();
+    assert!(!grants.is_empty(), "the notifications function sends mail");
+    for resource in grants {
+        assert!(resource.trim_end().ends_with(":identity/${NotificationSender}\""), "{resource}");
+    }
+}
+
+#[test]
 fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_cold_start() {
     let template = Template::load(&orders_local::template_path()).unwrap();
     let text = std::fs::read_to_string(orders_local::template_path()).unwrap();

@@ -241,3 +241,59 @@ async fn every_restock_adjustment_hold_sale_and_release_appears_once_in_the_move
         "INVALID_CURSOR"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_an_admin_makes_to_a_product_or_a_seller_is_in_its_audit_trail_and_nothing_else_is() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    admin.put_product("mug", "9.50", 10).await;
+    admin.put_product("mug", "9.50", 25).await;
+    let alice = Api::customer(&service, "alice");
+    alice.reserved_order(&[("mug", 2)]).await;
+    let seller = |email: &str| json!({"name": "Mugs Inc", "email": email});
+    for email in ["mugs@sellers.example", "orders@mugs.example"] {
+        let put = admin.send(Method::PUT, "/api/v1/sellers/seller-1", Some(seller(email)), &[]).await;
+        assert_eq!(put.status, StatusCode::OK, "{put:?}");
+    }
+
+    let trail = |path: &'static str, wanted: usize| {
+        let admin = &admin;
+        orders_tests::eventually(std::time::Duration::from_secs(20), move || async move {
+            let page = admin.get(path).await;
+            (page.body["entries"].as_array().map(Vec::len) == Some(wanted)).then_some(page.body)
+        })
+    };
+    // Created, repriced, restocked; the customer's hold is not an admin's change.
+    let product = trail("/api/v1/audit/products/mug", 3).await;
+    let entries = product["entries"].as_array().unwrap();
+    assert_eq!(
+        entries[0]["changes"],
+        json!([{"field": "on_hand", "before": "10", "after": "25"}]),
+        "newest first: {product}"
+    );
+    assert_eq!(
+        entries[1]["changes"],
+        json!([{"field": "price", "before": "8.00", "after": "9.50"}])
+    );
+    let created = entries[2]["changes"].as_array().unwrap();
+    assert!(created.iter().all(|change| change["before"].is_null()), "{created:?}");
+    assert!(
+        entries.iter().all(|entry| entry["actor"].as_str().unwrap().starts_with("admin:")),
+        "{product}"
+    );
+    // The test set-up registered the seller first, then the admin changed it twice.
+    let sellers = trail("/api/v1/audit/sellers/seller-1", 3).await;
+    assert_eq!(
+        sellers["entries"][0]["changes"],
+        json!([{"field": "email", "before": "mugs@sellers.example", "after": "orders@mugs.example"}])
+    );
+
+    // A page at a time, and only for admins.
+    let first = admin.get("/api/v1/audit/products/mug?limit=2").await.body;
+    let cursor = first["next_cursor"].as_str().expect("more than one page");
+    let rest = admin.get(&format!("/api/v1/audit/products/mug?limit=2&cursor={cursor}")).await.body;
+    assert_eq!(rest["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(alice.get("/api/v1/audit/products/mug").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.get("/api/v1/audit/orders/mug").await.status, StatusCode::BAD_REQUEST);
+}

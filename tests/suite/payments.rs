@@ -332,7 +332,28 @@ async fn a_failed_payment_reported_by_the_provider_cancels_and_releases_and_a_wr
     let unknown = json!({"type": "payment.refunded", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD"});
     assert_eq!(provider.webhook(&unknown, None).await.code(), "VALIDATION_FAILED");
 
-    let failure = json!({"type": "payment.failed", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD", "livemode": false});
+    // Only the failure of the order's current attempt cancels it.
+    let stranger = json!({"type": "payment.failed", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD"});
+    let ignored = provider.webhook(&stranger, None).await;
+    assert_eq!(
+        (ignored.status, ignored.code()),
+        (StatusCode::CONFLICT, "PAYMENT_NOT_CURRENT"),
+        "{ignored:?}"
+    );
+    assert_eq!(alice.order(&id).await.body["status"], "PENDING_PAYMENT");
+    let started = alice
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/payment"),
+            Some(json!({"method": "online"})),
+            &[],
+        )
+        .await;
+    let attempt = started.body["payment_id"].as_str().expect("an online payment has an id").to_owned();
+    let earlier = json!({"type": "payment.failed", "order_id": id, "payment_reference": "pi_earlier", "amount": total, "currency": "USD"});
+    assert_eq!(provider.webhook(&earlier, None).await.code(), "PAYMENT_NOT_CURRENT");
+
+    let failure = json!({"type": "payment.failed", "order_id": id, "payment_reference": attempt, "amount": total, "currency": "USD", "livemode": false});
     let failed = provider.webhook(&failure, None).await;
     assert_eq!(failed.status, StatusCode::OK, "{failed:?}");
     assert_eq!(failed.body["status"], "CANCELLED");
@@ -386,4 +407,33 @@ async fn a_late_payment_kept_inside_an_order_stored_earlier_becomes_a_record_and
         .filter(|refund| refund.payment.as_str() == "pay-legacy")
         .count();
     assert_eq!(paid_back, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn money_reported_for_an_order_the_shop_does_not_have_is_kept_on_record_once() {
+    let service = service(Setup::driven_by_hand()).await;
+    let provider = Api::anonymous(&service);
+    let unknown = "01a24a4e-0000-7000-8000-000000000001";
+    let event =
+        json!({"type": "payment.succeeded", "order_id": unknown, "payment_reference": "pi_stray", "amount": "12.00", "currency": "USD"});
+    for _ in 0..2 {
+        let answer = provider.webhook(&event, None).await;
+        assert_eq!((answer.status, answer.code()), (StatusCode::NOT_FOUND, "ORDER_NOT_FOUND"));
+    }
+    let tables = &service.deployment.tables;
+    let report = orders_local::check::check(
+        &service.clients.dynamodb,
+        &tables["OrdersTable"],
+        &tables["InventoryTable"],
+        orders_local::check::Thresholds::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let kept: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
+    assert_eq!(kept.len(), 1, "once: {kept:?}");
+    assert!(
+        kept[0].contains("pi_stray") && kept[0].contains("12.00") && kept[0].contains(unknown),
+        "{kept:?}"
+    );
 }

@@ -107,7 +107,7 @@ async fn register_sellers(service: &RunningService) {
         service
             .app
             .sellers
-            .put_seller(&update, chrono::Utc::now())
+            .put_seller(&update, &orders_shared::domain::Actor::system("test-setup"), chrono::Utc::now())
             .await
             .expect("the sellers are registered");
     }

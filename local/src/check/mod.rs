@@ -89,6 +89,8 @@ pub enum Violation {
     MoneyBack { order: OrderId, detail: String },
     #[error("order {order}: {detail}")]
     EventMismatch { order: OrderId, detail: String },
+    #[error("payment {reference} of {amount} names order {order}, which this shop does not have: pay it back")]
+    UnmatchedPayment { order: OrderId, reference: String, amount: String },
 }
 
 #[derive(Debug, Default, Clone)]
@@ -175,8 +177,22 @@ pub async fn check(
             product.add_up_shards(more);
         }
     }
-    let orders = stored_orders(client, orders_table).await?;
-    Ok(judge(&products, &reservations, &orders, thresholds, now))
+    let mut orders = Vec::new();
+    let mut unmatched = Vec::new();
+    for item in scan(client, orders_table).await? {
+        match item {
+            StoredItem::Order(order) => orders.push(*order),
+            StoredItem::UnmatchedPayment(order, payment) => unmatched.push(Violation::UnmatchedPayment {
+                order,
+                reference: payment.reference.to_string(),
+                amount: payment.amount.to_string(),
+            }),
+            _ => {}
+        }
+    }
+    let mut report = judge(&products, &reservations, &orders, thresholds, now);
+    report.violations.extend(unmatched);
+    Ok(report)
 }
 
 /// Every order of the orders table, read strongly consistent.

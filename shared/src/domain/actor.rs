@@ -30,4 +30,9 @@ impl Actor {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An actor as this service stored it (an item's `movement_by` or `updated_by`).
+    pub fn stored(text: &str) -> Self {
+        Self(text.to_owned())
+    }
 }

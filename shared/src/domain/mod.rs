@@ -17,6 +17,7 @@ pub mod validation;
 // What is built from it.
 pub mod allocation;
 pub mod analytics;
+pub mod audit;
 pub mod batch;
 pub mod cart;
 pub mod events;

@@ -154,8 +154,9 @@ pub async fn product_movements(app: &App, request: Request) -> HttpResult {
     )
 }
 
-/// A movements cursor: the base64url of a movement's sort key, `<timestamp>#<sequence>`.
-fn decode_movement_cursor(raw: &str) -> Option<String> {
+/// A cursor of a log kept by time and stream record (movements, the audit trail): the base64url
+/// of an entry's sort key, `<timestamp>#<sequence>`.
+pub(crate) fn decode_movement_cursor(raw: &str) -> Option<String> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
     let (at, sequence) = text.split_once('#')?;
     let well_formed =

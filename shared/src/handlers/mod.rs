@@ -2,6 +2,7 @@
 //! middleware, and what the queue and stream consumers and the request extractors share.
 
 pub mod analytics;
+pub mod audit;
 pub mod batch;
 pub mod cart;
 pub mod edits;

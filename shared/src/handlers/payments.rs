@@ -119,7 +119,7 @@ pub async fn payment_failed(app: &App, request: Request) -> HttpResult {
     let identity = payments_caller(&request)?;
     let id = order_id(&request)?;
     let reason = optional_reason(&request)?;
-    fail(app, id, &identity.actor(), reason).await
+    fail(app, id, &identity.actor(), reason, None).await
 }
 
 /// `POST /payments/webhook`: the provider's signed report of a payment, with no JWT. A bad or
@@ -144,7 +144,7 @@ pub async fn payment_webhook(app: &App, request: Request) -> HttpResult {
     let actor = Actor::system(PAYMENT_PROVIDER);
     match event.kind {
         WebhookKind::Succeeded => confirm(app, event.order_id, &event.reference, event.amount, &actor).await,
-        WebhookKind::Failed => fail(app, event.order_id, &actor, None).await,
+        WebhookKind::Failed => fail(app, event.order_id, &actor, None, Some(event.reference)).await,
     }
 }
 
@@ -153,8 +153,9 @@ async fn confirm(app: &App, id: OrderId, reference: &PaymentReference, amount: M
     json(200, &order)
 }
 
-async fn fail(app: &App, id: OrderId, actor: &Actor, reason: Option<String>) -> HttpResult {
-    let (order, _) = actions::cancel_order(app.order_changes(), id, Access::Anyone, actor, CancelReason::PaymentFailed(reason)).await?;
+async fn fail(app: &App, id: OrderId, actor: &Actor, reason: Option<String>, attempt: Option<PaymentReference>) -> HttpResult {
+    let reason = CancelReason::PaymentFailed { reason, attempt };
+    let (order, _) = actions::cancel_order(app.order_changes(), id, Access::Anyone, actor, reason).await?;
     json(200, &order)
 }
 
@@ -316,6 +317,12 @@ impl From<ActionError> for ApiError {
                     json!({ "order_status": status, "refund_due": status.is_terminal() }),
                 )
             }
+            ActionError::NotCurrentAttempt(attempt) => ApiError::refused(
+                409,
+                "PAYMENT_NOT_CURRENT",
+                format!("payment {attempt} is not this order's current payment attempt; nothing changed"),
+                json!({ "payment_reference": attempt }),
+            ),
             ActionError::Contended => ApiError::Unavailable(Box::new(ActionError::Contended)),
             ActionError::Unavailable(err) | ActionError::Store(err) => ApiError::from(err),
             err @ ActionError::Inconsistent(_) => ApiError::OrderInconsistent(Box::new(err)),

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
 use super::{
-    analytics, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, listing, notifications, orders, pages, payments,
+    analytics, audit, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, listing, notifications, orders, pages, payments,
     publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
 };
 use crate::http::ApiError;
@@ -58,6 +58,7 @@ functions!(
         PaymentWebhook => "payment-webhook",
         AdjustInventory => "adjust-inventory",
         InventoryMovements => "inventory-movements",
+        GetAuditTrail => "get-audit-trail",
         ShipOrder => "ship-order",
         SetOrderStatus => "set-order-status",
         StartBatch => "start-batch",
@@ -130,6 +131,7 @@ impl HttpFunction {
             Self::PaymentWebhook => payments::payment_webhook(app, request).await,
             Self::AdjustInventory => inventory::adjust_product(app, request).await,
             Self::InventoryMovements => inventory::product_movements(app, request).await,
+            Self::GetAuditTrail => audit::audit_trail(app, request).await,
             Self::ShipOrder => fulfilment::ship_order(app, request).await,
             Self::SetOrderStatus => fulfilment::set_order_status(app, request).await,
             Self::StartBatch => batch::start(app, request).await,

@@ -15,10 +15,10 @@ use crate::service::App;
 /// `PUT`: registers the seller or replaces what was set (`name`, `email`, `active`,
 /// `commission_rate`); 200 with the seller.
 pub async fn put_seller(app: &App, request: Request) -> HttpResult {
-    admin(&request)?;
+    let identity = admin(&request)?;
     let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
     let update = SellerUpdate::from_json(seller_id, &json_body(&request)?).map_err(ApiError::Validation)?;
-    let seller = app.sellers.put_seller(&update, app.clock.now()).await?;
+    let seller = app.sellers.put_seller(&update, &identity.actor(), app.clock.now()).await?;
     json(200, &seller)
 }
 

@@ -128,7 +128,8 @@ pub trait ReservationStore: Send + Sync {
 #[async_trait]
 pub trait SellerStore: Send + Sync {
     /// Registers a seller or replaces what an admin set of them, in one write.
-    async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError>;
+    /// `actor` is who registered or changed it (for the audit trail).
+    async fn put_seller(&self, update: &SellerUpdate, actor: &Actor, now: DateTime<Utc>) -> Result<Seller, StoreError>;
 
     /// The registered sellers among `ids`, in one round trip.
     async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError>;

@@ -6,6 +6,7 @@
 use crate::domain::LineProblem;
 use crate::domain::Sku;
 mod analytics;
+mod audit;
 mod batches;
 mod carts;
 mod catalogue;
@@ -19,6 +20,7 @@ mod orders;
 mod payments;
 
 pub use analytics::*;
+pub use audit::*;
 pub use batches::*;
 pub use carts::*;
 pub use catalogue::*;

@@ -82,6 +82,10 @@ pub trait OrderStore: Send + Sync {
     /// payment was already on record.
     async fn record_late_payment(&self, order: &Order, payment: &Payment) -> Result<bool, StoreError>;
 
+    /// Keeps a payment the provider reported for an order this shop does not have, once per
+    /// provider payment; `false` when it was already on record.
+    async fn record_unmatched_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError>;
+
     /// Records that the provider paid a late payment back; `false` when it was recorded before.
     async fn complete_late_refund(
         &self,

@@ -24,6 +24,10 @@ pub enum ActionError {
     Payment(#[from] PaymentRefusal),
     #[error("the order kept changing under the request")]
     Contended,
+    /// A failure reported for a payment that is not the order's current attempt (an earlier
+    /// one, or one this service never started) changes nothing.
+    #[error("payment {0} is not this order's current payment attempt")]
+    NotCurrentAttempt(PaymentReference),
     #[error("storage is briefly unavailable")]
     Unavailable(#[source] StoreError),
     #[error("storage failed")]
@@ -47,8 +51,13 @@ impl From<StoreError> for ActionError {
 pub enum CancelReason {
     /// The customer or an admin asked, optionally saying why.
     Requested(Option<String>),
-    /// The payment provider reported a failed payment, optionally saying why.
-    PaymentFailed(Option<String>),
+    /// A failed payment, optionally saying why. `attempt` is the provider's payment that failed
+    /// (the webhook's); it cancels only while it is the order's current attempt. An admin's
+    /// report names none.
+    PaymentFailed {
+        reason: Option<String>,
+        attempt: Option<PaymentReference>,
+    },
     /// The payment deadline passed.
     PaymentTimeout,
 }
@@ -58,8 +67,8 @@ impl CancelReason {
         match self {
             Self::Requested(Some(reason)) => format!("CANCELLED_BY_REQUEST: {reason}"),
             Self::Requested(None) => "CANCELLED_BY_REQUEST".to_owned(),
-            Self::PaymentFailed(Some(reason)) => format!("PAYMENT_FAILED: {reason}"),
-            Self::PaymentFailed(None) => "PAYMENT_FAILED".to_owned(),
+            Self::PaymentFailed { reason: Some(reason), .. } => format!("PAYMENT_FAILED: {reason}"),
+            Self::PaymentFailed { reason: None, .. } => "PAYMENT_FAILED".to_owned(),
             Self::PaymentTimeout => "PAYMENT_TIMEOUT".to_owned(),
         }
     }
@@ -156,12 +165,22 @@ pub async fn confirm_payment(
     actor: &Actor,
 ) -> Result<Order, ActionError> {
     until_written(move || async move {
-        let mut order = load(changes.orders, id, access).await?;
         let now = changes.clock.now();
         let payment = Payment {
             reference: reference.clone(),
             amount,
             received_at: now,
+        };
+        let mut order = match load(changes.orders, id, access).await {
+            // Money for an order this shop does not have is kept on record, never just refused.
+            Err(ActionError::NotFound) if matches!(access, Access::Anyone) => {
+                if changes.orders.record_unmatched_payment(id, &payment).await? {
+                    tracing::error!(payment = %reference, %amount, "payment for an order this shop does not have; kept on record");
+                    crate::metrics::count("UnmatchedPayments", 1, &[]);
+                }
+                return Err(ActionError::NotFound);
+            }
+            loaded => loaded?,
         };
         let written = match order.judge_payment(reference, amount) {
             Ok(PaymentDecision::AlreadyApplied) => return Ok(Some(order)),
@@ -206,13 +225,22 @@ pub async fn cancel_order(
     until_written(move || async move {
         let mut order = load(changes.orders, id, access).await?;
         let now = changes.clock.now();
+        if let CancelReason::PaymentFailed {
+            attempt: Some(attempt), ..
+        } = reason
+        {
+            let current = order.payment_intent.as_ref().map(|intent| &intent.payment_id);
+            if current != Some(attempt) && order.status != OrderStatus::Cancelled {
+                return Err(ActionError::NotCurrentAttempt(attempt.clone()));
+            }
+        }
         let decision = order.judge_cancel()?;
         let expected = order.status;
         let inconsistent = |err: crate::domain::IllegalTransition| ActionError::Inconsistent(err.to_string());
         let restock = match decision {
             CancelDecision::AlreadyCancelled => return Ok(Some((order, false))),
             _ if *reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) => return Ok(Some((order, false))),
-            CancelDecision::RestockAndRefund if matches!(reason, CancelReason::PaymentFailed(_)) => {
+            CancelDecision::RestockAndRefund if matches!(reason, CancelReason::PaymentFailed { .. }) => {
                 return Err(NotCancellable { status: order.status }.into());
             }
             CancelDecision::RestockAndRefund => {
@@ -221,7 +249,7 @@ pub async fn cancel_order(
             }
             CancelDecision::ReleaseStock | CancelDecision::NothingHeld => {
                 order
-                    .cancel(actor, reason.note(), matches!(reason, CancelReason::PaymentFailed(_)), now)
+                    .cancel(actor, reason.note(), matches!(reason, CancelReason::PaymentFailed { .. }), now)
                     .map_err(inconsistent)?;
                 None
             }
@@ -236,7 +264,7 @@ pub async fn cancel_order(
         };
         // Expiries are counted by the sweeper (OrdersExpired).
         match reason {
-            CancelReason::PaymentFailed(_) => crate::metrics::count("PaymentsFailed", 1, &[]),
+            CancelReason::PaymentFailed { .. } => crate::metrics::count("PaymentsFailed", 1, &[]),
             CancelReason::Requested(_) => crate::metrics::count("OrdersCancelled", 1, &[]),
             CancelReason::PaymentTimeout => {}
         }

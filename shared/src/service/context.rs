@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::domain::PricingPolicy;
 use crate::ports::{
-    BatchStore, CartStore, Catalogue, Clock, EventBus, InvoiceStore, MovementLog, NotificationLog, Notifier, NumberBlocks, OrderLinks,
-    OrderStore, PaymentProvider, ReservationStore, SagaQueue, SellerStore,
+    AuditLog, BatchStore, CartStore, Catalogue, Clock, EventBus, InvoiceStore, MovementLog, NotificationLog, Notifier, NumberBlocks,
+    OrderLinks, OrderStore, PaymentProvider, ReservationStore, SagaQueue, SellerStore,
 };
 use crate::retry::RetryPolicy;
 use crate::service::sellers::{SellerCache, SellerLookup};
@@ -27,6 +27,8 @@ pub struct App {
     pub catalogue: Arc<dyn Catalogue>,
     /// Each product's stock movements.
     pub movements: Arc<dyn MovementLog>,
+    /// Who changed which product or seller, when, from what to what.
+    pub audit: Arc<dyn AuditLog>,
     pub reservations: Arc<dyn ReservationStore>,
     pub sellers: Arc<dyn SellerStore>,
     /// The sales figures, counted from the domain events.

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
+use crate::domain::audit::AuditSubject;
 use crate::domain::{IdempotencyKey, OrderId, PaymentReference, SellerId, Sku, UserId};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -45,7 +46,13 @@ pub mod prefix {
     pub const CART: &str = "CART#";
     /// A notification sent (or being sent) for one event to one recipient.
     pub const NOTIFICATION: &str = "NOTIFICATION#";
+    /// A provider's payment for an order this shop does not have, by the provider's reference.
+    pub const UNMATCHED_PAYMENT: &str = "UNMATCHED#";
+    /// A product's or a seller's audit trail (`AUDIT#product#<sku>`).
+    pub const AUDIT: &str = "AUDIT#";
 }
+
+pub const UNMATCHED_PAYMENT_SK: &str = "PAYMENT";
 
 pub const BATCH_SK: &str = "BATCH";
 
@@ -110,6 +117,10 @@ pub const CART_SK: &str = "CART";
 
 pub fn cart_pk(user: &UserId) -> String {
     format!("{}{user}", prefix::CART)
+}
+
+pub fn audit_partition(subject: AuditSubject, id: &str) -> String {
+    format!("{}{}#{id}", prefix::AUDIT, subject.as_str())
 }
 
 pub fn movements_partition(product: &Sku) -> String {
@@ -190,13 +201,15 @@ pub enum Entity {
     Seller,
     Movement,
     AdjustmentKey,
+    UnmatchedPayment,
+    Audit,
 }
 
 /// The attribute that holds an item's `Entity`.
 pub const ENTITY: &str = "entity";
 
 impl Entity {
-    const ALL: [Self; 18] = [
+    const ALL: [Self; 20] = [
         Self::Order,
         Self::LatePayment,
         Self::Idempotency,
@@ -215,6 +228,8 @@ impl Entity {
         Self::Seller,
         Self::Movement,
         Self::AdjustmentKey,
+        Self::UnmatchedPayment,
+        Self::Audit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -237,6 +252,8 @@ impl Entity {
             Self::Seller => "SELLER",
             Self::Movement => "MOVEMENT",
             Self::AdjustmentKey => "ADJUSTMENT_KEY",
+            Self::UnmatchedPayment => "UNMATCHED_PAYMENT",
+            Self::Audit => "AUDIT",
         }
     }
 

@@ -8,7 +8,7 @@ use futures::future::try_join_all;
 use super::keys::{index, late_payment_key, order_id_of, order_key, reservation_key, shard_key, LATE_PAYMENT_SK_PREFIX, ORDER_SK};
 use super::records::{
     decode_order, to_attribute, to_item, IdempotencyItem, LatePaymentRecord, OrderLinkRecord, OrderRecord, ReservationRecord, Sharded,
-    SETTLED_RETENTION_DAYS,
+    UnmatchedPaymentRecord, SETTLED_RETENTION_DAYS,
 };
 use super::transaction::{Role, Transaction, MAX_TRANSACTION_ITEMS};
 use super::{encode_failure, DynamoStore};
@@ -69,6 +69,11 @@ impl OrderStore for DynamoStore {
     async fn record_late_payment(&self, order: &Order, payment: &Payment) -> Result<bool, StoreError> {
         let record = LatePaymentRecord::new(order, &RefundDue::new(payment.clone()));
         self.put_once(&self.orders_table, to_item(&record)?).await
+    }
+
+    async fn record_unmatched_payment(&self, order: OrderId, payment: &Payment) -> Result<bool, StoreError> {
+        self.put_once(&self.orders_table, to_item(&UnmatchedPaymentRecord::new(order, payment))?)
+            .await
     }
 
     async fn complete_late_refund(

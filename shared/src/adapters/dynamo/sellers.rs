@@ -10,15 +10,15 @@ use super::records::{to_attribute, SellerRecord};
 use super::{encode_failure, DynamoStore};
 use crate::adapters::classify;
 use crate::domain::seller::{Seller, SellerUpdate};
-use crate::domain::SellerId;
+use crate::domain::{Actor, SellerId};
 use crate::ports::{SellerStore, StoreError};
 
 #[async_trait::async_trait]
 impl SellerStore for DynamoStore {
-    async fn put_seller(&self, update: &SellerUpdate, now: DateTime<Utc>) -> Result<Seller, StoreError> {
+    async fn put_seller(&self, update: &SellerUpdate, actor: &Actor, now: DateTime<Utc>) -> Result<Seller, StoreError> {
         // One write whatever was there: the first registration stays in `created_at`.
         let mut set = "SET seller_id = :id, #name = :name, email = :email, active = :active, updated_at = :now, \
-                       created_at = if_not_exists(created_at, :now), entity = :entity ADD version :one"
+                       updated_by = :actor, created_at = if_not_exists(created_at, :now), entity = :entity ADD version :one"
             .to_owned();
         let mut request = self
             .client
@@ -32,6 +32,7 @@ impl SellerStore for DynamoStore {
             .expression_attribute_values(":email", AttributeValue::S(update.email.to_string()))
             .expression_attribute_values(":active", AttributeValue::Bool(update.active))
             .expression_attribute_values(":now", to_attribute(&now)?)
+            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .return_values(ReturnValue::AllNew);
         // What is absent goes back to the configured default.

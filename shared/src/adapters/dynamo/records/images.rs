@@ -1,11 +1,14 @@
 //! Items read back whole: stream images (the outbox, TTL expiry, stock movements) and raw
 //! items of an audit, each decoded by what it says it is.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::*;
 use crate::adapters::dynamo::keys::*;
+use crate::domain::audit::{field_changes, AuditEntry, AuditSubject};
 use crate::domain::events::LatePayment;
 use crate::domain::{Actor, MovementKind, Order, OrderId, Product, Reservation, Sku, StockMovement};
 
@@ -60,6 +63,9 @@ pub enum StoredItem {
     Reservation(Reservation),
     /// One shard item (1..) of a sharded product; shard 0 is the product's own item.
     StockShard(StockShardRecord),
+    /// A provider's payment for an order this shop does not have: the order it named, and the
+    /// payment.
+    UnmatchedPayment(OrderId, crate::domain::order::Payment),
     /// Idempotency records and anything else with no invariant of its own.
     Other,
 }
@@ -82,6 +88,10 @@ pub fn decode_stored(item: Item) -> Result<StoredItem, serde_dynamo::Error> {
             let record: ReservationRecord = serde_dynamo::from_item(item)?;
             StoredItem::Reservation(record.reservation)
         }
+        Some(Entity::UnmatchedPayment) => {
+            let record: UnmatchedPaymentRecord = serde_dynamo::from_item(item)?;
+            StoredItem::UnmatchedPayment(record.order_id, record.payment)
+        }
         _ => StoredItem::Other,
     })
 }
@@ -94,6 +104,72 @@ pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, Unde
     }
     let record: OrderRecord = decode_image(image, "order")?;
     Ok(Some(record.order))
+}
+
+/// The audit entry a stream record of the inventory table makes, if an admin changed an audited
+/// field: a product's name, seller, price or shard count, its stock set or adjusted (shard by
+/// shard), or a seller's registration. Holds, sales, releases and rebalancing make none.
+pub fn audit_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item) -> Option<AuditEntry> {
+    let entity = image_entity(new)?;
+    let text = |image: &serde_dynamo::Item, name: &str| -> Option<String> {
+        match image.get(name)? {
+            serde_dynamo::AttributeValue::S(text) | serde_dynamo::AttributeValue::N(text) => Some(text.clone()),
+            serde_dynamo::AttributeValue::Bool(flag) => Some(flag.to_string()),
+            _ => None,
+        }
+    };
+    let (subject, id, shard, actor, fields) = match entity {
+        Entity::Product | Entity::StockShard => {
+            let kind = text(new, "movement_kind");
+            let stock_set = [MovementKind::Set, MovementKind::Adjustment]
+                .map(|kind| Some(kind.as_str().to_owned()))
+                .contains(&kind);
+            let mut fields = Vec::new();
+            if entity == Entity::Product {
+                fields.extend(["name", "seller_id", "price", "stock_shards"]);
+            }
+            if stock_set {
+                fields.push("on_hand");
+            }
+            let shard = match entity {
+                Entity::StockShard => text(new, "shard").and_then(|shard| shard.parse().ok()),
+                _ => None,
+            };
+            (
+                AuditSubject::Product,
+                text(new, "product_id")?,
+                shard,
+                text(new, "movement_by"),
+                fields,
+            )
+        }
+        Entity::Seller => (
+            AuditSubject::Seller,
+            text(new, "seller_id")?,
+            None,
+            text(new, "updated_by"),
+            vec!["name", "email", "active", "commission_rate", "shipping_fee"],
+        ),
+        _ => return None,
+    };
+    let values = |image: &serde_dynamo::Item| -> BTreeMap<String, String> {
+        fields
+            .iter()
+            .filter_map(|field| Some(((*field).to_owned(), text(image, field)?)))
+            .collect()
+    };
+    let changes = field_changes(&values(old), &values(new));
+    if changes.is_empty() {
+        return None;
+    }
+    Some(AuditEntry {
+        subject,
+        id,
+        shard,
+        actor: Actor::stored(&actor?),
+        at: text(new, "updated_at")?.parse().ok()?,
+        changes,
+    })
 }
 
 /// Whether a stream image is a late payment's record.

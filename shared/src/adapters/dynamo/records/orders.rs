@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::*;
 use crate::adapters::dynamo::keys::*;
 use crate::domain::listing::{sort_position, timestamp_key};
-use crate::domain::order::{RefundDue, RefundStatus};
+use crate::domain::order::{Payment, RefundDue, RefundStatus};
 use crate::domain::{IdempotencyKey, Order, OrderId, OrderStatus, SellerId, Sku, SortField, UserId};
 use crate::ports::IdempotencyRecord;
 
@@ -120,6 +120,33 @@ impl LatePaymentRecord {
             order_status: Some(order.status),
             refund_due_shard: owed.then(|| Sharded::RefundsDue.of(order.id)),
             refund_due_at: owed.then(|| timestamp_key(due.payment.received_at)),
+        }
+    }
+}
+
+impl Record for UnmatchedPaymentRecord {
+    const ENTITY: Entity = Entity::UnmatchedPayment;
+}
+
+/// A payment the provider reported for an order this shop does not have: kept, once per
+/// provider payment, for the shop to pay back (the checker lists it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UnmatchedPaymentRecord {
+    pub pk: String,
+    pub sk: String,
+    /// The order the provider named.
+    pub order_id: OrderId,
+    #[serde(flatten)]
+    pub payment: Payment,
+}
+
+impl UnmatchedPaymentRecord {
+    pub fn new(order: OrderId, payment: &Payment) -> Self {
+        Self {
+            pk: format!("{}{}", prefix::UNMATCHED_PAYMENT, payment.reference),
+            sk: UNMATCHED_PAYMENT_SK.to_owned(),
+            order_id: order,
+            payment: payment.clone(),
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::adapters::dynamo::keys::*;
+use crate::domain::audit::AuditEntry;
 use crate::domain::listing::timestamp_key;
 use crate::domain::stock::ShardStock;
 use crate::domain::{Actor, IdempotencyKey, MovementKind, Product, Reservation, ReservationStatus, Sku, StockAdjustment, StockMovement};
@@ -59,6 +60,30 @@ impl MovementRecord {
             pk: movements_partition(&movement.product_id),
             sk: format!("{}#{sequence}", timestamp_key(movement.at)),
             movement: movement.clone(),
+        }
+    }
+}
+
+impl Record for AuditRecord {
+    const ENTITY: Entity = Entity::Audit;
+}
+
+/// One change an admin made to a product or a seller, under `AUDIT#<subject>#<id>`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub pk: String,
+    /// `<timestamp>#<stream sequence number>`: in time order, and once per stream record.
+    pub sk: String,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+}
+
+impl AuditRecord {
+    pub fn new(entry: &AuditEntry, source: &str) -> Self {
+        Self {
+            pk: audit_partition(entry.subject, &entry.id),
+            sk: format!("{}#{source}", timestamp_key(entry.at)),
+            entry: entry.clone(),
         }
     }
 }
