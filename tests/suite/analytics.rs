@@ -5,11 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use orders_shared::handlers::QueueFunction;
 use orders_shared::ports::ManualClock;
 use orders_shared::service::sweeper::sweep;
-use orders_tests::{drain, eventually, service, subscribe, Api, Setup};
+use orders_tests::{drain, eventually, service, store_copies, subscribe, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -283,21 +282,7 @@ async fn an_export_answers_at_most_four_megabytes_a_call_and_its_calls_still_con
     let orders = 90;
     // One order is placed; the rest are stored as copies of it, which is lighter than placing each.
     let (first, _) = alice.reserved_order(&lines).await;
-    let stored = service.app.orders.get_order(orders_shared::domain::OrderId::parse(&first).unwrap());
-    let stored = stored.await.unwrap().expect("the order is stored");
-    let copies: Vec<Result<(), _>> = futures::stream::iter(1..orders)
-        .map(|n| {
-            let mut copy = stored.clone();
-            copy.id = orders_shared::domain::OrderId::new();
-            copy.order_number = None;
-            copy.created_at += chrono::Duration::milliseconds(i64::try_from(n).unwrap());
-            let orders = &service.app.orders;
-            async move { orders.create_order(&copy, None, None).await }
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
-    assert!(copies.iter().all(Result::is_ok));
+    store_copies(&service, &first, orders - 1).await;
 
     let too_many = admin.get("/api/v1/orders/export?limit=501").await;
     assert_eq!(

@@ -3,11 +3,10 @@ use std::collections::HashSet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use futures::StreamExt;
 use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::domain::listing::StatusFilter;
-use orders_shared::domain::{ListQuery, OrderId, OrderStatus, Sort, UserId};
-use orders_tests::{service, Api, Setup};
+use orders_shared::domain::{ListQuery, OrderStatus, Sort, UserId};
+use orders_tests::{service, store_copies, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -258,24 +257,7 @@ async fn sorted_by_status_a_long_history_comes_in_short_pages_each_within_the_re
     let refused = ListQuery::READ_BUDGET + 50;
     let first = alice.place(&[("no-such-product", 1)], None).await;
     assert_eq!(first.status, StatusCode::CONFLICT);
-    let stored = service
-        .app
-        .orders
-        .get_order(OrderId::parse(first.body["order_id"].as_str().unwrap()).unwrap());
-    let stored = stored.await.unwrap().expect("the refused order is stored");
-    let copies: Vec<Result<(), _>> = futures::stream::iter(1..refused)
-        .map(|n| {
-            let mut copy = stored.clone();
-            copy.id = OrderId::new();
-            copy.order_number = None;
-            copy.created_at += chrono::Duration::milliseconds(i64::try_from(n).unwrap());
-            let orders = &service.app.orders;
-            async move { orders.create_order(&copy, None, None).await }
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
-    assert!(copies.iter().all(Result::is_ok));
+    store_copies(&service, first.body["order_id"].as_str().unwrap(), refused - 1).await;
 
     let (mut seen, mut cursor, mut requests, mut short_pages) = (Vec::new(), None::<String>, 0, 0);
     loop {

@@ -460,3 +460,25 @@ pub async fn drain(service: &RunningService, url: &str) -> Vec<Value> {
         }
     }
 }
+
+/// Stores `copies` more orders like `order` (new ids, created a millisecond apart, no number, no
+/// reservation) straight through the store: a long history at a fraction of the load of placing
+/// each.
+pub async fn store_copies(service: &RunningService, order: &str, copies: usize) {
+    use futures::StreamExt;
+    let id = orders_shared::domain::OrderId::parse(order).expect("an order id");
+    let stored = service.app.orders.get_order(id).await.unwrap().expect("the order is stored");
+    let written: Vec<_> = futures::stream::iter(1..=copies)
+        .map(|n| {
+            let mut copy = stored.clone();
+            copy.id = orders_shared::domain::OrderId::new();
+            copy.order_number = None;
+            copy.created_at += chrono::Duration::milliseconds(i64::try_from(n).unwrap_or(i64::MAX));
+            let orders = &service.app.orders;
+            async move { orders.create_order(&copy, None, None).await }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    assert!(written.iter().all(Result::is_ok), "every copy is stored");
+}

@@ -6,10 +6,10 @@ use base64::Engine;
 use lambda_http::Request;
 
 use super::admin;
-use super::inventory::decode_movement_cursor;
+use super::inventory::log_page_params;
 use crate::domain::audit::AuditSubject;
 use crate::domain::{SellerId, Sku};
-use crate::http::{json, path_param, query, ApiError, HttpResult};
+use crate::http::{json, path_param, query, HttpResult};
 use crate::service::App;
 
 /// `subject` is `products` or `sellers`; `limit` (1..100, 50) at a time with a `cursor`.
@@ -23,21 +23,7 @@ pub async fn audit_trail(app: &App, request: Request) -> HttpResult {
         AuditSubject::Product => path_param(&request, "id", Sku::parse)?.to_string(),
         AuditSubject::Seller => path_param(&request, "id", SellerId::parse)?.to_string(),
     };
-    let params = query(&request, &["limit", "cursor"])?;
-    let limit = params
-        .parse(
-            "limit",
-            |raw| raw.parse::<u16>().ok().filter(|n| (1..=100).contains(n)),
-            "a whole number from 1 to 100",
-        )?
-        .unwrap_or(50);
-    let after = match params.get("cursor") {
-        None => None,
-        Some(raw) => Some(
-            decode_movement_cursor(raw)
-                .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
-        ),
-    };
+    let (limit, after) = log_page_params(&query(&request, &["limit", "cursor"])?)?;
     let page = app.audit.audit_trail(subject, &id, limit, after.as_deref()).await?;
     json(
         200,

@@ -10,7 +10,7 @@ use super::admin;
 use super::orders::idempotency_key;
 use crate::domain::request::{product_update_from_json, stock_adjustment_from_json};
 use crate::domain::{Product, Sku};
-use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
+use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::ports::{AdjustError, PutProductError};
 use crate::service::App;
 
@@ -129,21 +129,7 @@ pub async fn adjust_product(app: &App, request: Request) -> HttpResult {
 pub async fn product_movements(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let sku = path_param(&request, "productId", Sku::parse)?;
-    let params = query(&request, &["limit", "cursor"])?;
-    let limit = params
-        .parse(
-            "limit",
-            |raw| raw.parse::<u16>().ok().filter(|n| (1..=100).contains(n)),
-            "a whole number from 1 to 100",
-        )?
-        .unwrap_or(50);
-    let after = match params.get("cursor") {
-        None => None,
-        Some(raw) => Some(
-            decode_movement_cursor(raw)
-                .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
-        ),
-    };
+    let (limit, after) = log_page_params(&query(&request, &["limit", "cursor"])?)?;
     let page = app.movements.movements(&sku, limit, after.as_deref()).await?;
     json(
         200,
@@ -154,9 +140,28 @@ pub async fn product_movements(app: &App, request: Request) -> HttpResult {
     )
 }
 
-/// A cursor of a log kept by time and stream record (movements, the audit trail): the base64url
-/// of an entry's sort key, `<timestamp>#<sequence>`.
-pub(crate) fn decode_movement_cursor(raw: &str) -> Option<String> {
+/// `limit` (1..100, 50) and `cursor` of a log kept by time and stream record (movements, the
+/// audit trail).
+pub(crate) fn log_page_params(params: &QueryParams<'_>) -> Result<(u16, Option<String>), ApiError> {
+    let limit = params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=100).contains(n)),
+            "a whole number from 1 to 100",
+        )?
+        .unwrap_or(50);
+    let after = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(
+            decode_log_cursor(raw)
+                .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
+        ),
+    };
+    Ok((limit, after))
+}
+
+/// A log's cursor: the base64url of an entry's sort key, `<timestamp>#<sequence>`.
+fn decode_log_cursor(raw: &str) -> Option<String> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
     let (at, sequence) = text.split_once('#')?;
     let well_formed =

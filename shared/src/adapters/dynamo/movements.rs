@@ -21,7 +21,22 @@ impl MovementLog for DynamoStore {
     }
 
     async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError> {
-        let partition = movements_partition(product);
+        let (records, next) = self.log_page::<MovementRecord>(movements_partition(product), limit, after).await?;
+        let movements = records.into_iter().map(|record| record.movement).collect();
+        Ok(MovementPage { movements, next })
+    }
+}
+
+impl DynamoStore {
+    /// One page of a log kept newest last under one partition of the inventory table (stock
+    /// movements, the audit trail), read newest first; with the sort key the next page starts
+    /// after.
+    pub(super) async fn log_page<T: serde::de::DeserializeOwned>(
+        &self,
+        partition: String,
+        limit: u16,
+        after: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), StoreError> {
         let start = after.map(|sk| {
             HashMap::from([
                 ("pk".to_owned(), AttributeValue::S(partition.clone())),
@@ -40,18 +55,15 @@ impl MovementLog for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        let movements = output
+        let records = output
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| {
-                let record: MovementRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
-                Ok(record.movement)
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+            .map(|item| serde_dynamo::from_item(item).map_err(encode_failure))
+            .collect::<Result<Vec<T>, StoreError>>()?;
         let next = output
             .last_evaluated_key
             .and_then(|key| key.get("sk").and_then(|v| v.as_s().ok()).cloned());
-        Ok(MovementPage { movements, next })
+        Ok((records, next))
     }
 }
