@@ -15,6 +15,7 @@ mod movements;
 mod notifications;
 mod numbering;
 mod orders;
+mod owed;
 mod rebalance;
 mod records;
 mod reservations;

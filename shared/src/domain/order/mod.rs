@@ -7,6 +7,7 @@ mod lifecycle;
 mod payment;
 mod pricing;
 mod refund;
+mod restock;
 mod returns;
 
 pub use edit::*;
