@@ -47,6 +47,14 @@ fn json_size(value: &Value) -> usize {
     serde_json::to_writer(&mut counter, value).map_or(usize::MAX, |()| counter.0)
 }
 
+/// How many records to read next, given the sizes of the last read's: as many as fill one
+/// invocation at their average size, between 1 and the batch size.
+fn read_limit(sizes: &[usize], batch_size: i32) -> i32 {
+    let average = sizes.iter().sum::<usize>() / sizes.len().max(1);
+    let fitting = MAX_EVENT_BYTES / average.max(1);
+    i32::try_from(fitting).unwrap_or(i32::MAX).clamp(1, batch_size.max(1))
+}
+
 /// Consecutive ranges of items whose sizes add up to at most `max` each (an item larger than
 /// `max` has a range of its own).
 fn ranges_within(sizes: &[usize], max: usize) -> Vec<std::ops::Range<usize>> {
@@ -81,6 +89,10 @@ pub struct StreamPoller {
     /// Per shard: the last record handed over for good, to read on after it when an iterator
     /// goes stale (DynamoDB Local answers TrimmedDataAccess for some iterators of young streams).
     read_to: HashMap<String, String>,
+    /// Records asked for per read: the batch size, or fewer while records are large, so that a
+    /// read holds about one invocation's worth (a record's images as the SDK holds them take
+    /// several times their JSON).
+    read_limit: i32,
 }
 
 impl StreamPoller {
@@ -102,6 +114,7 @@ impl StreamPoller {
             iterators: HashMap::new(),
             failing: HashMap::new(),
             read_to: HashMap::new(),
+            read_limit: batch_size,
         }
     }
 
@@ -140,7 +153,7 @@ impl StreamPoller {
                 .client
                 .get_records()
                 .shard_iterator(iterator)
-                .limit(self.batch_size.clamp(1, 1000))
+                .limit(self.read_limit.clamp(1, 1000))
                 .send()
                 .await;
             let output = match read {
@@ -264,12 +277,13 @@ impl StreamPoller {
     /// Hands a batch to the function, in invocations of at most `MAX_EVENT_BYTES` as Lambda
     /// splits them (a batch of 400 KB images is tens of megabytes); returns the sequence number
     /// to read again from, if any failed.
-    async fn deliver(&self, records: &[Record]) -> Option<String> {
+    async fn deliver(&mut self, records: &[Record]) -> Option<String> {
         // Sized first and built again per invocation: only one invocation's JSON is held at once.
         let sizes: Vec<usize> = records
             .iter()
             .map(|record| json_size(&lambda_record(record, &self.stream_arn)))
             .collect();
+        self.read_limit = read_limit(&sizes, self.batch_size);
         for range in ranges_within(&sizes, MAX_EVENT_BYTES) {
             let chunk: Vec<Value> = records[range]
                 .iter()
@@ -348,6 +362,11 @@ mod tests {
             assert!(bytes <= 1_000 || range.len() == 1, "{range:?}");
         }
         assert!(ranges_within(&[], 10).is_empty());
+        // Large records are read a few at a time; small ones a whole batch.
+        assert_eq!(read_limit(&[800_000, 780_000], 100), 7);
+        assert_eq!(read_limit(&[2_000; 50], 100), 100);
+        assert_eq!(read_limit(&[20_000_000], 100), 1);
+        assert_eq!(read_limit(&[], 100), 100);
         assert_eq!(json_size(&json!({"a": [1, 2]})), r#"{"a":[1,2]}"#.len());
     }
 }
