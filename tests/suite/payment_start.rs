@@ -201,7 +201,17 @@ async fn two_hundred_concurrent_placements_get_two_hundred_distinct_numbers_each
         let service = &service;
         async move {
             let customer = Api::customer(service, &format!("c{}", n % 20));
-            let reply = customer.place(&[("mug", 1)], None).await;
+            // A 503 asks the client to retry with the same key, as a client does; on two loaded
+            // cores DynamoDB Local sometimes outlasts the storage timeouts of a burst.
+            let key = format!("rush-{n}");
+            let mut reply = customer.place(&[("mug", 1)], Some(&key)).await;
+            for _ in 0..5 {
+                if reply.status != StatusCode::SERVICE_UNAVAILABLE {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                reply = customer.place(&[("mug", 1)], Some(&key)).await;
+            }
             // Under the rush a placement may be handed to the reserve-stock queue (202): it has
             // its number all the same.
             assert!([StatusCode::CREATED, StatusCode::ACCEPTED].contains(&reply.status), "{reply:?}");
