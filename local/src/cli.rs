@@ -13,6 +13,8 @@ const ENVIRONMENT: &str = "environment:
   ORDERS_API_PORT (3000)  DYNAMODB_PORT (8000)  MOTO_PORT (5000)
   DYNAMODB_ENDPOINT, MOTO_ENDPOINT  use emulators that are already running instead of starting them
   ORDERS_JWT_SECRET       HS256 secret of local tokens (default: orders-local-dev-secret)
+  PAYMENT_WEBHOOK_SECRET  the webhook key the runner keeps in the emulated Secrets Manager
+                          (default: orders-local-webhook-secret)
   SWEEPER_INTERVAL_SECONDS (60)  how often the scheduled sweeper runs
   any function variable of template.yaml (PAYMENT_TIMEOUT_SECONDS, ORDERS_TAX_RATE, ORDERS_FAULTS, ...)";
 
@@ -155,6 +157,9 @@ async fn up() -> Result<(), LocalError> {
     options.api_addr = SocketAddr::from(([127, 0, 0, 1], api_port));
     options.jwt_secret = token::secret_from_env();
     options.environment = std::env::vars().collect();
+    if let Ok(secret) = std::env::var("PAYMENT_WEBHOOK_SECRET") {
+        options.secrets.insert(crate::WEBHOOK_SECRET_RESOURCE.to_owned(), secret);
+    }
     // `ORDERS_PARAMETERS=PlacementRateLimit=5,PlacementBurstLimit=5`: template parameters the
     // runner reads itself (the API's throttling), to watch load shedding locally.
     options.parameters = std::env::var("ORDERS_PARAMETERS")

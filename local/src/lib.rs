@@ -14,6 +14,7 @@ pub mod streams;
 pub mod template;
 pub mod token;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use orders_shared::config::{Config, ConfigError};
 use orders_shared::handlers::{QueueFunction, ScheduleFunction, StreamFunction};
 use orders_shared::ports::{Clock, PaymentProvider, SystemClock};
 use orders_shared::service::App;
+use orders_shared::startup::Secrets;
 use tokio::task::JoinHandle;
 
 use crate::poller::Poller;
@@ -53,9 +55,12 @@ pub enum LocalError {
     Listen { addr: SocketAddr, source: std::io::Error },
 }
 
-/// The payment webhook's key locally, unless `PAYMENT_WEBHOOK_SECRET` says otherwise (in AWS it
-/// comes from Secrets Manager). Local use only.
+/// The payment webhook's key locally, unless `PAYMENT_WEBHOOK_SECRET` says otherwise: the runner
+/// puts it into the emulated Secrets Manager, and the webhook reads it from there, as in AWS.
+/// Local use only.
 pub const DEFAULT_WEBHOOK_SECRET: &str = "orders-local-webhook-secret";
+/// The template's secret the webhook key is kept in.
+pub const WEBHOOK_SECRET_RESOURCE: &str = "PaymentWebhookSecret";
 
 pub fn template_path() -> PathBuf {
     emulators::repo_root().join("template.yaml")
@@ -81,6 +86,9 @@ pub struct ServiceOptions {
     /// Overrides of the template's parameters the runner itself reads (the API's throttling:
     /// `PlacementRateLimit=50`, ...).
     pub parameters: Vec<(String, String)>,
+    /// What the template's secrets hold, by logical id (the webhook key by default; a secret
+    /// not named here gets a random value).
+    pub secrets: BTreeMap<String, String>,
 }
 
 impl ServiceOptions {
@@ -97,6 +105,7 @@ impl ServiceOptions {
             poll_queues: true,
             schedule_every: None,
             parameters: Vec::new(),
+            secrets: BTreeMap::from([(WEBHOOK_SECRET_RESOURCE.to_owned(), DEFAULT_WEBHOOK_SECRET.to_owned())]),
         }
     }
 }
@@ -194,7 +203,7 @@ impl Drop for RunningService {
 pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError> {
     let template = Template::load(&template_path())?;
     let clients = Clients::new(&options.dynamodb_endpoint, &options.moto_endpoint);
-    let deployment = provision::deploy(&template, &clients, &options.prefix).await?;
+    let deployment = provision::deploy(&template, &clients, &options.prefix, &options.secrets).await?;
     let overrides = options.environment;
     let lookup = |name: &str| {
         overrides
@@ -203,7 +212,6 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
             .or_else(|| deployment.environment.get(name).cloned())
-            .or_else(|| (name == "PAYMENT_WEBHOOK_SECRET").then(|| DEFAULT_WEBHOOK_SECRET.to_owned()))
     };
     let mut config = Config::from_lookup(lookup)?;
     if options.faults.is_some() {
@@ -219,7 +227,10 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
         addr: options.api_addr,
         source,
     })?;
-    let mut app = orders_shared::startup::app(&config, clients.for_service(&config), options.clock);
+    let service_clients = clients.for_service(&config);
+    let secrets = Secrets::read(&config, &service_clients.secrets).await?;
+    let webhook_secret = secrets.webhook.clone();
+    let mut app = orders_shared::startup::app(&config, service_clients, options.clock, secrets);
     let provider = Arc::new(SimulatedProvider::with_checkout_base(&format!("http://{addr}")));
     app.payments = Arc::clone(&provider) as Arc<dyn PaymentProvider>;
     let app = Arc::new(app);
@@ -229,7 +240,7 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     let limits = template.throttling.resolve(&parameters);
     let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, &limits, options.jwt_secret)?;
     let api = gateway.router();
-    let router = match config.webhook_secret.clone() {
+    let router = match webhook_secret {
         Some(secret) => api.clone().merge(
             simulator::Simulator {
                 provider: Arc::clone(&provider),

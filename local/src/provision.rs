@@ -1,5 +1,6 @@
-//! Creates the template's tables and queues in the emulators, and resolves the functions'
-//! environment (`!Ref` to local names and URLs), as CloudFormation would.
+//! Creates the template's tables, queues, buses, identities and secrets in the emulators, and
+//! resolves the functions' environment (`!Ref` to local names, URLs and ARNs), as CloudFormation
+//! would.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,8 @@ pub enum ProvisionError {
     Events { name: String, message: String },
     #[error("creating the SES identity {identity}: {message}")]
     Identity { identity: String, message: String },
+    #[error("creating secret {name}: {message}")]
+    Secret { name: String, message: String },
 }
 
 /// Clients for the emulators: fixed local credentials, one region, explicit endpoints.
@@ -38,6 +41,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
     dynamodb_config: SdkConfig,
     moto_config: SdkConfig,
 }
@@ -54,6 +58,7 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::new(&moto_config),
             eventbridge: aws_sdk_eventbridge::Client::new(&moto_config),
             ses: aws_sdk_sesv2::Client::new(&moto_config),
+            secrets: aws_sdk_secretsmanager::Client::new(&moto_config),
             dynamodb_config,
             moto_config,
         }
@@ -89,11 +94,20 @@ pub struct Deployment {
     pub queues: BTreeMap<String, Queue>,
     /// Event bus names by logical id.
     pub buses: BTreeMap<String, String>,
+    /// Secret ARNs by logical id.
+    pub secrets: BTreeMap<String, String>,
     /// The functions' environment, resolved.
     pub environment: BTreeMap<String, String>,
 }
 
-pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Result<Deployment, ProvisionError> {
+/// Creates what `template` declares under `prefix`; each secret holds its value in `secrets` (by
+/// logical id), or a random one, as `GenerateSecretString` would.
+pub async fn deploy(
+    template: &Template,
+    clients: &Clients,
+    prefix: &str,
+    secret_values: &BTreeMap<String, String>,
+) -> Result<Deployment, ProvisionError> {
     let mut tables = BTreeMap::new();
     for spec in &template.tables {
         let name = format!("{prefix}-{}", spec.logical_id);
@@ -261,6 +275,31 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
             })?;
     }
 
+    let mut secrets = BTreeMap::new();
+    for logical_id in &template.secrets {
+        let name = format!("{prefix}-{logical_id}");
+        let value = secret_values
+            .get(logical_id)
+            .cloned()
+            .unwrap_or_else(|| format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+        let created = clients
+            .secrets
+            .create_secret()
+            .name(&name)
+            .secret_string(value)
+            .send()
+            .await
+            .map_err(|err| ProvisionError::Secret {
+                name: name.clone(),
+                message: aws_sdk_secretsmanager::error::DisplayErrorContext(err).to_string(),
+            })?;
+        let arn = created.arn.ok_or_else(|| ProvisionError::Secret {
+            name: name.clone(),
+            message: "no ARN returned".to_owned(),
+        })?;
+        secrets.insert(logical_id.clone(), arn);
+    }
+
     let mut environment = BTreeMap::new();
     for (name, value) in &template.environment {
         let resolved = match value {
@@ -272,6 +311,7 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
                     .cloned()
                     .or_else(|| queues.get(&id).map(|queue: &Queue| queue.url.clone()))
                     .or_else(|| buses.get(&id).cloned())
+                    .or_else(|| secrets.get(&id).cloned())
                     .or_else(|| template.parameters.get(&id).cloned())
             }),
         };
@@ -281,6 +321,7 @@ pub async fn deploy(template: &Template, clients: &Clients, prefix: &str) -> Res
         tables,
         queues,
         buses,
+        secrets,
         environment,
     })
 }

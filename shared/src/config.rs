@@ -10,7 +10,6 @@ pub use crate::adapters::aws::StorageTimeouts;
 use crate::adapters::faults::FaultPlan;
 use crate::domain::contact::Email;
 use crate::domain::{Money, PricingPolicy};
-use crate::http::webhook::WebhookSecret;
 use crate::retry::RetryPolicy;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +19,9 @@ pub enum ConfigError {
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
+
+/// The variable naming the webhook key's secret.
+pub const WEBHOOK_SECRET_ARN: &str = "PAYMENT_WEBHOOK_SECRET_ARN";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -52,14 +54,18 @@ pub struct Config {
     pub stuck_after: Duration,
     /// How long after delivery a customer may ask to return lines.
     pub return_window: Duration,
+    /// How long a closed order keeps the customer's name, email, address and note before the
+    /// sweeper erases them.
+    pub personal_data_retention: Duration,
     /// The largest order total accepted for cash on delivery.
     pub cod_max_total: Money,
     /// What every order number starts with (`ORD` in `ORD-20261124-000123`).
     pub order_number_prefix: String,
     /// The verified address notifications are sent from.
     pub notification_sender: Email,
-    /// The key the payment provider signs webhooks with; only the webhook function has it.
-    pub webhook_secret: Option<WebhookSecret>,
+    /// Where the key the payment provider signs webhooks with is kept (a Secrets Manager ARN,
+    /// read at cold start); only the webhook function has one.
+    pub webhook_secret_id: Option<String>,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
     #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
@@ -158,15 +164,8 @@ impl Config {
             ));
         }
         let return_window_days = whole("RETURN_WINDOW_DAYS", "30", 1..=365, "must be whole days from 1 to 365")?;
-        let webhook_secret = match lookup("PAYMENT_WEBHOOK_SECRET").filter(|text| !text.is_empty()) {
-            Some(text) => Some(WebhookSecret::parse(&text).ok_or_else(|| {
-                invalid(
-                    "PAYMENT_WEBHOOK_SECRET",
-                    &format!("must be at least {} characters", WebhookSecret::MIN_CHARS),
-                )
-            })?),
-            None => None,
-        };
+        let retention_days = whole("PERSONAL_DATA_RETENTION_DAYS", "365", 1..=3650, "must be whole days from 1 to 3650")?;
+        let webhook_secret_id = lookup(WEBHOOK_SECRET_ARN).filter(|text| !text.trim().is_empty());
         #[cfg(feature = "chaos")]
         let faults = match lookup("ORDERS_FAULTS").filter(|spec| !spec.trim().is_empty()) {
             Some(spec) => Some(FaultPlan::parse(&spec).map_err(|err| invalid("ORDERS_FAULTS", &err.to_string()))?),
@@ -192,11 +191,12 @@ impl Config {
             contention_retry: RetryPolicy::default(),
             stuck_after: Duration::from_secs(stuck_secs),
             return_window: Duration::from_secs(return_window_days * 24 * 3600),
+            personal_data_retention: Duration::from_secs(retention_days * 24 * 3600),
             cod_max_total,
             order_number_prefix,
             notification_sender: Email::parse(&parsed("NOTIFICATION_SENDER", "orders@example.com"))
                 .map_err(|err| invalid("NOTIFICATION_SENDER", &err.to_string()))?,
-            webhook_secret,
+            webhook_secret_id,
             #[cfg(feature = "chaos")]
             faults,
         })
@@ -230,6 +230,7 @@ mod tests {
         assert_eq!(config.pricing.currency, "USD");
         assert_eq!(config.storage_attempts, 3);
         assert_eq!(config.return_window, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(config.personal_data_retention, Duration::from_secs(365 * 24 * 3600));
     }
 
     #[test]
@@ -245,8 +246,8 @@ mod tests {
             ("ORDERS_TAX_RATE", "-0.1"),
             ("ORDERS_CURRENCY", "usd"),
             ("STORAGE_ATTEMPTS", "0"),
-            ("PAYMENT_WEBHOOK_SECRET", "short"),
             ("RETURN_WINDOW_DAYS", "0"),
+            ("PERSONAL_DATA_RETENTION_DAYS", "0"),
             ("NOTIFICATION_SENDER", "nobody"),
             ("COD_MAX_TOTAL", "-1"),
             ("ORDER_NUMBER_PREFIX", "ord-"),

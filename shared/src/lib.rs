@@ -11,6 +11,7 @@ pub mod http;
 pub mod lambda;
 pub mod metrics;
 pub mod ports;
+pub mod redact;
 pub mod render;
 pub mod retry;
 pub mod saga;

@@ -8,17 +8,49 @@ use crate::adapters::aws::ServiceClients;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
 use crate::adapters::provider::SimulatedProvider;
+use crate::adapters::secrets::read_secret;
 use crate::adapters::ses::SesNotifier;
 use crate::adapters::sqs::{SagaQueueUrls, SqsSagaQueue};
 use crate::breaker::Breaker;
-use crate::config::Config;
+use crate::config::{Config, ConfigError, WEBHOOK_SECRET_ARN};
+use crate::http::webhook::WebhookSecret;
 use crate::ports::{Clock, SystemClock};
+use crate::redact::Redacted;
 use crate::service::numbering::NumberAllocator;
 use crate::service::App;
 
+/// The secrets the configuration names, read once per cold start from Secrets Manager.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// The key the payment provider signs webhooks with (the webhook function only).
+    pub webhook: Option<WebhookSecret>,
+}
+
+impl Secrets {
+    /// Reads each secret the configuration names; one that cannot be read, or is not a usable
+    /// key, fails the cold start naming the variable.
+    pub async fn read(config: &Config, client: &aws_sdk_secretsmanager::Client) -> Result<Self, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            name: WEBHOOK_SECRET_ARN,
+            reason,
+        };
+        let webhook = match &config.webhook_secret_id {
+            Some(id) => {
+                let text = read_secret(client, id).await.map_err(|err| invalid(err.to_string()))?;
+                Some(
+                    WebhookSecret::parse(&text)
+                        .ok_or_else(|| invalid(format!("the secret must hold at least {} characters", WebhookSecret::MIN_CHARS)))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self { webhook })
+    }
+}
+
 /// The app on these clients: DynamoDB behind the stores, SQS behind the saga, EventBridge
 /// behind the bus, SES behind the notifier.
-pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> App {
+pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secrets: Secrets) -> App {
     let store = DynamoStore::new(
         clients.dynamodb,
         &config.orders_table,
@@ -58,10 +90,11 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> A
         commission_rate: config.commission_rate,
         payment_timeout: chrono::Duration::from_std(config.payment_timeout).unwrap_or(chrono::Duration::minutes(15)),
         return_window: chrono::Duration::from_std(config.return_window).unwrap_or(chrono::Duration::days(30)),
+        personal_data_retention: chrono::Duration::from_std(config.personal_data_retention).unwrap_or(chrono::Duration::days(365)),
         cod_max_total: config.cod_max_total,
         contention_retry: config.contention_retry,
         stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
-        webhook_secret: config.webhook_secret.clone(),
+        webhook_secret: secrets.webhook,
         #[cfg(feature = "chaos")]
         faults: config
             .faults
@@ -70,18 +103,28 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>) -> A
     }
 }
 
-/// Structured JSON logs; the request span (request id, order id, user id) rides on every line.
+/// Structured JSON logs; the request span (request id, order id, user id) rides on every line,
+/// and personal data is masked out of each (`redact`).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second call (tests, the local runner) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
+    let _ = tracing::subscriber::set_global_default(log_format(Redacted(std::io::stdout), "info"));
+}
+
+/// The log format, writing to `writer`, at the level `RUST_LOG` names (`default` without it).
+pub fn log_format<W>(writer: W, default: &str) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// How long init may spend opening the storage connection before it gives up on it.
@@ -93,10 +136,13 @@ pub async fn cold_start() -> Result<Arc<App>, lambda_runtime::Error> {
     init_tracing();
     let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "configuration is invalid"))?;
     let clients = ServiceClients::from_env(&config.client_settings()).await;
+    let secrets = Secrets::read(&config, &clients.secrets)
+        .await
+        .inspect_err(|err| tracing::error!(error = %err, "a secret could not be read"))?;
     // AWS's guidance for the Rust runtime: open the connection (DNS, TCP, TLS) during init, so
     // the first request does not pay for it. Any answer will do, a refusal included: the
     // connection stays in the client's pool.
     let warmed = tokio::time::timeout(WARM_UP, clients.dynamodb.describe_endpoints().send()).await;
     tracing::debug!(warmed = warmed.is_ok(), "storage connection opened during init");
-    Ok(Arc::new(app(&config, clients, Arc::new(SystemClock))))
+    Ok(Arc::new(app(&config, clients, Arc::new(SystemClock), secrets)))
 }

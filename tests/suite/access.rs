@@ -123,7 +123,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("PUT" | "GET", "/api/v1/inventory/{productId}")
         | ("POST", "/api/v1/inventory/{productId}/adjustments")
         | ("GET", "/api/v1/inventory/{productId}/movements")
-        | ("GET", "/api/v1/audit/{subject}/{id}") => Access::Admin,
+        | ("GET", "/api/v1/audit/{subject}/{id}")
+        | ("POST", "/api/v1/customers/{userId}/erasure") => Access::Admin,
         ("POST" | "GET", "/api/v1/orders") => Access::SignedIn,
         ("GET", "/api/v1/orders/{orderId}" | "/api/v1/orders/by-number/{orderNumber}") => Access::OwnerOrAdmin,
         ("POST", "/api/v1/orders/{orderId}/payment") => Access::OwnerOrAdmin,

@@ -129,6 +129,58 @@ fn mail_may_be_sent_only_as_the_shops_own_sender() {
 }
 
 #[test]
+fn the_webhook_key_is_read_from_its_secret_and_is_never_a_plain_value_of_any_function() {
+    let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
+    assert!(
+        !text.contains("{{resolve:"),
+        "a resolved secret is plain text in the function's configuration"
+    );
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut readers = Vec::new();
+    for (name, resource) in spec["Resources"].as_mapping().unwrap() {
+        let statements = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|policy| policy["Statement"].as_sequence().into_iter().flatten());
+        for statement in statements {
+            let actions = serde_yaml_ng::to_string(&statement["Action"]).unwrap();
+            if actions.contains("secretsmanager:") {
+                assert_eq!(actions.trim(), "- secretsmanager:GetSecretValue", "{name:?} only reads");
+                let resource = serde_yaml_ng::to_string(&statement["Resource"]).unwrap();
+                assert_eq!(resource.trim(), "!Ref PaymentWebhookSecret", "{name:?} reads only its own secret");
+                readers.push(name.as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(readers, ["PaymentWebhookFunction"]);
+    let variables = &spec["Resources"]["PaymentWebhookFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        serde_yaml_ng::to_string(&variables["PAYMENT_WEBHOOK_SECRET_ARN"]).unwrap().trim(),
+        "!Ref PaymentWebhookSecret"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_key_too_short_to_be_safe_fails_the_cold_start_naming_its_variable() {
+    let emulators = tokio::task::spawn_blocking(orders_tests::emulators).await.unwrap();
+    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut options = orders_local::ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), prefix);
+    options
+        .secrets
+        .insert(orders_local::WEBHOOK_SECRET_RESOURCE.to_owned(), "short".to_owned());
+    let Err(err) = orders_local::start(options).await else {
+        panic!("a five-character key must not start");
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("PAYMENT_WEBHOOK_SECRET_ARN") && message.contains("at least 16"),
+        "{message}"
+    );
+    assert!(!message.contains("short"), "the key itself is never told: {message}");
+}
+
+#[test]
 fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_cold_start() {
     let template = Template::load(&orders_local::template_path()).unwrap();
     let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
@@ -170,6 +222,9 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         "1000000000",
         "1000000000.01",
         "99999",
+        "365",
+        "3650",
+        "3651",
         "orders@shop.example",
         "a@b.co",
         "x@localhost",
@@ -213,7 +268,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         }
         checked += 1;
     }
-    assert_eq!(checked, 6, "every parameter the functions read is checked");
+    assert_eq!(checked, 7, "every parameter the functions read is checked");
 }
 
 #[test]
@@ -371,6 +426,8 @@ async fn every_sample_event_runs_through_its_function() {
     );
     assert_eq!(http(&service, HttpFunction::RemoveCartItem).await.0, 200);
     assert_eq!(http(&service, HttpFunction::ClearCart).await.0, 200);
+    let (status, erased) = http(&service, HttpFunction::EraseCustomer).await;
+    assert_eq!((status, &erased["complete"]), (200, &serde_json::json!(true)), "{erased}");
     let scheduled: EventBridgeEvent = serde_json::from_value(event(ScheduleFunction::Sweeper.name())).expect("a valid scheduled event");
     let report = ScheduleFunction::Sweeper
         .handle(&service.app, scheduled)

@@ -20,6 +20,7 @@ mod pages;
 mod payment_start;
 mod payments;
 mod placement;
+mod privacy;
 mod refunds;
 mod sharding;
 mod storage_layout;

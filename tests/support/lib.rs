@@ -347,16 +347,21 @@ impl Api {
 /// Takes an order of `lines` (seller-1's products) from placement to DELIVERED through the
 /// API, and returns its id and total.
 pub async fn delivered_order(service: &RunningService, customer: &Api, lines: &[(&str, u32)]) -> (String, String) {
-    let admin = Api::admin(service);
     let (id, total) = customer.reserved_order(lines).await;
-    Api::payments(service).confirm(&id, &format!("pay-{id}"), &total).await;
+    deliver(service, &id, &total).await;
+    (id, total)
+}
+
+/// Takes a reserved order of seller-1's products through payment, fulfilment and delivery.
+pub async fn deliver(service: &RunningService, id: &str, total: &str) {
+    let admin = Api::admin(service);
+    Api::payments(service).confirm(id, &format!("pay-{id}"), total).await;
     let path = format!("/api/v1/orders/{id}/status");
     admin.send(Method::PUT, &path, Some(json!({"status": "PROCESSING"})), &[]).await;
     let shipped = json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T"});
-    Api::seller(service, "seller-1").report(&id, shipped).await;
+    Api::seller(service, "seller-1").report(id, shipped).await;
     let done = admin.send(Method::PUT, &path, Some(json!({"status": "DELIVERED"})), &[]).await;
     assert_eq!(done.body["status"], "DELIVERED", "{done:?}");
-    (id, total)
 }
 
 pub fn sign_webhook(body: &str, timestamp: i64) -> String {

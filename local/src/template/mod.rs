@@ -115,11 +115,13 @@ pub struct Template {
     pub rules: Vec<RuleSpec>,
     /// SES identities notifications are sent from, as written (an address or a `!Ref`).
     pub email_identities: Vec<Value>,
+    /// Secrets Manager secrets, by logical id.
+    pub secrets: Vec<String>,
     pub routes: Vec<Route>,
     pub consumers: Vec<QueueConsumer>,
     pub schedules: Vec<Schedule>,
     pub streams: Vec<StreamConsumer>,
-    /// `Globals.Function.Environment.Variables`, unresolved.
+    /// `Globals.Function.Environment.Variables` and each function's own, unresolved.
     pub environment: BTreeMap<String, Value>,
     /// Parameter defaults.
     pub parameters: BTreeMap<String, String>,
@@ -196,6 +198,7 @@ impl Template {
             buses: vec![],
             rules: vec![],
             email_identities: vec![],
+            secrets: vec![],
             routes: vec![],
             consumers: vec![],
             schedules: vec![],
@@ -212,6 +215,7 @@ impl Template {
                 "AWS::DynamoDB::Table" => template.tables.push(table(&id, &props)?),
                 "AWS::SQS::Queue" => template.queues.push(queue(&id, &props)),
                 "AWS::Events::EventBus" => template.buses.push(id.clone()),
+                "AWS::SecretsManager::Secret" => template.secrets.push(id.clone()),
                 "AWS::SES::EmailIdentity" => template.email_identities.push(
                     props
                         .get("EmailIdentity")

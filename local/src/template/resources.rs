@@ -129,6 +129,17 @@ pub(super) fn function(id: &str, resource: &Value, props: &Value, template: &mut
         .and_then(|meta| meta.get("BuildProperties"))
         .and_then(|build| string(build, "Binary"))
         .ok_or_else(|| TemplateError::Shape(id.to_owned(), "function without Metadata.BuildProperties.Binary"))?;
+    // A function's own variables (the webhook's secret ARN): the local runner is one process
+    // for every function, so they join the shared environment.
+    let variables = props
+        .get("Environment")
+        .and_then(|env| env.get("Variables"))
+        .and_then(Value::as_mapping);
+    for (name, value) in variables.into_iter().flatten() {
+        if let Some(name) = name.as_str() {
+            template.environment.insert(name.to_owned(), value.clone());
+        }
+    }
     for (event_name, event) in props.get("Events").and_then(Value::as_mapping).into_iter().flatten() {
         let event_props = event.get("Properties").cloned().unwrap_or(Value::Null);
         match event.get("Type").and_then(Value::as_str) {

@@ -41,6 +41,8 @@ pub struct ServiceClients {
     pub sqs: aws_sdk_sqs::Client,
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub ses: aws_sdk_sesv2::Client,
+    /// Read at cold start only (the secrets the configuration names).
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl ServiceClients {
@@ -53,7 +55,7 @@ impl ServiceClients {
 
     /// Clients with the service's retries (and, in chaos builds, injected faults) on top of the
     /// given SDK settings: one for DynamoDB, one for SQS and EventBridge (locally they are
-    /// different emulators), SES beside them.
+    /// different emulators), SES and Secrets Manager beside them.
     pub fn new(dynamodb: &SdkConfig, messaging: &SdkConfig, settings: &ClientSettings) -> Self {
         let retry = RetryConfig::standard()
             .with_max_attempts(settings.attempts)
@@ -80,6 +82,10 @@ impl ServiceClients {
             .timeout_config(timeouts.clone())
             .retry_config(retry.clone())
             .retry_partition(own_partition("orders-ses"));
+        let secrets = aws_sdk_secretsmanager::config::Builder::from(messaging)
+            .timeout_config(timeouts.clone())
+            .retry_config(retry.clone())
+            .retry_partition(own_partition("orders-secrets"));
         let sqs = aws_sdk_sqs::config::Builder::from(messaging)
             .interceptor(Stopwatch(Kind::Queue))
             .timeout_config(timeouts)
@@ -100,6 +106,7 @@ impl ServiceClients {
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),
             ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod eventbridge;
 #[cfg(feature = "chaos")]
 pub mod faults;
 pub mod provider;
+pub mod secrets;
 pub mod ses;
 pub mod sqs;
 

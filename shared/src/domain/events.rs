@@ -12,7 +12,7 @@ use super::money::Money;
 use super::order::Order;
 use super::order::PaymentMethod;
 use super::order::{PartStatus, SellerPart};
-use super::order::{Refund, RefundDue, RefundStatus, RETURN_REJECTED};
+use super::order::{Refund, RefundDue, RefundStatus, PERSONAL_DATA_ERASED, RETURN_REJECTED};
 use super::status::OrderStatus;
 
 /// The `source` of every event this service publishes.
@@ -39,6 +39,9 @@ pub enum EventName {
     PaymentCollected,
     /// A payment that arrived after its order could no longer be paid was paid back (`amount`).
     LatePaymentRefunded,
+    /// The customer's name, email, address and note were erased from the order (the note says
+    /// why): systems holding a copy erase theirs.
+    PersonalDataErased,
 }
 
 impl EventName {
@@ -61,6 +64,7 @@ impl EventName {
             Self::OrderRefunded => "OrderRefunded",
             Self::PaymentCollected => "PaymentCollected",
             Self::LatePaymentRefunded => "LatePaymentRefunded",
+            Self::PersonalDataErased => "PersonalDataErased",
         }
     }
 
@@ -239,6 +243,22 @@ pub fn events_of(old: Option<&Order>, new: &Order) -> Vec<DomainEvent> {
         refunded.refund_id = Some(refund_id.clone());
         refunded.amount = Some(*amount);
         events.push(refunded);
+    }
+    if let (Some(old), Some(erased_at)) = (old, new.personal_data_erased_at) {
+        if old.personal_data_erased_at.is_none() {
+            let why = new
+                .status_history
+                .iter()
+                .rev()
+                .find_map(|change| change.note.as_deref().filter(|note| note.starts_with(PERSONAL_DATA_ERASED)));
+            events.push(event(
+                EventName::PersonalDataErased,
+                new.status,
+                Some(new.status),
+                why.map(str::to_owned),
+                erased_at,
+            ));
+        }
     }
     events
 }

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod orders;
 pub mod pages;
 pub mod payments;
+pub mod privacy;
 pub mod publish_events;
 pub mod refunds;
 pub mod reserve_stock;

@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::{
     analytics, audit, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, listing, notifications, orders, pages, payments,
-    publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
+    privacy, publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
 };
 use crate::http::ApiError;
 use crate::ports::StoreError;
@@ -87,6 +87,7 @@ functions!(
         TrendsAnalytics => "trends-analytics",
         SellerAnalytics => "seller-analytics",
         ExportOrders => "export-orders",
+        EraseCustomer => "erase-customer",
         ServePages => "serve-pages",
     }
 );
@@ -160,6 +161,7 @@ impl HttpFunction {
             Self::TrendsAnalytics => analytics::trends(app, request).await,
             Self::SellerAnalytics => analytics::seller(app, request).await,
             Self::ExportOrders => listing::export_orders(app, request).await,
+            Self::EraseCustomer => privacy::erase(app, request).await,
             Self::ServePages if request.uri().path() == "/" => pages::index(request).await,
             Self::ServePages => pages::asset(request).await,
         }

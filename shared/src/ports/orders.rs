@@ -104,6 +104,10 @@ pub trait OrderStore: Send + Sync {
 
     /// Orders waiting in PENDING_RESERVING_STOCK since before `created_before`, oldest first.
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
+
+    /// Orders closed before `closed_before` that still hold the customer's personal data (the
+    /// retention period's work), up to `limit`.
+    async fn closed_orders_holding_personal_data(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
 }
 
 /// An order that owes a refund, and since when: an admin's or a return's refund (which the refund

@@ -52,6 +52,8 @@ pub struct App {
     pub payment_timeout: chrono::Duration,
     /// How long after delivery a customer may ask to return lines.
     pub return_window: chrono::Duration,
+    /// How long a closed order keeps the customer's personal data.
+    pub personal_data_retention: chrono::Duration,
     /// The largest order total accepted for cash on delivery.
     pub cod_max_total: crate::domain::Money,
     /// Retries a transaction that a concurrent one cancelled (placement, payment, cancellation).

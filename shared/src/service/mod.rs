@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod numbering;
 pub mod payments;
 pub mod placement;
+pub mod privacy;
 pub mod refunds;
 pub mod reservation;
 pub mod sellers;

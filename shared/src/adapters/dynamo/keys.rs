@@ -176,6 +176,8 @@ pub mod index {
     /// Orders table: orders waiting in PENDING_RESERVING_STOCK, by creation time.
     pub const BY_RESERVING: &str = "by_reserving";
     pub const BY_REFUND_DUE: &str = "by_refund_due";
+    /// Orders table: closed orders still holding personal data, by when they closed.
+    pub const BY_PERSONAL_DATA: &str = "by_personal_data";
     /// Inventory table: ACTIVE reservations, by deadline.
     pub const BY_EXPIRY: &str = "by_expiry";
 }

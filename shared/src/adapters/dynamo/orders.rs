@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 
 use super::keys::{index, order_id_of, order_key, reservation_key, shard_key, LATE_PAYMENT_SK_PREFIX, ORDER_SK};
+use super::owed::TimeIndex;
 use super::records::{
     decode_order, to_attribute, to_item, IdempotencyItem, LatePaymentRecord, OrderLinkRecord, OrderRecord, ReservationRecord, Sharded,
     UnmatchedPaymentRecord, SETTLED_RETENTION_DAYS,
@@ -199,9 +200,11 @@ impl OrderStore for DynamoStore {
     }
 
     async fn orders_stuck_reserving(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
-        let before = crate::domain::listing::timestamp_key(created_before);
-        let pages = try_join_all(Sharded::Reserving.all().map(|shard| self.stuck_page(shard, &before, limit))).await?;
-        Ok(pages.into_iter().flatten().take(limit).collect())
+        self.oldest_in(TimeIndex::RESERVING, created_before, limit).await
+    }
+
+    async fn closed_orders_holding_personal_data(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+        self.oldest_in(TimeIndex::PERSONAL_DATA, closed_before, limit).await
     }
 }
 

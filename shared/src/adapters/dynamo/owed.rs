@@ -1,16 +1,44 @@
 //! The orders table's bookkeeping of work owed: the sweeper's sparse indexes (orders stuck in
-//! PENDING_RESERVING_STOCK, refunds the provider has not paid) and late payments paid back.
+//! PENDING_RESERVING_STOCK, refunds the provider has not paid, personal data past its retention)
+//! and late payments paid back.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
+use futures::future::try_join_all;
 
 use super::keys::{late_payment_key, order_id_of, LATE_PAYMENT_SK_PREFIX};
-use super::records::to_attribute;
+use super::records::{to_attribute, Sharded};
 use super::DynamoStore;
 use crate::adapters::classify;
 use crate::domain::order::RefundStatus;
 use crate::domain::{OrderId, PaymentReference};
 use crate::ports::{RefundOwed, StoreError};
+
+/// A sparse index of orders by time: its name, partition attribute and sort attribute.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TimeIndex {
+    pub name: &'static str,
+    pub sharded: Sharded,
+    pub shard: &'static str,
+    pub at: &'static str,
+}
+
+impl TimeIndex {
+    /// Orders waiting in PENDING_RESERVING_STOCK, by creation time.
+    pub const RESERVING: Self = Self {
+        name: super::keys::index::BY_RESERVING,
+        sharded: Sharded::Reserving,
+        shard: "reserving_shard",
+        at: "created_key",
+    };
+    /// Closed orders still holding personal data, by when they closed.
+    pub const PERSONAL_DATA: Self = Self {
+        name: super::keys::index::BY_PERSONAL_DATA,
+        sharded: Sharded::PersonalData,
+        shard: "personal_data_shard",
+        at: "personal_data_closed",
+    };
+}
 
 impl DynamoStore {
     /// Records a late payment as paid back: out of the index of refunds owed. `false` when it
@@ -74,13 +102,23 @@ impl DynamoStore {
     }
 
     /// One partition of the sparse index of orders waiting to be reserved, up to `limit` ids.
-    pub(super) async fn stuck_page(&self, shard: String, before: &str, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+    /// The orders of a sparse, keys-only index of orders by time up to `before` (excluded), the
+    /// oldest of each partition first, up to `limit`.
+    pub(super) async fn oldest_in(&self, index: TimeIndex, before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+        let before = crate::domain::listing::timestamp_key(before);
+        let pages = try_join_all(index.sharded.all().map(|shard| self.partition_before(index, shard, &before, limit))).await?;
+        Ok(pages.into_iter().flatten().take(limit).collect())
+    }
+
+    async fn partition_before(&self, index: TimeIndex, shard: String, before: &str, limit: usize) -> Result<Vec<OrderId>, StoreError> {
         let mut items = self
             .client
             .query()
             .table_name(&self.orders_table)
-            .index_name(super::keys::index::BY_RESERVING)
-            .key_condition_expression("reserving_shard = :shard AND created_key < :before")
+            .index_name(index.name)
+            .key_condition_expression("#shard = :shard AND #at < :before")
+            .expression_attribute_names("#shard", index.shard)
+            .expression_attribute_names("#at", index.at)
             .expression_attribute_values(":shard", AttributeValue::S(shard))
             .expression_attribute_values(":before", AttributeValue::S(before.to_owned()))
             .into_paginator()

@@ -93,6 +93,7 @@ impl Order {
             actor: actor.clone(),
             note,
         });
+        self.erase_if_requested(actor, now);
         Ok(())
     }
 

@@ -6,6 +6,7 @@ mod fulfilment;
 mod lifecycle;
 mod payment;
 mod pricing;
+mod privacy;
 mod refund;
 mod restock;
 mod returns;
@@ -15,6 +16,7 @@ pub use fulfilment::*;
 pub use lifecycle::*;
 pub use payment::*;
 pub use pricing::*;
+pub use privacy::*;
 pub use refund::*;
 pub use returns::*;
 
@@ -104,6 +106,14 @@ pub struct Order {
     /// When the reservation lapses if unpaid; `null` until stock is reserved.
     #[serde(default)]
     pub payment_due_at: Option<DateTime<Utc>>,
+    /// An admin asked to erase the customer's personal data while the order still had to be
+    /// delivered: it is erased the moment the order no longer needs it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erasure_requested: bool,
+    /// When the customer's name, email, address and note were erased (on request, or at the
+    /// end of the retention period); the financial record stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_data_erased_at: Option<DateTime<Utc>>,
     /// The stored version: 1 when created, bumped by every update, which is conditioned on the
     /// version it read (optimistic concurrency).
     #[serde(default)]
@@ -182,6 +192,8 @@ impl Order {
             created_at: now,
             updated_at: now,
             payment_due_at: None,
+            erasure_requested: false,
+            personal_data_erased_at: None,
             version: 1,
         })
     }

@@ -32,6 +32,8 @@ pub enum Sharded {
     Status(OrderStatus),
     /// Orders and late payments owing a refund the provider has not paid (`refund_due_shard`).
     RefundsDue,
+    /// Closed orders still holding the customer's personal data (`personal_data_shard`).
+    PersonalData,
 }
 
 impl Sharded {
@@ -42,6 +44,7 @@ impl Sharded {
             Self::Active => "ACTIVE",
             Self::Status(status) => status.as_str(),
             Self::RefundsDue => "REFUNDS_DUE",
+            Self::PersonalData => "PERSONAL_DATA",
         }
     }
 

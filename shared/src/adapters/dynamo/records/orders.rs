@@ -75,6 +75,12 @@ pub struct OrderRecord {
     pub refund_due_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_due_at: Option<String>,
+    /// Present only while a closed order still holds the customer's personal data: the
+    /// sweeper's index of what the retention period erases, by when the order closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_data_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_data_closed: Option<String>,
     #[serde(flatten)]
     pub order: Order,
 }
@@ -158,7 +164,10 @@ impl OrderRecord {
         let mut order = order.clone();
         order.refunds_due.clear();
         let oldest_owed = order.pending_refunds().map(|refund| refund.created_at).min();
+        let closed_holding_personal_data = order.closed_at().filter(|_| order.holds_personal_data());
         Self {
+            personal_data_shard: closed_holding_personal_data.map(|_| Sharded::PersonalData.of(order.id)),
+            personal_data_closed: closed_holding_personal_data.map(timestamp_key),
             refund_due_shard: oldest_owed.map(|_| Sharded::RefundsDue.of(order.id)),
             refund_due_at: oldest_owed.map(timestamp_key),
             pk: string(&key, "pk"),
