@@ -17,13 +17,15 @@ PLAYWRIGHT_VERSION := 1.65.1
 export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR := never
 
-.PHONY: help deps local test token package clean-local
+.PHONY: help deps local test token package sam-build deploy-check clean-local
 
 help:
 	@echo "make local    run the service locally on 127.0.0.1:$${ORDERS_API_PORT:-3000}"
 	@echo "make test     run every check and test (what CI runs)"
 	@echo "make token USER=alice [ADMIN=1]   print a dev bearer token"
 	@echo "make package  release arm64 Lambda artifacts with cargo-lambda (slow on 2 cores)"
+	@echo "make sam-build [FUNCTIONS=all]   sam build --beta-features, one function of each kind by default"
+	@echo "make deploy-check   the deployment checklist's checks (samconfig, parameters, outputs, stack size)"
 
 deps: $(DYNAMO_PKG) $(PY_STAMP) java
 
@@ -71,9 +73,13 @@ test: deps browser-deps
 	cargo clippy -p orders-functions --locked -- -D warnings
 	# One build of every target (the orders-local binary too): the tests and the contract reuse it.
 	$(BUILD)
+	# The suite records every AWS call each function makes; the IAM parity check reads them.
+	rm -rf target/iam-calls
 	cargo test --workspace --locked
+	cargo test --workspace --test iam --locked -- --ignored
 	local/contract.sh
 	$(VENV)/bin/sam validate --lint
+	$(VENV)/bin/python local/deploy_check.py
 
 token:
 	@$(BUILD) -q
@@ -90,6 +96,24 @@ package: deps
 	  awk -v f=$$f -v s=$$(stat -c %s $$f) -v z=$$zipped 'BEGIN { printf "%-56s %6.2f MiB  zipped %6.2f MiB\n", f, s / 1048576, z / 1048576 }'; \
 	done
 	@! grep -l ORDERS_FAULTS $(TARGET_DIR)/lambda/*/bootstrap || { echo "fault injection leaked into a release artifact"; exit 1; }
+
+# `sam build` as a deployment runs it (cargo-lambda and zig from the venv, one target directory for
+# every function), for one function of each kind: an HTTP route, an SQS consumer, a stream
+# consumer and the schedule. FUNCTIONS="..." builds others; FUNCTIONS=all builds the whole stack.
+# Not part of `make test`: each function takes minutes.
+SAM_FUNCTIONS := CreateOrderFunction ReserveStockFunction PublishEventsFunction SweeperFunction
+sam-build: deps
+	@test -x $(VENV)/bin/cargo-lambda || $(VENV)/bin/pip install -q cargo-lambda==1.9.2 ziglang
+	@export PATH="$(abspath $(VENV))/bin:$$PATH" CARGO_TARGET_DIR="$(abspath target/sam)"; \
+	for f in $(or $(FUNCTIONS),$(SAM_FUNCTIONS)); do \
+	  start=$$(date +%s); \
+	  if [ "$$f" = all ]; then sam build --beta-features || exit 1; else sam build --beta-features $$f || exit 1; fi; \
+	  echo "sam build $$f: $$(( $$(date +%s) - start )) s"; \
+	done
+
+# What the README's deployment checklist promises and a command can check (no AWS account).
+deploy-check: deps
+	$(VENV)/bin/python local/deploy_check.py
 
 clean-local:
 	rm -rf $(LOCAL)

@@ -69,6 +69,10 @@ pub struct Config {
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
     #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
+    /// Where each function's AWS calls are recorded for the IAM parity check (`ORDERS_CALL_LOG`;
+    /// chaos builds only: the tests).
+    #[cfg(feature = "chaos")]
+    pub call_log: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -79,6 +83,8 @@ impl Config {
             timeouts: self.storage_timeouts,
             #[cfg(feature = "chaos")]
             faults: self.faults.clone(),
+            #[cfg(feature = "chaos")]
+            call_log: self.call_log.clone(),
         }
     }
 
@@ -197,6 +203,10 @@ impl Config {
             notification_sender: Email::parse(&parsed("NOTIFICATION_SENDER", "orders@example.com"))
                 .map_err(|err| invalid("NOTIFICATION_SENDER", &err.to_string()))?,
             webhook_secret_id,
+            #[cfg(feature = "chaos")]
+            call_log: lookup("ORDERS_CALL_LOG")
+                .filter(|path| !path.is_empty())
+                .map(std::path::PathBuf::from),
             #[cfg(feature = "chaos")]
             faults,
         })

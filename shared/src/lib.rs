@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod auth;
 pub mod breaker;
+pub mod calls;
 pub mod config;
 pub mod domain;
 pub mod handlers;

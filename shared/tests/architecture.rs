@@ -11,7 +11,17 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     // Below every adapter and use case: the ports and what needs only the domain or nothing.
-    &["ports", "render", "saga", "retry", "metrics", "timing", "error_chain", "redact"],
+    &[
+        "ports",
+        "render",
+        "saga",
+        "retry",
+        "metrics",
+        "timing",
+        "error_chain",
+        "redact",
+        "calls",
+    ],
     &["breaker", "http", "auth"],
     &["adapters", "service"],
     // Read once at cold start into the settings of the adapters and the use cases.

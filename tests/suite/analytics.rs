@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use orders_shared::handlers::QueueFunction;
 use orders_shared::ports::ManualClock;
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{drain, eventually, service, store_copies, subscribe, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -69,7 +69,7 @@ async fn the_figures_equal_what_was_placed_paid_cancelled_and_refunded_and_a_rep
     let cancelled = customer("frank").cancel(&f).await;
     assert_eq!(cancelled.body["refunded_total"], "8.00", "{cancelled:?}");
     clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
-    assert_eq!(sweep(service.app.sweeping()).await.unwrap().expired, 1);
+    assert_eq!(sweep(&service.app).await.unwrap().expired, 1);
 
     // Placed: a, b, c, e, f (d never held stock). Paid: a 16.00, b 16.00, f 8.00.
     // Refunded: one plate of b (4.00) and all of f (8.00).

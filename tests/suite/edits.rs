@@ -2,7 +2,7 @@
 //! one write, and a race with another edit or a payment is whole or refused, never half-applied.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{assert_invariants, counters, service, timeline, Api, Reply, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -283,7 +283,7 @@ async fn an_order_stored_with_a_timeline_near_the_item_limit_is_still_expired_by
     assert!(timeline(&stored).len() > 3_000, "the oversized order reads");
 
     clock.advance(chrono::Duration::hours(2));
-    let report = sweep(service.app.sweeping()).await.unwrap();
+    let report = sweep(&service.app).await.unwrap();
     assert_eq!((report.expired, report.failures), (1, 0), "{report:?}");
     let expired = alice.order(&id).await.body;
     assert_eq!(expired["status"], "CANCELLED");

@@ -16,7 +16,7 @@ use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::ManualClock;
 use orders_shared::service::fulfilment::start_fulfilment;
 use orders_shared::service::invoices::issue_invoice;
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{assert_invariants, counters, delivered_order, drain, eventually, service, subscribe, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -47,7 +47,7 @@ async fn every_status_change_reaches_a_subscriber_once_by_event_id_and_in_versio
     let (expired, _) = alice.reserved_order(&[("mug", 1)]).await;
     let invalid = alice.place(&[("mug", 5)], None).await.body["order_id"].as_str().unwrap().to_owned();
     clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
-    assert_eq!(sweep(service.app.sweeping()).await.unwrap().expired, 1);
+    assert_eq!(sweep(&service.app).await.unwrap().expired, 1);
 
     // The stream is delivered twice over, as a retry would: the second time adds no new event.
     publish(&service).await;

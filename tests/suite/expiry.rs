@@ -13,7 +13,8 @@ use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
 use orders_shared::domain::{OrderId, Sku};
 use orders_shared::handlers::{QueueFunction, StreamFunction};
 use orders_shared::ports::{ManualClock, ReservationStore, StoreError};
-use orders_shared::service::sweeper::{reconcile, sweep, StockCheck, SweepReport};
+use orders_shared::service::sweeper::{reconcile, StockCheck, SweepReport};
+use orders_tests::sweep;
 use orders_tests::{assert_invariants, counters, eventually, service, timeline, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -39,7 +40,7 @@ async fn clocked_with_faults(clock: &ManualClock, plan: &FaultPlan, on_hand: i64
 }
 
 async fn sweep_now(service: &RunningService) -> SweepReport {
-    sweep(service.app.sweeping()).await.expect("the sweep runs")
+    sweep(&service.app).await.expect("the sweep runs")
 }
 
 fn past_deadline() -> chrono::Duration {

@@ -12,7 +12,8 @@ use orders_shared::domain::{Actor, Money, OrderId, PaymentReference, PlaceOrder,
 use orders_shared::ports::{Clock, ManualClock};
 use orders_shared::service::actions::{cancel_order, confirm_payment, Access, ActionError, CancelReason};
 use orders_shared::service::placement::{place_order, PlaceError, Placed};
-use orders_shared::service::sweeper::{sweep, units_held};
+use orders_shared::service::sweeper::units_held;
+use orders_tests::sweep;
 use orders_tests::{service, Setup};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -119,7 +120,7 @@ async fn apply(service: &RunningService, clock: &ManualClock, model: &mut Model,
         }
         Op::Advance(seconds) => clock.advance(chrono::Duration::seconds(*seconds)),
         Op::Sweep => {
-            let report = sweep(app.sweeping()).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let report = sweep(app).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(report.drift.is_empty(), "the sweeper saw drift: {:?}", report.drift);
             prop_assert_eq!(report.failures, 0);
         }

@@ -8,7 +8,7 @@ use orders_shared::adapters::dynamo::reservation_key;
 use orders_shared::domain::order::price_lines;
 use orders_shared::domain::{Actor, Money, Order, OrderId, PlaceOrder, Reservation, Sku, UserId};
 use orders_shared::ports::ManualClock;
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{assert_invariants, counters, service, Api, Setup};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -81,7 +81,7 @@ async fn an_oversized_order_stored_earlier_still_reads_lists_cancels_and_expires
     );
 
     clock.advance(service.app.payment_timeout + chrono::Duration::seconds(1));
-    let report = sweep(service.app.sweeping()).await.unwrap();
+    let report = sweep(&service.app).await.unwrap();
     assert_eq!((report.expired, report.failures), (1, 0));
     assert_eq!(alice.order(&expiring.to_string()).await.body["status"], "CANCELLED");
     assert_eq!(counters(&admin.product("yacht").await), (5, 5, 0));

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use orders_shared::ports::ManualClock;
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{assert_invariants, counters, service, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -150,7 +150,7 @@ async fn a_cash_on_delivery_order_never_expires_and_is_paid_when_its_last_part_i
 
     // Long past any payment deadline, the sweeper leaves it alone.
     clock.advance(chrono::Duration::days(2));
-    sweep(service.app.sweeping()).await.expect("the sweep runs");
+    sweep(&service.app).await.expect("the sweep runs");
     assert_eq!(alice.order(&id).await.body["status"], "PROCESSING");
 
     let seller = Api::seller(&service, "seller-1");

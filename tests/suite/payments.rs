@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{assert_invariants, counters, eventually, service, sign_webhook, timeline, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -85,7 +85,7 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
 
     // The sweeper hands them to the refund step, which pays each back once, however often asked.
     for _ in 0..2 {
-        let report = sweep(service.app.sweeping()).await.unwrap();
+        let report = sweep(&service.app).await.unwrap();
         assert!(report.refunds_redriven <= 1, "{report:?}");
     }
     let refunded = eventually(Duration::from_secs(30), || async {
@@ -105,11 +105,7 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
         .collect();
     assert_eq!(paid_back.len(), 6, "each late payment paid back once: {paid_back:?}");
     assert!(paid_back.iter().all(|refund| refund.amount.to_string() == total));
-    assert_eq!(
-        sweep(service.app.sweeping()).await.unwrap().refunds_redriven,
-        0,
-        "nothing is owed any more"
-    );
+    assert_eq!(sweep(&service.app).await.unwrap().refunds_redriven, 0, "nothing is owed any more");
     assert_eq!(
         alice.order(&id).await.body["version"],
         version,
@@ -393,7 +389,7 @@ async fn a_late_payment_kept_inside_an_order_stored_earlier_becomes_a_record_and
 
     let order = alice.order(&id).await.body;
     assert_eq!(order["refunds_due"][0]["refund_status"], "PENDING", "{order}");
-    sweep(service.app.sweeping()).await.unwrap();
+    sweep(&service.app).await.unwrap();
     let refunded = eventually(Duration::from_secs(30), || async {
         let order = alice.order(&id).await.body;
         (order["refunds_due"][0]["refund_status"] == "COMPLETED").then_some(order)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use orders_local::RunningService;
 use orders_shared::ports::ManualClock;
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{deliver, drain, eventually, service, subscribe, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -191,16 +191,12 @@ async fn closed_orders_lose_personal_data_when_the_retention_period_ends_and_ope
     assert!(!stored_item(&service, &shipping).await.contains_key("personal_data_shard"));
 
     let erased = |report: &orders_shared::service::sweeper::SweepReport| report.personal_data_erased;
-    assert_eq!(erased(&sweep(service.app.sweeping()).await.unwrap()), 0, "just closed");
+    assert_eq!(erased(&sweep(&service.app).await.unwrap()), 0, "just closed");
     clock.advance(chrono::Duration::days(29));
-    assert_eq!(
-        erased(&sweep(service.app.sweeping()).await.unwrap()),
-        0,
-        "within the retention period"
-    );
+    assert_eq!(erased(&sweep(&service.app).await.unwrap()), 0, "within the retention period");
     clock.advance(chrono::Duration::days(2));
-    assert_eq!(erased(&sweep(service.app.sweeping()).await.unwrap()), 2);
-    assert_eq!(erased(&sweep(service.app.sweeping()).await.unwrap()), 0, "erased once");
+    assert_eq!(erased(&sweep(&service.app).await.unwrap()), 2);
+    assert_eq!(erased(&sweep(&service.app).await.unwrap()), 0, "erased once");
 
     for id in [&cancelled, &delivered] {
         let order = alice.order(id).await.body;

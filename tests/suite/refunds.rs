@@ -9,7 +9,7 @@ use orders_shared::domain::OrderId;
 use orders_shared::handlers::QueueFunction;
 use orders_shared::ports::ManualClock;
 use orders_shared::service::refunds::{settle_refunds, SettleError};
-use orders_shared::service::sweeper::sweep;
+use orders_tests::sweep;
 use orders_tests::{
     assert_events_match, assert_invariants, counters, delivered_order, eventually, service, subscribe, timeline, Api, Reply, Setup,
 };
@@ -590,7 +590,7 @@ async fn a_refund_whose_message_died_is_redriven_by_the_sweeper_once_overdue_and
     let body = json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "scratched"});
     assert_eq!(refund(&admin, &id, "lost", body).await.status, StatusCode::CREATED);
 
-    let sweep_now = || async { sweep(service.app.sweeping()).await.unwrap() };
+    let sweep_now = || async { sweep(&service.app).await.unwrap() };
     assert_eq!(sweep_now().await.refunds_redriven, 0, "its own message may still be on its way");
     clock.advance(chrono::Duration::minutes(16));
     assert_eq!(sweep_now().await.refunds_redriven, 1);

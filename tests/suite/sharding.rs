@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use orders_shared::adapters::faults::{FaultPlan, FaultPoint};
 use orders_shared::handlers::QueueFunction;
-use orders_shared::service::sweeper::{sweep, SweepReport};
+use orders_shared::service::sweeper::SweepReport;
+use orders_tests::sweep;
 use orders_tests::{assert_invariants, counters, eventually, service, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -42,7 +43,7 @@ async fn set_quantity(customer: &Api, id: &str, quantity: u32) -> orders_tests::
 }
 
 async fn sweep_now(service: &RunningService) -> SweepReport {
-    let report = sweep(service.app.sweeping()).await.expect("the sweep runs");
+    let report = sweep(&service.app).await.expect("the sweep runs");
     assert_eq!((report.failures, report.drift.len()), (0, 0), "{report:?}");
     report
 }

@@ -75,12 +75,32 @@ impl Setup {
     }
 }
 
+/// One run of the sweeper as its scheduled function runs it, so its calls count as the
+/// sweeper's in the IAM parity check.
+pub async fn sweep(
+    app: &orders_shared::service::App,
+) -> Result<orders_shared::service::sweeper::SweepReport, orders_shared::ports::StoreError> {
+    let name = orders_shared::handlers::ScheduleFunction::Sweeper.name();
+    orders_shared::calls::as_function(name, orders_shared::service::sweeper::sweep(app.sweeping())).await
+}
+
+/// Where this test process records each function's AWS calls, for the IAM parity check
+/// (`tests/iam.rs`).
+pub fn call_log() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/iam-calls")
+        .join(format!("suite-{}.jsonl", std::process::id()))
+}
+
 /// A freshly provisioned service on its own tables and queues.
 pub async fn service(setup: Setup) -> RunningService {
     let emulators = tokio::task::spawn_blocking(emulators).await.expect("emulators");
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let mut options = ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), prefix);
     options.environment = setup.environment;
+    options
+        .environment
+        .push(("ORDERS_CALL_LOG".into(), call_log().display().to_string()));
     options.faults = setup.faults;
     options.poll_queues = setup.poll_queues;
     options.parameters = setup.parameters;

@@ -33,6 +33,9 @@ pub struct ClientSettings {
     /// Faults to inject below the SDK (chaos builds only).
     #[cfg(feature = "chaos")]
     pub faults: Option<super::faults::FaultPlan>,
+    /// Where every call is recorded for the IAM parity check (chaos builds only).
+    #[cfg(feature = "chaos")]
+    pub call_log: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +94,20 @@ impl ServiceClients {
             .timeout_config(timeouts)
             .retry_config(retry)
             .retry_partition(own_partition("orders-sqs"));
+        #[cfg(feature = "chaos")]
+        let (dynamodb, sqs, eventbridge, ses, secrets) = match &settings.call_log {
+            Some(path) => {
+                let recorder = crate::calls::CallRecorder::to(path.clone());
+                (
+                    dynamodb.interceptor(recorder.clone()),
+                    sqs.interceptor(recorder.clone()),
+                    eventbridge.interceptor(recorder.clone()),
+                    ses.interceptor(recorder.clone()),
+                    secrets.interceptor(recorder),
+                )
+            }
+            None => (dynamodb, sqs, eventbridge, ses, secrets),
+        };
         #[cfg(feature = "chaos")]
         let (dynamodb, sqs, eventbridge, ses) = match &settings.faults {
             Some(plan) => (

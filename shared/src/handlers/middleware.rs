@@ -35,7 +35,8 @@ impl HttpFunction {
                 );
             }
             // Boxed: every handler's state machine in one future is too big for a thread's stack.
-            let (result, tally) = crate::timing::tallied(Box::pin(self.route(app, request))).await;
+            let routed = crate::calls::as_function(self.name(), self.route(app, request));
+            let (result, tally) = crate::timing::tallied(Box::pin(routed)).await;
             let outcome = match &result {
                 Err(ApiError::Unavailable(_)) => Outcome::Failed,
                 Ok(_) | Err(ApiError::OrderNotFound | ApiError::ProductNotFound | ApiError::Refused { .. }) => Outcome::Answered,

@@ -170,25 +170,31 @@ impl HttpFunction {
 
 impl QueueFunction {
     pub async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
-        match self {
-            Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
-            Self::FulfilOrder => fulfilment::fulfil_order(app, event).await,
-            Self::ProcessBatch => batch::process(app, event).await,
-            Self::IssueInvoice => invoices::issue(app, event).await,
-            Self::SettleRefunds => refunds::settle(app, event).await,
-            Self::SendNotifications => notifications::send(app, event).await,
-            Self::UpdateAnalytics => analytics::update(app, event).await,
-        }
+        let handled = async move {
+            match self {
+                Self::ReserveStock => reserve_stock::reserve_stock(app, event).await,
+                Self::FulfilOrder => fulfilment::fulfil_order(app, event).await,
+                Self::ProcessBatch => batch::process(app, event).await,
+                Self::IssueInvoice => invoices::issue(app, event).await,
+                Self::SettleRefunds => refunds::settle(app, event).await,
+                Self::SendNotifications => notifications::send(app, event).await,
+                Self::UpdateAnalytics => analytics::update(app, event).await,
+            }
+        };
+        crate::calls::as_function(self.name(), Box::pin(handled)).await
     }
 }
 
 impl StreamFunction {
     pub async fn handle(self, app: &App, event: DynamoDbEvent) -> DynamoDbEventResponse {
-        match self {
-            Self::ReservationExpiry => expiry_stream::reservation_expiry(app, event).await,
-            Self::StockMovements => stock_movements::stock_movements(app, event).await,
-            Self::PublishEvents => publish_events::publish_events(app, event).await,
-        }
+        let handled = async move {
+            match self {
+                Self::ReservationExpiry => expiry_stream::reservation_expiry(app, event).await,
+                Self::StockMovements => stock_movements::stock_movements(app, event).await,
+                Self::PublishEvents => publish_events::publish_events(app, event).await,
+            }
+        };
+        crate::calls::as_function(self.name(), Box::pin(handled)).await
     }
 }
 
@@ -202,14 +208,14 @@ impl ScheduleFunction {
             event_id = event.id.as_deref().unwrap_or_default(),
             scheduled_for = ?event.time,
         );
-        async move {
+        let scheduled = async move {
             match self {
                 Self::Sweeper => sweeper::run_sweeper(app)
                     .await
                     .map(|report| serde_json::to_value(report).unwrap_or_default()),
             }
         }
-        .instrument(span)
-        .await
+        .instrument(span);
+        crate::calls::as_function(self.name(), scheduled).await
     }
 }
