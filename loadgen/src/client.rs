@@ -25,6 +25,11 @@ impl Reply {
     }
 }
 
+/// The seller the load generator registers a product under.
+pub fn seller_of(sku: &str) -> String {
+    format!("seller-{}", sku.len() % 3)
+}
+
 #[derive(Clone)]
 pub struct Api {
     base: String,
@@ -131,7 +136,7 @@ impl Api {
 
     /// Stocks a product spread over `stock_shards` items.
     pub async fn put_sharded_product(&self, admin: &str, sku: &str, price: &str, on_hand: i64, stock_shards: u8) -> Reply {
-        let seller = format!("seller-{}", sku.len() % 3);
+        let seller = seller_of(sku);
         let registration = json!({"name": format!("Seller {seller}"), "email": format!("{seller}@sellers.example")});
         let registered = self
             .call(
@@ -210,6 +215,59 @@ impl Api {
             None,
             Some(body),
             &[(SIGNATURE_HEADER, signature)],
+        )
+        .await
+    }
+
+    /// An admin moves an order along its lifecycle.
+    pub async fn set_status(&self, token: &str, id: &str, status: &str) -> Reply {
+        let path = format!("/api/v1/orders/{id}/status");
+        let body = json!({ "status": status });
+        self.call("PUT /orders/{id}/status", Method::PUT, &path, token, Some(body), None)
+            .await
+    }
+
+    /// The seller's part of an order shipped (as its seller, or an admin).
+    pub async fn ship(&self, token: &str, id: &str, seller: &str) -> Reply {
+        let path = format!("/api/v1/orders/{id}/shipping");
+        let body = json!({"seller_id": seller, "status": "SHIPPED", "carrier": "DHL", "tracking_number": format!("T-{id}")});
+        self.call("PATCH /orders/{id}/shipping", Method::PATCH, &path, token, Some(body), None)
+            .await
+    }
+
+    /// Pays `amount` of an order back (an admin), once for `key`.
+    pub async fn refund(&self, token: &str, id: &str, amount: &str, key: &str) -> Reply {
+        let path = format!("/api/v1/orders/{id}/refund");
+        let body = json!({"amount": amount, "reason": "goodwill"});
+        self.call("POST /orders/{id}/refund", Method::POST, &path, token, Some(body), Some(key))
+            .await
+    }
+
+    /// Adds units of a product to an order still waiting for payment (its owner).
+    pub async fn add_order_item(&self, token: &str, id: &str, sku: &str, quantity: u32) -> Reply {
+        let path = format!("/api/v1/orders/{id}/items");
+        let body = json!({"product_id": sku, "quantity": quantity});
+        self.call("POST /orders/{id}/items", Method::POST, &path, token, Some(body), None)
+            .await
+    }
+
+    pub async fn add_to_cart(&self, token: &str, sku: &str, quantity: u32) -> Reply {
+        let body = json!({"product_id": sku, "quantity": quantity});
+        self.call("POST /cart/items", Method::POST, "/api/v1/cart/items", token, Some(body), None)
+            .await
+    }
+
+    /// Places the cart as an order, with a shipping address.
+    pub async fn checkout(&self, token: &str, key: &str) -> Reply {
+        let address = json!({"contact_name": "Load Test", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"});
+        let body = json!({ "shipping_address": address });
+        self.call(
+            "POST /cart/checkout",
+            Method::POST,
+            "/api/v1/cart/checkout",
+            token,
+            Some(body),
+            Some(key),
         )
         .await
     }

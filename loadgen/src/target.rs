@@ -104,7 +104,7 @@ impl Target {
         self.api.pay(&self.webhook, id, total, &self.currency()).await
     }
 
-    fn currency(&self) -> String {
+    pub fn currency(&self) -> String {
         self.local
             .as_ref()
             .map(|local| local.service.config.pricing.currency.clone())

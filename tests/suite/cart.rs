@@ -57,7 +57,11 @@ async fn a_cart_adds_up_sets_and_removes_lines_and_shows_totals_and_warnings() {
     assert_eq!(alice.get("/api/v1/cart").await.body["items"], json!([]), "no cart is an empty one");
 
     add(&alice, "mug", 2).await;
-    add(&alice, "mug", 1).await;
+    let again = add(&alice, "mug", 1).await;
+    // The cart, then every product it shows in one read, then the write (the seller's fee is
+    // cached): a product is read once per addition.
+    let timing = again.headers["server-timing"].to_str().unwrap();
+    assert!(timing.starts_with("db;") && timing.contains("desc=\"3 calls\""), "{timing}");
     let cart = add(&alice, "plate", 2).await.body;
     assert_eq!(lines(&cart), [("mug".to_owned(), 3), ("plate".to_owned(), 2)]);
     assert_eq!((cart["subtotal"].as_str(), cart["total"].as_str()), (Some("29.00"), Some("29.00")));

@@ -283,7 +283,11 @@ async fn an_admin_moves_an_order_only_along_its_lifecycle_and_stock_and_money_ke
 
     let (paid, total) = alice.reserved_order(&[("mug", 1)]).await;
     Api::payments(&service).confirm(&paid, "pay-1", &total).await;
-    let processing = set(&paid, "PROCESSING").await.body;
+    let moved = set(&paid, "PROCESSING").await;
+    // One read of the order, one of its sellers' rates, one write: nothing read twice.
+    let timing = moved.headers["server-timing"].to_str().unwrap();
+    assert!(timing.contains("desc=\"3 calls\""), "{timing}");
+    let processing = moved.body;
     assert_eq!(processing["status"], "PROCESSING");
     assert_eq!(processing["seller_parts"].as_array().unwrap().len(), 1);
     assert!(

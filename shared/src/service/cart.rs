@@ -78,29 +78,39 @@ pub async fn view(shopping: Shopping<'_>, user: &UserId) -> Result<CartView, Sto
 }
 
 async fn view_of(placing: Placing<'_>, cart: &Cart) -> Result<CartView, StoreError> {
-    let skus: Vec<Sku> = cart.lines.iter().map(|line| line.product_id.clone()).collect();
-    let products = if skus.is_empty() {
-        HashMap::new()
-    } else {
-        placing.catalogue.get_products(&skus).await?
-    };
-    let sellers: Vec<SellerId> = products.values().map(|product| product.seller_id.clone()).collect();
-    let fees = placing.sellers.shipping_fees(&sellers).await?;
-    Ok(CartView::of(cart, &products, placing.pricing, &fees))
+    let products = products_of(placing, cart, None).await?;
+    view_with(placing, cart, &products).await
 }
 
-/// Applies an edit, again on a fresh read while another edit of the cart wins.
+/// The products of the cart's lines and of `also`, in one read.
+async fn products_of(placing: Placing<'_>, cart: &Cart, also: Option<&Sku>) -> Result<HashMap<Sku, Product>, StoreError> {
+    let mut skus: Vec<Sku> = cart.lines.iter().map(|line| line.product_id.clone()).collect();
+    skus.extend(also.cloned());
+    skus.sort();
+    skus.dedup();
+    if skus.is_empty() {
+        return Ok(HashMap::new());
+    }
+    placing.catalogue.get_products(&skus).await
+}
+
+async fn view_with(placing: Placing<'_>, cart: &Cart, products: &HashMap<Sku, Product>) -> Result<CartView, StoreError> {
+    let sellers: Vec<SellerId> = products.values().map(|product| product.seller_id.clone()).collect();
+    let fees = placing.sellers.shipping_fees(&sellers).await?;
+    Ok(CartView::of(cart, products, placing.pricing, &fees))
+}
+
+/// Applies an edit, again on a fresh read while another edit of the cart wins. Each round reads
+/// the cart, then every product the edit needs and the answer shows in one read, and writes.
 pub async fn edit(shopping: Shopping<'_>, user: &UserId, edit: CartEdit) -> Result<CartView, CartError> {
-    let Placing { changes, catalogue, .. } = shopping.placing;
-    let product: Option<Product> = match edit.product() {
-        Some(sku) => catalogue.get_products(std::slice::from_ref(sku)).await?.remove(sku),
-        None => None,
-    };
-    let (edit, product) = (&edit, product.as_ref());
+    let changes = shopping.placing.changes;
+    let edit = &edit;
     changes
         .contention_retry
         .rounds(EDIT_ATTEMPTS, move || async move {
             let mut cart = read_cart(shopping, user).await?;
+            let products = products_of(shopping.placing, &cart, edit.product()).await?;
+            let product = edit.product().and_then(|sku| products.get(sku));
             let before = cart.clone();
             let now = changes.clock.now();
             match edit {
@@ -111,7 +121,7 @@ pub async fn edit(shopping: Shopping<'_>, user: &UserId, edit: CartEdit) -> Resu
             }
             // Removing what is not there writes nothing.
             if cart.lines == before.lines || shopping.carts.put_cart(&mut cart).await? {
-                return Ok(Some(view_of(shopping.placing, &cart).await?));
+                return Ok(Some(view_with(shopping.placing, &cart, &products).await?));
             }
             Ok::<_, CartError>(None)
         })

@@ -58,7 +58,8 @@ impl App {
 /// Splits a paid order into seller parts: PAID -> PROCESSING. `false` when there is nothing to
 /// do (already under way, or not paid), so a redelivered step changes nothing.
 pub async fn start_fulfilment(fulfilment: Fulfilment<'_>, id: OrderId) -> Result<bool, ActionError> {
-    start_fulfilment_as(fulfilment, id, &Actor::system(FULFILMENT), None).await
+    let (_, started) = start_fulfilment_as(fulfilment, id, &Actor::system(FULFILMENT), None, None).await?;
+    Ok(started)
 }
 
 /// The marketplace's commission rate per seller: the seller's own where an admin set one, the
@@ -89,18 +90,35 @@ impl CommissionRates {
     }
 }
 
-async fn start_fulfilment_as(fulfilment: Fulfilment<'_>, id: OrderId, actor: &Actor, note: Option<&str>) -> Result<bool, ActionError> {
+/// PAID -> PROCESSING; answers the order as it stands and whether this call moved it. `read` is
+/// the order as the caller just read it, so the first round need not read it again.
+async fn start_fulfilment_as(
+    fulfilment: Fulfilment<'_>,
+    id: OrderId,
+    actor: &Actor,
+    note: Option<&str>,
+    read: Option<Order>,
+) -> Result<(Order, bool), ActionError> {
     let changes = fulfilment.changes;
-    until_written(move || async move {
-        let mut order = load(changes.orders, id, Access::Anyone).await?;
-        if order.status != OrderStatus::Paid {
-            return Ok(Some(false));
+    let mut read = read;
+    until_written(move || {
+        let fresh = read.take();
+        async move {
+            let mut order = match fresh {
+                Some(order) => order,
+                None => load(changes.orders, id, Access::Anyone).await?,
+            };
+            if order.status != OrderStatus::Paid {
+                return Ok(Some((order, false)));
+            }
+            let rates = fulfilment.commission.rates_for(&order).await?;
+            order
+                .start_fulfilment(actor, note, |seller| rates.rate(seller), changes.clock.now())
+                .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
+            Ok(write(changes, &mut order, OrderStatus::Paid, StockChange::None)
+                .await?
+                .then((order, true)))
         }
-        let rates = fulfilment.commission.rates_for(&order).await?;
-        order
-            .start_fulfilment(actor, note, |seller| rates.rate(seller), changes.clock.now())
-            .map_err(|err| ActionError::Inconsistent(err.to_string()))?;
-        Ok(write(changes, &mut order, OrderStatus::Paid, StockChange::None).await?.then(true))
     })
     .await
 }
@@ -156,8 +174,8 @@ pub async fn set_status(
                 Ok(Some(order))
             }
             StatusChangePlan::StartFulfilment => {
-                start_fulfilment_as(fulfilment, id, actor, note.as_deref()).await?;
-                Ok(Some(load(changes.orders, id, Access::Anyone).await?))
+                let (order, _) = start_fulfilment_as(fulfilment, id, actor, note.as_deref(), Some(order)).await?;
+                Ok(Some(order))
             }
             StatusChangePlan::DeliverAll => {
                 order
