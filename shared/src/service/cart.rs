@@ -109,7 +109,11 @@ pub async fn edit(shopping: Shopping<'_>, user: &UserId, edit: CartEdit) -> Resu
         .contention_retry
         .rounds(EDIT_ATTEMPTS, move || async move {
             let mut cart = read_cart(shopping, user).await?;
-            let products = products_of(shopping.placing, &cart, edit.product()).await?;
+            // An emptied cart shows no product.
+            let products = match edit {
+                CartEdit::Clear => HashMap::new(),
+                _ => products_of(shopping.placing, &cart, edit.product()).await?,
+            };
             let product = edit.product().and_then(|sku| products.get(sku));
             let before = cart.clone();
             let now = changes.clock.now();
