@@ -4,7 +4,7 @@
 //! conditioned on its version, re-reading on conflict). Both write the same three items.
 
 use orders_shared::adapters::dynamo::keys;
-use orders_shared::domain::Sku;
+use orders_shared::domain::{OrderId, Sku, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -257,24 +257,64 @@ pub async fn compare(client: &Client, table: &str, rounds: usize, stock: i64, cu
     }))
 }
 
+/// What a keyed placement wrote, read back to be copied under keys of its own by the floor: the
+/// order, its idempotency record and its reservation.
+pub struct FloorItems {
+    order: HashMap<String, AttributeValue>,
+    idempotency: HashMap<String, AttributeValue>,
+    reservation: HashMap<String, AttributeValue>,
+}
+
+impl FloorItems {
+    /// Reads the items of the order `id`, placed with the idempotency key `key`.
+    pub async fn of(client: &Client, orders_table: &str, inventory_table: &str, id: &str, key: &str) -> Result<Self, String> {
+        let order_id = OrderId::parse(id).map_err(|e| e.to_string())?;
+        let read = |table: &str, item_key: HashMap<String, AttributeValue>| {
+            let request = client.get_item().table_name(table).set_key(Some(item_key)).consistent_read(true);
+            async move {
+                request
+                    .send()
+                    .await
+                    .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?
+                    .item
+                    .ok_or_else(|| "an item of the placement is missing".to_owned())
+            }
+        };
+        let order = read(orders_table, keys::order_key(order_id)).await?;
+        let user = order
+            .get("user_id")
+            .and_then(|user| user.as_s().ok())
+            .and_then(|user| UserId::parse(user).ok())
+            .ok_or("the order names no user")?;
+        Ok(Self {
+            idempotency: read(orders_table, keys::idempotency_key(&user, key)).await?,
+            reservation: read(inventory_table, keys::reservation_key(order_id)).await?,
+            order,
+        })
+    }
+}
+
 /// The floor under a placement: what DynamoDB alone takes for the calls a keyed placement makes,
-/// with nothing of ours around them. Each sample is one strongly consistent BatchGetItem of the
-/// product, then one TransactWriteItems that creates an order-sized item (a copy of `order_item`,
-/// under a key of its own) and a reservation, and updates the product conditioned on its stock
-/// (touching no counter, so the stock stays as it was). Answers each sample's microseconds.
+/// with nothing of ours around them. Each sample is one eventually consistent BatchGetItem of the
+/// product (a placement's first look), then one TransactWriteItems that creates copies of a real
+/// placement's order, idempotency record and reservation (the same sizes and index entries),
+/// and updates the product conditioned on its stock (touching no counter, so the stock stays as
+/// it was). The copies say they are no order of ours, and the reservation's index entry lies in
+/// a partition no reader asks for, so the outbox, the checker and the sweeper leave them alone.
+/// Answers each sample's microseconds.
 pub async fn placement_floor(
     client: &Client,
     orders_table: &str,
     inventory_table: &str,
     sku: &str,
-    order_item: &HashMap<String, AttributeValue>,
+    items: &FloorItems,
 ) -> Result<u64, String> {
     let id = uuid_like();
     let started = Instant::now();
     let product = keys::product_key(&Sku::parse(sku).map_err(|e| e.to_string())?);
     let read = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
         .keys(product.clone())
-        .consistent_read(true)
+        .consistent_read(false)
         .build()
         .map_err(|e| e.to_string())?;
     client
@@ -283,14 +323,16 @@ pub async fn placement_floor(
         .send()
         .await
         .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
-    // A copy of a real order item, so that the write costs what an order's does; it says it is
-    // no order of ours, so the outbox, the checker and the sweeper leave it alone.
-    let mut order = order_item.clone();
-    order.extend(keys::key(format!("FLOOR_ORDER#{id}"), keys::ORDER_SK));
-    order.insert(keys::ENTITY.to_owned(), s("BENCH_FLOOR"));
-    let mut reservation = keys::key(format!("FLOOR_RESERVATION#{id}"), keys::RESERVATION_SK);
-    reservation.insert("product_id".into(), s(sku));
-    reservation.insert("quantity".into(), n(1));
+    let copy = |item: &HashMap<String, AttributeValue>, pk: &str, sk: &str| {
+        let mut copy = item.clone();
+        copy.extend(keys::key(format!("{pk}#{id}"), sk));
+        copy.insert(keys::ENTITY.to_owned(), s("BENCH_FLOOR"));
+        copy
+    };
+    let mut reservation = copy(&items.reservation, "FLOOR_RESERVATION", keys::RESERVATION_SK);
+    if reservation.contains_key("expiry_shard") {
+        reservation.insert("expiry_shard".into(), s("BENCH_FLOOR"));
+    }
     let create = |table: &str, item| {
         Put::builder()
             .table_name(table)
@@ -311,7 +353,11 @@ pub async fn placement_floor(
         .map_err(|e| e.to_string())?;
     client
         .transact_write_items()
-        .transact_items(create(orders_table, order)?)
+        .transact_items(create(orders_table, copy(&items.order, "FLOOR_ORDER", keys::ORDER_SK))?)
+        .transact_items(create(
+            orders_table,
+            copy(&items.idempotency, "FLOOR_IDEMPOTENCY", keys::IDEMPOTENCY_SK),
+        )?)
         .transact_items(create(inventory_table, reservation)?)
         .transact_items(TransactWriteItem::builder().update(touch).build())
         .send()

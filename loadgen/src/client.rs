@@ -58,10 +58,15 @@ impl Api {
 
     /// The same API with its own recorder: for warm-up calls that must not count.
     pub fn unrecorded(&self) -> Self {
+        self.recording_to(Arc::new(Recorder::default()))
+    }
+
+    /// The same API recording to `recorder`: for figures of one phase of a run.
+    pub fn recording_to(&self, recorder: Arc<Recorder>) -> Self {
         Self {
             base: self.base.clone(),
             http: self.http.clone(),
-            recorder: Arc::new(Recorder::default()),
+            recorder,
         }
     }
 

@@ -12,13 +12,27 @@ use crate::target::Target;
 
 #[derive(Debug, Clone)]
 pub struct HotSkuSettings {
-    /// Customers per run, each placing one unit; the stock is 90 % of them.
+    /// Customers per run (per shard with `per_shard`), each placing one unit; the stock is 90 %
+    /// of them.
     pub customers: usize,
     pub concurrency: usize,
+    /// Customers and concurrency scale with the shard count: each shard is offered the same load,
+    /// so the runs show what the mechanism gives, not what one machine serves.
+    pub per_shard: bool,
     /// One run per shard count, side by side.
     pub shards: Vec<u8>,
     /// The per-item write ceiling, in WCU per second.
     pub item_wcu: u32,
+    /// The per-item read ceiling, in RCU per second, if any.
+    pub item_rcu: Option<u32>,
+}
+
+impl HotSkuSettings {
+    /// Customers and requests in flight of the run with `shards` shards.
+    fn load(&self, shards: u8) -> (usize, usize) {
+        let scale = if self.per_shard { usize::from(shards) } else { 1 };
+        (self.customers * scale, self.concurrency * scale)
+    }
 }
 
 /// Everyone on one product, under DynamoDB's per-item write ceiling (a fault mode of the storage
@@ -30,12 +44,17 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         .as_ref()
         .ok_or("hot-sku imposes the per-item ceiling on the service in this process: run it without --url")?;
     local.plan.limit_item_writes(Some(settings.item_wcu));
+    local.plan.limit_item_reads(settings.item_rcu);
     let admin = target.admin();
-    let stock = (settings.customers * 9 / 10) as i64;
     let mut runs = Vec::new();
     let mut oversold_total = 0;
     let mut lost_total = 0;
-    for (round, &shards) in settings.shards.iter().enumerate() {
+    // Each run's customers have tokens of their own.
+    let mut first_customer = 0;
+    for &shards in &settings.shards {
+        let (customers, concurrency) = settings.load(shards);
+        let stock = (customers * 9 / 10) as i64;
+        let customer = |n: usize| target.customer(first_customer + n);
         let sku = format!("hot-{shards}-shards");
         // After a throttled run the storage breaker may still be open (503 with Retry-After).
         let mut stocked = target.api.put_sharded_product(&admin, &sku, "19.99", stock, shards).await;
@@ -52,11 +71,12 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         // Start on a fresh second of the ceiling's accounting.
         tokio::time::sleep(Duration::from_millis(1100)).await;
         let throttled_before = local.plan.throttled_by_item_ceiling();
+        let read_throttled_before = local.plan.throttled_by_read_ceiling();
         let writes_before = local.plan.calls("TransactWriteItems");
         let started = Instant::now();
-        let answers: Vec<(usize, Reply, Option<Duration>, Option<String>)> = stream::iter(0..settings.customers)
+        let answers: Vec<(usize, Reply, Option<Duration>, Option<String>)> = stream::iter(0..customers)
             .map(|n| {
-                let token = target.customer(round * settings.customers + n);
+                let token = customer(n);
                 let sku = sku.clone();
                 async move {
                     let placed = target.api.place(&token, &[(sku, 1)], &format!("hot-{shards}-{n}")).await;
@@ -72,11 +92,12 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
                     (n, placed, reserved_at, status)
                 }
             })
-            .buffer_unordered(settings.concurrency)
+            .buffer_unordered(concurrency)
             .collect()
             .await;
         let wall = started.elapsed();
         let throttled = local.plan.throttled_by_item_ceiling() - throttled_before;
+        let read_throttled = local.plan.throttled_by_read_ceiling() - read_throttled_before;
         let transact_writes = local.plan.calls("TransactWriteItems") - writes_before;
         let reserved = answers.iter().filter(|(_, _, at, _)| at.is_some()).count();
         let last_reservation = answers.iter().filter_map(|(_, _, at, _)| *at).max().unwrap_or(wall);
@@ -103,7 +124,7 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
             .collect();
         let finals: Vec<String> = stream::iter(ids)
             .map(|(n, id)| {
-                let token = target.customer(round * settings.customers + n);
+                let token = customer(n);
                 async move {
                     wait_for_reservation(target, &token, &id).await;
                     // Cancelling writes the hot item too: throttled, it (and, while the storage
@@ -139,9 +160,11 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         lost_total += lost;
         let rate = reserved as f64 / last_reservation.as_secs_f64().max(0.001);
         let rate_at_once = at_once.len() as f64 / last_at_once.as_secs_f64().max(0.001);
+        first_customer += customers;
         runs.push(json!({
             "stock_shards": shards,
-            "customers": settings.customers,
+            "customers": customers,
+            "concurrency": concurrency,
             "stock": stock,
             "reserved": reserved,
             "sold_out": reserved as i64 == stock,
@@ -149,6 +172,7 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
             "reservations_per_second": rate,
             "placement_answers": placement_answers,
             "throttled_requests": throttled,
+            "read_throttled_requests": read_throttled,
             "transact_write_calls": transact_writes,
             "reserved_at_once_per_second": rate_at_once,
             "counters": {"on_hand": product["on_hand"], "available": product["available"], "reserved": product["reserved"]},
@@ -158,26 +182,34 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
         }));
     }
     local.plan.limit_item_writes(None);
+    local.plan.limit_item_reads(None);
     let first = runs.first().and_then(|run| run["reservations_per_second"].as_f64()).unwrap_or(1.0);
+    let read_ceiling = settings
+        .item_rcu
+        .map(|rcu| format!(", per-item read ceiling {rcu} RCU/s"))
+        .unwrap_or_default();
     println!(
-        "hot-sku: one product, {} customers x 1 unit for {} units, per-item ceiling {} WCU/s",
-        settings.customers, stock, settings.item_wcu
+        "hot-sku: one product, each customer placing 1 unit of a stock of 90 % of them, per-item ceiling {} WCU/s{read_ceiling}",
+        settings.item_wcu
     );
     println!(
-        "| stock_shards | reservations/s | ratio to {} shard(s) | reserved at once (201)/s | reserved (201 + 202 finished by the queue) | throttled requests | TransactWriteItems calls | oversold | lost |",
+        "| stock_shards | customers (in flight) | reservations/s | ratio to {} shard(s) | reserved at once (201)/s | reserved (201 + 202 finished by the queue) | throttled writes | throttled reads | TransactWriteItems calls | oversold | lost |",
         settings.shards.first().copied().unwrap_or(1)
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for run in &runs {
         let rate = run["reservations_per_second"].as_f64().unwrap_or(0.0);
         println!(
-            "| {} | {:.0} | {:.2}x | {:.0} | {} | {} | {} | {} | {} |",
+            "| {} | {} ({}) | {:.1} | {:.2}x | {:.1} | {} | {} | {} | {} | {} | {} |",
             run["stock_shards"],
+            run["customers"],
+            run["concurrency"],
             rate,
             rate / first,
             run["reserved_at_once_per_second"].as_f64().unwrap_or(0.0),
             run["reserved"],
             run["throttled_requests"],
+            run["read_throttled_requests"],
             run["transact_write_calls"],
             run["oversold_units"],
             run["lost_orders"]
@@ -185,6 +217,7 @@ pub async fn hot_sku(target: &Target, settings: &HotSkuSettings) -> Result<Value
     }
     Ok(json!({
         "item_wcu": settings.item_wcu,
+        "item_rcu": settings.item_rcu,
         "runs": runs,
         "ratios_to_first": runs.iter().map(|run| run["reservations_per_second"].as_f64().unwrap_or(0.0) / first).collect::<Vec<_>>(),
         "oversold_units": oversold_total,

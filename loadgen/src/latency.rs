@@ -1,8 +1,5 @@
 //! Warm latency of each endpoint, one request at a time, beside the raw floor of its storage calls.
 
-use orders_shared::adapters::dynamo::keys;
-use orders_shared::domain::OrderId;
-
 use serde_json::{json, Value};
 
 use crate::client::{seller_of, Api};
@@ -62,17 +59,9 @@ pub async fn latency(target: &Target, samples: usize) -> Result<Value, String> {
             tables["InventoryTable"].clone(),
         )
     });
-    let order_item = match (&floor_against, ids.first()) {
-        (Some((client, orders, _)), Some(id)) => client
-            .get_item()
-            .table_name(orders)
-            .set_key(Some(keys::order_key(OrderId::parse(id).map_err(|e| e.to_string())?)))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .item
-            .unwrap_or_default(),
-        _ => Default::default(),
+    let floor_items = match (&floor_against, ids.first()) {
+        (Some((client, orders, inventory)), Some(id)) => Some(crate::bench::FloorItems::of(client, orders, inventory, id, "warm-0").await?),
+        _ => None,
     };
     let mut placements_us = Vec::new();
     let mut floor_us = Vec::new();
@@ -80,8 +69,8 @@ pub async fn latency(target: &Target, samples: usize) -> Result<Value, String> {
         let started = std::time::Instant::now();
         ids.extend(target.api.place(&token, &line, &format!("latency-{n}")).await.id());
         placements_us.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-        if let Some((client, orders, inventory)) = &floor_against {
-            floor_us.push(crate::bench::placement_floor(client, orders, inventory, PRODUCT, &order_item).await?);
+        if let (Some((client, orders, inventory)), Some(items)) = (&floor_against, &floor_items) {
+            floor_us.push(crate::bench::placement_floor(client, orders, inventory, PRODUCT, items).await?);
         }
     }
     for id in ids.iter().cycle().take(samples) {

@@ -10,6 +10,7 @@ pub mod latency;
 pub mod scenarios;
 pub mod stats;
 pub mod target;
+pub mod throughput;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,11 +22,13 @@ use orders_shared::handlers::{HttpFunction, QueueFunction, ScheduleFunction, Str
 use crate::hot_sku::HotSkuSettings;
 use crate::scenarios::{SaleSettings, SteadySettings};
 use crate::target::{Checker, LocalSettings, Target};
+use crate::throughput::ThroughputSettings;
 
 /// What each scenario does, for `--help`.
 const SCENARIOS: &str = "scenarios:
   flash-sale     thousands of customers race for a few products with small stock; some pay, some cancel, the rest abandon
-  hot-sku        everyone on one product under a per-item write ceiling (--item-wcu, default 1000), once per shard count (--shards)
+  hot-sku        everyone on one product under a per-item write ceiling (--item-wcu, default 1000; and a read ceiling, --item-rcu), once per shard count (--shards); --per-shard scales customers and concurrency with the shards
+  throughput     N clients (--clients 1,8,32,64) placing keyed orders over many products, --rounds phases of --seconds each alternating with the same DynamoDB calls made directly
   steady         a mix of list, read, place, pay and cancel for a fixed time
   latency        warm latency of place, read and list, one request at a time
   chaos          flash-sale with storage faults, crashes and duplicate deliveries; then it must settle clean
@@ -37,7 +40,7 @@ const SCENARIOS: &str = "scenarios:
 #[derive(Debug, clap::Parser)]
 #[command(name = "loadgen", after_help = SCENARIOS)]
 pub struct Options {
-    #[arg(value_parser = ["flash-sale", "hot-sku", "steady", "latency", "chaos", "cold-start", "shed", "bench-reserve"])]
+    #[arg(value_parser = ["flash-sale", "hot-sku", "throughput", "steady", "latency", "chaos", "cold-start", "shed", "bench-reserve"])]
     scenario: String,
     /// Drive a running service (default: start emulators and the service in this process).
     #[arg(long)]
@@ -70,6 +73,15 @@ pub struct Options {
     /// hot-sku's per-item write ceiling (write units per second).
     #[arg(long)]
     item_wcu: Option<u64>,
+    /// hot-sku's per-item read ceiling (read units per second; none unless given).
+    #[arg(long)]
+    item_rcu: Option<u64>,
+    /// hot-sku: --customers and --concurrency count per shard, so each run offers every shard the same load.
+    #[arg(long)]
+    per_shard: bool,
+    /// throughput's counts of clients, one phase each.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32,64")]
+    clients: Vec<usize>,
     /// cold-start's starts per function.
     #[arg(long)]
     starts: Option<u64>,
@@ -97,10 +109,11 @@ pub async fn run(options: Options) -> Result<bool, String> {
         Vec::new()
     };
     let hot_sku = options.scenario == "hot-sku";
+    let quiet = hot_sku || options.scenario == "throughput";
     let local = LocalSettings {
-        // hot-sku measures holds: no order may expire (and give its units back) during a run;
-        // the scenario cancels what it reserved instead.
-        payment_timeout_secs: if hot_sku { 900 } else { 20 },
+        // hot-sku and throughput measure holds: no order may expire (and give its units back, a
+        // sweeper's work beside the measured one) during a run; hot-sku cancels what it reserved.
+        payment_timeout_secs: if quiet { 900 } else { 20 },
         // Throttled, the reserve-stock step fails and its message comes back after the queue's
         // 60 s visibility timeout: under hot-sku's ceiling the sweeper re-drives only past that,
         // as in AWS (2 minutes), instead of flooding the queue with copies every second.
@@ -151,10 +164,21 @@ pub async fn run(options: Options) -> Result<bool, String> {
             let settings = HotSkuSettings {
                 customers: options.customers.unwrap_or(1500).max(1) as usize,
                 concurrency: options.concurrency.unwrap_or(64).max(1) as usize,
+                per_shard: options.per_shard,
                 shards: options.shards.clone(),
                 item_wcu: u32::try_from(options.item_wcu.unwrap_or(1000)).unwrap_or(u32::MAX).max(1),
+                item_rcu: options.item_rcu.map(|rcu| u32::try_from(rcu).unwrap_or(u32::MAX).max(1)),
             };
             hot_sku::hot_sku(&target, &settings).await?
+        }
+        "throughput" => {
+            let settings = ThroughputSettings {
+                clients: options.clients.iter().copied().filter(|n| *n > 0).collect(),
+                rounds: options.rounds.unwrap_or(3).max(1) as usize,
+                phase: Duration::from_secs(options.seconds.unwrap_or(5).max(1)),
+                products: options.products.unwrap_or(64).max(1) as usize,
+            };
+            throughput::throughput(&target, &settings).await?
         }
         "chaos" => scenarios::chaos(&target, &sale(1000, 3, 60)).await?,
         "shed" => scenarios::sale(&target, &sale(1500, 3, 100), "shed").await?,

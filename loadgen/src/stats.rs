@@ -14,6 +14,9 @@ struct Samples {
     db_us: Vec<u64>,
     queue_us: Vec<u64>,
     app_us: Vec<u64>,
+    /// What the client waited beyond the handler's own time: the gateway (API Gateway's stand-in:
+    /// HTTP, the JWT check, the event), the network and the client.
+    outside_us: Vec<u64>,
     db_calls: Vec<u64>,
 }
 
@@ -82,6 +85,8 @@ pub struct TimingFigures {
     pub queue_p95_ms: f64,
     pub app_p50_ms: f64,
     pub app_p95_ms: f64,
+    /// Client-side latency less the handler's db, queue and app time: the gateway's share.
+    pub outside_p50_ms: f64,
     /// DynamoDB calls per request (counted at the service's storage clients): mean, and most.
     pub db_calls_mean: f64,
     pub db_calls_max: u64,
@@ -110,6 +115,9 @@ impl Recorder {
             samples.db_us.push(micros(timing.db));
             samples.queue_us.push(micros(timing.queue));
             samples.app_us.push(micros(timing.app));
+            samples
+                .outside_us
+                .push(micros(latency.saturating_sub(timing.db + timing.queue + timing.app)));
             samples.db_calls.push(timing.db_calls);
         }
     }
@@ -137,10 +145,11 @@ impl Recorder {
                     p95_ms: percentile(&sorted, 95.0),
                     p99_ms: percentile(&sorted, 99.0),
                     server_timing: (!samples.db_us.is_empty()).then(|| {
-                        let (db, queue, app) = (
+                        let (db, queue, app, outside) = (
                             self::sorted(&samples.db_us),
                             self::sorted(&samples.queue_us),
                             self::sorted(&samples.app_us),
+                            self::sorted(&samples.outside_us),
                         );
                         TimingFigures {
                             db_p50_ms: percentile(&db, 50.0),
@@ -149,6 +158,7 @@ impl Recorder {
                             queue_p95_ms: percentile(&queue, 95.0),
                             app_p50_ms: percentile(&app, 50.0),
                             app_p95_ms: percentile(&app, 95.0),
+                            outside_p50_ms: percentile(&outside, 50.0),
                             db_calls_mean: samples.db_calls.iter().sum::<u64>() as f64 / samples.db_calls.len() as f64,
                             db_calls_max: samples.db_calls.iter().copied().max().unwrap_or(0),
                         }

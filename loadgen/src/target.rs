@@ -63,6 +63,11 @@ impl Target {
             ("PAYMENT_TIMEOUT_SECONDS".into(), settings.payment_timeout_secs.to_string()),
             ("STUCK_RESERVING_SECONDS".into(), settings.stuck_reserving_secs.to_string()),
         ];
+        // Every AWS call of every function, to see what a scenario costs in calls (as the IAM
+        // parity check reads them): `ORDERS_CALL_LOG=target/calls.jsonl loadgen ...`.
+        if let Ok(log) = std::env::var("ORDERS_CALL_LOG") {
+            options.environment.push(("ORDERS_CALL_LOG".into(), log));
+        }
         options.schedule_every = Some(settings.sweep_every);
         options.parameters = settings.parameters.clone();
         options.faults = Some(plan.clone());

@@ -52,6 +52,11 @@ impl Emulator {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The process that watches the emulator: its parent (the emulator is its child).
+    pub fn watchdog_pid(&self) -> u32 {
+        self.watchdog.id()
+    }
+
     fn spawn(what: &'static str, port: u16, program: &Path, args: &[String], log: &Path) -> Result<Self, EmulatorError> {
         let log_file = std::fs::File::create(log).map_err(|source| EmulatorError::Spawn { what, source })?;
         let log_err = log_file.try_clone().map_err(|source| EmulatorError::Spawn { what, source })?;

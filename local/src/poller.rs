@@ -28,8 +28,9 @@ pub struct Poller {
 
 impl Poller {
     /// Runs until the task is aborted.
-    pub async fn run(self) {
+    pub async fn run(self, hold: crate::PipelineHold) {
         loop {
+            hold.wait().await;
             if let Err(err) = self.poll_once().await {
                 tracing::warn!(queue = %self.queue.url, error = %err, "polling failed; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;

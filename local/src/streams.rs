@@ -118,8 +118,9 @@ impl StreamPoller {
         }
     }
 
-    pub async fn run(mut self) {
+    pub async fn run(mut self, hold: crate::PipelineHold) {
         loop {
+            hold.wait().await;
             match self.poll_once().await {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
                 Ok(_) if !self.failing.is_empty() => tokio::time::sleep(RETRY_PAUSE).await,

@@ -298,7 +298,7 @@ async fn duplicated_and_reordered_deliveries_reserve_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_storage_breaker_opens_after_failures_in_a_row_answers_at_once_and_closes_after_a_good_probe() {
+async fn the_storage_breaker_opens_after_outages_in_a_row_not_throttling_answers_at_once_and_closes_after_a_good_probe() {
     let plan = FaultPlan::default();
     let mut setup = Setup::with_faults(&plan, false);
     setup.environment = vec![
@@ -317,7 +317,20 @@ async fn the_storage_breaker_opens_after_failures_in_a_row_answers_at_once_and_c
     };
     let path = format!("/api/v1/orders/{id}");
 
+    // Throttling shows storage up, only busy: however long it lasts, it does not open the
+    // breaker, which would refuse every other request too.
     plan.set_rate("Query", FaultPoint::Before, 1.0);
+    for _ in 0..5 {
+        let throttled = read(path.clone()).await;
+        assert_eq!(
+            (throttled.status, throttled.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+        );
+    }
+    plan.clear();
+
+    let before = plan.calls("Query");
+    plan.set_rate("Query", FaultPoint::Down, 1.0);
     for _ in 0..3 {
         let failed = read(path.clone()).await;
         assert_eq!(
@@ -326,7 +339,7 @@ async fn the_storage_breaker_opens_after_failures_in_a_row_answers_at_once_and_c
         );
     }
     let tried = plan.calls("Query");
-    assert_eq!(tried, 6, "three requests, each through the SDK's two attempts");
+    assert_eq!(tried - before, 6, "three requests, each through the SDK's two attempts");
     let refused = read(path.clone()).await;
     assert_eq!(
         (refused.status, refused.code()),
@@ -345,4 +358,52 @@ async fn the_storage_breaker_opens_after_failures_in_a_row_answers_at_once_and_c
     for _ in 0..3 {
         assert_eq!(read(path.clone()).await.status, StatusCode::OK, "closed again");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placement_looks_at_its_product_with_half_a_strong_reads_units_and_confirms_a_refusal_with_a_strong_read() {
+    let plan = FaultPlan::default();
+    let service = service(Setup::with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "5.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    // The first placement of an instance also claims a block of order numbers.
+    alice.place(&[("mug", 1)], Some("warm-up")).await;
+
+    // One read unit a second on each item: one strongly consistent read, or two eventually
+    // consistent ones. Two placements within one second pass it only if each reads half a unit.
+    plan.limit_item_reads(Some(1));
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let mut pairs = 0;
+    loop {
+        pairs += 1;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let started = second();
+        let first = alice.place(&[("mug", 1)], Some(&format!("first-{pairs}"))).await;
+        let next = alice.place(&[("mug", 1)], Some(&format!("next-{pairs}"))).await;
+        assert_eq!((first.status, next.status), (StatusCode::CREATED, StatusCode::CREATED));
+        if second() == started || pairs == 5 {
+            break;
+        }
+    }
+    assert_eq!(
+        plan.throttled_by_read_ceiling(),
+        0,
+        "a placement's look at its product must be eventually consistent"
+    );
+    plan.limit_item_reads(None);
+
+    // A refusal is decided on a strongly consistent read: the look, the confirming read, the
+    // INVALID order's write.
+    let refused = alice.place(&[("mug", 100)], Some("too-many")).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
+    assert_eq!(refused.code(), "OUT_OF_STOCK", "{refused:?}");
+    let timing = refused.headers["server-timing"].to_str().unwrap();
+    assert!(timing.contains("desc=\"3 calls\""), "{timing}");
+    assert_invariants(&service).await;
 }

@@ -312,3 +312,45 @@ async fn price_and_stock_edits_of_a_hot_product_succeed_while_customers_buy_it()
     assert_eq!(counters(&product), (1_090, 1_090 - sold as i64, sold as i64), "{product}");
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_throttled_on_its_shard_moves_on_to_the_next_shard_instead_of_waiting_for_the_queue() {
+    let plan = FaultPlan::default();
+    let service = service(Setup::with_faults(&plan, false)).await;
+    let admin = Api::admin(&service);
+    put_sharded(&admin, "hot", 10, 2).await;
+    let alice = Api::customer(&service, "alice");
+    // The first placement of an instance also claims a block of order numbers.
+    assert_eq!(alice.place(&[("hot", 1)], None).await.status, StatusCode::CREATED);
+
+    // One hold a second per item (a hold is a transactional write: 2 units). Two placements in
+    // the same second: when the second one's random shard is the first one's, it is throttled
+    // there, and its retry takes the other shard at once.
+    plan.limit_item_writes(Some(2));
+    let second = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut pairs_in_one_second = 0;
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(1000 - u64::from(chrono::Utc::now().timestamp_subsec_millis()))).await;
+        let started = second();
+        let before = shard_available(&admin.product("hot").await);
+        let first = alice.place(&[("hot", 1)], None).await;
+        let next = alice.place(&[("hot", 1)], None).await;
+        if second() != started {
+            continue;
+        }
+        pairs_in_one_second += 1;
+        assert_eq!((first.status, next.status), (StatusCode::CREATED, StatusCode::CREATED), "{next:?}");
+        let after = shard_available(&admin.product("hot").await);
+        assert_eq!(
+            before.iter().zip(&after).map(|(before, after)| before - after).collect::<Vec<_>>(),
+            [1, 1],
+            "one unit from each shard"
+        );
+        if pairs_in_one_second == 4 {
+            break;
+        }
+    }
+    assert!(pairs_in_one_second >= 2, "the machine is too slow to place two orders within a second");
+    plan.limit_item_writes(None);
+    assert_invariants(&service).await;
+}

@@ -21,6 +21,8 @@ use aws_smithy_types::body::SdkBody;
 pub enum FaultPoint {
     /// The call is throttled without reaching storage (400 ThrottlingException).
     Before,
+    /// Storage is down: the call fails without effect (503 ServiceUnavailable), as in an outage.
+    Down,
     /// The call takes effect, then its answer is lost (500 InternalServerError).
     After,
     /// A transaction is cancelled for a conflict with another one (TransactionCanceledException
@@ -44,20 +46,32 @@ struct Rules {
     calls: HashMap<String, u64>,
     /// DynamoDB's per-item write ceiling, if imposed (DynamoDB Local has none).
     ceiling: Option<ItemCeiling>,
+    /// DynamoDB's per-item read ceiling, in half read units, if imposed.
+    read_ceiling: Option<ItemCeiling>,
 }
 
-/// At most `wcu` write capacity units per item per second, as one DynamoDB partition serves
-/// (about 1,000 WCU/s; a transactional write costs 2, a standard one 1, per KB). A request that
-/// would pass it on any item is refused whole, without effect, with DynamoDB's throttling error.
+/// At most `units` capacity units per item per second, as one DynamoDB partition serves: for
+/// writes about 1,000 WCU/s (a transactional write costs 2, a standard one 1, per KB); for reads
+/// 3,000 RCU/s (a strongly consistent read of up to 4 KB costs 1, an eventually consistent one
+/// half that, so reads are counted in halves). A request that would pass it on any item is
+/// refused whole, without effect, with DynamoDB's throttling error.
 #[derive(Debug)]
 struct ItemCeiling {
-    wcu: u32,
+    units: u32,
     /// Units each item has used in the current second.
     used: HashMap<String, (u64, u32)>,
     throttled: u64,
 }
 
 impl ItemCeiling {
+    fn new(units: u32) -> Self {
+        Self {
+            units,
+            used: HashMap::new(),
+            throttled: 0,
+        }
+    }
+
     /// Admits the writes (item, units) or answers which of them would pass the ceiling.
     fn admit(&mut self, writes: &[(String, u32)], second: u64) -> Result<(), Vec<usize>> {
         let over: Vec<usize> = writes
@@ -65,7 +79,7 @@ impl ItemCeiling {
             .enumerate()
             .filter(|(_, (item, units))| {
                 let used = self.used.get(item).filter(|(at, _)| *at == second).map_or(0, |(_, used)| *used);
-                used + units > self.wcu
+                used + units > self.units
             })
             .map(|(index, _)| index)
             .collect();
@@ -95,26 +109,30 @@ pub struct FaultPlan(Arc<Mutex<Rules>>);
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "ORDERS_FAULTS entry '{0}' is not Operation:before|after|conflict|refused=rate or point:crash=rate, with a rate from 0 to 1, \
-     or item-wcu=N (a per-item write ceiling, N from 1)"
+    "ORDERS_FAULTS entry '{0}' is not Operation:before|down|after|conflict|refused=rate or point:crash=rate, with a rate from 0 to 1, \
+     or item-wcu=N / item-rcu=N (a per-item write or read ceiling, N from 1)"
 )]
 pub struct BadFaultSpec(String);
 
 impl FaultPlan {
-    /// Parses `TransactWriteItems:before=0.2,BatchGetItem:after=0.05,placement.after_commit:crash=0.1,item-wcu=1000`.
+    /// Parses `TransactWriteItems:before=0.2,BatchGetItem:after=0.05,placement.after_commit:crash=0.1,item-wcu=1000,item-rcu=3000`.
     pub fn parse(spec: &str) -> Result<Self, BadFaultSpec> {
         let plan = Self::default();
         for entry in spec.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
             let bad = || BadFaultSpec(entry.to_owned());
             let (target, rate) = entry.split_once('=').ok_or_else(bad)?;
-            if target == "item-wcu" {
-                let wcu: u32 = rate.parse().ok().filter(|wcu| *wcu > 0).ok_or_else(bad)?;
-                plan.limit_item_writes(Some(wcu));
+            if target == "item-wcu" || target == "item-rcu" {
+                let units: u32 = rate.parse().ok().filter(|units| *units > 0).ok_or_else(bad)?;
+                match target {
+                    "item-wcu" => plan.limit_item_writes(Some(units)),
+                    _ => plan.limit_item_reads(Some(units)),
+                }
                 continue;
             }
             let (op, point) = target.split_once(':').ok_or_else(bad)?;
             let point = match point {
                 "before" => FaultPoint::Before,
+                "down" => FaultPoint::Down,
                 "after" => FaultPoint::After,
                 "conflict" => FaultPoint::Conflict,
                 "refused" => FaultPoint::Refused,
@@ -140,29 +158,42 @@ impl FaultPlan {
 
     /// Imposes (or lifts) a per-item write ceiling of `wcu` units per second.
     pub fn limit_item_writes(&self, wcu: Option<u32>) {
-        self.with(|rules| {
-            rules.ceiling = wcu.map(|wcu| ItemCeiling {
-                wcu,
-                used: HashMap::new(),
-                throttled: 0,
-            })
-        });
+        self.with(|rules| rules.ceiling = wcu.map(ItemCeiling::new));
     }
 
-    /// How many requests the per-item ceiling has refused.
+    /// Imposes (or lifts) a per-item read ceiling of `rcu` units per second.
+    pub fn limit_item_reads(&self, rcu: Option<u32>) {
+        self.with(|rules| rules.read_ceiling = rcu.map(|rcu| ItemCeiling::new(rcu.saturating_mul(2))));
+    }
+
+    /// How many requests the per-item write ceiling has refused.
     pub fn throttled_by_item_ceiling(&self) -> u64 {
         self.with(|rules| rules.ceiling.as_ref().map_or(0, |ceiling| ceiling.throttled))
+    }
+
+    /// How many requests the per-item read ceiling has refused.
+    pub fn throttled_by_read_ceiling(&self) -> u64 {
+        self.with(|rules| rules.read_ceiling.as_ref().map_or(0, |ceiling| ceiling.throttled))
+    }
+
+    /// Checks a read request against the per-item read ceiling. BatchGetItem is refused whole,
+    /// as DynamoDB does when it can serve none of the keys (with some served, it would return
+    /// the rest as unprocessed keys; the placements this models read one product).
+    fn throttle_hot_reads(&self, op: &str, request: &HttpRequest) -> Option<HttpResponse> {
+        let reads = self.with(|rules| rules.read_ceiling.is_some().then(|| read_items(op, request)).flatten())?;
+        self.with(|rules| rules.read_ceiling.as_mut().map(|ceiling| ceiling.admit(&reads, unix_second())))?
+            .err()?;
+        self.with(|rules| rules.injected += 1);
+        let message = "Throughput exceeds the current capacity for one or more items";
+        Some(aws_error(400, "ProvisionedThroughputExceededException", message, None))
     }
 
     /// Checks a write request against the per-item ceiling: the answer DynamoDB gives when it
     /// throttles, or `None` to let the request through.
     fn throttle_hot_items(&self, op: &str, request: &HttpRequest) -> Option<HttpResponse> {
-        let second = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs());
         let writes = self.with(|rules| rules.ceiling.is_some().then(|| written_items(op, request)).flatten())?;
         let over = self
-            .with(|rules| rules.ceiling.as_mut().map(|ceiling| ceiling.admit(&writes, second)))?
+            .with(|rules| rules.ceiling.as_mut().map(|ceiling| ceiling.admit(&writes, unix_second())))?
             .err()?;
         self.with(|rules| rules.injected += 1);
         let message = "Throughput exceeds the current capacity for one or more items";
@@ -204,6 +235,12 @@ impl FaultPlan {
     /// How many requests of this operation the clients have sent (each SDK attempt counts).
     pub fn calls(&self, op: &str) -> u64 {
         self.with(|rules| rules.calls.get(op).copied().unwrap_or(0))
+    }
+
+    /// Requests sent so far, by operation (`SendMessage`, `PutEvents`, ...; a REST call such as
+    /// SES's, which names no target, counts under its path).
+    pub fn all_calls(&self) -> HashMap<String, u64> {
+        self.with(|rules| rules.calls.clone())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Rules) -> T) -> T {
@@ -272,8 +309,14 @@ impl HttpConnector for FaultyConnector {
         if let Some(throttled) = self.plan.throttle_hot_items(&op, &request) {
             return HttpConnectorFuture::ready(Ok(throttled));
         }
+        if let Some(throttled) = self.plan.throttle_hot_reads(&op, &request) {
+            return HttpConnectorFuture::ready(Ok(throttled));
+        }
         if self.plan.strikes(&op, FaultPoint::Before) {
             return HttpConnectorFuture::ready(Ok(aws_error(400, "ThrottlingException", "injected throttling", None)));
+        }
+        if self.plan.strikes(&op, FaultPoint::Down) {
+            return HttpConnectorFuture::ready(Ok(aws_error(503, "ServiceUnavailable", "injected outage", None)));
         }
         if self.plan.strikes(&op, FaultPoint::Refused) {
             return HttpConnectorFuture::ready(Ok(entries_refused(&request)));
@@ -295,10 +338,21 @@ impl HttpConnector for FaultyConnector {
     }
 }
 
-/// The API operation a request calls, from its `X-Amz-Target` (`DynamoDB_20120810.GetItem`).
+/// The API operation a request calls, from its `X-Amz-Target` (`DynamoDB_20120810.GetItem`),
+/// or for a REST call without one, its method and path (`POST /v2/email/outbound-emails`).
 fn operation(request: &HttpRequest) -> String {
-    let target = request.headers().get("x-amz-target").unwrap_or_default();
-    target.rsplit('.').next().unwrap_or(target).to_owned()
+    match request.headers().get("x-amz-target") {
+        Some(target) => target.rsplit('.').next().unwrap_or(target).to_owned(),
+        None => {
+            let path = request
+                .uri()
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.find('/').map(|at| &rest[at..]))
+                .unwrap_or("/");
+            format!("{} {}", request.method(), path.split('?').next().unwrap_or(path))
+        }
+    }
 }
 
 /// The items a DynamoDB write request writes, with the units each costs (items are taken to be
@@ -329,6 +383,37 @@ fn written_items(op: &str, request: &HttpRequest) -> Option<Vec<(String, u32)>> 
             .collect(),
         _ => return None,
     })
+}
+
+/// The items a DynamoDB GetItem or BatchGetItem reads, with the half read units each costs
+/// (items are taken to be under 4 KB): 2 strongly consistent, 1 eventually. A Query's reads are
+/// not counted. `None` for anything else.
+fn read_items(op: &str, request: &HttpRequest) -> Option<Vec<(String, u32)>> {
+    let body: serde_json::Value = serde_json::from_slice(request.body().bytes()?).ok()?;
+    let halves = |read: &serde_json::Value| if read["ConsistentRead"].as_bool() == Some(true) { 2 } else { 1 };
+    let item = |table: &str, key: &serde_json::Value| format!("{table}|{}|{}", key["pk"], key["sk"]);
+    Some(match op {
+        "GetItem" => vec![(item(body["TableName"].as_str()?, &body["Key"]), halves(&body))],
+        "BatchGetItem" => body["RequestItems"]
+            .as_object()?
+            .iter()
+            .flat_map(|(table, read)| {
+                let units = halves(read);
+                read["Keys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |key| (item(table, key), units))
+            })
+            .collect(),
+        _ => return None,
+    })
+}
+
+fn unix_second() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 /// A successful answer in which every entry of the request failed (`FailedEntryCount`).
@@ -388,11 +473,7 @@ mod tests {
 
     #[test]
     fn an_item_past_its_write_ceiling_is_throttled_for_the_rest_of_the_second_and_other_items_are_not() {
-        let mut ceiling = ItemCeiling {
-            wcu: 5,
-            used: HashMap::new(),
-            throttled: 0,
-        };
+        let mut ceiling = ItemCeiling::new(5);
         let hot = |units| vec![("hot".to_owned(), units), ("order-1".to_owned(), units)];
         assert_eq!(ceiling.admit(&hot(2), 10), Ok(()));
         assert_eq!(ceiling.admit(&hot(2), 10), Ok(()));
@@ -423,6 +504,8 @@ mod tests {
         assert!(written_items("GetItem", &single).is_none());
         assert!(FaultPlan::parse("item-wcu=1000").is_ok());
         assert!(FaultPlan::parse("item-wcu=0").is_err());
+        assert!(FaultPlan::parse("item-rcu=3000").is_ok());
+        assert!(FaultPlan::parse("item-rcu=x").is_err());
     }
 
     #[test]
@@ -432,5 +515,32 @@ mod tests {
         assert_eq!(operation(&request), "TransactWriteItems");
         request.headers_mut().insert("x-amz-target", "AmazonSQS.SendMessage");
         assert_eq!(operation(&request), "SendMessage");
+    }
+
+    #[test]
+    fn an_eventually_consistent_read_costs_half_a_strong_one() {
+        let batch = |consistent: bool| {
+            let mut request = HttpRequest::new(SdkBody::from(
+                serde_json::json!({"RequestItems": {"inv": {
+                    "Keys": [{"pk": {"S": "PRODUCT#a"}, "sk": {"S": "PRODUCT"}}, {"pk": {"S": "PRODUCT#a#1"}, "sk": {"S": "PRODUCT"}}],
+                    "ConsistentRead": consistent
+                }}})
+                .to_string(),
+            ));
+            request.headers_mut().insert("x-amz-target", "DynamoDB_20120810.BatchGetItem");
+            read_items("BatchGetItem", &request).unwrap()
+        };
+        assert_eq!(batch(true).iter().map(|(_, halves)| *halves).collect::<Vec<_>>(), [2, 2]);
+        assert_eq!(batch(false).iter().map(|(_, halves)| *halves).collect::<Vec<_>>(), [1, 1]);
+        assert!(batch(false)[1].0.contains("PRODUCT#a#1"));
+        // 1 RCU a second: one strong read, or two eventually consistent ones.
+        let plan = FaultPlan::default();
+        plan.limit_item_reads(Some(1));
+        let mut ceiling = plan.with(|rules| rules.read_ceiling.take()).unwrap();
+        assert_eq!(ceiling.admit(&batch(false), 7), Ok(()));
+        assert_eq!(ceiling.admit(&batch(false), 7), Ok(()));
+        assert!(ceiling.admit(&batch(false), 7).is_err());
+        assert_eq!(ceiling.admit(&batch(true), 8), Ok(()));
+        assert!(ceiling.admit(&batch(true), 8).is_err());
     }
 }

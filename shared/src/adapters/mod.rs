@@ -30,6 +30,28 @@ const TRANSIENT_CODES: &[&str] = &[
     "TransactionInProgressException",
 ];
 
+/// Of those, the codes that say storage is up but an item, a partition or the account is over
+/// its throughput: busy, not down.
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+];
+
+/// Marks a transient failure that was throttling, so that the storage breaker, which guards
+/// against storage being down, does not open because one hot item is busy (and then refuse
+/// every other product's requests too).
+#[derive(Debug, thiserror::Error)]
+#[error("throttled: storage is up, but over its throughput here")]
+pub struct Throttled(#[source] BoxError);
+
+/// Whether throttling is among the causes of `err`.
+pub fn is_throttling(err: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(err), |err| err.source()).any(|cause| cause.is::<Throttled>())
+}
+
 /// A single-item write that collided with a transaction: the SDK does not retry it.
 const CONTENDED_CODES: &[&str] = &["TransactionConflictException"];
 
@@ -48,7 +70,11 @@ where
         }
         _ => false,
     };
-    let boxed: BoxError = Box::new(err);
+    let throttled = code.is_some_and(|code| THROTTLING_CODES.contains(&code));
+    let boxed: BoxError = match throttled {
+        true => Box::new(Throttled(Box::new(err))),
+        false => Box::new(err),
+    };
     if contended {
         StoreError::Contended(boxed)
     } else if transient {
@@ -86,5 +112,27 @@ mod tests {
         assert!(classify(service("TransactionConflictException", 400)).is_contended());
         let timeout: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("slow");
         assert!(classify(timeout).is_transient());
+    }
+
+    #[test]
+    fn throttling_is_told_apart_from_an_outage_through_the_error_chain() {
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use aws_smithy_types::error::metadata::ErrorMetadata;
+        let service = |code: &str, status: u16| {
+            let meta = ErrorMetadata::builder().code(code).build();
+            SdkError::service_error(GetItemError::generic(meta), response(status))
+        };
+        // As a handler's error holds it: the store's error as the source of another.
+        #[derive(Debug, thiserror::Error)]
+        #[error("the request failed")]
+        struct Handler(#[source] StoreError);
+        let wrapped = |err: StoreError| -> BoxError { Box::new(Handler(err)) };
+        assert!(is_throttling(
+            wrapped(classify(service("ProvisionedThroughputExceededException", 400))).as_ref()
+        ));
+        assert!(is_throttling(wrapped(classify(service("ThrottlingException", 400))).as_ref()));
+        assert!(!is_throttling(wrapped(classify(service("InternalServerError", 500))).as_ref()));
+        let timeout: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(!is_throttling(wrapped(classify(timeout)).as_ref()));
     }
 }

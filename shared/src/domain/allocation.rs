@@ -37,6 +37,20 @@ pub fn assign_takes(lines: &mut [OrderLine], catalogue: &HashMap<Sku, Product>, 
     short
 }
 
+/// Plans each line of a sharded product again, from the shard after the one its first take
+/// held from: after a hold on a busy shard (throttled, or lost to a conflict), the retry knocks
+/// on the next shard instead of the same one, on the same read.
+pub fn move_takes_on(lines: &mut [OrderLine], catalogue: &HashMap<Sku, Product>) {
+    let starts: Vec<u32> = lines
+        .iter()
+        .filter(|line| catalogue.get(&line.product_id).is_some_and(|product| !product.shards.is_empty()))
+        // No takes recorded: all of it from shard 0 (see `recorded_takes`).
+        .map(|line| line.stock_takes.first().map_or(1, |take| u32::from(take.shard) + 1))
+        .collect();
+    let mut starts = starts.into_iter();
+    assign_takes(lines, catalogue, || starts.next().unwrap_or(0));
+}
+
 /// Whether a line is of a sharded product, whose holds a refusal may ask to plan again.
 pub fn holds_from_shards(lines: &[OrderLine], catalogue: &HashMap<Sku, Product>) -> bool {
     lines
@@ -103,5 +117,24 @@ mod tests {
         let short = assign_takes(&mut lines, &catalogue, || 0);
         assert_eq!((short.len(), short[0].available), (1, Some(9)));
         assert_eq!(short[0].code, LineProblemCode::OutOfStock);
+    }
+
+    #[test]
+    fn a_retry_moves_each_sharded_line_on_to_the_next_shard_and_wraps_around() {
+        let catalogue: HashMap<Sku, Product> = [product("hot", &[3, 3, 3], 3), product("plain", &[9], 1)]
+            .into_iter()
+            .map(|product| (product.product_id.clone(), product))
+            .collect();
+        let mut lines = vec![line("plain", 1), line("hot", 1)];
+        assign_takes(&mut lines, &catalogue, || 1);
+        let shard = |lines: &[OrderLine]| lines[1].stock_takes.iter().map(|take| take.shard).collect::<Vec<_>>();
+        assert_eq!(shard(&lines), [1]);
+        move_takes_on(&mut lines, &catalogue);
+        assert_eq!(shard(&lines), [2]);
+        move_takes_on(&mut lines, &catalogue);
+        assert!(shard(&lines).is_empty(), "past the last shard, the first (recorded as no takes)");
+        move_takes_on(&mut lines, &catalogue);
+        assert_eq!(shard(&lines), [1], "from shard 0 on to shard 1");
+        assert!(lines[0].stock_takes.is_empty(), "an unsharded line holds from its own item");
     }
 }

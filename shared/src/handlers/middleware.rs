@@ -38,6 +38,8 @@ impl HttpFunction {
             let routed = crate::calls::as_function(self.name(), self.route(app, request));
             let (result, tally) = crate::timing::tallied(Box::pin(routed)).await;
             let outcome = match &result {
+                // A throttled item shows storage up: only an outage may refuse every request.
+                Err(ApiError::Unavailable(err)) if crate::adapters::is_throttling(err.as_ref()) => Outcome::Answered,
                 Err(ApiError::Unavailable(_)) => Outcome::Failed,
                 Ok(_) | Err(ApiError::OrderNotFound | ApiError::ProductNotFound | ApiError::Refused { .. }) => Outcome::Answered,
                 Err(_) => Outcome::Untested,

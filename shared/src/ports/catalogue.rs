@@ -75,6 +75,12 @@ pub trait Catalogue: Send + Sync {
     /// counters are the sums of its shards, and `shards` lists each).
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
 
+    /// The same, read eventually consistently: half the read units and any replica of the
+    /// partition, so a hot product's reads reach twice as far, but a change of the last second
+    /// may be missing. For a placement's first look only, whose every hold is conditioned on the
+    /// price version and the stock it takes; what it would refuse it confirms with `get_products`.
+    async fn products_for_sale(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;
+
     /// The sharded products, which the sweeper rebalances.
     async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError>;
 

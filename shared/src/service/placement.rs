@@ -135,8 +135,16 @@ pub async fn place_order(
     let number = placing.numbers.next(placing.number_blocks, changes.clock.now()).await?;
     // A price that changes between the read and the reserving write fails the write (it is
     // conditioned on each line's price version): price again from a fresh read.
+    // The first look is eventually consistent: half the read units of a strong read on a hot
+    // product's items (see `Catalogue::products_for_sale`). Every hold is conditioned on the
+    // price version and the stock it assumed, and a refusal is decided only on a strongly
+    // consistent read, so a stale first look costs a round trip, never a sale or a wrong answer.
+    let mut read_strongly = false;
     for round in 1..=PLACEMENT_ATTEMPTS {
-        let catalogue = placing.catalogue.get_products(&skus).await?;
+        let catalogue = match read_strongly {
+            true => placing.catalogue.get_products(&skus).await?,
+            false => placing.catalogue.products_for_sale(&skus).await?,
+        };
         let now = changes.clock.now();
         let (mut lines, unknown) = price_lines(request, &catalogue)?;
         let short = allocation::assign_takes(&mut lines, &catalogue, rand::random);
@@ -153,6 +161,10 @@ pub async fn place_order(
                     })
                 })
                 .collect();
+            if !changes.is_empty() && !read_strongly {
+                read_strongly = true;
+                continue;
+            }
             if !changes.is_empty() {
                 return Err(PlaceError::PriceChanged(changes));
             }
@@ -190,6 +202,10 @@ pub async fn place_order(
         let idempotency = key.map(|key| IdempotencyRecord::new(customer.clone(), key, fingerprint.digest.clone(), order.id, now));
         let reserver = Actor::system(RESERVER);
 
+        if !unknown.is_empty() && !read_strongly {
+            read_strongly = true;
+            continue;
+        }
         if !unknown.is_empty() {
             let mut invalid = order;
             invalid
@@ -203,16 +219,30 @@ pub async fn place_order(
         reserved
             .reserve(&reserver, now, payment_due, None)
             .map_err(|_| PlaceError::Inconsistent("a new order must accept PENDING_PAYMENT"))?;
-        let reservation = Reservation::for_order(&reserved, payment_due, now);
+        let sharded = allocation::holds_from_shards(&order.items, &catalogue);
+        let mut tries = 0;
         let attempt = changes
             .contention_retry
             .run(WriteError::is_contended, || {
-                changes.orders.create_order(&reserved, idempotency.as_ref(), Some(&reservation))
+                tries += 1;
+                // A shard that throttled the hold (or lost it to a conflict) is busy for the rest
+                // of its second: each retry holds a sharded product's units from the next shard,
+                // on the same read, instead of knocking on the same item again.
+                if tries > 1 && sharded {
+                    allocation::move_takes_on(&mut reserved.items, &catalogue);
+                }
+                let written = reserved.clone();
+                let reservation = Reservation::for_order(&written, payment_due, now);
+                let idempotency = idempotency.as_ref();
+                async move {
+                    changes.orders.create_order(&written, idempotency, Some(&reservation)).await?;
+                    Ok(written)
+                }
             })
             .await;
         return match attempt {
-            Ok(()) if changes.crashes.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
-            Ok(()) => {
+            Ok(_) if changes.crashes.crash_at("placement.after_commit") => Err(PlaceError::Crashed("placement.after_commit")),
+            Ok(reserved) => {
                 crate::metrics::count("OrdersPlaced", 1, &[]);
                 Ok(Placement {
                     placed: Placed::Reserved(reserved),
@@ -221,6 +251,7 @@ pub async fn place_order(
             }
             Err(WriteError::Rejected(Rejection::PriceChanged(products))) => {
                 tracing::info!(?products, "a price changed while the order was placed; pricing it again");
+                read_strongly = true;
                 continue;
             }
             // A sharded product's chosen shards emptied since the read: plan from a fresh one.
@@ -228,6 +259,7 @@ pub async fn place_order(
                 if round < PLACEMENT_ATTEMPTS && allocation::holds_from_shards(&order.items, &catalogue) =>
             {
                 tracing::info!("a shard emptied while the order was placed; planning its holds again");
+                read_strongly = true;
                 continue;
             }
             Err(WriteError::Rejected(Rejection::OutOfStock(problems))) => {

@@ -12,7 +12,7 @@ use chrono::{Duration, NaiveDate, Utc};
 
 use super::keys::{key, Item};
 use super::transaction::MAX_TRANSACTION_ITEMS;
-use super::{encode_failure, DynamoStore};
+use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::analytics::{Contribution, DayFigures, ProductFigures, SellerFigures};
 use crate::domain::{SellerId, Sku};
@@ -202,7 +202,7 @@ impl Analytics for DynamoStore {
             .flat_map(|day| (0..DAY_SHARDS).map(move |shard| key(day_pk(*day), &format!("SHARD#{shard}"))))
             .collect();
         let mut figures: BTreeMap<NaiveDate, DayFigures> = days.iter().map(|day| (*day, DayFigures::default())).collect();
-        for item in self.consistent_batch_get(&self.orders_table, keys).await? {
+        for item in self.batch_get(&self.orders_table, keys, Read::Strong).await? {
             let Some(day) = text(&item, "pk").strip_prefix("ANALYTICS#DAY#").and_then(|day| day.parse().ok()) else {
                 continue;
             };

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::keys::{product_key, shard_key, Entity, Item};
 use super::records::{stored_as_sharded, to_item, AdjustmentKeyRecord, ProductRecord};
 use super::shards::shards_of;
-use super::{encode_failure, DynamoStore};
+use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::stock::{self, StockShards};
@@ -23,9 +23,11 @@ use crate::ports::{AdjustError, Catalogue, PutProductError, ShardRebalance, Stor
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
-        let mut products = self.head_items(ids).await?;
-        self.sum_shards(&mut products).await?;
-        Ok(products)
+        self.products(ids, Read::Strong).await
+    }
+
+    async fn products_for_sale(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+        self.products(ids, Read::Eventual).await
     }
 
     async fn sharded_products(&self) -> Result<Vec<Sku>, StoreError> {
@@ -193,12 +195,19 @@ const PUT_ATTEMPTS: usize = 3;
 const BATCH_GET_KEYS: usize = 100;
 
 impl DynamoStore {
+    /// The products among `ids`, their counters summed over their shards.
+    async fn products(&self, ids: &[Sku], read: Read) -> Result<HashMap<Sku, Product>, StoreError> {
+        let mut products = self.head_items(ids, read).await?;
+        self.sum_shards(&mut products, read).await?;
+        Ok(products)
+    }
+
     /// Each product's own item: the catalogue fields, and the counters of shard 0 only for a
     /// sharded product (`sum_shards` adds the others).
-    pub(super) async fn head_items(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
+    pub(super) async fn head_items(&self, ids: &[Sku], read: Read) -> Result<HashMap<Sku, Product>, StoreError> {
         let keys: Vec<Item> = ids.iter().map(product_key).collect();
         let mut products = HashMap::with_capacity(ids.len());
-        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
+        for item in self.batch_get(&self.inventory_table, keys, read).await? {
             let record: ProductRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
             products.insert(record.product.product_id.clone(), record.product);
         }
@@ -251,10 +260,10 @@ impl DynamoStore {
             .ok_or(AdjustError::NotFound)
     }
 
-    /// Strongly consistent reads of these items of `table`, in rounds of at most 100 keys. Keys
-    /// that BatchGetItem leaves unprocessed under load (in a successful answer, which the SDK
-    /// does not retry) are asked for again, backing off as the retry policy says.
-    pub(super) async fn consistent_batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    /// Reads of these items of `table`, in rounds of at most 100 keys. Keys that BatchGetItem
+    /// leaves unprocessed under load (in a successful answer, which the SDK does not retry) are
+    /// asked for again, backing off as the retry policy says.
+    pub(super) async fn batch_get(&self, table: &str, keys: Vec<Item>, read: Read) -> Result<Vec<Item>, StoreError> {
         let found = std::sync::Mutex::new(Vec::with_capacity(keys.len()));
         let found_ref = &found;
         for chunk in keys.chunks(BATCH_GET_KEYS) {
@@ -263,7 +272,7 @@ impl DynamoStore {
                 .drain(chunk.to_vec(), |pending| async move {
                     let request = KeysAndAttributes::builder()
                         .set_keys(Some(pending))
-                        .consistent_read(true)
+                        .consistent_read(read == Read::Strong)
                         .build()
                         .map_err(encode_failure)?;
                     let output = self

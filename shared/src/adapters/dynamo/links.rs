@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{index, order_id_of, order_key};
 use super::records::{decode_order, to_item, OrderLinkRecord};
-use super::DynamoStore;
+use super::{DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::listing::sort_position;
 use crate::domain::{Cursor, Order, OrderId, Page, Sku, Sort, SortField};
@@ -52,7 +52,7 @@ impl OrderLinks for DynamoStore {
         ids.truncate(usize::from(limit));
         let keys = ids.iter().map(|id| order_key(*id)).collect();
         let mut orders = self
-            .consistent_batch_get(&self.orders_table, keys)
+            .batch_get(&self.orders_table, keys, Read::Strong)
             .await?
             .into_iter()
             .map(decode_order)

@@ -99,6 +99,15 @@ impl DynamoStore {
     }
 }
 
+/// How fresh a read must be. A strongly consistent read costs twice the read units of an
+/// eventually consistent one and is served by the partition's leader only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Strong,
+    /// May miss writes of the last second or so: for a look whose every use is conditioned.
+    Eventual,
+}
+
 fn encode_failure(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Permanent(Box::new(err))
 }

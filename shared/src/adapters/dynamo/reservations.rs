@@ -7,7 +7,7 @@ use futures::future::try_join_all;
 
 use super::keys::{reservation_key, Item};
 use super::records::{ReservationRecord, Sharded};
-use super::{encode_failure, DynamoStore};
+use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::{OrderId, Reservation};
@@ -27,7 +27,7 @@ impl ReservationStore for DynamoStore {
 
     async fn get_reservations(&self, orders: &[OrderId]) -> Result<Vec<Reservation>, StoreError> {
         let keys: Vec<Item> = orders.iter().map(|order| reservation_key(*order)).collect();
-        let items = self.consistent_batch_get(&self.inventory_table, keys).await?;
+        let items = self.batch_get(&self.inventory_table, keys, Read::Strong).await?;
         items
             .into_iter()
             .map(|item| {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::keys::{seller_key, Entity, Item};
 use super::records::{to_attribute, SellerRecord};
-use super::{encode_failure, DynamoStore};
+use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::seller::{Seller, SellerUpdate};
 use crate::domain::{Actor, SellerId};
@@ -65,7 +65,7 @@ impl SellerStore for DynamoStore {
         unique.dedup();
         let keys: Vec<Item> = unique.into_iter().map(seller_key).collect();
         let mut sellers = HashMap::with_capacity(keys.len());
-        for item in self.consistent_batch_get(&self.inventory_table, keys).await? {
+        for item in self.batch_get(&self.inventory_table, keys, Read::Strong).await? {
             let record: SellerRecord = serde_dynamo::from_item(item).map_err(encode_failure)?;
             sellers.insert(record.seller.seller_id.clone(), record.seller);
         }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::keys::{product_key, shard_key, sharded_registry_key, Entity, Item};
 use super::records::StockShardRecord;
-use super::{encode_failure, DynamoStore};
+use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::stock::{self, ShardStock, StockShards};
@@ -33,14 +33,14 @@ const SHARDED_ATTEMPTS: usize = 4;
 impl DynamoStore {
     /// Adds up the shards of the sharded products among `products` (one more BatchGetItem, only
     /// when one is sharded) and lists each shard's counters.
-    pub(super) async fn sum_shards(&self, products: &mut HashMap<Sku, Product>) -> Result<(), StoreError> {
-        let records = self.shard_records(products).await?;
+    pub(super) async fn sum_shards(&self, products: &mut HashMap<Sku, Product>, read: Read) -> Result<(), StoreError> {
+        let records = self.shard_records(products, read).await?;
         add_up(products, &records);
         Ok(())
     }
 
     /// The shard items (1..) of the sharded products among `products`, in one BatchGetItem.
-    async fn shard_records(&self, products: &HashMap<Sku, Product>) -> Result<Vec<StockShardRecord>, StoreError> {
+    async fn shard_records(&self, products: &HashMap<Sku, Product>, read: Read) -> Result<Vec<StockShardRecord>, StoreError> {
         let keys: Vec<Item> = products
             .values()
             .filter(|product| product.is_sharded())
@@ -49,7 +49,7 @@ impl DynamoStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        self.consistent_batch_get(&self.inventory_table, keys)
+        self.batch_get(&self.inventory_table, keys, read)
             .await?
             .into_iter()
             .map(|item| serde_dynamo::from_item(item).map_err(encode_failure))
@@ -74,8 +74,8 @@ impl DynamoStore {
         for _ in 0..SHARDED_ATTEMPTS {
             // The counters and the versions that condition their rewrite come from one read, so
             // a hold landing after it fails the write instead of being overwritten.
-            let mut read = self.head_items(std::slice::from_ref(sku)).await?;
-            let records = self.shard_records(&read).await?;
+            let mut read = self.head_items(std::slice::from_ref(sku), Read::Strong).await?;
+            let records = self.shard_records(&read, Read::Strong).await?;
             let versions: HashMap<u8, u64> = records.iter().map(|record| (record.shard, record.version)).collect();
             add_up(&mut read, &records);
             let current = read.remove(sku);
