@@ -327,10 +327,18 @@ async fn a_hold_throttled_on_its_shard_moves_on_to_the_next_shard_instead_of_wai
     // the same second: when the second one's random shard is the first one's, it is throttled
     // there, and its retry takes the other shard at once.
     plan.limit_item_writes(Some(2));
-    let second = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
     let mut pairs_in_one_second = 0;
     for _ in 0..8 {
-        tokio::time::sleep(Duration::from_millis(1000 - u64::from(chrono::Utc::now().timestamp_subsec_millis()))).await;
+        tokio::time::sleep(Duration::from_millis(
+            1000 - u64::from(chrono::Utc::now().timestamp_subsec_millis()),
+        ))
+        .await;
         let started = second();
         let before = shard_available(&admin.product("hot").await);
         let first = alice.place(&[("hot", 1)], None).await;
@@ -350,7 +358,10 @@ async fn a_hold_throttled_on_its_shard_moves_on_to_the_next_shard_instead_of_wai
             break;
         }
     }
-    assert!(pairs_in_one_second >= 2, "the machine is too slow to place two orders within a second");
+    assert!(
+        pairs_in_one_second >= 2,
+        "the machine is too slow to place two orders within a second"
+    );
     plan.limit_item_writes(None);
     assert_invariants(&service).await;
 }
