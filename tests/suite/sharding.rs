@@ -318,7 +318,8 @@ async fn a_hold_throttled_on_its_shard_moves_on_to_the_next_shard_instead_of_wai
     let plan = FaultPlan::default();
     let service = service(Setup::with_faults(&plan, false)).await;
     let admin = Api::admin(&service);
-    put_sharded(&admin, "hot", 10, 2).await;
+    // Enough for every pair tried, counted or not: 20 units a shard.
+    put_sharded(&admin, "hot", 40, 2).await;
     let alice = Api::customer(&service, "alice");
     // The first placement of an instance also claims a block of order numbers.
     assert_eq!(alice.place(&[("hot", 1)], None).await.status, StatusCode::CREATED);
@@ -334,7 +335,7 @@ async fn a_hold_throttled_on_its_shard_moves_on_to_the_next_shard_instead_of_wai
             .as_secs()
     };
     let mut pairs_in_one_second = 0;
-    for _ in 0..8 {
+    for _ in 0..12 {
         tokio::time::sleep(Duration::from_millis(
             1000 - u64::from(chrono::Utc::now().timestamp_subsec_millis()),
         ))
@@ -354,7 +355,7 @@ async fn a_hold_throttled_on_its_shard_moves_on_to_the_next_shard_instead_of_wai
             [1, 1],
             "one unit from each shard"
         );
-        if pairs_in_one_second == 4 {
+        if pairs_in_one_second == 3 {
             break;
         }
     }
