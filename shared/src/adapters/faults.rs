@@ -180,39 +180,45 @@ impl FaultPlan {
     /// as DynamoDB does when it can serve none of the keys (with some served, it would return
     /// the rest as unprocessed keys; the placements this models read one product).
     fn throttle_hot_reads(&self, op: &str, request: &HttpRequest) -> Option<HttpResponse> {
-        let reads = self.with(|rules| rules.read_ceiling.is_some().then(|| read_items(op, request)).flatten())?;
-        self.with(|rules| rules.read_ceiling.as_mut().map(|ceiling| ceiling.admit(&reads, unix_second())))?
-            .err()?;
-        self.with(|rules| rules.injected += 1);
-        let message = "Throughput exceeds the current capacity for one or more items";
-        Some(aws_error(400, "ProvisionedThroughputExceededException", message, None))
+        self.over_ceiling(|rules| &mut rules.read_ceiling, || read_items(op, request))?;
+        Some(aws_error(400, "ProvisionedThroughputExceededException", THROTTLED, None))
     }
 
     /// Checks a write request against the per-item ceiling: the answer DynamoDB gives when it
     /// throttles, or `None` to let the request through.
     fn throttle_hot_items(&self, op: &str, request: &HttpRequest) -> Option<HttpResponse> {
-        let writes = self.with(|rules| rules.ceiling.is_some().then(|| written_items(op, request)).flatten())?;
-        let over = self
-            .with(|rules| rules.ceiling.as_mut().map(|ceiling| ceiling.admit(&writes, unix_second())))?
-            .err()?;
-        self.with(|rules| rules.injected += 1);
-        let message = "Throughput exceeds the current capacity for one or more items";
+        let (writes, over) = self.over_ceiling(|rules| &mut rules.ceiling, || written_items(op, request))?;
         Some(if op == "TransactWriteItems" {
             let reasons: Vec<serde_json::Value> = (0..writes.len())
                 .map(|index| match over.contains(&index) {
-                    true => serde_json::json!({"Code": "ThrottlingError", "Message": message}),
+                    true => serde_json::json!({"Code": "ThrottlingError", "Message": THROTTLED}),
                     false => serde_json::json!({"Code": "None"}),
                 })
                 .collect();
             aws_error(
                 400,
                 "TransactionCanceledException",
-                message,
+                THROTTLED,
                 Some(serde_json::Value::Array(reasons)),
             )
         } else {
-            aws_error(400, "ProvisionedThroughputExceededException", message, None)
+            aws_error(400, "ProvisionedThroughputExceededException", THROTTLED, None)
         })
+    }
+
+    /// The items a request would take past a ceiling (with all it touches), counted as an
+    /// injected fault; `None` when no ceiling is imposed or the request passes it.
+    fn over_ceiling(
+        &self,
+        ceiling: fn(&mut Rules) -> &mut Option<ItemCeiling>,
+        touched: impl FnOnce() -> Option<Vec<ItemUnits>>,
+    ) -> Option<(Vec<ItemUnits>, Vec<usize>)> {
+        let items = self.with(|rules| ceiling(rules).is_some().then(touched).flatten())?;
+        let over = self
+            .with(|rules| ceiling(rules).as_mut().map(|ceiling| ceiling.admit(&items, unix_second())))?
+            .err()?;
+        self.with(|rules| rules.injected += 1);
+        Some((items, over))
     }
 
     pub fn clear(&self) {
@@ -384,6 +390,12 @@ fn written_items(op: &str, request: &HttpRequest) -> Option<Vec<(String, u32)>> 
         _ => return None,
     })
 }
+
+/// An item a request touches, and the capacity units it costs.
+type ItemUnits = (String, u32);
+
+/// What DynamoDB says when it throttles an item.
+const THROTTLED: &str = "Throughput exceeds the current capacity for one or more items";
 
 /// The items a DynamoDB GetItem or BatchGetItem reads, with the half read units each costs
 /// (items are taken to be under 4 KB): 2 strongly consistent, 1 eventually. A Query's reads are
