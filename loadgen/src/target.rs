@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orders_local::check::{check, Report, Thresholds};
-use orders_local::emulators::Emulators;
+use orders_local::emulators::{Emulators, Ports};
 use orders_local::{start, RunningService, ServiceOptions};
 use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::http::webhook::WebhookSecret;
@@ -53,7 +53,7 @@ pub struct LocalSettings {
 impl Target {
     /// Starts emulators and the service in this process.
     pub async fn local(settings: &LocalSettings) -> Result<Self, String> {
-        let emulators = tokio::task::spawn_blocking(|| Emulators::start(0, 0))
+        let emulators = tokio::task::spawn_blocking(|| Emulators::start(Ports::default()))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use clap::{Parser, Subcommand};
 use orders_shared::http::webhook::WebhookSecret;
 
-use crate::emulators::Emulators;
+use crate::emulators::{Emulators, Ports};
 use crate::{start, token, LocalError, ServiceOptions};
 
 const ENVIRONMENT: &str = "environment:
-  ORDERS_API_PORT (3000)  DYNAMODB_PORT (8000)  MOTO_PORT (5000)
+  ORDERS_API_PORT (3000)  DYNAMODB_PORT (8000)  MOTO_PORT (5000)  STRIPE_PORT (8420)
   DYNAMODB_ENDPOINT, MOTO_ENDPOINT  use emulators that are already running instead of starting them
   ORDERS_JWT_SECRET       HS256 secret of local tokens (default: orders-local-dev-secret)
   PAYMENT_WEBHOOK_SECRET  the webhook key the runner keeps in the emulated Secrets Manager
@@ -143,10 +143,16 @@ async fn up() -> Result<(), LocalError> {
     let (emulators, dynamodb_endpoint, moto_endpoint) = match (dynamodb, moto) {
         (Some(dynamodb), Some(moto)) => (None, dynamodb, moto),
         _ => {
-            let dynamodb_port = port("DYNAMODB_PORT", 8000).map_err(bad_port)?;
-            let moto_port = port("MOTO_PORT", 5000).map_err(bad_port)?;
-            eprintln!("starting DynamoDB Local on {dynamodb_port} and moto on {moto_port} ...");
-            let emulators = tokio::task::spawn_blocking(move || Emulators::start(dynamodb_port, moto_port))
+            let ports = Ports {
+                dynamodb: port("DYNAMODB_PORT", 8000).map_err(bad_port)?,
+                moto: port("MOTO_PORT", 5000).map_err(bad_port)?,
+                stripe: port("STRIPE_PORT", 8420).map_err(bad_port)?,
+            };
+            eprintln!(
+                "starting DynamoDB Local on {}, moto on {} and localstripe on {} ...",
+                ports.dynamodb, ports.moto, ports.stripe
+            );
+            let emulators = tokio::task::spawn_blocking(move || Emulators::start(ports))
                 .await
                 .map_err(|err| bad_port(err.to_string()))??;
             let (dynamodb, moto) = (emulators.dynamodb.endpoint(), emulators.moto.endpoint());

@@ -1,4 +1,5 @@
-//! Starts DynamoDB Local (Java 17) and moto (SQS, EventBridge) on free loopback ports.
+//! Starts DynamoDB Local (Java 17), moto (SQS, EventBridge, SES, Secrets Manager) and
+//! localstripe (a stateful fake Stripe server) on free loopback ports.
 //! Each runs under a small shell watchdog that ends it when the process that started it is
 //! gone, even after a crash or SIGKILL: no emulator outlives its test run.
 
@@ -154,6 +155,38 @@ pub fn moto_server() -> Result<PathBuf, EmulatorError> {
     }
 }
 
+/// The Python of `make deps`'s virtual environment (`ORDERS_PYTHON` overrides it).
+fn venv_python() -> Result<PathBuf, EmulatorError> {
+    let path = std::env::var_os("ORDERS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".local/venv/bin/python"));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(EmulatorError::NotInstalled {
+            what: "the Python environment with localstripe",
+            path: path.display().to_string(),
+            env: "ORDERS_PYTHON",
+        })
+    }
+}
+
+/// localstripe on 127.0.0.1, its store in memory (`local/localstripe_server.py` says why).
+pub fn start_localstripe(port: u16, log_dir: &Path) -> Result<Emulator, EmulatorError> {
+    let args = vec![
+        repo_root().join("local/localstripe_server.py").display().to_string(),
+        "--port".to_owned(),
+        port.to_string(),
+    ];
+    Emulator::spawn(
+        "localstripe",
+        port,
+        &venv_python()?,
+        &args,
+        &log_dir.join(format!("localstripe-{port}.log")),
+    )
+}
+
 pub fn start_dynamodb(port: u16, log_dir: &Path) -> Result<Emulator, EmulatorError> {
     let dir = dynamodb_local_dir()?;
     let args = vec![
@@ -181,31 +214,44 @@ pub fn start_moto(port: u16, log_dir: &Path) -> Result<Emulator, EmulatorError> 
     Emulator::spawn("moto", port, &program, &args, &log_dir.join(format!("moto-{port}.log")))
 }
 
-/// Both emulators, up and listening.
+/// The emulators, up and listening.
 #[derive(Debug)]
 pub struct Emulators {
     pub dynamodb: Emulator,
     pub moto: Emulator,
+    pub stripe: Emulator,
+}
+
+/// Where each emulator listens; 0 picks a free port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ports {
+    pub dynamodb: u16,
+    pub moto: u16,
+    pub stripe: u16,
 }
 
 impl Emulators {
-    /// Starts both on the given ports (0 picks a free one), side by side.
-    pub fn start(dynamodb_port: u16, moto_port: u16) -> Result<Self, EmulatorError> {
+    /// Starts all three side by side.
+    pub fn start(ports: Ports) -> Result<Self, EmulatorError> {
         let log_dir = repo_root().join(".local/logs");
         std::fs::create_dir_all(&log_dir).map_err(|source| EmulatorError::Spawn {
             what: "log directory",
             source,
         })?;
-        let dynamodb_port = if dynamodb_port == 0 { free_port()? } else { dynamodb_port };
-        let moto_port = if moto_port == 0 { free_port()? } else { moto_port };
-        let moto_dir = log_dir.clone();
-        let moto = std::thread::spawn(move || start_moto(moto_port, &moto_dir));
+        let pick = |port: u16| if port == 0 { free_port() } else { Ok(port) };
+        let (dynamodb_port, moto_port, stripe_port) = (pick(ports.dynamodb)?, pick(ports.moto)?, pick(ports.stripe)?);
+        let in_background = |what: &'static str, port: u16, start: fn(u16, &Path) -> Result<Emulator, EmulatorError>| {
+            let dir = log_dir.clone();
+            let started = std::thread::spawn(move || start(port, &dir));
+            move || started.join().map_err(|_| EmulatorError::NotReady { what, port, secs: 0 })?
+        };
+        let moto = in_background("moto", moto_port, start_moto);
+        let stripe = in_background("localstripe", stripe_port, start_localstripe);
         let dynamodb = start_dynamodb(dynamodb_port, &log_dir)?;
-        let moto = moto.join().map_err(|_| EmulatorError::NotReady {
-            what: "moto",
-            port: moto_port,
-            secs: 0,
-        })??;
-        Ok(Self { dynamodb, moto })
+        Ok(Self {
+            dynamodb,
+            moto: moto()?,
+            stripe: stripe()?,
+        })
     }
 }

@@ -11,6 +11,7 @@ pub mod poller;
 pub mod provision;
 pub mod simulator;
 pub mod streams;
+pub mod stripe_cards;
 pub mod template;
 pub mod token;
 

@@ -24,3 +24,4 @@ mod privacy;
 mod refunds;
 mod sharding;
 mod storage_layout;
+mod stripe;

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use orders_local::emulators::Emulators;
+use orders_local::emulators::{Emulators, Ports};
 use orders_local::{start, RunningService, ServiceOptions};
 use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::domain::contact::Email;
@@ -20,7 +20,7 @@ static EMULATORS: OnceLock<Emulators> = OnceLock::new();
 
 /// The emulators every test of this process shares; they stop when the process ends.
 pub fn emulators() -> &'static Emulators {
-    EMULATORS.get_or_init(|| match Emulators::start(0, 0) {
+    EMULATORS.get_or_init(|| match Emulators::start(Ports::default()) {
         Ok(emulators) => emulators,
         Err(err) => panic!("cannot start the emulators (run `make deps` first): {err}"),
     })

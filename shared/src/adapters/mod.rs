@@ -10,6 +10,7 @@ pub mod provider;
 pub mod secrets;
 pub mod ses;
 pub mod sqs;
+pub mod stripe;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;

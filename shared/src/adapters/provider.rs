@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::order::PaymentMethod;
 use crate::domain::{Money, OrderId, PaymentReference};
-use crate::ports::{PaymentProvider, ProviderError, ProviderIntent};
+use crate::ports::{IntentRequest, PaymentProvider, ProviderError, ProviderIntent};
 
 /// Where the simulator's checkout pages are served (by the local runner).
 pub const SIMULATOR_PATH: &str = "/simulator/payments";
@@ -76,14 +76,15 @@ fn derived(key: &str, purpose: &str, chars: usize) -> String {
 
 #[async_trait]
 impl PaymentProvider for SimulatedProvider {
-    async fn create_intent(
-        &self,
-        order: OrderId,
-        method: PaymentMethod,
-        amount: Money,
-        currency: &str,
-        idempotency_key: &str,
-    ) -> Result<ProviderIntent, ProviderError> {
+    async fn create_intent(&self, request: IntentRequest<'_>) -> Result<ProviderIntent, ProviderError> {
+        let IntentRequest {
+            order,
+            method,
+            amount,
+            currency,
+            idempotency_key,
+            ..
+        } = request;
         let payment_id = PaymentReference::parse(&format!("pi_sim_{}", derived(idempotency_key, "payment", 24)))
             .map_err(|err| ProviderError::Refused(err.to_string()))?;
         let mut payments = self

@@ -117,8 +117,42 @@ impl Money {
         u64::try_from(mantissa).unwrap_or(u64::MAX)
     }
 
+    /// The amount in the minor units of `currency` as ISO 4217 counts them (USD cents, JPY
+    /// yen, KWD fils), for a payment provider; `None` when the amount has finer fractions
+    /// than the currency (1.50 JPY) or does not fit.
+    pub fn in_minor_units_of(self, currency: &str) -> Option<u64> {
+        let scaled = self.0.checked_mul(Decimal::from(10u64.pow(minor_unit_digits(currency))))?;
+        if !scaled.fract().is_zero() {
+            return None;
+        }
+        rust_decimal::prelude::ToPrimitive::to_u64(&scaled)
+    }
+
+    /// The amount `units` minor units of `currency` make; `None` for one beyond the bound or
+    /// finer than the money scale.
+    pub fn from_minor_units_of(units: u64, currency: &str) -> Option<Money> {
+        let value = Decimal::from_i128_with_scale(i128::from(units), minor_unit_digits(currency));
+        Money::parse(&value.to_string()).ok()
+    }
+
     pub fn saturating_sub(self, other: Money) -> Money {
         Money::canonical((self.0 - other.0).max(Decimal::ZERO))
+    }
+}
+
+/// Digits of a currency's minor unit by ISO 4217: 0 for the yen and its kind, 3 for the
+/// dinars, 2 for the rest.
+pub fn minor_unit_digits(currency: &str) -> u32 {
+    const NONE: [&str; 17] = [
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
+    ];
+    const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+    if NONE.contains(&currency) {
+        0
+    } else if THREE.contains(&currency) {
+        3
+    } else {
+        2
     }
 }
 
@@ -191,6 +225,21 @@ mod tests {
     fn minor_units_are_exact() {
         assert_eq!(Money::parse("12.34").unwrap().minor_units(), 1234);
         assert_eq!(Money::parse("0.07").unwrap().checked_mul(3).unwrap().minor_units(), 21);
+    }
+
+    #[test]
+    fn minor_units_follow_the_currencys_exponent_both_ways() {
+        let money = |text: &str| Money::parse(text).unwrap();
+        assert_eq!(money("19.99").in_minor_units_of("USD"), Some(1999));
+        assert_eq!(money("1500").in_minor_units_of("JPY"), Some(1500));
+        assert_eq!(money("1500.50").in_minor_units_of("JPY"), None);
+        assert_eq!(money("12.34").in_minor_units_of("KWD"), Some(12340));
+        assert_eq!(money("0").in_minor_units_of("USD"), Some(0));
+        for (text, currency) in [("19.99", "USD"), ("1500", "JPY"), ("12.34", "KWD"), ("0.01", "EUR")] {
+            let units = money(text).in_minor_units_of(currency).unwrap();
+            assert_eq!(Money::from_minor_units_of(units, currency), Some(money(text)), "{text} {currency}");
+        }
+        assert_eq!(Money::from_minor_units_of(12345, "KWD"), None, "a fils finer than the money scale");
     }
 
     #[test]

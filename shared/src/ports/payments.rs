@@ -31,20 +31,25 @@ pub struct ProviderIntent {
     pub client_secret: Option<String>,
 }
 
-/// The payment provider: taking payments and paying back. This is where a real provider
-/// (Stripe, Adyen, ...) plugs in; `adapters::provider::SimulatedProvider` stands in for it here.
+/// A payment to ask the provider for.
+#[derive(Debug, Clone, Copy)]
+pub struct IntentRequest<'a> {
+    pub order: OrderId,
+    /// The number printed on the order, for the shop's own search at the provider.
+    pub order_number: Option<&'a str>,
+    pub method: PaymentMethod,
+    pub amount: Money,
+    pub currency: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+/// The payment provider: taking payments and paying back. Stripe (`adapters::stripe`) in every
+/// deployment; another provider plugs in here.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
-    /// Asks the provider to take `amount` for `order` by `method`; it reports the outcome later
-    /// by its signed webhook. Once per `idempotency_key`: asking again answers the same intent.
-    async fn create_intent(
-        &self,
-        order: OrderId,
-        method: PaymentMethod,
-        amount: Money,
-        currency: &str,
-        idempotency_key: &str,
-    ) -> Result<ProviderIntent, ProviderError>;
+    /// Asks the provider to take a payment for an order; it reports the outcome later by its
+    /// signed webhook. Once per `idempotency_key`: asking again answers the same intent.
+    async fn create_intent(&self, request: IntentRequest<'_>) -> Result<ProviderIntent, ProviderError>;
 
     /// Pays `amount` back on `payment` and answers the provider's refund reference. Once per
     /// `idempotency_key`: asking again with it answers the first reference and pays nothing.

@@ -5,7 +5,7 @@
 use crate::domain::order::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
 use crate::domain::Money;
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
-use crate::ports::{PaymentProvider, ProviderError, StockChange};
+use crate::ports::{IntentRequest, PaymentProvider, ProviderError, StockChange};
 use crate::service::actions::{load, sell, until_written, write, Access, ActionError};
 use crate::service::fulfilment::Commission;
 use crate::service::{App, OrderChanges};
@@ -76,7 +76,14 @@ pub async fn start_payment(
                 let key = format!("{}:{method}:{amount}", order.id);
                 let intent = start
                     .provider
-                    .create_intent(order.id, method, amount, &order.currency, &key)
+                    .create_intent(IntentRequest {
+                        order: order.id,
+                        order_number: order.order_number.as_ref().map(|number| number.as_str()),
+                        method,
+                        amount,
+                        currency: &order.currency,
+                        idempotency_key: &key,
+                    })
                     .await
                     .map_err(StartError::Provider)?;
                 let intent = PaymentIntent {

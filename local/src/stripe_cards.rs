@@ -1,0 +1,84 @@
+//! What Stripe.js does in the customer's browser, done against localstripe: create the card's
+//! payment method, attach it to the payment intent and confirm it. localstripe's own Stripe.js
+//! stand-in cannot confirm a card payment; the local test-card page and the tests use this.
+//! localstripe then sends its signed `payment_intent.*` webhook a second later.
+
+use serde_json::Value;
+
+/// The secret key the local stack gives the functions (localstripe takes any `sk_` key).
+pub const LOCAL_SECRET_KEY: &str = "sk_test_orders_local";
+
+/// Test cards as localstripe knows them.
+pub const CARD_PAYS: &str = "4242424242424242";
+pub const CARD_DECLINED: &str = "4000000000000341";
+
+/// How the confirmation went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardOutcome {
+    /// The intent's status after confirming (`succeeded`, `requires_payment_method`, ...).
+    pub status: String,
+    /// Why the card was declined (`card_declined`), when it was.
+    pub decline: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error("localstripe could not be reached: {0}")]
+    Unreachable(#[from] reqwest::Error),
+    #[error("localstripe refused {step}: {status} {body}")]
+    Refused { step: &'static str, status: u16, body: String },
+}
+
+/// Pays `intent` with the card `number` at the Stripe API `base`.
+pub async fn pay_with_card(base: &str, intent: &str, number: &str) -> Result<CardOutcome, CardError> {
+    let http = reqwest::Client::new();
+    let base = base.trim_end_matches('/');
+    let send = |step: &'static str, path: String, form: Vec<(&'static str, String)>| {
+        let request = http.post(format!("{base}{path}")).bearer_auth(LOCAL_SECRET_KEY).form(&form);
+        async move {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await?;
+            Ok::<_, CardError>((step, status, body))
+        }
+    };
+    let refused = |(step, status, body): (&'static str, u16, Value)| CardError::Refused {
+        step,
+        status,
+        body: body.to_string(),
+    };
+    let card = vec![
+        ("type", "card".to_owned()),
+        ("card[number]", number.to_owned()),
+        ("card[exp_month]", "12".to_owned()),
+        ("card[exp_year]", "2034".to_owned()),
+        ("card[cvc]", "123".to_owned()),
+    ];
+    let created = send("the card", "/v1/payment_methods".to_owned(), card).await?;
+    let Some(method) = created.2["id"].as_str().map(str::to_owned) else {
+        return Err(refused(created));
+    };
+    let attached = send(
+        "the payment method",
+        format!("/v1/payment_intents/{intent}"),
+        vec![("payment_method", method)],
+    )
+    .await?;
+    if attached.1 != 200 {
+        return Err(refused(attached));
+    }
+    let (_, status, body) = send("the confirmation", format!("/v1/payment_intents/{intent}/confirm"), Vec::new()).await?;
+    if status == 200 {
+        return Ok(CardOutcome {
+            status: body["status"].as_str().unwrap_or_default().to_owned(),
+            decline: None,
+        });
+    }
+    match body["error"]["code"].as_str() {
+        Some(code) if status == 402 => Ok(CardOutcome {
+            status: "requires_payment_method".to_owned(),
+            decline: Some(code.to_owned()),
+        }),
+        _ => Err(refused(("the confirmation", status, body))),
+    }
+}
