@@ -18,7 +18,49 @@ const NEEDED_WITHOUT_A_CALL: &[(&str, &str, &str, &str)] = &[
     (
         "payment-webhook",
         "secretsmanager:GetSecretValue",
-        "PaymentWebhookSecret",
+        "StripeWebhookSecret",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "start-payment",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "settle-refunds",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "payment-failed",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "cancel-order",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "sweeper",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "set-order-status",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "process-batch",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
         "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
     ),
     (
@@ -256,9 +298,9 @@ fn a_local_resource_name_reads_as_the_logical_id_the_policy_names() {
     assert_eq!(
         called_resource(&call(
             "secretsmanager:GetSecretValue",
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:t0a1b2c3d4e5f-PaymentWebhookSecret-AbCdEf"
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:t0a1b2c3d4e5f-StripeWebhookSecret-AbCdEf"
         )),
-        "PaymentWebhookSecret"
+        "StripeWebhookSecret"
     );
     assert!(matches("OrdersTable/index/*", "OrdersTable/index/by_number"));
     assert!(!matches("OrdersTable", "OrdersTable/index/by_number"));

@@ -212,17 +212,25 @@ function newOrderForm() {
 async function orderPage(main, id) {
   const order = await api("GET", `/orders/${encodeURIComponent(id)}`);
   const actions = h("div", { class: "row" });
-  if (order.status === "PENDING_PAYMENT" && !order.payment_method) {
+  const intent = order.payment_intent;
+  // Started and not declined: Stripe reports the outcome by its webhook, so the page looks again.
+  const awaitingStripe = order.status === "PENDING_PAYMENT" && intent && !intent.closed_at;
+  if (order.status === "PENDING_PAYMENT" && (!order.payment_method || (intent && intent.closed_at))) {
     actions.append(h("button", { type: "button", onclick: async () => {
       try {
         const started = await api("POST", `/orders/${order.id}/payment`, { method: "online" });
         const back = encodeURIComponent(`/#/orders/${order.id}`);
         location.assign(`${started.redirect_url}?return_to=${back}`);
       } catch (err) { fail(err); }
-    } }, "Pay now"));
-  } else if (order.status === "PENDING_PAYMENT" && order.payment_intent && order.payment_intent.redirect_url) {
+    } }, intent && intent.closed_at ? "Pay with another card" : "Pay now"));
+  } else if (awaitingStripe && intent.redirect_url) {
     const back = encodeURIComponent(`/#/orders/${order.id}`);
-    actions.append(h("a", { href: `${order.payment_intent.redirect_url}?return_to=${back}` }, "Complete the payment"));
+    actions.append(h("a", { href: `${intent.redirect_url}?return_to=${back}` }, "Complete the payment"));
+  }
+  if (awaitingStripe) {
+    actions.append(h("p", { class: "muted", role: "status" }, "Waiting for the payment to be confirmed."));
+    const here = location.hash;
+    setTimeout(() => { if (location.hash === here) render(); }, 2000);
   }
   if (CANCELLABLE.includes(order.status)) {
     actions.append(h("button", { type: "button", class: "danger", onclick: async () => {

@@ -203,15 +203,12 @@ impl Api {
             .await
     }
 
-    /// Pays for an order as the payment provider reports it: a signed webhook, no JWT.
-    pub async fn pay(&self, webhook: &WebhookSecret, id: &str, total: &str, currency: &str) -> Reply {
-        let body = json!({
-            "type": "payment.succeeded",
-            "order_id": id,
-            "payment_reference": format!("pay-{id}"),
-            "amount": total,
-            "currency": currency,
-        });
+    /// Pays for an order as Stripe reports a payment: a signed `payment_intent.succeeded`
+    /// event about the order of `shop`, no JWT.
+    pub async fn pay(&self, webhook: &WebhookSecret, shop: &str, id: &str, total: &str, currency: &str) -> Reply {
+        let payment = format!("pi_load_{}", id.replace('-', ""));
+        let body =
+            orders_local::stripe_cards::intent_event("payment_intent.succeeded", shop, id, &payment, total, currency).unwrap_or_default();
         let signature = webhook.sign(chrono::Utc::now().timestamp(), body.to_string().as_bytes());
         self.send(
             "POST /payments/webhook",

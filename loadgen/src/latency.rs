@@ -24,7 +24,7 @@ async fn write_round(target: &Target, api: &Api, n: &str) -> Result<(), String> 
     };
     let edited = expect(api.add_order_item(&customer, &id, PRODUCT, 1).await, "edit")?;
     let total = edited.body["total"].as_str().unwrap_or_default().to_owned();
-    expect(api.pay(&target.webhook, &id, &total, &target.currency()).await, "payment")?;
+    expect(target.pay(&id, &total).await, "payment")?;
     expect(api.set_status(&admin, &id, "PROCESSING").await, "status change")?;
     expect(api.ship(&admin, &id, &seller_of(PRODUCT)).await, "shipping update")?;
     expect(api.refund(&admin, &id, "0.10", &format!("refund-{n}")).await, "refund")?;

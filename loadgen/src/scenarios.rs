@@ -55,7 +55,10 @@ pub async fn sale(target: &Target, settings: &SaleSettings, label: &str) -> Resu
                             "not-reserved"
                         } else if roll < pay {
                             let total = order.body["total"].as_str().unwrap_or_default().to_owned();
-                            if target.pay(&id, &total).await.status == 200 {
+                            let paid = target.pay(&id, &total).await;
+                            // Money for an order that can no longer be paid is answered 200 too
+                            // (Stripe must not retry it): it is kept for a refund, not paid.
+                            if paid.status == 200 && paid.body["outcome"] == "paid" {
                                 "paid"
                             } else {
                                 "pay-refused"

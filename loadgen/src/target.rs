@@ -36,8 +36,10 @@ pub struct Target {
     pub checker: Checker,
     secret: String,
     tokens: Vec<String>,
-    /// The payment provider's webhook key, to pay as the provider reports payments.
+    /// Stripe's webhook signing secret, to pay as Stripe reports payments.
     pub webhook: WebhookSecret,
+    /// The deployment's name in its payments' metadata (`SHOP_ID`).
+    shop: String,
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +60,12 @@ impl Target {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         let plan = FaultPlan::default();
-        let mut options = ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), "loadgen".to_owned());
+        let mut options = ServiceOptions::new(
+            emulators.dynamodb.endpoint(),
+            emulators.moto.endpoint(),
+            emulators.stripe.endpoint(),
+            "loadgen".to_owned(),
+        );
         options.environment = vec![
             ("PAYMENT_TIMEOUT_SECONDS".into(), settings.payment_timeout_secs.to_string()),
             ("STUCK_RESERVING_SECONDS".into(), settings.stuck_reserving_secs.to_string()),
@@ -82,12 +89,14 @@ impl Target {
             secret: orders_local::token::DEFAULT_SECRET.to_owned(),
             tokens: Vec::new(),
             webhook: webhook_secret_from_env()?,
+            shop: "loadgen".to_owned(),
         })
     }
 
     /// A running service. Tokens come from `LOADGEN_TOKENS` (comma-separated; the first is an
     /// admin's) or are minted with `ORDERS_JWT_SECRET` as `orders-local` does; payments are
-    /// signed with `PAYMENT_WEBHOOK_SECRET` (the local default without it).
+    /// reported as Stripe events signed with `STRIPE_WEBHOOK_SECRET` (the local default
+    /// without it) about payments of the deployment `SHOP_ID` (its stack name).
     pub fn remote(url: &str, checker: Checker) -> Result<Self, String> {
         let recorder = Arc::new(Recorder::default());
         let tokens = std::env::var("LOADGEN_TOKENS")
@@ -101,12 +110,13 @@ impl Target {
             secret: orders_local::token::secret_from_env(),
             tokens,
             webhook: webhook_secret_from_env()?,
+            shop: std::env::var("SHOP_ID").map_err(|_| "SHOP_ID (the stack's name) is needed to pay as Stripe reports payments")?,
         })
     }
 
-    /// Pays for an order through the provider's webhook.
+    /// Pays for an order through Stripe's webhook.
     pub async fn pay(&self, id: &str, total: &str) -> crate::client::Reply {
-        self.api.pay(&self.webhook, id, total, &self.currency()).await
+        self.api.pay(&self.webhook, &self.shop, id, total, &self.currency()).await
     }
 
     pub fn currency(&self) -> String {
@@ -157,6 +167,6 @@ impl Target {
 }
 
 fn webhook_secret_from_env() -> Result<WebhookSecret, String> {
-    let text = std::env::var("PAYMENT_WEBHOOK_SECRET").unwrap_or_else(|_| orders_local::DEFAULT_WEBHOOK_SECRET.to_owned());
-    WebhookSecret::parse(&text).ok_or_else(|| "PAYMENT_WEBHOOK_SECRET is too short".to_owned())
+    let text = std::env::var("STRIPE_WEBHOOK_SECRET").unwrap_or_else(|_| orders_local::DEFAULT_WEBHOOK_SECRET.to_owned());
+    WebhookSecret::parse(&text).ok_or_else(|| "STRIPE_WEBHOOK_SECRET is too short".to_owned())
 }

@@ -11,10 +11,10 @@ use crate::{start, token, LocalError, ServiceOptions};
 
 const ENVIRONMENT: &str = "environment:
   ORDERS_API_PORT (3000)  DYNAMODB_PORT (8000)  MOTO_PORT (5000)  STRIPE_PORT (8420)
-  DYNAMODB_ENDPOINT, MOTO_ENDPOINT  use emulators that are already running instead of starting them
+  DYNAMODB_ENDPOINT, MOTO_ENDPOINT, STRIPE_ENDPOINT  use emulators that are already running
   ORDERS_JWT_SECRET       HS256 secret of local tokens (default: orders-local-dev-secret)
-  PAYMENT_WEBHOOK_SECRET  the webhook key the runner keeps in the emulated Secrets Manager
-                          (default: orders-local-webhook-secret)
+  STRIPE_WEBHOOK_SECRET   the webhook signing secret the runner keeps in the emulated Secrets
+                          Manager and registers with localstripe (default: whsec_orders_local_webhook_secret)
   SWEEPER_INTERVAL_SECONDS (60)  how often the scheduled sweeper runs
   any function variable of template.yaml (PAYMENT_TIMEOUT_SECONDS, ORDERS_TAX_RATE, ORDERS_FAULTS, ...)";
 
@@ -46,8 +46,8 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
     },
-    /// Print the Payment-Signature header the payment provider would send with this webhook body
-    /// (signed with PAYMENT_WEBHOOK_SECRET, or the local default), for trying payments by hand
+    /// Print the Stripe-Signature header Stripe would send with this webhook body (signed with
+    /// STRIPE_WEBHOOK_SECRET, or the local default), for trying events by hand
     SignWebhook { body: String },
     /// Check every invariant of the stored data; exit 1 on a violation. Reads the tables of
     /// `orders-local up` on DYNAMODB_ENDPOINT (or :8000), or with --aws those of the AWS account
@@ -95,8 +95,8 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
             Ok(())
         }
         Command::SignWebhook { body } => {
-            let text = std::env::var("PAYMENT_WEBHOOK_SECRET").unwrap_or_else(|_| crate::DEFAULT_WEBHOOK_SECRET.to_owned());
-            let secret = WebhookSecret::parse(&text).ok_or("PAYMENT_WEBHOOK_SECRET is too short")?;
+            let text = std::env::var("STRIPE_WEBHOOK_SECRET").unwrap_or_else(|_| crate::DEFAULT_WEBHOOK_SECRET.to_owned());
+            let secret = WebhookSecret::parse(&text).ok_or("STRIPE_WEBHOOK_SECRET is too short")?;
             println!("{}", secret.sign(chrono::Utc::now().timestamp(), body.as_bytes()));
             Ok(())
         }
@@ -139,9 +139,13 @@ async fn up() -> Result<(), LocalError> {
     orders_shared::startup::init_tracing();
     let bad_port = |message: String| LocalError::Emulator(crate::emulators::EmulatorError::NoPort(std::io::Error::other(message)));
     let api_port = port("ORDERS_API_PORT", 3000).map_err(bad_port)?;
-    let (dynamodb, moto) = (std::env::var("DYNAMODB_ENDPOINT").ok(), std::env::var("MOTO_ENDPOINT").ok());
-    let (emulators, dynamodb_endpoint, moto_endpoint) = match (dynamodb, moto) {
-        (Some(dynamodb), Some(moto)) => (None, dynamodb, moto),
+    let endpoint = |name: &str| std::env::var(name).ok();
+    let (emulators, dynamodb_endpoint, moto_endpoint, stripe_endpoint) = match (
+        endpoint("DYNAMODB_ENDPOINT"),
+        endpoint("MOTO_ENDPOINT"),
+        endpoint("STRIPE_ENDPOINT"),
+    ) {
+        (Some(dynamodb), Some(moto), Some(stripe)) => (None, dynamodb, moto, stripe),
         _ => {
             let ports = Ports {
                 dynamodb: port("DYNAMODB_PORT", 8000).map_err(bad_port)?,
@@ -155,15 +159,19 @@ async fn up() -> Result<(), LocalError> {
             let emulators = tokio::task::spawn_blocking(move || Emulators::start(ports))
                 .await
                 .map_err(|err| bad_port(err.to_string()))??;
-            let (dynamodb, moto) = (emulators.dynamodb.endpoint(), emulators.moto.endpoint());
-            (Some(emulators), dynamodb, moto)
+            let (dynamodb, moto, stripe) = (
+                emulators.dynamodb.endpoint(),
+                emulators.moto.endpoint(),
+                emulators.stripe.endpoint(),
+            );
+            (Some(emulators), dynamodb, moto, stripe)
         }
     };
-    let mut options = ServiceOptions::new(dynamodb_endpoint, moto_endpoint, LOCAL_PREFIX.to_owned());
+    let mut options = ServiceOptions::new(dynamodb_endpoint, moto_endpoint, stripe_endpoint, LOCAL_PREFIX.to_owned());
     options.api_addr = SocketAddr::from(([127, 0, 0, 1], api_port));
     options.jwt_secret = token::secret_from_env();
     options.environment = std::env::vars().collect();
-    if let Ok(secret) = std::env::var("PAYMENT_WEBHOOK_SECRET") {
+    if let Ok(secret) = std::env::var("STRIPE_WEBHOOK_SECRET") {
         options.secrets.insert(crate::WEBHOOK_SECRET_RESOURCE.to_owned(), secret);
     }
     // `ORDERS_PARAMETERS=PlacementRateLimit=5,PlacementBurstLimit=5`: template parameters the

@@ -1,5 +1,5 @@
-//! Runs the orders service on one machine, with no AWS account and no Docker: DynamoDB Local
-//! and moto as emulators, the tables and queues of `template.yaml`, every HttpApi route served
+//! Runs the orders service on one machine, with no AWS account and no Docker: DynamoDB Local,
+//! moto and localstripe as emulators, the tables and queues of `template.yaml`, every HttpApi route served
 //! through the same handler code as the Lambda binaries, and the queues polled into their
 //! consumers. Nothing in production depends on this crate.
 
@@ -9,10 +9,10 @@ pub mod emulators;
 pub mod gateway;
 pub mod poller;
 pub mod provision;
-pub mod simulator;
 pub mod streams;
 pub mod stripe_cards;
 pub mod template;
+pub mod test_card;
 pub mod token;
 
 use std::collections::BTreeMap;
@@ -22,10 +22,9 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use orders_shared::adapters::faults::FaultPlan;
-use orders_shared::adapters::provider::SimulatedProvider;
 use orders_shared::config::{Config, ConfigError};
 use orders_shared::handlers::{QueueFunction, ScheduleFunction, StreamFunction};
-use orders_shared::ports::{Clock, PaymentProvider, SystemClock};
+use orders_shared::ports::{Clock, SystemClock};
 use orders_shared::service::App;
 use orders_shared::startup::Secrets;
 use tokio::task::JoinHandle;
@@ -54,14 +53,17 @@ pub enum LocalError {
     Describe { table: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("localstripe at {stripe}: {message}")]
+    Stripe { stripe: String, message: String },
 }
 
-/// The payment webhook's key locally, unless `PAYMENT_WEBHOOK_SECRET` says otherwise: the runner
-/// puts it into the emulated Secrets Manager, and the webhook reads it from there, as in AWS.
-/// Local use only.
-pub const DEFAULT_WEBHOOK_SECRET: &str = "orders-local-webhook-secret";
-/// The template's secret the webhook key is kept in.
-pub const WEBHOOK_SECRET_RESOURCE: &str = "PaymentWebhookSecret";
+/// Stripe's webhook signing secret locally, unless `STRIPE_WEBHOOK_SECRET` says otherwise: the
+/// runner puts it into the emulated Secrets Manager and registers the webhook with localstripe
+/// under it. Local use only.
+pub const DEFAULT_WEBHOOK_SECRET: &str = "whsec_orders_local_webhook_secret";
+/// The template's secrets: Stripe's webhook signing secret and the Stripe secret key.
+pub const WEBHOOK_SECRET_RESOURCE: &str = "StripeWebhookSecret";
+pub const STRIPE_KEY_RESOURCE: &str = "StripeSecretKey";
 
 pub fn template_path() -> PathBuf {
     emulators::repo_root().join("template.yaml")
@@ -71,6 +73,8 @@ pub fn template_path() -> PathBuf {
 pub struct ServiceOptions {
     pub dynamodb_endpoint: String,
     pub moto_endpoint: String,
+    /// localstripe's address, the functions' `STRIPE_API_BASE`.
+    pub stripe_endpoint: String,
     /// Prefix of every table and queue name: instances with different prefixes never meet.
     pub prefix: String,
     pub api_addr: SocketAddr,
@@ -93,10 +97,11 @@ pub struct ServiceOptions {
 }
 
 impl ServiceOptions {
-    pub fn new(dynamodb_endpoint: String, moto_endpoint: String, prefix: String) -> Self {
+    pub fn new(dynamodb_endpoint: String, moto_endpoint: String, stripe_endpoint: String, prefix: String) -> Self {
         Self {
             dynamodb_endpoint,
             moto_endpoint,
+            stripe_endpoint,
             prefix,
             api_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             environment: Vec::new(),
@@ -106,7 +111,10 @@ impl ServiceOptions {
             poll_queues: true,
             schedule_every: None,
             parameters: Vec::new(),
-            secrets: BTreeMap::from([(WEBHOOK_SECRET_RESOURCE.to_owned(), DEFAULT_WEBHOOK_SECRET.to_owned())]),
+            secrets: BTreeMap::from([
+                (WEBHOOK_SECRET_RESOURCE.to_owned(), DEFAULT_WEBHOOK_SECRET.to_owned()),
+                (STRIPE_KEY_RESOURCE.to_owned(), stripe_cards::LOCAL_SECRET_KEY.to_owned()),
+            ]),
         }
     }
 }
@@ -138,8 +146,8 @@ pub struct RunningService {
     pub clients: Clients,
     pub deployment: Deployment,
     pub template: Template,
-    /// The payment provider's stand-in: what it was asked to pay back.
-    pub provider: Arc<SimulatedProvider>,
+    /// localstripe's address: the Stripe the service pays through.
+    pub stripe: String,
     pub pipeline: PipelineHold,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -220,12 +228,36 @@ impl Drop for RunningService {
     }
 }
 
+/// Has localstripe send its events to this instance's webhook route, signed with the secret the
+/// webhook function reads, as a shop registers its endpoint in Stripe's dashboard.
+async fn register_webhook(stripe: &str, prefix: &str, addr: SocketAddr, secret: &str) -> Result<(), LocalError> {
+    let failed = |message: String| LocalError::Stripe {
+        stripe: stripe.to_owned(),
+        message,
+    };
+    let response = reqwest::Client::new()
+        .post(format!("{stripe}/_config/webhooks/{prefix}"))
+        .form(&[
+            ("url", format!("http://{addr}/api/v1/payments/webhook")),
+            ("secret", secret.to_owned()),
+        ])
+        .send()
+        .await
+        .map_err(|err| failed(err.to_string()))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(failed(format!("registering the webhook answered {}", response.status())))
+    }
+}
+
 /// Provisions the template under the options' prefix and starts serving it.
 pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError> {
     let template = Template::load(&template_path())?;
     let clients = Clients::new(&options.dynamodb_endpoint, &options.moto_endpoint);
     let deployment = provision::deploy(&template, &clients, &options.prefix, &options.secrets).await?;
-    let overrides = options.environment;
+    let mut overrides = options.environment;
+    overrides.push(("STRIPE_API_BASE".to_owned(), options.stripe_endpoint.clone()));
     let lookup = |name: &str| {
         overrides
             .iter()
@@ -250,28 +282,25 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     })?;
     let service_clients = clients.for_service(&config);
     let secrets = Secrets::read(&config, &service_clients.secrets).await?;
-    let webhook_secret = secrets.webhook.clone();
+    let webhook_secret = options.secrets.get(WEBHOOK_SECRET_RESOURCE).cloned().unwrap_or_default();
     let mut app = orders_shared::startup::app(&config, service_clients, options.clock, secrets);
-    let provider = Arc::new(SimulatedProvider::with_checkout_base(&format!("http://{addr}")));
-    app.payments = Arc::clone(&provider) as Arc<dyn PaymentProvider>;
+    app.payments = Arc::new(test_card::LocalCheckout {
+        stripe: Arc::clone(&app.payments),
+        base: format!("http://{addr}"),
+    });
     let app = Arc::new(app);
 
     let mut parameters = template.parameters.clone();
     parameters.extend(options.parameters.iter().cloned());
     let limits = template.throttling.resolve(&parameters);
     let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, &limits, options.jwt_secret)?;
-    let api = gateway.router();
-    let router = match webhook_secret {
-        Some(secret) => api.clone().merge(
-            simulator::Simulator {
-                provider: Arc::clone(&provider),
-                secret,
-                api,
-            }
-            .router(),
-        ),
-        None => api,
-    };
+    let router = gateway.router().merge(
+        test_card::TestCardPage {
+            stripe: options.stripe_endpoint.clone(),
+        }
+        .router(),
+    );
+    register_webhook(&options.stripe_endpoint, &options.prefix, addr, &webhook_secret).await?;
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, router).await {
             tracing::error!(error = %err, "the local API server stopped");
@@ -285,7 +314,7 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
         clients,
         deployment,
         template,
-        provider,
+        stripe: options.stripe_endpoint,
         pipeline: PipelineHold::default(),
         tasks: Vec::new(),
     };

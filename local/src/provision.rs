@@ -313,6 +313,7 @@ pub async fn deploy(
                     .or_else(|| buses.get(&id).cloned())
                     .or_else(|| secrets.get(&id).cloned())
                     .or_else(|| template.parameters.get(&id).cloned())
+                    .or_else(|| (id == "AWS::StackName").then(|| prefix.to_owned()))
             }),
         };
         environment.insert(name.clone(), resolved.ok_or_else(|| ProvisionError::Unresolved(name.clone()))?);

@@ -82,3 +82,33 @@ pub async fn pay_with_card(base: &str, intent: &str, number: &str) -> Result<Car
         _ => Err(refused(("the confirmation", status, body))),
     }
 }
+
+/// A `payment_intent.*` event as Stripe sends it, about `shop`'s order `order` paid (or not)
+/// on the intent `payment` of `amount` (a decimal of `currency`): for tests and load runs that
+/// report a payment without a card. `None` for an amount that is not one of the currency.
+pub fn intent_event(kind: &str, shop: &str, order: &str, payment: &str, amount: &str, currency: &str) -> Option<Value> {
+    let units = orders_shared::domain::Money::parse(amount).ok()?.in_minor_units_of(currency)?;
+    let succeeded = kind == "payment_intent.succeeded";
+    Some(serde_json::json!({
+        "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        "object": "event",
+        "api_version": orders_shared::adapters::stripe::STRIPE_VERSION,
+        "created": chrono::Utc::now().timestamp(),
+        "livemode": false,
+        "type": kind,
+        "data": {"object": {
+            "id": payment,
+            "object": "payment_intent",
+            "amount": units,
+            "amount_received": if succeeded { units } else { 0 },
+            "currency": currency.to_ascii_lowercase(),
+            "status": if succeeded { "succeeded" } else { "requires_payment_method" },
+            "metadata": {"order_id": order, "shop": shop},
+            "last_payment_error": if kind == "payment_intent.payment_failed" {
+                serde_json::json!({"code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined."})
+            } else {
+                Value::Null
+            },
+        }},
+    }))
+}

@@ -20,8 +20,10 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-/// The variable naming the webhook key's secret.
-pub const WEBHOOK_SECRET_ARN: &str = "PAYMENT_WEBHOOK_SECRET_ARN";
+/// The variable naming the secret that holds Stripe's webhook signing secret (`whsec_...`).
+pub const WEBHOOK_SECRET_ARN: &str = "STRIPE_WEBHOOK_SECRET_ARN";
+/// The variable naming the secret that holds the Stripe secret key (`sk_...` or `rk_...`).
+pub const STRIPE_KEY_ARN: &str = "STRIPE_SECRET_KEY_ARN";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -63,9 +65,17 @@ pub struct Config {
     pub order_number_prefix: String,
     /// The verified address notifications are sent from.
     pub notification_sender: Email,
-    /// Where the key the payment provider signs webhooks with is kept (a Secrets Manager ARN,
-    /// read at cold start); only the webhook function has one.
+    /// Where the key Stripe signs webhooks with is kept (a Secrets Manager ARN, read at cold
+    /// start); only the webhook function has one.
     pub webhook_secret_id: Option<String>,
+    /// Where the Stripe secret key is kept (read at cold start); only the functions that call
+    /// Stripe have one.
+    pub stripe_key_id: Option<String>,
+    /// Stripe's API (`https://api.stripe.com`; localstripe's address on a local stack).
+    pub stripe_api_base: String,
+    /// This deployment's name, in the metadata of every payment it starts: events about the
+    /// payments of another deployment on the same Stripe account are not its own.
+    pub shop_id: String,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
     #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
@@ -171,7 +181,15 @@ impl Config {
         }
         let return_window_days = whole("RETURN_WINDOW_DAYS", "30", 1..=365, "must be whole days from 1 to 365")?;
         let retention_days = whole("PERSONAL_DATA_RETENTION_DAYS", "365", 1..=3650, "must be whole days from 1 to 3650")?;
-        let webhook_secret_id = lookup(WEBHOOK_SECRET_ARN).filter(|text| !text.trim().is_empty());
+        let secret_id = |name: &str| lookup(name).filter(|text| !text.trim().is_empty());
+        let stripe_api_base = parsed("STRIPE_API_BASE", crate::adapters::stripe::DEFAULT_API_BASE);
+        if !(stripe_api_base.starts_with("https://") || stripe_api_base.starts_with("http://127.0.0.1:")) {
+            return Err(invalid(
+                "STRIPE_API_BASE",
+                "must be an https:// address (or a loopback one for a local stack)",
+            ));
+        }
+        let shop_id = required("SHOP_ID")?;
         #[cfg(feature = "chaos")]
         let faults = match lookup("ORDERS_FAULTS").filter(|spec| !spec.trim().is_empty()) {
             Some(spec) => Some(FaultPlan::parse(&spec).map_err(|err| invalid("ORDERS_FAULTS", &err.to_string()))?),
@@ -202,7 +220,10 @@ impl Config {
             order_number_prefix,
             notification_sender: Email::parse(&parsed("NOTIFICATION_SENDER", "orders@example.com"))
                 .map_err(|err| invalid("NOTIFICATION_SENDER", &err.to_string()))?,
-            webhook_secret_id,
+            webhook_secret_id: secret_id(WEBHOOK_SECRET_ARN),
+            stripe_key_id: secret_id(STRIPE_KEY_ARN),
+            stripe_api_base,
+            shop_id,
             #[cfg(feature = "chaos")]
             call_log: lookup("ORDERS_CALL_LOG")
                 .filter(|path| !path.is_empty())
@@ -224,14 +245,34 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    const BASE: [(&str, &str); 6] = [
+    const BASE: [(&str, &str); 7] = [
         ("ORDERS_TABLE", "o"),
         ("INVENTORY_TABLE", "i"),
         ("RESERVE_STOCK_QUEUE_URL", "http://q"),
         ("EVENT_BUS_NAME", "orders"),
         ("BATCH_QUEUE_URL", "http://b"),
         ("REFUND_QUEUE_URL", "http://r"),
+        ("SHOP_ID", "orders-prod"),
     ];
+
+    #[test]
+    fn stripe_is_reached_over_https_and_only_a_local_stack_names_a_loopback_address() {
+        let with = |base: &str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("STRIPE_API_BASE", base));
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert_eq!(
+            Config::from_lookup(lookup(&BASE)).unwrap().stripe_api_base,
+            "https://api.stripe.com"
+        );
+        assert!(with("http://127.0.0.1:8420").is_ok());
+        for refused in ["http://api.stripe.com", "ftp://x", "http://10.0.0.1:8420", ""] {
+            assert!(with(refused).is_err(), "{refused}");
+        }
+        let no_shop: Vec<_> = BASE.iter().copied().filter(|(name, _)| *name != "SHOP_ID").collect();
+        assert!(Config::from_lookup(lookup(&no_shop)).is_err());
+    }
 
     #[test]
     fn defaults_apply_when_only_the_resources_are_named() {

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use crate::adapters::aws::ServiceClients;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::eventbridge::EventBridgeBus;
-use crate::adapters::provider::SimulatedProvider;
+use crate::adapters::provider::NoProvider;
 use crate::adapters::secrets::read_secret;
 use crate::adapters::ses::SesNotifier;
 use crate::adapters::sqs::{SagaQueueUrls, SqsSagaQueue};
+use crate::adapters::stripe::{StripeKey, StripeProvider};
 use crate::breaker::Breaker;
-use crate::config::{Config, ConfigError, WEBHOOK_SECRET_ARN};
+use crate::config::{Config, ConfigError, STRIPE_KEY_ARN, WEBHOOK_SECRET_ARN};
 use crate::http::webhook::WebhookSecret;
+use crate::ports::PaymentProvider;
 use crate::ports::{Clock, SystemClock};
 use crate::redact::Redacted;
 use crate::service::numbering::NumberAllocator;
@@ -22,29 +24,67 @@ use crate::service::App;
 /// The secrets the configuration names, read once per cold start from Secrets Manager.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
-    /// The key the payment provider signs webhooks with (the webhook function only).
+    /// The key Stripe signs webhooks with (the webhook function only).
     pub webhook: Option<WebhookSecret>,
+    /// The Stripe secret key (the functions that call Stripe only).
+    pub stripe_key: Option<StripeKey>,
 }
 
 impl Secrets {
     /// Reads each secret the configuration names; one that cannot be read, or is not a usable
     /// key, fails the cold start naming the variable.
     pub async fn read(config: &Config, client: &aws_sdk_secretsmanager::Client) -> Result<Self, ConfigError> {
-        let invalid = |reason: String| ConfigError::Invalid {
-            name: WEBHOOK_SECRET_ARN,
-            reason,
-        };
-        let webhook = match &config.webhook_secret_id {
-            Some(id) => {
-                let text = read_secret(client, id).await.map_err(|err| invalid(err.to_string()))?;
-                Some(
-                    WebhookSecret::parse(&text)
-                        .ok_or_else(|| invalid(format!("the secret must hold at least {} characters", WebhookSecret::MIN_CHARS)))?,
-                )
+        let read = |name: &'static str, id: &Option<String>| {
+            let id = id.clone();
+            async move {
+                match id {
+                    Some(id) => read_secret(client, &id).await.map(Some).map_err(|err| ConfigError::Invalid {
+                        name,
+                        reason: err.to_string(),
+                    }),
+                    None => Ok(None),
+                }
             }
+        };
+        let unusable = |name: &'static str, reason: String| ConfigError::Invalid { name, reason };
+        let webhook = match read(WEBHOOK_SECRET_ARN, &config.webhook_secret_id).await? {
+            Some(text) => Some(WebhookSecret::parse(&text).ok_or_else(|| {
+                unusable(
+                    WEBHOOK_SECRET_ARN,
+                    format!(
+                        "the secret must hold Stripe's signing secret (whsec_..., at least {} characters)",
+                        WebhookSecret::MIN_CHARS
+                    ),
+                )
+            })?),
             None => None,
         };
-        Ok(Self { webhook })
+        let stripe_key = match read(STRIPE_KEY_ARN, &config.stripe_key_id).await? {
+            Some(text) => Some(StripeKey::parse(&text).ok_or_else(|| {
+                unusable(
+                    STRIPE_KEY_ARN,
+                    "the secret must hold a Stripe secret key (sk_...) or restricted key (rk_...)".to_owned(),
+                )
+            })?),
+            None => None,
+        };
+        Ok(Self { webhook, stripe_key })
+    }
+}
+
+/// Stripe with the key, or no provider for a function given none.
+fn payment_provider(config: &Config, key: Option<StripeKey>) -> Arc<dyn PaymentProvider> {
+    let Some(key) = key else {
+        return Arc::new(NoProvider {
+            reason: format!("{STRIPE_KEY_ARN} is not configured for this function"),
+        });
+    };
+    match StripeProvider::new(&config.stripe_api_base, key, &config.shop_id) {
+        Ok(stripe) => Arc::new(stripe),
+        Err(err) => {
+            tracing::error!(error = %crate::error_chain(&err), "the Stripe client could not be built");
+            Arc::new(NoProvider { reason: err.to_string() })
+        }
     }
 }
 
@@ -63,6 +103,7 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secr
         batches: Arc::new(store.clone()),
         invoices: Arc::new(store.clone()),
         notification_log: Arc::new(store.clone()),
+        provider_events: Arc::new(store.clone()),
         number_blocks: Arc::new(store.clone()),
         links: Arc::new(store.clone()),
         movements: Arc::new(store.clone()),
@@ -80,7 +121,7 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secr
             },
         )),
         events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
-        payments: Arc::new(SimulatedProvider::default()),
+        payments: payment_provider(config, secrets.stripe_key),
         notifier: Arc::new(SesNotifier::new(clients.ses, config.notification_sender.clone())),
         order_numbers: Arc::new(NumberAllocator::new(&config.order_number_prefix)),
         breaker: Arc::new(Breaker::new(config.breaker)),
@@ -94,6 +135,7 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secr
         cod_max_total: config.cod_max_total,
         contention_retry: config.contention_retry,
         stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
+        shop_id: config.shop_id.clone(),
         webhook_secret: secrets.webhook,
         #[cfg(feature = "chaos")]
         faults: config

@@ -102,7 +102,7 @@ enum Access {
     NamedUserOrAdmin,
     /// The payments service and admins; anyone else signed in gets 403.
     PaymentsOrAdmin,
-    /// No JWT at all: the provider's signature decides (none of these callers signs: 401).
+    /// No JWT at all: Stripe's signature decides (none of these callers signs: 401).
     Signed,
     /// The seller whose part it is, and admins; anyone else signed in gets 403.
     SellerOrAdmin,
@@ -251,8 +251,13 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 ("POST", path) if path.ends_with("/reject") => Some(json!({"note": "matrix"})),
                 ("PATCH", _) => Some(json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "1"})),
                 ("POST", path) if path.ends_with("/confirm") => Some(json!({"payment_reference": format!("p-{order}"), "amount": total})),
-                ("POST", "/api/v1/payments/webhook") => Some(
-                    json!({"type": "payment.succeeded", "order_id": order, "payment_reference": "p", "amount": total, "currency": "USD"}),
+                ("POST", "/api/v1/payments/webhook") => orders_local::stripe_cards::intent_event(
+                    "payment_intent.succeeded",
+                    &service.config.shop_id,
+                    &order,
+                    "pi_matrix",
+                    &total,
+                    "USD",
                 ),
                 _ => None,
             };

@@ -129,7 +129,7 @@ fn mail_may_be_sent_only_as_the_shops_own_sender() {
 }
 
 #[test]
-fn the_webhook_key_is_read_from_its_secret_and_is_never_a_plain_value_of_any_function() {
+fn stripes_secrets_are_read_from_secrets_manager_each_only_by_the_functions_that_use_it() {
     let text = std::fs::read_to_string(orders_local::template_path()).unwrap();
     assert!(
         !text.contains("{{resolve:"),
@@ -148,36 +148,63 @@ fn the_webhook_key_is_read_from_its_secret_and_is_never_a_plain_value_of_any_fun
             if actions.contains("secretsmanager:") {
                 assert_eq!(actions.trim(), "- secretsmanager:GetSecretValue", "{name:?} only reads");
                 let resource = serde_yaml_ng::to_string(&statement["Resource"]).unwrap();
-                assert_eq!(resource.trim(), "!Ref PaymentWebhookSecret", "{name:?} reads only its own secret");
-                readers.push(name.as_str().unwrap().to_owned());
+                readers.push((name.as_str().unwrap().to_owned(), resource.trim().to_owned()));
             }
         }
     }
-    assert_eq!(readers, ["PaymentWebhookFunction"]);
-    let variables = &spec["Resources"]["PaymentWebhookFunction"]["Properties"]["Environment"]["Variables"];
-    assert_eq!(
-        serde_yaml_ng::to_string(&variables["PAYMENT_WEBHOOK_SECRET_ARN"]).unwrap().trim(),
-        "!Ref PaymentWebhookSecret"
-    );
+    readers.sort();
+    let key = ("!Ref StripeSecretKey", "STRIPE_SECRET_KEY_ARN");
+    // Taking payments, paying back, and cancelling an unpaid order whose payment started.
+    let expected = [
+        ("CancelOrderFunction", key.0, key.1),
+        ("PaymentFailedFunction", key.0, key.1),
+        ("PaymentWebhookFunction", "!Ref StripeWebhookSecret", "STRIPE_WEBHOOK_SECRET_ARN"),
+        ("ProcessBatchFunction", key.0, key.1),
+        ("SetOrderStatusFunction", key.0, key.1),
+        ("SettleRefundsFunction", key.0, key.1),
+        ("StartPaymentFunction", key.0, key.1),
+        ("SweeperFunction", key.0, key.1),
+    ];
+    let read: Vec<(String, String)> = expected.iter().map(|(f, r, _)| ((*f).to_owned(), (*r).to_owned())).collect();
+    assert_eq!(readers, read, "each function reads only the secret it uses");
+    for (function, secret, variable) in expected {
+        let variables = &spec["Resources"][function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(serde_yaml_ng::to_string(&variables[variable]).unwrap().trim(), secret, "{function}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_webhook_key_too_short_to_be_safe_fails_the_cold_start_naming_its_variable() {
+async fn an_unusable_stripe_secret_fails_the_cold_start_naming_its_variable_and_never_telling_it() {
     let emulators = tokio::task::spawn_blocking(orders_tests::emulators).await.unwrap();
-    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut options = orders_local::ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), prefix);
-    options
-        .secrets
-        .insert(orders_local::WEBHOOK_SECRET_RESOURCE.to_owned(), "short".to_owned());
-    let Err(err) = orders_local::start(options).await else {
-        panic!("a five-character key must not start");
-    };
-    let message = err.to_string();
-    assert!(
-        message.contains("PAYMENT_WEBHOOK_SECRET_ARN") && message.contains("at least 16"),
-        "{message}"
-    );
-    assert!(!message.contains("short"), "the key itself is never told: {message}");
+    for (secret, value, variable, says) in [
+        (
+            orders_local::WEBHOOK_SECRET_RESOURCE,
+            "short",
+            "STRIPE_WEBHOOK_SECRET_ARN",
+            "at least 16",
+        ),
+        (
+            orders_local::STRIPE_KEY_RESOURCE,
+            "pk_test_publishable_not_secret",
+            "STRIPE_SECRET_KEY_ARN",
+            "sk_",
+        ),
+    ] {
+        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let mut options = orders_local::ServiceOptions::new(
+            emulators.dynamodb.endpoint(),
+            emulators.moto.endpoint(),
+            emulators.stripe.endpoint(),
+            prefix,
+        );
+        options.secrets.insert(secret.to_owned(), value.to_owned());
+        let Err(err) = orders_local::start(options).await else {
+            panic!("{value} must not start");
+        };
+        let message = err.to_string();
+        assert!(message.contains(variable) && message.contains(says), "{message}");
+        assert!(!message.contains(value), "the secret itself is never told: {message}");
+    }
 }
 
 #[test]
@@ -192,6 +219,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         ("EVENT_BUS_NAME", "orders"),
         ("BATCH_QUEUE_URL", "http://b"),
         ("REFUND_QUEUE_URL", "http://r"),
+        ("SHOP_ID", "orders-prod"),
     ];
     let candidates = [
         "0",
@@ -482,7 +510,7 @@ fn every_functions_timeout_holds_three_storage_calls_at_their_longest_with_a_sec
     // The timeouts as the template sets them; the resources as any deployment names them.
     let config = Config::from_lookup(|name| match name {
         _ if name.starts_with("STORAGE_") => variables[name].as_str().map(str::to_owned),
-        _ if name.ends_with("_TABLE") || name.ends_with("_URL") || name == "EVENT_BUS_NAME" => Some("x".to_owned()),
+        _ if name.ends_with("_TABLE") || name.ends_with("_URL") || name == "EVENT_BUS_NAME" || name == "SHOP_ID" => Some("x".to_owned()),
         _ => None,
     })
     .unwrap();

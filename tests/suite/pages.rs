@@ -37,13 +37,13 @@ async fn a_customer_places_and_pays_an_order_in_the_browser_and_its_timeline_sho
     for shot in ["1-order-placed", "2-checkout", "3-order-paid", "6-analytics"] {
         assert!(artifacts.join(format!("{shot}.png")).is_file(), "{shot}.png");
     }
-    // What the browser did is what the service holds: one order paid through the simulator's
-    // webhook, one cancelled by the customer, one by the admin's batch action.
+    // What the browser did is what the service holds: one order paid by card at localstripe
+    // (its signed webhook), one cancelled by the customer, one by the admin's batch action.
     let listed = Api::customer(&service, "alice").get("/api/v1/orders").await.body;
     let orders = listed["orders"].as_array().unwrap();
     assert_eq!(orders.len(), 3);
     let paid = orders.iter().find(|order| order["payment_status"] == "PAID").expect("a paid order");
-    assert!(paid["payment"]["reference"].as_str().unwrap().starts_with("pi_sim_"));
+    assert!(paid["payment"]["reference"].as_str().unwrap().starts_with("pi_"));
     assert_eq!(paid["payment_method"], "online");
     let cancelled = orders.iter().filter(|order| order["status"] == "CANCELLED").count();
     assert_eq!(cancelled, 2, "one by the customer, one by the admin's batch");

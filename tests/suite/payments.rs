@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use orders_tests::sweep;
-use orders_tests::{assert_invariants, counters, eventually, service, sign_webhook, timeline, Api, Setup};
+use orders_tests::{
+    assert_invariants, cents, charged_intent, counters, eventually, service, sign_webhook, stripe_refunds, timeline, Api, Setup,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -64,19 +66,28 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
     let (id, total) = alice.reserved_order(&[("mug", 3)]).await;
     assert_eq!(alice.cancel(&id).await.status, StatusCode::OK);
 
-    let late = alice.pay(&id, "pay-late", &total).await;
-    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "ORDER_NOT_PAYABLE"));
-    assert_eq!(late.body["refund_due"], true);
+    // Stripe took the money anyway (a checkout left open in another tab): it is not the
+    // order's, it is owed back. Stripe is answered 200, so that it does not retry.
+    let late_payment = charged_intent(&service, &id, &total).await;
+    let late = alice.pay(&id, &late_payment, &total).await;
+    assert_eq!(
+        (late.status, &late.body["outcome"]),
+        (StatusCode::OK, &json!("refund_due")),
+        "{late:?}"
+    );
     let version = alice.order(&id).await.body["version"].clone();
-    let again = alice.pay(&id, "pay-late", &total).await;
-    assert_eq!(again.code(), "ORDER_NOT_PAYABLE");
+    let again = alice.pay(&id, &late_payment, &total).await;
+    assert_eq!(again.body["outcome"], "refund_due");
     let order = alice.order(&id).await.body;
     assert_eq!(order["status"], "CANCELLED");
     assert_eq!(order["refunds_due"].as_array().unwrap().len(), 1, "recorded once");
     assert_eq!(order["refunds_due"][0]["amount"], total.as_str());
     // Each provider payment is a record of its own: the order itself never grows.
-    for n in 0..5 {
-        assert_eq!(alice.pay(&id, &format!("pay-more-{n}"), &total).await.code(), "ORDER_NOT_PAYABLE");
+    let mut late_payments = vec![late_payment];
+    for _ in 0..5 {
+        let payment = charged_intent(&service, &id, &total).await;
+        assert_eq!(alice.pay(&id, &payment, &total).await.body["outcome"], "refund_due");
+        late_payments.push(payment);
     }
     let order = alice.order(&id).await.body;
     assert_eq!(order["refunds_due"].as_array().unwrap().len(), 6);
@@ -97,14 +108,12 @@ async fn a_payment_for_a_cancelled_order_is_refused_and_kept_for_a_refund() {
     assert!(refunded
         .iter()
         .all(|due| due["refund_reference"].is_string() && due["refunded_at"].is_string()));
-    let paid_back: Vec<_> = service
-        .provider
-        .refunds()
-        .into_iter()
-        .filter(|refund| refund.idempotency_key.starts_with(&format!("{id}:late:")))
-        .collect();
-    assert_eq!(paid_back.len(), 6, "each late payment paid back once: {paid_back:?}");
-    assert!(paid_back.iter().all(|refund| refund.amount.to_string() == total));
+    for payment in &late_payments {
+        let paid_back = stripe_refunds(&service, &json!({"payment": {"reference": payment}})).await;
+        assert_eq!(paid_back.len(), 1, "each late payment paid back once: {paid_back:?}");
+        assert_eq!(paid_back[0].amount, cents(&total));
+        assert_eq!(paid_back[0].key, format!("{id}:late:{payment}"));
+    }
     assert_eq!(sweep(&service.app).await.unwrap().refunds_redriven, 0, "nothing is owed any more");
     assert_eq!(
         alice.order(&id).await.body["version"],
@@ -177,7 +186,7 @@ async fn a_paid_order_is_cancelled_with_its_money_back_and_strangers_cannot_touc
     let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
     assert_eq!(bob.confirm(&id, "pay-x", &total).await.status, StatusCode::FORBIDDEN);
     assert_eq!(bob.cancel(&id).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(alice.pay(&id, "pay-1", &total).await.status, StatusCode::OK);
+    assert_eq!(alice.pay(&id, "pi_1", &total).await.body["outcome"], "paid");
     assert_eq!(counters(&admin.product("mug").await), (9, 9, 0));
     assert_eq!(bob.cancel(&id).await.status, StatusCode::NOT_FOUND, "not even once paid");
     let cancelled = alice.cancel(&id).await;
@@ -252,21 +261,38 @@ async fn a_customer_cannot_mark_their_own_order_paid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_providers_signed_webhook_pays_once_and_a_replay_changes_nothing() {
-    let service = service(Setup::default()).await;
+    let service = service(Setup::driven_by_hand()).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 10).await;
     let alice = Api::customer(&service, "alice");
     let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
     let provider = Api::anonymous(&service);
 
-    let paid = provider.pay(&id, "pi_123", &total).await;
-    assert_eq!(paid.status, StatusCode::OK, "{paid:?}");
-    assert_eq!(paid.body["status"], "PAID");
-    let last = paid.body["status_history"].as_array().unwrap().last().unwrap().clone();
+    let event = provider.stripe_event("payment_intent.succeeded", &id, "pi_123", &total);
+    let paid = provider.webhook(&event, None).await;
+    assert_eq!((paid.status, &paid.body["outcome"]), (StatusCode::OK, &json!("paid")), "{paid:?}");
+    assert_eq!(paid.body["order"]["status"], "PAID");
+    let last = paid.body["order"]["status_history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["actor"], "system:payment-provider");
-    let replayed = provider.pay(&id, "pi_123", &total).await;
-    assert_eq!(replayed.status, StatusCode::OK);
-    assert_eq!(replayed.body["version"], paid.body["version"], "a replayed event writes nothing");
+    // Stripe delivers an event again until it is answered: once applied, it is known by its id.
+    let replayed = provider.webhook(&event, None).await;
+    assert_eq!((replayed.status, &replayed.body["outcome"]), (StatusCode::OK, &json!("duplicate")));
+    // Another event about the same payment pays nothing more.
+    let again = provider.pay(&id, "pi_123", &total).await;
+    assert_eq!(again.body["outcome"], "paid");
+    assert_eq!(
+        timeline(&again.body["order"]),
+        timeline(&paid.body["order"]),
+        "nothing happened twice"
+    );
+    // A failure reported after the payment, as Stripe may deliver out of order, changes nothing.
+    let failed_late = provider.stripe_event("payment_intent.payment_failed", &id, "pi_123", &total);
+    assert_eq!(provider.webhook(&failed_late, None).await.body["outcome"], "unchanged");
+    let order = alice.order(&id).await.body;
+    assert_eq!(
+        (timeline(&order), &order["status"]),
+        (timeline(&paid.body["order"]), &json!("PAID"))
+    );
     assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
     assert_invariants(&service).await;
 }
@@ -279,16 +305,22 @@ async fn a_webhook_with_a_bad_or_stale_signature_is_refused_with_no_effect() {
     let alice = Api::customer(&service, "alice");
     let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
     let provider = Api::anonymous(&service);
-    let event = json!({"type": "payment.succeeded", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD"});
+    let event = provider.stripe_event("payment_intent.succeeded", &id, "pi_1", &total);
     let text = event.to_string();
     let now = chrono::Utc::now().timestamp();
 
-    let tampered = json!({"type": "payment.succeeded", "order_id": id, "payment_reference": "pi_1", "amount": "0.01", "currency": "USD"});
+    let mut tampered = event.clone();
+    tampered["data"]["object"]["amount_received"] = json!(1);
     let cases = [
         (event.clone(), None::<String>, "no signature"),
         (event.clone(), Some(sign_webhook(&text, now - 301)), "five minutes old"),
         (event.clone(), Some(sign_webhook(&text, now + 301)), "from the future"),
         (event.clone(), Some("t=1,v1=zz".to_owned()), "malformed"),
+        (
+            event.clone(),
+            Some(sign_webhook(&text, now).replace("v1=", "v0=")),
+            "another scheme only",
+        ),
         (tampered, Some(sign_webhook(&text, now)), "another body"),
     ];
     for (body, signature, case) in cases {
@@ -311,53 +343,64 @@ async fn a_webhook_with_a_bad_or_stale_signature_is_refused_with_no_effect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_payment_reported_by_the_provider_cancels_and_releases_and_a_wrong_currency_is_refused() {
+async fn a_declined_card_leaves_the_order_payable_and_money_in_another_currency_or_amount_is_owed_back_not_taken() {
     let service = service(Setup::default()).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "8.00", 10).await;
     let alice = Api::customer(&service, "alice");
     let (id, total) = alice.reserved_order(&[("mug", 3)]).await;
     let provider = Api::anonymous(&service);
+    let path = format!("/api/v1/orders/{id}/payment");
+    let start = || alice.send(Method::POST, &path, Some(json!({"method": "online"})), &[]);
+    let started = start().await;
+    assert_eq!(started.status, StatusCode::CREATED, "{started:?}");
+    let first = started.body["payment_id"].as_str().expect("an online payment has an id").to_owned();
 
-    let euros = json!({"type": "payment.succeeded", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "EUR"});
+    // Stripe events of types the service does not act on are answered 200 and ignored.
+    let other = json!({"id": "evt_other", "object": "event", "type": "customer.created", "data": {"object": {"id": "cus_1"}}});
+    assert_eq!(provider.webhook(&other, None).await.body["outcome"], "ignored");
+    // Money in another currency, or not the total, does not pay the order: it is owed back.
+    let mut euros = provider.stripe_event("payment_intent.succeeded", &id, &first, &total);
+    euros["data"]["object"]["currency"] = json!("eur");
     let refused = provider.webhook(&euros, None).await;
     assert_eq!(
-        (refused.status, refused.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "CURRENCY_MISMATCH")
+        (refused.status, &refused.body["outcome"]),
+        (StatusCode::OK, &json!("refund_due")),
+        "{refused:?}"
     );
-    let unknown = json!({"type": "payment.refunded", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD"});
-    assert_eq!(provider.webhook(&unknown, None).await.code(), "VALIDATION_FAILED");
+    let short = provider.stripe_event("payment_intent.succeeded", &id, "pi_short", "23.99");
+    assert_eq!(provider.webhook(&short, None).await.body["outcome"], "refund_due");
+    let order = alice.order(&id).await.body;
+    assert_eq!(order["status"], "PENDING_PAYMENT");
+    assert_eq!(order["refunds_due"].as_array().unwrap().len(), 2, "{order}");
 
-    // Only the failure of the order's current attempt cancels it.
-    let stranger = json!({"type": "payment.failed", "order_id": id, "payment_reference": "pi_1", "amount": total, "currency": "USD"});
-    let ignored = provider.webhook(&stranger, None).await;
-    assert_eq!(
-        (ignored.status, ignored.code()),
-        (StatusCode::CONFLICT, "PAYMENT_NOT_CURRENT"),
-        "{ignored:?}"
-    );
-    assert_eq!(alice.order(&id).await.body["status"], "PENDING_PAYMENT");
-    let started = alice
-        .send(
-            Method::POST,
-            &format!("/api/v1/orders/{id}/payment"),
-            Some(json!({"method": "online"})),
-            &[],
-        )
-        .await;
-    let attempt = started.body["payment_id"].as_str().expect("an online payment has an id").to_owned();
-    let earlier = json!({"type": "payment.failed", "order_id": id, "payment_reference": "pi_earlier", "amount": total, "currency": "USD"});
-    assert_eq!(provider.webhook(&earlier, None).await.code(), "PAYMENT_NOT_CURRENT");
-
-    let failure = json!({"type": "payment.failed", "order_id": id, "payment_reference": attempt, "amount": total, "currency": "USD", "livemode": false});
+    // A declined card closes the attempt, with Stripe's reason in the timeline; the order stays
+    // payable with its stock held, and the next start is a new intent.
+    let stranger = provider.stripe_event("payment_intent.payment_failed", &id, "pi_stranger", &total);
+    assert_eq!(provider.webhook(&stranger, None).await.body["outcome"], "unchanged");
+    let failure = provider.stripe_event("payment_intent.payment_failed", &id, &first, &total);
     let failed = provider.webhook(&failure, None).await;
-    assert_eq!(failed.status, StatusCode::OK, "{failed:?}");
-    assert_eq!(failed.body["status"], "CANCELLED");
-    assert_eq!(failed.body["payment_status"], "FAILED");
-    let again = provider.webhook(&failure, None).await;
-    assert_eq!(again.status, StatusCode::OK);
-    assert_eq!(again.body["version"], failed.body["version"]);
-    assert_eq!(counters(&admin.product("mug").await), (10, 10, 0));
+    assert_eq!(
+        (failed.status, &failed.body["outcome"]),
+        (StatusCode::OK, &json!("attempt_closed")),
+        "{failed:?}"
+    );
+    assert_eq!(failed.body["order"]["status"], "PENDING_PAYMENT");
+    let note = failed.body["order"]["status_history"].as_array().unwrap().last().unwrap()["note"].clone();
+    assert_eq!(
+        note,
+        format!("PAYMENT_FAILED {first}: card_declined/generic_decline: Your card was declined.")
+    );
+    assert_eq!(provider.webhook(&failure, None).await.body["outcome"], "duplicate");
+    assert_eq!(counters(&admin.product("mug").await), (10, 7, 3), "still held");
+    let restarted = start().await;
+    assert_eq!(restarted.status, StatusCode::CREATED, "{restarted:?}");
+    let second = restarted.body["payment_id"].as_str().unwrap().to_owned();
+    assert_ne!(second, first, "a new attempt is a new intent");
+    assert_eq!(start().await.body["payment_id"], second.as_str(), "and asking again answers it");
+    let paid = provider.pay(&id, &second, &total).await;
+    assert_eq!(paid.body["order"]["status"], "PAID", "{paid:?}");
+    assert_eq!(counters(&admin.product("mug").await), (7, 7, 0));
     assert_invariants(&service).await;
 }
 
@@ -369,9 +412,10 @@ async fn a_late_payment_kept_inside_an_order_stored_earlier_becomes_a_record_and
     let alice = Api::customer(&service, "alice");
     let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
     assert_eq!(alice.cancel(&id).await.status, StatusCode::OK);
+    let legacy = charged_intent(&service, &id, &total).await;
     // As orders stored before late payments were records of their own keep theirs.
     let inside = serde_dynamo::to_attribute_value(json!([{
-        "reference": "pay-legacy", "amount": total, "received_at": chrono::Utc::now().to_rfc3339(),
+        "reference": legacy, "amount": total, "received_at": chrono::Utc::now().to_rfc3339(),
     }]))
     .unwrap();
     service
@@ -396,13 +440,8 @@ async fn a_late_payment_kept_inside_an_order_stored_earlier_becomes_a_record_and
     })
     .await;
     assert_eq!(refunded["refunds_due"].as_array().unwrap().len(), 1, "once: {refunded}");
-    let paid_back = service
-        .provider
-        .refunds()
-        .into_iter()
-        .filter(|refund| refund.payment.as_str() == "pay-legacy")
-        .count();
-    assert_eq!(paid_back, 1);
+    let paid_back = stripe_refunds(&service, &json!({"payment": {"reference": legacy}})).await;
+    assert_eq!(paid_back.len(), 1, "{paid_back:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,11 +449,13 @@ async fn money_reported_for_an_order_the_shop_does_not_have_is_kept_on_record_on
     let service = service(Setup::driven_by_hand()).await;
     let provider = Api::anonymous(&service);
     let unknown = "01a24a4e-0000-7000-8000-000000000001";
-    let event =
-        json!({"type": "payment.succeeded", "order_id": unknown, "payment_reference": "pi_stray", "amount": "12.00", "currency": "USD"});
     for _ in 0..2 {
-        let answer = provider.webhook(&event, None).await;
-        assert_eq!((answer.status, answer.code()), (StatusCode::NOT_FOUND, "ORDER_NOT_FOUND"));
+        let answer = provider.pay(unknown, "pi_stray", "12.00").await;
+        assert_eq!(
+            (answer.status, &answer.body["outcome"]),
+            (StatusCode::OK, &json!("refund_due")),
+            "{answer:?}"
+        );
     }
     let tables = &service.deployment.tables;
     let report = orders_local::check::check(

@@ -75,7 +75,10 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
     assert_eq!(keyed.status, StatusCode::CREATED);
     let (cancelled, cancelled_total) = alice.reserved_order(&[("mug", 1)]).await;
     assert_eq!(alice.cancel(&cancelled).await.status, StatusCode::OK);
-    assert_eq!(alice.pay(&cancelled, "pi_late", &cancelled_total).await.code(), "ORDER_NOT_PAYABLE");
+    assert_eq!(
+        alice.pay(&cancelled, "pi_late", &cancelled_total).await.body["outcome"],
+        "refund_due"
+    );
     plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
     let parked = alice.place(&[("mug", 1)], None).await;
     assert_eq!(parked.status, StatusCode::ACCEPTED);
@@ -138,6 +141,16 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
                 "past days' counters expire: {item:?}"
             );
             assert_eq!(held_by, none, "a counter is in no index: {item:?}");
+        } else if let Some(event) = pk.strip_prefix(prefix::PROVIDER_EVENT) {
+            *seen.entry("provider event").or_default() += 1;
+            assert_eq!(text(&item, "entity"), "PROVIDER_EVENT");
+            assert!(event.starts_with("evt_"), "{item:?}");
+            assert_eq!((sk, text(&item, "kind")), ("EVENT", "payment_intent.succeeded"));
+            assert!(
+                item.get("ttl").is_some_and(AttributeValue::is_n),
+                "applied events are forgotten after Stripe's retries: {item:?}"
+            );
+            assert_eq!(held_by, none, "an applied event is in no index: {item:?}");
         } else if let Some(rest) = pk.strip_prefix(prefix::IDEMPOTENCY) {
             *seen.entry("idempotency").or_default() += 1;
             assert_eq!(text(&item, "entity"), "IDEMPOTENCY");
@@ -155,7 +168,13 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
     // One instance placed every order: one block of numbers, from one counter.
     assert_eq!(
         seen,
-        BTreeMap::from([("idempotency", 1), ("late payment", 1), ("order", 5), ("order number counter", 1)])
+        BTreeMap::from([
+            ("idempotency", 1),
+            ("late payment", 1),
+            ("order", 5),
+            ("order number counter", 1),
+            ("provider event", 1)
+        ])
     );
 
     let inventory_table = tables["InventoryTable"];

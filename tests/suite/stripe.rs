@@ -6,11 +6,16 @@ use orders_shared::adapters::stripe::{StripeKey, StripeProvider};
 use orders_shared::domain::order::PaymentMethod;
 use orders_shared::domain::{Money, OrderId, PaymentReference};
 use orders_shared::ports::{IntentRequest, PaymentProvider, ProviderError};
-use orders_tests::emulators;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orders_shared::ports::ManualClock;
+use orders_tests::{assert_invariants, counters, emulators, eventually, service, sweep, timeline, Api, Setup};
 use serde_json::Value;
 
 fn provider_at(base: &str) -> StripeProvider {
-    StripeProvider::new(base, StripeKey::parse(LOCAL_SECRET_KEY).unwrap()).unwrap()
+    StripeProvider::new(base, StripeKey::parse(LOCAL_SECRET_KEY).unwrap(), "adapter-tests").unwrap()
 }
 
 fn provider() -> StripeProvider {
@@ -59,6 +64,7 @@ async fn an_intent_asks_for_the_total_in_the_currencys_minor_units_with_the_orde
         assert_eq!(held["currency"], currency.to_ascii_lowercase());
         assert_eq!(held["metadata"]["order_id"], order.to_string());
         assert_eq!(held["metadata"]["order_number"], "ORD-20261206-000042");
+        assert_eq!(held["metadata"]["shop"], "adapter-tests");
         assert_eq!(held["status"], "requires_payment_method");
     }
     let fraction = provider()
@@ -128,4 +134,153 @@ async fn an_unreachable_stripe_is_unavailable_not_a_refusal() {
         .refund(&PaymentReference::parse("pi_1").unwrap(), "k", Money::parse("1.00").unwrap(), "USD")
         .await;
     assert!(matches!(refund, Err(ProviderError::Unavailable(_))), "{refund:?}");
+}
+
+// End to end: the service, localstripe, and localstripe's own signed webhooks.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_card_then_another_card_pays_the_order_through_localstripes_own_webhooks() {
+    let service = service(Setup::default()).await;
+    Api::admin(&service).put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 2)]).await;
+    let stripe = emulators().stripe.endpoint();
+
+    let first = alice.start_online_payment(&id).await;
+    let declined = pay_with_card(&stripe, &first, CARD_DECLINED).await.unwrap();
+    assert_eq!(declined.decline.as_deref(), Some("card_declined"));
+    // localstripe signs and sends payment_intent.payment_failed a second later.
+    let failed = eventually(Duration::from_secs(15), || async {
+        let order = alice.order(&id).await.body;
+        order["payment_intent"]["closed_at"].is_string().then_some(order)
+    })
+    .await;
+    assert_eq!(failed["status"], "PENDING_PAYMENT");
+    let note = failed["status_history"].as_array().unwrap().last().unwrap()["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(note.starts_with(&format!("PAYMENT_FAILED {first}: card_declined")), "{note}");
+
+    let second = alice.start_online_payment(&id).await;
+    assert_ne!(second, first);
+    assert_eq!(pay_with_card(&stripe, &second, CARD_PAYS).await.unwrap().status, "succeeded");
+    let paid = eventually(Duration::from_secs(15), || async {
+        let order = alice.order(&id).await.body;
+        (order["status"] == "PAID").then_some(order)
+    })
+    .await;
+    assert_eq!(paid["payment"]["reference"], second.as_str());
+    assert_eq!(paid["payment"]["amount"], paid["total"]);
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_whose_card_was_charged_at_its_deadline_is_paid_not_expired_even_before_the_webhook() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    // Queues and schedule by hand: the webhook is the only thing that could pay it, and the test
+    // runs the sweeper before localstripe sends it.
+    let service = service(Setup {
+        clock: Some(Arc::new(clock.clone())),
+        ..Setup::driven_by_hand()
+    })
+    .await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (charged, _) = alice.reserved_order(&[("mug", 2)]).await;
+    let (abandoned, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let charged_payment = alice.start_online_payment(&charged).await;
+    let abandoned_payment = alice.start_online_payment(&abandoned).await;
+    let stripe = emulators().stripe.endpoint();
+    assert_eq!(
+        pay_with_card(&stripe, &charged_payment, CARD_PAYS).await.unwrap().status,
+        "succeeded"
+    );
+
+    clock.advance(chrono::Duration::minutes(16));
+    let report = sweep(&service.app).await.unwrap();
+    assert_eq!(report.expired, 1, "{report:?}");
+    let order = alice.order(&charged).await.body;
+    assert_eq!(
+        (order["status"].as_str(), order["payment"]["reference"].as_str()),
+        (Some("PAID"), Some(charged_payment.as_str())),
+        "settled from what Stripe holds: {order}"
+    );
+    assert_eq!(alice.order(&abandoned).await.body["status"], "CANCELLED");
+    // No card can pay the expired order any more: its intent is cancelled at Stripe.
+    assert_eq!(
+        at_stripe(&format!("/v1/payment_intents/{abandoned_payment}")).await["status"],
+        "canceled"
+    );
+    assert_eq!(counters(&admin.product("mug").await), (8, 8, 0), "two sold, one released");
+    // The webhook that comes afterwards changes nothing.
+    let late = Api::anonymous(&service)
+        .pay(&charged, &charged_payment, order["total"].as_str().unwrap())
+        .await;
+    assert_eq!(late.body["outcome"], "paid");
+    assert_eq!(timeline(&late.body["order"]), timeline(&order));
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_cancelling_an_order_whose_payment_started_cancels_the_intent_at_stripe() {
+    let service = service(Setup::default()).await;
+    Api::admin(&service).put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let payment = alice.start_online_payment(&id).await;
+    let cancelled = alice.cancel(&id).await;
+    assert_eq!(cancelled.body["status"], "CANCELLED", "{cancelled:?}");
+    assert_eq!(at_stripe(&format!("/v1/payment_intents/{payment}")).await["status"], "canceled");
+    // A card confirmed on a stale checkout page can no longer pay it.
+    assert!(pay_with_card(&emulators().stripe.endpoint(), &payment, CARD_PAYS).await.is_err());
+    assert_invariants(&service).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_whose_webhook_never_came_is_settled_by_the_sweeper_from_what_stripe_holds() {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let service = service(Setup {
+        clock: Some(Arc::new(clock.clone())),
+        ..Setup::driven_by_hand()
+    })
+    .await;
+    Api::admin(&service).put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (missed, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (fresh, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let payment = alice.start_online_payment(&missed).await;
+    assert_eq!(
+        pay_with_card(&emulators().stripe.endpoint(), &payment, CARD_PAYS)
+            .await
+            .unwrap()
+            .status,
+        "succeeded"
+    );
+    // Six minutes on by the service's clock: localstripe's webhook, dated by the real one, is
+    // refused as stale, as a webhook lost on the way would be.
+    clock.advance(chrono::Duration::minutes(6));
+    alice.start_online_payment(&fresh).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(alice.order(&missed).await.body["status"], "PENDING_PAYMENT");
+
+    let report = sweep(&service.app).await.unwrap();
+    assert_eq!((report.payments_settled, report.expired), (1, 0), "{report:?}");
+    let order = alice.order(&missed).await.body;
+    assert_eq!(
+        (order["status"].as_str(), order["payment"]["reference"].as_str()),
+        (Some("PAID"), Some(payment.as_str()))
+    );
+    assert_eq!(
+        alice.order(&fresh).await.body["status"],
+        "PENDING_PAYMENT",
+        "asked only after a while"
+    );
+    assert_eq!(
+        sweep(&service.app).await.unwrap().payments_settled,
+        0,
+        "once settled, out of the index"
+    );
+    assert_invariants(&service).await;
 }

@@ -96,7 +96,12 @@ pub fn call_log() -> std::path::PathBuf {
 pub async fn service(setup: Setup) -> RunningService {
     let emulators = tokio::task::spawn_blocking(emulators).await.expect("emulators");
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut options = ServiceOptions::new(emulators.dynamodb.endpoint(), emulators.moto.endpoint(), prefix);
+    let mut options = ServiceOptions::new(
+        emulators.dynamodb.endpoint(),
+        emulators.moto.endpoint(),
+        emulators.stripe.endpoint(),
+        prefix,
+    );
     options.environment = setup.environment;
     options
         .environment
@@ -188,6 +193,10 @@ pub struct Api {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    /// The deployment's name in its Stripe payments' metadata.
+    shop: String,
+    /// The service's clock, which Stripe's signatures are dated by.
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Debug)]
@@ -208,6 +217,8 @@ impl Api {
     pub fn new(service: &RunningService, user: &str, groups: &[&str]) -> Self {
         Self {
             base: service.base_url(),
+            shop: service.config.shop_id.clone(),
+            clock: Arc::clone(&service.app.clock),
             http: reqwest::Client::new(),
             token: Some(token(user, groups)),
         }
@@ -217,6 +228,8 @@ impl Api {
     pub fn with_token(service: &RunningService, token: &str) -> Self {
         Self {
             base: service.base_url(),
+            shop: service.config.shop_id.clone(),
+            clock: Arc::clone(&service.app.clock),
             http: reqwest::Client::new(),
             token: Some(token.to_owned()),
         }
@@ -225,6 +238,8 @@ impl Api {
     pub fn anonymous(service: &RunningService) -> Self {
         Self {
             base: service.base_url(),
+            shop: service.config.shop_id.clone(),
+            clock: Arc::clone(&service.app.clock),
             http: reqwest::Client::new(),
             token: None,
         }
@@ -320,25 +335,44 @@ impl Api {
             .await
     }
 
-    /// Sends the payment provider's webhook, signed with the local secret unless `signature`
-    /// says otherwise. No bearer token: the route has no authorizer.
+    /// Sends Stripe's webhook, signed with the local secret unless `signature` says otherwise.
+    /// No bearer token: the route has no authorizer.
     pub async fn webhook(&self, body: &Value, signature: Option<&str>) -> Reply {
         let text = body.to_string();
-        let signed = sign_webhook(&text, chrono::Utc::now().timestamp());
+        let signed = sign_webhook(&text, self.clock.now().timestamp());
         let signature = signature.unwrap_or(&signed);
         self.send(
             Method::POST,
             "/api/v1/payments/webhook",
             Some(Value::String(text)),
-            &[("content-type", "application/json"), ("payment-signature", signature)],
+            &[("content-type", "application/json"), ("stripe-signature", signature)],
         )
         .await
     }
 
-    /// Pays for an order as the provider does: a signed `payment.succeeded` webhook.
+    /// Starts paying the order online: a Stripe intent, whose id it answers.
+    pub async fn start_online_payment(&self, id: &str) -> String {
+        let started = self
+            .send(
+                Method::POST,
+                &format!("/api/v1/orders/{id}/payment"),
+                Some(json!({"method": "online"})),
+                &[],
+            )
+            .await;
+        assert!(started.status.is_success(), "{started:?}");
+        started.body["payment_id"].as_str().expect("a payment id").to_owned()
+    }
+
+    /// A Stripe event of `kind` about this deployment's order `id` and intent `reference` of
+    /// `amount` in USD.
+    pub fn stripe_event(&self, kind: &str, id: &str, reference: &str, amount: &str) -> Value {
+        orders_local::stripe_cards::intent_event(kind, &self.shop, id, reference, amount, "USD").expect("an amount in USD")
+    }
+
+    /// Pays for an order as Stripe reports a payment: a signed `payment_intent.succeeded`.
     pub async fn pay(&self, id: &str, reference: &str, amount: &str) -> Reply {
-        let event =
-            json!({"type": "payment.succeeded", "order_id": id, "payment_reference": reference, "amount": amount, "currency": "USD"});
+        let event = self.stripe_event("payment_intent.succeeded", id, reference, amount);
         self.webhook(&event, None).await
     }
 
@@ -372,10 +406,108 @@ pub async fn delivered_order(service: &RunningService, customer: &Api, lines: &[
     (id, total)
 }
 
+/// Pays a reserved order by card at localstripe, as a customer does: the payment started
+/// through the API, the card confirmed as Stripe.js would, and the signed
+/// `payment_intent.succeeded` delivered (Stripe's own copy follows a second later and changes
+/// nothing). Answers the Stripe payment id, which refunds are paid back on.
+pub async fn pay_by_card(service: &RunningService, id: &str, total: &str) -> String {
+    let payment = Api::admin(service).start_online_payment(id).await;
+    let outcome = orders_local::stripe_cards::pay_with_card(&service.stripe, &payment, orders_local::stripe_cards::CARD_PAYS)
+        .await
+        .expect("localstripe takes the card");
+    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    let paid = Api::anonymous(service).pay(id, &payment, total).await;
+    assert_eq!(paid.body["outcome"], "paid", "{paid:?}");
+    payment
+}
+
+/// A payment Stripe took for the order `id` of `amount` USD outside the order's own attempts
+/// (a second tab, a stale checkout): an intent made and paid by card at localstripe. Answers
+/// its id.
+pub async fn charged_intent(service: &RunningService, id: &str, amount: &str) -> String {
+    use orders_shared::ports::PaymentProvider;
+    let stripe = orders_shared::adapters::stripe::StripeProvider::new(
+        &service.stripe,
+        orders_shared::adapters::stripe::StripeKey::parse(orders_local::stripe_cards::LOCAL_SECRET_KEY).expect("a key"),
+        &service.config.shop_id,
+    )
+    .expect("a client");
+    let key = uuid::Uuid::new_v4().to_string();
+    let intent = stripe
+        .create_intent(orders_shared::ports::IntentRequest {
+            order: orders_shared::domain::OrderId::parse(id).expect("an order id"),
+            order_number: None,
+            method: orders_shared::domain::order::PaymentMethod::Online,
+            amount: orders_shared::domain::Money::parse(amount).expect("an amount"),
+            currency: "USD",
+            idempotency_key: &key,
+        })
+        .await
+        .expect("localstripe makes the intent");
+    let payment = intent.payment_id.as_str().to_owned();
+    let outcome = orders_local::stripe_cards::pay_with_card(&service.stripe, &payment, orders_local::stripe_cards::CARD_PAYS)
+        .await
+        .expect("localstripe takes the card");
+    assert_eq!(outcome.status, "succeeded");
+    payment
+}
+
+/// A refund as localstripe holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeRefund {
+    pub id: String,
+    /// In minor units (cents).
+    pub amount: i64,
+    /// The key the service asked with (`metadata.refund_id`).
+    pub key: String,
+}
+
+/// What localstripe paid back on the order's payment, oldest first; nothing for an order not
+/// paid through Stripe.
+pub async fn stripe_refunds(service: &RunningService, order: &Value) -> Vec<StripeRefund> {
+    let Some(payment) = order["payment"]["reference"].as_str().filter(|id| id.starts_with("pi_")) else {
+        return Vec::new();
+    };
+    let refunds: Value = reqwest::Client::new()
+        .get(format!("{}/v1/refunds?payment_intent={payment}&limit=100", service.stripe))
+        .bearer_auth(orders_local::stripe_cards::LOCAL_SECRET_KEY)
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("a list");
+    let mut made: Vec<(i64, StripeRefund)> = refunds["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|refund| {
+            (
+                refund["created"].as_i64().unwrap_or_default(),
+                StripeRefund {
+                    id: refund["id"].as_str().unwrap_or_default().to_owned(),
+                    amount: refund["amount"].as_i64().unwrap_or_default(),
+                    key: refund["metadata"]["refund_id"].as_str().unwrap_or_default().to_owned(),
+                },
+            )
+        })
+        .collect();
+    made.sort_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
+    made.into_iter().map(|(_, refund)| refund).collect()
+}
+
+/// An amount in USD as Stripe counts it (cents).
+pub fn cents(amount: &str) -> i64 {
+    let units = orders_shared::domain::Money::parse(amount)
+        .expect("an amount")
+        .in_minor_units_of("USD");
+    i64::try_from(units.expect("an amount in cents")).expect("small")
+}
+
 /// Takes a reserved order of seller-1's products through payment, fulfilment and delivery.
 pub async fn deliver(service: &RunningService, id: &str, total: &str) {
     let admin = Api::admin(service);
-    Api::payments(service).confirm(id, &format!("pay-{id}"), total).await;
+    pay_by_card(service, id, total).await;
     let path = format!("/api/v1/orders/{id}/status");
     admin.send(Method::PUT, &path, Some(json!({"status": "PROCESSING"})), &[]).await;
     let shipped = json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "T"});

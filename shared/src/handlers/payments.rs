@@ -5,6 +5,7 @@ use lambda_http::{Body, Request};
 use serde_json::{json, Map, Value};
 
 use super::caller;
+use crate::adapters::stripe::events::read_event;
 use crate::auth::Identity;
 use crate::domain::order::PaymentRefusal;
 use crate::domain::order::{PaymentMethod, StartRefusal};
@@ -14,7 +15,7 @@ use crate::domain::{Actor, Money, OrderId, PaymentReference};
 use crate::http::webhook::SIGNATURE_HEADER;
 use crate::http::{json, json_body, path_param, raw_body, ApiError, HttpResult};
 use crate::service::actions::{self, Access, ActionError, CancelReason};
-use crate::service::payments::{self as payment_start, StartError};
+use crate::service::payments::{self as payment_start, Applied, StartError};
 use crate::service::App;
 
 /// Longest reason a customer may give for cancelling.
@@ -94,11 +95,24 @@ impl From<StartError> for ApiError {
             StartError::Refused(StartRefusal::CodLimit { max }) => {
                 ApiError::refused(409, "COD_LIMIT_EXCEEDED", message, json!({ "max_total": max }))
             }
-            StartError::Provider(err @ crate::ports::ProviderError::Unavailable(_)) => ApiError::Unavailable(Box::new(err)),
-            StartError::Provider(err @ crate::ports::ProviderError::Refused(_)) => {
-                ApiError::refused(502, "PAYMENT_PROVIDER_REFUSED", err.to_string(), json!({}))
-            }
+            StartError::Provider(err) => provider_problem(err),
             StartError::Action(err) => ApiError::from(err),
+        }
+    }
+}
+
+/// Stripe unreachable or failing is 503 (try again); a refusal is 502, its reason in the logs.
+fn provider_problem(err: crate::ports::ProviderError) -> ApiError {
+    match err {
+        err @ crate::ports::ProviderError::Unavailable(_) => ApiError::Unavailable(Box::new(err)),
+        err @ crate::ports::ProviderError::Refused(_) => {
+            tracing::error!(error = %err, "the payment provider refused");
+            ApiError::refused(
+                502,
+                "PAYMENT_PROVIDER_REFUSED",
+                "the payment provider refused the request".to_owned(),
+                json!({}),
+            )
         }
     }
 }
@@ -119,43 +133,46 @@ pub async fn payment_failed(app: &App, request: Request) -> HttpResult {
     let identity = payments_caller(&request)?;
     let id = order_id(&request)?;
     let reason = optional_reason(&request)?;
-    fail(app, id, &identity.actor(), reason, None).await
+    let reason = CancelReason::PaymentFailed { reason };
+    let (order, _) = actions::cancel_order(app.order_changes(), id, Access::Anyone, &identity.actor(), reason).await?;
+    json(200, &order)
 }
 
-/// `POST /payments/webhook`: the provider's signed report of a payment, with no JWT. A bad or
-/// stale signature changes nothing (401); a replayed event changes nothing (200).
+/// `POST /payments/webhook`: Stripe's signed events, with no JWT. A missing, forged or stale
+/// signature changes nothing (401). Every event Stripe sends is answered 200 once applied,
+/// known or of a type this service does not act on (Stripe disables an endpoint that keeps
+/// failing); only a failure to store is 5xx, so that Stripe delivers the event again.
 pub async fn payment_webhook(app: &App, request: Request) -> HttpResult {
     let secret = app
         .webhook_secret
         .as_ref()
-        .ok_or_else(|| ApiError::Internal("PAYMENT_WEBHOOK_SECRET is not configured for this function".into()))?;
+        .ok_or_else(|| ApiError::Internal("STRIPE_WEBHOOK_SECRET_ARN is not configured for this function".into()))?;
     let signature = request.headers().get(SIGNATURE_HEADER).and_then(|value| value.to_str().ok());
     secret.verify(signature, raw_body(&request), app.clock.now())?;
-    let event = webhook_event_from_json(&json_body(&request)?)?;
-    tracing::Span::current().record("order_id", tracing::field::display(event.order_id));
-    if event.currency != app.pricing.currency {
-        return Err(ApiError::refused(
-            422,
-            "CURRENCY_MISMATCH",
-            format!("the shop charges in {}, not {}", app.pricing.currency, event.currency),
-            json!({ "expected_currency": app.pricing.currency }),
-        ));
+    let report = read_event(raw_body(&request), &app.shop_id).map_err(|err| {
+        let mut errors = FieldErrors::default();
+        errors.push("", "INVALID_EVENT", err.to_string());
+        ApiError::Validation(errors.into_result(()).err().unwrap_or_default())
+    })?;
+    if let Some(order) = report.event.order() {
+        tracing::Span::current().record("order_id", tracing::field::display(order));
     }
-    let actor = Actor::system(PAYMENT_PROVIDER);
-    match event.kind {
-        WebhookKind::Succeeded => confirm(app, event.order_id, &event.reference, event.amount, &actor).await,
-        WebhookKind::Failed => fail(app, event.order_id, &actor, None, Some(event.reference)).await,
+    let applied = payment_start::apply_report(app.provider_reports(), &report, &Actor::system(PAYMENT_PROVIDER)).await?;
+    tracing::info!(event = %report.event_id, kind = %report.kind, outcome = applied.outcome(), "provider event");
+    let mut answer = json!({"event_id": report.event_id, "type": report.kind, "outcome": applied.outcome()});
+    match applied {
+        Applied::Paid(order) | Applied::AttemptClosed(order) => answer["order"] = json!(order),
+        Applied::RefundDue { order, reason } => {
+            answer["order_id"] = json!(order);
+            answer["reason"] = json!(reason);
+        }
+        Applied::Unchanged | Applied::Ignored | Applied::Duplicate => {}
     }
+    json(200, &answer)
 }
 
 async fn confirm(app: &App, id: OrderId, reference: &PaymentReference, amount: Money, actor: &Actor) -> HttpResult {
     let order = actions::confirm_payment(app.order_changes(), id, Access::Anyone, reference, amount, actor).await?;
-    json(200, &order)
-}
-
-async fn fail(app: &App, id: OrderId, actor: &Actor, reason: Option<String>, attempt: Option<PaymentReference>) -> HttpResult {
-    let reason = CancelReason::PaymentFailed { reason, attempt };
-    let (order, _) = actions::cancel_order(app.order_changes(), id, Access::Anyone, actor, reason).await?;
     json(200, &order)
 }
 
@@ -175,55 +192,6 @@ fn payments_caller(request: &Request) -> Result<Identity, ApiError> {
         Ok(identity)
     } else {
         Err(ApiError::PaymentsOnly)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WebhookKind {
-    Succeeded,
-    Failed,
-}
-
-struct WebhookEvent {
-    kind: WebhookKind,
-    order_id: OrderId,
-    reference: PaymentReference,
-    amount: Money,
-    currency: String,
-}
-
-/// The provider's event. Fields this service does not use are allowed: providers add fields.
-fn webhook_event_from_json(body: &Value) -> Result<WebhookEvent, ApiError> {
-    let mut errors = FieldErrors::default();
-    let object = errors.object(body, "").cloned().unwrap_or_default();
-    let kind = errors.string(&object, "type", "").and_then(|text| match text {
-        "payment.succeeded" => Some(WebhookKind::Succeeded),
-        "payment.failed" => Some(WebhookKind::Failed),
-        _ => {
-            errors.push("type", "INVALID_EVENT_TYPE", "must be payment.succeeded or payment.failed");
-            None
-        }
-    });
-    let order_id = errors.string(&object, "order_id", "").and_then(|text| match OrderId::parse(text) {
-        Ok(id) => Some(id),
-        Err(err) => {
-            errors.push("order_id", "INVALID_ID", err.to_string());
-            None
-        }
-    });
-    let currency = errors.string(&object, "currency", "").map(str::to_owned);
-    let payment = payment_from_object(&object, &mut errors);
-    match (kind, order_id, payment, currency) {
-        (Some(kind), Some(order_id), Some((reference, amount)), Some(currency)) => errors
-            .into_result(WebhookEvent {
-                kind,
-                order_id,
-                reference,
-                amount,
-                currency,
-            })
-            .map_err(ApiError::Validation),
-        _ => Err(ApiError::Validation(errors.into_result(()).err().unwrap_or_default())),
     }
 }
 
@@ -317,12 +285,13 @@ impl From<ActionError> for ApiError {
                     json!({ "order_status": status, "refund_due": status.is_terminal() }),
                 )
             }
-            ActionError::NotCurrentAttempt(attempt) => ApiError::refused(
+            ActionError::PaymentProcessing => ApiError::refused(
                 409,
-                "PAYMENT_NOT_CURRENT",
-                format!("payment {attempt} is not this order's current payment attempt; nothing changed"),
-                json!({ "payment_reference": attempt }),
+                "PAYMENT_PROCESSING",
+                "the order's payment is being processed; try again once it has settled".to_owned(),
+                json!({}),
             ),
+            ActionError::Provider(err) => provider_problem(err),
             ActionError::Contended => ApiError::Unavailable(Box::new(ActionError::Contended)),
             ActionError::Unavailable(err) | ActionError::Store(err) => ApiError::from(err),
             err @ ActionError::Inconsistent(_) => ApiError::OrderInconsistent(Box::new(err)),

@@ -1,13 +1,14 @@
-//! The payment provider's signed webhook. The provider sends `Payment-Signature:
-//! t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` keyed with the shared secret; a
-//! rotated secret may be sent as several `v1` entries, any of which may match. The timestamp
-//! bounds replays of a captured request to a few minutes.
+//! Stripe's signed webhook, checked as Stripe documents it: `Stripe-Signature:
+//! t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` keyed with the endpoint's signing
+//! secret (`whsec_...`, used as it is). While a secret is rolled Stripe signs with both, as
+//! several `v1` entries, any of which may match; other schemes (`v0`) are not ours to check. The
+//! timestamp bounds replays of a captured request to five minutes.
 
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
-pub const SIGNATURE_HEADER: &str = "payment-signature";
+pub const SIGNATURE_HEADER: &str = "stripe-signature";
 /// How far the signature's time may be from ours, either way.
 pub const TOLERANCE_SECONDS: i64 = 300;
 
@@ -15,9 +16,9 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    #[error("the Payment-Signature header is missing")]
+    #[error("the Stripe-Signature header is missing")]
     Missing,
-    #[error("the Payment-Signature header is not t=<unix seconds>,v1=<hex digest>")]
+    #[error("the Stripe-Signature header is not t=<unix seconds>,v1=<hex digest>")]
     Malformed,
     #[error("the signature's timestamp is more than {TOLERANCE_SECONDS} s away from now")]
     Stale,
@@ -48,8 +49,7 @@ impl WebhookSecret {
         mac
     }
 
-    /// The header value a provider sends for `body` at `timestamp` (the local payment
-    /// simulator and tests sign with it).
+    /// The header value Stripe sends for `body` at `timestamp` (tests sign with it).
     pub fn sign(&self, timestamp: i64, body: &[u8]) -> String {
         let digest = self.mac(timestamp, body).finalize().into_bytes();
         format!("t={timestamp},v1={}", hex::encode(digest))

@@ -108,6 +108,10 @@ pub trait OrderStore: Send + Sync {
     /// Orders closed before `closed_before` that still hold the customer's personal data (the
     /// retention period's work), up to `limit`.
     async fn closed_orders_holding_personal_data(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
+
+    /// Unpaid orders whose payment started before `started_before` and is still open (no
+    /// answer from the provider yet), oldest first, up to `limit`.
+    async fn payments_unanswered(&self, started_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError>;
 }
 
 /// An order that owes a refund, and since when: an admin's or a return's refund (which the refund

@@ -6,8 +6,9 @@ use crate::domain::OrderId;
 use crate::domain::PaymentReference;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
-use super::BoxError;
+use super::{BoxError, StoreError};
 
 /// A refund the payment provider would not make, or could not be asked for.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,14 @@ pub trait PaymentProvider: Send + Sync {
     /// signed webhook. Once per `idempotency_key`: asking again answers the same intent.
     async fn create_intent(&self, request: IntentRequest<'_>) -> Result<ProviderIntent, ProviderError>;
 
+    /// Where the intent stands at the provider: the sweeper settles an order whose webhook never
+    /// came from it.
+    async fn retrieve_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError>;
+
+    /// Cancels the intent, so that no card can pay it any more. When it took the money, or is
+    /// taking it, it cannot be cancelled: that is answered instead.
+    async fn cancel_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError>;
+
     /// Pays `amount` back on `payment` and answers the provider's refund reference. Once per
     /// `idempotency_key`: asking again with it answers the first reference and pays nothing.
     async fn refund(
@@ -60,4 +69,68 @@ pub trait PaymentProvider: Send + Sync {
         amount: Money,
         currency: &str,
     ) -> Result<String, ProviderError>;
+}
+
+/// Where an intent stands at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntentState {
+    /// Waiting for a card (none yet, or one was declined).
+    Open,
+    /// A card was confirmed and the money is on its way: neither taken nor cancellable yet.
+    Processing,
+    /// The money was taken: `received` in `currency`.
+    Succeeded { received: Money, currency: String },
+    /// Cancelled: it will never take money.
+    Cancelled,
+}
+
+/// Which of the provider's events were applied, so that each applies once however often the
+/// provider delivers it.
+#[async_trait]
+pub trait ProviderEventLog: Send + Sync {
+    async fn event_applied(&self, event_id: &str) -> Result<bool, StoreError>;
+    /// Records the event as applied, for longer than the provider retries it.
+    async fn record_event(&self, event_id: &str, kind: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// One event of the provider's, its signature checked and its body read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderReport {
+    /// The provider's id of the event: a redelivery carries the same.
+    pub event_id: String,
+    /// The provider's name for what happened (`payment_intent.succeeded`).
+    pub kind: String,
+    pub event: ProviderEvent,
+}
+
+/// What the provider reports, in the service's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderEvent {
+    /// The provider took `received` in `currency` for the order.
+    PaymentSucceeded {
+        order: OrderId,
+        payment: PaymentReference,
+        received: Money,
+        currency: String,
+    },
+    /// The payment was declined or failed: the provider's code and message.
+    PaymentFailed {
+        order: OrderId,
+        payment: PaymentReference,
+        reason: String,
+    },
+    /// The payment was cancelled at the provider.
+    PaymentCancelled { order: OrderId, payment: PaymentReference },
+    /// An event this service does not act on (another type, or a payment not of this shop).
+    Ignored,
+}
+
+impl ProviderEvent {
+    /// The order the event is about, when it names one.
+    pub fn order(&self) -> Option<OrderId> {
+        match self {
+            Self::PaymentSucceeded { order, .. } | Self::PaymentFailed { order, .. } | Self::PaymentCancelled { order, .. } => Some(*order),
+            Self::Ignored => None,
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 use crate::domain::order::{CancelDecision, NotCancellable, Payment, PaymentDecision, PaymentRefusal};
 use crate::domain::{Actor, Money, Order, OrderId, OrderStatus, PaymentReference, Reservation};
-use crate::ports::{OrderStore, Rejection, Settlement, StockChange, StoreError, WriteError};
+use crate::ports::{IntentState, OrderStore, ProviderError, Rejection, Settlement, StockChange, StoreError, WriteError};
 use crate::retry::RetryPolicy;
 use crate::service::OrderChanges;
 
@@ -24,16 +24,18 @@ pub enum ActionError {
     Payment(#[from] PaymentRefusal),
     #[error("the order kept changing under the request")]
     Contended,
-    /// A failure reported for a payment that is not the order's current attempt (an earlier
-    /// one, or one this service never started) changes nothing.
-    #[error("payment {0} is not this order's current payment attempt")]
-    NotCurrentAttempt(PaymentReference),
     #[error("storage is briefly unavailable")]
     Unavailable(#[source] StoreError),
     #[error("storage failed")]
     Store(#[source] StoreError),
     #[error("the stored order and its stock disagree: {0}")]
     Inconsistent(String),
+    /// A card was confirmed and the money is on its way: the order waits for it.
+    #[error("the order's payment is being processed")]
+    PaymentProcessing,
+    /// The payment provider could not be asked to stop a started payment, so the order stays.
+    #[error("the payment provider could not cancel the order's payment")]
+    Provider(#[source] ProviderError),
 }
 
 impl From<StoreError> for ActionError {
@@ -51,13 +53,9 @@ impl From<StoreError> for ActionError {
 pub enum CancelReason {
     /// The customer or an admin asked, optionally saying why.
     Requested(Option<String>),
-    /// A failed payment, optionally saying why. `attempt` is the provider's payment that failed
-    /// (the webhook's); it cancels only while it is the order's current attempt. An admin's
-    /// report names none.
-    PaymentFailed {
-        reason: Option<String>,
-        attempt: Option<PaymentReference>,
-    },
+    /// The payments service or an admin reports the payment failed for good, optionally saying
+    /// why. (A card the provider declines leaves the order payable: `payments::apply_report`.)
+    PaymentFailed { reason: Option<String> },
     /// The payment deadline passed.
     PaymentTimeout,
 }
@@ -67,8 +65,8 @@ impl CancelReason {
         match self {
             Self::Requested(Some(reason)) => format!("CANCELLED_BY_REQUEST: {reason}"),
             Self::Requested(None) => "CANCELLED_BY_REQUEST".to_owned(),
-            Self::PaymentFailed { reason: Some(reason), .. } => format!("PAYMENT_FAILED: {reason}"),
-            Self::PaymentFailed { reason: None, .. } => "PAYMENT_FAILED".to_owned(),
+            Self::PaymentFailed { reason: Some(reason) } => format!("PAYMENT_FAILED: {reason}"),
+            Self::PaymentFailed { reason: None } => "PAYMENT_FAILED".to_owned(),
             Self::PaymentTimeout => "PAYMENT_TIMEOUT".to_owned(),
         }
     }
@@ -225,21 +223,23 @@ pub async fn cancel_order(
     until_written(move || async move {
         let mut order = load(changes.orders, id, access).await?;
         let now = changes.clock.now();
-        if let CancelReason::PaymentFailed {
-            attempt: Some(attempt), ..
-        } = reason
-        {
-            let current = order.payment_intent.as_ref().map(|intent| &intent.payment_id);
-            if current != Some(attempt) && order.status != OrderStatus::Cancelled {
-                return Err(ActionError::NotCurrentAttempt(attempt.clone()));
-            }
-        }
         let decision = order.judge_cancel()?;
         let expected = order.status;
         let inconsistent = |err: crate::domain::IllegalTransition| ActionError::Inconsistent(err.to_string());
+        if decision == CancelDecision::AlreadyCancelled {
+            return Ok(Some((order, false)));
+        }
+        if *reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) {
+            return Ok(Some((order, false)));
+        }
+        if let Some(payment) = order.open_payment_attempt().cloned() {
+            if stop_payment(changes, &order, &payment, actor).await? == Stopped::Paid {
+                // Paid at the last moment: read again and decide for a paid order.
+                return Ok(None);
+            }
+        }
         let restock = match decision {
             CancelDecision::AlreadyCancelled => return Ok(Some((order, false))),
-            _ if *reason == CancelReason::PaymentTimeout && !is_overdue(&order, now) => return Ok(Some((order, false))),
             CancelDecision::RestockAndRefund if matches!(reason, CancelReason::PaymentFailed { .. }) => {
                 return Err(NotCancellable { status: order.status }.into());
             }
@@ -271,6 +271,44 @@ pub async fn cancel_order(
         Ok(Some((order, true)))
     })
     .await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Stopped {
+    /// No card can pay the order any more: cancel it.
+    Stopped,
+    /// The provider took the money for the order, which is now paid.
+    Paid,
+}
+
+/// No charged customer with a cancelled order: before an unpaid order whose payment started is
+/// cancelled, its intent is cancelled at the provider. When the provider answers that it took
+/// the money, the order is paid from that answer instead (money that cannot pay it is kept to be
+/// paid back); when the money is on its way, the order and its hold wait for it.
+async fn stop_payment(changes: OrderChanges<'_>, order: &Order, payment: &PaymentReference, actor: &Actor) -> Result<Stopped, ActionError> {
+    match changes.provider.cancel_intent(payment).await.map_err(ActionError::Provider)? {
+        IntentState::Open | IntentState::Cancelled => Ok(Stopped::Stopped),
+        IntentState::Processing => Err(ActionError::PaymentProcessing),
+        IntentState::Succeeded { received, currency } => {
+            if currency == order.currency {
+                match confirm_payment(changes, order.id, Access::Anyone, payment, received, actor).await {
+                    Ok(_) => return Ok(Stopped::Paid),
+                    Err(ActionError::Payment(PaymentRefusal::AmountMismatch { .. })) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            let taken = Payment {
+                reference: payment.clone(),
+                amount: received,
+                received_at: changes.clock.now(),
+            };
+            if changes.orders.record_late_payment(order, &taken).await? {
+                tracing::error!(%payment, %received, %currency, "a payment that cannot pay its order; kept for a refund");
+                crate::metrics::count("PaymentMismatches", 1, &[]);
+            }
+            Ok(Stopped::Stopped)
+        }
+    }
 }
 
 fn is_overdue(order: &Order, now: chrono::DateTime<chrono::Utc>) -> bool {

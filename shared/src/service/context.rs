@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::domain::PricingPolicy;
 use crate::ports::{
     AuditLog, BatchStore, CartStore, Catalogue, Clock, EventBus, InvoiceStore, MovementLog, NotificationLog, Notifier, NumberBlocks,
-    OrderLinks, OrderStore, PaymentProvider, ReservationStore, SagaQueue, SellerStore,
+    OrderLinks, OrderStore, PaymentProvider, ProviderEventLog, ReservationStore, SagaQueue, SellerStore,
 };
 use crate::retry::RetryPolicy;
 use crate::service::sellers::{SellerCache, SellerLookup};
@@ -35,8 +35,10 @@ pub struct App {
     pub analytics: Arc<dyn crate::ports::Analytics>,
     pub saga: Arc<dyn SagaQueue>,
     pub events: Arc<dyn EventBus>,
-    /// Pays refunds back.
+    /// Takes payments and pays refunds back.
     pub payments: Arc<dyn PaymentProvider>,
+    /// The provider's events applied, so that each applies once.
+    pub provider_events: Arc<dyn ProviderEventLog>,
     /// Tells customers and sellers what happened.
     pub notifier: Arc<dyn Notifier>,
     /// Order numbers from the blocks this instance claimed.
@@ -60,6 +62,8 @@ pub struct App {
     pub contention_retry: RetryPolicy,
     /// How long an order may wait in PENDING_RESERVING_STOCK before the sweeper re-drives it.
     pub stuck_after: chrono::Duration,
+    /// This deployment's name at the payment provider (in every payment's metadata).
+    pub shop_id: String,
     /// The payment provider's webhook key (the webhook function only).
     pub webhook_secret: Option<crate::http::webhook::WebhookSecret>,
     /// Crash points (tests and chaos runs only).
@@ -100,6 +104,8 @@ impl Crashes<'_> {
 #[derive(Clone, Copy)]
 pub struct OrderChanges<'a> {
     pub orders: &'a dyn OrderStore,
+    /// Asked to cancel a started payment before its order is cancelled.
+    pub provider: &'a dyn PaymentProvider,
     pub clock: &'a dyn Clock,
     pub contention_retry: RetryPolicy,
     pub crashes: Crashes<'a>,
@@ -120,6 +126,7 @@ impl App {
     pub fn order_changes(&self) -> OrderChanges<'_> {
         OrderChanges {
             orders: &*self.orders,
+            provider: &*self.payments,
             clock: &*self.clock,
             contention_retry: self.contention_retry,
             crashes: self.crashes(),

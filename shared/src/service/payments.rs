@@ -1,12 +1,15 @@
 //! Starting a payment: the provider is asked for an intent (online, wallet) that its webhook
 //! later settles, or the order is accepted for cash on delivery (its reservation becomes a sale
 //! and it goes to fulfilment unpaid). Asking again answers what the first request started.
+//! And what the provider's webhook reports, applied once per event.
 
-use crate::domain::order::{PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
-use crate::domain::Money;
+use crate::domain::order::{AttemptEnd, PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
-use crate::ports::{IntentRequest, PaymentProvider, ProviderError, StockChange};
-use crate::service::actions::{load, sell, until_written, write, Access, ActionError};
+use crate::domain::{Money, Payment, PaymentReference, PaymentRefusal};
+use crate::ports::{
+    IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderEvent, ProviderEventLog, ProviderReport, StockChange,
+};
+use crate::service::actions::{confirm_payment, load, sell, until_written, write, Access, ActionError};
 use crate::service::fulfilment::Commission;
 use crate::service::{App, OrderChanges};
 
@@ -72,8 +75,10 @@ pub async fn start_payment(
             StartDecision::Existing(_) | StartDecision::CashOnDeliveryAccepted => return Ok(Some(Started { order, new: false })),
             StartDecision::CreateIntent => {
                 let amount = order.totals.total;
-                // The amount is in the key: an intent is only ever for the total it was asked for.
-                let key = format!("{}:{method}:{amount}", order.id);
+                let attempt = PaymentIntent::next_attempt(order.payment_intent.as_ref());
+                // The amount and the attempt are in the key: an intent is only ever for the total
+                // it was asked for, and a declined attempt's successor is a new intent.
+                let key = format!("{}:{method}:{amount}:{attempt}", order.id);
                 let intent = start
                     .provider
                     .create_intent(IntentRequest {
@@ -94,6 +99,8 @@ pub async fn start_payment(
                     redirect_url: intent.redirect_url,
                     client_secret: intent.client_secret,
                     created_at: now,
+                    attempt,
+                    closed_at: None,
                 };
                 order.start_payment(intent, actor, now);
                 write(changes, &mut order, OrderStatus::PendingPayment, StockChange::None).await?
@@ -107,6 +114,194 @@ pub async fn start_payment(
             }
         };
         Ok(written.then(Started { order, new: true }))
+    })
+    .await
+}
+
+/// What applying the provider's events works with.
+#[derive(Clone, Copy)]
+pub struct ProviderReports<'a> {
+    pub changes: OrderChanges<'a>,
+    pub log: &'a dyn ProviderEventLog,
+    /// The shop's currency: money in another is never taken as payment.
+    pub currency: &'a str,
+}
+
+impl App {
+    pub fn provider_reports(&self) -> ProviderReports<'_> {
+        ProviderReports {
+            changes: self.order_changes(),
+            log: &*self.provider_events,
+            currency: &self.pricing.currency,
+        }
+    }
+}
+
+/// What an event of the provider's did.
+#[derive(Debug)]
+pub enum Applied {
+    /// The order is paid (by this event, or already by the same payment).
+    Paid(Order),
+    /// The money cannot pay the order (its amount or currency is not the order's, the order was
+    /// paid otherwise or can no longer be paid, or the shop has no such order): it is kept on
+    /// record and paid back.
+    RefundDue { order: OrderId, reason: String },
+    /// The attempt is closed; the order stays payable.
+    AttemptClosed(Order),
+    /// Nothing to change (a failure reported after the payment, say).
+    Unchanged,
+    /// An event this service does not act on.
+    Ignored,
+    /// This event was applied before.
+    Duplicate,
+}
+
+impl Applied {
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Paid(_) => "paid",
+            Self::RefundDue { .. } => "refund_due",
+            Self::AttemptClosed(_) => "attempt_closed",
+            Self::Unchanged => "unchanged",
+            Self::Ignored => "ignored",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Applies one event of the provider's, once by its id: an event delivered again (Stripe retries
+/// for three days) finds it applied. Every effect is idempotent too, so an event applied but not
+/// yet recorded (a crash between) applies again to the same end; and arrival order does not
+/// matter: a failure reported after the payment changes nothing.
+pub async fn apply_report(reports: ProviderReports<'_>, report: &ProviderReport, actor: &Actor) -> Result<Applied, ActionError> {
+    // Neither looked up nor recorded: another deployment's events on the same account would
+    // cost a read each and fill the log.
+    if report.event == ProviderEvent::Ignored {
+        return Ok(Applied::Ignored);
+    }
+    if reports.log.event_applied(&report.event_id).await? {
+        return Ok(Applied::Duplicate);
+    }
+    let applied = match &report.event {
+        ProviderEvent::PaymentSucceeded {
+            order,
+            payment,
+            received,
+            currency,
+        } => take_payment(reports, *order, payment, *received, currency, actor).await?,
+        ProviderEvent::PaymentFailed { order, payment, reason } => {
+            close_attempt(reports.changes, *order, payment, AttemptEnd::Failed(reason.clone()), actor).await?
+        }
+        ProviderEvent::PaymentCancelled { order, payment } => {
+            close_attempt(reports.changes, *order, payment, AttemptEnd::Cancelled, actor).await?
+        }
+        ProviderEvent::Ignored => return Ok(Applied::Ignored),
+    };
+    reports
+        .log
+        .record_event(&report.event_id, &report.kind, reports.changes.clock.now())
+        .await?;
+    Ok(applied)
+}
+
+/// Settles an unpaid order whose payment started a while ago and whose webhook has not come (a
+/// missed webhook is not a lost payment): what the provider holds decides. Money taken pays the
+/// order (or is kept to be paid back); a cancelled intent closes the attempt; one still waiting
+/// is left for its webhook, the next sweep, or its deadline.
+pub async fn settle_unanswered(reports: ProviderReports<'_>, id: OrderId, actor: &Actor) -> Result<Applied, ActionError> {
+    let Some(order) = reports.changes.orders.get_order(id).await? else {
+        return Ok(Applied::Unchanged);
+    };
+    let Some(payment) = order.open_payment_attempt().cloned() else {
+        return Ok(Applied::Unchanged);
+    };
+    match reports
+        .changes
+        .provider
+        .retrieve_intent(&payment)
+        .await
+        .map_err(ActionError::Provider)?
+    {
+        IntentState::Succeeded { received, currency } => take_payment(reports, id, &payment, received, &currency, actor).await,
+        IntentState::Cancelled => close_attempt(reports.changes, id, &payment, AttemptEnd::Cancelled, actor).await,
+        IntentState::Open | IntentState::Processing => Ok(Applied::Unchanged),
+    }
+}
+
+/// Money the provider took: it pays the order when it is the order's total in the shop's
+/// currency; otherwise it is kept on record and paid back (never silently kept).
+async fn take_payment(
+    reports: ProviderReports<'_>,
+    id: OrderId,
+    reference: &PaymentReference,
+    received: Money,
+    currency: &str,
+    actor: &Actor,
+) -> Result<Applied, ActionError> {
+    let changes = reports.changes;
+    let refund_due = |reason: String| Applied::RefundDue { order: id, reason };
+    if currency != reports.currency {
+        let reason = format!("{received} {currency} received; the shop charges in {}", reports.currency);
+        return keep_for_refund(changes, id, reference, received, reason).await;
+    }
+    match confirm_payment(changes, id, Access::Anyone, reference, received, actor).await {
+        Ok(order) => Ok(Applied::Paid(order)),
+        // Recorded for the shop to pay back (an unknown order), or for the refund step (an
+        // order that can no longer be paid) by `confirm_payment` itself.
+        Err(ActionError::NotFound) => Ok(refund_due("no such order".to_owned())),
+        Err(ActionError::Payment(refusal @ PaymentRefusal::NotPayable { .. })) => Ok(refund_due(refusal.to_string())),
+        Err(ActionError::Payment(refusal @ (PaymentRefusal::AmountMismatch { .. } | PaymentRefusal::PaidWithOtherReference))) => {
+            keep_for_refund(changes, id, reference, received, refusal.to_string()).await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Keeps money that cannot pay the order on record, once per provider payment, for the refund
+/// step to pay back; logged and counted, for it means a charge the customer did not mean.
+async fn keep_for_refund(
+    changes: OrderChanges<'_>,
+    id: OrderId,
+    reference: &PaymentReference,
+    received: Money,
+    reason: String,
+) -> Result<Applied, ActionError> {
+    let payment = Payment {
+        reference: reference.clone(),
+        amount: received,
+        received_at: changes.clock.now(),
+    };
+    let Some(order) = changes.orders.get_order(id).await? else {
+        changes.orders.record_unmatched_payment(id, &payment).await?;
+        return Ok(Applied::RefundDue { order: id, reason });
+    };
+    if changes.orders.record_late_payment(&order, &payment).await? {
+        tracing::error!(payment = %reference, %received, %reason, "payment that cannot pay its order; kept for a refund");
+        crate::metrics::count("PaymentMismatches", 1, &[]);
+    }
+    Ok(Applied::RefundDue { order: id, reason })
+}
+
+/// The provider will not take the money on this intent: the order stays payable (another card
+/// starts the next attempt) until its deadline.
+async fn close_attempt(
+    changes: OrderChanges<'_>,
+    id: OrderId,
+    payment: &PaymentReference,
+    end: AttemptEnd,
+    actor: &Actor,
+) -> Result<Applied, ActionError> {
+    let end = &end;
+    until_written(move || async move {
+        let mut order = match load(changes.orders, id, Access::Anyone).await {
+            Err(ActionError::NotFound) => return Ok(Some(Applied::Unchanged)),
+            loaded => loaded?,
+        };
+        if !order.close_payment_attempt(payment, end, actor, changes.clock.now()) {
+            return Ok(Some(Applied::Unchanged));
+        }
+        let written = write(changes, &mut order, OrderStatus::PendingPayment, StockChange::None).await?;
+        Ok(written.then(Applied::AttemptClosed(order)))
     })
     .await
 }

@@ -15,6 +15,7 @@ use crate::domain::{Actor, Order, OrderId, Reservation, ReservationStatus, Sku};
 use crate::metrics;
 use crate::ports::{Catalogue, ReservationStore, SagaQueue, StoreError};
 use crate::service::actions::{cancel_order, Access, ActionError, CancelReason};
+use crate::service::payments::{settle_unanswered, Applied, ProviderReports};
 use crate::service::privacy::erase_expired_personal_data;
 use crate::service::{App, OrderChanges};
 
@@ -30,6 +31,8 @@ pub struct Sweeping<'a> {
     pub stuck_after: Duration,
     /// How long a closed order keeps the customer's personal data.
     pub personal_data_retention: Duration,
+    /// Settles the payments whose webhook never came.
+    pub reports: ProviderReports<'a>,
 }
 
 /// What reconciling stock counters with the reservations reads.
@@ -49,6 +52,7 @@ impl App {
             saga: &*self.saga,
             stuck_after: self.stuck_after,
             personal_data_retention: self.personal_data_retention,
+            reports: self.provider_reports(),
         }
     }
 }
@@ -83,6 +87,11 @@ pub const SWEEPER: &str = "sweeper";
 /// How long a refund may wait for its own `OrderRefunded` message (sent within seconds, retried
 /// for minutes) before the sweeper sends its order to the refund step again: its message died.
 const REFUND_REDRIVE_AFTER: Duration = Duration::minutes(15);
+/// How long a started payment may go without the provider's webhook (which comes within
+/// seconds) before the sweeper asks the provider itself.
+pub const PAYMENT_ANSWER_WAIT: Duration = Duration::minutes(3);
+/// Most payments one run asks the provider about (a provider call each).
+const PAYMENT_CHECKS: usize = 200;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
@@ -100,6 +109,8 @@ pub struct SweepReport {
     pub shards_removed: usize,
     /// Closed orders whose personal data the retention period erased.
     pub personal_data_erased: usize,
+    /// Unpaid orders settled from what the provider holds, their webhook having never come.
+    pub payments_settled: usize,
     pub drift: Vec<Drift>,
     pub failures: usize,
 }
@@ -185,6 +196,10 @@ pub async fn sweep(sweeping: Sweeping<'_>) -> Result<SweepReport, StoreError> {
     }
 
     if within_budget() {
+        settle_unanswered_payments(sweeping, now, &actor, &mut report).await?;
+    }
+
+    if within_budget() {
         let (erased, failed) = erase_expired_personal_data(changes, sweeping.personal_data_retention, RETENTION_BATCH, &actor).await?;
         report.personal_data_erased = erased;
         report.failures += failed;
@@ -210,6 +225,7 @@ pub async fn sweep(sweeping: Sweeping<'_>) -> Result<SweepReport, StoreError> {
     metrics::count("OrdersRedriven", report.redriven, &[]);
     metrics::count("RefundsRedriven", report.refunds_redriven, &[]);
     metrics::count("PersonalDataErased", report.personal_data_erased, &[]);
+    metrics::count("PaymentsSettledBySweeper", report.payments_settled, &[]);
     tracing::info!(
         expired = report.expired,
         redriven = report.redriven,
@@ -244,6 +260,41 @@ async fn redrive_refunds(sweeping: Sweeping<'_>, now: chrono::DateTime<chrono::U
         Err(err) => {
             report.failures += orders.len();
             tracing::error!(error = %crate::error_chain(&err), "could not hand the refunds owed to the refund step");
+        }
+    }
+    Ok(())
+}
+
+/// Asks the provider about the payments it has not answered for `PAYMENT_ANSWER_WAIT` (its
+/// webhook was lost, or the endpoint was down past its retries), and settles each from what it
+/// holds. A failure is counted and left for the next run.
+async fn settle_unanswered_payments(
+    sweeping: Sweeping<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+    actor: &Actor,
+    report: &mut SweepReport,
+) -> Result<(), StoreError> {
+    let unanswered = sweeping
+        .changes
+        .orders
+        .payments_unanswered(now - PAYMENT_ANSWER_WAIT, PAYMENT_CHECKS)
+        .await?;
+    let outcomes: Vec<_> = stream::iter(unanswered)
+        .map(|id| async move { (id, settle_unanswered(sweeping.reports, id, actor).await) })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(Applied::Unchanged) => {}
+            Ok(applied) => {
+                report.payments_settled += 1;
+                tracing::warn!(order_id = %id, outcome = applied.outcome(), "payment settled from Stripe: its webhook never came");
+            }
+            Err(err) => {
+                report.failures += 1;
+                tracing::error!(order_id = %id, error = %crate::error_chain(&err), "could not ask the provider about a payment");
+            }
         }
     }
     Ok(())

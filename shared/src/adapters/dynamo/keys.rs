@@ -50,7 +50,11 @@ pub mod prefix {
     pub const UNMATCHED_PAYMENT: &str = "UNMATCHED#";
     /// A product's or a seller's audit trail (`AUDIT#product#<sku>`).
     pub const AUDIT: &str = "AUDIT#";
+    /// A payment provider's event that was applied, by the provider's event id.
+    pub const PROVIDER_EVENT: &str = "PROVIDER_EVENT#";
 }
+
+pub const PROVIDER_EVENT_SK: &str = "EVENT";
 
 pub const UNMATCHED_PAYMENT_SK: &str = "PAYMENT";
 
@@ -178,6 +182,8 @@ pub mod index {
     pub const BY_REFUND_DUE: &str = "by_refund_due";
     /// Orders table: closed orders still holding personal data, by when they closed.
     pub const BY_PERSONAL_DATA: &str = "by_personal_data";
+    /// Orders table: unpaid orders whose payment attempt is open, by when it started.
+    pub const BY_OPEN_PAYMENT: &str = "by_open_payment";
     /// Inventory table: ACTIVE reservations, by deadline.
     pub const BY_EXPIRY: &str = "by_expiry";
 }
@@ -205,13 +211,14 @@ pub enum Entity {
     AdjustmentKey,
     UnmatchedPayment,
     Audit,
+    ProviderEvent,
 }
 
 /// The attribute that holds an item's `Entity`.
 pub const ENTITY: &str = "entity";
 
 impl Entity {
-    const ALL: [Self; 20] = [
+    const ALL: [Self; 21] = [
         Self::Order,
         Self::LatePayment,
         Self::Idempotency,
@@ -232,6 +239,7 @@ impl Entity {
         Self::AdjustmentKey,
         Self::UnmatchedPayment,
         Self::Audit,
+        Self::ProviderEvent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -256,6 +264,7 @@ impl Entity {
             Self::AdjustmentKey => "ADJUSTMENT_KEY",
             Self::UnmatchedPayment => "UNMATCHED_PAYMENT",
             Self::Audit => "AUDIT",
+            Self::ProviderEvent => "PROVIDER_EVENT",
         }
     }
 

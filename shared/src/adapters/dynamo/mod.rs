@@ -16,6 +16,7 @@ mod notifications;
 mod numbering;
 mod orders;
 mod owed;
+mod provider_events;
 mod rebalance;
 mod records;
 mod reservations;

@@ -206,6 +206,10 @@ impl OrderStore for DynamoStore {
     async fn closed_orders_holding_personal_data(&self, closed_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
         self.oldest_in(TimeIndex::PERSONAL_DATA, closed_before, limit).await
     }
+
+    async fn payments_unanswered(&self, started_before: DateTime<Utc>, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+        self.oldest_in(TimeIndex::OPEN_PAYMENTS, started_before, limit).await
+    }
 }
 
 impl DynamoStore {

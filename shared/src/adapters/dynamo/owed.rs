@@ -1,5 +1,6 @@
 //! The orders table's bookkeeping of work owed: the sweeper's sparse indexes (orders stuck in
-//! PENDING_RESERVING_STOCK, refunds the provider has not paid, personal data past its retention)
+//! PENDING_RESERVING_STOCK, refunds the provider has not paid, personal data past its retention,
+//! payments the provider has not answered)
 //! and late payments paid back.
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -30,6 +31,13 @@ impl TimeIndex {
         sharded: Sharded::Reserving,
         shard: "reserving_shard",
         at: "created_key",
+    };
+    /// Unpaid orders whose payment attempt is open, by when it started.
+    pub const OPEN_PAYMENTS: Self = Self {
+        name: super::keys::index::BY_OPEN_PAYMENT,
+        sharded: Sharded::OpenPayments,
+        shard: "open_payment_shard",
+        at: "open_payment_since",
     };
     /// Closed orders still holding personal data, by when they closed.
     pub const PERSONAL_DATA: Self = Self {

@@ -181,6 +181,34 @@ pub struct PaymentIntent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Which of the order's attempts this is (1, 2, ...): a declined card closes an attempt and
+    /// the customer starts the next, which asks the provider for a new intent.
+    #[serde(default = "PaymentIntent::first_attempt")]
+    pub attempt: u32,
+    /// When the provider reported that this intent will not take the money (declined,
+    /// cancelled); starting the payment again starts the next attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl PaymentIntent {
+    fn first_attempt() -> u32 {
+        1
+    }
+
+    /// The attempt a new intent for this order would be.
+    pub fn next_attempt(intent: Option<&PaymentIntent>) -> u32 {
+        intent.map_or(1, |intent| intent.attempt.saturating_add(1))
+    }
+}
+
+/// Why an intent will not take the money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// The card was declined, or failed otherwise: the provider's code and message.
+    Failed(String),
+    /// The intent was cancelled at the provider.
+    Cancelled,
 }
 
 /// What asking to pay does to an order.
@@ -209,10 +237,17 @@ pub enum StartRefusal {
 
 impl Order {
     /// Decides what a customer's request to pay by `method` does, without changing the order.
+    /// After a declined card (a closed attempt) the customer may pay again, by any method.
     pub fn judge_payment_start(&self, method: PaymentMethod, cod_max_total: Money) -> Result<StartDecision, StartRefusal> {
-        match (self.payment_method, &self.payment_intent) {
-            (Some(chosen), _) if chosen != method => return Err(StartRefusal::AlreadyStarted { method: chosen }),
-            (Some(PaymentMethod::Cod), _) => return Ok(StartDecision::CashOnDeliveryAccepted),
+        let open = self.payment_intent.as_ref().filter(|intent| intent.closed_at.is_none());
+        match (self.payment_method, open) {
+            (Some(PaymentMethod::Cod), _) if method == PaymentMethod::Cod => return Ok(StartDecision::CashOnDeliveryAccepted),
+            (Some(PaymentMethod::Cod), _) => {
+                return Err(StartRefusal::AlreadyStarted {
+                    method: PaymentMethod::Cod,
+                })
+            }
+            (Some(chosen), Some(_)) if chosen != method => return Err(StartRefusal::AlreadyStarted { method: chosen }),
             (Some(_), Some(intent)) => return Ok(StartDecision::Existing(intent.clone())),
             _ => {}
         }
@@ -232,6 +267,41 @@ impl Order {
         self.payment_method = Some(intent.method);
         self.payment_intent = Some(intent);
         self.note(actor, note, now);
+    }
+
+    /// The provider's payment that may still take money for this unpaid order: its attempt is
+    /// started and not closed.
+    pub fn open_payment_attempt(&self) -> Option<&PaymentReference> {
+        if self.status != OrderStatus::PendingPayment || self.payment.is_some() {
+            return None;
+        }
+        self.payment_intent
+            .as_ref()
+            .filter(|intent| intent.closed_at.is_none())
+            .map(|intent| &intent.payment_id)
+    }
+
+    /// Closes the attempt of `payment` with the provider's reason, in the timeline; `false`
+    /// (nothing changed) unless it is the order's open attempt and the order awaits payment. A
+    /// report that comes after the payment succeeded, or twice, changes nothing.
+    pub fn close_payment_attempt(&mut self, payment: &PaymentReference, end: &AttemptEnd, actor: &Actor, now: DateTime<Utc>) -> bool {
+        if self.status != OrderStatus::PendingPayment || self.payment.is_some() {
+            return false;
+        }
+        let Some(intent) = self
+            .payment_intent
+            .as_mut()
+            .filter(|intent| &intent.payment_id == payment && intent.closed_at.is_none())
+        else {
+            return false;
+        };
+        intent.closed_at = Some(now);
+        let note = match end {
+            AttemptEnd::Failed(reason) => format!("PAYMENT_FAILED {payment}: {reason}"),
+            AttemptEnd::Cancelled => format!("PAYMENT_CANCELLED {payment}"),
+        };
+        self.note(actor, note, now);
+        true
     }
 
     /// Accepts the order for cash on delivery: PENDING_PAYMENT -> PROCESSING with its seller
@@ -298,10 +368,69 @@ mod tests {
             method,
             amount: order.totals.total,
             currency: order.currency.clone(),
-            redirect_url: Some("/simulator/payments/pi_1".into()),
-            client_secret: None,
+            redirect_url: None,
+            client_secret: Some("pi_1_secret_x".into()),
             created_at: Utc::now(),
+            attempt: 1,
+            closed_at: None,
         }
+    }
+
+    #[test]
+    fn a_declined_attempt_is_noted_once_and_the_next_start_is_a_new_attempt_by_any_method() {
+        let mut order = awaiting_payment("12.00");
+        let actor = Actor::system("t");
+        let started = intent(&order, PaymentMethod::Online);
+        order.start_payment(started.clone(), &actor, Utc::now());
+        let declined = AttemptEnd::Failed("card_declined: Your card was declined.".into());
+        let other = PaymentReference::parse("pi_other").unwrap();
+        assert!(
+            !order.close_payment_attempt(&other, &declined, &actor, Utc::now()),
+            "not this order's attempt"
+        );
+        assert!(order.close_payment_attempt(&started.payment_id, &declined, &actor, Utc::now()));
+        assert!(
+            !order.close_payment_attempt(&started.payment_id, &declined, &actor, Utc::now()),
+            "twice"
+        );
+        assert_eq!(
+            order.status,
+            OrderStatus::PendingPayment,
+            "a declined card leaves the order payable"
+        );
+        let notes: Vec<_> = order.status_history.iter().filter_map(|change| change.note.as_deref()).collect();
+        assert_eq!(
+            notes
+                .iter()
+                .filter(|note| note.starts_with("PAYMENT_FAILED pi_1: card_declined"))
+                .count(),
+            1
+        );
+        assert_eq!(PaymentIntent::next_attempt(order.payment_intent.as_ref()), 2);
+        for method in [PaymentMethod::Online, PaymentMethod::Wallet, PaymentMethod::Cod] {
+            let decision = order.judge_payment_start(method, limit("100"));
+            assert!(
+                matches!(decision, Ok(StartDecision::CreateIntent | StartDecision::CashOnDelivery)),
+                "{method}: {decision:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failure_reported_after_the_payment_changes_nothing() {
+        let mut order = awaiting_payment("12.00");
+        let actor = Actor::system("t");
+        let started = intent(&order, PaymentMethod::Online);
+        order.start_payment(started.clone(), &actor, Utc::now());
+        let payment = Payment {
+            reference: started.payment_id.clone(),
+            amount: order.totals.total,
+            received_at: Utc::now(),
+        };
+        order.pay(payment, &actor, Utc::now()).unwrap();
+        let history = order.status_history.len();
+        assert!(!order.close_payment_attempt(&started.payment_id, &AttemptEnd::Cancelled, &actor, Utc::now()));
+        assert_eq!((order.status, order.status_history.len()), (OrderStatus::Paid, history));
     }
 
     fn limit(text: &str) -> Money {

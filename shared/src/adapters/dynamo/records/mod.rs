@@ -34,6 +34,8 @@ pub enum Sharded {
     RefundsDue,
     /// Closed orders still holding the customer's personal data (`personal_data_shard`).
     PersonalData,
+    /// Unpaid orders whose payment attempt is open (`open_payment_shard`).
+    OpenPayments,
 }
 
 impl Sharded {
@@ -45,6 +47,7 @@ impl Sharded {
             Self::Status(status) => status.as_str(),
             Self::RefundsDue => "REFUNDS_DUE",
             Self::PersonalData => "PERSONAL_DATA",
+            Self::OpenPayments => "OPEN_PAYMENTS",
         }
     }
 

@@ -1,4 +1,5 @@
-//! The orders table's other records: invoices, batches, carts and notification claims.
+//! The orders table's other records: invoices, batches, carts, notification claims and applied
+//! provider events.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,40 @@ impl BatchKeyRecord {
 
     pub fn partition(user: &UserId, key: &IdempotencyKey) -> String {
         batch_key_partition(user, key)
+    }
+}
+
+impl Record for ProviderEventRecord {
+    const ENTITY: Entity = Entity::ProviderEvent;
+}
+
+/// A payment provider's event that was applied: `PROVIDER_EVENT#<event id>`. Kept a week by
+/// TTL, longer than the three days Stripe retries an event for.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProviderEventRecord {
+    pub pk: String,
+    pub sk: String,
+    /// The event's type, for whoever reads the table.
+    pub kind: String,
+    pub applied_at: DateTime<Utc>,
+    pub ttl: i64,
+}
+
+impl ProviderEventRecord {
+    pub const RETENTION_DAYS: i64 = 7;
+
+    pub fn key(event_id: &str) -> Item {
+        key(format!("{}{event_id}", prefix::PROVIDER_EVENT), PROVIDER_EVENT_SK)
+    }
+
+    pub fn new(event_id: &str, kind: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            pk: format!("{}{event_id}", prefix::PROVIDER_EVENT),
+            sk: PROVIDER_EVENT_SK.to_owned(),
+            kind: kind.to_owned(),
+            applied_at: now,
+            ttl: (now + chrono::Duration::days(Self::RETENTION_DAYS)).timestamp(),
+        }
     }
 }
 

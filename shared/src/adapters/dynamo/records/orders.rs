@@ -81,6 +81,12 @@ pub struct OrderRecord {
     pub personal_data_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personal_data_closed: Option<String>,
+    /// Present only while an unpaid order's payment attempt is open: the sweeper's index of
+    /// payments to ask the provider about when its webhook is late, by when it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_payment_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_payment_since: Option<String>,
     #[serde(flatten)]
     pub order: Order,
 }
@@ -165,7 +171,13 @@ impl OrderRecord {
         order.refunds_due.clear();
         let oldest_owed = order.pending_refunds().map(|refund| refund.created_at).min();
         let closed_holding_personal_data = order.closed_at().filter(|_| order.holds_personal_data());
+        let open_payment_since = order
+            .open_payment_attempt()
+            .and(order.payment_intent.as_ref())
+            .map(|intent| intent.created_at);
         Self {
+            open_payment_shard: open_payment_since.map(|_| Sharded::OpenPayments.of(order.id)),
+            open_payment_since: open_payment_since.map(timestamp_key),
             personal_data_shard: closed_holding_personal_data.map(|_| Sharded::PersonalData.of(order.id)),
             personal_data_closed: closed_holding_personal_data.map(timestamp_key),
             refund_due_shard: oldest_owed.map(|_| Sharded::RefundsDue.of(order.id)),

@@ -3,6 +3,8 @@
 //! a pinned version. A well-kept SDK crate would bring thousands of generated types to build for
 //! four calls; these are the calls, their form fields and the errors that drive behaviour.
 
+pub mod events;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,7 +12,9 @@ use serde::Deserialize;
 
 use crate::domain::order::PaymentMethod;
 use crate::domain::{Money, PaymentReference};
-use crate::ports::{IntentRequest, PaymentProvider, ProviderError, ProviderIntent};
+use crate::ports::{IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderIntent};
+
+use events::{Intent, StripeError};
 
 /// The API version every request names, so an account's default version never changes what
 /// the service reads.
@@ -47,11 +51,14 @@ pub struct StripeProvider {
     http: reqwest::Client,
     base: String,
     key: StripeKey,
+    /// This deployment's name, in every intent's metadata (`events::read_event` says why).
+    shop: String,
 }
 
 impl StripeProvider {
-    /// A client of the API at `base` (`https://api.stripe.com`, or localstripe's address).
-    pub fn new(base: &str, key: StripeKey) -> Result<Self, ProviderError> {
+    /// A client of the API at `base` (`https://api.stripe.com`, or localstripe's address), for
+    /// the deployment `shop`.
+    pub fn new(base: &str, key: StripeKey, shop: &str) -> Result<Self, ProviderError> {
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
@@ -61,6 +68,7 @@ impl StripeProvider {
             http,
             base: base.trim_end_matches('/').to_owned(),
             key,
+            shop: shop.to_owned(),
         })
     }
 
@@ -105,19 +113,6 @@ impl StripeProvider {
     }
 }
 
-/// Stripe's error object, as much of it as decides what to do.
-#[derive(Debug, Default, Deserialize)]
-struct StripeError {
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    decline_code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
     error: StripeError,
@@ -126,15 +121,7 @@ struct ErrorBody {
 /// Rate limits, Stripe's own failures and a lock held by a concurrent request pass; a card,
 /// request or idempotency error is a decision that asking again does not change.
 fn classify(status: u16, error: &StripeError) -> ProviderError {
-    let described = format!(
-        "Stripe answered {status} {}: {}",
-        [error.kind.as_deref(), error.code.as_deref(), error.decline_code.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("/"),
-        error.message.as_deref().unwrap_or("no message")
-    );
+    let described = format!("Stripe answered {status} {}", error.describe());
     let transient = status == 429 || status >= 500 || error.code.as_deref() == Some("lock_timeout");
     if transient {
         ProviderError::Unavailable(described.into())
@@ -183,6 +170,7 @@ impl PaymentProvider for StripeProvider {
             ("amount", minor_units(request.amount, request.currency)?),
             ("currency", request.currency.to_ascii_lowercase()),
             ("metadata[order_id]", request.order.to_string()),
+            ("metadata[shop]", self.shop.clone()),
             // Cards, and through them the wallets (Apple Pay, Google Pay) Stripe.js offers.
             ("payment_method_types[]", "card".to_owned()),
         ];
@@ -199,6 +187,30 @@ impl PaymentProvider for StripeProvider {
             redirect_url: None,
             client_secret: created.client_secret,
         })
+    }
+
+    async fn retrieve_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError> {
+        let intent: Intent = self
+            .call(self.http.get(format!("{}/v1/payment_intents/{payment}", self.base)))
+            .await?;
+        intent.state()
+    }
+
+    async fn cancel_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError> {
+        let request = self
+            .http
+            .post(format!("{}/v1/payment_intents/{payment}/cancel", self.base))
+            .header("Idempotency-Key", format!("cancel:{payment}"));
+        match self.call::<Intent>(request).await {
+            Ok(intent) => intent.state(),
+            // Stripe refuses to cancel an intent that succeeded or is processing (and localstripe
+            // one already cancelled): what it holds is the answer.
+            Err(ProviderError::Refused(refusal)) => match self.retrieve_intent(payment).await? {
+                IntentState::Open => Err(ProviderError::Refused(refusal)),
+                settled => Ok(settled),
+            },
+            Err(unavailable) => Err(unavailable),
+        }
     }
 
     async fn refund(

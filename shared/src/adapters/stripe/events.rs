@@ -1,0 +1,260 @@
+//! Stripe's webhook events, read into the service's terms. Only what decides behaviour is read;
+//! Stripe adds fields over time, and an event type this service does not act on is `Ignored`
+//! (answered 200: Stripe disables an endpoint that keeps failing).
+
+use serde::Deserialize;
+
+use crate::domain::{Money, OrderId, PaymentReference};
+use crate::ports::{IntentState, ProviderError, ProviderEvent, ProviderReport};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("not a Stripe event: {0}")]
+    Malformed(String),
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    order_id: Option<String>,
+    #[serde(default)]
+    shop: Option<String>,
+}
+
+/// Stripe's error object: what an API call answers with its failure, and an intent's
+/// `last_payment_error`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct StripeError {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub decline_code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl StripeError {
+    /// `card_error/card_declined/insufficient_funds: Your card has insufficient funds.`
+    pub fn describe(&self) -> String {
+        let codes: Vec<&str> = [self.kind.as_deref(), self.code.as_deref(), self.decline_code.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        match (codes.is_empty(), self.message.as_deref()) {
+            (false, Some(message)) => format!("{}: {message}", codes.join("/")),
+            (false, None) => codes.join("/"),
+            (true, Some(message)) => message.to_owned(),
+            (true, None) => "no reason given".to_owned(),
+        }
+    }
+}
+
+/// A PaymentIntent, as much of it as the service reads.
+#[derive(Debug, Deserialize)]
+pub(super) struct Intent {
+    pub id: String,
+    pub amount: u64,
+    /// Absent from localstripe's intents, which report a succeeded one's amount as taken.
+    #[serde(default)]
+    pub amount_received: Option<u64>,
+    pub currency: String,
+    pub status: String,
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    last_payment_error: Option<StripeError>,
+}
+
+impl Intent {
+    /// The order this deployment (`shop`) made the intent for; `None` for an intent of another
+    /// deployment on the same Stripe account (staging beside production in test mode) or not of
+    /// this service's making at all (a payment link, say): Stripe sends every endpoint every
+    /// event of the account.
+    pub fn order(&self, shop: &str) -> Option<OrderId> {
+        if self.metadata.shop.as_deref() != Some(shop) {
+            return None;
+        }
+        self.metadata.order_id.as_deref().and_then(|id| OrderId::parse(id).ok())
+    }
+
+    pub fn currency(&self) -> String {
+        self.currency.to_ascii_uppercase()
+    }
+
+    /// What Stripe took, in the currency's units.
+    pub fn received(&self) -> Option<Money> {
+        let units = self
+            .amount_received
+            .or_else(|| (self.status == "succeeded").then_some(self.amount))?;
+        Money::from_minor_units_of(units, &self.currency())
+    }
+
+    /// Why the last payment failed, as Stripe says it: `card_declined/insufficient_funds: ...`.
+    pub fn failure(&self) -> String {
+        self.last_payment_error
+            .as_ref()
+            .map_or_else(|| "the payment failed".to_owned(), StripeError::describe)
+    }
+
+    /// Where the intent stands, in the port's terms.
+    pub fn state(&self) -> Result<IntentState, ProviderError> {
+        Ok(match self.status.as_str() {
+            "succeeded" => IntentState::Succeeded {
+                received: self
+                    .received()
+                    .ok_or_else(|| ProviderError::Refused(format!("intent {}: amount_received is not an amount", self.id)))?,
+                currency: self.currency(),
+            },
+            "processing" | "requires_capture" => IntentState::Processing,
+            "canceled" => IntentState::Cancelled,
+            _ => IntentState::Open,
+        })
+    }
+
+    pub fn reference(&self) -> Result<PaymentReference, EventError> {
+        PaymentReference::parse(&self.id).map_err(|err| EventError::Malformed(format!("payment intent id: {err}")))
+    }
+}
+
+/// Reads a verified webhook body, for the deployment `shop`.
+pub fn read_event(body: &[u8], shop: &str) -> Result<ProviderReport, EventError> {
+    let event: Event = serde_json::from_slice(body).map_err(|err| EventError::Malformed(err.to_string()))?;
+    let intent = || serde_json::from_value::<Intent>(event.data.object.clone()).map_err(|err| EventError::Malformed(err.to_string()));
+    let read = match event.kind.as_str() {
+        "payment_intent.succeeded" => {
+            let intent = intent()?;
+            match intent.order(shop) {
+                Some(order) => ProviderEvent::PaymentSucceeded {
+                    order,
+                    payment: intent.reference()?,
+                    received: intent
+                        .received()
+                        .ok_or_else(|| EventError::Malformed("amount_received is not an amount of its currency".into()))?,
+                    currency: intent.currency(),
+                },
+                None => ProviderEvent::Ignored,
+            }
+        }
+        "payment_intent.payment_failed" => {
+            let intent = intent()?;
+            match intent.order(shop) {
+                Some(order) => ProviderEvent::PaymentFailed {
+                    order,
+                    payment: intent.reference()?,
+                    reason: intent.failure(),
+                },
+                None => ProviderEvent::Ignored,
+            }
+        }
+        "payment_intent.canceled" => {
+            let intent = intent()?;
+            match intent.order(shop) {
+                Some(order) => ProviderEvent::PaymentCancelled {
+                    order,
+                    payment: intent.reference()?,
+                },
+                None => ProviderEvent::Ignored,
+            }
+        }
+        _ => ProviderEvent::Ignored,
+    };
+    Ok(ProviderReport {
+        event_id: event.id,
+        kind: event.kind,
+        event: read,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(kind: &str, object: serde_json::Value) -> Vec<u8> {
+        json!({"id": "evt_1", "object": "event", "type": kind, "data": {"object": object}})
+            .to_string()
+            .into_bytes()
+    }
+
+    fn intent(order: OrderId) -> serde_json::Value {
+        json!({"id": "pi_1", "object": "payment_intent", "amount": 1999, "amount_received": 1999, "currency": "usd",
+               "status": "succeeded", "metadata": {"order_id": order.to_string(), "shop": "shop-a"}, "livemode": false})
+    }
+
+    #[test]
+    fn a_succeeded_intent_reports_what_was_received_in_the_currencys_units() {
+        let order = OrderId::new();
+        let report = read_event(&event("payment_intent.succeeded", intent(order)), "shop-a").unwrap();
+        assert_eq!(report.event_id, "evt_1");
+        assert_eq!(
+            report.event,
+            ProviderEvent::PaymentSucceeded {
+                order,
+                payment: PaymentReference::parse("pi_1").unwrap(),
+                received: Money::parse("19.99").unwrap(),
+                currency: "USD".into(),
+            }
+        );
+        let mut yen = intent(order);
+        yen["currency"] = json!("jpy");
+        yen["amount_received"] = json!(1500);
+        let read = read_event(&event("payment_intent.succeeded", yen), "shop-a").unwrap();
+        assert!(matches!(read.event, ProviderEvent::PaymentSucceeded { received, .. } if received == Money::parse("1500").unwrap()));
+    }
+
+    #[test]
+    fn a_failure_carries_stripes_codes_and_message() {
+        let order = OrderId::new();
+        let mut failed = intent(order);
+        failed["status"] = json!("requires_payment_method");
+        failed["amount_received"] = json!(0);
+        failed["last_payment_error"] =
+            json!({"code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."});
+        let report = read_event(&event("payment_intent.payment_failed", failed), "shop-a").unwrap();
+        assert_eq!(
+            report.event,
+            ProviderEvent::PaymentFailed {
+                order,
+                payment: PaymentReference::parse("pi_1").unwrap(),
+                reason: "card_declined/insufficient_funds: Your card has insufficient funds.".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn other_types_and_intents_of_no_order_of_this_shop_are_ignored_and_non_events_are_malformed() {
+        let order = OrderId::new();
+        let other_shop = read_event(&event("payment_intent.succeeded", intent(order)), "shop-b").unwrap();
+        assert_eq!(other_shop.event, ProviderEvent::Ignored, "another deployment's payment");
+        assert_eq!(
+            read_event(&event("customer.created", json!({"id": "cus_1"})), "shop-a")
+                .unwrap()
+                .event,
+            ProviderEvent::Ignored
+        );
+        let mut foreign = intent(order);
+        foreign["metadata"] = json!({});
+        assert_eq!(
+            read_event(&event("payment_intent.succeeded", foreign), "shop-a").unwrap().event,
+            ProviderEvent::Ignored
+        );
+        assert!(read_event(b"{}", "shop-a").is_err());
+        assert!(read_event(b"not json", "shop-a").is_err());
+        assert!(read_event(&event("payment_intent.succeeded", json!({"id": "pi_1"})), "shop-a").is_err());
+    }
+}
