@@ -18,6 +18,12 @@ const NEEDED_WITHOUT_A_CALL: &[(&str, &str, &str, &str)] = &[
     (
         "payment-webhook",
         "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+    ),
+    (
+        "payment-webhook",
+        "secretsmanager:GetSecretValue",
         "StripeWebhookSecret",
         "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
     ),

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use orders_shared::domain::order::PaymentMethod;
-use orders_shared::domain::{Money, PaymentReference};
+use orders_shared::domain::{Money, OrderId, PaymentReference};
 use orders_shared::ports::{IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderIntent};
 use serde_json::Value;
 
@@ -40,6 +40,10 @@ impl PaymentProvider for LocalCheckout {
 
     async fn retrieve_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError> {
         self.stripe.retrieve_intent(payment).await
+    }
+
+    async fn payment_order(&self, payment: &PaymentReference) -> Result<Option<OrderId>, ProviderError> {
+        self.stripe.payment_order(payment).await
     }
 
     async fn cancel_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError> {

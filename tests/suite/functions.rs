@@ -147,8 +147,14 @@ fn stripes_secrets_are_read_from_secrets_manager_each_only_by_the_functions_that
             let actions = serde_yaml_ng::to_string(&statement["Action"]).unwrap();
             if actions.contains("secretsmanager:") {
                 assert_eq!(actions.trim(), "- secretsmanager:GetSecretValue", "{name:?} only reads");
-                let resource = serde_yaml_ng::to_string(&statement["Resource"]).unwrap();
-                readers.push((name.as_str().unwrap().to_owned(), resource.trim().to_owned()));
+                let resources = match &statement["Resource"] {
+                    serde_yaml_ng::Value::Sequence(many) => many.clone(),
+                    one => vec![one.clone()],
+                };
+                for resource in resources {
+                    let resource = serde_yaml_ng::to_string(&resource).unwrap();
+                    readers.push((name.as_str().unwrap().to_owned(), resource.trim().to_owned()));
+                }
             }
         }
     }
@@ -158,6 +164,8 @@ fn stripes_secrets_are_read_from_secrets_manager_each_only_by_the_functions_that
     let expected = [
         ("CancelOrderFunction", key.0, key.1),
         ("PaymentFailedFunction", key.0, key.1),
+        // Disputes name only the payment: the webhook asks Stripe which order it is for.
+        ("PaymentWebhookFunction", key.0, key.1),
         ("PaymentWebhookFunction", "!Ref StripeWebhookSecret", "STRIPE_WEBHOOK_SECRET_ARN"),
         ("ProcessBatchFunction", key.0, key.1),
         ("SetOrderStatusFunction", key.0, key.1),

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orders_shared::ports::ManualClock;
-use orders_tests::{assert_invariants, counters, emulators, eventually, service, sweep, timeline, Api, Setup};
+use orders_tests::{
+    assert_invariants, cents, counters, drain, emulators, eventually, pay_by_card, service, stripe_refunds, subscribe, sweep, timeline,
+    Api, Setup,
+};
 use serde_json::Value;
 
 fn provider_at(base: &str) -> StripeProvider {
@@ -282,5 +285,82 @@ async fn a_payment_whose_webhook_never_came_is_settled_by_the_sweeper_from_what_
         0,
         "once settled, out of the index"
     );
+    assert_invariants(&service).await;
+}
+
+/// A Stripe event of `kind` about `object`, as Stripe sends it.
+fn event_about(kind: &str, object: Value) -> Value {
+    serde_json::json!({"id": format!("evt_{}", uuid::Uuid::new_v4().simple()), "object": "event", "type": kind, "data": {"object": object}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_stripe_reports_failed_is_on_the_order_and_a_dispute_marks_the_payment_disputed() {
+    let service = service(Setup::default()).await;
+    let subscriber = subscribe(&service).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 2)]).await;
+    let payment = pay_by_card(&service, &id, &total).await;
+    assert_eq!(alice.cancel(&id).await.body["payment_status"], "REFUNDED");
+    let refunded = eventually(Duration::from_secs(20), || async {
+        let order = alice.order(&id).await.body;
+        (order["refunds"][0]["status"] == "COMPLETED").then_some(order)
+    })
+    .await;
+    let at_stripe = stripe_refunds(&service, &refunded).await;
+    assert_eq!(at_stripe.len(), 1, "{at_stripe:?}");
+    let stripe = Api::anonymous(&service);
+    let refund = |status: &str| {
+        event_about(
+            "refund.updated",
+            serde_json::json!({"id": at_stripe[0].id, "object": "refund", "amount": at_stripe[0].amount, "currency": "usd",
+                               "status": status, "failure_reason": "expired_or_canceled_card", "payment_intent": payment,
+                               "metadata": {"refund_id": at_stripe[0].key, "shop": service.config.shop_id}}),
+        )
+    };
+    // The bank could not pay it back: the order says so, in its refund and its timeline.
+    let failed = stripe.webhook(&refund("failed"), None).await;
+    assert_eq!(failed.body["outcome"], "refund_progress", "{failed:?}");
+    let order = &failed.body["order"];
+    assert_eq!(order["refunds"][0]["provider_status"], "FAILED");
+    let note = order["status_history"].as_array().unwrap().last().unwrap()["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        note.starts_with("REFUND_FAILED cancellation") && note.ends_with("expired_or_canceled_card"),
+        "{note}"
+    );
+    // A pending report that comes late changes nothing.
+    assert_eq!(stripe.webhook(&refund("pending"), None).await.body["outcome"], "unchanged");
+
+    // The customer disputes the payment with their bank; Stripe names only the payment.
+    let dispute = event_about(
+        "charge.dispute.created",
+        serde_json::json!({"id": "dp_1", "object": "dispute", "amount": cents(&total), "currency": "usd", "charge": "ch_1",
+                           "payment_intent": payment, "reason": "fraudulent", "status": "needs_response"}),
+    );
+    let disputed = stripe.webhook(&dispute, None).await;
+    assert_eq!(disputed.body["outcome"], "disputed", "{disputed:?}");
+    assert_eq!(disputed.body["order"]["payment_status"], "DISPUTED");
+    assert_eq!(disputed.body["order"]["disputes"][0]["reason"], "fraudulent");
+    assert_eq!(stripe.webhook(&dispute, None).await.body["outcome"], "duplicate");
+    let again = event_about("charge.dispute.created", dispute["data"]["object"].clone());
+    assert_eq!(
+        stripe.webhook(&again, None).await.body["outcome"],
+        "unchanged",
+        "one dispute, recorded once"
+    );
+    let events = eventually(Duration::from_secs(15), || async {
+        let names: Vec<String> = drain(&service, &subscriber)
+            .await
+            .iter()
+            .filter_map(|event| event["detail-type"].as_str().map(str::to_owned))
+            .collect();
+        names.contains(&"OrderDisputed".to_owned()).then_some(names)
+    })
+    .await;
+    assert!(events.contains(&"OrderDisputed".to_owned()), "{events:?}");
     assert_invariants(&service).await;
 }

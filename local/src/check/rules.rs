@@ -197,7 +197,7 @@ fn parts_cover_lines(order: &Order) -> bool {
 fn payment_problem(order: &Order) -> Option<String> {
     let paid_status = matches!(
         order.payment_status,
-        PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded
+        PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded | PaymentStatus::Disputed
     );
     match &order.payment {
         Some(payment) if payment.amount != order.totals.total => {
@@ -264,7 +264,9 @@ fn money_back_problems(order: &Order) -> Vec<String> {
         (true, r) if r == paid => Some(PaymentStatus::Refunded),
         (true, _) => Some(PaymentStatus::PartiallyRefunded),
     };
-    if expected.is_some_and(|expected| expected != order.payment_status) {
+    // A dispute stands for whatever the refunds say until the bank decides.
+    let disputed = order.payment_status == PaymentStatus::Disputed && !order.disputes.is_empty();
+    if expected.is_some_and(|expected| expected != order.payment_status) && !disputed {
         problems.push(format!(
             "refunded {refunded} of {paid} but payment_status is {:?}",
             order.payment_status
@@ -436,6 +438,7 @@ mod tests {
             actor: Actor::system("t"),
             status: orders_shared::domain::order::RefundStatus::Completed,
             provider_reference: None,
+            provider_status: None,
             created_at: now,
             completed_at: Some(now),
         });

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Money, PaymentReference};
+use crate::domain::{Money, OrderId, PaymentReference};
 use crate::ports::{IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderIntent};
 
 #[derive(Debug, Clone)]
@@ -24,6 +24,10 @@ impl PaymentProvider for NoProvider {
     }
 
     async fn retrieve_intent(&self, _payment: &PaymentReference) -> Result<IntentState, ProviderError> {
+        Err(self.refuse())
+    }
+
+    async fn payment_order(&self, _payment: &PaymentReference) -> Result<Option<OrderId>, ProviderError> {
         Err(self.refuse())
     }
 

@@ -42,6 +42,8 @@ pub enum EventName {
     /// The customer's name, email, address and note were erased from the order (the note says
     /// why): systems holding a copy erase theirs.
     PersonalDataErased,
+    /// The customer disputed the payment with their bank (`amount`, the reason in `note`).
+    OrderDisputed,
 }
 
 impl EventName {
@@ -65,6 +67,7 @@ impl EventName {
             Self::PaymentCollected => "PaymentCollected",
             Self::LatePaymentRefunded => "LatePaymentRefunded",
             Self::PersonalDataErased => "PersonalDataErased",
+            Self::OrderDisputed => "OrderDisputed",
         }
     }
 
@@ -243,6 +246,18 @@ pub fn events_of(old: Option<&Order>, new: &Order) -> Vec<DomainEvent> {
         refunded.refund_id = Some(refund_id.clone());
         refunded.amount = Some(*amount);
         events.push(refunded);
+    }
+    let disputes_before = old.map_or(0, |old| old.disputes.len());
+    for dispute in new.disputes.iter().skip(disputes_before) {
+        let mut disputed = event(
+            EventName::OrderDisputed,
+            new.status,
+            Some(new.status),
+            Some(format!("{}: {}", dispute.dispute_id, dispute.reason)),
+            dispute.opened_at,
+        );
+        disputed.amount = Some(dispute.amount);
+        events.push(disputed);
     }
     if let (Some(old), Some(erased_at)) = (old, new.personal_data_erased_at) {
         if old.personal_data_erased_at.is_none() {

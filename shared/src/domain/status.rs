@@ -30,6 +30,8 @@ pub enum PaymentStatus {
     Failed,
     Refunded,
     PartiallyRefunded,
+    /// The customer disputed the payment with their bank; the bank decides.
+    Disputed,
 }
 
 impl OrderStatus {

@@ -161,7 +161,9 @@ pub async fn payment_webhook(app: &App, request: Request) -> HttpResult {
     tracing::info!(event = %report.event_id, kind = %report.kind, outcome = applied.outcome(), "provider event");
     let mut answer = json!({"event_id": report.event_id, "type": report.kind, "outcome": applied.outcome()});
     match applied {
-        Applied::Paid(order) | Applied::AttemptClosed(order) => answer["order"] = json!(order),
+        Applied::Paid(order) | Applied::AttemptClosed(order) | Applied::RefundProgress(order) | Applied::Disputed(order) => {
+            answer["order"] = json!(order)
+        }
         Applied::RefundDue { order, reason } => {
             answer["order_id"] = json!(order);
             answer["reason"] = json!(reason);

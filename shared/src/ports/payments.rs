@@ -1,6 +1,6 @@
 //! The payment provider.
 
-use crate::domain::order::PaymentMethod;
+use crate::domain::order::{PaymentMethod, ProviderRefundStatus};
 use crate::domain::Money;
 use crate::domain::OrderId;
 use crate::domain::PaymentReference;
@@ -55,6 +55,10 @@ pub trait PaymentProvider: Send + Sync {
     /// Where the intent stands at the provider: the sweeper settles an order whose webhook never
     /// came from it.
     async fn retrieve_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError>;
+
+    /// The order of this deployment the payment is for, as the provider keeps it (disputes name
+    /// only the payment); `None` for a payment of another deployment or none of ours.
+    async fn payment_order(&self, payment: &PaymentReference) -> Result<Option<OrderId>, ProviderError>;
 
     /// Cancels the intent, so that no card can pay it any more. When it took the money, or is
     /// taking it, it cannot be cancelled: that is answered instead.
@@ -121,6 +125,21 @@ pub enum ProviderEvent {
     },
     /// The payment was cancelled at the provider.
     PaymentCancelled { order: OrderId, payment: PaymentReference },
+    /// A refund's own progress: `key` is what the service asked for it with
+    /// (`<order id>:<refund id>`), `reference` the provider's id of it.
+    RefundUpdated {
+        key: String,
+        reference: String,
+        status: ProviderRefundStatus,
+        reason: String,
+    },
+    /// The customer disputed the payment with their bank.
+    Disputed {
+        payment: PaymentReference,
+        dispute: String,
+        amount: Money,
+        reason: String,
+    },
     /// An event this service does not act on (another type, or a payment not of this shop).
     Ignored,
 }
@@ -130,7 +149,8 @@ impl ProviderEvent {
     pub fn order(&self) -> Option<OrderId> {
         match self {
             Self::PaymentSucceeded { order, .. } | Self::PaymentFailed { order, .. } | Self::PaymentCancelled { order, .. } => Some(*order),
-            Self::Ignored => None,
+            Self::RefundUpdated { key, .. } => key.split(':').next().and_then(|id| OrderId::parse(id).ok()),
+            Self::Disputed { .. } | Self::Ignored => None,
         }
     }
 }

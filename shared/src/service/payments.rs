@@ -3,9 +3,9 @@
 //! and it goes to fulfilment unpaid). Asking again answers what the first request started.
 //! And what the provider's webhook reports, applied once per event.
 
-use crate::domain::order::{AttemptEnd, PaymentIntent, PaymentMethod, StartDecision, StartRefusal};
+use crate::domain::order::{AttemptEnd, Dispute, PaymentIntent, PaymentMethod, ProviderRefundStatus, StartDecision, StartRefusal};
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
-use crate::domain::{Money, Payment, PaymentReference, PaymentRefusal};
+use crate::domain::{Money, Payment, PaymentReference, PaymentRefusal, RefundId};
 use crate::ports::{
     IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderEvent, ProviderEventLog, ProviderReport, StockChange,
 };
@@ -148,6 +148,10 @@ pub enum Applied {
     RefundDue { order: OrderId, reason: String },
     /// The attempt is closed; the order stays payable.
     AttemptClosed(Order),
+    /// A refund's progress at the provider is recorded on the order.
+    RefundProgress(Order),
+    /// The payment's dispute is recorded on the order.
+    Disputed(Order),
     /// Nothing to change (a failure reported after the payment, say).
     Unchanged,
     /// An event this service does not act on.
@@ -162,6 +166,8 @@ impl Applied {
             Self::Paid(_) => "paid",
             Self::RefundDue { .. } => "refund_due",
             Self::AttemptClosed(_) => "attempt_closed",
+            Self::RefundProgress(_) => "refund_progress",
+            Self::Disputed(_) => "disputed",
             Self::Unchanged => "unchanged",
             Self::Ignored => "ignored",
             Self::Duplicate => "duplicate",
@@ -194,6 +200,26 @@ pub async fn apply_report(reports: ProviderReports<'_>, report: &ProviderReport,
         }
         ProviderEvent::PaymentCancelled { order, payment } => {
             close_attempt(reports.changes, *order, payment, AttemptEnd::Cancelled, actor).await?
+        }
+        ProviderEvent::RefundUpdated {
+            key,
+            reference,
+            status,
+            reason,
+        } => record_refund_progress(reports.changes, key, reference, *status, reason, actor).await?,
+        ProviderEvent::Disputed {
+            payment,
+            dispute,
+            amount,
+            reason,
+        } => {
+            let dispute = Dispute {
+                dispute_id: dispute.clone(),
+                amount: *amount,
+                reason: reason.clone(),
+                opened_at: reports.changes.clock.now(),
+            };
+            record_dispute(reports.changes, payment, dispute, actor).await?
         }
         ProviderEvent::Ignored => return Ok(Applied::Ignored),
     };
@@ -282,6 +308,58 @@ async fn keep_for_refund(
     Ok(Applied::RefundDue { order: id, reason })
 }
 
+/// A refund's own progress at the provider, on the order's refund it pays back. A FAILED
+/// refund (the money did not reach the customer) is logged, counted and alarmed: the shop pays
+/// that customer back another way. A late payment's refund is only logged.
+async fn record_refund_progress(
+    changes: OrderChanges<'_>,
+    key: &str,
+    reference: &str,
+    status: ProviderRefundStatus,
+    reason: &str,
+    actor: &Actor,
+) -> Result<Applied, ActionError> {
+    let refund = key
+        .split_once(':')
+        .and_then(|(order, refund)| Some((OrderId::parse(order).ok()?, RefundId::parse(refund).ok()?)));
+    let Some((id, refund)) = refund else {
+        tracing::warn!(%key, %reference, ?status, "a refund of no order refund (a late payment's): progress only logged");
+        return Ok(Applied::Unchanged);
+    };
+    let changed = amend(changes, id, |order, now| {
+        order.record_refund_progress(&refund, reference, status, reason, actor, now)
+    })
+    .await?;
+    let Some(order) = changed else {
+        return Ok(Applied::Unchanged);
+    };
+    if status == ProviderRefundStatus::Failed {
+        tracing::error!(order_id = %id, %refund, %reference, %reason, "a refund failed at the provider: the customer was not paid back");
+        crate::metrics::count("RefundsFailed", 1, &[]);
+    }
+    Ok(Applied::RefundProgress(order))
+}
+
+/// The customer disputed the payment with their bank: the order says so (`payment_status`
+/// DISPUTED, an `OrderDisputed` event), counted and alarmed, for the shop has days to answer.
+async fn record_dispute(
+    changes: OrderChanges<'_>,
+    payment: &PaymentReference,
+    dispute: Dispute,
+    actor: &Actor,
+) -> Result<Applied, ActionError> {
+    let Some(id) = changes.provider.payment_order(payment).await.map_err(ActionError::Provider)? else {
+        return Ok(Applied::Unchanged);
+    };
+    let disputed = amend(changes, id, |order, now| order.dispute(payment, dispute.clone(), actor, now)).await?;
+    let Some(order) = disputed else {
+        return Ok(Applied::Unchanged);
+    };
+    tracing::error!(order_id = %id, dispute = %dispute.dispute_id, reason = %dispute.reason, amount = %dispute.amount, "payment disputed");
+    crate::metrics::count("PaymentsDisputed", 1, &[]);
+    Ok(Applied::Disputed(order))
+}
+
 /// The provider will not take the money on this intent: the order stays payable (another card
 /// starts the next attempt) until its deadline.
 async fn close_attempt(
@@ -291,17 +369,28 @@ async fn close_attempt(
     end: AttemptEnd,
     actor: &Actor,
 ) -> Result<Applied, ActionError> {
-    let end = &end;
+    let closed = amend(changes, id, |order, now| order.close_payment_attempt(payment, &end, actor, now)).await?;
+    Ok(closed.map_or(Applied::Unchanged, Applied::AttemptClosed))
+}
+
+/// Reads the order, applies `change` (which says whether it changed anything) and writes it
+/// conditioned on what was read, again on a lost race; `None` when there is no such order or
+/// nothing changed.
+async fn amend<F>(changes: OrderChanges<'_>, id: OrderId, change: F) -> Result<Option<Order>, ActionError>
+where
+    F: Fn(&mut Order, chrono::DateTime<chrono::Utc>) -> bool,
+{
+    let change = &change;
     until_written(move || async move {
         let mut order = match load(changes.orders, id, Access::Anyone).await {
-            Err(ActionError::NotFound) => return Ok(Some(Applied::Unchanged)),
+            Err(ActionError::NotFound) => return Ok::<_, ActionError>(Some(None)),
             loaded => loaded?,
         };
-        if !order.close_payment_attempt(payment, end, actor, changes.clock.now()) {
-            return Ok(Some(Applied::Unchanged));
+        if !change(&mut order, changes.clock.now()) {
+            return Ok(Some(None));
         }
-        let written = write(changes, &mut order, OrderStatus::PendingPayment, StockChange::None).await?;
-        Ok(written.then(Applied::AttemptClosed(order)))
+        let expected = order.status;
+        Ok(write(changes, &mut order, expected, StockChange::None).await?.then(Some(order)))
     })
     .await
 }

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use crate::domain::order::ProviderRefundStatus;
 use crate::domain::{Money, OrderId, PaymentReference};
 use crate::ports::{IntentState, ProviderError, ProviderEvent, ProviderReport};
 
@@ -32,6 +33,66 @@ struct Metadata {
     order_id: Option<String>,
     #[serde(default)]
     shop: Option<String>,
+    /// On a refund: the key the service asked for it with.
+    #[serde(default)]
+    refund_id: Option<String>,
+}
+
+/// A refund, as much of it as the service reads.
+#[derive(Debug, Deserialize)]
+struct Refund {
+    id: String,
+    status: String,
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+impl Refund {
+    /// Its progress, for a refund this deployment asked for.
+    fn progress(&self, shop: &str) -> ProviderEvent {
+        let ours = self.metadata.shop.as_deref() == Some(shop);
+        let (Some(key), true) = (self.metadata.refund_id.clone(), ours) else {
+            return ProviderEvent::Ignored;
+        };
+        let status = match self.status.as_str() {
+            "succeeded" => ProviderRefundStatus::Completed,
+            "failed" | "canceled" => ProviderRefundStatus::Failed,
+            _ => ProviderRefundStatus::Pending,
+        };
+        ProviderEvent::RefundUpdated {
+            key,
+            reference: self.id.clone(),
+            status,
+            reason: self.failure_reason.clone().unwrap_or_else(|| self.status.clone()),
+        }
+    }
+}
+
+/// A charge's refunds, newest first, as `charge.refunded` carries them (when it does).
+#[derive(Debug, Default, Deserialize)]
+struct ChargeRefunds {
+    #[serde(default)]
+    refunds: Option<RefundPage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RefundPage {
+    #[serde(default)]
+    data: Vec<Refund>,
+}
+
+/// A dispute (chargeback), as much of it as the service reads.
+#[derive(Debug, Deserialize)]
+struct Dispute {
+    id: String,
+    amount: u64,
+    currency: String,
+    #[serde(default)]
+    payment_intent: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// Stripe's error object: what an API call answers with its failure, and an intent's
@@ -134,7 +195,10 @@ impl Intent {
 /// Reads a verified webhook body, for the deployment `shop`.
 pub fn read_event(body: &[u8], shop: &str) -> Result<ProviderReport, EventError> {
     let event: Event = serde_json::from_slice(body).map_err(|err| EventError::Malformed(err.to_string()))?;
-    let intent = || serde_json::from_value::<Intent>(event.data.object.clone()).map_err(|err| EventError::Malformed(err.to_string()));
+    fn read<T: serde::de::DeserializeOwned>(object: &serde_json::Value) -> Result<T, EventError> {
+        serde_json::from_value(object.clone()).map_err(|err| EventError::Malformed(err.to_string()))
+    }
+    let intent = || read::<Intent>(&event.data.object);
     let read = match event.kind.as_str() {
         "payment_intent.succeeded" => {
             let intent = intent()?;
@@ -167,6 +231,30 @@ pub fn read_event(body: &[u8], shop: &str) -> Result<ProviderReport, EventError>
                 Some(order) => ProviderEvent::PaymentCancelled {
                     order,
                     payment: intent.reference()?,
+                },
+                None => ProviderEvent::Ignored,
+            }
+        }
+        "refund.created" | "refund.updated" | "refund.failed" => {
+            let refund: Refund = read(&event.data.object)?;
+            refund.progress(shop)
+        }
+        "charge.refunded" => {
+            let charge: ChargeRefunds = read(&event.data.object)?;
+            charge
+                .refunds
+                .and_then(|page| page.data.into_iter().next())
+                .map_or(ProviderEvent::Ignored, |refund| refund.progress(shop))
+        }
+        "charge.dispute.created" => {
+            let dispute: Dispute = read(&event.data.object)?;
+            match dispute.payment_intent.as_deref() {
+                Some(payment) => ProviderEvent::Disputed {
+                    payment: PaymentReference::parse(payment).map_err(|err| EventError::Malformed(format!("payment_intent: {err}")))?,
+                    amount: Money::from_minor_units_of(dispute.amount, &dispute.currency.to_ascii_uppercase())
+                        .ok_or_else(|| EventError::Malformed("the dispute's amount is not one of its currency".into()))?,
+                    reason: dispute.reason.unwrap_or_else(|| "unknown".to_owned()),
+                    dispute: dispute.id,
                 },
                 None => ProviderEvent::Ignored,
             }
@@ -232,6 +320,50 @@ mod tests {
                 order,
                 payment: PaymentReference::parse("pi_1").unwrap(),
                 reason: "card_declined/insufficient_funds: Your card has insufficient funds.".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_refunds_progress_and_a_dispute_are_read_and_another_shops_refund_is_ignored() {
+        let order = OrderId::new();
+        let refund = json!({"id": "re_1", "object": "refund", "amount": 500, "currency": "usd", "status": "failed",
+                            "failure_reason": "expired_or_canceled_card",
+                            "metadata": {"refund_id": format!("{order}:r-1"), "shop": "shop-a"}});
+        let read = read_event(&event("refund.updated", refund.clone()), "shop-a").unwrap();
+        assert_eq!(
+            read.event,
+            ProviderEvent::RefundUpdated {
+                key: format!("{order}:r-1"),
+                reference: "re_1".into(),
+                status: ProviderRefundStatus::Failed,
+                reason: "expired_or_canceled_card".into(),
+            }
+        );
+        assert_eq!(read.event.order(), Some(order));
+        assert_eq!(
+            read_event(&event("refund.updated", refund.clone()), "shop-b").unwrap().event,
+            ProviderEvent::Ignored
+        );
+        let charge = json!({"id": "ch_1", "object": "charge", "refunds": {"data": [refund]}});
+        assert!(matches!(
+            read_event(&event("charge.refunded", charge), "shop-a").unwrap().event,
+            ProviderEvent::RefundUpdated { .. }
+        ));
+        let bare_charge = json!({"id": "ch_1", "object": "charge"});
+        assert_eq!(
+            read_event(&event("charge.refunded", bare_charge), "shop-a").unwrap().event,
+            ProviderEvent::Ignored
+        );
+        let dispute = json!({"id": "dp_1", "object": "dispute", "amount": 1999, "currency": "usd", "charge": "ch_1",
+                             "payment_intent": "pi_1", "reason": "fraudulent", "status": "needs_response"});
+        assert_eq!(
+            read_event(&event("charge.dispute.created", dispute), "shop-a").unwrap().event,
+            ProviderEvent::Disputed {
+                payment: PaymentReference::parse("pi_1").unwrap(),
+                dispute: "dp_1".into(),
+                amount: Money::parse("19.99").unwrap(),
+                reason: "fraudulent".into(),
             }
         );
     }

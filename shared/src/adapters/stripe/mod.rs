@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::domain::order::PaymentMethod;
-use crate::domain::{Money, PaymentReference};
+use crate::domain::{Money, OrderId, PaymentReference};
 use crate::ports::{IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderIntent};
 
 use events::{Intent, StripeError};
@@ -95,6 +95,11 @@ impl StripeProvider {
             .post(format!("{}{path}", self.base))
             .header("Idempotency-Key", idempotency_key)
             .form(form)
+    }
+
+    async fn intent(&self, payment: &PaymentReference) -> Result<Intent, ProviderError> {
+        self.call(self.http.get(format!("{}/v1/payment_intents/{payment}", self.base)))
+            .await
     }
 
     /// The refund made on `payment` with `key` before (a crash between Stripe's answer and our
@@ -190,10 +195,11 @@ impl PaymentProvider for StripeProvider {
     }
 
     async fn retrieve_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError> {
-        let intent: Intent = self
-            .call(self.http.get(format!("{}/v1/payment_intents/{payment}", self.base)))
-            .await?;
-        intent.state()
+        self.intent(payment).await?.state()
+    }
+
+    async fn payment_order(&self, payment: &PaymentReference) -> Result<Option<OrderId>, ProviderError> {
+        Ok(self.intent(payment).await?.order(&self.shop))
     }
 
     async fn cancel_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError> {
@@ -227,6 +233,7 @@ impl PaymentProvider for StripeProvider {
             ("payment_intent", payment.as_str().to_owned()),
             ("amount", minor_units(amount, currency)?),
             ("metadata[refund_id]", idempotency_key.to_owned()),
+            ("metadata[shop]", self.shop.clone()),
         ];
         let refund: Refund = self.call(self.post("/v1/refunds", &form, idempotency_key)).await?;
         Ok(refund.id)

@@ -99,6 +99,9 @@ pub struct Order {
     pub refunded_total: Money,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refunds: Vec<Refund>,
+    /// Disputes of the payment with the customer's bank.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<Dispute>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub returns: Vec<ReturnRequest>,
     pub created_at: DateTime<Utc>,
@@ -188,6 +191,7 @@ impl Order {
             seller_parts: Vec::new(),
             refunded_total: Money::ZERO,
             refunds: Vec::new(),
+            disputes: Vec::new(),
             returns: Vec::new(),
             created_at: now,
             updated_at: now,

@@ -57,6 +57,16 @@ impl RefundDue {
     }
 }
 
+/// A customer's dispute of the payment with their bank (a chargeback), as the provider reported
+/// it: the money is held until the bank decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispute {
+    pub dispute_id: String,
+    pub amount: Money,
+    pub reason: String,
+    pub opened_at: DateTime<Utc>,
+}
+
 /// What a payment confirmation does to an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentDecision {
@@ -279,6 +289,20 @@ impl Order {
             .as_ref()
             .filter(|intent| intent.closed_at.is_none())
             .map(|intent| &intent.payment_id)
+    }
+
+    /// Records a dispute of the order's payment: `payment_status` DISPUTED and a timeline note;
+    /// `false` for a payment that is not the order's, or a dispute recorded before.
+    pub fn dispute(&mut self, payment: &PaymentReference, dispute: Dispute, actor: &Actor, now: DateTime<Utc>) -> bool {
+        let ours = self.payment.as_ref().is_some_and(|paid| &paid.reference == payment);
+        if !ours || self.disputes.iter().any(|known| known.dispute_id == dispute.dispute_id) {
+            return false;
+        }
+        let note = format!("PAYMENT_DISPUTED {}: {} ({})", dispute.dispute_id, dispute.reason, dispute.amount);
+        self.payment_status = PaymentStatus::Disputed;
+        self.disputes.push(dispute);
+        self.note(actor, note, now);
+        true
     }
 
     /// Closes the attempt of `payment` with the provider's reason, in the timeline; `false`

@@ -58,9 +58,22 @@ pub struct Refund {
     /// The provider's reference for the refund, once paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_reference: Option<String>,
+    /// What the provider last reported of the refund itself: PENDING while the banks move it,
+    /// COMPLETED, or FAILED (the money did not reach the customer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_status: Option<ProviderRefundStatus>,
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A refund's own progress at the provider, as its events report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProviderRefundStatus {
+    Pending,
+    Completed,
+    Failed,
 }
 
 /// What an admin asks to refund.
@@ -313,6 +326,7 @@ impl Order {
                 RefundStatus::Pending
             },
             provider_reference: None,
+            provider_status: None,
             created_at: now,
             completed_at: (amount == Money::ZERO).then_some(now),
         });
@@ -331,6 +345,37 @@ impl Order {
             }
             _ => false,
         }
+    }
+
+    /// Records what the provider reports of a refund's own progress; `true` when it changed.
+    /// Events come in any order: a refund reported COMPLETED or FAILED is not PENDING again. A
+    /// FAILED one is noted in the timeline, for the money did not reach the customer.
+    pub fn record_refund_progress(
+        &mut self,
+        id: &RefundId,
+        reference: &str,
+        status: ProviderRefundStatus,
+        reason: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Some(refund) = self.refunds.iter_mut().find(|refund| &refund.refund_id == id) else {
+            return false;
+        };
+        let settled = matches!(
+            refund.provider_status,
+            Some(ProviderRefundStatus::Completed | ProviderRefundStatus::Failed)
+        );
+        if refund.provider_status == Some(status) || (status == ProviderRefundStatus::Pending && settled) {
+            return false;
+        }
+        refund.provider_status = Some(status);
+        refund.provider_reference.get_or_insert_with(|| reference.to_owned());
+        self.updated_at = now;
+        if status == ProviderRefundStatus::Failed {
+            self.note(actor, format!("REFUND_FAILED {id} ({reference}): {reason}"), now);
+        }
+        true
     }
 
     /// Refunds still to be paid back by the provider.
