@@ -76,6 +76,8 @@ pub struct Config {
     /// This deployment's name, in the metadata of every payment it starts: events about the
     /// payments of another deployment on the same Stripe account are not its own.
     pub shop_id: String,
+    /// The Stripe publishable key (`pk_...`) the pages hand Stripe.js; none: no card form.
+    pub stripe_publishable_key: Option<String>,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
     #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
@@ -190,6 +192,13 @@ impl Config {
             ));
         }
         let shop_id = required("SHOP_ID")?;
+        let stripe_publishable_key = lookup("STRIPE_PUBLISHABLE_KEY").filter(|key| !key.is_empty());
+        if stripe_publishable_key.as_deref().is_some_and(|key| !is_publishable_key(key)) {
+            return Err(invalid(
+                "STRIPE_PUBLISHABLE_KEY",
+                "must be a Stripe publishable key: pk_test_ or pk_live_ and at least 8 letters or digits",
+            ));
+        }
         #[cfg(feature = "chaos")]
         let faults = match lookup("ORDERS_FAULTS").filter(|spec| !spec.trim().is_empty()) {
             Some(spec) => Some(FaultPlan::parse(&spec).map_err(|err| invalid("ORDERS_FAULTS", &err.to_string()))?),
@@ -224,6 +233,7 @@ impl Config {
             stripe_key_id: secret_id(STRIPE_KEY_ARN),
             stripe_api_base,
             shop_id,
+            stripe_publishable_key,
             #[cfg(feature = "chaos")]
             call_log: lookup("ORDERS_CALL_LOG")
                 .filter(|path| !path.is_empty())
@@ -232,6 +242,12 @@ impl Config {
             faults,
         })
     }
+}
+
+/// `pk_test_...` or `pk_live_...`, as the template's `StripePublishableKey` allows.
+fn is_publishable_key(key: &str) -> bool {
+    let rest = key.strip_prefix("pk_test_").or_else(|| key.strip_prefix("pk_live_"));
+    rest.is_some_and(|rest| rest.len() >= 8 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]
@@ -272,6 +288,25 @@ mod tests {
         }
         let no_shop: Vec<_> = BASE.iter().copied().filter(|(name, _)| *name != "SHOP_ID").collect();
         assert!(Config::from_lookup(lookup(&no_shop)).is_err());
+    }
+
+    #[test]
+    fn the_pages_take_only_a_publishable_key_never_a_secret_one() {
+        let with = |key: &str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("STRIPE_PUBLISHABLE_KEY", key));
+            Config::from_lookup(lookup(&pairs)).map(|config| config.stripe_publishable_key)
+        };
+        assert_eq!(with("").unwrap(), None);
+        assert_eq!(with("pk_live_51Abcdefgh").unwrap().as_deref(), Some("pk_live_51Abcdefgh"));
+        for refused in [
+            "sk_test_51Abcdefgh",
+            "pk_test_short",
+            "pk_test_51Abc\"><script>",
+            "rk_live_51Abcdefgh",
+        ] {
+            assert!(with(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]

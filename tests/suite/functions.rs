@@ -266,6 +266,9 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         "x@localhost",
         "a b@c.de",
         "@c.de",
+        "pk_test_51Abcdefgh",
+        "pk_live_x",
+        "sk_test_51Abcdefgh",
     ];
     let mut checked = 0;
     for (variable, value) in &template.environment {
@@ -304,7 +307,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         }
         checked += 1;
     }
-    assert_eq!(checked, 7, "every parameter the functions read is checked");
+    assert_eq!(checked, 8, "every parameter the functions read is checked");
 }
 
 #[test]

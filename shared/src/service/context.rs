@@ -64,6 +64,8 @@ pub struct App {
     pub stuck_after: chrono::Duration,
     /// This deployment's name at the payment provider (in every payment's metadata).
     pub shop_id: String,
+    /// What the pages hand Stripe.js (`pk_...`); none: they have no card form.
+    pub stripe_publishable_key: Option<String>,
     /// The payment provider's webhook key (the webhook function only).
     pub webhook_secret: Option<crate::http::webhook::WebhookSecret>,
     /// Crash points (tests and chaos runs only).
