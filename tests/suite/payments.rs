@@ -271,8 +271,10 @@ async fn the_providers_signed_webhook_pays_once_and_a_replay_changes_nothing() {
     let event = provider.stripe_event("payment_intent.succeeded", &id, "pi_123", &total);
     let paid = provider.webhook(&event, None).await;
     assert_eq!((paid.status, &paid.body["outcome"]), (StatusCode::OK, &json!("paid")), "{paid:?}");
-    assert_eq!(paid.body["order"]["status"], "PAID");
-    let last = paid.body["order"]["status_history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(paid.body["order_status"], "PAID");
+    assert!(paid.body.get("order").is_none(), "no personal data in Stripe's delivery log");
+    let paid_order = alice.order(&id).await.body;
+    let last = paid_order["status_history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["actor"], "system:payment-provider");
     // Stripe delivers an event again until it is answered: once applied, it is known by its id.
     let replayed = provider.webhook(&event, None).await;
@@ -281,18 +283,15 @@ async fn the_providers_signed_webhook_pays_once_and_a_replay_changes_nothing() {
     let again = provider.pay(&id, "pi_123", &total).await;
     assert_eq!(again.body["outcome"], "paid");
     assert_eq!(
-        timeline(&again.body["order"]),
-        timeline(&paid.body["order"]),
+        timeline(&alice.order(&id).await.body),
+        timeline(&paid_order),
         "nothing happened twice"
     );
     // A failure reported after the payment, as Stripe may deliver out of order, changes nothing.
     let failed_late = provider.stripe_event("payment_intent.payment_failed", &id, "pi_123", &total);
     assert_eq!(provider.webhook(&failed_late, None).await.body["outcome"], "unchanged");
     let order = alice.order(&id).await.body;
-    assert_eq!(
-        (timeline(&order), &order["status"]),
-        (timeline(&paid.body["order"]), &json!("PAID"))
-    );
+    assert_eq!((timeline(&order), &order["status"]), (timeline(&paid_order), &json!("PAID")));
     assert_eq!(counters(&admin.product("mug").await), (8, 8, 0));
     assert_invariants(&service).await;
 }
@@ -385,8 +384,8 @@ async fn a_declined_card_leaves_the_order_payable_and_money_in_another_currency_
         (StatusCode::OK, &json!("attempt_closed")),
         "{failed:?}"
     );
-    assert_eq!(failed.body["order"]["status"], "PENDING_PAYMENT");
-    let note = failed.body["order"]["status_history"].as_array().unwrap().last().unwrap()["note"].clone();
+    assert_eq!(failed.body["order_status"], "PENDING_PAYMENT");
+    let note = alice.order(&id).await.body["status_history"].as_array().unwrap().last().unwrap()["note"].clone();
     assert_eq!(
         note,
         format!("PAYMENT_FAILED {first}: card_declined/generic_decline: Your card was declined.")
@@ -399,7 +398,7 @@ async fn a_declined_card_leaves_the_order_payable_and_money_in_another_currency_
     assert_ne!(second, first, "a new attempt is a new intent");
     assert_eq!(start().await.body["payment_id"], second.as_str(), "and asking again answers it");
     let paid = provider.pay(&id, &second, &total).await;
-    assert_eq!(paid.body["order"]["status"], "PAID", "{paid:?}");
+    assert_eq!(paid.body["order_status"], "PAID", "{paid:?}");
     assert_eq!(counters(&admin.product("mug").await), (7, 7, 0));
     assert_invariants(&service).await;
 }
@@ -473,4 +472,49 @@ async fn money_reported_for_an_order_the_shop_does_not_have_is_kept_on_record_on
         kept[0].contains("pi_stray") && kept[0].contains("12.00") && kept[0].contains(unknown),
         "{kept:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn money_a_declined_attempt_takes_after_cash_on_delivery_was_chosen_is_kept_to_be_paid_back() {
+    let service = service(Setup::driven_by_hand()).await;
+    Api::admin(&service).put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
+    let first = alice.start_online_payment(&id).await;
+    let stripe = Api::anonymous(&service);
+    let declined = stripe.stripe_event("payment_intent.payment_failed", &id, &first, &total);
+    assert_eq!(stripe.webhook(&declined, None).await.body["outcome"], "attempt_closed");
+    // Cash on delivery after the declined card: the declined attempt's intent is cancelled.
+    let cod = alice
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/payment"),
+            Some(json!({"method": "cod"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (cod.status, &cod.body["order_status"]),
+        (StatusCode::CREATED, &json!("PROCESSING")),
+        "{cod:?}"
+    );
+    let held = reqwest::Client::new()
+        .get(format!("{}/v1/payment_intents/{first}", service.stripe))
+        .bearer_auth(orders_local::stripe_cards::LOCAL_SECRET_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(held["status"], "canceled");
+    // Had its checkout taken the money anyway, it is kept to be paid back, never lost.
+    let taken = stripe.pay(&id, &first, &total).await;
+    assert_eq!(taken.body["outcome"], "refund_due", "{taken:?}");
+    let order = alice.order(&id).await.body;
+    assert_eq!(
+        (order["status"].as_str(), order["refunds_due"].as_array().map(Vec::len)),
+        (Some("PROCESSING"), Some(1))
+    );
+    assert_invariants(&service).await;
 }

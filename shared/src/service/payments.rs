@@ -3,9 +3,11 @@
 //! and it goes to fulfilment unpaid). Asking again answers what the first request started.
 //! And what the provider's webhook reports, applied once per event.
 
-use crate::domain::order::{AttemptEnd, Dispute, PaymentIntent, PaymentMethod, ProviderRefundStatus, StartDecision, StartRefusal};
+use crate::domain::order::{
+    AttemptEnd, Dispute, PaymentIntent, PaymentMethod, ProviderRefundStatus, RefundDue, StartDecision, StartRefusal,
+};
 use crate::domain::{Actor, Order, OrderId, OrderStatus};
-use crate::domain::{Money, Payment, PaymentReference, PaymentRefusal, RefundId};
+use crate::domain::{Money, Payment, PaymentReference, RefundId};
 use crate::ports::{
     IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderEvent, ProviderEventLog, ProviderReport, StockChange,
 };
@@ -71,7 +73,11 @@ pub async fn start_payment(
     until_written(move || async move {
         let mut order = load(changes.orders, id, access).await?;
         let now = changes.clock.now();
-        let written = match order.judge_payment_start(method, start.cod_max_total)? {
+        let decision = order.judge_payment_start(method, start.cod_max_total)?;
+        if matches!(decision, StartDecision::CreateIntent | StartDecision::CashOnDelivery) {
+            retire_closed_attempt(start.provider, &order).await?;
+        }
+        let written = match decision {
             StartDecision::Existing(_) | StartDecision::CashOnDeliveryAccepted => return Ok(Some(Started { order, new: false })),
             StartDecision::CreateIntent => {
                 let amount = order.totals.total;
@@ -116,6 +122,19 @@ pub async fn start_payment(
         Ok(written.then(Started { order, new: true }))
     })
     .await
+}
+
+/// Before another attempt, the declined one's intent is cancelled at the provider, so that a
+/// checkout left open on it can no longer take money as well. When it took the money after all
+/// (or is taking it), no new attempt starts: its webhook pays the order.
+async fn retire_closed_attempt(provider: &dyn PaymentProvider, order: &Order) -> Result<(), StartError> {
+    let Some(closed) = order.payment_intent.as_ref().filter(|intent| intent.closed_at.is_some()) else {
+        return Ok(());
+    };
+    match provider.cancel_intent(&closed.payment_id).await.map_err(StartError::Provider)? {
+        IntentState::Open | IntentState::Cancelled => Ok(()),
+        IntentState::Processing | IntentState::Succeeded { .. } => Err(ActionError::PaymentProcessing.into()),
+    }
 }
 
 /// What applying the provider's events works with.
@@ -272,13 +291,12 @@ async fn take_payment(
     }
     match confirm_payment(changes, id, Access::Anyone, reference, received, actor).await {
         Ok(order) => Ok(Applied::Paid(order)),
-        // Recorded for the shop to pay back (an unknown order), or for the refund step (an
-        // order that can no longer be paid) by `confirm_payment` itself.
+        // Kept on record for the shop to pay back by `confirm_payment` itself.
         Err(ActionError::NotFound) => Ok(refund_due("no such order".to_owned())),
-        Err(ActionError::Payment(refusal @ PaymentRefusal::NotPayable { .. })) => Ok(refund_due(refusal.to_string())),
-        Err(ActionError::Payment(refusal @ (PaymentRefusal::AmountMismatch { .. } | PaymentRefusal::PaidWithOtherReference))) => {
-            keep_for_refund(changes, id, reference, received, refusal.to_string()).await
-        }
+        // Every other refusal keeps the money for the refund step, once per payment: an order
+        // that can no longer be paid, or one that goes on unpaid (cash on delivery chosen after a
+        // declined card whose checkout then took the money).
+        Err(ActionError::Payment(refusal)) => keep_for_refund(changes, id, reference, received, refusal.to_string()).await,
         Err(other) => Err(other),
     }
 }
@@ -319,11 +337,20 @@ async fn record_refund_progress(
     reason: &str,
     actor: &Actor,
 ) -> Result<Applied, ActionError> {
+    let failed = status == ProviderRefundStatus::Failed;
     let refund = key
         .split_once(':')
+        .filter(|(_, refund)| !refund.starts_with(RefundDue::KEY_INFIX))
         .and_then(|(order, refund)| Some((OrderId::parse(order).ok()?, RefundId::parse(refund).ok()?)));
     let Some((id, refund)) = refund else {
-        tracing::warn!(%key, %reference, ?status, "a refund of no order refund (a late payment's): progress only logged");
+        // A late payment's refund, kept beside the order: logged and, failed, counted and
+        // alarmed like any other.
+        if failed {
+            tracing::error!(%key, %reference, %reason, "a late payment's refund failed at the provider: the customer was not paid back");
+            crate::metrics::count("RefundsFailed", 1, &[]);
+        } else {
+            tracing::info!(%key, %reference, ?status, "a late payment's refund moved on at the provider");
+        }
         return Ok(Applied::Unchanged);
     };
     let changed = amend(changes, id, |order, now| {
@@ -333,14 +360,14 @@ async fn record_refund_progress(
     let Some(order) = changed else {
         return Ok(Applied::Unchanged);
     };
-    if status == ProviderRefundStatus::Failed {
+    if failed {
         tracing::error!(order_id = %id, %refund, %reference, %reason, "a refund failed at the provider: the customer was not paid back");
         crate::metrics::count("RefundsFailed", 1, &[]);
     }
     Ok(Applied::RefundProgress(order))
 }
 
-/// The customer disputed the payment with their bank: the order says so (`payment_status`
+/// The customer disputed the payment with their bank: the order says so when it is its payment (`payment_status`
 /// DISPUTED, an `OrderDisputed` event), counted and alarmed, for the shop has days to answer.
 async fn record_dispute(
     changes: OrderChanges<'_>,
@@ -348,16 +375,27 @@ async fn record_dispute(
     dispute: Dispute,
     actor: &Actor,
 ) -> Result<Applied, ActionError> {
-    let Some(id) = changes.provider.payment_order(payment).await.map_err(ActionError::Provider)? else {
-        return Ok(Applied::Unchanged);
+    let id = match changes.provider.payment_order(payment).await {
+        Ok(Some(id)) => id,
+        // Another deployment's payment, or none Stripe knows: nothing of ours to mark.
+        Ok(None) | Err(ProviderError::Refused(_)) => return Ok(Applied::Unchanged),
+        Err(unavailable) => return Err(ActionError::Provider(unavailable)),
     };
     let disputed = amend(changes, id, |order, now| order.dispute(payment, dispute.clone(), actor, now)).await?;
-    let Some(order) = disputed else {
-        return Ok(Applied::Unchanged);
-    };
-    tracing::error!(order_id = %id, dispute = %dispute.dispute_id, reason = %dispute.reason, amount = %dispute.amount, "payment disputed");
-    crate::metrics::count("PaymentsDisputed", 1, &[]);
-    Ok(Applied::Disputed(order))
+    // Counted and alarmed even when it is not the order's own payment that is disputed (a second
+    // charge kept to be paid back): the shop has days to answer either.
+    let known = disputed.is_none() && dispute_recorded(changes, id, &dispute.dispute_id).await?;
+    if !known {
+        tracing::error!(order_id = %id, %payment, dispute = %dispute.dispute_id, reason = %dispute.reason, amount = %dispute.amount, "payment disputed");
+        crate::metrics::count("PaymentsDisputed", 1, &[]);
+    }
+    Ok(disputed.map_or(Applied::Unchanged, Applied::Disputed))
+}
+
+/// Whether the order holds this dispute already (a second event about it).
+async fn dispute_recorded(changes: OrderChanges<'_>, id: OrderId, dispute: &str) -> Result<bool, ActionError> {
+    let order = changes.orders.get_order(id).await?;
+    Ok(order.is_some_and(|order| order.disputes.iter().any(|known| known.dispute_id == dispute)))
 }
 
 /// The provider will not take the money on this intent: the order stays payable (another card

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::order::PartItem;
+use crate::domain::order::{PartItem, PaymentMethod};
 use crate::domain::order::{Recorded, RefundRefusal, RefundRequest, ReturnRefusal};
 use crate::domain::{Actor, Order, OrderId, RefundId, ReturnId};
 use crate::ports::{PaymentProvider, ProviderError, StockChange};
@@ -202,7 +202,13 @@ pub async fn settle_refunds(step: RefundStep<'_>, id: OrderId) -> Result<usize, 
             return Err(SettleError::Crashed("refund.before_provider"));
         }
         let key = format!("{id}:{refund_id}");
-        let reference = provider.refund(&payment.reference, &key, amount, &order.currency).await?;
+        // Cash collected at the door goes back the way it came: the shop pays it, not Stripe.
+        let reference = if order.payment_method == Some(PaymentMethod::Cod) {
+            tracing::info!(%refund_id, %amount, "a cash-on-delivery refund: the shop pays it back in cash");
+            format!("cash:{refund_id}")
+        } else {
+            provider.refund(&payment.reference, &key, amount, &order.currency).await?
+        };
         if changes.crashes.crash_at("refund.after_provider") {
             return Err(SettleError::Crashed("refund.after_provider"));
         }

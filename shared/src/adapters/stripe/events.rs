@@ -192,50 +192,43 @@ impl Intent {
     }
 }
 
+/// What a `payment_intent.*` event says, for an intent of this deployment's.
+fn intent_event(kind: &str, intent: &Intent, shop: &str) -> Result<ProviderEvent, EventError> {
+    let Some(order) = intent.order(shop) else {
+        return Ok(ProviderEvent::Ignored);
+    };
+    let payment = intent.reference()?;
+    Ok(match kind {
+        "payment_intent.succeeded" => ProviderEvent::PaymentSucceeded {
+            order,
+            payment,
+            received: intent
+                .received()
+                .ok_or_else(|| EventError::Malformed("amount_received is not an amount of its currency".into()))?,
+            currency: intent.currency(),
+        },
+        "payment_intent.payment_failed" => ProviderEvent::PaymentFailed {
+            order,
+            payment,
+            reason: intent.failure(),
+        },
+        _ => ProviderEvent::PaymentCancelled { order, payment },
+    })
+}
+
 /// Reads a verified webhook body, for the deployment `shop`.
 pub fn read_event(body: &[u8], shop: &str) -> Result<ProviderReport, EventError> {
     let event: Event = serde_json::from_slice(body).map_err(|err| EventError::Malformed(err.to_string()))?;
     fn read<T: serde::de::DeserializeOwned>(object: &serde_json::Value) -> Result<T, EventError> {
         serde_json::from_value(object.clone()).map_err(|err| EventError::Malformed(err.to_string()))
     }
-    let intent = || read::<Intent>(&event.data.object);
     let read = match event.kind.as_str() {
-        "payment_intent.succeeded" => {
-            let intent = intent()?;
-            match intent.order(shop) {
-                Some(order) => ProviderEvent::PaymentSucceeded {
-                    order,
-                    payment: intent.reference()?,
-                    received: intent
-                        .received()
-                        .ok_or_else(|| EventError::Malformed("amount_received is not an amount of its currency".into()))?,
-                    currency: intent.currency(),
-                },
-                None => ProviderEvent::Ignored,
-            }
+        kind @ ("payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled") => {
+            intent_event(kind, &read(&event.data.object)?, shop)?
         }
-        "payment_intent.payment_failed" => {
-            let intent = intent()?;
-            match intent.order(shop) {
-                Some(order) => ProviderEvent::PaymentFailed {
-                    order,
-                    payment: intent.reference()?,
-                    reason: intent.failure(),
-                },
-                None => ProviderEvent::Ignored,
-            }
-        }
-        "payment_intent.canceled" => {
-            let intent = intent()?;
-            match intent.order(shop) {
-                Some(order) => ProviderEvent::PaymentCancelled {
-                    order,
-                    payment: intent.reference()?,
-                },
-                None => ProviderEvent::Ignored,
-            }
-        }
-        "refund.created" | "refund.updated" | "refund.failed" => {
+        // `charge.refund.updated` is what endpoints before API version 2024-10-28 get for a card
+        // refund's changes; `refund.*` what later ones get.
+        "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => {
             let refund: Refund = read(&event.data.object)?;
             refund.progress(shop)
         }

@@ -17,12 +17,15 @@ use crate::ports::{IntentRequest, IntentState, PaymentProvider, ProviderError, P
 use events::{Intent, StripeError};
 
 /// The API version every request names, so an account's default version never changes what
-/// the service reads.
+/// the service's calls answer. Webhook payloads follow the endpoint's own version instead (set
+/// when the endpoint is added; the README says which), and the events are read by the few
+/// fields that every version since keeps.
 pub const STRIPE_VERSION: &str = "2024-06-20";
 /// Stripe's API; a local stack points `STRIPE_API_BASE` at localstripe instead.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
-/// A call's whole budget: a function makes at most one Stripe call between two storage calls,
-/// and the three fit inside its 10 s.
+/// A call's whole budget. A request makes at most two Stripe calls (a refund looked up, then
+/// made; a cancellation refused, then the intent read) besides its storage calls; with the
+/// storage timeouts they fit a 10 s function (the refund step, a queue consumer, retries).
 const CALL_TIMEOUT: Duration = Duration::from_secs(4);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The refunds a payment is searched through for one made before a crash.
@@ -127,7 +130,8 @@ struct ErrorBody {
 /// request or idempotency error is a decision that asking again does not change.
 fn classify(status: u16, error: &StripeError) -> ProviderError {
     let described = format!("Stripe answered {status} {}", error.describe());
-    let transient = status == 429 || status >= 500 || error.code.as_deref() == Some("lock_timeout");
+    // A key in use is a concurrent request with the same key (a double click): it settles.
+    let transient = status == 429 || status >= 500 || matches!(error.code.as_deref(), Some("lock_timeout" | "idempotency_key_in_use"));
     if transient {
         ProviderError::Unavailable(described.into())
     } else {
@@ -203,10 +207,9 @@ impl PaymentProvider for StripeProvider {
     }
 
     async fn cancel_intent(&self, payment: &PaymentReference) -> Result<IntentState, ProviderError> {
-        let request = self
-            .http
-            .post(format!("{}/v1/payment_intents/{payment}/cancel", self.base))
-            .header("Idempotency-Key", format!("cancel:{payment}"));
+        // No idempotency key: cancelling is idempotent by itself, and Stripe would answer a
+        // repeat with the first answer (a refusal while processing) for a day.
+        let request = self.http.post(format!("{}/v1/payment_intents/{payment}/cancel", self.base));
         match self.call::<Intent>(request).await {
             Ok(intent) => intent.state(),
             // Stripe refuses to cancel an intent that succeeded or is processing (and localstripe
@@ -267,9 +270,10 @@ mod tests {
         assert!(transient(classify(500, &StripeError::default())));
         assert!(transient(classify(503, &StripeError::default())));
         assert!(transient(classify(409, &error("invalid_request_error", "lock_timeout"))));
+        assert!(transient(classify(409, &error("idempotency_error", "idempotency_key_in_use"))));
         assert!(!transient(classify(402, &error("card_error", "card_declined"))));
         assert!(!transient(classify(400, &error("invalid_request_error", "parameter_missing"))));
-        assert!(!transient(classify(400, &error("idempotency_error", "idempotency_key_in_use"))));
+        assert!(!transient(classify(400, &error("idempotency_error", "idempotency_key_reused"))));
         let refused = classify(402, &error("card_error", "card_declined")).to_string();
         assert!(refused.contains("card_error/card_declined"), "{refused}");
     }

@@ -51,9 +51,12 @@ impl RefundDue {
         }
     }
 
+    /// What follows the order id in a late payment's refund key.
+    pub const KEY_INFIX: &'static str = "late:";
+
     /// The key the provider is asked with: one refund per late payment, however often asked.
     pub fn provider_key(&self, order: OrderId) -> String {
-        format!("{order}:late:{}", self.payment.reference)
+        format!("{order}:{}{}", Self::KEY_INFIX, self.payment.reference)
     }
 }
 

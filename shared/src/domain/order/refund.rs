@@ -348,8 +348,8 @@ impl Order {
     }
 
     /// Records what the provider reports of a refund's own progress; `true` when it changed.
-    /// Events come in any order: a refund reported COMPLETED or FAILED is not PENDING again. A
-    /// FAILED one is noted in the timeline, for the money did not reach the customer.
+    /// Events come in any order: a refund only moves on (PENDING, COMPLETED, FAILED). A FAILED
+    /// one is noted in the timeline, for the money did not reach the customer.
     pub fn record_refund_progress(
         &mut self,
         id: &RefundId,
@@ -362,11 +362,15 @@ impl Order {
         let Some(refund) = self.refunds.iter_mut().find(|refund| &refund.refund_id == id) else {
             return false;
         };
-        let settled = matches!(
-            refund.provider_status,
-            Some(ProviderRefundStatus::Completed | ProviderRefundStatus::Failed)
-        );
-        if refund.provider_status == Some(status) || (status == ProviderRefundStatus::Pending && settled) {
+        // PENDING, then COMPLETED, then possibly FAILED (a bank may return a refund it took);
+        // never back: an event that arrives late changes nothing.
+        let rank = |status: Option<ProviderRefundStatus>| match status {
+            None => 0,
+            Some(ProviderRefundStatus::Pending) => 1,
+            Some(ProviderRefundStatus::Completed) => 2,
+            Some(ProviderRefundStatus::Failed) => 3,
+        };
+        if rank(Some(status)) <= rank(refund.provider_status) {
             return false;
         }
         refund.provider_status = Some(status);
@@ -494,6 +498,34 @@ mod tests {
 
     fn money(text: &str) -> Money {
         Money::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_refunds_provider_status_only_moves_on_and_a_failure_is_noted_once() {
+        let mut order = crate::domain::order::tests::awaiting_payment("20.00");
+        let admin = Actor::system("t");
+        let payment = crate::domain::order::Payment {
+            reference: crate::domain::PaymentReference::parse("pi_1").unwrap(),
+            amount: order.totals.total,
+            received_at: Utc::now(),
+        };
+        order.pay(payment, &admin, Utc::now()).unwrap();
+        let refund = RefundId::parse("r-1").unwrap();
+        order
+            .refund(
+                refund.clone(),
+                ask(RefundAsk::Amount(Money::parse("5.00").unwrap()), false),
+                &admin,
+                Utc::now(),
+            )
+            .unwrap();
+        let mut report = |status| order.record_refund_progress(&refund, "re_1", status, "expired_card", &admin, Utc::now());
+        assert!(report(ProviderRefundStatus::Completed));
+        assert!(!report(ProviderRefundStatus::Pending), "a late pending report");
+        assert!(report(ProviderRefundStatus::Failed), "a bank may return a refund it took");
+        assert!(!report(ProviderRefundStatus::Completed), "a failed refund stays failed");
+        let notes = order.status_history.iter().filter_map(|change| change.note.as_deref());
+        assert_eq!(notes.filter(|note| note.starts_with("REFUND_FAILED r-1 (re_1)")).count(), 1);
     }
 
     #[test]
