@@ -518,3 +518,32 @@ async fn money_a_declined_attempt_takes_after_cash_on_delivery_was_chosen_is_kep
     );
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_cancelled_at_stripe_closes_its_attempt_and_the_order_stays_payable() {
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (id, total) = alice.reserved_order(&[("mug", 1)]).await;
+    let first = alice.start_online_payment(&id).await;
+    let stripe = Api::anonymous(&service);
+    // Cancelled in Stripe's dashboard, say: signed as Stripe signs it.
+    let cancelled = stripe.stripe_event("payment_intent.canceled", &id, &first, &total);
+    let closed = stripe.webhook(&cancelled, None).await;
+    assert_eq!(
+        (&closed.body["outcome"], &closed.body["order_status"]),
+        (&json!("attempt_closed"), &json!("PENDING_PAYMENT")),
+        "{closed:?}"
+    );
+    let order = alice.order(&id).await.body;
+    assert_eq!(
+        order["status_history"].as_array().unwrap().last().unwrap()["note"],
+        format!("PAYMENT_CANCELLED {first}")
+    );
+    assert_eq!(counters(&admin.product("mug").await), (10, 9, 1), "still held");
+    let second = alice.start_online_payment(&id).await;
+    assert_ne!(second, first, "the next attempt is a new intent");
+    assert_eq!(stripe.pay(&id, &second, &total).await.body["order_status"], "PAID");
+    assert_invariants(&service).await;
+}

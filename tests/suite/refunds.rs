@@ -348,6 +348,26 @@ async fn a_refund_by_lines_is_worth_their_price_and_tax_and_may_put_them_back_in
         "not restocked unless asked (one held by the unpaid order)"
     );
     assert_eq!(mugs.body["order"]["refunded_total"], "13.20");
+    let part = refund(&admin, &id, "k5", json!({"amount": "1.00", "reason": "goodwill"})).await;
+    assert_eq!(part.status, StatusCode::CREATED, "{part:?}");
+
+    // The refund step pays each back at Stripe once, by lines or by amount, however often it runs.
+    let order_id = OrderId::parse(&id).unwrap();
+    assert_eq!(settle_refunds(service.app.refund_step(), order_id).await.unwrap(), 3);
+    assert_eq!(settle_refunds(service.app.refund_step(), order_id).await.unwrap(), 0);
+    let order = alice.order(&id).await.body;
+    let mut paid_back: Vec<(i64, String)> = stripe_refunds(&service, &order)
+        .await
+        .into_iter()
+        .map(|refund| (refund.amount, refund.key))
+        .collect();
+    paid_back.sort();
+    let key = |reply: &Reply| format!("{id}:{}", reply.body["refund"]["refund_id"].as_str().unwrap());
+    assert_eq!(
+        paid_back,
+        [(100, key(&part)), (440, key(&plates)), (880, key(&mugs))],
+        "each refund once, for its amount"
+    );
     assert_invariants(&service).await;
 }
 
