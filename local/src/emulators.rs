@@ -140,35 +140,24 @@ pub fn dynamodb_local_dir() -> Result<PathBuf, EmulatorError> {
     })
 }
 
-pub fn moto_server() -> Result<PathBuf, EmulatorError> {
-    let path = std::env::var_os("MOTO_SERVER")
+/// A program `make deps` installs into `.local/venv/bin`, unless the variable `env` names it.
+fn venv_program(what: &'static str, program: &str, env: &'static str) -> Result<PathBuf, EmulatorError> {
+    let path = std::env::var_os(env)
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".local/venv/bin/moto_server"));
+        .unwrap_or_else(|| repo_root().join(".local/venv/bin").join(program));
     if path.is_file() {
         Ok(path)
     } else {
         Err(EmulatorError::NotInstalled {
-            what: "moto_server",
+            what,
             path: path.display().to_string(),
-            env: "MOTO_SERVER",
+            env,
         })
     }
 }
 
-/// The Python of `make deps`'s virtual environment (`ORDERS_PYTHON` overrides it).
-fn venv_python() -> Result<PathBuf, EmulatorError> {
-    let path = std::env::var_os("ORDERS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".local/venv/bin/python"));
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(EmulatorError::NotInstalled {
-            what: "the Python environment with localstripe",
-            path: path.display().to_string(),
-            env: "ORDERS_PYTHON",
-        })
-    }
+pub fn moto_server() -> Result<PathBuf, EmulatorError> {
+    venv_program("moto_server", "moto_server", "MOTO_SERVER")
 }
 
 /// localstripe on 127.0.0.1, its store in memory (`local/localstripe_server.py` says why).
@@ -181,7 +170,7 @@ pub fn start_localstripe(port: u16, log_dir: &Path) -> Result<Emulator, Emulator
     Emulator::spawn(
         "localstripe",
         port,
-        &venv_python()?,
+        &venv_program("the Python environment with localstripe", "python", "ORDERS_PYTHON")?,
         &args,
         &log_dir.join(format!("localstripe-{port}.log")),
     )

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use orders_tests::sweep;
 use orders_tests::{
-    assert_invariants, cents, charged_intent, counters, eventually, service, sign_webhook, stripe_refunds, timeline, Api, Setup,
+    assert_invariants, at_stripe, cents, charged_intent, counters, eventually, service, sign_webhook, stripe_refunds, timeline, Api, Setup,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -498,15 +498,7 @@ async fn money_a_declined_attempt_takes_after_cash_on_delivery_was_chosen_is_kep
         (StatusCode::CREATED, &json!("PROCESSING")),
         "{cod:?}"
     );
-    let held = reqwest::Client::new()
-        .get(format!("{}/v1/payment_intents/{first}", service.stripe))
-        .bearer_auth(orders_local::stripe_cards::LOCAL_SECRET_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let held = at_stripe(&service.stripe, &format!("/v1/payment_intents/{first}")).await;
     assert_eq!(held["status"], "canceled");
     // Had its checkout taken the money anyway, it is kept to be paid back, never lost.
     let taken = stripe.pay(&id, &first, &total).await;

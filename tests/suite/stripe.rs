@@ -27,15 +27,7 @@ fn provider() -> StripeProvider {
 
 /// What localstripe holds at `path`.
 async fn at_stripe(path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}{path}", emulators().stripe.endpoint()))
-        .bearer_auth(LOCAL_SECRET_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    orders_tests::at_stripe(&emulators().stripe.endpoint(), path).await
 }
 
 async fn intent_for(order: OrderId, amount: &str, currency: &str) -> PaymentReference {

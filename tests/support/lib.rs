@@ -452,6 +452,19 @@ pub async fn charged_intent(service: &RunningService, id: &str, amount: &str) ->
     payment
 }
 
+/// What localstripe (at `stripe`) holds at `path`.
+pub async fn at_stripe(stripe: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{stripe}{path}"))
+        .bearer_auth(orders_local::stripe_cards::LOCAL_SECRET_KEY)
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
 /// A refund as localstripe holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StripeRefund {
@@ -468,15 +481,7 @@ pub async fn stripe_refunds(service: &RunningService, order: &Value) -> Vec<Stri
     let Some(payment) = order["payment"]["reference"].as_str().filter(|id| id.starts_with("pi_")) else {
         return Vec::new();
     };
-    let refunds: Value = reqwest::Client::new()
-        .get(format!("{}/v1/refunds?payment_intent={payment}&limit=100", service.stripe))
-        .bearer_auth(orders_local::stripe_cards::LOCAL_SECRET_KEY)
-        .send()
-        .await
-        .expect("localstripe answers")
-        .json()
-        .await
-        .expect("a list");
+    let refunds = at_stripe(&service.stripe, &format!("/v1/refunds?payment_intent={payment}&limit=100")).await;
     let mut made: Vec<(i64, StripeRefund)> = refunds["data"]
         .as_array()
         .into_iter()
