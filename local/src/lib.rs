@@ -7,8 +7,10 @@ pub mod check;
 pub mod cli;
 pub mod emulators;
 pub mod gateway;
+pub mod html;
 pub mod poller;
 pub mod provision;
+pub mod sign_in;
 pub mod streams;
 pub mod stripe_cards;
 pub mod template;
@@ -255,7 +257,25 @@ async fn register_webhook(stripe: &str, prefix: &str, addr: SocketAddr, secret: 
 pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError> {
     let template = Template::load(&template_path())?;
     let clients = Clients::new(&options.dynamodb_endpoint, &options.moto_endpoint);
-    let deployment = provision::deploy(&template, &clients, &options.prefix, &options.secrets).await?;
+    // Bound first: the pages sign in at this address, which the functions' settings name.
+    let listener = tokio::net::TcpListener::bind(options.api_addr)
+        .await
+        .map_err(|source| LocalError::Listen {
+            addr: options.api_addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| LocalError::Listen {
+        addr: options.api_addr,
+        source,
+    })?;
+    let base = format!("http://{addr}");
+    let pages_url = format!("{base}/");
+    let stand_ins = BTreeMap::from([
+        ("SIGN_IN_URL".to_owned(), base.clone()),
+        ("USER_POOL_CLIENT_ID".to_owned(), sign_in::LOCAL_CLIENT_ID.to_owned()),
+        ("PAGES_URL".to_owned(), pages_url.clone()),
+    ]);
+    let deployment = provision::deploy(&template, &clients, &options.prefix, &options.secrets, &stand_ins).await?;
     let mut overrides = options.environment;
     overrides.push(("STRIPE_API_BASE".to_owned(), options.stripe_endpoint.clone()));
     let lookup = |name: &str| {
@@ -270,36 +290,30 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     if options.faults.is_some() {
         config.faults = options.faults;
     }
-    let listener = tokio::net::TcpListener::bind(options.api_addr)
-        .await
-        .map_err(|source| LocalError::Listen {
-            addr: options.api_addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| LocalError::Listen {
-        addr: options.api_addr,
-        source,
-    })?;
     let service_clients = clients.for_service(&config);
     let secrets = Secrets::read(&config, &service_clients.secrets).await?;
     let webhook_secret = options.secrets.get(WEBHOOK_SECRET_RESOURCE).cloned().unwrap_or_default();
     let mut app = orders_shared::startup::app(&config, service_clients, options.clock, secrets);
     app.payments = Arc::new(test_card::LocalCheckout {
         stripe: Arc::clone(&app.payments),
-        base: format!("http://{addr}"),
+        base,
     });
     let app = Arc::new(app);
 
     let mut parameters = template.parameters.clone();
     parameters.extend(options.parameters.iter().cloned());
     let limits = template.throttling.resolve(&parameters);
+    let sign_in = sign_in::LocalSignIn::new(options.jwt_secret.clone(), pages_url);
     let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, &limits, options.jwt_secret)?;
-    let router = gateway.router().merge(
-        test_card::TestCardPage {
-            stripe: options.stripe_endpoint.clone(),
-        }
-        .router(),
-    );
+    let router = gateway
+        .router()
+        .merge(
+            test_card::TestCardPage {
+                stripe: options.stripe_endpoint.clone(),
+            }
+            .router(),
+        )
+        .merge(sign_in.router());
     register_webhook(&options.stripe_endpoint, &options.prefix, addr, &webhook_secret).await?;
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, router).await {

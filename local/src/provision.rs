@@ -101,12 +101,14 @@ pub struct Deployment {
 }
 
 /// Creates what `template` declares under `prefix`; each secret holds its value in `secrets` (by
-/// logical id), or a random one, as `GenerateSecretString` would.
+/// logical id), or a random one, as `GenerateSecretString` would. `local_values` are the
+/// variables the runner itself stands in for (the hosted sign-in's address and app client).
 pub async fn deploy(
     template: &Template,
     clients: &Clients,
     prefix: &str,
     secret_values: &BTreeMap<String, String>,
+    local_values: &BTreeMap<String, String>,
 ) -> Result<Deployment, ProvisionError> {
     let mut tables = BTreeMap::new();
     for spec in &template.tables {
@@ -303,6 +305,7 @@ pub async fn deploy(
     let mut environment = BTreeMap::new();
     for (name, value) in &template.environment {
         let resolved = match value {
+            _ if local_values.contains_key(name) => local_values.get(name).cloned(),
             Value::String(text) => Some(text.clone()),
             Value::Number(number) => Some(number.to_string()),
             other => reference(other).and_then(|id| {

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use orders_shared::domain::order::PaymentMethod;
 use orders_shared::domain::{Money, OrderId, PaymentReference};
 use orders_shared::ports::{IntentRequest, IntentState, PaymentProvider, ProviderError, ProviderIntent};
 use serde_json::Value;
 
+use crate::html::{escape, page};
 use crate::stripe_cards::{pay_with_card, CARD_DECLINED, CARD_PAYS, LOCAL_SECRET_KEY};
 
 /// Where the page is served.
@@ -69,13 +70,6 @@ impl TestCardPage {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Where the shop asked the customer to be sent back: a path of this site only.
 #[derive(serde::Deserialize)]
 struct Return {
@@ -88,20 +82,6 @@ impl Return {
             .as_deref()
             .filter(|path| path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
     }
-}
-
-fn page(title: &str, body: &str) -> Response {
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{title}</title><link rel="icon" href="data:,">
-<style>body{{font:16px system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem}}input,button{{font:inherit;padding:.5rem}}label{{display:block;margin:.5rem 0}}code{{font-size:.95em}}</style></head>
-<body><main>
-<h1>{title}</h1>
-{body}
-</main></body></html>"#
-    ))
-    .into_response()
 }
 
 /// The intent as localstripe holds it.

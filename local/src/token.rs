@@ -80,20 +80,33 @@ pub fn mint_seller(
     seller_id: Option<&str>,
     ttl_seconds: i64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
+    // Shaped as Cognito ID tokens, which carry the contact claims (access tokens do not).
+    mint_as(secret, user, groups, seller_id, ttl_seconds, "id")
+}
+
+/// As `mint_seller`, as an ID token (`id`) or an access token (`access`).
+pub fn mint_as(
+    secret: &str,
+    user: &str,
+    groups: &[&str],
+    seller_id: Option<&str>,
+    ttl_seconds: i64,
+    token_use: &str,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = chrono::Utc::now().timestamp();
+    let id_token = token_use == "id";
     let claims = Claims {
         sub: user.to_owned(),
         iss: ISSUER.to_owned(),
         exp: now + ttl_seconds,
         iat: now,
-        // Shaped as Cognito ID tokens, which carry the contact claims (access tokens do not).
-        token_use: "id".to_owned(),
+        token_use: token_use.to_owned(),
         groups: groups.iter().map(|group| (*group).to_owned()).collect(),
         seller_id: seller_id.map(str::to_owned),
         // Local users are reachable at <user>@example.com (moto's SES takes any address).
-        email: Some(format!("{user}@example.com")),
-        email_verified: true,
-        name: Some(user.to_owned()),
+        email: id_token.then(|| format!("{user}@example.com")),
+        email_verified: id_token,
+        name: id_token.then(|| user.to_owned()),
     };
     encode(
         &Header::new(Algorithm::HS256),

@@ -78,6 +78,9 @@ pub struct Config {
     pub shop_id: String,
     /// The Stripe publishable key (`pk_...`) the pages hand Stripe.js; none: no card form.
     pub stripe_publishable_key: Option<String>,
+    /// Where the pages sign people in (the pages function only); none until the stack knows
+    /// its pages' URL.
+    pub sign_in: Option<SignInSettings>,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
     #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
@@ -184,13 +187,11 @@ impl Config {
         let return_window_days = whole("RETURN_WINDOW_DAYS", "30", 1..=365, "must be whole days from 1 to 365")?;
         let retention_days = whole("PERSONAL_DATA_RETENTION_DAYS", "365", 1..=3650, "must be whole days from 1 to 3650")?;
         let secret_id = |name: &str| lookup(name).filter(|text| !text.trim().is_empty());
-        let stripe_api_base = parsed("STRIPE_API_BASE", crate::adapters::stripe::DEFAULT_API_BASE);
-        if !(stripe_api_base.starts_with("https://") || stripe_api_base.starts_with("http://127.0.0.1:")) {
-            return Err(invalid(
-                "STRIPE_API_BASE",
-                "must be an https:// address (or a loopback one for a local stack)",
-            ));
-        }
+        let stripe_api_base = web_address(
+            "STRIPE_API_BASE",
+            parsed("STRIPE_API_BASE", crate::adapters::stripe::DEFAULT_API_BASE),
+        )?;
+        let sign_in = SignInSettings::from_lookup(&lookup)?;
         let shop_id = required("SHOP_ID")?;
         let stripe_publishable_key = lookup("STRIPE_PUBLISHABLE_KEY").filter(|key| !key.is_empty());
         if stripe_publishable_key.as_deref().is_some_and(|key| !is_publishable_key(key)) {
@@ -234,12 +235,72 @@ impl Config {
             stripe_api_base,
             shop_id,
             stripe_publishable_key,
+            sign_in,
             #[cfg(feature = "chaos")]
             call_log: lookup("ORDERS_CALL_LOG")
                 .filter(|path| !path.is_empty())
                 .map(std::path::PathBuf::from),
             #[cfg(feature = "chaos")]
             faults,
+        })
+    }
+}
+
+/// The hosted sign-in the pages use: Cognito's hosted UI (the local runner's stand-in locally),
+/// the app client they sign in as, and the pages' URL it sends people back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInSettings {
+    /// `https://<prefix>.auth.<region>.amazoncognito.com`, without a trailing slash.
+    pub base_url: String,
+    pub client_id: String,
+    /// One of the app client's callback and sign-out URLs, ending in a slash.
+    pub pages_url: String,
+}
+
+impl SignInSettings {
+    /// None while `PAGES_URL` is empty (the first deployment, before the API's URL is known).
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let Some(pages_url) = lookup("PAGES_URL").filter(|url| !url.is_empty()) else {
+            return Ok(None);
+        };
+        let pages_url = web_address("PAGES_URL", pages_url)?;
+        if !pages_url.ends_with('/') {
+            return Err(ConfigError::Invalid {
+                name: "PAGES_URL",
+                reason: "must end with a slash, as the app client's callback URL does".to_owned(),
+            });
+        }
+        let needed = |name: &'static str| lookup(name).filter(|value| !value.is_empty()).ok_or(ConfigError::Missing(name));
+        let base_url = web_address("SIGN_IN_URL", needed("SIGN_IN_URL")?)?.trim_end_matches('/').to_owned();
+        let client_id = needed("USER_POOL_CLIENT_ID")?;
+        if client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(ConfigError::Invalid {
+                name: "USER_POOL_CLIENT_ID",
+                reason: "must be an app client id: letters, digits, - and _".to_owned(),
+            });
+        }
+        Ok(Some(Self {
+            base_url,
+            client_id,
+            pages_url,
+        }))
+    }
+}
+
+/// An https:// address, or a loopback one for a local stack; nothing that could break out of a
+/// JSON string or a header.
+fn web_address(name: &'static str, value: String) -> Result<String, ConfigError> {
+    let allowed = value.starts_with("https://") || value.starts_with("http://127.0.0.1:");
+    if allowed
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'\''))
+    {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            reason: "must be an https:// address (or a loopback one for a local stack)".to_owned(),
         })
     }
 }
@@ -270,6 +331,55 @@ mod tests {
         ("REFUND_QUEUE_URL", "http://r"),
         ("SHOP_ID", "orders-prod"),
     ];
+
+    #[test]
+    fn the_pages_sign_in_only_once_they_know_their_url_and_then_need_the_sign_in_and_its_client() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(lookup(&pairs))
+        };
+        assert_eq!(with(&[("PAGES_URL", "")]).unwrap().sign_in, None, "the first deployment");
+        let cognito = [
+            ("SIGN_IN_URL", "https://shop.auth.eu-west-1.amazoncognito.com/"),
+            ("USER_POOL_CLIENT_ID", "4k2example"),
+        ];
+        let ready = with(&[cognito[0], cognito[1], ("PAGES_URL", "https://api.example.com/")]).unwrap();
+        assert_eq!(
+            ready.sign_in,
+            Some(SignInSettings {
+                base_url: "https://shop.auth.eu-west-1.amazoncognito.com".to_owned(),
+                client_id: "4k2example".to_owned(),
+                pages_url: "https://api.example.com/".to_owned(),
+            })
+        );
+        let refused = |extra: &[(&'static str, &'static str)]| match with(extra) {
+            Err(ConfigError::Invalid { name, .. }) => name,
+            Err(ConfigError::Missing(name)) => name,
+            Ok(_) => "accepted",
+        };
+        assert_eq!(refused(&[("PAGES_URL", "https://api.example.com/")]), "SIGN_IN_URL");
+        assert_eq!(
+            refused(&[cognito[0], cognito[1], ("PAGES_URL", "https://api.example.com")]),
+            "PAGES_URL"
+        );
+        assert_eq!(
+            refused(&[cognito[0], cognito[1], ("PAGES_URL", "http://api.example.com/")]),
+            "PAGES_URL"
+        );
+        assert_eq!(
+            refused(&[cognito[0], cognito[1], ("PAGES_URL", "https://x.example/\"a/")]),
+            "PAGES_URL"
+        );
+        assert_eq!(
+            refused(&[
+                cognito[0],
+                ("USER_POOL_CLIENT_ID", "a b"),
+                ("PAGES_URL", "https://api.example.com/")
+            ]),
+            "USER_POOL_CLIENT_ID"
+        );
+    }
 
     #[test]
     fn stripe_is_reached_over_https_and_only_a_local_stack_names_a_loopback_address() {

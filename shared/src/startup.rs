@@ -137,6 +137,7 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secr
         stuck_after: chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
         shop_id: config.shop_id.clone(),
         stripe_publishable_key: config.stripe_publishable_key.clone(),
+        sign_in: config.sign_in.clone(),
         webhook_secret: secrets.webhook,
         #[cfg(feature = "chaos")]
         faults: config

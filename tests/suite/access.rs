@@ -143,7 +143,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("GET", "/api/v1/sellers/{sellerId}/orders" | "/api/v1/orders/analytics/sellers/{sellerId}") => Access::SellerOrAdmin,
         ("GET", "/api/v1/orders/analytics/daily" | "/api/v1/orders/analytics/revenue" | "/api/v1/orders/analytics/trends") => Access::Admin,
         ("GET", "/api/v1/orders/export") => Access::Admin,
-        ("GET", "/" | "/assets/{asset}") => Access::Public,
+        ("GET", "/" | "/assets/{asset}" | "/config.json") => Access::Public,
         ("POST", "/api/v1/orders/{orderId}/items") | ("PUT" | "DELETE", "/api/v1/orders/{orderId}/items/{itemId}") => Access::OwnerOrAdmin,
         ("GET" | "DELETE", "/api/v1/cart")
         | ("POST", "/api/v1/cart/items" | "/api/v1/cart/checkout")

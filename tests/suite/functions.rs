@@ -228,6 +228,9 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         ("BATCH_QUEUE_URL", "http://b"),
         ("REFUND_QUEUE_URL", "http://r"),
         ("SHOP_ID", "orders-prod"),
+        // The pages' URL comes with the sign-in's address and app client in the template.
+        ("SIGN_IN_URL", "https://shop.auth.eu-west-1.amazoncognito.com"),
+        ("USER_POOL_CLIENT_ID", "4k2example"),
     ];
     let candidates = [
         "0",
@@ -269,6 +272,12 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         "pk_test_51Abcdefgh",
         "pk_live_x",
         "sk_test_51Abcdefgh",
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/",
+        "https://shop.example:8443/orders/",
+        "https://shop.example",
+        "http://shop.example/",
+        "https://shop.example/a b/",
+        "https://shop.example/\"x/",
     ];
     let mut checked = 0;
     for (variable, value) in &template.environment {
@@ -307,7 +316,7 @@ fn every_value_the_templates_parameters_allow_is_one_the_functions_accept_at_col
         }
         checked += 1;
     }
-    assert_eq!(checked, 8, "every parameter the functions read is checked");
+    assert_eq!(checked, 9, "every parameter the functions read is checked");
 }
 
 #[test]

@@ -23,5 +23,6 @@ mod placement;
 mod privacy;
 mod refunds;
 mod sharding;
+mod sign_in;
 mod storage_layout;
 mod stripe;

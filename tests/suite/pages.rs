@@ -1,11 +1,11 @@
 //! The web pages in a real browser: headless Chromium driven by Playwright (tests/ui/pages.mjs)
 //! against the running service; screenshots land in target/ui-artifacts.
 
-use orders_tests::{service, token, Api, Setup};
+use orders_tests::{service, Api, Setup};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customer_places_and_pays_an_order_in_the_browser_and_its_timeline_shows_it_paid() {
+async fn people_sign_in_through_the_sign_in_page_and_a_customer_pays_an_order_in_the_browser_on_a_desktop_and_a_phone() {
     let service = service(Setup::default()).await;
     let admin = Api::admin(&service);
     admin.put_product("mug", "12.50", 10).await;
@@ -21,27 +21,32 @@ async fn a_customer_places_and_pays_an_order_in_the_browser_and_its_timeline_sho
     let output = tokio::process::Command::new("node")
         .arg(repo.join("tests/ui/pages.mjs"))
         .arg(service.base_url())
-        .arg(token("alice", &[]))
-        .arg(token("shop-admin", &["admin"]))
         .arg("mug")
         .arg(&artifacts)
         .output()
         .await
-        .expect("node runs (make deps installs playwright-core and Chromium)");
+        .expect("node runs (make deps installs playwright-core, axe-core and Chromium)");
     assert!(
         output.status.success(),
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    for shot in ["1-order-placed", "2-checkout", "3-order-paid", "6-analytics"] {
+    for shot in [
+        "1280-1-order-placed",
+        "1280-2-checkout",
+        "1280-3-order-paid",
+        "1280-7-analytics",
+        "375-1-order-after-sign-in",
+    ] {
         assert!(artifacts.join(format!("{shot}.png")).is_file(), "{shot}.png");
     }
     // What the browser did is what the service holds: one order paid by card at localstripe
     // (its signed webhook), one cancelled by the customer, one by the admin's batch action.
     let listed = Api::customer(&service, "alice").get("/api/v1/orders").await.body;
     let orders = listed["orders"].as_array().unwrap();
-    assert_eq!(orders.len(), 3);
+    assert_eq!(orders.len(), 4);
+    assert_eq!(orders.iter().filter(|order| order["status"] == "INVALID").count(), 1);
     let paid = orders.iter().find(|order| order["payment_status"] == "PAID").expect("a paid order");
     assert!(paid["payment"]["reference"].as_str().unwrap().starts_with("pi_"));
     assert_eq!(paid["payment_method"], "online");

@@ -1,10 +1,13 @@
-//! The web pages (`GET /` and `GET /assets/{asset}`, no token): a small front end for
-//! customers and admins that calls this API from the same origin. The files are part of the
-//! binary, so a deployment serves exactly what was built and tested.
+//! The web pages (`GET /`, `GET /assets/{asset}` and `GET /config.json`, no token): a small
+//! front end for customers and admins that calls this API from the same origin. The files are
+//! part of the binary, so a deployment serves exactly what was built and tested; the settings
+//! document carries what differs between deployments.
 
 use lambda_http::{Body, Request, Response};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::config::SignInSettings;
 use crate::http::{path_param, ApiError, HttpResult};
 use crate::service::App;
 
@@ -33,54 +36,72 @@ const ASSETS: [Asset<'static>; 2] = [
     },
 ];
 
-/// Scripts, styles and API calls from this origin only; no framing, no inline script.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// What the hosted sign-in hands the pages: an ID token (with the name, email and groups the
+/// API reads) and a refresh token.
+const SIGN_IN_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 
-/// The same, and Stripe.js: its script, the frames of its card form, and its API, as Stripe
-/// documents them for a content security policy.
-const CONTENT_SECURITY_POLICY_WITH_STRIPE: &str = "default-src 'self'; script-src 'self' https://js.stripe.com; \
-     style-src 'self'; img-src 'self' data: https://*.stripe.com; connect-src 'self' https://api.stripe.com; \
-     frame-src https://js.stripe.com https://hooks.stripe.com; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// Where the publishable key goes in the page, for the script to read.
-const KEY_PLACEHOLDER: &str = r#"<meta name="stripe-publishable-key" content="">"#;
-
-/// `GET /`: the page every view of the front end starts from, with the shop's Stripe
-/// publishable key (the card form) when it has one.
-pub async fn index(app: &App, request: Request) -> HttpResult {
-    let (body, policy) = index_page(app.stripe_publishable_key.as_deref());
-    let page = Asset {
-        name: INDEX.name,
-        content_type: INDEX.content_type,
-        body: &body,
-    };
-    serve(&request, &page, policy)
-}
-
-/// The index page and its content security policy, for a shop with or without Stripe.js.
-fn index_page(stripe_key: Option<&str>) -> (String, &'static str) {
-    match stripe_key {
-        // The key is checked at cold start: letters, digits and underscores only.
-        Some(key) => (
-            INDEX
-                .body
-                .replace(KEY_PLACEHOLDER, &format!(r#"<meta name="stripe-publishable-key" content="{key}">"#)),
-            CONTENT_SECURITY_POLICY_WITH_STRIPE,
-        ),
-        None => (INDEX.body.to_owned(), CONTENT_SECURITY_POLICY),
+/// Every route of the pages function.
+pub async fn serve(app: &App, request: Request) -> HttpResult {
+    let policy = content_security_policy(app.sign_in.as_ref(), app.stripe_publishable_key.is_some());
+    match request.uri().path() {
+        "/" => respond(&request, &INDEX, &policy),
+        "/config.json" => {
+            let body = settings(app.sign_in.as_ref(), app.stripe_publishable_key.as_deref()).to_string();
+            let document = Asset {
+                name: "config.json",
+                content_type: "application/json",
+                body: &body,
+            };
+            respond(&request, &document, &policy)
+        }
+        _ => {
+            let name = path_param(&request, "asset", |text| {
+                ASSETS.iter().position(|asset| asset.name == text).ok_or("no such asset")
+            })?;
+            respond(&request, &ASSETS[name], &policy)
+        }
     }
 }
 
-/// `GET /assets/{asset}`.
-pub async fn asset(request: Request) -> HttpResult {
-    let name = path_param(&request, "asset", |text| {
-        ASSETS.iter().position(|asset| asset.name == text).ok_or("no such asset")
-    })?;
-    serve(&request, &ASSETS[name], CONTENT_SECURITY_POLICY)
+/// The pages' settings: where and as which app client to sign in, and Stripe.js's key.
+fn settings(sign_in: Option<&SignInSettings>, stripe_key: Option<&str>) -> serde_json::Value {
+    let sign_in = sign_in.map(|settings| {
+        let endpoint = |path: &str| format!("{}{path}", settings.base_url);
+        json!({
+            "client_id": settings.client_id,
+            "authorize_url": endpoint("/oauth2/authorize"),
+            "token_url": endpoint("/oauth2/token"),
+            "revoke_url": endpoint("/oauth2/revoke"),
+            "logout_url": endpoint("/logout"),
+            "redirect_uri": settings.pages_url,
+            "scopes": SIGN_IN_SCOPES,
+        })
+    });
+    json!({ "sign_in": sign_in, "stripe_publishable_key": stripe_key })
 }
 
-fn serve(request: &Request, asset: &Asset<'_>, policy: &str) -> HttpResult {
+/// Scripts, styles and API calls from this origin only; no framing, no inline script. The
+/// pages also fetch tokens from the hosted sign-in, and with a Stripe key load Stripe.js: its
+/// script, the frames of its card form, and its API, as Stripe documents them for a policy.
+fn content_security_policy(sign_in: Option<&SignInSettings>, with_stripe: bool) -> String {
+    let sign_in = sign_in.map(|settings| format!(" {}", settings.base_url)).unwrap_or_default();
+    let (script, image, connect, frames) = if with_stripe {
+        (
+            " https://js.stripe.com",
+            " https://*.stripe.com",
+            " https://api.stripe.com",
+            "frame-src https://js.stripe.com https://hooks.stripe.com; ",
+        )
+    } else {
+        ("", "", "", "")
+    };
+    format!(
+        "default-src 'self'; script-src 'self'{script}; style-src 'self'; img-src 'self' data:{image}; \
+         connect-src 'self'{sign_in}{connect}; {frames}form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+fn respond(request: &Request, asset: &Asset<'_>, policy: &str) -> HttpResult {
     // The content's digest: a browser revalidates and gets 304 until a new build changes it.
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(asset.body.as_bytes()))[..16]);
     let fresh = request
@@ -104,14 +125,42 @@ fn serve(request: &Request, asset: &Asset<'_>, policy: &str) -> HttpResult {
 mod tests {
     use super::*;
 
+    fn cognito() -> SignInSettings {
+        SignInSettings {
+            base_url: "https://shop.auth.eu-west-1.amazoncognito.com".to_owned(),
+            client_id: "4k2example".to_owned(),
+            pages_url: "https://api.example.com/".to_owned(),
+        }
+    }
+
     #[test]
-    fn a_shop_with_a_publishable_key_gets_it_in_the_page_and_stripe_js_allowed_and_one_without_neither() {
-        let (page, policy) = index_page(Some("pk_test_51Abcdefgh"));
-        assert!(page.contains(r#"<meta name="stripe-publishable-key" content="pk_test_51Abcdefgh">"#));
-        assert!(policy.contains("script-src 'self' https://js.stripe.com") && policy.contains("frame-src https://js.stripe.com"));
-        let (page, policy) = index_page(None);
-        assert!(page.contains(KEY_PLACEHOLDER), "the page names where the key goes");
-        assert_eq!(policy, CONTENT_SECURITY_POLICY);
-        assert!(!policy.contains("stripe"));
+    fn the_settings_name_the_hosted_sign_in_endpoints_the_client_and_the_way_back() {
+        let document = settings(Some(&cognito()), Some("pk_test_51Abcdefgh"));
+        let sign_in = &document["sign_in"];
+        assert_eq!(
+            sign_in["authorize_url"],
+            "https://shop.auth.eu-west-1.amazoncognito.com/oauth2/authorize"
+        );
+        assert_eq!(sign_in["token_url"], "https://shop.auth.eu-west-1.amazoncognito.com/oauth2/token");
+        assert_eq!(sign_in["logout_url"], "https://shop.auth.eu-west-1.amazoncognito.com/logout");
+        assert_eq!(sign_in["client_id"], "4k2example");
+        assert_eq!(sign_in["redirect_uri"], "https://api.example.com/");
+        assert_eq!(document["stripe_publishable_key"], "pk_test_51Abcdefgh");
+        let before_the_second_deployment = settings(None, None);
+        assert!(before_the_second_deployment["sign_in"].is_null());
+        assert!(before_the_second_deployment["stripe_publishable_key"].is_null());
+    }
+
+    #[test]
+    fn the_policy_lets_the_pages_reach_the_sign_in_and_stripe_only_when_the_shop_has_them() {
+        let both = content_security_policy(Some(&cognito()), true);
+        assert!(both.contains("connect-src 'self' https://shop.auth.eu-west-1.amazoncognito.com https://api.stripe.com;"));
+        assert!(both.contains("script-src 'self' https://js.stripe.com;") && both.contains("frame-src https://js.stripe.com"));
+        let neither = content_security_policy(None, false);
+        assert_eq!(
+            neither,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        );
     }
 }

@@ -162,8 +162,7 @@ impl HttpFunction {
             Self::SellerAnalytics => analytics::seller(app, request).await,
             Self::ExportOrders => listing::export_orders(app, request).await,
             Self::EraseCustomer => privacy::erase(app, request).await,
-            Self::ServePages if request.uri().path() == "/" => pages::index(app, request).await,
-            Self::ServePages => pages::asset(request).await,
+            Self::ServePages => pages::serve(app, request).await,
         }
     }
 }

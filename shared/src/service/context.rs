@@ -66,6 +66,8 @@ pub struct App {
     pub shop_id: String,
     /// What the pages hand Stripe.js (`pk_...`); none: they have no card form.
     pub stripe_publishable_key: Option<String>,
+    /// Where the pages sign people in (the pages function only).
+    pub sign_in: Option<crate::config::SignInSettings>,
     /// The payment provider's webhook key (the webhook function only).
     pub webhook_secret: Option<crate::http::webhook::WebhookSecret>,
     /// Crash points (tests and chaos runs only).

@@ -1,0 +1,240 @@
+//! Signing in as the pages do: the settings document names the hosted sign-in, and the local
+//! runner's stand-in for Cognito's hosted UI speaks its protocol (authorization code with PKCE,
+//! refresh, revocation, sign-out), so the tokens it issues are the ones the API accepts.
+
+use orders_local::sign_in::{s256_challenge, LOCAL_CLIENT_ID};
+use orders_tests::{service, Setup};
+use reqwest::{redirect::Policy, StatusCode};
+use serde_json::Value;
+
+const VERIFIER: &str = "a-verifier-of-forty-three-or-more-characters-long";
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// The authorize request the pages make, with a person's choice on the sign-in page.
+fn authorize_form<'a>(pages_url: &'a str, challenge: &'a str, choice: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("response_type", "code"),
+        ("client_id", LOCAL_CLIENT_ID),
+        ("redirect_uri", pages_url),
+        ("state", "st4te"),
+        ("scope", "openid email profile"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    form.extend_from_slice(choice);
+    form
+}
+
+/// Signs in on the page and returns the code the browser is sent back with.
+async fn code_for(base: &str, pages_url: &str, challenge: &str, choice: &[(&str, &str)]) -> String {
+    let answer = browser()
+        .post(format!("{base}/oauth2/authorize"))
+        .form(&authorize_form(pages_url, challenge, choice))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{:?}", answer.text().await);
+    let location = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(pages_url), "back to the pages: {location}");
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], "st4te", "the state comes back");
+    query["code"].clone()
+}
+
+async fn token_call(base: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let answer = browser().post(format!("{base}/oauth2/token")).form(form).send().await.unwrap();
+    (answer.status(), answer.json().await.unwrap_or(Value::Null))
+}
+
+fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_traded_with_its_pkce_verifier_gives_tokens_the_api_accepts_refreshes_until_revoked_and_works_once() {
+    let service = service(Setup::default()).await;
+    let base = service.base_url();
+    let settings: Value = reqwest::get(format!("{base}/config.json")).await.unwrap().json().await.unwrap();
+    let sign_in = &settings["sign_in"];
+    let pages_url = sign_in["redirect_uri"].as_str().unwrap().to_owned();
+    assert_eq!(pages_url, format!("{base}/"));
+    assert_eq!(sign_in["client_id"], LOCAL_CLIENT_ID);
+    assert_eq!(sign_in["token_url"], format!("{base}/oauth2/token"));
+    assert_eq!(sign_in["authorize_url"], format!("{base}/oauth2/authorize"));
+
+    // The sign-in page is shown for the pages' own request.
+    let challenge = s256_challenge(VERIFIER);
+    let page = browser()
+        .get(format!("{base}/oauth2/authorize"))
+        .query(&authorize_form(&pages_url, &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains(r#"name="code_challenge" value=""#));
+
+    let code = code_for(&base, &pages_url, &challenge, &[("username", "carol"), ("role", "customer")]).await;
+    // A wrong verifier is refused, and the code is spent by the attempt.
+    let trade = |verifier: &'static str, code: String| {
+        let (base, pages_url) = (base.clone(), pages_url.clone());
+        async move {
+            token_call(
+                &base,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", LOCAL_CLIENT_ID),
+                    ("code", &code),
+                    ("redirect_uri", &pages_url),
+                    ("code_verifier", verifier),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body) = trade("not-the-verifier-that-made-the-challenge-at-all", code.clone()).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let (status, _) = trade(VERIFIER, code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a code works once, even after a failed trade");
+
+    let code = code_for(&base, &pages_url, &challenge, &[("username", "carol"), ("role", "customer")]).await;
+    let (status, tokens) = trade(VERIFIER, code.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_eq!(claims(id_token)["sub"], "carol");
+    assert_eq!(claims(id_token)["token_use"], "id");
+    assert_eq!(claims(tokens["access_token"].as_str().unwrap())["token_use"], "access");
+    let (status, _) = trade(VERIFIER, code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the same code cannot be traded twice");
+
+    let my_orders = |token: String| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/api/v1/orders"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(my_orders(id_token.to_owned()).await, StatusCode::OK);
+
+    // A refresh gives a new ID token and keeps the refresh token; revoked, it gives nothing.
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("client_id", LOCAL_CLIENT_ID),
+        ("refresh_token", refresh_token),
+    ];
+    let (status, refreshed) = token_call(&base, &refresh).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(refreshed.get("refresh_token").is_none(), "Cognito keeps the refresh token");
+    assert_eq!(claims(refreshed["id_token"].as_str().unwrap())["sub"], "carol");
+    assert_eq!(my_orders(refreshed["id_token"].as_str().unwrap().to_owned()).await, StatusCode::OK);
+    let revoked = browser()
+        .post(format!("{base}/oauth2/revoke"))
+        .form(&[("token", refresh_token), ("client_id", LOCAL_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let (status, body) = token_call(&base, &refresh).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seller_and_an_admin_sign_in_with_their_role_and_the_sign_in_refuses_what_cognito_refuses() {
+    let service = service(Setup::default()).await;
+    let base = service.base_url();
+    let pages_url = format!("{base}/");
+    let challenge = s256_challenge(VERIFIER);
+    let signed_in = |choice: Vec<(&'static str, &'static str)>| {
+        let (base, pages_url, challenge) = (base.clone(), pages_url.clone(), challenge.clone());
+        async move {
+            let code = code_for(&base, &pages_url, &challenge, &choice).await;
+            let (_, tokens) = token_call(
+                &base,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", LOCAL_CLIENT_ID),
+                    ("code", &code),
+                    ("redirect_uri", &pages_url),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await;
+            claims(tokens["id_token"].as_str().unwrap())
+        }
+    };
+    let seller = signed_in(vec![("username", "sam"), ("role", "seller"), ("seller_id", "seller-7")]).await;
+    assert_eq!(seller["cognito:groups"], serde_json::json!(["seller"]));
+    assert_eq!(seller["custom:seller_id"], "seller-7");
+    let admin = signed_in(vec![("username", "ada"), ("role", "admin")]).await;
+    assert_eq!(admin["cognito:groups"], serde_json::json!(["admin"]));
+    assert_eq!(admin["email"], "ada@example.com");
+
+    // A seller without a seller id is asked again, not signed in.
+    let again = browser()
+        .post(format!("{base}/oauth2/authorize"))
+        .form(&authorize_form(&pages_url, &challenge, &[("username", "sam"), ("role", "seller")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert!(again.text().await.unwrap().contains("A seller signs in with their seller id."));
+
+    // A way back that is not the app client's callback URL gets an error page, never a redirect.
+    let elsewhere = browser()
+        .get(format!("{base}/oauth2/authorize"))
+        .query(&authorize_form("https://attacker.example/", &challenge, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    // Without PKCE the browser goes back with an error, as Cognito sends it.
+    let mut without_pkce = authorize_form(&pages_url, &challenge, &[]);
+    without_pkce.retain(|(name, _)| *name != "code_challenge");
+    let refused = browser()
+        .get(format!("{base}/oauth2/authorize"))
+        .query(&without_pkce)
+        .send()
+        .await
+        .unwrap();
+    let location = refused.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&pages_url) && location.contains("error=invalid_request"),
+        "{location}"
+    );
+    // Another client, a grant type it does not know.
+    let (status, body) = token_call(&base, &[("grant_type", "password"), ("client_id", LOCAL_CLIENT_ID)]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
+    );
+    let (_, body) = token_call(&base, &[("grant_type", "refresh_token"), ("client_id", "other")]).await;
+    assert_eq!(body["error"], "invalid_client");
+
+    // Sign-out sends the browser back only to the registered page.
+    let out = browser()
+        .get(format!("{base}/logout"))
+        .query(&[("client_id", LOCAL_CLIENT_ID), ("logout_uri", &pages_url)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.headers()["location"], pages_url.as_str());
+    let out = browser()
+        .get(format!("{base}/logout"))
+        .query(&[("client_id", LOCAL_CLIENT_ID), ("logout_uri", "https://attacker.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::BAD_REQUEST);
+}
