@@ -11,7 +11,6 @@ const PENDING_KEY = "orders.signin";
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 const STATUSES = ["PENDING_RESERVING_STOCK", "PENDING_PAYMENT", "INVALID", "PAID", "PROCESSING", "PARTIALLY_SHIPPED",
   "SHIPPED", "DELIVERED", "CANCELLED", "RETURN_REQUESTED", "RETURNED"];
-const CANCELLABLE = ["PENDING_RESERVING_STOCK", "PENDING_PAYMENT", "PAID", "PROCESSING"];
 const ADMIN_TARGETS = ["PROCESSING", "DELIVERED", "CANCELLED"];
 
 function h(tag, attrs, ...children) {
@@ -279,12 +278,14 @@ function signInPage(main) {
 // The orders the filters ask for, a page at a time into `container`: `table(rows)` builds the
 // table for the first page, `row(order)` each row; "More orders" appends the next page. An answer
 // to a request a later one superseded (a slow first page after a quick search) is dropped.
-function orderPages(filters, container, limit, table, row) {
+// `remember(query)` is told each new filter (the admin list keeps it in the address).
+function orderPages(filters, container, limit, table, row, remember) {
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "More orders");
   let cursor = null;
   let latest = 0;
   const load = async (append) => {
     const query = params(filters);
+    if (!append && remember) remember(query);
     query.set("limit", String(limit));
     if (append && cursor) query.set("cursor", cursor);
     const asked = ++latest;
@@ -399,13 +400,192 @@ async function payByCard(order, started, actions) {
 
 // --- Order detail --------------------------------------------------------------------------
 
+// The order's actions the API allows the caller now, by name.
+const allowed = (subject, name) => (subject.allowed_actions || []).filter((action) => action.action === name);
+const today = () => new Date().toISOString().slice(0, 10);
+
+// Runs one action of a page: its button is disabled meanwhile, the outcome said, the page drawn
+// again. An error stays on screen until the next action.
+async function act(button, work, done) {
+  if (button) button.disabled = true;
+  try {
+    await work();
+    if (done) say(done);
+    await render();
+  } catch (err) { fail(err); } finally { if (button) button.disabled = false; }
+}
+
+function shippingForm(order, sellerId) {
+  const form = h("form", { class: "row", "aria-label": `Ship ${sellerId}'s part` },
+    field("Carrier", h("input", { id: `carrier-${sellerId}`, name: "carrier", required: true, maxlength: "100", autocomplete: "off" })),
+    field("Tracking number", h("input", { id: `tracking-${sellerId}`, name: "tracking", required: true, maxlength: "100", autocomplete: "off" })),
+    field("Estimated delivery", h("input", { id: `eta-${sellerId}`, name: "eta", type: "date", min: today() })),
+    h("button", { type: "submit" }, "Mark shipped"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const eta = form.elements.eta.value;
+    act(form.querySelector("button"), () => api("PATCH", `/orders/${order.id}/shipping`, { seller_id: sellerId, status: "SHIPPED",
+      carrier: form.elements.carrier.value.trim(), tracking_number: form.elements.tracking.value.trim(),
+      ...(eta ? { estimated_delivery: `${eta}T18:00:00Z` } : {}) }), `${sellerId}'s part is shipped.`);
+  });
+  return form;
+}
+
+function deliveryButtons(order, sellerId, actions) {
+  const row = h("div", { class: "row" });
+  if (actions.some((action) => action.action === "deliver")) {
+    row.append(h("button", { type: "button", onclick: (event) => act(event.target,
+      () => api("PATCH", `/orders/${order.id}/shipping`, { seller_id: sellerId, status: "DELIVERED" }), `${sellerId}'s part is delivered.`) },
+    "Mark delivered"));
+  }
+  if (actions.some((action) => action.action === "report_delivery_failed")) {
+    const reason = h("input", { id: `failure-${sellerId}`, name: "reason", required: true, maxlength: "200" });
+    const form = h("form", { class: "row", "aria-label": `Report ${sellerId}'s delivery failed` },
+      field("Why delivery failed", reason), h("button", { type: "submit", class: "danger" }, "Delivery failed"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!confirm(`Record ${sellerId}'s delivery as failed? Its units go back to stock and their value is refunded.`)) return;
+      act(form.querySelector("button"), () => api("PATCH", `/orders/${order.id}/shipping`,
+        { seller_id: sellerId, status: "DELIVERY_FAILED", reason: reason.value.trim() }), `${sellerId}'s delivery is recorded as failed.`);
+    });
+    row.append(form);
+  }
+  return row;
+}
+
+// The order's lines, grouped by the seller part that ships them (once it is split), each part
+// with what the caller may report about it.
+function partsSection(order) {
+  const line = (item) => h("tr", {},
+    h("td", {}, item.name, h("div", { class: "muted" }, item.product_id)),
+    h("td", { class: "n" }, item.quantity), h("td", { class: "n" }, money(item.unit_price, order.currency)),
+    h("td", { class: "n" }, money(item.subtotal, order.currency)));
+  const table = (label, items) => scroller(label, h("table", {},
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col", class: "n" }, "Qty"),
+      h("th", { scope: "col", class: "n" }, "Unit price"), h("th", { scope: "col", class: "n" }, "Amount"))),
+    h("tbody", {}, items.map(line))));
+  const parts = order.seller_parts || [];
+  const bySeller = new Map();
+  for (const item of order.items) bySeller.set(item.seller_id, [...(bySeller.get(item.seller_id) || []), item]);
+  const groups = [...bySeller.entries()].map(([sellerId, items]) => {
+    const part = parts.find((candidate) => candidate.seller_id === sellerId);
+    const actions = (order.allowed_actions || []).filter((action) => action.seller_id === sellerId);
+    const facts = part ? [
+      h("span", { class: `badge ${part.status}` }, PART_WORDS[part.status] || part.status),
+      part.carrier ? ` ${part.carrier} ${part.tracking_number || ""}` : "",
+      part.estimated_delivery ? ` - expected ${new Date(part.estimated_delivery).toLocaleDateString()}` : "",
+      part.failure_reason ? ` - ${part.failure_reason}` : ""] : [];
+    return h("div", { class: "part", "data-seller": sellerId },
+      h("h3", {}, `Seller ${sellerId} `, ...facts),
+      table(`Items from seller ${sellerId}`, items),
+      actions.some((action) => action.action === "ship") ? shippingForm(order, sellerId) : null,
+      deliveryButtons(order, sellerId, actions));
+  });
+  const totals = h("table", { class: "totals" }, h("tbody", {},
+    [["Subtotal", order.subtotal], ["Shipping", order.shipping_fee], ["Tax", order.tax], ["Total", order.total],
+      ...(Number(order.refunded_total) > 0 ? [["Refunded", order.refunded_total]] : [])]
+      .map(([label, amount]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", { class: "n" }, money(amount, order.currency))))));
+  return h("section", { class: "card", "aria-labelledby": "items-title" }, h("h2", { id: "items-title" }, "Items"), groups, totals);
+}
+
+const PART_WORDS = { PENDING: "To ship", SHIPPED: "Shipped", DELIVERED: "Delivered", DELIVERY_FAILED: "Delivery failed" };
+
+function customerCard(order) {
+  const address = order.shipping_address;
+  return h("section", { class: "card", "aria-labelledby": "customer-title" }, h("h2", { id: "customer-title" }, "Customer"),
+    h("p", {}, h("strong", {}, order.customer_name || "No name on record"), h("br"), order.customer_email || "No email on record"),
+    address ? h("address", {}, [address.contact_name, address.line1, address.line2,
+      `${address.postal_code} ${address.city}${address.state ? `, ${address.state}` : ""}`, address.country, address.phone]
+      .filter(Boolean).flatMap((text) => [text, h("br")])) : h("p", { class: "muted" }, "No shipping address (collected in person)."),
+    h("p", {}, h("a", { href: `#/admin?user_id=${encodeURIComponent(order.user_id)}` }, "Every order of this customer")));
+}
+
+// Refund by amount or by lines (with restock), as the API takes it; the key is made once per
+// form, so a second click of the same refund pays nothing twice.
+function refundForm(order, refundable) {
+  const key = crypto.randomUUID();
+  const byLines = h("input", { type: "radio", name: "mode", id: "mode-lines", value: "lines", checked: true });
+  const byAmount = h("input", { type: "radio", name: "mode", id: "mode-amount", value: "amount" });
+  const lines = order.items.map((item) => h("div", { class: "field" },
+    h("label", { for: `refund-${item.item_id}` }, `${item.name} (${item.quantity} ordered)`),
+    h("input", { id: `refund-${item.item_id}`, name: "line", "data-item": item.item_id, type: "number", min: "0", max: String(item.quantity), value: "0" })));
+  const amount = h("input", { id: "refund-amount", name: "amount", inputmode: "decimal", pattern: "[0-9]+(\\.[0-9]{1,3})?", placeholder: refundable });
+  const restock = h("input", { type: "checkbox", id: "refund-restock", name: "restock", checked: true });
+  const reason = h("input", { id: "refund-reason", name: "reason", required: true, maxlength: "200" });
+  const form = h("form", { class: "card", "aria-labelledby": "refund-title" },
+    h("h2", { id: "refund-title" }, "Refund"),
+    h("p", { class: "muted" }, `Up to ${money(refundable, order.currency)} can be paid back.`),
+    h("fieldset", { class: "row" }, h("legend", {}, "Refund"),
+      h("label", { for: "mode-lines" }, byLines, " lines"), h("label", { for: "mode-amount" }, byAmount, " an amount")),
+    h("div", { class: "row", "data-mode": "lines" }, lines, h("label", { for: "refund-restock" }, restock, " Put the units back in stock")),
+    h("div", { class: "row", "data-mode": "amount", hidden: true }, field(`Amount (${order.currency})`, amount)),
+    h("div", { class: "row" }, field("Reason", reason), h("button", { type: "submit" }, "Refund")));
+  const show = () => { for (const part of form.querySelectorAll("[data-mode]")) part.hidden = part.dataset.mode !== (byLines.checked ? "lines" : "amount"); };
+  byLines.addEventListener("change", show);
+  byAmount.addEventListener("change", show);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = { reason: reason.value.trim() };
+    if (byLines.checked) {
+      body.lines = [...form.querySelectorAll("input[name=line]")].filter((input) => Number(input.value) > 0)
+        .map((input) => ({ item_id: input.dataset.item, quantity: Number(input.value) }));
+      body.restock = restock.checked;
+      if (body.lines.length === 0) { say("Choose the units to refund.", true); return; }
+    } else body.amount = amount.value.trim();
+    act(form.querySelector("button[type=submit]"), () => api("POST", `/orders/${order.id}/refund`, body, { "idempotency-key": key }),
+      "The refund is recorded: the payment provider pays it back in a moment.");
+  });
+  return form;
+}
+
+function returnsSection(order) {
+  const returns = order.returns || [];
+  if (returns.length === 0) return null;
+  const nameOf = (itemId) => (order.items.find((item) => item.item_id === itemId) || { name: itemId }).name;
+  return h("section", { class: "card", "aria-labelledby": "returns-title" }, h("h2", { id: "returns-title" }, "Returns"),
+    returns.map((ret) => {
+      const decide = allowed(order, "approve_return").some((action) => action.return_id === ret.return_id);
+      const note = h("input", { id: `return-note-${ret.return_id}`, name: "note", maxlength: "200" });
+      return h("div", { class: "part" },
+        h("p", {}, h("span", { class: `badge ${ret.status}` }, ret.status.toLowerCase()), ` ${when(ret.requested_at)}: `,
+          ret.lines.map((unit) => `${unit.quantity} x ${nameOf(unit.item_id)}`).join(", "), ` - "${ret.reason}"`,
+          ret.note ? h("div", { class: "muted" }, ret.note) : ""),
+        decide ? h("div", { class: "row" }, field("Note for the customer", note),
+          h("button", { type: "button", onclick: (event) => act(event.target, () => api("POST",
+            `/orders/${order.id}/returns/${ret.return_id}/approve`, note.value.trim() ? { note: note.value.trim() } : undefined),
+          "The return is approved: the units go back to stock and their value is refunded.") }, "Approve return"),
+          h("button", { type: "button", class: "danger", onclick: (event) => {
+            if (!note.value.trim()) { say("Say why the return is rejected, in the note.", true); note.focus(); return; }
+            act(event.target, () => api("POST", `/orders/${order.id}/returns/${ret.return_id}/reject`, { note: note.value.trim() }),
+              "The return is rejected.");
+          } }, "Reject return")) : null);
+    }));
+}
+
+function returnForm(order) {
+  const reason = h("input", { id: "return-reason", name: "reason", required: true, maxlength: "200" });
+  const lines = order.items.map((item) => field(`${item.name} (${item.quantity} delivered)`,
+    h("input", { id: `return-${item.item_id}`, name: "line", "data-item": item.item_id, type: "number", min: "0", max: String(item.quantity), value: "0" })));
+  const form = h("form", { class: "card", "aria-labelledby": "return-title" }, h("h2", { id: "return-title" }, "Return items"),
+    h("div", { class: "row" }, lines), h("div", { class: "row" }, field("Why", reason), h("button", { type: "submit" }, "Ask to return")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = [...form.querySelectorAll("input[name=line]")].filter((input) => Number(input.value) > 0)
+      .map((input) => ({ item_id: input.dataset.item, quantity: Number(input.value) }));
+    if (chosen.length === 0) { say("Choose what to send back.", true); return; }
+    act(form.querySelector("button"), () => api("POST", `/orders/${order.id}/returns`, { lines: chosen, reason: reason.value.trim() }),
+      "The return is asked for: the shop answers it soon.");
+  });
+  return form;
+}
+
 async function orderPage(main, id) {
   const order = await api("GET", `/orders/${encodeURIComponent(id)}`);
   const actions = h("div", { class: "row" });
   const intent = order.payment_intent;
   // Started and not declined: Stripe reports the outcome by its webhook, so the page looks again.
   const awaitingStripe = order.status === "PENDING_PAYMENT" && intent && !intent.closed_at;
-  if (order.status === "PENDING_PAYMENT" && (!order.payment_method || (intent && intent.closed_at))) {
+  if (allowed(order, "pay").length) {
     actions.append(h("button", { type: "button", onclick: async () => {
       try {
         const started = await api("POST", `/orders/${order.id}/payment`, { method: "online" });
@@ -421,22 +601,25 @@ async function orderPage(main, id) {
     const here = location.hash;
     setTimeout(() => { if (location.hash === here) render(); }, 2000);
   }
-  if (CANCELLABLE.includes(order.status)) {
-    actions.append(h("button", { type: "button", class: "danger", onclick: async () => {
-      if (!confirm(`Cancel order ${orderName(order)}?`)) return;
-      try { await api("POST", `/orders/${order.id}/cancel`); say("The order is cancelled."); render(); } catch (err) { fail(err); }
+  if (allowed(order, "start_fulfilment").length) {
+    actions.append(h("button", { type: "button", onclick: (event) => act(event.target,
+      () => api("PUT", `/orders/${order.id}/status`, { status: "PROCESSING", note: "sent to the sellers" }), "The order is with its sellers.") },
+    "Send to sellers"));
+  }
+  if (allowed(order, "deliver_all").length) {
+    actions.append(h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
+      () => api("PUT", `/orders/${order.id}/status`, { status: "DELIVERED", note: "every part delivered" }), "The order is delivered.") },
+    "Mark all delivered"));
+  }
+  for (const cancel of allowed(order, "cancel")) {
+    const refund = Number(cancel.refund) > 0
+      ? `${money(cancel.refund, order.currency)} will be refunded to the customer and the items go back to stock.`
+      : "Nothing was paid; the held stock is released.";
+    actions.append(h("button", { type: "button", class: "danger", onclick: (event) => {
+      if (!confirm(`Cancel order ${orderName(order)}? ${refund}`)) return;
+      act(event.target, () => api("POST", `/orders/${order.id}/cancel`), "The order is cancelled.");
     } }, "Cancel order"));
   }
-  const items = scroller("Items", h("table", {},
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Seller"),
-      h("th", { scope: "col", class: "n" }, "Qty"), h("th", { scope: "col", class: "n" }, "Unit price"),
-      h("th", { scope: "col", class: "n" }, "Amount"))),
-    h("tbody", {}, order.items.map((line) => h("tr", {},
-      h("td", {}, line.name, h("div", { class: "muted" }, line.product_id)), h("td", {}, line.seller_id),
-      h("td", { class: "n" }, line.quantity), h("td", { class: "n" }, line.unit_price), h("td", { class: "n" }, line.subtotal))))));
-  const totals = h("table", { class: "totals" }, h("tbody", {},
-    [["Subtotal", order.subtotal], ["Shipping", order.shipping_fee], ["Tax", order.tax], ["Total", order.total]]
-      .map(([label, amount]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", { class: "n" }, money(amount, order.currency))))));
   const history = order.status_history;
   const timeline = h("ol", { class: "timeline", "aria-label": "Status timeline" },
     history.map((change, n) => h("li", { class: n === history.length - 1 ? "current" : "", "data-status": change.status },
@@ -449,72 +632,185 @@ async function orderPage(main, id) {
     ? h("div", { class: "notice error", role: "alert" }, h("strong", {}, "This order could not be placed. "),
       problems.length ? `${problems.map(problemWords).join("; ")}.` : noteWords((last && last.note) || ""))
     : order.status === "CANCELLED" && last && last.note ? h("div", { class: "notice" }, noteWords(last.note)) : null;
-  main.replaceChildren(
+  const refunds = order.refunds || [];
+  const refundable = allowed(order, "refund")[0];
+  main.replaceChildren(...[
     h("p", {}, h("a", { href: isAdmin() ? "#/admin" : "#/orders" }, "Back to orders")),
     h("h1", {}, `Order ${orderName(order)} `, badge(order.status)),
     h("p", { class: "muted" }, `Placed ${when(order.created_at)} - payment ${order.payment_status.toLowerCase()}`,
       order.payment_due_at && order.status === "PENDING_PAYMENT" ? ` - pay by ${when(order.payment_due_at)}` : ""),
-    why || "",
-    actions,
-    h("section", { class: "card", "aria-labelledby": "items-title" }, h("h2", { id: "items-title" }, "Items"), items, totals),
-    h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"), timeline));
+    why, actions,
+    isAdmin() ? customerCard(order) : null,
+    partsSection(order),
+    returnsSection(order),
+    allowed(order, "request_return").length ? returnForm(order) : null,
+    refundable ? refundForm(order, refundable.refundable) : null,
+    refunds.length ? h("section", { class: "card", "aria-labelledby": "refunds-title" }, h("h2", { id: "refunds-title" }, "Refunds"),
+      h("ul", {}, refunds.map((refund) => h("li", {}, `${money(refund.amount, order.currency)} - ${noteWords(refund.reason)} - `,
+        (refund.provider_status || refund.status).toLowerCase(), h("span", { class: "muted" }, ` ${when(refund.created_at)}`))))) : null,
+    h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"), timeline),
+  ].filter(Boolean));
   return `Order ${orderName(order)}`;
 }
 
 // --- Admin: all orders ---------------------------------------------------------------------
 
-async function adminPage(main) {
+// Saved views of the admin list: each is an address, so it can be bookmarked and shared.
+const ADMIN_VIEWS = [["To pay", "status=PENDING_PAYMENT"], ["To send to sellers", "status=PAID"], ["Being fulfilled", "status=PROCESSING"],
+  ["Returns open", "status=RETURN_REQUESTED"], ["Cancelled", "status=CANCELLED"]];
+const ORDER_NUMBER = /^[A-Z0-9]{1,8}-[0-9]{8}-[0-9]{6,}$/i;
+
+// A file of every order the filters match, fetched a call at a time (`Next-Cursor`).
+async function exportCsv(query, button) {
+  button.disabled = true;
+  try {
+    const parts = [];
+    let cursor = null;
+    do {
+      const page = new URLSearchParams(query);
+      for (const name of ["q", "sort", "user_id", "channel"]) page.delete(name);
+      if (cursor) page.set("cursor", cursor);
+      const response = await fetch(`/api/v1/orders/export?${page}`, { headers: { authorization: `Bearer ${await idToken()}` } });
+      if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+      parts.push(await response.text());
+      cursor = response.headers.get("next-cursor");
+    } while (cursor);
+    const link = h("a", { href: URL.createObjectURL(new Blob(parts, { type: "text/csv" })), download: `orders-${today()}.csv` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    say("The export is downloaded.");
+  } catch (err) { fail(err); } finally { button.disabled = false; }
+}
+
+// A batch's results as they settle: the counts, and each order's outcome.
+async function followBatch(batchId, box, reloadList) {
+  for (let round = 0; round < 120; round += 1) {
+    const status = await api("GET", `/orders/batch-process/${batchId}`);
+    const rows = (status.results || []).map((result) => h("tr", {},
+      h("td", {}, h("a", { href: `#/orders/${result.order_id}` }, String(result.order_id).slice(-8))),
+      h("td", {}, result.result === "succeeded" ? "Done" : `Not done: ${String(result.result).replace(/_/g, " ").toLowerCase()}`)));
+    box.replaceChildren(h("h2", { id: "batch-title" }, "Batch results"),
+      h("p", { role: "status" }, `${status.succeeded} done, ${status.failed} not done, ${status.pending} waiting (of ${status.total}).`),
+      rows.length ? scroller("Batch results", h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"),
+        h("th", { scope: "col" }, "Result"))), h("tbody", {}, rows))) : "");
+    box.hidden = false;
+    if (status.pending === 0) { await reloadList(); return; }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+async function adminPage(main, query) {
+  const value = (name) => query.get(name) || "";
+  const dateOf = (name) => value(name).slice(0, 10);
   const filters = h("form", { class: "filters card", "aria-label": "Filter orders" },
-    field("Search", h("input", { id: "q", name: "q", placeholder: "order, product or customer id" })),
-    field("Status", statusSelect("status", "", true)),
-    field("From", h("input", { type: "date", id: "from", name: "from" })),
-    field("To", h("input", { type: "date", id: "to", name: "to" })),
+    field("Search", h("input", { id: "q", name: "q", value: value("q"), placeholder: "order number or id, product or customer id" })),
+    field("Status", statusSelect("status", value("status"), true)),
+    field("Channel", h("select", { id: "channel", name: "channel" }, h("option", { value: "" }, "Any channel"),
+      ["web", "mobile_app", "whatsapp", "instagram", "marketplace", "pos"].map((channel) =>
+        h("option", { value: channel, selected: channel === value("channel") }, channel.replace(/_/g, " "))))),
+    field("From", h("input", { type: "date", id: "from", name: "from", value: dateOf("from") })),
+    field("To", h("input", { type: "date", id: "to", name: "to", value: dateOf("to") })),
     field("Sort", h("select", { id: "sort", name: "sort" },
-      h("option", { value: "-created_at" }, "Newest"), h("option", { value: "status" }, "Status"), h("option", { value: "-total" }, "Total"))),
+      [["-created_at", "Newest"], ["created_at", "Oldest"], ["status", "Status"], ["-total", "Total"]]
+        .map(([sort, label]) => h("option", { value: sort, selected: sort === value("sort") }, label)))),
+    value("user_id") ? h("input", { type: "hidden", name: "user_id", value: value("user_id") }) : null,
     h("button", { type: "submit" }, "Filter"));
+  const views = h("nav", { class: "row views", "aria-label": "Saved views" },
+    h("a", { href: "#/admin" }, "All"), ADMIN_VIEWS.map(([label, view]) => h("a", { href: `#/admin?${view}`,
+      "aria-current": query.toString() === view ? "page" : false }, label)));
   const table = h("div");
+  const results = h("section", { class: "card", "aria-labelledby": "batch-title", hidden: true });
   const batch = h("form", { class: "row card", "aria-label": "Batch action" },
     field("With the selected orders", h("select", { id: "batch-action", name: "action" }, h("option", { value: "cancel" }, "Cancel"),
       ADMIN_TARGETS.filter((s) => s !== "CANCELLED").map((s) => h("option", { value: s }, `Move to ${statusWords(s)}`)))),
     h("button", { type: "submit" }, "Apply to selected"));
+  const { load, more } = orderPages(filters, table, 25,
+    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders match these filters.") : scroller("Orders", h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "skip" }, "Select")), h("th", { scope: "col" }, "Order"),
+        h("th", { scope: "col" }, "Customer"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Payment"),
+        h("th", { scope: "col", class: "n" }, "Total"))),
+      h("tbody", {}, rows))),
+    (order) => h("tr", {},
+      h("td", {}, h("input", { type: "checkbox", name: "pick", value: order.id, "aria-label": `Select ${orderName(order)}` })),
+      h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order)), h("div", { class: "muted" }, when(order.created_at))),
+      h("td", {}, order.customer_name || "Customer", h("div", { class: "muted" }, order.customer_email || "")),
+      h("td", {}, badge(order.status)),
+      h("td", {}, String(order.payment_status).toLowerCase(), order.payment_method ? h("div", { class: "muted" }, order.payment_method) : ""),
+      h("td", { class: "n" }, money(order.total, order.currency))),
+    (chosen) => history.replaceState(null, "", `#/admin${chosen.toString() ? `?${chosen}` : ""}`));
   batch.addEventListener("submit", async (event) => {
     event.preventDefault();
     const ids = [...table.querySelectorAll("input[name=pick]:checked")].map((box) => box.value);
     if (ids.length === 0) { say("Select orders first.", true); return; }
     const action = batch.elements.action.value;
+    const words = action === "cancel" ? "Cancel" : `Move to ${statusWords(action)}`;
+    if (!confirm(`${words}: ${ids.length} order${ids.length === 1 ? "" : "s"}? Paid orders that are cancelled are refunded.`)) return;
     try {
       const started = await api("POST", "/orders/batch-process", { items: ids.map((order_id) => ({ order_id, action })) },
         { "idempotency-key": crypto.randomUUID() });
       say(`Batch ${started.batch_id} started for ${ids.length} orders.`);
-      setTimeout(() => load(false).catch(fail), 1500);
+      await followBatch(started.batch_id, results, () => load(false));
     } catch (err) { fail(err); }
   });
-  const { load, more } = orderPages(filters, table, 25,
-    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders match these filters.") : scroller("Orders", h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("span", { class: "skip" }, "Select")), h("th", { scope: "col" }, "Order"),
-        h("th", { scope: "col" }, "Customer"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"),
-        h("th", { scope: "col" }, "Change status"))),
-      h("tbody", {}, rows))),
-    (order) => {
-      const target = h("select", { "aria-label": `New status for ${orderName(order)}` },
-        ADMIN_TARGETS.map((status) => h("option", { value: status }, statusWords(status))));
-      return h("tr", {},
-        h("td", {}, h("input", { type: "checkbox", name: "pick", value: order.id, "aria-label": `Select ${orderName(order)}` })),
-        h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order)), h("div", { class: "muted" }, when(order.created_at))),
-        h("td", {}, order.customer_name || order.user_id),
-        h("td", {}, badge(order.status)),
-        h("td", { class: "n" }, money(order.total, order.currency)),
-        h("td", {}, h("div", { class: "row" }, target, h("button", { type: "button", class: "secondary", onclick: async () => {
-          try {
-            await api("PUT", `/orders/${order.id}/status`, { status: target.value, note: "from the admin page" });
-            say(`Order ${orderName(order)} moved to ${statusWords(target.value)}.`);
-            await load(false);
-          } catch (err) { fail(err); }
-        } }, "Apply"))));
-    });
-  main.replaceChildren(h("h1", {}, "All orders"), filters, batch, table, more);
+  // An order number goes straight to its order.
+  filters.addEventListener("submit", async (event) => {
+    const q = filters.elements.q.value.trim();
+    if (!ORDER_NUMBER.test(q)) return;
+    event.stopImmediatePropagation();
+    event.preventDefault();
+    try {
+      const order = await api("GET", `/orders/by-number/${encodeURIComponent(q.toUpperCase())}`);
+      location.hash = `#/orders/${order.id}`;
+    } catch (err) { fail(err.status === 404 ? new Error(`No order has the number ${q}.`) : err); }
+  }, true);
+  const exporter = h("button", { type: "button", class: "secondary", onclick: (event) => exportCsv(params(filters), event.target) }, "Export CSV");
+  main.replaceChildren(h("h1", {}, "All orders"), views, filters, h("div", { class: "row" }, exporter), batch, results, table, more);
   await load(false);
   return "All orders";
+}
+
+// --- Seller portal -------------------------------------------------------------------------
+
+function sellerId() {
+  const seller = (claims() || {})["custom:seller_id"];
+  return groups().includes("seller") && seller ? seller : null;
+}
+
+// A seller's orders: only those holding their part, with the customer's name and address, and
+// what they may report about their part; their own figures and payouts above.
+async function sellerPage(main) {
+  const seller = sellerId();
+  const [listed, figures] = await Promise.all([
+    api("GET", `/sellers/${encodeURIComponent(seller)}/orders?limit=50`),
+    api("GET", `/orders/analytics/sellers/${encodeURIComponent(seller)}`)]);
+  const kpi = (label, text) => h("div", { class: "kpi" }, h("span", { class: "muted" }, label), h("b", {}, text));
+  const payouts = listed.orders.reduce((sum, order) => sum + Number(order.part.payout || 0), 0);
+  const cards = listed.orders.map((order) => {
+    const address = order.shipping_address;
+    const view = { ...order, id: order.order_id, items: order.items, seller_parts: [order.part], currency: order.currency };
+    return h("section", { class: "card part", "data-order": order.order_id, "aria-label": `Order ${order.order_number || order.order_id}` },
+      h("h2", {}, `Order ${order.order_number || String(order.order_id).slice(-8)} `, badge(order.status)),
+      h("p", { class: "muted" }, `Placed ${when(order.created_at)} - your part: ${PART_WORDS[order.part.status] || order.part.status}`,
+        order.part.payout ? ` - payout ${money(order.part.payout, order.currency)}` : ""),
+      h("p", {}, h("strong", {}, order.customer_name || "Customer"), address ? h("br") : "",
+        address ? [address.contact_name, address.line1, address.line2, `${address.postal_code} ${address.city}`, address.country, address.phone]
+          .filter(Boolean).join(", ") : ""),
+      scroller(`Items of order ${order.order_number || order.order_id}`, h("table", {},
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col", class: "n" }, "Qty"),
+          h("th", { scope: "col", class: "n" }, "Amount"))),
+        h("tbody", {}, order.items.map((item) => h("tr", {}, h("td", {}, item.name), h("td", { class: "n" }, item.quantity),
+          h("td", { class: "n" }, money(item.subtotal, order.currency))))))),
+      order.part.carrier ? h("p", {}, `Shipped with ${order.part.carrier} ${order.part.tracking_number || ""}`) : "",
+      allowed(order, "ship").length ? shippingForm(view, seller) : "",
+      deliveryButtons(view, seller, order.allowed_actions || []));
+  });
+  main.replaceChildren(h("h1", {}, `Seller ${seller}`),
+    h("div", { class: "kpis" }, kpi("Orders", figures.orders), kpi("Units", figures.units), kpi("Sales", money(figures.net, "")),
+      kpi("Payouts of these orders", payouts.toFixed(2))),
+    h("p", { class: "muted" }, `Figures from ${figures.from} to ${figures.to}.`),
+    cards.length ? cards : h("p", { class: "muted" }, "No orders hold a part of yours yet: they appear here once the shop sends them on."));
+  return "Your orders";
 }
 
 // --- Admin: analytics ----------------------------------------------------------------------
@@ -572,7 +868,10 @@ async function render(moved) {
   document.getElementById("who").textContent = signedIn && who ? `${who.name || who.sub}${roleWords()}` : "";
   document.getElementById("signout").hidden = !signedIn;
   for (const link of document.querySelectorAll("[data-admin]")) link.hidden = !isAdmin();
-  const [page, id] = location.hash.replace(/^#\/?/, "").split("/");
+  for (const link of document.querySelectorAll("[data-seller]")) link.hidden = !sellerId();
+  for (const link of document.querySelectorAll("[data-customer]")) link.hidden = Boolean(sellerId());
+  const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
+  const [page, id] = path.split("/");
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (link.dataset.nav === (page || "orders")) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
@@ -581,7 +880,8 @@ async function render(moved) {
   try {
     if (!signedIn || page === "signin") title = signInPage(main);
     else if (page === "orders" && id) title = await orderPage(main, decodeURIComponent(id));
-    else if (page === "admin" && isAdmin()) title = await adminPage(main);
+    else if (page === "admin" && isAdmin()) title = await adminPage(main, new URLSearchParams(search || ""));
+    else if (sellerId() && (page === "seller" || !page || page === "orders")) title = await sellerPage(main);
     else if (page === "analytics" && isAdmin()) title = await analyticsPage(main);
     else title = await ordersPage(main);
   } catch (err) {

@@ -15,6 +15,17 @@ pub const PAYMENTS_GROUP: &str = "payments";
 pub const SELLER_GROUP: &str = "seller";
 pub const SELLER_ID_CLAIM: &str = "custom:seller_id";
 
+/// The hosted sign-in the pages use: Cognito's hosted UI (the local runner's stand-in locally),
+/// the app client they sign in as, and the pages' URL it sends people back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInSettings {
+    /// `https://<prefix>.auth.<region>.amazoncognito.com`, without a trailing slash.
+    pub base_url: String,
+    pub client_id: String,
+    /// One of the app client's callback and sign-out URLs, ending in a slash.
+    pub pages_url: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub user: UserId,

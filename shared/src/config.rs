@@ -8,6 +8,7 @@ use crate::adapters::aws::ClientSettings;
 pub use crate::adapters::aws::StorageTimeouts;
 #[cfg(feature = "chaos")]
 use crate::adapters::faults::FaultPlan;
+pub use crate::auth::SignInSettings;
 use crate::domain::contact::Email;
 use crate::domain::{Money, PricingPolicy};
 use crate::retry::RetryPolicy;
@@ -191,7 +192,7 @@ impl Config {
             "STRIPE_API_BASE",
             parsed("STRIPE_API_BASE", crate::adapters::stripe::DEFAULT_API_BASE),
         )?;
-        let sign_in = SignInSettings::from_lookup(&lookup)?;
+        let sign_in = sign_in_settings(&lookup)?;
         let shop_id = required("SHOP_ID")?;
         let stripe_publishable_key = lookup("STRIPE_PUBLISHABLE_KEY").filter(|key| !key.is_empty());
         if stripe_publishable_key.as_deref().is_some_and(|key| !is_publishable_key(key)) {
@@ -246,45 +247,33 @@ impl Config {
     }
 }
 
-/// The hosted sign-in the pages use: Cognito's hosted UI (the local runner's stand-in locally),
-/// the app client they sign in as, and the pages' URL it sends people back to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignInSettings {
-    /// `https://<prefix>.auth.<region>.amazoncognito.com`, without a trailing slash.
-    pub base_url: String,
-    pub client_id: String,
-    /// One of the app client's callback and sign-out URLs, ending in a slash.
-    pub pages_url: String,
-}
-
-impl SignInSettings {
-    /// None while `PAGES_URL` is empty (the first deployment, before the API's URL is known).
-    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
-        let Some(pages_url) = lookup("PAGES_URL").filter(|url| !url.is_empty()) else {
-            return Ok(None);
-        };
-        let pages_url = web_address("PAGES_URL", pages_url)?;
-        if !pages_url.ends_with('/') {
-            return Err(ConfigError::Invalid {
-                name: "PAGES_URL",
-                reason: "must end with a slash, as the app client's callback URL does".to_owned(),
-            });
-        }
-        let needed = |name: &'static str| lookup(name).filter(|value| !value.is_empty()).ok_or(ConfigError::Missing(name));
-        let base_url = web_address("SIGN_IN_URL", needed("SIGN_IN_URL")?)?.trim_end_matches('/').to_owned();
-        let client_id = needed("USER_POOL_CLIENT_ID")?;
-        if client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(ConfigError::Invalid {
-                name: "USER_POOL_CLIENT_ID",
-                reason: "must be an app client id: letters, digits, - and _".to_owned(),
-            });
-        }
-        Ok(Some(Self {
-            base_url,
-            client_id,
-            pages_url,
-        }))
+/// The pages' sign-in: none while `PAGES_URL` is empty (the first deployment, before the API's
+/// URL is known).
+fn sign_in_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<SignInSettings>, ConfigError> {
+    let Some(pages_url) = lookup("PAGES_URL").filter(|url| !url.is_empty()) else {
+        return Ok(None);
+    };
+    let pages_url = web_address("PAGES_URL", pages_url)?;
+    if !pages_url.ends_with('/') {
+        return Err(ConfigError::Invalid {
+            name: "PAGES_URL",
+            reason: "must end with a slash, as the app client's callback URL does".to_owned(),
+        });
     }
+    let needed = |name: &'static str| lookup(name).filter(|value| !value.is_empty()).ok_or(ConfigError::Missing(name));
+    let base_url = web_address("SIGN_IN_URL", needed("SIGN_IN_URL")?)?.trim_end_matches('/').to_owned();
+    let client_id = needed("USER_POOL_CLIENT_ID")?;
+    if client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(ConfigError::Invalid {
+            name: "USER_POOL_CLIENT_ID",
+            reason: "must be an app client id: letters, digits, - and _".to_owned(),
+        });
+    }
+    Ok(Some(SignInSettings {
+        base_url,
+        client_id,
+        pages_url,
+    }))
 }
 
 /// An https:// address, or a loopback one for a local stack; nothing that could break out of a

@@ -4,7 +4,9 @@ use lambda_http::{Body, Request, Response};
 
 use super::caller;
 
+use crate::auth::Identity;
 use crate::domain::numbering::OrderNumber;
+use crate::domain::order::{AllowedAction, Viewer};
 use crate::domain::{IdempotencyKey, Money, Order, OrderId, PlaceOrder};
 use crate::http::{json, json_body, path_param, ApiError, HttpResult};
 use crate::service::placement::{place_order, PlaceError, Placed, Placement};
@@ -91,7 +93,25 @@ pub async fn get_order(app: &App, request: Request) -> HttpResult {
     let order = order
         .filter(|order| identity.may_access(&order.user_id))
         .ok_or(ApiError::OrderNotFound)?;
-    json(200, &order)
+    json(200, &OrderView::new(app, &identity, &order))
+}
+
+/// An order as its owner or an admin reads it, with what they may do to it now.
+#[derive(serde::Serialize)]
+struct OrderView<'a> {
+    #[serde(flatten)]
+    order: &'a Order,
+    allowed_actions: Vec<AllowedAction>,
+}
+
+impl<'a> OrderView<'a> {
+    fn new(app: &App, identity: &Identity, order: &'a Order) -> Self {
+        let viewer = if identity.is_admin { Viewer::Admin } else { Viewer::Owner };
+        Self {
+            order,
+            allowed_actions: order.allowed_actions(viewer, app.return_window, app.clock.now()),
+        }
+    }
 }
 
 /// `GET /orders/by-number/{orderNumber}`: the owner's or, for admins, anyone's order, found
@@ -108,5 +128,5 @@ pub async fn get_order_by_number(app: &App, request: Request) -> HttpResult {
         .filter(|order| identity.may_access(&order.user_id))
         .ok_or(ApiError::OrderNotFound)?;
     tracing::Span::current().record("order_id", tracing::field::display(order.id));
-    json(200, &order)
+    json(200, &OrderView::new(app, &identity, &order))
 }

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::config::SignInSettings;
+use crate::auth::SignInSettings;
 use crate::http::{path_param, ApiError, HttpResult};
 use crate::service::App;
 

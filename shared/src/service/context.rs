@@ -67,7 +67,7 @@ pub struct App {
     /// What the pages hand Stripe.js (`pk_...`); none: they have no card form.
     pub stripe_publishable_key: Option<String>,
     /// Where the pages sign people in (the pages function only).
-    pub sign_in: Option<crate::config::SignInSettings>,
+    pub sign_in: Option<crate::auth::SignInSettings>,
     /// The payment provider's webhook key (the webhook function only).
     pub webhook_secret: Option<crate::http::webhook::WebhookSecret>,
     /// Crash points (tests and chaos runs only).

@@ -359,6 +359,8 @@ pub struct SellerOrder<'a> {
     pub currency: &'a str,
     pub part: &'a SellerPart,
     pub items: Vec<&'a OrderLine>,
+    /// What the seller may report about their part now.
+    pub allowed_actions: Vec<super::AllowedAction>,
 }
 
 impl Order {
@@ -375,6 +377,7 @@ impl Order {
             currency: &self.currency,
             part,
             items: self.items.iter().filter(|line| &line.seller_id == seller).collect(),
+            allowed_actions: self.part_actions(super::Viewer::Seller(seller)),
         })
     }
 }

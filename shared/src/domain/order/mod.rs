@@ -1,6 +1,7 @@
 //! An order: its lines, totals, timeline, payment, refunds, returns and seller parts. The
 //! type is defined here; each part of its behaviour is a submodule.
 
+mod actions;
 mod edit;
 mod fulfilment;
 mod lifecycle;
@@ -11,6 +12,7 @@ mod refund;
 mod restock;
 mod returns;
 
+pub use actions::*;
 pub use edit::*;
 pub use fulfilment::*;
 pub use lifecycle::*;

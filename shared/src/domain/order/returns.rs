@@ -74,7 +74,7 @@ impl Order {
 
     /// Units of a line the customer can still send back: delivered (its part did not fail),
     /// and not yet refunded.
-    fn returnable(&self, item: &ItemId) -> Option<u32> {
+    pub(super) fn returnable(&self, item: &ItemId) -> Option<u32> {
         let line = self.items.iter().find(|line| &line.item_id == item)?;
         let failed = self
             .seller_parts
