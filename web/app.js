@@ -417,9 +417,9 @@ async function act(button, work, done) {
 
 function shippingForm(order, sellerId) {
   const form = h("form", { class: "row", "aria-label": `Ship ${sellerId}'s part` },
-    field("Carrier", h("input", { id: `carrier-${sellerId}`, name: "carrier", required: true, maxlength: "100", autocomplete: "off" })),
-    field("Tracking number", h("input", { id: `tracking-${sellerId}`, name: "tracking", required: true, maxlength: "100", autocomplete: "off" })),
-    field("Estimated delivery", h("input", { id: `eta-${sellerId}`, name: "eta", type: "date", min: today() })),
+    field("Carrier", h("input", { id: `carrier-${order.id}-${sellerId}`, name: "carrier", required: true, maxlength: "100", autocomplete: "off" })),
+    field("Tracking number", h("input", { id: `tracking-${order.id}-${sellerId}`, name: "tracking", required: true, maxlength: "100", autocomplete: "off" })),
+    field("Estimated delivery", h("input", { id: `eta-${order.id}-${sellerId}`, name: "eta", type: "date", min: today() })),
     h("button", { type: "submit" }, "Mark shipped"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -439,7 +439,7 @@ function deliveryButtons(order, sellerId, actions) {
     "Mark delivered"));
   }
   if (actions.some((action) => action.action === "report_delivery_failed")) {
-    const reason = h("input", { id: `failure-${sellerId}`, name: "reason", required: true, maxlength: "200" });
+    const reason = h("input", { id: `failure-${order.id}-${sellerId}`, name: "reason", required: true, maxlength: "200" });
     const form = h("form", { class: "row", "aria-label": `Report ${sellerId}'s delivery failed` },
       field("Why delivery failed", reason), h("button", { type: "submit", class: "danger" }, "Delivery failed"));
     form.addEventListener("submit", (event) => {
@@ -809,7 +809,7 @@ async function sellerPage(main) {
     h("div", { class: "kpis" }, kpi("Orders", figures.orders), kpi("Units", figures.units), kpi("Sales", money(figures.net, "")),
       kpi("Payouts of these orders", payouts.toFixed(2))),
     h("p", { class: "muted" }, `Figures from ${figures.from} to ${figures.to}.`),
-    cards.length ? cards : h("p", { class: "muted" }, "No orders hold a part of yours yet: they appear here once the shop sends them on."));
+    ...(cards.length ? cards : [h("p", { class: "muted" }, "No orders hold a part of yours yet: they appear here once the shop sends them on.")]));
   return "Your orders";
 }
 

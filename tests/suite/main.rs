@@ -3,6 +3,7 @@
 
 mod access;
 mod analytics;
+mod back_office;
 mod bad_input;
 mod cart;
 mod edits;

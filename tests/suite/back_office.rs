@@ -1,0 +1,119 @@
+//! The back office in a real browser (tests/ui/back_office.mjs): an admin finds an order by its
+//! number and ships one seller's part, refunds two lines with restock, approves a return and
+//! runs a batch; a seller ships their part on a phone and cannot see another seller's order.
+//! What the pages did is then read back through the API.
+
+use orders_tests::{delivered_order, pay_by_card, service, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_and_a_seller_do_their_days_work_in_the_pages_and_the_service_holds_exactly_that() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("lamp", "30.00", 20).await;
+    let vase = json!({"name": "Product vase", "seller_id": "seller-2", "price": "12.00", "on_hand": 20});
+    let stocked = admin.send(Method::PUT, "/api/v1/inventory/vase", Some(vase), &[]).await;
+    assert!(stocked.status.is_success(), "{stocked:?}");
+    let customer = Api::customer(&service, "dora");
+    let order_of = |id: String| {
+        let admin = Api::admin(&service);
+        async move { admin.get(&format!("/api/v1/orders/{id}")).await.body }
+    };
+
+    // To fulfil: two sellers' parts, paid.
+    let (fulfil, total) = customer.reserved_order(&[("lamp", 1), ("vase", 1)]).await;
+    pay_by_card(&service, &fulfil, &total).await;
+    // To refund two lines of: paid, not yet sent on.
+    let (refund, total) = customer.reserved_order(&[("lamp", 2), ("vase", 2)]).await;
+    pay_by_card(&service, &refund, &total).await;
+    // Delivered (seller-1 only), with a return asked for.
+    let (returned, _) = delivered_order(&service, &customer, &[("lamp", 1)]).await;
+    let line = order_of(returned.clone()).await["items"][0]["item_id"].as_str().unwrap().to_owned();
+    let asked = customer
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{returned}/returns"),
+            Some(json!({"lines": [{"item_id": line, "quantity": 1}], "reason": "too bright"})),
+            &[],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
+    // Two left unpaid, for the batch.
+    let unpaid = [
+        customer.reserved_order(&[("lamp", 1)]).await.0,
+        customer.reserved_order(&[("vase", 1)]).await.0,
+    ];
+    let fulfil_number = order_of(fulfil.clone()).await["order_number"].as_str().unwrap().to_owned();
+    // Only the refund moves the vase's stock from here on (cancelling an unpaid order releases
+    // a hold, shipping moves nothing).
+    let vase_on_hand = admin.get("/api/v1/inventory/vase").await.body["on_hand"].as_i64().unwrap();
+
+    let fixtures = json!({
+        "fulfil": {"id": fulfil, "number": fulfil_number},
+        "refund": {"id": refund},
+        "returned": {"id": returned},
+        "unpaid": unpaid,
+    });
+    let repo = orders_local::emulators::repo_root();
+    let artifacts = repo.join("target/ui-artifacts/back-office");
+    let output = tokio::process::Command::new("node")
+        .arg(repo.join("tests/ui/back_office.mjs"))
+        .arg(service.base_url())
+        .arg(fixtures.to_string())
+        .arg(&artifacts)
+        .output()
+        .await
+        .expect("node runs (make deps installs playwright-core, axe-core and Chromium)");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let shipped = order_of(fulfil).await;
+    assert_eq!(shipped["status"], "SHIPPED", "both parts shipped: {shipped}");
+    let carrier_of = |seller: &str| {
+        shipped["seller_parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|part| part["seller_id"] == seller)
+            .map(|part| (part["carrier"].clone(), part["tracking_number"].clone()))
+    };
+    assert_eq!(
+        carrier_of("seller-1"),
+        Some((json!("DHL"), json!("TRACK-1"))),
+        "the admin shipped seller-1's part"
+    );
+    assert_eq!(
+        carrier_of("seller-2"),
+        Some((json!("UPS"), json!("TRACK-2"))),
+        "seller-2 shipped their own"
+    );
+
+    let refunded = order_of(refund).await;
+    let refunds: &Vec<Value> = refunded["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "one refund, however the button was pressed: {refunds:?}");
+    assert_eq!(refunds[0]["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(refunds[0]["amount"], "42.00", "one lamp and one vase");
+    assert_eq!(refunds[0]["restocked"].as_array().unwrap().len(), 2);
+    let vase_after = admin.get("/api/v1/inventory/vase").await.body["on_hand"].as_i64().unwrap();
+    assert_eq!(vase_after, vase_on_hand + 1, "the refunded vase is back in stock");
+
+    let decided = order_of(returned).await;
+    assert_eq!(decided["returns"][0]["status"], "APPROVED", "{decided}");
+    for id in unpaid {
+        assert_eq!(order_of(id).await["status"], "CANCELLED", "the batch cancelled it");
+    }
+    for shot in [
+        "1280-1-order-found",
+        "1280-2-part-shipped",
+        "1280-3-refunded",
+        "1280-5-batch",
+        "375-1-seller-orders",
+    ] {
+        assert!(artifacts.join(format!("{shot}.png")).is_file(), "{shot}.png");
+    }
+}

@@ -1,0 +1,124 @@
+// The back office in headless Chromium, as its people use it:
+// - an admin (1280 px) finds an order by the number printed on it (paid, so with its sellers)
+//   and ships one seller's part; refunds two lines with restock; approves a return; runs a batch on
+//   a saved view and reads each order's result;
+// - a seller (375 px) sees only the orders holding their part, ships it, and is refused another
+//   seller's order; the admin's order page at 375 px loses nothing.
+// axe-core checks every page shown. Exits non-zero if anything is not as it should be.
+//
+//   node tests/ui/back_office.mjs <base url> <fixtures JSON> <artifacts dir>
+
+import { expect, finish, launch, problems, shooter, signIn, watch } from "./browser.mjs";
+
+const [base, fixturesJson, artifacts] = process.argv.slice(2);
+const fixtures = JSON.parse(fixturesJson);
+const browser = await launch(artifacts);
+
+async function admin() {
+  const width = 1280;
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  const page = watch(await context.newPage(), `admin ${width} px`);
+  const shot = shooter(page, width, artifacts);
+  await page.goto(`${base}/#/admin`);
+  await signIn(page, "shop-admin", "Shop admin");
+  await page.getByRole("heading", { name: "All orders" }).waitFor();
+
+  // The number printed on the order finds it.
+  await page.getByLabel("Search").fill(fixtures.fulfil.number);
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByRole("heading", { name: `Order ${fixtures.fulfil.number}` }).waitFor();
+  if (!(await page.getByRole("heading", { name: "Customer" }).isVisible())) problems.push("the admin's order page has no customer card");
+  await shot("1-order-found");
+  const part = page.locator('.part[data-seller="seller-1"]');
+  await part.getByLabel("Carrier").fill("DHL");
+  await part.getByLabel("Tracking number").fill("TRACK-1");
+  await part.getByRole("button", { name: "Mark shipped" }).click();
+  await page.getByText("seller-1's part is shipped.").waitFor();
+  await page.locator("h1 .badge.PARTIALLY_SHIPPED").waitFor();
+  if (await page.locator('.part[data-seller="seller-1"]').getByRole("button", { name: "Mark shipped" }).count()) {
+    problems.push("a shipped part still offers to ship");
+  }
+  await shot("2-part-shipped");
+
+  // Two lines refunded, their units back in stock; the form is answered once.
+  await page.goto(`${base}/#/orders/${fixtures.refund.id}`);
+  await page.getByRole("heading", { name: "Refund" }).waitFor();
+  await page.getByLabel(/^Product lamp \(2 ordered\)/).fill("1");
+  await page.getByLabel(/^Product vase \(2 ordered\)/).fill("1");
+  await page.getByLabel("Reason").fill("damaged in the warehouse");
+  await page.getByRole("button", { name: "Refund", exact: true }).click();
+  await page.getByText("The refund is recorded").waitFor();
+  await page.getByRole("heading", { name: "Refunds" }).waitFor();
+  await shot("3-refunded");
+
+  // A return approved.
+  await page.goto(`${base}/#/orders/${fixtures.returned.id}`);
+  await page.getByRole("button", { name: "Approve return" }).click();
+  await page.getByText("The return is approved").waitFor();
+  if (await page.getByRole("button", { name: "Approve return" }).count()) problems.push("a decided return still offers a decision");
+  await shot("4-return-approved");
+
+  // A batch on the saved view of unpaid orders, each order's result shown as it settles.
+  await page.goto(`${base}/#/admin`);
+  await page.getByRole("link", { name: "To pay" }).click();
+  await page.waitForFunction((n) => document.querySelectorAll("main tbody tr").length === n, fixtures.unpaid.length);
+  if (!page.url().includes("status=PENDING_PAYMENT")) problems.push(`the saved view is not in the address: ${page.url()}`);
+  for (const box of await page.getByRole("checkbox", { name: /Select / }).all()) await box.check();
+  await page.getByLabel("With the selected orders").selectOption("cancel");
+  await page.getByRole("button", { name: "Apply to selected" }).click();
+  await page.getByText(`${fixtures.unpaid.length} done, 0 not done, 0 waiting`).waitFor({ timeout: 30000 });
+  await page.getByText("No orders match these filters.").waitFor();
+  await shot("5-batch");
+  await context.close();
+}
+
+async function seller() {
+  const width = 375;
+  const context = await browser.newContext({ viewport: { width, height: 800 }, isMobile: true, hasTouch: true });
+  const page = watch(await context.newPage(), `seller ${width} px`);
+  const shot = shooter(page, width, artifacts);
+  await page.goto(`${base}/`);
+  await signIn(page, "vera", "Seller", "seller-2");
+  await page.getByRole("heading", { name: "Seller seller-2" }).waitFor();
+  const card = page.locator(`section[data-order="${fixtures.fulfil.id}"]`);
+  await card.waitFor({ timeout: 5000 }).catch(async (err) => {
+    await page.screenshot({ path: `${artifacts}/debug-seller.png`, fullPage: true });
+    throw err;
+  });
+  const listed = await page.locator("section[data-order]").evaluateAll((cards) => cards.map((card) => card.dataset.order));
+  for (const id of [fixtures.returned.id, ...fixtures.unpaid]) {
+    if (listed.includes(id)) problems.push(`seller-2 sees order ${id}, which holds no part of theirs`);
+  }
+  await shot("1-seller-orders");
+  await card.getByLabel("Carrier").fill("UPS");
+  await card.getByLabel("Tracking number").fill("TRACK-2");
+  await card.getByRole("button", { name: "Mark shipped" }).click();
+  await page.getByText("seller-2's part is shipped.").waitFor();
+  await shot("2-seller-shipped");
+  // Another seller's order is not there for them.
+  expect(404, `/api/v1/orders/${fixtures.returned.id}`);
+  await page.goto(`${base}/#/orders/${fixtures.returned.id}`);
+  await page.getByRole("heading", { name: "This page could not be shown" }).waitFor();
+  await context.close();
+
+  // The admin's order page on a phone: nothing cut off.
+  const phone = await browser.newContext({ viewport: { width, height: 800 }, isMobile: true, hasTouch: true });
+  const adminPage = watch(await phone.newPage(), `admin ${width} px`);
+  await adminPage.goto(`${base}/#/orders/${fixtures.fulfil.id}`);
+  await signIn(adminPage, "shop-admin", "Shop admin");
+  await adminPage.getByRole("heading", { name: `Order ${fixtures.fulfil.number}` }).waitFor();
+  const overflow = await adminPage.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  if (overflow > 0) problems.push(`the admin's order page is ${overflow} px wider than the phone`);
+  await shooter(adminPage, width, artifacts)("3-admin-order");
+  await phone.close();
+}
+
+try {
+  await admin();
+  await seller();
+} catch (err) {
+  problems.push(`step failed: ${err.message}`);
+} finally {
+  await browser.close();
+}
+finish(`back office (screenshots in ${artifacts})`);

@@ -1,0 +1,86 @@
+// What every browser test of the pages shares: headless Chromium (Debian's, through
+// playwright-core), a record of problems (page errors, console errors, answers of 400 or more a
+// step did not expect, axe-core's serious or critical violations), screenshots, and signing in
+// through the sign-in page as a person does.
+
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+const require = createRequire(import.meta.url);
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+const modules = path.join(repo, ".local/npm/node_modules");
+const { chromium } = require(path.join(modules, "playwright-core"));
+const axeSource = readFileSync(path.join(modules, "axe-core/axe.min.js"), "utf8");
+
+export const problems = [];
+// Answers of 400 or more a step expects, each taken once: [status, part of the URL].
+const expected = [];
+export const expect = (status, url) => expected.push([status, url]);
+
+export async function launch(artifactsDir) {
+  mkdirSync(artifactsDir, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+// A page that records what goes wrong on it. Generous timeouts: the suite runs this beside its
+// concurrency tests on two cores; it proves what a person sees, not how fast a loaded machine
+// shows it.
+export function watch(page, label) {
+  page.setDefaultTimeout(30000);
+  page.on("dialog", (dialog) => dialog.accept());
+  page.on("pageerror", (err) => problems.push(`${label}: page error: ${err.message}`));
+  // A failed request is reported with its answer below, where a step may expect it.
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(`${label}: console: ${message.text()}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() < 400) return;
+    const known = expected.findIndex(([status, url]) => status === response.status() && response.url().includes(url));
+    if (known >= 0) expected.splice(known, 1);
+    else problems.push(`${label}: ${response.status()} ${response.url()}`);
+  });
+  return page;
+}
+
+// axe-core on what the page shows now: no serious or critical violation. It is evaluated
+// through the DevTools protocol, which the pages' content security policy does not govern.
+export async function audit(page, name) {
+  await page.evaluate(`${axeSource}\n;0`);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  for (const violation of result.violations) {
+    if (violation.impact === "serious" || violation.impact === "critical") {
+      problems.push(`axe on ${name}: ${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+    }
+  }
+}
+
+export const shooter = (page, width, artifactsDir) => async (name) => {
+  await audit(page, name);
+  await page.screenshot({ path: path.join(artifactsDir, `${width}-${name}.png`), fullPage: true });
+};
+
+// Through the sign-in page, as a person does: the pages send them there and it sends them back.
+export async function signIn(page, user, role, seller) {
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.getByLabel("User name").fill(user);
+  await page.getByRole("radio", { name: role, exact: true }).check();
+  if (seller) await page.getByLabel("Seller id (sellers only)").fill(seller);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#who").filter({ hasText: user }).waitFor();
+}
+
+// Ends the run: every problem seen (and every expected failure that never came) fails it.
+export function finish(what) {
+  for (const [status, url] of expected) problems.push(`no ${status} answer from ${url} came, though a step asked for one`);
+  if (problems.length) {
+    console.error(problems.join("\n"));
+    process.exit(1);
+  }
+  console.log(`${what}: every step as expected`);
+}
