@@ -404,14 +404,14 @@ async function payByCard(order, started, actions) {
 const allowed = (subject, name) => (subject.allowed_actions || []).filter((action) => action.action === name);
 const today = () => new Date().toISOString().slice(0, 10);
 
-// Runs one action of a page: its button is disabled meanwhile, the outcome said, the page drawn
-// again. An error stays on screen until the next action.
+// Runs one action of a page: its button is disabled meanwhile, the page drawn again, then the
+// outcome said. An error stays on screen until the next action.
 async function act(button, work, done) {
   if (button) button.disabled = true;
   try {
     await work();
-    if (done) say(done);
     await render();
+    if (done) say(done);
   } catch (err) { fail(err); } finally { if (button) button.disabled = false; }
 }
 
@@ -770,6 +770,121 @@ async function adminPage(main, query) {
   return "All orders";
 }
 
+// --- Admin: inventory -----------------------------------------------------------------------
+
+const MOVEMENT_WORDS = { SET: "Set by staff", ADJUSTMENT: "Adjusted", HOLD: "Held for an order", SALE: "Sold",
+  RELEASE: "Hold released", RESTOCK: "Back in stock", REBALANCE: "Moved between shards" };
+const signed = (n) => (Number(n) > 0 ? `+${n}` : String(n));
+
+async function inventoryPage(main, query) {
+  const filters = h("form", { class: "filters card", "aria-label": "Filter products" },
+    field("Seller id", h("input", { id: "seller_id", name: "seller_id", value: query.get("seller_id") || "" })),
+    h("button", { type: "submit" }, "Filter"));
+  const list = h("div");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More products");
+  let cursor = null;
+  const load = async (append) => {
+    const ask = params(filters);
+    ask.set("limit", "25");
+    if (append && cursor) ask.set("cursor", cursor);
+    if (!append) history.replaceState(null, "", `#/inventory${ask.get("seller_id") ? `?seller_id=${encodeURIComponent(ask.get("seller_id"))}` : ""}`);
+    const page = await api("GET", `/inventory?${ask}`);
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    const rows = page.products.map((product) => h("tr", {},
+      h("td", {}, h("a", { href: `#/inventory/${encodeURIComponent(product.product_id)}` }, product.name), h("div", { class: "muted" }, product.product_id)),
+      h("td", {}, product.seller_id), h("td", { class: "n" }, product.price),
+      h("td", { class: "n" }, product.on_hand), h("td", { class: "n" }, product.available), h("td", { class: "n" }, product.reserved),
+      h("td", { class: "n" }, product.stock_shards)));
+    const body = append ? list.querySelector("tbody") : null;
+    if (body) { body.append(...rows); return; }
+    list.replaceChildren(rows.length === 0 ? h("p", { class: "muted" }, "No products match: add one below.") : scroller("Products", h("table", {},
+      h("thead", {}, h("tr", {}, ["Product", "Seller"].map((name) => h("th", { scope: "col" }, name)),
+        ["Price", "On hand", "Available", "Reserved", "Shards"].map((name) => h("th", { scope: "col", class: "n" }, name)))),
+      h("tbody", {}, rows))));
+  };
+  filters.addEventListener("submit", (event) => { event.preventDefault(); load(false).catch(fail); });
+  more.addEventListener("click", () => load(true).catch(fail));
+  const create = h("form", { class: "card", "aria-labelledby": "new-product-title" }, h("h2", { id: "new-product-title" }, "New product"),
+    h("div", { class: "row" },
+      field("Product id", h("input", { id: "new-id", name: "id", required: true, pattern: "[A-Za-z0-9._:\\-]{1,64}" })),
+      field("Name", h("input", { id: "new-name", name: "name", required: true, maxlength: "200" })),
+      field("Seller", h("input", { id: "new-seller", name: "seller", required: true, value: query.get("seller_id") || "" })),
+      field("Price", h("input", { id: "new-price", name: "price", required: true, inputmode: "decimal", pattern: "[0-9]+(\\.[0-9]{1,2})?" })),
+      field("On hand", h("input", { id: "new-on-hand", name: "on_hand", type: "number", min: "0", value: "0", required: true })),
+      h("button", { type: "submit" }, "Add product")));
+  create.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = create.elements.id.value.trim();
+    act(create.querySelector("button"), () => api("PUT", `/inventory/${encodeURIComponent(id)}`, { name: create.elements.name.value.trim(),
+      seller_id: create.elements.seller.value.trim(), price: create.elements.price.value.trim(), on_hand: Number(create.elements.on_hand.value) },
+    { "if-none-match": "*" }), `Product ${id} is added.`);
+  });
+  main.replaceChildren(h("h1", {}, "Inventory"), filters, list, more, create);
+  await load(false);
+  return "Inventory";
+}
+
+// One product: its stock and price, edited only if nobody changed it since the page showed it
+// (If-Match), adjustments with their reason, and its movements.
+async function productPage(main, id) {
+  const product = await api("GET", `/inventory/${encodeURIComponent(id)}`);
+  const edit = h("form", { class: "card", "aria-labelledby": "edit-title" }, h("h2", { id: "edit-title" }, "Price and stock"),
+    h("div", { class: "row" },
+      field("Name", h("input", { id: "edit-name", name: "name", required: true, value: product.name, maxlength: "200" })),
+      field("Seller", h("input", { id: "edit-seller", name: "seller", required: true, value: product.seller_id })),
+      field("Price", h("input", { id: "edit-price", name: "price", required: true, value: product.price, inputmode: "decimal" })),
+      field("On hand", h("input", { id: "edit-on-hand", name: "on_hand", type: "number", min: "0", required: true, value: String(product.on_hand) })),
+      field("Stock shards", h("input", { id: "edit-shards", name: "shards", type: "number", min: "1", max: "32", value: String(product.stock_shards) })),
+      h("button", { type: "submit" }, "Save")));
+  edit.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(edit.querySelector("button"), async () => {
+      try {
+        await api("PUT", `/inventory/${encodeURIComponent(id)}`, { name: edit.elements.name.value.trim(), seller_id: edit.elements.seller.value.trim(),
+          price: edit.elements.price.value.trim(), on_hand: Number(edit.elements.on_hand.value), stock_shards: Number(edit.elements.shards.value) },
+        { "if-match": `"${product.version}"` });
+      } catch (err) {
+        if (err.status === 412) throw new Error("Someone changed this product since the page showed it: look at it again, and save again.");
+        throw err;
+      }
+    }, "Saved.");
+  });
+  const key = crypto.randomUUID();
+  const adjust = h("form", { class: "card", "aria-labelledby": "adjust-title" }, h("h2", { id: "adjust-title" }, "Adjust stock"),
+    h("p", { class: "muted" }, "Units in or out (a negative number takes them out), whatever sells meanwhile."),
+    h("div", { class: "row" },
+      field("Units", h("input", { id: "adjust-delta", name: "delta", type: "number", required: true })),
+      field("Reason", h("input", { id: "adjust-reason", name: "reason", required: true, maxlength: "200" })),
+      h("button", { type: "submit" }, "Adjust")));
+  adjust.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const delta = Number(adjust.elements.delta.value);
+    if (!Number.isInteger(delta) || delta === 0) { say("Adjust by a whole number of units, not zero.", true); return; }
+    act(adjust.querySelector("button"), () => api("POST", `/inventory/${encodeURIComponent(id)}/adjustments`,
+      { delta, reason: adjust.elements.reason.value.trim() }, { "idempotency-key": key }), `Stock adjusted by ${signed(delta)}.`);
+  });
+  const moves = await api("GET", `/inventory/${encodeURIComponent(id)}/movements?limit=25`);
+  const movements = moves.movements.length === 0 ? h("p", { class: "muted" }, "No movements recorded yet: they follow each change within seconds.")
+    : scroller("Movements", h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "When"), h("th", { scope: "col" }, "What"),
+      ["On hand", "Available", "Reserved"].map((name) => h("th", { scope: "col", class: "n" }, name)), h("th", { scope: "col" }, "Why"))),
+    h("tbody", {}, moves.movements.map((move) => h("tr", {},
+      h("td", {}, when(move.at)), h("td", {}, MOVEMENT_WORDS[move.kind] || move.kind, move.shard ? h("div", { class: "muted" }, `shard ${move.shard}`) : ""),
+      h("td", { class: "n" }, signed(move.delta_on_hand)), h("td", { class: "n" }, signed(move.delta_available)), h("td", { class: "n" }, signed(move.delta_reserved)),
+      h("td", {}, move.reason || (move.order_id ? h("a", { href: `#/orders/${move.order_id}` }, `order ${String(move.order_id).slice(-8)}`) : ""),
+        move.actor ? h("div", { class: "muted" }, actorWords(move.actor)) : ""))))));
+  const kpi = (label, text) => h("div", { class: "kpi" }, h("span", { class: "muted" }, label), h("b", {}, text));
+  main.replaceChildren(
+    h("p", {}, h("a", { href: `#/inventory` }, "Back to inventory")),
+    h("h1", {}, product.name),
+    h("p", { class: "muted" }, `${product.product_id} - seller ${product.seller_id} - ${product.price}`),
+    h("div", { class: "kpis" }, kpi("On hand", product.on_hand), kpi("Available", product.available), kpi("Reserved", product.reserved),
+      kpi("Shards", product.stock_shards)),
+    adjust, edit,
+    h("section", { class: "card", "aria-labelledby": "movements-title" }, h("h2", { id: "movements-title" }, "Movements"), movements));
+  return product.name;
+}
+
 // --- Seller portal -------------------------------------------------------------------------
 
 function sellerId() {
@@ -883,6 +998,8 @@ async function render(moved) {
     else if (page === "admin" && isAdmin()) title = await adminPage(main, new URLSearchParams(search || ""));
     else if (sellerId() && (page === "seller" || !page || page === "orders")) title = await sellerPage(main);
     else if (page === "analytics" && isAdmin()) title = await analyticsPage(main);
+    else if (page === "inventory" && id && isAdmin()) title = await productPage(main, decodeURIComponent(id));
+    else if (page === "inventory" && isAdmin()) title = await inventoryPage(main, new URLSearchParams(search || ""));
     else title = await ordersPage(main);
   } catch (err) {
     if (moved) main.replaceChildren(h("h1", {}, "This page could not be shown"));

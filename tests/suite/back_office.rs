@@ -1,6 +1,6 @@
 //! The back office in a real browser (tests/ui/back_office.mjs): an admin finds an order by its
-//! number and ships one seller's part, refunds two lines with restock, approves a return and
-//! runs a batch; a seller ships their part on a phone and cannot see another seller's order.
+//! number and ships one seller's part, refunds two lines with restock, approves a return, runs a
+//! batch and adjusts stock; a seller ships their part on a phone and cannot see another seller's order.
 //! What the pages did is then read back through the API.
 
 use orders_tests::{delivered_order, pay_by_card, service, Api, Setup};
@@ -99,8 +99,14 @@ async fn an_admin_and_a_seller_do_their_days_work_in_the_pages_and_the_service_h
     assert_eq!(refunds[0]["lines"].as_array().unwrap().len(), 2);
     assert_eq!(refunds[0]["amount"], "42.00", "one lamp and one vase");
     assert_eq!(refunds[0]["restocked"].as_array().unwrap().len(), 2);
-    let vase_after = admin.get("/api/v1/inventory/vase").await.body["on_hand"].as_i64().unwrap();
-    assert_eq!(vase_after, vase_on_hand + 1, "the refunded vase is back in stock");
+    let vase_after = admin.get("/api/v1/inventory/vase").await.body;
+    assert_eq!(
+        vase_after["on_hand"].as_i64().unwrap(),
+        vase_on_hand + 1 + 5,
+        "the refunded vase is back in stock, and five came in from the supplier"
+    );
+    assert_eq!(vase_after["price"], "13.00", "the edit saved once the page had looked again");
+    assert_eq!(vase_after["name"], "Vase (blue)", "the other change was not overwritten");
 
     let decided = order_of(returned).await;
     assert_eq!(decided["returns"][0]["status"], "APPROVED", "{decided}");

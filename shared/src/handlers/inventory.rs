@@ -9,7 +9,7 @@ use base64::Engine;
 use super::admin;
 use super::orders::idempotency_key;
 use crate::domain::request::{product_update_from_json, stock_adjustment_from_json};
-use crate::domain::{Product, Sku};
+use crate::domain::{Product, SellerId, Sku};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::ports::{AdjustError, PutProductError};
 use crate::service::App;
@@ -122,6 +122,40 @@ pub async fn adjust_product(app: &App, request: Request) -> HttpResult {
         Err(AdjustError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
         Err(AdjustError::Store(err)) => Err(ApiError::from(err)),
     }
+}
+
+/// `GET /inventory`: the catalogue by product id, every product or one seller's (`seller_id`),
+/// `limit` (1..100, 50) at a time with a `cursor`.
+pub async fn list_products(app: &App, request: Request) -> HttpResult {
+    admin(&request)?;
+    let params = query(&request, &["seller_id", "limit", "cursor"])?;
+    let seller = params.parse("seller_id", |raw| SellerId::parse(raw).ok(), "a seller id")?;
+    let limit = params
+        .parse(
+            "limit",
+            |raw| raw.parse::<u16>().ok().filter(|n| (1..=100).contains(n)),
+            "a whole number from 1 to 100",
+        )?
+        .unwrap_or(50);
+    let after = match params.get("cursor") {
+        None => None,
+        Some(raw) => Some(
+            URL_SAFE_NO_PAD
+                .decode(raw)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|text| Sku::parse(&text).ok())
+                .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
+        ),
+    };
+    let page = app.catalogue.list_products(seller.as_ref(), limit, after.as_ref()).await?;
+    json(
+        200,
+        &serde_json::json!({
+            "products": page.products,
+            "next_cursor": page.next.map(|sku| URL_SAFE_NO_PAD.encode(sku.as_str())),
+        }),
+    )
 }
 
 /// `GET /inventory/{productId}/movements`: restocks, adjustments, holds, sales and releases,

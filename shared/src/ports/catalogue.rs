@@ -68,9 +68,21 @@ pub struct MovementPage {
     pub next: Option<String>,
 }
 
+/// A page of the catalogue, by product id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductPage {
+    pub products: Vec<Product>,
+    /// The last product of a full page: the next page starts after it.
+    pub next: Option<Sku>,
+}
+
 /// Products and their stock: prices, counters, shards.
 #[async_trait]
 pub trait Catalogue: Send + Sync {
+    /// Products by id, every product or one seller's, `limit` at a time after `after`: read
+    /// through an index of the catalogue (never a scan), then the products themselves.
+    async fn list_products(&self, seller: Option<&SellerId>, limit: u16, after: Option<&Sku>) -> Result<ProductPage, StoreError>;
+
     /// The products that exist among `ids`, in one round trip (two when one is sharded: its
     /// counters are the sums of its shards, and `shards` lists each).
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError>;

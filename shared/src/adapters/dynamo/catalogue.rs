@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::keys::{product_key, shard_key, Entity, Item};
+use super::keys::{index, product_key, shard_key, Entity, Item, CATALOGUE_PARTITION};
 use super::records::{stored_as_sharded, to_item, AdjustmentKeyRecord, ProductRecord};
 use super::shards::shards_of;
 use super::{encode_failure, DynamoStore, Read};
@@ -17,11 +17,49 @@ use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::stock::{self, StockShards};
 use crate::domain::Quantity;
-use crate::domain::{Actor, IdempotencyKey, MovementKind, Product, ProductUpdate, Sku, StockAdjustment};
-use crate::ports::{AdjustError, Catalogue, PutProductError, ShardRebalance, StoreError};
+use crate::domain::{Actor, IdempotencyKey, MovementKind, Product, ProductUpdate, SellerId, Sku, StockAdjustment};
+use crate::ports::{AdjustError, Catalogue, ProductPage, PutProductError, ShardRebalance, StoreError};
 
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
+    async fn list_products(&self, seller: Option<&SellerId>, limit: u16, after: Option<&Sku>) -> Result<ProductPage, StoreError> {
+        let (index_name, partition_attribute, partition) = match seller {
+            Some(seller) => (index::BY_SELLER_CATALOGUE, "catalogue_seller", seller.to_string()),
+            None => (index::BY_CATALOGUE, "catalogue", CATALOGUE_PARTITION.to_owned()),
+        };
+        // An index page starts after the index's keys and the table's keys of the last item.
+        let start = after.map(|sku| {
+            let mut key = product_key(sku);
+            key.insert(partition_attribute.to_owned(), AttributeValue::S(partition.clone()));
+            key.insert("product_id".to_owned(), AttributeValue::S(sku.to_string()));
+            key
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.inventory_table)
+            .index_name(index_name)
+            .key_condition_expression("#partition = :partition")
+            .expression_attribute_names("#partition", partition_attribute)
+            .expression_attribute_values(":partition", AttributeValue::S(partition))
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let ids: Vec<Sku> = output
+            .items()
+            .iter()
+            .filter_map(|item| item.get("product_id").and_then(|id| id.as_s().ok()))
+            .filter_map(|id| Sku::parse(id).ok())
+            .collect();
+        let next = output.last_evaluated_key().and(ids.last().cloned());
+        // The index is eventually consistent: a product deleted since is skipped.
+        let mut found = self.products(&ids, Read::Strong).await?;
+        let products = ids.iter().filter_map(|id| found.remove(id)).collect();
+        Ok(ProductPage { products, next })
+    }
+
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
         self.products(ids, Read::Strong).await
     }
@@ -338,7 +376,7 @@ impl DynamoStore {
             .table_name(&self.inventory_table)
             .set_key(Some(product_key(&update.product_id)))
             .update_expression(format!(
-                "SET product_id = :sku, #name = :name, seller_id = :seller, price = :price, on_hand = :on_hand, \
+                "SET product_id = :sku, #name = :name, seller_id = :seller, catalogue = :catalogue, catalogue_seller = :seller, price = :price, on_hand = :on_hand, \
                  available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
                  created_at = if_not_exists(created_at, :now), updated_at = :now, \
                  version = if_not_exists(version, :zero) + :one, {price_version}, \
@@ -350,6 +388,7 @@ impl DynamoStore {
             .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
             .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
             .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":catalogue", AttributeValue::S(CATALOGUE_PARTITION.to_owned()))
             .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
             .expression_attribute_values(":on_hand", AttributeValue::N(update.on_hand.to_string()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))

@@ -186,7 +186,14 @@ pub mod index {
     pub const BY_OPEN_PAYMENT: &str = "by_open_payment";
     /// Inventory table: ACTIVE reservations, by deadline.
     pub const BY_EXPIRY: &str = "by_expiry";
+    /// Inventory table: every product, and each seller's, by product id (keys only).
+    pub const BY_CATALOGUE: &str = "by_catalogue";
+    pub const BY_SELLER_CATALOGUE: &str = "by_seller_catalogue";
 }
+
+/// Every product item's `catalogue` attribute: the one partition of the catalogue index. The
+/// index holds only keys, so the stock and price writes of a sale never write to it.
+pub const CATALOGUE_PARTITION: &str = "PRODUCTS";
 
 /// What a stored item is: its `entity` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
