@@ -490,10 +490,15 @@ function partsSection(order) {
 
 const PART_WORDS = { PENDING: "To ship", SHIPPED: "Shipped", DELIVERED: "Delivered", DELIVERY_FAILED: "Delivery failed" };
 
-function customerCard(order) {
+function customerCard(order, stats) {
   const address = order.shipping_address;
+  const figures = stats ? h("p", { class: "muted" }, `${stats.orders} order${stats.orders === 1 ? "" : "s"}, `,
+    `${money(stats.spent, stats.currency)} spent (${money(stats.refunded, stats.currency)} refunded), `,
+    `average order ${money(stats.average_order, stats.currency)}`,
+    stats.last_order_at ? `, last ordered ${when(stats.last_order_at)}` : "") : null;
   return h("section", { class: "card", "aria-labelledby": "customer-title" }, h("h2", { id: "customer-title" }, "Customer"),
     h("p", {}, h("strong", {}, order.customer_name || "No name on record"), h("br"), order.customer_email || "No email on record"),
+    figures,
     address ? h("address", {}, [address.contact_name, address.line1, address.line2,
       `${address.postal_code} ${address.city}${address.state ? `, ${address.state}` : ""}`, address.country, address.phone]
       .filter(Boolean).flatMap((text) => [text, h("br")])) : h("p", { class: "muted" }, "No shipping address (collected in person)."),
@@ -536,6 +541,22 @@ function refundForm(order, refundable) {
       "The refund is recorded: the payment provider pays it back in a moment.");
   });
   return form;
+}
+
+// What the shop's people said about the order to each other; never shown to the customer.
+function notesSection(order, notes) {
+  const text = h("textarea", { id: "note-text", name: "note", required: true, maxlength: "1000", rows: "2" });
+  const form = h("form", { class: "row" }, h("div", { class: "field grow" }, h("label", { for: "note-text" }, "Add a note"), text),
+    h("button", { type: "submit" }, "Add note"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(form.querySelector("button"), () => api("POST", `/orders/${order.id}/notes`, { note: text.value.trim() }), "The note is added.");
+  });
+  return h("section", { class: "card", "aria-labelledby": "notes-title" }, h("h2", { id: "notes-title" }, "Staff notes"),
+    h("p", { class: "muted" }, "Only the shop's staff and the order's sellers see these."),
+    notes.length ? h("ul", { class: "notes" }, notes.map((note) => h("li", {}, h("div", {}, note.note),
+      h("div", { class: "muted" }, `${actorWords(note.author)} - ${when(note.at)}`)))) : h("p", { class: "muted" }, "No notes yet."),
+    form);
 }
 
 function returnsSection(order) {
@@ -581,6 +602,8 @@ function returnForm(order) {
 
 async function orderPage(main, id) {
   const order = await api("GET", `/orders/${encodeURIComponent(id)}`);
+  const [stats, notes] = isAdmin() ? await Promise.all([api("GET", `/customers/${encodeURIComponent(order.user_id)}/stats`),
+    api("GET", `/orders/${order.id}/notes?limit=50`)]) : [null, null];
   const actions = h("div", { class: "row" });
   const intent = order.payment_intent;
   // Started and not declined: Stripe reports the outcome by its webhook, so the page looks again.
@@ -640,7 +663,7 @@ async function orderPage(main, id) {
     h("p", { class: "muted" }, `Placed ${when(order.created_at)} - payment ${order.payment_status.toLowerCase()}`,
       order.payment_due_at && order.status === "PENDING_PAYMENT" ? ` - pay by ${when(order.payment_due_at)}` : ""),
     why, actions,
-    isAdmin() ? customerCard(order) : null,
+    isAdmin() ? customerCard(order, stats) : null,
     partsSection(order),
     returnsSection(order),
     allowed(order, "request_return").length ? returnForm(order) : null,
@@ -648,6 +671,7 @@ async function orderPage(main, id) {
     refunds.length ? h("section", { class: "card", "aria-labelledby": "refunds-title" }, h("h2", { id: "refunds-title" }, "Refunds"),
       h("ul", {}, refunds.map((refund) => h("li", {}, `${money(refund.amount, order.currency)} - ${noteWords(refund.reason)} - `,
         (refund.provider_status || refund.status).toLowerCase(), h("span", { class: "muted" }, ` ${when(refund.created_at)}`))))) : null,
+    notes ? notesSection(order, notes.notes) : null,
     h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"), timeline),
   ].filter(Boolean));
   return `Order ${orderName(order)}`;
@@ -987,8 +1011,10 @@ async function render(moved) {
   for (const link of document.querySelectorAll("[data-customer]")) link.hidden = Boolean(sellerId());
   const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
   const [page, id] = path.split("/");
+  // An order's page belongs to the list it was found in: staff find orders in All orders.
+  const section = page === "orders" && id && isAdmin() ? "admin" : page || "orders";
   for (const link of document.querySelectorAll("[data-nav]")) {
-    if (link.dataset.nav === (page || "orders")) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+    if (link.dataset.nav === section) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   if (moved) main.replaceChildren(h("p", { class: "muted", role: "status" }, "Loading..."));
   let title = "Orders";

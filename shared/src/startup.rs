@@ -107,6 +107,7 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secr
         number_blocks: Arc::new(store.clone()),
         links: Arc::new(store.clone()),
         movements: Arc::new(store.clone()),
+        notes: Arc::new(store.clone()),
         audit: Arc::new(store.clone()),
         reservations: Arc::new(store.clone()),
         sellers: Arc::new(store.clone()),

@@ -115,6 +115,9 @@ enum Access {
     /// Admins only, on a part of the order that does not exist yet (a return): 404 for admins,
     /// 403 for anyone else signed in.
     AdminNotYet,
+    /// The shop's staff for the order (admins, the sellers of its parts): its customer gets 403,
+    /// anyone else 404 (the matrix's orders are unpaid: no seller has a part of one yet).
+    StaffOfOrder,
 }
 
 /// The documented answer of every route of the template. A route missing here fails the test.
@@ -144,7 +147,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("GET", "/api/v1/orders/analytics/daily" | "/api/v1/orders/analytics/revenue" | "/api/v1/orders/analytics/trends") => Access::Admin,
         ("GET", "/api/v1/orders/export") => Access::Admin,
         ("GET", "/" | "/assets/{asset}" | "/config.json") => Access::Public,
-        ("GET", "/api/v1/inventory") => Access::Admin,
+        ("GET", "/api/v1/inventory") | ("GET", "/api/v1/customers/{userId}/stats") => Access::Admin,
+        ("GET" | "POST", "/api/v1/orders/{orderId}/notes") => Access::StaffOfOrder,
         ("POST", "/api/v1/orders/{orderId}/items") | ("PUT" | "DELETE", "/api/v1/orders/{orderId}/items/{itemId}") => Access::OwnerOrAdmin,
         ("GET" | "DELETE", "/api/v1/cart")
         | ("POST", "/api/v1/cart/items" | "/api/v1/cart/checkout")
@@ -175,6 +179,8 @@ fn expected(access: Access, caller: Caller) -> Option<u16> {
         (Access::PaymentsOrAdmin, _) => Some(403),
         (Access::SellerOrAdmin, Seller) => None,
         (Access::SellerOrAdmin, _) => Some(403),
+        (Access::StaffOfOrder, Owner) => Some(403),
+        (Access::StaffOfOrder, _) => Some(404),
     }
 }
 
@@ -249,7 +255,7 @@ async fn every_route_answers_every_kind_of_caller_as_documented() {
                 ("POST", "/api/v1/orders/{orderId}/returns") => {
                     Some(json!({"lines": [{"item_id": "item-1", "quantity": 1}], "reason": "matrix"}))
                 }
-                ("POST", path) if path.ends_with("/reject") => Some(json!({"note": "matrix"})),
+                ("POST", path) if path.ends_with("/reject") || path.ends_with("/notes") => Some(json!({"note": "matrix"})),
                 ("PATCH", _) => Some(json!({"seller_id": "seller-1", "status": "SHIPPED", "carrier": "DHL", "tracking_number": "1"})),
                 ("POST", path) if path.ends_with("/confirm") => Some(json!({"payment_reference": format!("p-{order}"), "amount": total})),
                 ("POST", "/api/v1/payments/webhook") => orders_local::stripe_cards::intent_event(

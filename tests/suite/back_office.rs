@@ -108,6 +108,12 @@ async fn an_admin_and_a_seller_do_their_days_work_in_the_pages_and_the_service_h
     assert_eq!(vase_after["price"], "13.00", "the edit saved once the page had looked again");
     assert_eq!(vase_after["name"], "Vase (blue)", "the other change was not overwritten");
 
+    let notes = admin
+        .get(&format!("/api/v1/orders/{}/notes", fixtures["fulfil"]["id"].as_str().unwrap()))
+        .await
+        .body;
+    assert_eq!(notes["notes"][0]["note"], "customer asked for gift wrapping", "{notes}");
+    assert_eq!(notes["notes"][0]["author"], "admin:shop-admin");
     let decided = order_of(returned).await;
     assert_eq!(decided["returns"][0]["status"], "APPROVED", "{decided}");
     for id in unpaid {

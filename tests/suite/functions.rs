@@ -530,7 +530,9 @@ fn every_functions_timeout_holds_three_storage_calls_at_their_longest_with_a_sec
     // The timeouts as the template sets them; the resources as any deployment names them.
     let config = Config::from_lookup(|name| match name {
         _ if name.starts_with("STORAGE_") => variables[name].as_str().map(str::to_owned),
-        _ if name.ends_with("_TABLE") || name.ends_with("_URL") || name == "EVENT_BUS_NAME" || name == "SHOP_ID" => Some("x".to_owned()),
+        _ if name.ends_with("_TABLE") || name.ends_with("_QUEUE_URL") || name == "EVENT_BUS_NAME" || name == "SHOP_ID" => {
+            Some("x".to_owned())
+        }
         _ => None,
     })
     .unwrap();

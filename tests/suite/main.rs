@@ -25,5 +25,6 @@ mod privacy;
 mod refunds;
 mod sharding;
 mod sign_in;
+mod staff;
 mod storage_layout;
 mod stripe;

@@ -24,8 +24,14 @@ async fn an_order_reserves_its_stock_and_shows_its_whole_timeline() {
     let location = placed.headers["location"].to_str().unwrap();
     assert_eq!(location, format!("/api/v1/orders/{}", order["id"].as_str().unwrap()));
 
-    let read = alice.get(location).await;
+    let mut read = alice.get(location).await;
     assert_eq!(read.status, StatusCode::OK);
+    // Read back, the order also says what its customer may do with it now.
+    let allowed = read.body.as_object_mut().unwrap().remove("allowed_actions").unwrap();
+    assert_eq!(
+        allowed,
+        serde_json::json!([{"action": "pay"}, {"action": "edit_items"}, {"action": "cancel", "refund": "0.00"}])
+    );
     assert_eq!(read.body, placed.body);
     assert_eq!(counters(&admin.product("mug").await), (5, 3, 2));
     assert_eq!(counters(&admin.product("tea").await), (100, 97, 3));

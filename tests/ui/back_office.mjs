@@ -1,6 +1,6 @@
 // The back office in headless Chromium, as its people use it:
-// - an admin (1280 px) finds an order by the number printed on it (paid, so with its sellers)
-//   and ships one seller's part; refunds two lines with restock; approves a return; runs a batch on
+// - an admin (1280 px) finds an order by the number printed on it (paid, so with its sellers),
+//   reads the customer's figures, adds a staff note and ships one seller's part; refunds two lines with restock; approves a return; runs a batch on
 //   a saved view and reads each order's result; adjusts a product's stock with a reason and
 //   finds that a price edit made stale by someone else's change is refused;
 // - a seller (375 px) sees only the orders holding their part, ships it, and is refused another
@@ -29,6 +29,14 @@ async function admin() {
   await page.getByRole("button", { name: "Filter" }).click();
   await page.getByRole("heading", { name: `Order ${fixtures.fulfil.number}` }).waitFor();
   if (!(await page.getByRole("heading", { name: "Customer" }).isVisible())) problems.push("the admin's order page has no customer card");
+  // The figures follow the order's events within seconds; that they are shown is what counts here.
+  if (!(await page.getByText(/[0-9]+ orders?, [0-9.]+ USD spent/).count())) {
+    problems.push("the customer card shows no figures");
+  }
+  await page.getByLabel("Add a note").fill("customer asked for gift wrapping");
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByText("The note is added.").waitFor();
+  await page.locator("ul.notes").getByText("customer asked for gift wrapping").waitFor();
   await shot("1-order-found");
   const part = page.locator('.part[data-seller="seller-1"]');
   await part.getByLabel("Carrier").fill("DHL");

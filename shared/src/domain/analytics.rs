@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::events::{DomainEvent, EventName};
-use super::ids::{SellerId, Sku};
+use super::ids::{SellerId, Sku, UserId};
 use super::money::Money;
 use super::order::Order;
 use super::order::PartItem;
@@ -79,6 +79,19 @@ pub struct ProductFigures {
     pub revenue: i64,
 }
 
+/// A customer's figures over all their orders, kept as counters as their orders change (their
+/// history can pass what one request may read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerFigures {
+    /// Orders placed (not those refused at placement).
+    pub orders: i64,
+    pub paid_orders: i64,
+    /// Minor units: what their paid orders cost (the cash collected, for cash on delivery).
+    pub spent: i64,
+    /// Minor units: what was paid back to them.
+    pub refunded: i64,
+}
+
 /// What one event adds to the figures of its day.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contribution {
@@ -86,11 +99,15 @@ pub struct Contribution {
     pub shop: DayFigures,
     pub sellers: BTreeMap<SellerId, SellerFigures>,
     pub products: BTreeMap<Sku, ProductFigures>,
+    /// What it adds to its customer's figures.
+    pub customer: Option<(UserId, CustomerFigures)>,
+    /// When the customer placed the order, for an order placed.
+    pub ordered_at: Option<DateTime<Utc>>,
 }
 
 impl Contribution {
     pub fn is_empty(&self) -> bool {
-        self.shop == DayFigures::default() && self.sellers.is_empty() && self.products.is_empty()
+        self.shop == DayFigures::default() && self.sellers.is_empty() && self.products.is_empty() && self.customer.is_none()
     }
 }
 
@@ -135,6 +152,18 @@ pub fn contribution(event: &DomainEvent, order: &Order) -> Contribution {
         }
         EventName::LatePaymentRefunded => added.shop.late_refunds = cents(event.amount.unwrap_or(event.total)),
         _ => {}
+    }
+    let customer = CustomerFigures {
+        orders: added.shop.placed,
+        paid_orders: added.shop.paid,
+        spent: added.shop.revenue,
+        refunded: added.shop.refunds,
+    };
+    if customer != CustomerFigures::default() {
+        added.customer = Some((order.user_id.clone(), customer));
+    }
+    if event.name == EventName::OrderPlaced {
+        added.ordered_at = Some(event.occurred_at);
     }
     added
 }
@@ -287,11 +316,15 @@ fn four_places(value: Decimal) -> Decimal {
 
 /// Average order value: revenue over paid orders, rounded half away from zero to the cent.
 pub fn average_order_value(figures: &DayFigures) -> Decimal {
-    let mut average = if figures.paid == 0 {
+    average_of(figures.revenue, figures.paid)
+}
+
+/// `total` (minor units) over `count`, to the cent; 0 over none.
+pub fn average_of(total: i64, count: i64) -> Decimal {
+    let mut average = if count == 0 {
         Decimal::ZERO
     } else {
-        (money(figures.revenue) / Decimal::from(figures.paid))
-            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        (money(total) / Decimal::from(count)).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
     };
     average.rescale(2);
     average

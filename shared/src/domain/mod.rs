@@ -23,6 +23,7 @@ pub mod cart;
 pub mod events;
 pub mod invoice;
 pub mod listing;
+pub mod note;
 pub mod notification;
 pub mod order;
 pub mod product;

@@ -8,7 +8,8 @@ use lambda_http::Request;
 use super::{admin, each_message, order_event_step, seller_or_admin, StepFailure};
 use crate::domain::analytics::{DayRange, Granularity, RangeError};
 use crate::domain::events::DomainEvent;
-use crate::http::{json, query, ApiError, HttpResult, QueryParams};
+use crate::domain::UserId;
+use crate::http::{json, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::service::actions::ActionError;
 use crate::service::analytics;
 use crate::service::App;
@@ -95,5 +96,14 @@ pub async fn seller(app: &App, request: Request) -> HttpResult {
     let params = query(&request, &["from", "to"])?;
     let range = day_range(app, &params)?;
     let report = analytics::seller(&*app.analytics, &seller_id, range).await?;
+    json(200, &report)
+}
+
+/// `GET /customers/{userId}/stats` (admin): the customer's order count, what they spent, their
+/// average order and their last order, from counters kept as their orders change.
+pub async fn customer(app: &App, request: Request) -> HttpResult {
+    admin(&request)?;
+    let user = path_param(&request, "userId", UserId::parse)?;
+    let report = analytics::customer(&*app.analytics, &user, &app.pricing.currency).await?;
     json(200, &report)
 }

@@ -11,6 +11,7 @@ pub mod fulfilment;
 pub mod inventory;
 pub mod invoices;
 pub mod listing;
+pub mod notes;
 pub mod notifications;
 pub mod orders;
 pub mod pages;

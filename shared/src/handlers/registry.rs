@@ -10,8 +10,8 @@ use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
 use super::{
-    analytics, audit, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, listing, notifications, orders, pages, payments,
-    privacy, publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
+    analytics, audit, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, listing, notes, notifications, orders, pages,
+    payments, privacy, publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
 };
 use crate::http::ApiError;
 use crate::ports::StoreError;
@@ -58,6 +58,9 @@ functions!(
         PaymentWebhook => "payment-webhook",
         AdjustInventory => "adjust-inventory",
         InventoryMovements => "inventory-movements",
+        CustomerStats => "customer-stats",
+        ListOrderNotes => "list-order-notes",
+        AddOrderNote => "add-order-note",
         ListProducts => "list-products",
         GetAuditTrail => "get-audit-trail",
         ShipOrder => "ship-order",
@@ -133,6 +136,9 @@ impl HttpFunction {
             Self::PaymentWebhook => payments::payment_webhook(app, request).await,
             Self::AdjustInventory => inventory::adjust_product(app, request).await,
             Self::InventoryMovements => inventory::product_movements(app, request).await,
+            Self::CustomerStats => analytics::customer(app, request).await,
+            Self::ListOrderNotes => notes::list_notes(app, request).await,
+            Self::AddOrderNote => notes::add_note(app, request).await,
             Self::ListProducts => inventory::list_products(app, request).await,
             Self::GetAuditTrail => audit::audit_trail(app, request).await,
             Self::ShipOrder => fulfilment::ship_order(app, request).await,

@@ -31,6 +31,12 @@ pub trait Analytics: Send + Sync {
         day: chrono::NaiveDate,
     ) -> Result<std::collections::BTreeMap<SellerId, crate::domain::analytics::SellerFigures>, StoreError>;
 
+    /// A customer's figures over all their orders, and when they last placed one.
+    async fn customer_figures(
+        &self,
+        user: &crate::domain::UserId,
+    ) -> Result<(crate::domain::analytics::CustomerFigures, Option<chrono::DateTime<chrono::Utc>>), StoreError>;
+
     /// Every product's sales of one day.
     async fn product_figures(
         &self,

@@ -3,17 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::{stream, StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::analytics::{
-    average_order_value, contribution, growth, money, rate, DayFigures, DayRange, Granularity, ProductFigures, SellerFigures, TOP_PRODUCTS,
+    average_of, average_order_value, contribution, growth, money, rate, DayFigures, DayRange, Granularity, ProductFigures, SellerFigures,
+    TOP_PRODUCTS,
 };
 use crate::domain::events::{DomainEvent, EventName};
-use crate::domain::{SellerId, Sku};
+use crate::domain::{SellerId, Sku, UserId};
 use crate::ports::{Analytics, OrderLinks, OrderStore, StoreError};
 use crate::service::actions::{load, Access, ActionError};
 use crate::service::App;
@@ -343,5 +344,36 @@ pub async fn seller(analytics: &dyn Analytics, seller: &SellerId, range: DayRang
         units: total.units,
         total: NetRevenue::of(total.revenue, total.refunds),
         days,
+    })
+}
+
+/// A customer's figures over all their orders (seed 004's customer statistics).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerReport {
+    pub user_id: UserId,
+    pub orders: i64,
+    pub paid_orders: i64,
+    pub spent: Decimal,
+    pub refunded: Decimal,
+    /// What they spent less what was paid back.
+    pub net: Decimal,
+    /// What a paid order cost them on average.
+    pub average_order: Decimal,
+    pub last_order_at: Option<DateTime<Utc>>,
+    pub currency: String,
+}
+
+pub async fn customer(analytics: &dyn Analytics, user: &UserId, currency: &str) -> Result<CustomerReport, StoreError> {
+    let (figures, last_order_at) = analytics.customer_figures(user).await?;
+    Ok(CustomerReport {
+        user_id: user.clone(),
+        orders: figures.orders,
+        paid_orders: figures.paid_orders,
+        spent: money(figures.spent),
+        refunded: money(figures.refunded),
+        net: money(figures.spent - figures.refunded),
+        average_order: average_of(figures.spent, figures.paid_orders),
+        last_order_at,
+        currency: currency.to_owned(),
     })
 }

@@ -27,6 +27,7 @@ pub struct App {
     pub catalogue: Arc<dyn Catalogue>,
     /// Each product's stock movements.
     pub movements: Arc<dyn MovementLog>,
+    pub notes: Arc<dyn crate::ports::OrderNotes>,
     /// Who changed which product or seller, when, from what to what.
     pub audit: Arc<dyn AuditLog>,
     pub reservations: Arc<dyn ReservationStore>,

@@ -2,20 +2,23 @@
 //! `DAY_SHARDS` items (a flash sale's events do not all add to one item), and each seller's and
 //! product's figures sharded the same way. An event's additions and its claim
 //! (`ANALYTICS#EVENT#<event id>`, created only once) are one transaction, so a replayed event
-//! adds nothing.
+//! adds nothing. Each customer's figures are one item (`ANALYTICS#CUSTOMER#<user>`), added to in
+//! the same transaction.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::keys::{key, Item};
 use super::transaction::MAX_TRANSACTION_ITEMS;
 use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
-use crate::domain::analytics::{Contribution, DayFigures, ProductFigures, SellerFigures};
-use crate::domain::{SellerId, Sku};
+use crate::domain::analytics::{Contribution, CustomerFigures, DayFigures, ProductFigures, SellerFigures};
+use crate::domain::listing::timestamp_key;
+use crate::domain::{SellerId, Sku, UserId};
 use crate::ports::{Analytics, StoreError};
 
 /// Items the shop's figures of one day are spread over.
@@ -33,6 +36,11 @@ fn sellers_pk(day: NaiveDate) -> String {
 
 fn products_pk(day: NaiveDate) -> String {
     format!("ANALYTICS#PRODUCTS#{day}")
+}
+
+/// A customer's figures: one item, whatever the size of their history.
+fn customer_key(user: &UserId) -> Item {
+    key(format!("ANALYTICS#CUSTOMER#{user}"), "TOTALS")
 }
 
 /// One `ADD` of non-zero counters, with `SET` of the names that say whose they are.
@@ -99,6 +107,27 @@ impl DynamoStore {
             .build()
             .map_err(encode_failure)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// When the customer last placed an order: only ever moves later, so a replayed or late
+    /// event changes nothing and needs no claim.
+    async fn note_last_order(&self, user: &UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(customer_key(user)))
+            .update_expression("SET last_order_at = :at, user_id = :user")
+            .condition_expression("attribute_not_exists(last_order_at) OR last_order_at < :at")
+            .expression_attribute_values(":at", AttributeValue::S(timestamp_key(at)))
+            .expression_attribute_values(":user", AttributeValue::S(user.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
     }
 
     async fn all_items(&self, pk: String) -> Result<Vec<Item>, StoreError> {
@@ -169,6 +198,24 @@ impl Analytics for DynamoStore {
                 &[("product_id", sku.to_string())],
             ));
         }
+        if let Some((user, figures)) = &added.customer {
+            let customer = customer_key(user);
+            updates.extend(add(
+                table,
+                text(&customer, "pk").to_owned(),
+                text(&customer, "sk").to_owned(),
+                &[
+                    ("orders", figures.orders),
+                    ("paid_orders", figures.paid_orders),
+                    ("spent", figures.spent),
+                    ("refunded", figures.refunded),
+                ],
+                &[("user_id", user.to_string())],
+            ));
+            if let Some(at) = added.ordered_at {
+                self.note_last_order(user, at).await?;
+            }
+        }
         // Each chunk with its own claim: a replay finds every chunk already counted.
         let mut first_is_new = false;
         for (n, chunk) in updates.chunks(MAX_TRANSACTION_ITEMS - 1).enumerate() {
@@ -234,6 +281,29 @@ impl Analytics for DynamoStore {
             });
         }
         Ok(figures)
+    }
+
+    async fn customer_figures(&self, user: &UserId) -> Result<(CustomerFigures, Option<DateTime<Utc>>), StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(customer_key(user)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let item = output.item.unwrap_or_default();
+        let figures = CustomerFigures {
+            orders: number(&item, "orders"),
+            paid_orders: number(&item, "paid_orders"),
+            spent: number(&item, "spent"),
+            refunded: number(&item, "refunded"),
+        };
+        let last = DateTime::parse_from_rfc3339(text(&item, "last_order_at"))
+            .ok()
+            .map(|at| at.with_timezone(&Utc));
+        Ok((figures, last))
     }
 
     async fn product_figures(&self, day: NaiveDate) -> Result<BTreeMap<Sku, ProductFigures>, StoreError> {

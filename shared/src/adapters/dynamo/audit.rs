@@ -17,7 +17,9 @@ impl AuditLog for DynamoStore {
     }
 
     async fn audit_trail(&self, subject: AuditSubject, id: &str, limit: u16, after: Option<&str>) -> Result<AuditPage, StoreError> {
-        let (records, next) = self.log_page::<AuditRecord>(audit_partition(subject, id), limit, after).await?;
+        let (records, next) = self
+            .log_page::<AuditRecord>(&self.inventory_table, audit_partition(subject, id), limit, after)
+            .await?;
         let entries = records.into_iter().map(|record| record.entry).collect();
         Ok(AuditPage { entries, next })
     }

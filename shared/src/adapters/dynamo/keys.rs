@@ -52,6 +52,8 @@ pub mod prefix {
     pub const AUDIT: &str = "AUDIT#";
     /// A payment provider's event that was applied, by the provider's event id.
     pub const PROVIDER_EVENT: &str = "PROVIDER_EVENT#";
+    /// An order's staff notes, apart from the order's own item.
+    pub const NOTES: &str = "NOTES#";
 }
 
 pub const PROVIDER_EVENT_SK: &str = "EVENT";
@@ -219,13 +221,14 @@ pub enum Entity {
     UnmatchedPayment,
     Audit,
     ProviderEvent,
+    OrderNote,
 }
 
 /// The attribute that holds an item's `Entity`.
 pub const ENTITY: &str = "entity";
 
 impl Entity {
-    const ALL: [Self; 21] = [
+    const ALL: [Self; 22] = [
         Self::Order,
         Self::LatePayment,
         Self::Idempotency,
@@ -247,6 +250,7 @@ impl Entity {
         Self::UnmatchedPayment,
         Self::Audit,
         Self::ProviderEvent,
+        Self::OrderNote,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -272,6 +276,7 @@ impl Entity {
             Self::UnmatchedPayment => "UNMATCHED_PAYMENT",
             Self::Audit => "AUDIT",
             Self::ProviderEvent => "PROVIDER_EVENT",
+            Self::OrderNote => "ORDER_NOTE",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod keys;
 mod links;
 mod listing;
 mod movements;
+mod notes;
 mod notifications;
 mod numbering;
 mod orders;

@@ -21,18 +21,21 @@ impl MovementLog for DynamoStore {
     }
 
     async fn movements(&self, product: &Sku, limit: u16, after: Option<&str>) -> Result<MovementPage, StoreError> {
-        let (records, next) = self.log_page::<MovementRecord>(movements_partition(product), limit, after).await?;
+        let (records, next) = self
+            .log_page::<MovementRecord>(&self.inventory_table, movements_partition(product), limit, after)
+            .await?;
         let movements = records.into_iter().map(|record| record.movement).collect();
         Ok(MovementPage { movements, next })
     }
 }
 
 impl DynamoStore {
-    /// One page of a log kept newest last under one partition of the inventory table (stock
-    /// movements, the audit trail), read newest first; with the sort key the next page starts
-    /// after.
+    /// One page of a log kept newest last under one partition of `table` (stock movements and
+    /// the audit trail in the inventory table, an order's notes in the orders table), read newest
+    /// first; with the sort key the next page starts after.
     pub(super) async fn log_page<T: serde::de::DeserializeOwned>(
         &self,
+        table: &str,
         partition: String,
         limit: u16,
         after: Option<&str>,
@@ -46,7 +49,7 @@ impl DynamoStore {
         let output = self
             .client
             .query()
-            .table_name(&self.inventory_table)
+            .table_name(table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(partition))
             .scan_index_forward(false)

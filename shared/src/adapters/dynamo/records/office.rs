@@ -1,5 +1,5 @@
-//! The orders table's other records: invoices, batches, carts, notification claims and applied
-//! provider events.
+//! The orders table's other records: invoices, batches, carts, notification claims, applied
+//! provider events and staff notes.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::adapters::dynamo::keys::*;
 use crate::domain::batch::{Batch, BatchResult};
 use crate::domain::invoice::Invoice;
+use crate::domain::listing::timestamp_key;
+use crate::domain::note::OrderNote;
 use crate::domain::numbering::OrderNumber;
-use crate::domain::{IdempotencyKey, UserId};
+use crate::domain::{IdempotencyKey, OrderId, UserId};
 use crate::ports::IdempotencyRecord;
 
 impl Record for InvoiceRecord {
@@ -208,6 +210,33 @@ impl CartRecord {
             sk: CART_SK.to_owned(),
             cart: cart.clone(),
             ttl: (cart.updated_at + chrono::Duration::days(crate::domain::cart::CART_IDLE_DAYS)).timestamp(),
+        }
+    }
+}
+
+impl Record for NoteRecord {
+    const ENTITY: Entity = Entity::OrderNote;
+}
+
+/// A staff note: `NOTES#<order id>` / `<timestamp>#<note id>`, in time order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NoteRecord {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub note: OrderNote,
+}
+
+impl NoteRecord {
+    pub fn partition(order: OrderId) -> String {
+        format!("{}{order}", prefix::NOTES)
+    }
+
+    pub fn new(note: &OrderNote) -> Self {
+        Self {
+            pk: Self::partition(note.order_id),
+            sk: format!("{}#{}", timestamp_key(note.at), note.note_id),
+            note: note.clone(),
         }
     }
 }

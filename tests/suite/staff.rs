@@ -1,0 +1,121 @@
+//! What the back office reads besides the orders: staff notes on an order (admins and the
+//! sellers of its parts, never its customer) and each customer's figures, kept as counters as
+//! their orders change.
+
+use std::time::Duration;
+
+use orders_tests::{eventually, pay_by_card, service, Api, Setup};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_notes_carry_their_author_newest_first_and_only_the_shops_people_read_or_write_them() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "10.00", 10).await;
+    let customer = Api::customer(&service, "nora");
+    let (id, total) = customer.reserved_order(&[("mug", 1)]).await;
+    pay_by_card(&service, &id, &total).await;
+    let notes = format!("/api/v1/orders/{id}/notes");
+
+    let first = admin
+        .send(Method::POST, &notes, Some(json!({"note": "customer called: ship Friday"})), &[])
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    assert_eq!(first.body["author"], "admin:shop-admin");
+    // The seller of a part (the paid order went to its seller) writes one too; another seller
+    // is not told the order exists, and its customer may not read what staff say.
+    eventually(Duration::from_secs(20), || async {
+        (admin.get(&format!("/api/v1/orders/{id}")).await.body["status"] == "PROCESSING").then_some(())
+    })
+    .await;
+    let seller = Api::seller(&service, "seller-1");
+    let second = seller
+        .send(Method::POST, &notes, Some(json!({"note": "packed, waiting for the carrier"})), &[])
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{second:?}");
+    assert_eq!(second.body["author"], "seller:seller-1");
+    assert_eq!(Api::seller(&service, "seller-2").get(&notes).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(customer.get(&notes).await.status, StatusCode::FORBIDDEN);
+    let by_customer = customer.send(Method::POST, &notes, Some(json!({"note": "hello"})), &[]).await;
+    assert_eq!(by_customer.status, StatusCode::FORBIDDEN);
+    assert_eq!(Api::customer(&service, "stranger").get(&notes).await.status, StatusCode::NOT_FOUND);
+
+    let listed = admin.get(&notes).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let texts: Vec<&str> = listed.body["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|note| note["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["packed, waiting for the carrier", "customer called: ship Friday"]);
+    // A page at a time.
+    let page = admin.get(&format!("{notes}?limit=1")).await;
+    assert_eq!(page.body["notes"].as_array().unwrap().len(), 1);
+    let cursor = page.body["next_cursor"].as_str().expect("a next page");
+    let rest = admin.get(&format!("{notes}?limit=1&cursor={cursor}")).await;
+    assert_eq!(rest.body["notes"][0]["note"], "customer called: ship Friday");
+    // Notes stay out of the order the customer reads.
+    let order = customer.get(&format!("/api/v1/orders/{id}")).await.body;
+    assert!(!order.to_string().contains("ship Friday"), "{order}");
+
+    for bad in [
+        json!({}),
+        json!({"note": ""}),
+        json!({"note": "x".repeat(1001)}),
+        json!({"note": "ok", "pin": 1}),
+        json!({"note": 5}),
+    ] {
+        let refused = admin.send(Method::POST, &notes, Some(bad.clone()), &[]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {refused:?}");
+    }
+    let missing = format!("/api/v1/orders/{}/notes", uuid::Uuid::now_v7());
+    assert_eq!(
+        admin.send(Method::POST, &missing, Some(json!({"note": "x"})), &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(admin.get(&format!("{notes}?cursor=nonsense")).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_figures_count_their_orders_what_they_spent_and_got_back_and_their_last_order() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("lamp", "30.00", 10).await;
+    let customer = Api::customer(&service, "olga");
+    let (first, total) = customer.reserved_order(&[("lamp", 1)]).await;
+    pay_by_card(&service, &first, &total).await;
+    let (second, total) = customer.reserved_order(&[("lamp", 2)]).await;
+    pay_by_card(&service, &second, &total).await;
+    let (_unpaid, _) = customer.reserved_order(&[("lamp", 1)]).await;
+    let refund = admin
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{second}/refund"),
+            Some(json!({"amount": "5.00", "reason": "late"})),
+            &[("idempotency-key", "olga-late")],
+        )
+        .await;
+    assert!(refund.status.is_success(), "{refund:?}");
+    let latest = customer.get("/api/v1/orders?limit=1").await.body["orders"][0]["created_at"].clone();
+
+    let stats_path = "/api/v1/customers/olga/stats";
+    let stats: Value = eventually(Duration::from_secs(30), || async {
+        let stats = admin.get(stats_path).await.body;
+        (stats["paid_orders"] == 2 && stats["orders"] == 3 && stats["refunded"] == "5.00").then_some(stats)
+    })
+    .await;
+    assert_eq!(stats["spent"], "90.00", "{stats}");
+    assert_eq!(stats["net"], "85.00");
+    assert_eq!(stats["average_order"], "45.00");
+    assert_eq!(stats["currency"], "USD");
+    let last = chrono::DateTime::parse_from_rfc3339(stats["last_order_at"].as_str().unwrap()).unwrap();
+    let placed = chrono::DateTime::parse_from_rfc3339(latest.as_str().unwrap()).unwrap();
+    assert!((last - placed).num_seconds().abs() <= 1, "{last} is the last order's {placed}");
+
+    assert_eq!(customer.get(stats_path).await.status, StatusCode::FORBIDDEN);
+    let nobody = admin.get("/api/v1/customers/nobody/stats").await;
+    assert_eq!(nobody.body["orders"], 0, "{nobody:?}");
+    assert_eq!(nobody.body["average_order"], "0.00");
+}
