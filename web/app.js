@@ -43,9 +43,9 @@ function svg(tag, attrs, ...children) {
 
 // --- Settings and session -------------------------------------------------------------------
 
-// What the pages function says about this deployment (/config.json): where to sign in, and
-// Stripe.js's key.
-let settings = { sign_in: null, stripe_publishable_key: null };
+// What the pages function says about this deployment (/config.json): where to sign in,
+// Stripe.js's key, and the shop's currency.
+let settings = { sign_in: null, stripe_publishable_key: null, currency: "" };
 
 function session() {
   try { return JSON.parse(localStorage.getItem(SESSION_KEY)); } catch (_) { return null; }
@@ -681,7 +681,8 @@ async function orderPage(main, id) {
 
 // Saved views of the admin list: each is an address, so it can be bookmarked and shared.
 const ADMIN_VIEWS = [["To pay", "status=PENDING_PAYMENT"], ["To send to sellers", "status=PAID"], ["Being fulfilled", "status=PROCESSING"],
-  ["Returns open", "status=RETURN_REQUESTED"], ["Cancelled", "status=CANCELLED"]];
+  ["Returns open", "status=RETURN_REQUESTED"], ["Disputed", "payment_status=DISPUTED"], ["Cancelled", "status=CANCELLED"]];
+const PAYMENT_STATUSES = ["PENDING", "PAID", "FAILED", "REFUNDED", "PARTIALLY_REFUNDED", "DISPUTED"];
 const ORDER_NUMBER = /^[A-Z0-9]{1,8}-[0-9]{8}-[0-9]{6,}$/i;
 
 // A file of every order the filters match, fetched a call at a time (`Next-Cursor`).
@@ -692,7 +693,7 @@ async function exportCsv(query, button) {
     let cursor = null;
     do {
       const page = new URLSearchParams(query);
-      for (const name of ["q", "sort", "user_id", "channel"]) page.delete(name);
+      for (const name of ["q", "sort", "user_id", "channel", "payment_status"]) page.delete(name);
       if (cursor) page.set("cursor", cursor);
       const response = await fetch(`/api/v1/orders/export?${page}`, { headers: { authorization: `Bearer ${await idToken()}` } });
       if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
@@ -728,8 +729,11 @@ async function adminPage(main, query) {
   const value = (name) => query.get(name) || "";
   const dateOf = (name) => value(name).slice(0, 10);
   const filters = h("form", { class: "filters card", "aria-label": "Filter orders" },
-    field("Search", h("input", { id: "q", name: "q", value: value("q"), placeholder: "order number or id, product or customer id" })),
+    field("Search", h("input", { id: "q", name: "q", value: value("q"), placeholder: "order number or id, product, customer email or name" })),
     field("Status", statusSelect("status", value("status"), true)),
+    field("Payment", h("select", { id: "payment_status", name: "payment_status" }, h("option", { value: "" }, "Any payment"),
+      PAYMENT_STATUSES.map((payment) => h("option", { value: payment, selected: payment === value("payment_status") },
+        payment.replace(/_/g, " ").toLowerCase())))),
     field("Channel", h("select", { id: "channel", name: "channel" }, h("option", { value: "" }, "Any channel"),
       ["web", "mobile_app", "whatsapp", "instagram", "marketplace", "pos"].map((channel) =>
         h("option", { value: channel, selected: channel === value("channel") }, channel.replace(/_/g, " "))))),
@@ -909,6 +913,47 @@ async function productPage(main, id) {
   return product.name;
 }
 
+// --- Admin: sellers -------------------------------------------------------------------------
+
+// The seller registry: every seller with their terms; register one, change one, deactivate one
+// (their products then make orders INVALID until they trade again).
+async function sellersPage(main) {
+  const listed = await api("GET", "/sellers?limit=100");
+  const form = (seller) => {
+    const id = seller ? seller.seller_id : "";
+    const prefix = seller ? `seller-${id}` : "new-seller";
+    const f = h("form", { class: "row", "aria-label": seller ? `Edit ${seller.name}` : "Register a seller" },
+      seller ? null : field("Seller id", h("input", { id: `${prefix}-id`, name: "id", required: true, pattern: "[A-Za-z0-9._:\\-]{1,64}" })),
+      field("Name", h("input", { id: `${prefix}-name`, name: "name", required: true, maxlength: "200", value: seller ? seller.name : "" })),
+      field("Email", h("input", { id: `${prefix}-email`, name: "email", type: "email", required: true, value: seller ? seller.email : "" })),
+      field("Commission", h("input", { id: `${prefix}-rate`, name: "rate", inputmode: "decimal", placeholder: "shop default",
+        value: seller && seller.commission_rate ? seller.commission_rate : "" })),
+      h("label", { for: `${prefix}-active` }, h("input", { type: "checkbox", id: `${prefix}-active`, name: "active", checked: seller ? seller.active : true }), " Trading"),
+      h("button", { type: "submit" }, seller ? "Save" : "Register"));
+    f.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const sellerId = seller ? id : f.elements.id.value.trim();
+      const rate = f.elements.rate.value.trim();
+      const body = { name: f.elements.name.value.trim(), email: f.elements.email.value.trim(), active: f.elements.active.checked,
+        ...(rate ? { commission_rate: rate } : {}), ...(seller && seller.shipping_fee ? { shipping_fee: seller.shipping_fee } : {}) };
+      act(f.querySelector("button"), () => api("PUT", `/sellers/${encodeURIComponent(sellerId)}`, body),
+        `${body.name} is ${seller ? "saved" : "registered"}${body.active ? "" : " (not trading)"}.`);
+    });
+    return f;
+  };
+  const rows = listed.sellers.map((seller) => h("section", { class: "part", "aria-label": seller.name },
+    h("h3", {}, `${seller.name} `, h("span", { class: `badge ${seller.active ? "PAID" : "CANCELLED"}` }, seller.active ? "trading" : "not trading")),
+    h("p", { class: "muted" }, `${seller.seller_id} - ${seller.email}`, " - ",
+      h("a", { href: `#/inventory?seller_id=${encodeURIComponent(seller.seller_id)}` }, "products")),
+    form(seller)));
+  main.replaceChildren(h("h1", {}, "Sellers"),
+    h("section", { class: "card", "aria-labelledby": "sellers-title" }, h("h2", { id: "sellers-title" }, "Registered sellers"),
+      rows.length ? rows : h("p", { class: "muted" }, "No sellers yet: register the first below.")),
+    h("section", { class: "card", "aria-labelledby": "register-title" }, h("h2", { id: "register-title" }, "Register a seller"), form(null)),
+    h("p", { class: "muted" }, "A seller's people sign in as members of the seller group with the seller's id: see the README's deployment checklist."));
+  return "Sellers";
+}
+
 // --- Seller portal -------------------------------------------------------------------------
 
 function sellerId() {
@@ -969,24 +1014,88 @@ function barChart(title, days, value, format) {
     svg("text", { x: pad, y: 16 }, `${title} (max ${format(max)})`), bars, labels);
 }
 
-async function analyticsPage(main) {
-  const [daily, trends] = await Promise.all([api("GET", "/orders/analytics/daily"), api("GET", "/orders/analytics/trends")]);
-  const days = daily.days;
-  const sum = (name) => days.reduce((total, day) => total + Number(day[name]), 0);
+// The API reads at most this many days at once; a longer range is fetched in parts.
+const MAX_REPORT_DAYS = 92;
+const isoDay = (date) => date.toISOString().slice(0, 10);
+const addDays = (day, n) => { const date = new Date(`${day}T00:00:00Z`); date.setUTCDate(date.getUTCDate() + n); return isoDay(date); };
+const daysBetween = (from, to) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86400000) + 1;
+
+// Names for ids, read once per page (the reports carry ids only).
+async function namesOf(ids, path, field) {
+  const unique = [...new Set(ids)];
+  const found = await Promise.all(unique.map((id) => api("GET", path(id)).then((item) => item[field]).catch(() => null)));
+  return new Map(unique.map((id, n) => [id, found[n] || id]));
+}
+
+// A chart and, beside it, the same figures as a table a screen reader (and a spreadsheet) reads.
+function chartWithTable(title, days, value, format) {
+  return h("div", { class: "chart-pair" }, barChart(title, days, value, format),
+    scroller(`${title} per day`, h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), h("th", { scope: "col", class: "n" }, title))),
+      h("tbody", {}, days.slice().reverse().map((day) => h("tr", {}, h("td", {}, day.date), h("td", { class: "n" }, format(value(day)))))))));
+}
+
+async function analyticsPage(main, query) {
+  const to = query.get("to") || isoDay(new Date());
+  const from = query.get("from") || addDays(to, -29);
+  const range = h("form", { class: "filters card", "aria-label": "Date range" },
+    field("From", h("input", { type: "date", id: "range-from", name: "from", value: from, required: true })),
+    field("To", h("input", { type: "date", id: "range-to", name: "to", value: to, required: true })),
+    h("button", { type: "submit" }, "Show"));
+  range.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/analytics?from=${range.elements.from.value}&to=${range.elements.to.value}`;
+  });
+  const total = daysBetween(from, to);
+  if (!(total >= 1)) throw new Error("The range ends before it starts.");
+  const parts = [];
+  for (let start = from; start <= to; start = addDays(start, MAX_REPORT_DAYS)) {
+    const end = addDays(start, MAX_REPORT_DAYS - 1);
+    parts.push([start, end < to ? end : to]);
+  }
+  const span = (part) => `from=${part[0]}&to=${part[1]}`;
+  const [dailies, revenues, trends] = await Promise.all([
+    Promise.all(parts.map((part) => api("GET", `/orders/analytics/daily?${span(part)}`))),
+    Promise.all(parts.map((part) => api("GET", `/orders/analytics/revenue?${span(part)}&granularity=day`))),
+    total <= MAX_REPORT_DAYS ? api("GET", `/orders/analytics/trends?from=${from}&to=${to}`) : Promise.resolve(null)]);
+  const currency = settings.currency || "";
+  const days = dailies.flatMap((daily) => daily.days);
+  const sum = (name) => days.reduce((all, day) => all + Number(day[name]), 0);
   const kpi = (label, text) => h("div", { class: "kpi" }, h("span", { class: "muted" }, label), h("b", {}, text));
   const percent = (fraction) => `${(Number(fraction) * 100).toFixed(1)} %`;
-  const top = scroller("Top products", h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"),
-    h("th", { scope: "col", class: "n" }, "Units"), h("th", { scope: "col", class: "n" }, "Revenue"))),
-    h("tbody", {}, trends.top_products_by_revenue.map((product) => h("tr", {},
-      h("td", {}, product.product_id), h("td", { class: "n" }, product.units), h("td", { class: "n" }, product.revenue))))));
-  main.replaceChildren(h("h1", {}, "Analytics"),
-    h("p", { class: "muted" }, `${daily.from} to ${daily.to}, UTC days`),
-    h("div", { class: "kpis" }, kpi("Placed", sum("placed")), kpi("Paid", sum("paid")), kpi("Revenue", sum("revenue").toFixed(2)),
-      kpi("Refunds", sum("refunds").toFixed(2)), kpi("Conversion", percent(trends.conversion_rate)),
-      kpi("Cancellation", percent(trends.cancellation_rate)), kpi("Expiry", percent(trends.expiry_rate))),
-    h("h2", {}, "Revenue per day"), barChart("Revenue", days, (day) => Number(day.revenue), (v) => v.toFixed(2)),
-    h("h2", {}, "Orders placed per day"), barChart("Placed", days, (day) => day.placed, (v) => String(v)),
-    h("h2", {}, "Top products"), top);
+  // Each seller's figures over the whole range, summed over the parts.
+  const sellers = new Map();
+  for (const report of revenues) {
+    for (const seller of report.sellers) {
+      const sofar = sellers.get(seller.seller_id) || { orders: 0, units: 0, net: 0 };
+      sellers.set(seller.seller_id, { orders: sofar.orders + seller.orders, units: sofar.units + seller.units, net: sofar.net + Number(seller.net) });
+    }
+  }
+  const top = trends ? trends.top_products_by_revenue : [];
+  const [sellerNames, productNames] = await Promise.all([
+    namesOf([...sellers.keys()], (id) => `/sellers/${encodeURIComponent(id)}`, "name"),
+    namesOf(top.map((product) => product.product_id), (id) => `/inventory/${encodeURIComponent(id)}`, "name")]);
+  const products = top.length === 0 ? h("p", { class: "muted" }, trends ? "No sales in this range." : `Top products and rates are shown for ranges of up to ${MAX_REPORT_DAYS} days.`)
+    : scroller("Top products", h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Product"),
+      h("th", { scope: "col", class: "n" }, "Units"), h("th", { scope: "col", class: "n" }, "Revenue"))),
+    h("tbody", {}, top.map((product) => h("tr", {},
+      h("td", {}, productNames.get(product.product_id), h("div", { class: "muted" }, product.product_id)),
+      h("td", { class: "n" }, product.units), h("td", { class: "n" }, money(product.revenue, currency)))))));
+  const sellerTable = sellers.size === 0 ? h("p", { class: "muted" }, "No seller sold anything in this range.")
+    : scroller("Sellers", h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Seller"),
+      ["Orders", "Units", "Net sales"].map((name) => h("th", { scope: "col", class: "n" }, name)))),
+    h("tbody", {}, [...sellers.entries()].sort((a, b) => b[1].net - a[1].net).map(([id, figures]) => h("tr", {},
+      h("td", {}, sellerNames.get(id), h("div", { class: "muted" }, id)), h("td", { class: "n" }, figures.orders),
+      h("td", { class: "n" }, figures.units), h("td", { class: "n" }, money(figures.net.toFixed(2), currency)))))));
+  main.replaceChildren(h("h1", {}, "Analytics"), range,
+    h("p", { class: "muted" }, `${from} to ${to} (${total} UTC days${parts.length > 1 ? `, read in ${parts.length} parts` : ""})`),
+    h("div", { class: "kpis" }, kpi("Placed", sum("placed")), kpi("Paid", sum("paid")), kpi("Revenue", money(sum("revenue").toFixed(2), currency)),
+      kpi("Refunds", money(sum("refunds").toFixed(2), currency)),
+      trends ? kpi("Conversion", percent(trends.conversion_rate)) : null,
+      trends ? kpi("Cancellation", percent(trends.cancellation_rate)) : null, trends ? kpi("Expiry", percent(trends.expiry_rate)) : null),
+    h("h2", {}, `Revenue per day (${currency})`), chartWithTable("Revenue", days, (day) => Number(day.revenue), (v) => v.toFixed(2)),
+    h("h2", {}, "Orders placed per day"), chartWithTable("Placed", days, (day) => day.placed, (v) => String(v)),
+    h("h2", {}, "Top products"), products,
+    h("h2", {}, "Sellers"), sellerTable);
   return "Analytics";
 }
 
@@ -1023,9 +1132,10 @@ async function render(moved) {
     else if (page === "orders" && id) title = await orderPage(main, decodeURIComponent(id));
     else if (page === "admin" && isAdmin()) title = await adminPage(main, new URLSearchParams(search || ""));
     else if (sellerId() && (page === "seller" || !page || page === "orders")) title = await sellerPage(main);
-    else if (page === "analytics" && isAdmin()) title = await analyticsPage(main);
+    else if (page === "analytics" && isAdmin()) title = await analyticsPage(main, new URLSearchParams(search || ""));
     else if (page === "inventory" && id && isAdmin()) title = await productPage(main, decodeURIComponent(id));
     else if (page === "inventory" && isAdmin()) title = await inventoryPage(main, new URLSearchParams(search || ""));
+    else if (page === "sellers" && isAdmin()) title = await sellersPage(main);
     else title = await ordersPage(main);
   } catch (err) {
     if (moved) main.replaceChildren(h("h1", {}, "This page could not be shown"));

@@ -147,7 +147,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("GET", "/api/v1/orders/analytics/daily" | "/api/v1/orders/analytics/revenue" | "/api/v1/orders/analytics/trends") => Access::Admin,
         ("GET", "/api/v1/orders/export") => Access::Admin,
         ("GET", "/" | "/assets/{asset}" | "/config.json") => Access::Public,
-        ("GET", "/api/v1/inventory") | ("GET", "/api/v1/customers/{userId}/stats") => Access::Admin,
+        ("GET", "/api/v1/inventory" | "/api/v1/sellers" | "/api/v1/customers/{userId}/stats") => Access::Admin,
         ("GET" | "POST", "/api/v1/orders/{orderId}/notes") => Access::StaffOfOrder,
         ("POST", "/api/v1/orders/{orderId}/items") | ("PUT" | "DELETE", "/api/v1/orders/{orderId}/items/{itemId}") => Access::OwnerOrAdmin,
         ("GET" | "DELETE", "/api/v1/cart")

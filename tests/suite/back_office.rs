@@ -114,6 +114,9 @@ async fn an_admin_and_a_seller_do_their_days_work_in_the_pages_and_the_service_h
         .body;
     assert_eq!(notes["notes"][0]["note"], "customer asked for gift wrapping", "{notes}");
     assert_eq!(notes["notes"][0]["author"], "admin:shop-admin");
+    let registered = admin.get("/api/v1/sellers/seller-3").await;
+    assert_eq!(registered.body["name"], "Seller Three", "{registered:?}");
+    assert_eq!(registered.body["active"], true);
     let decided = order_of(returned).await;
     assert_eq!(decided["returns"][0]["status"], "APPROVED", "{decided}");
     for id in unpaid {

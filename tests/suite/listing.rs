@@ -141,6 +141,7 @@ async fn a_status_filter_reads_the_status_index_and_a_small_read_budget_gives_sh
         owner: Some(UserId::parse("alice").unwrap()),
         status: Some(StatusFilter::one(OrderStatus::Cancelled)),
         channel: None,
+        payment_status: None,
         from: None,
         to: None,
         sort: Sort::DEFAULT,
@@ -352,4 +353,31 @@ async fn the_names_of_the_original_requirements_are_accepted_where_they_are_harm
         .await;
     assert_eq!(report.status, StatusCode::OK, "{report:?}");
     assert_eq!(report.body["days"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payment_status_filter_lists_only_orders_whose_payment_stands_so() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "4.00", 10).await;
+    let customer = Api::customer(&service, "pia");
+    let (paid, total) = customer.reserved_order(&[("mug", 1)]).await;
+    orders_tests::pay_by_card(&service, &paid, &total).await;
+    let (unpaid, _) = customer.reserved_order(&[("mug", 1)]).await;
+    let ids = |reply: &Value| -> Vec<String> {
+        reply["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|order| order["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(&admin.get("/api/v1/orders?payment_status=PAID").await.body),
+        std::slice::from_ref(&paid)
+    );
+    assert_eq!(ids(&customer.get("/api/v1/orders?payment_status=PENDING").await.body), [unpaid]);
+    assert!(ids(&admin.get("/api/v1/orders?payment_status=DISPUTED").await.body).is_empty());
+    let refused = admin.get("/api/v1/orders?payment_status=paid").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
 }

@@ -119,3 +119,107 @@ async fn a_customers_figures_count_their_orders_what_they_spent_and_got_back_and
     assert_eq!(nobody.body["orders"], 0, "{nobody:?}");
     assert_eq!(nobody.body["average_order"], "0.00");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_registered_seller_is_listed_once_by_id_a_page_at_a_time() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    for (id, name) in [("seller-0", "Zero"), ("seller-9", "Nine")] {
+        let seller = json!({"name": name, "email": format!("{id}@sellers.example"), "active": id != "seller-9"});
+        let put = admin.send(Method::PUT, &format!("/api/v1/sellers/{id}"), Some(seller), &[]).await;
+        assert_eq!(put.status, StatusCode::OK, "{put:?}");
+    }
+    // Setup registers seller-1 and seller-2; two at a time, in id order, each once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/sellers?limit=2&cursor={cursor}"),
+            None => "/api/v1/sellers?limit=2".to_owned(),
+        };
+        let page = admin.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{page:?}");
+        for seller in page.body["sellers"].as_array().unwrap() {
+            seen.push((
+                seller["seller_id"].as_str().unwrap().to_owned(),
+                seller["active"].as_bool().unwrap(),
+            ));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<(String, bool)> = [("seller-0", true), ("seller-1", true), ("seller-2", true), ("seller-9", false)]
+        .into_iter()
+        .map(|(id, active)| (id.to_owned(), active))
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(
+        Api::customer(&service, "nosy").get("/api/v1/sellers").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(admin.get("/api/v1/sellers?cursor=!!").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/api/v1/sellers?limit=0").await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_finds_orders_by_the_beginning_of_a_customers_email_or_name_whatever_its_case() {
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("cup", "3.00", 50).await;
+    // Local tokens name each user as their id, at <id>@example.com.
+    let mut placed = std::collections::BTreeMap::new();
+    for user in ["dora.diaz", "doris", "bob"] {
+        let (id, _) = Api::customer(&service, user).reserved_order(&[("cup", 1)]).await;
+        placed.insert(user, id);
+    }
+    let found = |q: &str| {
+        let admin = Api::admin(&service);
+        let q = q.to_owned();
+        async move {
+            let reply = admin.get(&format!("/api/v1/orders?q={q}")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{q}: {reply:?}");
+            reply.body["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|order| order["user_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<String>>()
+        }
+    };
+    // A name by its beginning, any case; each customer's newest first, names from z to a.
+    assert_eq!(found("DOR").await, ["doris", "dora.diaz"]);
+    assert_eq!(found("dora").await, ["dora.diaz"]);
+    // An email by its beginning: a text with @.
+    assert_eq!(found("Dora.Diaz%40EXAMPLE").await, ["dora.diaz"]);
+    assert_eq!(found("b%40").await, Vec::<String>::new(), "bob@ does not begin with b@");
+    assert_eq!(found("bob%40").await, ["bob"]);
+    // A customer id with orders still lists that customer's orders.
+    assert_eq!(found("bob").await, ["bob"]);
+    // A page at a time, the cursor carrying on in the same search.
+    let first = admin.get("/api/v1/orders?q=do&limit=1").await.body;
+    assert_eq!(first["orders"][0]["user_id"], "doris");
+    let cursor = first["next_cursor"].as_str().expect("a second page").to_owned();
+    assert!(cursor.starts_with('~'), "{cursor}");
+    let second = admin.get(&format!("/api/v1/orders?q=do&limit=1&cursor={cursor}")).await.body;
+    assert_eq!(second["orders"][0]["user_id"], "dora.diaz");
+    // One character is not enough; a customer sees no search at all.
+    assert_eq!(admin.get("/api/v1/orders?q=d").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        admin.get("/api/v1/orders?q=do&cursor=~nonsense").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        Api::customer(&service, "bob").get("/api/v1/orders?q=dor").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Once a customer's personal data is erased, their orders are not found by it.
+    let cancel = Api::customer(&service, "doris")
+        .send(Method::POST, &format!("/api/v1/orders/{}/cancel", placed["doris"]), None, &[])
+        .await;
+    assert!(cancel.status.is_success(), "{cancel:?}");
+    let erased = admin.send(Method::POST, "/api/v1/customers/doris/erasure", None, &[]).await;
+    assert!(erased.status.is_success(), "{erased:?}");
+    assert_eq!(found("dor").await, ["dora.diaz"]);
+}

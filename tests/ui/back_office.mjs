@@ -2,7 +2,8 @@
 // - an admin (1280 px) finds an order by the number printed on it (paid, so with its sellers),
 //   reads the customer's figures, adds a staff note and ships one seller's part; refunds two lines with restock; approves a return; runs a batch on
 //   a saved view and reads each order's result; adjusts a product's stock with a reason and
-//   finds that a price edit made stale by someone else's change is refused;
+//   finds that a price edit made stale by someone else's change is refused; registers a seller;
+//   reads the analytics with names, not ids;
 // - a seller (375 px) sees only the orders holding their part, ships it, and is refused another
 //   seller's order; the admin's order page at 375 px loses nothing.
 // axe-core checks every page shown. Exits non-zero if anything is not as it should be.
@@ -113,6 +114,22 @@ async function admin() {
   await page.getByLabel("Price", { exact: true }).fill("13.00");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByText("Saved.").waitFor();
+
+  // A seller registered, and listed with the others.
+  await page.getByRole("link", { name: "Sellers" }).click();
+  await page.getByRole("heading", { name: "Registered sellers" }).waitFor();
+  const register = page.getByRole("form", { name: "Register a seller" });
+  await register.getByLabel("Seller id").fill("seller-3");
+  await register.getByLabel("Name").fill("Seller Three");
+  await register.getByLabel("Email").fill("three@sellers.example");
+  await register.getByRole("button", { name: "Register" }).click();
+  await page.getByText("Seller Three is registered.").waitFor();
+  await page.getByRole("heading", { name: /^Seller Three/ }).waitFor();
+  await shot("7-sellers");
+  await page.getByRole("link", { name: "Analytics" }).click();
+  await page.getByRole("heading", { name: "Top products" }).waitFor();
+  if (!(await page.getByText("Product lamp").count())) problems.push("the analytics name no product");
+  await shot("8-analytics");
   await context.close();
 }
 

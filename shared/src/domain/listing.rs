@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::delivery::Channel;
 use super::ids::{OrderId, UserId};
 use super::order::Order;
-use super::status::OrderStatus;
+use super::status::{OrderStatus, PaymentStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SortField {
@@ -83,6 +83,8 @@ pub struct ListQuery {
     pub status: Option<StatusFilter>,
     /// Only orders taken on this channel (a filter on what is read, like `from` and `to`).
     pub channel: Option<Channel>,
+    /// Only orders whose payment stands so (DISPUTED, ...): a filter on what is read too.
+    pub payment_status: Option<PaymentStatus>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub sort: Sort,
@@ -102,6 +104,7 @@ impl ListQuery {
     pub fn admits(&self, order: &Order) -> bool {
         self.status.as_ref().is_none_or(|statuses| statuses.contains(order.status))
             && self.channel.is_none_or(|channel| order.channel == channel)
+            && self.payment_status.is_none_or(|payment| order.payment_status == payment)
             && self.from.is_none_or(|from| order.created_at >= from)
             && self.to.is_none_or(|to| order.created_at <= to)
     }
@@ -234,4 +237,30 @@ mod tests {
         assert_eq!(timestamp_key(early).len(), timestamp_key(later).len());
         assert!(timestamp_key(early) < timestamp_key(later));
     }
+}
+
+/// A field of the customer an admin finds orders by, by its beginning and whatever its case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerField {
+    Email,
+    Name,
+}
+
+/// The shortest beginning a search by customer takes: its first characters choose the index
+/// partition, so that the partitions stay small and many.
+pub const SEARCH_PREFIX_CHARS: usize = 2;
+
+/// A customer's email or name as the search compares it: trimmed, lower case.
+pub fn search_text(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+/// The index partition of a searched text (or of a search's beginning): its first characters.
+pub fn search_partition(field: CustomerField, text: &str) -> Option<String> {
+    let head: String = text.chars().take(SEARCH_PREFIX_CHARS).collect();
+    let tag = match field {
+        CustomerField::Email => "E",
+        CustomerField::Name => "N",
+    };
+    (head.chars().count() == SEARCH_PREFIX_CHARS).then(|| format!("{tag}#{head}"))
 }

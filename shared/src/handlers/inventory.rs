@@ -130,32 +130,49 @@ pub async fn list_products(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let params = query(&request, &["seller_id", "limit", "cursor"])?;
     let seller = params.parse("seller_id", |raw| SellerId::parse(raw).ok(), "a seller id")?;
-    let limit = params
+    let after = after_id(&params, |id| Sku::parse(id).ok())?;
+    let page = app
+        .catalogue
+        .list_products(seller.as_ref(), page_limit(&params)?, after.as_ref())
+        .await?;
+    json(
+        200,
+        &serde_json::json!({
+            "products": page.products,
+            "next_cursor": page.next.map(|sku| id_cursor(sku.as_str())),
+        }),
+    )
+}
+
+/// A listing's `limit`: 1..100, 50 when absent.
+pub(crate) fn page_limit(params: &QueryParams<'_>) -> Result<u16, ApiError> {
+    Ok(params
         .parse(
             "limit",
             |raw| raw.parse::<u16>().ok().filter(|n| (1..=100).contains(n)),
             "a whole number from 1 to 100",
         )?
-        .unwrap_or(50);
-    let after = match params.get("cursor") {
-        None => None,
-        Some(raw) => Some(
+        .unwrap_or(50))
+}
+
+/// The cursor of a listing by id: the last id of the page, base64url.
+pub(crate) fn id_cursor(id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(id)
+}
+
+/// The id a listing's `cursor` names, if it sent one this service issued.
+pub(crate) fn after_id<T>(params: &QueryParams<'_>, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+    params
+        .get("cursor")
+        .map(|raw| {
             URL_SAFE_NO_PAD
                 .decode(raw)
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .and_then(|text| Sku::parse(&text).ok())
-                .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?,
-        ),
-    };
-    let page = app.catalogue.list_products(seller.as_ref(), limit, after.as_ref()).await?;
-    json(
-        200,
-        &serde_json::json!({
-            "products": page.products,
-            "next_cursor": page.next.map(|sku| URL_SAFE_NO_PAD.encode(sku.as_str())),
-        }),
-    )
+                .and_then(|text| parse(&text))
+                .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))
+        })
+        .transpose()
 }
 
 /// `GET /inventory/{productId}/movements`: restocks, adjustments, holds, sales and releases,
@@ -177,13 +194,7 @@ pub async fn product_movements(app: &App, request: Request) -> HttpResult {
 /// `limit` (1..100, 50) and `cursor` of a log kept by time and stream record (movements, the
 /// audit trail).
 pub(crate) fn log_page_params(params: &QueryParams<'_>) -> Result<(u16, Option<String>), ApiError> {
-    let limit = params
-        .parse(
-            "limit",
-            |raw| raw.parse::<u16>().ok().filter(|n| (1..=100).contains(n)),
-            "a whole number from 1 to 100",
-        )?
-        .unwrap_or(50);
+    let limit = page_limit(params)?;
     let after = match params.get("cursor") {
         None => None,
         Some(raw) => Some(

@@ -10,7 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::domain::delivery::Channel;
-use crate::domain::listing::StatusFilter;
+use crate::domain::listing::{search_text, CustomerField, StatusFilter, SEARCH_PREFIX_CHARS};
+use crate::domain::status::PaymentStatus;
 use crate::domain::{Cursor, ListQuery, Order, OrderId, OrderStatus, Sku, Sort, UserId};
 use crate::http::{json, path_param, query, ApiError, HttpResult, QueryParams};
 use crate::ports::OrderLink;
@@ -27,7 +28,18 @@ pub async fn list_orders(app: &App, request: Request) -> HttpResult {
     let identity = caller(&request)?;
     let params = query(
         &request,
-        &["q", "status", "channel", "user_id", "from", "to", "sort", "limit", "cursor"],
+        &[
+            "q",
+            "status",
+            "payment_status",
+            "channel",
+            "user_id",
+            "from",
+            "to",
+            "sort",
+            "limit",
+            "cursor",
+        ],
     )?;
     if let Some(text) = params.get("q") {
         if !identity.is_admin {
@@ -51,7 +63,10 @@ pub async fn list_user_orders(app: &App, request: Request) -> HttpResult {
     if !identity.may_access(&user) {
         return Err(ApiError::Forbidden);
     }
-    let params = query(&request, &["status", "channel", "from", "to", "sort", "limit", "cursor"])?;
+    let params = query(
+        &request,
+        &["status", "payment_status", "channel", "from", "to", "sort", "limit", "cursor"],
+    )?;
     list(app, &params, Some(user)).await
 }
 
@@ -185,14 +200,28 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
     )
 }
 
-/// `q` (admins): an order id (read by key), a product id (the index of orders by product), or
-/// else a customer id (the index of a user's orders); the other filters apply as in a listing.
+/// What a cursor of a search by customer email or name starts with: `~` is no character of the
+/// listings' own (base64url) cursors.
+const CUSTOMER_CURSOR: char = '~';
+
+/// `q` (admins): an order id (read by key), a product id (the index of orders by product), a
+/// customer's email by its beginning (a text with `@`), a customer id with orders (the index of
+/// a user's orders), or else a customer's name by its beginning; emails and names whatever their
+/// case, each customer's newest first. The other filters apply as in a listing.
 async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
+    if let Some(cursor) = params.get("cursor").and_then(|raw| raw.strip_prefix(CUSTOMER_CURSOR)) {
+        let (field, after) = decode_customer_cursor(cursor)
+            .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?;
+        return search_customers(app, params, field, text, Some(&after)).await;
+    }
+    if text.contains('@') {
+        return search_customers(app, params, CustomerField::Email, text, None).await;
+    }
     let invalid = || {
         ApiError::bad_parameter(
             "q",
             "INVALID_QUERY_PARAMETER",
-            "q must be an order id, a product id or a customer id",
+            "q must be an order id, a product id, a customer id, or the first two or more characters of a customer's email or name",
         )
     };
     if let Ok(id) = OrderId::parse(text) {
@@ -227,17 +256,83 @@ async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
             },
         );
     }
-    let customer = UserId::parse(text).map_err(|_| invalid())?;
-    list(app, params, Some(customer)).await
+    if let Ok(customer) = UserId::parse(text) {
+        if params.get("sort") == Some(BY_STATUS) || params.get("cursor").is_some() {
+            return list(app, params, Some(customer)).await;
+        }
+        // A customer id with orders lists them; anything else is a name.
+        let page = app.orders.list_orders(&list_query(params, Some(customer))?).await?;
+        if !page.items.is_empty() || page.next.is_some() {
+            return json(
+                200,
+                &OrderList {
+                    orders: page.items,
+                    next_cursor: page.next.map(|cursor| cursor.encode()),
+                },
+            );
+        }
+    }
+    if search_text(text).chars().count() < SEARCH_PREFIX_CHARS {
+        return Err(invalid());
+    }
+    search_customers(app, params, CustomerField::Name, text, None).await
+}
+
+/// Orders by their customer's email or name, by its beginning; the listing's filters apply.
+async fn search_customers(app: &App, params: &QueryParams<'_>, field: CustomerField, text: &str, after: Option<&str>) -> HttpResult {
+    let listing = list_query_of(params, None, LISTING_PAGE, false)?;
+    if listing.sort != Sort::DEFAULT {
+        return Err(ApiError::bad_parameter(
+            "sort",
+            "INVALID_QUERY_PARAMETER",
+            "a search by customer lists each customer's orders newest first",
+        ));
+    }
+    let prefix = search_text(text);
+    if prefix.chars().count() < SEARCH_PREFIX_CHARS {
+        return Err(ApiError::bad_parameter(
+            "q",
+            "INVALID_QUERY_PARAMETER",
+            "a customer's email or name is searched by at least its first two characters",
+        ));
+    }
+    let (orders, next) = app.links.search_customers(field, &prefix, listing.limit, after).await?;
+    json(
+        200,
+        &OrderList {
+            orders: orders.into_iter().filter(|order| listing.admits(order)).collect(),
+            next_cursor: next.map(|next| encode_customer_cursor(field, &next)),
+        },
+    )
+}
+
+fn encode_customer_cursor(field: CustomerField, after: &str) -> String {
+    let tag = match field {
+        CustomerField::Email => 'E',
+        CustomerField::Name => 'N',
+    };
+    format!("{CUSTOMER_CURSOR}{}", URL_SAFE_NO_PAD.encode(format!("{tag}{after}")))
+}
+
+fn decode_customer_cursor(raw: &str) -> Option<(CustomerField, String)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let mut chars = text.chars();
+    let field = match chars.next()? {
+        'E' => CustomerField::Email,
+        'N' => CustomerField::Name,
+        _ => return None,
+    };
+    Some((field, chars.as_str().to_owned()))
 }
 
 /// The listing the endpoint's (already checked) query parameters ask for.
 fn list_query(params: &QueryParams<'_>, owner: Option<UserId>) -> Result<ListQuery, ApiError> {
-    list_query_of(params, owner, LISTING_PAGE)
+    list_query_of(params, owner, LISTING_PAGE, true)
 }
 
-/// The listing the query parameters ask for, with `limit` bounded by `page`.
-fn list_query_of(params: &QueryParams<'_>, owner: Option<UserId>, page: PageSize) -> Result<ListQuery, ApiError> {
+/// The listing the query parameters ask for, with `limit` bounded by `page`; its `cursor` read
+/// unless another reader owns it (`with_cursor` false: a search by customer).
+fn list_query_of(params: &QueryParams<'_>, owner: Option<UserId>, page: PageSize, with_cursor: bool) -> Result<ListQuery, ApiError> {
     let status = params.parse(
         "status",
         StatusFilter::parse,
@@ -247,6 +342,11 @@ fn list_query_of(params: &QueryParams<'_>, owner: Option<UserId>, page: PageSize
         "channel",
         |raw| raw.parse::<Channel>().ok(),
         "a sales channel: web, mobile_app, whatsapp, instagram, marketplace or pos",
+    )?;
+    let payment_status = params.parse(
+        "payment_status",
+        |raw| serde_json::from_value::<PaymentStatus>(serde_json::Value::String(raw.to_owned())).ok(),
+        "a payment status: PENDING, PAID, FAILED, REFUNDED, PARTIALLY_REFUNDED or DISPUTED",
     )?;
     let from = params.parse(
         "from",
@@ -277,11 +377,16 @@ fn list_query_of(params: &QueryParams<'_>, owner: Option<UserId>, page: PageSize
     };
     let limit = page_limit(params, page)?;
     // The listing by status reads its own cursor.
-    let after = if by_status { None } else { page_cursor(params, sort)? };
+    let after = if by_status || !with_cursor {
+        None
+    } else {
+        page_cursor(params, sort)?
+    };
     Ok(ListQuery {
         owner,
         status,
         channel,
+        payment_status,
         from,
         to,
         sort,
@@ -347,7 +452,7 @@ const EXPORT_MAX_BYTES: usize = 4 * 1024 * 1024;
 pub async fn export_orders(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
     let params = query(&request, &["status", "from", "to", "limit", "cursor"])?;
-    let mut listing = list_query_of(&params, None, EXPORT_PAGE)?;
+    let mut listing = list_query_of(&params, None, EXPORT_PAGE, true)?;
     let wanted = listing.limit;
     let mut body = if listing.after.is_none() {
         export::header_row()

@@ -46,7 +46,7 @@ pub async fn serve(app: &App, request: Request) -> HttpResult {
     match request.uri().path() {
         "/" => respond(&request, &INDEX, &policy),
         "/config.json" => {
-            let body = settings(app.sign_in.as_ref(), app.stripe_publishable_key.as_deref()).to_string();
+            let body = settings(app.sign_in.as_ref(), app.stripe_publishable_key.as_deref(), &app.pricing.currency).to_string();
             let document = Asset {
                 name: "config.json",
                 content_type: "application/json",
@@ -63,8 +63,9 @@ pub async fn serve(app: &App, request: Request) -> HttpResult {
     }
 }
 
-/// The pages' settings: where and as which app client to sign in, and Stripe.js's key.
-fn settings(sign_in: Option<&SignInSettings>, stripe_key: Option<&str>) -> serde_json::Value {
+/// The pages' settings: where and as which app client to sign in, Stripe.js's key, and the
+/// currency every amount is in.
+fn settings(sign_in: Option<&SignInSettings>, stripe_key: Option<&str>, currency: &str) -> serde_json::Value {
     let sign_in = sign_in.map(|settings| {
         let endpoint = |path: &str| format!("{}{path}", settings.base_url);
         json!({
@@ -77,7 +78,7 @@ fn settings(sign_in: Option<&SignInSettings>, stripe_key: Option<&str>) -> serde
             "scopes": SIGN_IN_SCOPES,
         })
     });
-    json!({ "sign_in": sign_in, "stripe_publishable_key": stripe_key })
+    json!({ "sign_in": sign_in, "stripe_publishable_key": stripe_key, "currency": currency })
 }
 
 /// Scripts, styles and API calls from this origin only; no framing, no inline script. The
@@ -135,7 +136,7 @@ mod tests {
 
     #[test]
     fn the_settings_name_the_hosted_sign_in_endpoints_the_client_and_the_way_back() {
-        let document = settings(Some(&cognito()), Some("pk_test_51Abcdefgh"));
+        let document = settings(Some(&cognito()), Some("pk_test_51Abcdefgh"), "EUR");
         let sign_in = &document["sign_in"];
         assert_eq!(
             sign_in["authorize_url"],
@@ -146,7 +147,8 @@ mod tests {
         assert_eq!(sign_in["client_id"], "4k2example");
         assert_eq!(sign_in["redirect_uri"], "https://api.example.com/");
         assert_eq!(document["stripe_publishable_key"], "pk_test_51Abcdefgh");
-        let before_the_second_deployment = settings(None, None);
+        assert_eq!(document["currency"], "EUR");
+        let before_the_second_deployment = settings(None, None, "USD");
         assert!(before_the_second_deployment["sign_in"].is_null());
         assert!(before_the_second_deployment["stripe_publishable_key"].is_null());
     }

@@ -1,8 +1,9 @@
-//! The seller registry (admin): `PUT` and `GET /api/v1/sellers/{sellerId}`; and a seller's
+//! The seller registry (admin): `GET /api/v1/sellers`, `PUT` and `GET /api/v1/sellers/{sellerId}`; and a seller's
 //! orders (`GET /api/v1/sellers/{sellerId}/orders`), for that seller and admins.
 
 use lambda_http::Request;
 
+use super::inventory::{after_id, id_cursor, page_limit};
 use super::listing::page_params;
 use super::{admin, seller_or_admin};
 use crate::domain::seller::SellerUpdate;
@@ -20,6 +21,21 @@ pub async fn put_seller(app: &App, request: Request) -> HttpResult {
     let update = SellerUpdate::from_json(seller_id, &json_body(&request)?).map_err(ApiError::Validation)?;
     let seller = app.sellers.put_seller(&update, &identity.actor(), app.clock.now()).await?;
     json(200, &seller)
+}
+
+/// `GET /sellers` (admin): every registered seller by id, `limit` (1..100, 50) with a `cursor`.
+pub async fn list_sellers(app: &App, request: Request) -> HttpResult {
+    admin(&request)?;
+    let params = query(&request, &["limit", "cursor"])?;
+    let after = after_id(&params, |id| SellerId::parse(id).ok())?;
+    let (sellers, next) = app.sellers.list_sellers(page_limit(&params)?, after.as_ref()).await?;
+    json(
+        200,
+        &serde_json::json!({
+            "sellers": sellers,
+            "next_cursor": next.map(|id| id_cursor(id.as_str())),
+        }),
+    )
 }
 
 pub async fn get_seller(app: &App, request: Request) -> HttpResult {

@@ -149,6 +149,10 @@ pub trait SellerStore: Send + Sync {
     /// `actor` is who registered or changed it (for the audit trail).
     async fn put_seller(&self, update: &SellerUpdate, actor: &Actor, now: DateTime<Utc>) -> Result<Seller, StoreError>;
 
+    /// Every registered seller, by id, `limit` at a time after `after`: through an index, never a
+    /// scan. Answers the page and the last seller of a full page.
+    async fn list_sellers(&self, limit: u16, after: Option<&SellerId>) -> Result<(Vec<Seller>, Option<SellerId>), StoreError>;
+
     /// The registered sellers among `ids`, in one round trip.
     async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError>;
 }

@@ -1,5 +1,7 @@
-//! Orders listed under their sellers and products, through an index.
+//! Orders listed under their sellers and products, and found by their customer's email or
+//! name, through an index.
 
+use crate::domain::listing::CustomerField;
 use crate::domain::Order;
 use crate::domain::Page;
 use crate::domain::SellerId;
@@ -33,4 +35,15 @@ pub trait OrderLinks: Send + Sync {
         limit: u16,
         after: Option<&crate::domain::Cursor>,
     ) -> Result<Page<Order>, StoreError>;
+
+    /// The orders whose customer's email (or name) begins with `prefix` (as `search_text` gives
+    /// it, at least `SEARCH_PREFIX_CHARS` long), each customer's newest first, `limit` at a time
+    /// after `after` (a page's next, opaque): through an index, never a scan.
+    async fn search_customers(
+        &self,
+        field: CustomerField,
+        prefix: &str,
+        limit: u16,
+        after: Option<&str>,
+    ) -> Result<(Vec<Order>, Option<String>), StoreError>;
 }

@@ -60,6 +60,7 @@ pub async fn erase_customer(erasure: Erasure<'_>, user: &UserId, actor: &Actor) 
         owner: Some(user.clone()),
         status: None,
         channel: None,
+        payment_status: None,
         from: None,
         to: None,
         sort: Sort::DEFAULT,

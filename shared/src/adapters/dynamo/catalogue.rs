@@ -23,41 +23,30 @@ use crate::ports::{AdjustError, Catalogue, ProductPage, PutProductError, ShardRe
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
     async fn list_products(&self, seller: Option<&SellerId>, limit: u16, after: Option<&Sku>) -> Result<ProductPage, StoreError> {
-        let (index_name, partition_attribute, partition) = match seller {
-            Some(seller) => (index::BY_SELLER_CATALOGUE, "catalogue_seller", seller.to_string()),
-            None => (index::BY_CATALOGUE, "catalogue", CATALOGUE_PARTITION.to_owned()),
+        let partition = match seller {
+            Some(seller) => IndexPartition {
+                index: index::BY_SELLER_CATALOGUE,
+                attribute: "catalogue_seller",
+                value: seller.to_string(),
+                sorted_by: "product_id",
+            },
+            None => IndexPartition {
+                index: index::BY_CATALOGUE,
+                attribute: "catalogue",
+                value: CATALOGUE_PARTITION.to_owned(),
+                sorted_by: "product_id",
+            },
         };
-        // An index page starts after the index's keys and the table's keys of the last item.
-        let start = after.map(|sku| {
-            let mut key = product_key(sku);
-            key.insert(partition_attribute.to_owned(), AttributeValue::S(partition.clone()));
-            key.insert("product_id".to_owned(), AttributeValue::S(sku.to_string()));
-            key
-        });
-        let output = self
-            .client
-            .query()
-            .table_name(&self.inventory_table)
-            .index_name(index_name)
-            .key_condition_expression("#partition = :partition")
-            .expression_attribute_names("#partition", partition_attribute)
-            .expression_attribute_values(":partition", AttributeValue::S(partition))
-            .limit(i32::from(limit))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        let ids: Vec<Sku> = output
-            .items()
-            .iter()
-            .filter_map(|item| item.get("product_id").and_then(|id| id.as_s().ok()))
-            .filter_map(|id| Sku::parse(id).ok())
-            .collect();
-        let next = output.last_evaluated_key().and(ids.last().cloned());
+        let start = after.map(|sku| (product_key(sku), sku.to_string()));
+        let (ids, more) = self.index_page(&partition, limit, start).await?;
+        let ids: Vec<Sku> = ids.iter().filter_map(|id| Sku::parse(id).ok()).collect();
         // The index is eventually consistent: a product deleted since is skipped.
         let mut found = self.products(&ids, Read::Strong).await?;
         let products = ids.iter().filter_map(|id| found.remove(id)).collect();
-        Ok(ProductPage { products, next })
+        Ok(ProductPage {
+            products,
+            next: more.then(|| ids.last().cloned()).flatten(),
+        })
     }
 
     async fn get_products(&self, ids: &[Sku]) -> Result<HashMap<Sku, Product>, StoreError> {
@@ -410,5 +399,51 @@ impl DynamoStore {
                 _ => Err(classify(err)),
             },
         }
+    }
+}
+
+/// One partition of a keys-only index of the inventory table: the items whose `attribute` is
+/// `value`, in `sorted_by` order.
+pub(super) struct IndexPartition {
+    pub index: &'static str,
+    pub attribute: &'static str,
+    pub value: String,
+    pub sorted_by: &'static str,
+}
+
+impl DynamoStore {
+    /// The `sorted_by` values of up to `limit` items of an index partition, after `start` (the
+    /// last item's table key and sort value), and whether more may follow.
+    pub(super) async fn index_page(
+        &self,
+        partition: &IndexPartition,
+        limit: u16,
+        start: Option<(Item, String)>,
+    ) -> Result<(Vec<String>, bool), StoreError> {
+        // An index page starts after the index's keys and the table's keys of the last item.
+        let start = start.map(|(mut key, sorted)| {
+            key.insert(partition.attribute.to_owned(), AttributeValue::S(partition.value.clone()));
+            key.insert(partition.sorted_by.to_owned(), AttributeValue::S(sorted));
+            key
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.inventory_table)
+            .index_name(partition.index)
+            .key_condition_expression("#partition = :partition")
+            .expression_attribute_names("#partition", partition.attribute)
+            .expression_attribute_values(":partition", AttributeValue::S(partition.value.clone()))
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let values = output
+            .items()
+            .iter()
+            .filter_map(|item| item.get(partition.sorted_by).and_then(|value| value.as_s().ok()).cloned())
+            .collect();
+        Ok((values, output.last_evaluated_key().is_some()))
     }
 }

@@ -184,6 +184,9 @@ pub mod index {
     pub const BY_REFUND_DUE: &str = "by_refund_due";
     /// Orders table: closed orders still holding personal data, by when they closed.
     pub const BY_PERSONAL_DATA: &str = "by_personal_data";
+    /// Orders table: orders by their customer's email and name, lower case (keys only).
+    pub const BY_CUSTOMER_EMAIL: &str = "by_customer_email";
+    pub const BY_CUSTOMER_NAME: &str = "by_customer_name";
     /// Orders table: unpaid orders whose payment attempt is open, by when it started.
     pub const BY_OPEN_PAYMENT: &str = "by_open_payment";
     /// Inventory table: ACTIVE reservations, by deadline.
@@ -191,7 +194,12 @@ pub mod index {
     /// Inventory table: every product, and each seller's, by product id (keys only).
     pub const BY_CATALOGUE: &str = "by_catalogue";
     pub const BY_SELLER_CATALOGUE: &str = "by_seller_catalogue";
+    /// Inventory table: every seller, by id (keys only).
+    pub const BY_SELLER_LIST: &str = "by_seller_list";
 }
+
+/// Every seller item's `seller_list` attribute: the one partition of the sellers' index.
+pub const SELLER_LIST_PARTITION: &str = "SELLERS";
 
 /// Every product item's `catalogue` attribute: the one partition of the catalogue index. The
 /// index holds only keys, so the stock and price writes of a sale never write to it.

@@ -6,7 +6,7 @@ use super::keys::{index, order_id_of, order_key};
 use super::records::{decode_order, to_item, OrderLinkRecord};
 use super::{DynamoStore, Read};
 use crate::adapters::classify;
-use crate::domain::listing::sort_position;
+use crate::domain::listing::{search_partition, search_text, sort_position, CustomerField};
 use crate::domain::{Cursor, Order, OrderId, Page, Sku, Sort, SortField};
 use crate::ports::{OrderLink, OrderLinks, StoreError};
 
@@ -64,6 +64,80 @@ impl OrderLinks for DynamoStore {
         };
         let read = listed + orders.len();
         Ok(Page { items: orders, next, read })
+    }
+
+    async fn search_customers(
+        &self,
+        field: CustomerField,
+        prefix: &str,
+        limit: u16,
+        after: Option<&str>,
+    ) -> Result<(Vec<Order>, Option<String>), StoreError> {
+        let (index, shard_attribute, key_attribute) = match field {
+            CustomerField::Email => (index::BY_CUSTOMER_EMAIL, "email_shard", "email_key"),
+            CustomerField::Name => (index::BY_CUSTOMER_NAME, "name_shard", "name_key"),
+        };
+        let Some(partition) = search_partition(field, prefix) else {
+            return Ok((Vec::new(), None));
+        };
+        // A page starts after the last entry's index key and its order's key.
+        let start = after.and_then(|cursor| {
+            let (key, id) = cursor.rsplit_once('|')?;
+            let mut start = order_key(OrderId::parse(id).ok()?);
+            start.insert(shard_attribute.to_owned(), AttributeValue::S(partition.clone()));
+            start.insert(key_attribute.to_owned(), AttributeValue::S(key.to_owned()));
+            Some(start)
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.orders_table)
+            .index_name(index)
+            .key_condition_expression("#shard = :shard AND begins_with(#key, :prefix)")
+            .expression_attribute_names("#shard", shard_attribute)
+            .expression_attribute_names("#key", key_attribute)
+            .expression_attribute_values(":shard", AttributeValue::S(partition))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .scan_index_forward(false)
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let entries: Vec<(OrderId, String)> = output
+            .items()
+            .iter()
+            .filter_map(|item| {
+                let id = order_id_of(item.get("pk")?.as_s().ok()?)?;
+                Some((id, item.get(key_attribute)?.as_s().ok()?.clone()))
+            })
+            .collect();
+        let keys = entries.iter().map(|(id, _)| order_key(*id)).collect();
+        let mut found: std::collections::HashMap<OrderId, Order> = self
+            .batch_get(&self.orders_table, keys, Read::Strong)
+            .await?
+            .into_iter()
+            .map(|item| decode_order(item).map(|order| (order.id, order)))
+            .collect::<Result<_, _>>()?;
+        let next = output
+            .last_evaluated_key()
+            .and(entries.last())
+            .map(|(id, key)| format!("{key}|{id}"));
+        // In the index's order. The index is eventually consistent: an order whose personal
+        // data was erased (or changed) since is left out.
+        let still_matches = |order: &Order| {
+            let text = match field {
+                CustomerField::Email => order.customer_email.as_ref().map(|email| email.as_str()),
+                CustomerField::Name => order.customer_name.as_deref(),
+            };
+            text.is_some_and(|text| search_text(text).starts_with(prefix))
+        };
+        let orders = entries
+            .iter()
+            .filter_map(|(id, _)| found.remove(id))
+            .filter(|order| still_matches(order))
+            .collect();
+        Ok((orders, next))
     }
 }
 

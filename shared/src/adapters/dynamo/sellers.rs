@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
-use super::keys::{seller_key, Entity, Item};
+use super::catalogue::IndexPartition;
+use super::keys::{index, seller_key, Entity, Item, SELLER_LIST_PARTITION};
 use super::records::{to_attribute, SellerRecord};
 use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
@@ -17,7 +18,7 @@ use crate::ports::{SellerStore, StoreError};
 impl SellerStore for DynamoStore {
     async fn put_seller(&self, update: &SellerUpdate, actor: &Actor, now: DateTime<Utc>) -> Result<Seller, StoreError> {
         // One write whatever was there: the first registration stays in `created_at`.
-        let mut set = "SET seller_id = :id, #name = :name, email = :email, active = :active, updated_at = :now, \
+        let mut set = "SET seller_id = :id, seller_list = :list, #name = :name, email = :email, active = :active, updated_at = :now, \
                        updated_by = :actor, created_at = if_not_exists(created_at, :now), entity = :entity ADD version :one"
             .to_owned();
         let mut request = self
@@ -27,6 +28,7 @@ impl SellerStore for DynamoStore {
             .set_key(Some(seller_key(&update.seller_id)))
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":id", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":list", AttributeValue::S(SELLER_LIST_PARTITION.to_owned()))
             .expression_attribute_values(":entity", Entity::Seller.attribute())
             .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
             .expression_attribute_values(":email", AttributeValue::S(update.email.to_string()))
@@ -57,6 +59,21 @@ impl SellerStore for DynamoStore {
         let output = request.update_expression(set).send().await.map_err(classify)?;
         let record: SellerRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
         Ok(record.seller)
+    }
+
+    async fn list_sellers(&self, limit: u16, after: Option<&SellerId>) -> Result<(Vec<Seller>, Option<SellerId>), StoreError> {
+        let partition = IndexPartition {
+            index: index::BY_SELLER_LIST,
+            attribute: "seller_list",
+            value: SELLER_LIST_PARTITION.to_owned(),
+            sorted_by: "seller_id",
+        };
+        let start = after.map(|seller| (seller_key(seller), seller.to_string()));
+        let (ids, more) = self.index_page(&partition, limit, start).await?;
+        let ids: Vec<SellerId> = ids.iter().filter_map(|id| SellerId::parse(id).ok()).collect();
+        let mut found = self.get_sellers(&ids).await?;
+        let sellers = ids.iter().filter_map(|id| found.remove(id)).collect();
+        Ok((sellers, more.then(|| ids.last().cloned()).flatten()))
     }
 
     async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError> {

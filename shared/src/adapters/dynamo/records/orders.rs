@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::adapters::dynamo::keys::*;
-use crate::domain::listing::{sort_position, timestamp_key};
+use crate::domain::listing::{search_partition, search_text, sort_position, timestamp_key, CustomerField};
 use crate::domain::order::{Payment, RefundDue, RefundStatus};
 use crate::domain::{IdempotencyKey, Order, OrderId, OrderStatus, SellerId, Sku, SortField, UserId};
 use crate::ports::IdempotencyRecord;
@@ -87,8 +87,29 @@ pub struct OrderRecord {
     pub open_payment_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_payment_since: Option<String>,
+    /// Present while the order holds the customer's email (name): the admin's search by its
+    /// beginning, in lower case, then by time. Gone with the personal data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_key: Option<String>,
     #[serde(flatten)]
     pub order: Order,
+}
+
+/// The search entry of one customer field: its index partition and its key there.
+pub fn search_entry(field: CustomerField, text: Option<&str>, created_key: &str) -> (Option<String>, Option<String>) {
+    let Some(text) = text.map(search_text) else {
+        return (None, None);
+    };
+    match search_partition(field, &text) {
+        Some(partition) => (Some(partition), Some(format!("{text}#{created_key}"))),
+        None => (None, None),
+    }
 }
 
 impl Record for LatePaymentRecord {
@@ -175,7 +196,18 @@ impl OrderRecord {
             .open_payment_attempt()
             .and(order.payment_intent.as_ref())
             .map(|intent| intent.created_at);
+        let created_key = sort_position(&order, SortField::CreatedAt);
+        let (email_shard, email_key) = search_entry(
+            CustomerField::Email,
+            order.customer_email.as_ref().map(|email| email.as_str()),
+            &created_key,
+        );
+        let (name_shard, name_key) = search_entry(CustomerField::Name, order.customer_name.as_deref(), &created_key);
         Self {
+            email_shard,
+            email_key,
+            name_shard,
+            name_key,
             open_payment_shard: open_payment_since.map(|_| Sharded::OpenPayments.of(order.id)),
             open_payment_since: open_payment_since.map(timestamp_key),
             personal_data_shard: closed_holding_personal_data.map(|_| Sharded::PersonalData.of(order.id)),
@@ -187,7 +219,7 @@ impl OrderRecord {
             list_shard: Sharded::AllOrders.of(order.id),
             reserving_shard: (order.status == OrderStatus::PendingReservingStock).then(|| Sharded::Reserving.of(order.id)),
             status_shard: Sharded::Status(order.status).of(order.id),
-            created_key: sort_position(&order, SortField::CreatedAt),
+            created_key,
             total_key: sort_position(&order, SortField::Total),
             order,
         }
