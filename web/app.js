@@ -600,6 +600,19 @@ function returnForm(order) {
   return form;
 }
 
+// The invoice of a delivered order, laid out to print (the print style sheet shows only it).
+function invoiceArticle(invoice) {
+  const row = (cells, tag = "td") => h("tr", {}, cells.map(([text, numeric]) => h(tag, { class: numeric ? "n" : "", scope: tag === "th" ? "col" : false }, text)));
+  return h("article", { class: "card invoice", "aria-labelledby": "invoice-title" },
+    h("h2", { id: "invoice-title" }, `Invoice ${invoice.number}`),
+    h("p", {}, `Order ${invoice.order_number || invoice.order_id} - issued ${when(invoice.issued_at)}`),
+    h("table", {}, h("thead", {}, row([["Item"], ["Qty", true], ["Unit price", true], ["Amount", true]], "th")),
+      h("tbody", {}, invoice.lines.map((line) => row([[line.name], [line.quantity, true], [money(line.unit_price, invoice.currency), true],
+        [money(line.subtotal, invoice.currency), true]])))),
+    h("table", { class: "totals" }, h("tbody", {}, [["Subtotal", invoice.subtotal], ["Shipping", invoice.shipping_fee], ["Tax", invoice.tax],
+      ["Total", invoice.total]].map(([label, amount]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", { class: "n" }, money(amount, invoice.currency)))))));
+}
+
 async function orderPage(main, id) {
   const order = await api("GET", `/orders/${encodeURIComponent(id)}`);
   const [stats, notes] = isAdmin() ? await Promise.all([api("GET", `/customers/${encodeURIComponent(order.user_id)}/stats`),
@@ -628,6 +641,20 @@ async function orderPage(main, id) {
     actions.append(h("button", { type: "button", onclick: (event) => act(event.target,
       () => api("PUT", `/orders/${order.id}/status`, { status: "PROCESSING", note: "sent to the sellers" }), "The order is with its sellers.") },
     "Send to sellers"));
+  }
+  if (["DELIVERED", "RETURN_REQUESTED", "RETURNED"].includes(order.status)) {
+    actions.append(h("button", { type: "button", class: "secondary", onclick: async (event) => {
+      event.target.disabled = true;
+      try {
+        const invoice = await api("GET", `/orders/${order.id}/invoice`);
+        const shown = main.querySelector("article.invoice");
+        const article = invoiceArticle(invoice);
+        if (shown) shown.replaceWith(article); else actions.after(article);
+        window.print();
+      } catch (err) {
+        fail(err.status === 404 ? new Error("The invoice is being issued: try again in a moment.") : err);
+      } finally { event.target.disabled = false; }
+    } }, "Print invoice"));
   }
   if (allowed(order, "deliver_all").length) {
     actions.append(h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
@@ -1045,6 +1072,8 @@ async function analyticsPage(main, query) {
     event.preventDefault();
     location.hash = `#/analytics?from=${range.elements.from.value}&to=${range.elements.to.value}`;
   });
+  // The heading and the range at once; the figures follow.
+  main.replaceChildren(h("h1", {}, "Analytics"), range, h("p", { class: "muted", role: "status" }, "Loading the figures..."));
   const total = daysBetween(from, to);
   if (!(total >= 1)) throw new Error("The range ends before it starts.");
   const parts = [];

@@ -8,7 +8,7 @@ use std::time::Duration;
 use orders_shared::handlers::QueueFunction;
 use orders_shared::ports::ManualClock;
 use orders_tests::sweep;
-use orders_tests::{drain, eventually, service, store_copies, subscribe, Api, Setup};
+use orders_tests::{drain, eventually, order_ids, service, store_copies, subscribe, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -327,14 +327,7 @@ async fn an_admin_finds_orders_by_id_by_product_and_by_customer_and_customers_ca
     Api::payments(&service).confirm(&both, "pay-1", &total).await;
     let (bowls, _) = bob.reserved_order(&[("bowl", 1)]).await;
 
-    let ids = |reply: &Value| -> Vec<String> {
-        reply["orders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|order| order["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = order_ids;
     let by_id = admin.get(&format!("/api/v1/orders?q={both}")).await;
     assert_eq!(ids(&by_id.body), vec![both.clone()]);
     // The product index is kept by the analytics step, off the request path.

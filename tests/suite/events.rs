@@ -558,3 +558,30 @@ async fn a_delivered_order_is_found_by_its_number_even_when_an_invoice_carries_t
     let invoice = alice.get(&format!("/api/v1/orders/{id}/invoice")).await;
     assert_eq!(invoice.body["order_number"], number.as_str(), "{invoice:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_asked_for_before_the_invoice_step_runs_still_gets_the_order_its_invoice() {
+    let service = service(Setup::default()).await;
+    Api::admin(&service).put_product("mug", "6.00", 10).await;
+    let customer = Api::customer(&service, "quinn");
+    // The event pipeline waits while the order is delivered and its return asked for.
+    service.pipeline.hold(true);
+    let (id, _) = delivered_order(&service, &customer, &[("mug", 1)]).await;
+    let item = customer.order(&id).await.body["items"][0]["item_id"].as_str().unwrap().to_owned();
+    let asked = customer
+        .send(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/returns"),
+            Some(json!({"lines": [{"item_id": item, "quantity": 1}], "reason": "chipped"})),
+            &[],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
+    service.pipeline.hold(false);
+    let invoice = eventually(Duration::from_secs(30), || async {
+        let invoice = customer.get(&format!("/api/v1/orders/{id}/invoice")).await;
+        invoice.status.is_success().then_some(invoice.body)
+    })
+    .await;
+    assert_eq!(invoice["total"], "6.00", "{invoice}");
+}

@@ -6,7 +6,7 @@ use base64::Engine;
 use orders_shared::adapters::faults::FaultPlan;
 use orders_shared::domain::listing::StatusFilter;
 use orders_shared::domain::{ListQuery, OrderStatus, Sort, UserId};
-use orders_tests::{service, store_copies, Api, Setup};
+use orders_tests::{order_ids, service, store_copies, Api, Setup};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -364,14 +364,7 @@ async fn the_payment_status_filter_lists_only_orders_whose_payment_stands_so() {
     let (paid, total) = customer.reserved_order(&[("mug", 1)]).await;
     orders_tests::pay_by_card(&service, &paid, &total).await;
     let (unpaid, _) = customer.reserved_order(&[("mug", 1)]).await;
-    let ids = |reply: &Value| -> Vec<String> {
-        reply["orders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|order| order["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = order_ids;
     assert_eq!(
         ids(&admin.get("/api/v1/orders?payment_status=PAID").await.body),
         std::slice::from_ref(&paid)

@@ -1,7 +1,7 @@
 //! The web pages in a real browser: headless Chromium driven by Playwright (tests/ui/pages.mjs)
-//! against the running service; screenshots land in target/ui-artifacts.
+//! against the running service; screenshots land in target/ui-artifacts/pages.
 
-use orders_tests::{service, Api, Setup};
+use orders_tests::{browser_test, service, Api, Setup};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,22 +16,7 @@ async fn people_sign_in_through_the_sign_in_page_and_a_customer_pays_an_order_in
         .unwrap()
         .contains("script-src 'self'"));
 
-    let repo = orders_local::emulators::repo_root();
-    let artifacts = repo.join("target/ui-artifacts");
-    let output = tokio::process::Command::new("node")
-        .arg(repo.join("tests/ui/pages.mjs"))
-        .arg(service.base_url())
-        .arg("mug")
-        .arg(&artifacts)
-        .output()
-        .await
-        .expect("node runs (make deps installs playwright-core, axe-core and Chromium)");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let artifacts = browser_test(&service, "pages.mjs", &["mug".to_owned()], "pages").await;
     for shot in [
         "1280-1-order-placed",
         "1280-2-checkout",

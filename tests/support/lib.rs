@@ -644,3 +644,36 @@ pub async fn store_copies(service: &RunningService, order: &str, copies: usize) 
         .await;
     assert!(written.iter().all(Result::is_ok), "every copy is stored");
 }
+
+/// The ids of a listing's orders, in its order.
+pub fn order_ids(reply: &Value) -> Vec<String> {
+    reply["orders"]
+        .as_array()
+        .expect("a listing")
+        .iter()
+        .map(|order| order["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+/// Runs a browser test of the pages (`tests/ui/<script>`) with `args`, after the service's
+/// address and before the folder its screenshots go to (`target/ui-artifacts/<folder>`), and
+/// fails with what it printed unless every step was as it should be. Answers that folder.
+pub async fn browser_test(service: &RunningService, script: &str, args: &[String], folder: &str) -> std::path::PathBuf {
+    let repo = orders_local::emulators::repo_root();
+    let artifacts = repo.join("target/ui-artifacts").join(folder);
+    let output = tokio::process::Command::new("node")
+        .arg(repo.join("tests/ui").join(script))
+        .arg(service.base_url())
+        .args(args)
+        .arg(&artifacts)
+        .output()
+        .await
+        .expect("node runs (make deps installs playwright-core, axe-core and Chromium)");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    artifacts
+}

@@ -1,9 +1,10 @@
 // The back office in headless Chromium, as its people use it:
 // - an admin (1280 px) finds an order by the number printed on it (paid, so with its sellers),
-//   reads the customer's figures, adds a staff note and ships one seller's part; refunds two lines with restock; approves a return; runs a batch on
-//   a saved view and reads each order's result; adjusts a product's stock with a reason and
-//   finds that a price edit made stale by someone else's change is refused; registers a seller;
-//   reads the analytics with names, not ids;
+//   reads the customer's figures, adds a staff note and ships one seller's part; refunds two
+//   lines with restock; approves a return and prints the invoice; runs a batch on a saved view
+//   and reads each order's result; adjusts a product's stock with a reason and finds that a
+//   price edit made stale by someone else's change is refused; registers a seller; reads the
+//   analytics with names, not ids;
 // - a seller (375 px) sees only the orders holding their part, ships it, and is refused another
 //   seller's order; the admin's order page at 375 px loses nothing.
 // axe-core checks every page shown. Exits non-zero if anything is not as it should be.
@@ -67,6 +68,15 @@ async function admin() {
   await page.getByText("The return is approved").waitFor();
   if (await page.getByRole("button", { name: "Approve return" }).count()) problems.push("a decided return still offers a decision");
   await shot("4-return-approved");
+  // Its invoice, printed alone (the print dialog is stood in for).
+  await page.evaluate(() => { window.print = () => { window.printed = true; }; });
+  await page.getByRole("button", { name: "Print invoice" }).click();
+  await page.getByRole("heading", { name: /^Invoice INV-[0-9]+$/ }).waitFor();
+  if (!(await page.evaluate(() => window.printed))) problems.push("printing the invoice did not print");
+  await page.emulateMedia({ media: "print" });
+  if (await page.locator(".timeline").isVisible()) problems.push("the printed invoice carries the rest of the page");
+  await shot("4-invoice-printed");
+  await page.emulateMedia({ media: "screen" });
 
   // A batch on the saved view of unpaid orders, each order's result shown as it settles.
   await page.goto(`${base}/#/admin`);

@@ -2,7 +2,7 @@
 //! numbered from one counter that only moves with the invoice written in the same transaction.
 
 use crate::domain::invoice::Invoice;
-use crate::domain::{OrderId, OrderStatus};
+use crate::domain::OrderId;
 use crate::ports::InvoiceStore;
 use crate::ports::InvoiceWrite;
 use crate::service::actions::{load, Access, ActionError};
@@ -40,7 +40,9 @@ pub async fn issue_invoice(invoicing: Invoicing<'_>, id: OrderId) -> Result<bool
         commission,
     } = invoicing;
     let order = load(changes.orders, id, Access::Anyone).await?;
-    if order.status != OrderStatus::Delivered {
+    // Delivered, even if a return was asked for before this step ran: the sale happened and
+    // its invoice is owed (a return's refund is a record of its own).
+    if order.delivered_at().is_none() {
         return Ok(false);
     }
     // For parts made before parts carried their rate.
