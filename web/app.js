@@ -118,8 +118,9 @@ async function finishSignIn() {
   const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null");
   sessionStorage.removeItem(PENDING_KEY);
   history.replaceState(null, "", `${location.pathname}${(pending && pending.return_to) || "#/orders"}`);
-  if (query.has("error")) throw new Error(`Sign-in did not finish: ${query.get("error_description") || query.get("error")}.`);
+  // Only an answer to this tab's own sign-in is read: anyone can make a link with `?error=`.
   if (!pending || pending.state !== query.get("state")) throw new Error("Sign-in did not finish: it was not started from this tab. Sign in again.");
+  if (query.has("error")) throw new Error(`Sign-in did not finish: ${query.get("error_description") || query.get("error")}.`);
   keepSession(await tokenRequest({ grant_type: "authorization_code", code: query.get("code"),
     redirect_uri: settings.sign_in.redirect_uri, code_verifier: pending.verifier }));
 }
@@ -127,11 +128,16 @@ async function finishSignIn() {
 // New tokens from the refresh token, one request at a time. A refresh token the sign-in
 // service no longer knows (revoked, expired) ends the session; a network failure does not.
 let refreshing = null;
+let signingOut = false;
 function refresh() {
   refreshing = refreshing || (async () => {
     const current = session();
     if (!current || !current.refresh_token || !settings.sign_in) throw new SignInError("no_session");
-    return keepSession(await tokenRequest({ grant_type: "refresh_token", refresh_token: current.refresh_token }), current);
+    const answer = await tokenRequest({ grant_type: "refresh_token", refresh_token: current.refresh_token });
+    // Signed out (or in as someone else) while the answer was on its way: it is not kept.
+    const now = session();
+    if (signingOut || !now || now.refresh_token !== current.refresh_token) return now;
+    return keepSession(answer, current);
   })().finally(() => { refreshing = null; });
   return refreshing;
 }
@@ -162,11 +168,12 @@ function endSession(text) {
 // Signing out revokes the refresh token and ends the hosted sign-in's own session, which
 // sends the browser back here.
 async function signOut() {
+  signingOut = true;
   const current = session();
   const auth = settings.sign_in;
   localStorage.removeItem(SESSION_KEY);
   clearTimeout(refreshTimer);
-  if (!auth) { render(); return; }
+  if (!auth) { signingOut = false; render(); return; }
   if (current && current.refresh_token) {
     await fetch(auth.revoke_url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ token: current.refresh_token, client_id: auth.client_id }) }).catch(() => {});
@@ -1167,6 +1174,8 @@ async function render(moved) {
     else if (page === "sellers" && isAdmin()) title = await sellersPage(main);
     else title = await ordersPage(main);
   } catch (err) {
+    // The session ended on the way: the sign-in page is already there.
+    if (err.status === 401 && !session()) return;
     if (moved) main.replaceChildren(h("h1", {}, "This page could not be shown"));
     fail(err);
   }
@@ -1180,11 +1189,14 @@ async function render(moved) {
 document.addEventListener("click", (event) => { if (event.target.closest("button, a")) say(""); }, true);
 document.addEventListener("submit", () => say(""), true);
 window.addEventListener("hashchange", () => render(true));
-// Another tab signed in or out: this one follows.
+// Another tab signed in or out, or in as someone else: this one follows.
+const subjectOf = (stored) => {
+  try { return JSON.parse(atob(JSON.parse(stored).id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub; } catch (_) { return null; }
+};
 window.addEventListener("storage", (event) => {
   if (event.key !== SESSION_KEY) return;
   scheduleRefresh();
-  if (!event.newValue || !event.oldValue) render(true);
+  if (!event.newValue || !event.oldValue || subjectOf(event.newValue) !== subjectOf(event.oldValue)) render(true);
 });
 document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("signout").addEventListener("click", () => signOut());

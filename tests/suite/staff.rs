@@ -76,6 +76,60 @@ async fn staff_notes_carry_their_author_newest_first_and_only_the_shops_people_r
         StatusCode::NOT_FOUND
     );
     assert_eq!(admin.get(&format!("{notes}?cursor=nonsense")).await.status, StatusCode::BAD_REQUEST);
+
+    // On an order of two sellers, each reads the shop's notes and their own, not the other's.
+    let vase = json!({"name": "Vase", "seller_id": "seller-2", "price": "7.00", "on_hand": 10});
+    assert!(admin
+        .send(Method::PUT, "/api/v1/inventory/vase", Some(vase), &[])
+        .await
+        .status
+        .is_success());
+    let (shared, total) = customer.reserved_order(&[("mug", 1), ("vase", 1)]).await;
+    pay_by_card(&service, &shared, &total).await;
+    eventually(Duration::from_secs(20), || async {
+        (admin.get(&format!("/api/v1/orders/{shared}")).await.body["status"] == "PROCESSING").then_some(())
+    })
+    .await;
+    let shared_notes = format!("/api/v1/orders/{shared}/notes");
+    for (writer, text) in [(&admin, "gift wrap both"), (&seller, "mug packed")] {
+        let written = writer.send(Method::POST, &shared_notes, Some(json!({"note": text})), &[]).await;
+        assert_eq!(written.status, StatusCode::CREATED);
+    }
+    let seller_two = Api::seller(&service, "seller-2");
+    let read: Vec<String> = seller_two.get(&shared_notes).await.body["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|note| note["note"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(read, ["gift wrap both"], "seller-2 does not read seller-1's note");
+
+    // The notes go with the order's personal data: erased, they are deleted too.
+    let (unpaid, _) = customer.reserved_order(&[("mug", 1)]).await;
+    let unpaid_notes = format!("/api/v1/orders/{unpaid}/notes");
+    let noted = admin
+        .send(
+            Method::POST,
+            &unpaid_notes,
+            Some(json!({"note": "Nora called from +33 6 12 34 56 78"})),
+            &[],
+        )
+        .await;
+    assert_eq!(noted.status, StatusCode::CREATED);
+    let cancelled = customer
+        .send(Method::POST, &format!("/api/v1/orders/{unpaid}/cancel"), None, &[])
+        .await;
+    assert!(cancelled.status.is_success(), "{cancelled:?}");
+    let erased = admin.send(Method::POST, "/api/v1/customers/nora/erasure", None, &[]).await;
+    assert!(erased.status.is_success(), "{erased:?}");
+    eventually(Duration::from_secs(30), || async {
+        admin.get(&unpaid_notes).await.body["notes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

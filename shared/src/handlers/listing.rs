@@ -204,11 +204,24 @@ async fn list_by_status(app: &App, params: &QueryParams<'_>, owner: Option<UserI
 /// listings' own (base64url) cursors.
 const CUSTOMER_CURSOR: char = '~';
 
+/// The longest `q`: beyond any id, email or name worth searching by.
+const MAX_SEARCH_CHARS: usize = 200;
+
 /// `q` (admins): an order id (read by key), a product id (the index of orders by product), a
 /// customer's email by its beginning (a text with `@`), a customer id with orders (the index of
 /// a user's orders), or else a customer's name by its beginning; emails and names whatever their
 /// case, each customer's newest first. The other filters apply as in a listing.
 async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
+    let invalid = || {
+        ApiError::bad_parameter(
+            "q",
+            "INVALID_QUERY_PARAMETER",
+            "q must be an order id, a product id, a customer id, or the first two or more characters of a customer's email or name",
+        )
+    };
+    if text.is_empty() || text.chars().count() > MAX_SEARCH_CHARS || text.chars().any(char::is_control) {
+        return Err(invalid());
+    }
     if let Some(cursor) = params.get("cursor").and_then(|raw| raw.strip_prefix(CUSTOMER_CURSOR)) {
         let (field, after) = decode_customer_cursor(cursor)
             .ok_or_else(|| ApiError::bad_parameter("cursor", "INVALID_CURSOR", "the cursor is not one this service issued"))?;
@@ -217,13 +230,6 @@ async fn search(app: &App, params: &QueryParams<'_>, text: &str) -> HttpResult {
     if text.contains('@') {
         return search_customers(app, params, CustomerField::Email, text, None).await;
     }
-    let invalid = || {
-        ApiError::bad_parameter(
-            "q",
-            "INVALID_QUERY_PARAMETER",
-            "q must be an order id, a product id, a customer id, or the first two or more characters of a customer's email or name",
-        )
-    };
     if let Ok(id) = OrderId::parse(text) {
         let listing = list_query(params, None)?;
         let order = app.orders.get_order(id).await?;
@@ -294,6 +300,20 @@ async fn search_customers(app: &App, params: &QueryParams<'_>, field: CustomerFi
             "q",
             "INVALID_QUERY_PARAMETER",
             "a customer's email or name is searched by at least its first two characters",
+        ));
+    }
+    // A cursor names an entry of this very search: its key begins with the prefix, and is no
+    // longer than an index key may be.
+    let within = |after: &str| {
+        after
+            .rsplit_once('|')
+            .is_some_and(|(key, id)| key.starts_with(&prefix) && key.len() <= 1000 && OrderId::parse(id).is_ok())
+    };
+    if after.is_some_and(|after| !within(after)) {
+        return Err(ApiError::bad_parameter(
+            "cursor",
+            "INVALID_CURSOR",
+            "the cursor is not one of this search",
         ));
     }
     let (orders, next) = app.links.search_customers(field, &prefix, listing.limit, after).await?;

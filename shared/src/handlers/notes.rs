@@ -1,6 +1,7 @@
 //! Staff notes on an order (`POST` and `GET /orders/{orderId}/notes`): for admins, and for a
-//! seller on an order holding their part; never for the customer, who gets 403 on their own
-//! order and, as everyone else, 404 on another's.
+//! seller on an order holding their part (who reads the shop's notes and their own, not another
+//! seller's); never for the customer, who gets 403 on their own order and, as everyone else, 404
+//! on another's.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -39,10 +40,14 @@ pub async fn list_notes(app: &App, request: Request) -> HttpResult {
     let (limit, after) = log_page_params(&query(&request, &["limit", "cursor"])?)?;
     staff_order(app, &identity, id).await?;
     let page = app.notes.notes(id, limit, after.as_deref()).await?;
+    // A seller reads the shop's notes and their own, never another seller's.
+    let own = identity.actor();
+    let readable = |note: &OrderNote| identity.is_admin || note.author == own || note.author.as_str().starts_with("admin:");
+    let notes: Vec<&OrderNote> = page.notes.iter().filter(|note| readable(note)).collect();
     json(
         200,
         &serde_json::json!({
-            "notes": page.notes,
+            "notes": notes,
             "next_cursor": page.next.map(|sk| URL_SAFE_NO_PAD.encode(sk)),
         }),
     )

@@ -18,6 +18,9 @@ pub struct NotePage {
 pub trait OrderNotes: Send + Sync {
     async fn add_note(&self, note: &OrderNote) -> Result<(), StoreError>;
 
+    /// Deletes every note of an order (its personal data was erased); answers how many.
+    async fn erase_notes(&self, order: OrderId) -> Result<usize, StoreError>;
+
     /// An order's notes, newest first, from `after` (a page's `next`).
     async fn notes(&self, order: OrderId, limit: u16, after: Option<&str>) -> Result<NotePage, StoreError>;
 }

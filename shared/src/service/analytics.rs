@@ -15,7 +15,7 @@ use crate::domain::analytics::{
 };
 use crate::domain::events::{DomainEvent, EventName};
 use crate::domain::{SellerId, Sku, UserId};
-use crate::ports::{Analytics, OrderLinks, OrderStore, StoreError};
+use crate::ports::{Analytics, OrderLinks, OrderNotes, OrderStore, StoreError};
 use crate::service::actions::{load, Access, ActionError};
 use crate::service::App;
 
@@ -26,6 +26,8 @@ pub struct Counting<'a> {
     /// The index of orders by product, kept as orders are counted.
     pub links: &'a dyn OrderLinks,
     pub analytics: &'a dyn Analytics,
+    /// Staff notes, which go with the order's personal data.
+    pub notes: &'a dyn OrderNotes,
 }
 
 impl App {
@@ -34,6 +36,7 @@ impl App {
             orders: &*self.orders,
             links: &*self.links,
             analytics: &*self.analytics,
+            notes: &*self.notes,
         }
     }
 }
@@ -45,6 +48,13 @@ const PARALLEL_DAYS: usize = 8;
 /// figure. The counter shard comes from the event id, so the same event always lands on the
 /// same shard and different events spread over all of them.
 pub async fn record_event(counting: Counting<'_>, event: &DomainEvent) -> Result<bool, ActionError> {
+    // The order's personal data was erased: its staff notes, free text that may name the
+    // customer, go too. Deleting them again changes nothing.
+    if event.name == EventName::PersonalDataErased {
+        let erased = counting.notes.erase_notes(event.order_id).await?;
+        tracing::info!(erased, "staff notes erased with the order's personal data");
+        return Ok(false);
+    }
     let order = load(counting.orders, event.order_id, Access::Anyone).await?;
     // The admin's search by product reads an index kept here, off the request path: as the
     // order is placed (or refused) and once its lines are final, when it is paid.
