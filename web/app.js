@@ -60,15 +60,14 @@ function keepSession(tokens, previous) {
   return kept;
 }
 
-// The ID token's claims, read for display and navigation only: the API checks the signature.
-function claims() {
-  const current = session();
-  if (!current || !current.id_token) return null;
+// An ID token's claims, read for display and navigation only: the API checks the signature.
+function tokenClaims(idToken) {
   try {
-    const part = current.id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(part));
+    return JSON.parse(atob(idToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
   } catch (_) { return null; }
 }
+
+const claims = () => tokenClaims((session() || {}).id_token || "");
 
 function groups() {
   const claimed = (claims() || {})["cognito:groups"] || [];
@@ -1191,7 +1190,7 @@ document.addEventListener("submit", () => say(""), true);
 window.addEventListener("hashchange", () => render(true));
 // Another tab signed in or out, or in as someone else: this one follows.
 const subjectOf = (stored) => {
-  try { return JSON.parse(atob(JSON.parse(stored).id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub; } catch (_) { return null; }
+  try { return (tokenClaims(JSON.parse(stored).id_token) || {}).sub; } catch (_) { return null; }
 };
 window.addEventListener("storage", (event) => {
   if (event.key !== SESSION_KEY) return;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use orders_tests::{browser_test, delivered_order, eventually, pay_by_card, service, Api, Setup};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,16 +31,7 @@ async fn an_admin_and_a_seller_do_their_days_work_in_the_pages_and_the_service_h
     pay_by_card(&service, &refund, &total).await;
     // Delivered (seller-1 only), with a return asked for.
     let (returned, _) = delivered_order(&service, &customer, &[("lamp", 1)]).await;
-    let line = order_of(returned.clone()).await["items"][0]["item_id"].as_str().unwrap().to_owned();
-    let asked = customer
-        .send(
-            Method::POST,
-            &format!("/api/v1/orders/{returned}/returns"),
-            Some(json!({"lines": [{"item_id": line, "quantity": 1}], "reason": "too bright"})),
-            &[],
-        )
-        .await;
-    assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
+    customer.return_first_line(&returned, "too bright").await;
     // Its invoice, issued although the return was asked for before the invoice step ran.
     eventually(Duration::from_secs(30), || async {
         let invoice = admin.get(&format!("/api/v1/orders/{returned}/invoice")).await;

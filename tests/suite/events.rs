@@ -567,16 +567,7 @@ async fn a_return_asked_for_before_the_invoice_step_runs_still_gets_the_order_it
     // The event pipeline waits while the order is delivered and its return asked for.
     service.pipeline.hold(true);
     let (id, _) = delivered_order(&service, &customer, &[("mug", 1)]).await;
-    let item = customer.order(&id).await.body["items"][0]["item_id"].as_str().unwrap().to_owned();
-    let asked = customer
-        .send(
-            Method::POST,
-            &format!("/api/v1/orders/{id}/returns"),
-            Some(json!({"lines": [{"item_id": item, "quantity": 1}], "reason": "chipped"})),
-            &[],
-        )
-        .await;
-    assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
+    customer.return_first_line(&id, "chipped").await;
     service.pipeline.hold(false);
     let invoice = eventually(Duration::from_secs(30), || async {
         let invoice = customer.get(&format!("/api/v1/orders/{id}/invoice")).await;

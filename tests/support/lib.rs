@@ -382,6 +382,21 @@ impl Api {
             .await
     }
 
+    /// Asks to return one unit of the order's first line (`POST /orders/{id}/returns`); asserts
+    /// it was taken.
+    pub async fn return_first_line(&self, id: &str, reason: &str) -> Reply {
+        let item = self.order(id).await.body["items"][0]["item_id"]
+            .as_str()
+            .expect("a line")
+            .to_owned();
+        let lines = json!({"lines": [{"item_id": item, "quantity": 1}], "reason": reason});
+        let asked = self
+            .send(Method::POST, &format!("/api/v1/orders/{id}/returns"), Some(lines), &[])
+            .await;
+        assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
+        asked
+    }
+
     pub async fn cancel(&self, id: &str) -> Reply {
         self.send(Method::POST, &format!("/api/v1/orders/{id}/cancel"), None, &[]).await
     }
