@@ -88,7 +88,7 @@ async function signIn() {
   const verifier = randomText(32);
   const state = randomText(16);
   const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  const back = location.hash && !location.hash.startsWith("#/signin") ? location.hash : "#/orders";
+  const back = location.hash && !location.hash.startsWith("#/signin") ? location.hash : "#/";
   sessionStorage.setItem(PENDING_KEY, JSON.stringify({ state, verifier, return_to: back }));
   const query = new URLSearchParams({ response_type: "code", client_id: auth.client_id, redirect_uri: auth.redirect_uri,
     scope: auth.scopes.join(" "), state, code_challenge: challenge, code_challenge_method: "S256" });
@@ -116,7 +116,7 @@ async function finishSignIn() {
   if (!query.has("code") && !query.has("error")) return;
   const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null");
   sessionStorage.removeItem(PENDING_KEY);
-  history.replaceState(null, "", `${location.pathname}${(pending && pending.return_to) || "#/orders"}`);
+  history.replaceState(null, "", `${location.pathname}${(pending && pending.return_to) || "#/"}`);
   // Only an answer to this tab's own sign-in is read: anyone can make a link with `?error=`.
   if (!pending || pending.state !== query.get("state")) throw new Error("Sign-in did not finish: it was not started from this tab. Sign in again.");
   if (query.has("error")) throw new Error(`Sign-in did not finish: ${query.get("error_description") || query.get("error")}.`);
@@ -238,7 +238,7 @@ function actorWords(actor) {
 const NOTE_WORDS = [["CANCELLED_BY_REQUEST", "Cancelled on request"], ["PAYMENT_STARTED", "Payment started:"], ["PAYMENT_TIMEOUT", "Not paid in time: the held stock went back"],
   ["PAYMENT_FAILED", "Payment failed"], ["PAYMENT_COLLECTED", "Payment collected"], ["RETURN_REJECTED", "Return rejected"],
   ["PERSONAL_DATA_ERASED", "Personal data erased"], ["OUT_OF_STOCK", "out of stock"], ["UNKNOWN_PRODUCT", "no such product"],
-  ["AMOUNT_TOO_LARGE", "amount too large"], ["SELLER_INACTIVE", "seller not trading"], ["PRICE_CHANGED", "price changed"]];
+  ["AMOUNT_TOO_LARGE", "amount too large"], ["SELLER_INACTIVE", "seller not trading"], ["PRICE_CHANGED", "price changed"], ["REFUNDED", "Refunded"]];
 const noteWords = (note) => NOTE_WORDS.reduce((text, [code, words]) => text.split(code).join(words), String(note));
 const PROBLEM_WORDS = { OUT_OF_STOCK: "is out of stock", UNKNOWN_PRODUCT: "is not in the catalogue",
   AMOUNT_TOO_LARGE: "would cost more than an order may", SELLER_INACTIVE: "is from a seller who is not trading",
@@ -273,6 +273,8 @@ function params(form) {
 
 function signInPage(main) {
   const ready = Boolean(settings.sign_in);
+  // This page has its own button: the header's would be a second of the same name.
+  document.getElementById("signin").hidden = true;
   main.replaceChildren(h("h1", {}, "Sign in"),
     h("section", { class: "card" },
       h("p", {}, ready ? "Sign in to place orders and follow them; shop staff and sellers sign in here too."
@@ -319,7 +321,7 @@ async function ordersPage(main) {
     h("button", { type: "submit" }, "Filter"));
   const list = h("div", { "aria-live": "polite" });
   const { load, more } = orderPages(filters, list, 10,
-    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders match: place one above, or change the filters.") :
+    (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders match: find something in the shop, or change the filters.") :
       scroller("Your orders", h("table", {}, h("caption", { class: "skip" }, "Your orders"),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"), h("th", { scope: "col" }, "Placed"),
           h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"))),
@@ -329,40 +331,272 @@ async function ordersPage(main) {
       h("td", {}, when(order.created_at)),
       h("td", {}, badge(order.status)),
       h("td", { class: "n" }, money(order.total, order.currency))));
-  main.replaceChildren(h("h1", {}, "My orders"), newOrderForm(), filters, list, more);
+  main.replaceChildren(h("h1", {}, "My orders"), filters, list, more);
   await load(false);
   return "My orders";
 }
 
-function newOrderForm() {
-  const lines = h("div", { class: "lines" });
-  const addLine = () => lines.append(h("div", { class: "row" },
-    h("div", { class: "field" }, h("span", { "aria-hidden": "true" }, "Product id"),
-      h("input", { name: "product_id", "aria-label": "Product id", required: true, pattern: "[A-Za-z0-9._:\\-]{1,64}" })),
-    h("div", { class: "field" }, h("span", { "aria-hidden": "true" }, "Quantity"),
-      h("input", { name: "quantity", "aria-label": "Quantity", type: "number", min: "1", max: "1000", value: "1", required: true }))));
-  addLine();
-  const form = h("form", { class: "card", "aria-label": "Place an order", onsubmit: async (event) => {
+// --- Storefront: the shop, a product, the cart, checkout -------------------------------------
+
+// The public catalogue is read without a token (anyone may browse), so answers can be cached.
+async function publicApi(path) {
+  const response = await fetch(`/api/v1${path}`);
+  const text = await response.text();
+  let parsed = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch (_) { parsed = text; }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+const stockBadge = (availability) => h("span", { class: `stock ${availability.status}` }, availability.label);
+
+function productImage(product, large) {
+  // Pictures are decoration beside the name, which says what the product is.
+  if (product.image_url) return h("img", { class: large ? "photo large" : "photo", src: product.image_url, alt: "", loading: "lazy" });
+  return h("div", { class: large ? "photo large blank" : "photo blank", "aria-hidden": "true" }, product.name.slice(0, 1).toUpperCase());
+}
+
+// The cart's size in the header, for a signed-in customer.
+async function showCartCount() {
+  const link = document.getElementById("cart-link");
+  if (!session() || sellerId() || isAdmin()) { link.textContent = "Cart"; return; }
+  try {
+    const cart = await api("GET", "/cart");
+    const units = cart.items.reduce((sum, item) => sum + item.quantity, 0);
+    link.textContent = units ? `Cart (${units})` : "Cart";
+  } catch (_) { link.textContent = "Cart"; }
+}
+
+// Adds to the cart; a shopper who is not signed in signs in first and comes back here.
+async function addToCart(product, quantity, button) {
+  if (!session()) { say("Sign in to fill your cart: you come back to this page."); await signIn(); return; }
+  button.disabled = true;
+  try {
+    await api("POST", "/cart/items", { product_id: product.product_id, quantity });
+    say(`${quantity} x ${product.name} is in your cart.`);
+    await showCartCount();
+  } catch (err) {
+    if (err.body && err.body.code === "NOT_ENOUGH_STOCK") {
+      say(`Only ${err.body.available} of ${product.name} can still be bought.`, true);
+    } else fail(err);
+  } finally { button.disabled = false; }
+}
+
+function quantityInput(id, value, max) {
+  return h("input", { id, name: "quantity", type: "number", min: "1", max: String(Math.max(1, Math.min(max, 1000))),
+    value: String(value), required: true, inputmode: "numeric" });
+}
+
+function productCard(product) {
+  const soldOut = product.availability.status === "SOLD_OUT";
+  const quantity = quantityInput(`qty-${product.product_id}`, 1, product.availability.left || 1000);
+  const add = h("button", { type: "submit", disabled: soldOut }, soldOut ? "Sold out" : "Add to cart");
+  const form = h("form", { class: "row buy", "aria-label": `Buy ${product.name}` },
+    soldOut ? null : field("Quantity", quantity), add);
+  form.addEventListener("submit", (event) => { event.preventDefault(); addToCart(product, Number(quantity.value), add); });
+  return h("li", { class: "card product", "data-product": product.product_id },
+    h("a", { href: `#/products/${encodeURIComponent(product.product_id)}`, class: "product-link" }, productImage(product, false),
+      h("h2", {}, product.name)),
+    h("p", { class: "price" }, money(product.price, product.currency), " ", stockBadge(product.availability)),
+    h("p", { class: "muted" }, `Sold by ${product.seller_name}`), form);
+}
+
+async function shopPage(main, query) {
+  const q = query.get("q") || "";
+  const search = h("input", { id: "shop-q", name: "q", type: "search", value: q, maxlength: "100", autocomplete: "off" });
+  const form = h("form", { class: "row filters", role: "search", "aria-label": "Search the shop" },
+    field("Search products", search), h("button", { type: "submit" }, "Search"));
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const ids = [...form.querySelectorAll("[name=product_id]")].map((input) => input.value.trim());
-    const quantities = [...form.querySelectorAll("[name=quantity]")].map((input) => Number(input.value));
-    const items = ids.map((product_id, n) => ({ product_id, quantity: quantities[n] }));
+    const words = search.value.trim();
+    location.hash = words ? `#/shop?${new URLSearchParams({ q: words })}` : "#/shop";
+  });
+  const grid = h("ul", { class: "products", "aria-label": "Products" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More products");
+  let cursor = null;
+  const load = async () => {
+    const asked = new URLSearchParams({ limit: "24" });
+    if (q) asked.set("q", q);
+    if (cursor) asked.set("cursor", cursor);
+    const page = await publicApi(`/products?${asked}`);
+    grid.append(...page.products.map(productCard));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+  };
+  more.addEventListener("click", () => load().catch(fail));
+  await load();
+  const empty = grid.children.length === 0
+    ? h("p", { class: "muted" }, q ? `Nothing matches "${q}": try fewer or other words.` : "Nothing is for sale yet.") : null;
+  main.replaceChildren(...[h("h1", {}, q ? `Results for "${q}"` : "Shop"), form, empty, grid, more].filter(Boolean));
+  return q ? `Search: ${q}` : "Shop";
+}
+
+async function catalogueProductPage(main, id) {
+  let product;
+  try { product = await publicApi(`/products/${encodeURIComponent(id)}`); } catch (err) {
+    if (err.status !== 404) throw err;
+    main.replaceChildren(h("h1", {}, "This product is not for sale"), h("p", {}, h("a", { href: "#/shop" }, "Back to the shop")));
+    return "Not for sale";
+  }
+  const soldOut = product.availability.status === "SOLD_OUT";
+  const quantity = quantityInput("product-qty", 1, product.availability.left || 1000);
+  const add = h("button", { type: "submit", disabled: soldOut }, soldOut ? "Sold out" : "Add to cart");
+  const form = h("form", { class: "row buy", "aria-label": `Buy ${product.name}` }, soldOut ? null : field("Quantity", quantity), add);
+  form.addEventListener("submit", (event) => { event.preventDefault(); addToCart(product, Number(quantity.value), add); });
+  const paragraphs = (product.description || "").split(/\n+/).filter(Boolean).map((text) => h("p", {}, text));
+  main.replaceChildren(h("p", {}, h("a", { href: "#/shop" }, "Back to the shop")),
+    h("article", { class: "card product-page" }, productImage(product, true),
+      h("div", {}, h("h1", {}, product.name),
+        h("p", { class: "price" }, money(product.price, product.currency), " ", stockBadge(product.availability)),
+        h("p", { class: "muted" }, `Sold by ${product.seller_name}`), ...paragraphs, form)));
+  return product.name;
+}
+
+// What a cart line's warnings mean, in words.
+function cartWarnings(item, currency) {
+  return item.warnings.map((warning) => {
+    if (warning === "PRICE_CHANGED") return `The price changed from ${money(item.unit_price, currency)} to ${money(item.current_price, currency)} since you added it.`;
+    if (warning === "OUT_OF_STOCK") return "Sold out: remove it to check out.";
+    if (warning === "UNAVAILABLE") return "No longer sold: remove it to check out.";
+    const left = /^ONLY_(\d+)_LEFT$/.exec(warning);
+    if (!left) return warning;
+    return Number(left[1]) < item.quantity ? `Only ${left[1]} left: lower the quantity to check out.` : `Only ${left[1]} left.`;
+  });
+}
+
+// Whether a cart line can be bought as it stands (a changed price is accepted at checkout).
+function buyable(item) {
+  return item.warnings.every((warning) => {
+    const left = /^ONLY_(\d+)_LEFT$/.exec(warning);
+    return warning === "PRICE_CHANGED" || (left && Number(left[1]) >= item.quantity);
+  });
+}
+
+// A cart line's quantity, changed or removed in place.
+function cartLineControls(item) {
+  const quantity = quantityInput(`cart-qty-${item.product_id}`, item.quantity, 1000);
+  const form = h("form", { class: "row", "aria-label": `Quantity of ${item.name || item.product_id}` },
+    field("Quantity", quantity), h("button", { type: "submit", class: "secondary" }, "Update"),
+    h("button", { type: "button", class: "link", onclick: (event) => act(event.target,
+      () => api("DELETE", `/cart/items/${encodeURIComponent(item.product_id)}`).then(showCartCount), `${item.name || item.product_id} is out of your cart.`) },
+    "Remove"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(form.querySelector("button[type=submit]"), () => api("PUT", `/cart/items/${encodeURIComponent(item.product_id)}`,
+      { quantity: Number(quantity.value) }).then(showCartCount), "The quantity is changed.");
+  });
+  return form;
+}
+
+function cartTotals(cart) {
+  const row = (label, value, strong) => h("tr", {}, h("td", {}, strong ? h("strong", {}, label) : label),
+    h("td", { class: "n" }, strong ? h("strong", {}, money(value, cart.currency)) : money(value, cart.currency)));
+  return h("table", { class: "totals" }, h("caption", { class: "skip" }, "Totals"), h("tbody", {},
+    row("Items", cart.subtotal), row("Shipping", cart.shipping_fee), Number(cart.tax) ? row("Tax", cart.tax) : null,
+    Number(cart.discount) ? row("Discount", `-${cart.discount}`) : null, row("Total", cart.total, true)));
+}
+
+async function cartPage(main) {
+  const cart = await api("GET", "/cart");
+  if (cart.items.length === 0) {
+    main.replaceChildren(h("h1", {}, "Your cart"), h("p", {}, "Your cart is empty. ", h("a", { href: "#/shop" }, "Go to the shop")));
+    return "Your cart";
+  }
+  const blocked = !cart.items.every(buyable);
+  const lines = cart.items.map((item) => h("li", { class: "card cart-line", "data-product": item.product_id },
+    h("h2", {}, h("a", { href: `#/products/${encodeURIComponent(item.product_id)}` }, item.name || item.product_id)),
+    h("p", {}, `${money(item.unit_price, cart.currency)} each - ${money(item.line_total, cart.currency)}`),
+    cartWarnings(item, cart.currency).map((text) => h("p", { class: "notice warn" }, text)),
+    cartLineControls(item)));
+  main.replaceChildren(...[h("h1", {}, "Your cart"), h("ul", { class: "lines plain", "aria-label": "Cart lines" }, lines),
+    cartTotals(cart),
+    blocked ? h("p", { class: "notice error" }, "Some items cannot be bought as they are: change them above to check out.") : null,
+    h("div", { class: "row" }, h("a", { href: "#/shop" }, "Keep shopping"),
+      blocked ? null : h("a", { class: "button", href: "#/checkout" }, "Check out"))].filter(Boolean));
+  return "Your cart";
+}
+
+const ADDRESS_FIELDS = [["contact_name", "Full name", "name", true], ["line1", "Address", "address-line1", true],
+  ["line2", "Apartment, suite (optional)", "address-line2", false], ["city", "City", "address-level2", true],
+  ["state", "State or region (optional)", "address-level1", false], ["postal_code", "Postal code", "postal-code", true],
+  ["country", "Country (2 letters, e.g. US)", "country", true], ["phone", "Phone (optional, +15551234567)", "tel", false]];
+
+// Checkout: the lines and their price changes, the address (the API's field errors shown beside
+// their fields), then the order, which is paid by card from its page.
+async function checkoutPage(main) {
+  const cart = await api("GET", "/cart");
+  if (cart.items.length === 0) { location.hash = "#/cart"; return "Checkout"; }
+  const changed = cart.items.filter((item) => item.warnings.includes("PRICE_CHANGED"));
+  const problems = h("div", { "aria-live": "polite" });
+  const inputs = Object.fromEntries(ADDRESS_FIELDS.map(([name, , autocomplete, required]) => [name,
+    h("input", { id: `ship-${name}`, name, autocomplete, required, maxlength: name === "country" ? "2" : "200",
+      "aria-describedby": `ship-${name}-error` })]));
+  const accept = changed.length ? h("input", { id: "accept-prices", type: "checkbox", required: true }) : null;
+  const form = h("form", { class: "card", "aria-labelledby": "address-title", novalidate: true },
+    h("h2", { id: "address-title" }, "Delivery address"),
+    ADDRESS_FIELDS.map(([name, label]) => h("div", { class: "field wide" }, h("label", { for: `ship-${name}` }, label), inputs[name],
+      h("span", { id: `ship-${name}-error`, class: "field-error" }))),
+    accept ? h("div", { class: "row" }, accept, h("label", { for: "accept-prices" }, "I accept the new prices above")) : null,
+    // With a changed price the total above is no longer what is charged: the order states it.
+    h("button", { type: "submit" }, changed.length ? "Place order at the new prices" : `Place order - ${money(cart.total, cart.currency)}`));
+  // The same key for every try of this checkout: a retry after a lost answer places it once.
+  const key = crypto.randomUUID();
+  const showFieldErrors = (errors) => {
+    for (const [name, input] of Object.entries(inputs)) {
+      const error = errors.find((e) => e.field === `shipping_address.${name}` || (name === "contact_name" && e.field === "shipping_address"));
+      input.setAttribute("aria-invalid", error ? "true" : "false");
+      const label = ADDRESS_FIELDS.find(([field]) => field === name)[1].replace(/ \(.*\)$/, "");
+      document.getElementById(`ship-${name}-error`).textContent = error ? `${label} ${error.message}` : "";
+    }
+    const first = Object.values(inputs).find((input) => input.getAttribute("aria-invalid") === "true");
+    if (first) first.focus();
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (accept && !accept.checked) { say("Accept the new prices to place the order, or change your cart.", true); accept.focus(); return; }
+    const address = {};
+    for (const [name, input] of Object.entries(inputs)) if (input.value.trim()) address[name] = input.value.trim();
+    if (address.country) address.country = address.country.toUpperCase();
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const order = await api("POST", "/orders", { items }, { "idempotency-key": crypto.randomUUID() });
-      say(`Order ${orderName(order)} placed: stock is held until ${when(order.payment_due_at)}.`);
-      location.hash = `#/orders/${order.id}`;
+      const order = await api("POST", "/cart/checkout", { shipping_address: address, accept_price_changes: Boolean(accept && accept.checked) },
+        { "idempotency-key": key });
+      await showCartCount();
+      location.hash = `#/orders/${order.id}?placed=1`;
     } catch (err) {
-      if (err.body && err.body.order_id) location.hash = `#/orders/${err.body.order_id}`;
-      fail(err);
+      const body = err.body || {};
+      if (err.status === 422 && Array.isArray(body.errors)) { showFieldErrors(body.errors); say("Check the address: some fields need changing.", true); }
+      else if (body.code === "PRICE_CHANGED") { await render(); say("A price changed while you were checking out: see the new price and accept it.", true); }
+      else if (err.status === 409 && Array.isArray(body.lines)) { problems.replaceChildren(stockProblems(cart, body.lines)); say("Some items ran out.", true); }
+      else fail(err);
     } finally { button.disabled = false; }
-  } },
-  h("h2", {}, "New order"), lines,
-  h("div", { class: "row" },
-    h("button", { type: "button", class: "secondary", onclick: addLine }, "Add a line"),
-    h("button", { type: "submit" }, "Place order")));
-  return form;
+  });
+  main.replaceChildren(h("p", {}, h("a", { href: "#/cart" }, "Back to the cart")), h("h1", {}, "Checkout"),
+    h("section", { class: "card", "aria-labelledby": "summary-title" }, h("h2", { id: "summary-title" }, "Your order"),
+      h("ul", { class: "plain" }, cart.items.map((item) => h("li", {}, `${item.quantity} x ${item.name || item.product_id} - ${money(item.line_total, cart.currency)}`))),
+      changed.map((item) => h("p", { class: "notice warn" }, `${item.name}: ${cartWarnings(item, cart.currency).join(" ")} You pay the new price.`)),
+      changed.length ? h("p", { class: "muted" }, "At the prices you added them for:") : null,
+      cartTotals(cart),
+      changed.length ? h("p", {}, "The order shows its new total before you pay.") : null),
+    problems, form);
+  return "Checkout";
+}
+
+// Lines that ran out at checkout, by name, each with a way to change the quantity or remove it.
+function stockProblems(cart, lines) {
+  const nameOf = (id) => (cart.items.find((item) => item.product_id === id) || {}).name || id;
+  return h("div", { class: "notice error", role: "alert" }, lines.map((line) => {
+    const left = Number(line.available || 0);
+    const path = `/cart/items/${encodeURIComponent(line.product_id)}`;
+    return h("p", {}, left > 0 ? `${nameOf(line.product_id)}: only ${left} left (you asked for ${line.requested}). `
+      : `${nameOf(line.product_id)} is sold out. `,
+    left > 0 ? h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
+      () => api("PUT", path, { quantity: left }).then(showCartCount), `${nameOf(line.product_id)} is now ${left} in your cart.`) },
+    `Change to ${left}`) : null, " ",
+    h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
+      () => api("DELETE", path).then(showCartCount), `${nameOf(line.product_id)} is out of your cart.`) }, "Remove it"));
+  }));
 }
 
 // --- Paying by card ------------------------------------------------------------------------
@@ -619,7 +853,7 @@ function invoiceArticle(invoice) {
       ["Total", invoice.total]].map(([label, amount]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", { class: "n" }, money(amount, invoice.currency)))))));
 }
 
-async function orderPage(main, id) {
+async function orderPage(main, id, query) {
   const order = await api("GET", `/orders/${encodeURIComponent(id)}`);
   const [stats, notes] = isAdmin() ? await Promise.all([api("GET", `/customers/${encodeURIComponent(order.user_id)}/stats`),
     api("GET", `/orders/${order.id}/notes?limit=50`)]) : [null, null];
@@ -687,7 +921,10 @@ async function orderPage(main, id) {
   const why = order.status === "INVALID"
     ? h("div", { class: "notice error", role: "alert" }, h("strong", {}, "This order could not be placed. "),
       problems.length ? `${problems.map(problemWords).join("; ")}.` : noteWords((last && last.note) || ""))
-    : order.status === "CANCELLED" && last && last.note ? h("div", { class: "notice" }, noteWords(last.note)) : null;
+    : order.status === "CANCELLED" && last && last.note ? h("div", { class: "notice" }, noteWords(last.note))
+    : order.status === "PENDING_PAYMENT" && intent && intent.closed_at && allowed(order, "pay").length
+      ? h("div", { class: "notice error", role: "alert" }, `The last payment did not go through: pay with another card by ${when(order.payment_due_at)}.`)
+      : null;
   const refunds = order.refunds || [];
   const refundable = allowed(order, "refund")[0];
   main.replaceChildren(...[
@@ -695,6 +932,11 @@ async function orderPage(main, id) {
     h("h1", {}, `Order ${orderName(order)} `, badge(order.status)),
     h("p", { class: "muted" }, `Placed ${when(order.created_at)} - payment ${order.payment_status.toLowerCase()}`,
       order.payment_due_at && order.status === "PENDING_PAYMENT" ? ` - pay by ${when(order.payment_due_at)}` : ""),
+    // Straight from checkout: the confirmation, with the number the customer quotes.
+    query && query.get("placed") && !isAdmin() && order.status !== "INVALID"
+      ? h("div", { class: "notice", role: "status" }, h("strong", {}, `Thank you: your order number is ${orderName(order)}.`),
+        order.status === "PENDING_PAYMENT" ? ` The items are held for you until ${when(order.payment_due_at)}: pay now to keep them.`
+          : order.status === "PAID" ? " It is paid: we tell you when it ships." : "") : null,
     why, actions,
     isAdmin() ? customerCard(order, stats) : null,
     partsSection(order),
@@ -1016,8 +1258,12 @@ async function sellerPage(main) {
       scroller(`Items of order ${order.order_number || order.order_id}`, h("table", {},
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col", class: "n" }, "Qty"),
           h("th", { scope: "col", class: "n" }, "Amount"))),
-        h("tbody", {}, order.items.map((item) => h("tr", {}, h("td", {}, item.name), h("td", { class: "n" }, item.quantity),
-          h("td", { class: "n" }, money(item.subtotal, order.currency))))))),
+        h("tbody", {}, order.items.map((item) => {
+          // The part's own units: fewer than the line's once a refund took some back before shipping.
+          const units = (order.part.items.find((unit) => unit.item_id === item.item_id) || item).quantity;
+          const amount = units === item.quantity ? item.subtotal : (Math.round(Number(item.unit_price) * 100) * units / 100).toFixed(2);
+          return h("tr", {}, h("td", {}, item.name), h("td", { class: "n" }, units), h("td", { class: "n" }, money(amount, order.currency)));
+        })))),
       order.part.carrier ? h("p", {}, `Shipped with ${order.part.carrier} ${order.part.tracking_number || ""}`) : "",
       allowed(order, "ship").length ? shippingForm(view, seller) : "",
       deliveryButtons(view, seller, order.allowed_actions || []));
@@ -1150,27 +1396,39 @@ async function render(moved) {
   const who = claims();
   document.getElementById("who").textContent = signedIn && who ? `${who.name || who.sub}${roleWords()}` : "";
   document.getElementById("signout").hidden = !signedIn;
+  document.getElementById("signin").hidden = signedIn;
   for (const link of document.querySelectorAll("[data-admin]")) link.hidden = !isAdmin();
   for (const link of document.querySelectorAll("[data-seller]")) link.hidden = !sellerId();
-  for (const link of document.querySelectorAll("[data-customer]")) link.hidden = Boolean(sellerId());
+  for (const link of document.querySelectorAll("[data-customer]")) link.hidden = Boolean(sellerId()) || !signedIn;
+  // The shop and the cart are for shoppers: anyone not signed in as staff or a seller.
+  for (const link of document.querySelectorAll("[data-shopper]")) link.hidden = Boolean(sellerId()) || isAdmin();
   const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
   const [page, id] = path.split("/");
+  const query = new URLSearchParams(search || "");
+  // Where an address without a page leads: staff to all orders, sellers to their parts, others to the shop.
+  const home = isAdmin() ? "admin" : sellerId() ? "seller" : "shop";
   // An order's page belongs to the list it was found in: staff find orders in All orders.
-  const section = page === "orders" && id && isAdmin() ? "admin" : page || "orders";
+  const section = page === "orders" && id && isAdmin() ? "admin" : page === "products" ? "shop"
+    : page === "checkout" ? "cart" : page || home;
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (link.dataset.nav === section) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   if (moved) main.replaceChildren(h("p", { class: "muted", role: "status" }, "Loading..."));
   let title = "Orders";
   try {
-    if (!signedIn || page === "signin") title = signInPage(main);
-    else if (page === "orders" && id) title = await orderPage(main, decodeURIComponent(id));
-    else if (page === "admin" && isAdmin()) title = await adminPage(main, new URLSearchParams(search || ""));
+    // The catalogue is public; every other page needs a session.
+    if ((page === "shop" || (!page && home === "shop")) && !sellerId()) title = await shopPage(main, query);
+    else if (page === "products" && id) title = await catalogueProductPage(main, decodeURIComponent(id));
+    else if (!signedIn || page === "signin") title = signInPage(main);
+    else if (page === "orders" && id) title = await orderPage(main, decodeURIComponent(id), query);
+    else if ((page === "admin" || !page) && isAdmin()) title = await adminPage(main, query);
     else if (sellerId() && (page === "seller" || !page || page === "orders")) title = await sellerPage(main);
-    else if (page === "analytics" && isAdmin()) title = await analyticsPage(main, new URLSearchParams(search || ""));
+    else if (page === "analytics" && isAdmin()) title = await analyticsPage(main, query);
     else if (page === "inventory" && id && isAdmin()) title = await productPage(main, decodeURIComponent(id));
-    else if (page === "inventory" && isAdmin()) title = await inventoryPage(main, new URLSearchParams(search || ""));
+    else if (page === "inventory" && isAdmin()) title = await inventoryPage(main, query);
     else if (page === "sellers" && isAdmin()) title = await sellersPage(main);
+    else if (page === "cart") title = await cartPage(main);
+    else if (page === "checkout") title = await checkoutPage(main);
     else title = await ordersPage(main);
   } catch (err) {
     // The session ended on the way: the sign-in page is already there.
@@ -1181,6 +1439,7 @@ async function render(moved) {
   if (moved) {
     document.title = `${title} - Orders`;
     main.focus();
+    showCartCount();
   }
 }
 
@@ -1199,6 +1458,7 @@ window.addEventListener("storage", (event) => {
 });
 document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("signout").addEventListener("click", () => signOut());
+  document.getElementById("signin").addEventListener("click", () => signIn().catch(fail));
   try {
     const response = await fetch("/config.json");
     if (!response.ok) throw new Error(`HTTP ${response.status}`);

@@ -112,6 +112,7 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secr
         reservations: Arc::new(store.clone()),
         sellers: Arc::new(store.clone()),
         analytics: Arc::new(store.clone()),
+        search: Arc::new(store.clone()),
         catalogue: Arc::new(store),
         saga: Arc::new(SqsSagaQueue::new(
             clients.sqs,

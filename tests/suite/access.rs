@@ -146,7 +146,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("GET", "/api/v1/sellers/{sellerId}/orders" | "/api/v1/orders/analytics/sellers/{sellerId}") => Access::SellerOrAdmin,
         ("GET", "/api/v1/orders/analytics/daily" | "/api/v1/orders/analytics/revenue" | "/api/v1/orders/analytics/trends") => Access::Admin,
         ("GET", "/api/v1/orders/export") => Access::Admin,
-        ("GET", "/" | "/assets/{asset}" | "/config.json") => Access::Public,
+        ("GET", "/" | "/assets/{asset}" | "/config.json" | "/api/v1/products" | "/api/v1/products/{productId}") => Access::Public,
         ("GET", "/api/v1/inventory" | "/api/v1/sellers" | "/api/v1/customers/{userId}/stats") => Access::Admin,
         ("GET" | "POST", "/api/v1/orders/{orderId}/notes") => Access::StaffOfOrder,
         ("POST", "/api/v1/orders/{orderId}/items") | ("PUT" | "DELETE", "/api/v1/orders/{orderId}/items/{itemId}") => Access::OwnerOrAdmin,

@@ -211,6 +211,8 @@ fn product_update(sku: &str, on_hand: i64) -> ProductUpdate {
         name: sku.to_owned(),
         seller_id: SellerId::parse("s").unwrap(),
         price: Money::parse("1.50").unwrap(),
+        description: None,
+        image_url: None,
         on_hand,
         stock_shards: None,
     }

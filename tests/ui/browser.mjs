@@ -84,3 +84,30 @@ export function finish(what) {
   }
   console.log(`${what}: every step as expected`);
 }
+
+// The delivery address a customer types at checkout.
+export const ADDRESS = { "Full name": "Rita Ramos", Address: "1 Main Street", City: "Springfield", "Postal code": "12345",
+  "Country (2 letters, e.g. US)": "US" };
+
+export async function fillAddress(page, skip) {
+  for (const [label, value] of Object.entries(ADDRESS)) if (label !== skip) await page.getByLabel(label, { exact: true }).fill(value);
+}
+
+// From the shop into the cart, as a signed-in customer does.
+export async function addFromShop(page, base, name, quantity) {
+  await page.goto(`${base}/#/shop`);
+  const card = page.getByRole("listitem").filter({ has: page.getByRole("heading", { name, exact: true }) });
+  await card.getByLabel("Quantity").fill(String(quantity));
+  await card.getByRole("button", { name: "Add to cart" }).click();
+  await page.getByText(`${quantity} x ${name} is in your cart.`).waitFor();
+}
+
+// From the cart through checkout to the order's confirmation.
+export async function checkOut(page, base) {
+  await page.goto(`${base}/#/cart`);
+  await page.getByRole("link", { name: "Check out" }).click();
+  await page.getByRole("heading", { name: "Checkout" }).waitFor();
+  await fillAddress(page);
+  await page.getByRole("button", { name: /^Place order/ }).click();
+  await page.getByText(/Thank you: your order number is/).waitFor();
+}

@@ -333,6 +333,8 @@ mod tests {
             name: "P".into(),
             seller_id: SellerId::parse("s").unwrap(),
             price: Money::parse("1").unwrap(),
+            description: None,
+            image_url: None,
             on_hand,
             available,
             reserved,

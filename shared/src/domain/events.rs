@@ -294,6 +294,8 @@ mod tests {
             name: "A".into(),
             seller_id: SellerId::parse("s1").unwrap(),
             price: Money::parse("3.00").unwrap(),
+            description: None,
+            image_url: None,
             on_hand: 9,
             available: 9,
             reserved: 0,

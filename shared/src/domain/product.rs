@@ -6,6 +6,36 @@ use super::ids::{OrderId, SellerId, Sku};
 use super::money::Money;
 use super::stock::{ShardStock, StockShards};
 
+/// A product's picture: an absolute `https` URL, served from wherever the shop keeps images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ImageUrl(String);
+
+impl ImageUrl {
+    pub const MAX_CHARS: usize = 2048;
+
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        let rest = text.strip_prefix("https://").ok_or("must be an https:// URL")?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if host.is_empty() || text.chars().count() > Self::MAX_CHARS {
+            return Err("must be an https:// URL with a host, at most 2048 characters");
+        }
+        // Printable ASCII (anything else percent-encoded), and nothing that could end an
+        // attribute or a CSS url() where a page shows it.
+        if !text
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '<' | '>' | '\\' | '(' | ')' | '[' | ']'))
+        {
+            return Err("must be printable ASCII (percent-encode the rest), without quotes, brackets or backslashes");
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A catalogue entry with its stock counters: `on_hand = available + reserved`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
@@ -13,6 +43,11 @@ pub struct Product {
     pub name: String,
     pub seller_id: SellerId,
     pub price: Money,
+    /// A few sentences for the product page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<ImageUrl>,
     pub on_hand: i64,
     pub available: i64,
     pub reserved: i64,
@@ -45,6 +80,8 @@ pub struct ProductUpdate {
     pub name: String,
     pub seller_id: SellerId,
     pub price: Money,
+    pub description: Option<String>,
+    pub image_url: Option<ImageUrl>,
     pub on_hand: i64,
     /// Absent: as the product has it (1 for a new product).
     pub stock_shards: Option<StockShards>,
@@ -53,6 +90,7 @@ pub struct ProductUpdate {
 impl Product {
     pub const MAX_ON_HAND: i64 = 1_000_000_000;
     pub const MAX_NAME_CHARS: usize = 200;
+    pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
     /// A product of seller-1 with 10 units, for the domain's tests.
     #[cfg(test)]
@@ -62,6 +100,8 @@ impl Product {
             name: format!("Product {sku}"),
             seller_id: SellerId::parse("seller-1").unwrap(),
             price: Money::parse(price).unwrap(),
+            description: None,
+            image_url: None,
             on_hand: 10,
             available: 10,
             reserved: 0,
@@ -171,4 +211,20 @@ pub struct StockAdjustment {
 
 impl StockAdjustment {
     pub const MAX_REASON_CHARS: usize = 200;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_url_is_an_absolute_https_url_that_cannot_break_out_of_markup() {
+        assert!(ImageUrl::parse("https://cdn.example.com/mug.jpg?w=400").is_ok());
+        assert!(ImageUrl::parse("http://cdn.example.com/mug.jpg").is_err());
+        assert!(ImageUrl::parse("https:///mug.jpg").is_err());
+        assert!(ImageUrl::parse("javascript:alert(1)").is_err());
+        assert!(ImageUrl::parse("https://x.example/a\"onerror=\"x").is_err());
+        assert!(ImageUrl::parse("https://x.example/a b.jpg").is_err());
+        assert!(ImageUrl::parse(&format!("https://x.example/{}", "a".repeat(2048))).is_err());
+    }
 }

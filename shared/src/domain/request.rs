@@ -8,7 +8,7 @@ use super::contact::Contact;
 use super::delivery::{Address, Channel, MAX_NOTE_CHARS};
 use super::ids::{SellerId, Sku};
 use super::money::Money;
-use super::product::{Product, ProductUpdate, StockAdjustment};
+use super::product::{ImageUrl, Product, ProductUpdate, StockAdjustment};
 use super::quantity::Quantity;
 use super::stock::StockShards;
 use super::validation::{join, FieldError, FieldErrors};
@@ -262,8 +262,32 @@ pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<Product
     let Some(object) = errors.object(body, "") else {
         return Err(errors.into_result(()).err().unwrap_or_default());
     };
-    errors.unknown_fields(object, &["name", "seller_id", "price", "on_hand", "stock_shards"], "");
+    errors.unknown_fields(
+        object,
+        &["name", "seller_id", "price", "on_hand", "stock_shards", "description", "image_url"],
+        "",
+    );
     let name = errors.printable(object, "name", Product::MAX_NAME_CHARS, "INVALID_NAME");
+    // Optional: absent or null leaves the product without one.
+    let present = |key: &str| object.get(key).is_some_and(|value| !value.is_null());
+    let description = if present("description") {
+        errors
+            .text(object, "description", Product::MAX_DESCRIPTION_CHARS, "INVALID_DESCRIPTION")
+            .map(Some)
+    } else {
+        Some(None)
+    };
+    let image_url = if present("image_url") {
+        errors.string(object, "image_url", "").and_then(|text| match ImageUrl::parse(text) {
+            Ok(url) => Some(Some(url)),
+            Err(message) => {
+                errors.push("image_url", "INVALID_IMAGE_URL", message);
+                None
+            }
+        })
+    } else {
+        Some(None)
+    };
     let seller_id = errors.string(object, "seller_id", "").and_then(|text| match SellerId::parse(text) {
         Ok(id) => Some(id),
         Err(err) => {
@@ -286,15 +310,19 @@ pub fn product_update_from_json(product_id: Sku, body: &Value) -> Result<Product
             .and_then(|n| u8::try_from(n).ok())
             .and_then(|n| StockShards::new(n).ok()),
     };
-    match (name, seller_id, price, on_hand) {
-        (Some(name), Some(seller_id), Some(price), Some(on_hand)) => errors.into_result(ProductUpdate {
-            product_id,
-            name,
-            seller_id,
-            price,
-            on_hand,
-            stock_shards,
-        }),
+    match (name, seller_id, price, on_hand, description, image_url) {
+        (Some(name), Some(seller_id), Some(price), Some(on_hand), Some(description), Some(image_url)) => {
+            errors.into_result(ProductUpdate {
+                product_id,
+                name,
+                seller_id,
+                price,
+                description,
+                image_url,
+                on_hand,
+                stock_shards,
+            })
+        }
         _ => Err(errors.into_result(()).err().unwrap_or_default()),
     }
 }

@@ -85,6 +85,23 @@ impl FieldErrors {
         Some(trimmed.to_owned())
     }
 
+    /// Text of 1 to `max_chars` characters, trimmed, where line breaks are allowed (paragraphs)
+    /// but no other control characters; anything else is `code`.
+    pub fn text(&mut self, object: &Map<String, Value>, key: &str, max_chars: usize, code: &'static str) -> Option<String> {
+        let text = self.string(object, key, "")?;
+        let trimmed = text.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 || chars > max_chars || trimmed.chars().any(|c| c.is_control() && c != '\n') {
+            self.push(
+                key,
+                code,
+                format!("must be 1 to {max_chars} characters, without control characters but line breaks"),
+            );
+            return None;
+        }
+        Some(trimmed.to_owned())
+    }
+
     /// A whole number in `min..=max`; fractions, strings and out-of-range numbers are refused.
     pub fn integer(&mut self, object: &Map<String, Value>, key: &str, prefix: &str, min: i64, max: i64) -> Option<i64> {
         let field = join(prefix, key);

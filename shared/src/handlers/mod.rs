@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod audit;
 pub mod batch;
 pub mod cart;
+pub mod catalogue;
 pub mod edits;
 pub mod expiry_stream;
 pub mod fulfilment;

@@ -5,10 +5,9 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::auth::SignInSettings;
-use crate::http::{path_param, ApiError, HttpResult};
+use crate::http::{entity_tag, not_modified, path_param, ApiError, HttpResult};
 use crate::service::App;
 
 struct Asset<'a> {
@@ -81,35 +80,32 @@ fn settings(sign_in: Option<&SignInSettings>, stripe_key: Option<&str>, currency
     json!({ "sign_in": sign_in, "stripe_publishable_key": stripe_key, "currency": currency })
 }
 
-/// Scripts, styles and API calls from this origin only; no framing, no inline script. The
+/// Scripts, styles and API calls from this origin only (images from any https origin); no framing, no inline script. The
 /// pages also fetch tokens from the hosted sign-in, and with a Stripe key load Stripe.js: its
 /// script, the frames of its card form, and its API, as Stripe documents them for a policy.
 fn content_security_policy(sign_in: Option<&SignInSettings>, with_stripe: bool) -> String {
     let sign_in = sign_in.map(|settings| format!(" {}", settings.base_url)).unwrap_or_default();
-    let (script, image, connect, frames) = if with_stripe {
+    let (script, connect, frames) = if with_stripe {
         (
             " https://js.stripe.com",
-            " https://*.stripe.com",
             " https://api.stripe.com",
             "frame-src https://js.stripe.com https://hooks.stripe.com; ",
         )
     } else {
-        ("", "", "", "")
+        ("", "", "")
     };
+    // Images from any https origin: products' pictures live wherever the shop keeps them (and
+    // Stripe's card form shows its own).
     format!(
-        "default-src 'self'; script-src 'self'{script}; style-src 'self'; img-src 'self' data:{image}; \
+        "default-src 'self'; script-src 'self'{script}; style-src 'self'; img-src 'self' data: https:; \
          connect-src 'self'{sign_in}{connect}; {frames}form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 
 fn respond(request: &Request, asset: &Asset<'_>, policy: &str) -> HttpResult {
     // The content's digest: a browser revalidates and gets 304 until a new build changes it.
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(asset.body.as_bytes()))[..16]);
-    let fresh = request
-        .headers()
-        .get(http::header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+    let etag = entity_tag(asset.body.as_bytes());
+    let fresh = not_modified(request, &etag);
     let response = Response::builder()
         .status(if fresh { 304 } else { 200 })
         .header("content-type", asset.content_type)
@@ -161,7 +157,7 @@ mod tests {
         let neither = content_security_policy(None, false);
         assert_eq!(
             neither,
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         );
     }

@@ -10,8 +10,8 @@ use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
 use super::{
-    analytics, audit, batch, cart, edits, expiry_stream, fulfilment, inventory, invoices, listing, notes, notifications, orders, pages,
-    payments, privacy, publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
+    analytics, audit, batch, cart, catalogue, edits, expiry_stream, fulfilment, inventory, invoices, listing, notes, notifications, orders,
+    pages, payments, privacy, publish_events, refunds, reserve_stock, sellers, stock_movements, sweeper,
 };
 use crate::http::ApiError;
 use crate::ports::StoreError;
@@ -58,6 +58,8 @@ functions!(
         PaymentWebhook => "payment-webhook",
         AdjustInventory => "adjust-inventory",
         InventoryMovements => "inventory-movements",
+        GetCatalogueProduct => "get-catalogue-product",
+        ListCatalogue => "list-catalogue",
         ListSellers => "list-sellers",
         CustomerStats => "customer-stats",
         ListOrderNotes => "list-order-notes",
@@ -137,6 +139,8 @@ impl HttpFunction {
             Self::PaymentWebhook => payments::payment_webhook(app, request).await,
             Self::AdjustInventory => inventory::adjust_product(app, request).await,
             Self::InventoryMovements => inventory::product_movements(app, request).await,
+            Self::GetCatalogueProduct => catalogue::get_catalogue_product(app, request).await,
+            Self::ListCatalogue => catalogue::list_catalogue(app, request).await,
             Self::ListSellers => sellers::list_sellers(app, request).await,
             Self::CustomerStats => analytics::customer(app, request).await,
             Self::ListOrderNotes => notes::list_notes(app, request).await,

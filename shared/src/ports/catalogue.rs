@@ -80,7 +80,8 @@ pub struct ProductPage {
 #[async_trait]
 pub trait Catalogue: Send + Sync {
     /// Products by id, every product or one seller's, `limit` at a time after `after`: read
-    /// through an index of the catalogue (never a scan), then the products themselves.
+    /// through an index of the catalogue (never a scan), then the products themselves,
+    /// eventually consistently (a change of the last second may be missing).
     async fn list_products(&self, seller: Option<&SellerId>, limit: u16, after: Option<&Sku>) -> Result<ProductPage, StoreError>;
 
     /// The products that exist among `ids`, in one round trip (two when one is sharded: its
@@ -155,4 +156,34 @@ pub trait SellerStore: Send + Sync {
 
     /// The registered sellers among `ids`, in one round trip.
     async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError>;
+}
+
+/// A product's name words as the search index should hold them after a change of its name or
+/// seller: all of `words`, none of `gone`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameWords {
+    pub product_id: Sku,
+    pub seller_id: SellerId,
+    pub words: Vec<String>,
+    pub gone: Vec<String>,
+}
+
+/// Products whose name has a word beginning with a prefix, by word then product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordPage {
+    pub products: Vec<Sku>,
+    /// Where the next page starts (the last entry's `<word>#<product>`), after a full page.
+    pub next: Option<String>,
+}
+
+/// The catalogue's search index: each word of each product's name, kept by the inventory
+/// table's stream, read by prefix (never a scan).
+#[async_trait]
+pub trait CatalogueSearch: Send + Sync {
+    /// Writes the words a name has and removes those it no longer has; writing again is harmless.
+    async fn index_words(&self, change: &NameWords) -> Result<(), StoreError>;
+
+    /// Up to `limit` entries whose word begins with `prefix`, after the entry `after`, optionally
+    /// one seller's only.
+    async fn find_by_word(&self, prefix: &str, seller: Option<&SellerId>, limit: u16, after: Option<&str>) -> Result<WordPage, StoreError>;
 }

@@ -25,6 +25,8 @@ pub struct App {
     /// Orders listed under their sellers and products.
     pub links: Arc<dyn OrderLinks>,
     pub catalogue: Arc<dyn Catalogue>,
+    /// The catalogue's search words.
+    pub search: Arc<dyn crate::ports::CatalogueSearch>,
     /// Each product's stock movements.
     pub movements: Arc<dyn MovementLog>,
     pub notes: Arc<dyn crate::ports::OrderNotes>,

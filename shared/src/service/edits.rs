@@ -90,7 +90,7 @@ pub async fn edit_order(
         let mut order = load(changes.orders, id, access).await?;
         let edit = match (request, product) {
             (EditRequest::Add { quantity, .. }, Some(product)) => LineEdit::Add {
-                product: product.clone(),
+                product: Box::new(product.clone()),
                 quantity: *quantity,
                 shipping_fee,
             },

@@ -1,5 +1,5 @@
-//! What placement needs of the seller registry (whether each seller trades, and their shipping
-//! fee), read through a short per-instance cache: the registry changes rarely, and a placement
+//! What placement and the public catalogue need of the seller registry (whether each seller
+//! trades, their shipping fee and name), read through a short per-instance cache: the registry changes rarely, and a placement
 //! stays at one read of the catalogue and one transaction on a warm instance.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -15,12 +15,14 @@ use crate::ports::{Clock, SellerStore, StoreError};
 pub const SELLER_CACHE_SECONDS: i64 = 60;
 
 /// What placement uses of one seller, and when it was read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Terms {
     /// The seller's own shipping fee (`None`: the configured one).
     fee: Option<Money>,
     /// `false` only for a registered seller an admin stopped; unregistered sellers trade.
     active: bool,
+    /// The registered seller's name.
+    name: Option<String>,
     read_at: DateTime<Utc>,
 }
 
@@ -36,6 +38,8 @@ pub struct SellerTerms {
     pub shipping_fees: BTreeMap<SellerId, Money>,
     /// Sellers that do not trade.
     pub inactive: BTreeSet<SellerId>,
+    /// The registered sellers' names.
+    pub names: BTreeMap<SellerId, String>,
 }
 
 /// The registry's sellers, read through this instance's cache.
@@ -73,6 +77,7 @@ impl SellerLookup<'_> {
                 let known = Terms {
                     fee: found.and_then(|found| found.shipping_fee),
                     active: found.is_none_or(|found| found.active),
+                    name: found.map(|found| found.name.clone()),
                     read_at: now,
                 };
                 terms.insert(seller, known);
@@ -87,6 +92,9 @@ impl SellerLookup<'_> {
             }
             if !known.active {
                 answer.inactive.insert(seller.clone());
+            }
+            if let Some(name) = &known.name {
+                answer.names.insert(seller.clone(), name.clone());
             }
         }
         Ok(answer)

@@ -17,7 +17,7 @@ use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::stock::{self, StockShards};
 use crate::domain::Quantity;
-use crate::domain::{Actor, IdempotencyKey, MovementKind, Product, ProductUpdate, SellerId, Sku, StockAdjustment};
+use crate::domain::{Actor, IdempotencyKey, ImageUrl, MovementKind, Product, ProductUpdate, SellerId, Sku, StockAdjustment};
 use crate::ports::{AdjustError, Catalogue, ProductPage, PutProductError, ShardRebalance, StoreError};
 
 #[async_trait::async_trait]
@@ -40,8 +40,9 @@ impl Catalogue for DynamoStore {
         let start = after.map(|sku| (product_key(sku), sku.to_string()));
         let (ids, more) = self.index_page(&partition, limit, start).await?;
         let ids: Vec<Sku> = ids.iter().filter_map(|id| Sku::parse(id).ok()).collect();
-        // The index is eventually consistent: a product deleted since is skipped.
-        let mut found = self.products(&ids, Read::Strong).await?;
+        // The index is eventually consistent, and so are the reads of the products (half the
+        // read units, any replica: a listing is read far more often than a product changes).
+        let mut found = self.products(&ids, Read::Eventual).await?;
         let products = ids.iter().filter_map(|id| found.remove(id)).collect();
         Ok(ProductPage {
             products,
@@ -215,6 +216,11 @@ impl Catalogue for DynamoStore {
 const UNSHARDED: &str = "(attribute_not_exists(shard_items) OR shard_items <= :one) \
                          AND (attribute_not_exists(stock_shards) OR stock_shards <= :one)";
 
+/// An optional text attribute: NULL when absent, so one `SET` clears what an edit left out.
+pub(super) fn optional_text(text: Option<&str>) -> AttributeValue {
+    text.map_or(AttributeValue::Null(true), |text| AttributeValue::S(text.to_owned()))
+}
+
 /// Tries of a product update racing other price changes.
 const PUT_ATTEMPTS: usize = 3;
 
@@ -365,7 +371,8 @@ impl DynamoStore {
             .table_name(&self.inventory_table)
             .set_key(Some(product_key(&update.product_id)))
             .update_expression(format!(
-                "SET product_id = :sku, #name = :name, seller_id = :seller, catalogue = :catalogue, catalogue_seller = :seller, price = :price, on_hand = :on_hand, \
+                "SET product_id = :sku, #name = :name, seller_id = :seller, catalogue = :catalogue, catalogue_seller = :seller, price = :price, \
+                 description = :description, image_url = :image_url, on_hand = :on_hand, \
                  available = :on_hand - if_not_exists(reserved, :zero), reserved = if_not_exists(reserved, :zero), \
                  created_at = if_not_exists(created_at, :now), updated_at = :now, \
                  version = if_not_exists(version, :zero) + :one, {price_version}, \
@@ -377,6 +384,8 @@ impl DynamoStore {
             .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
             .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
             .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":description", optional_text(update.description.as_deref()))
+            .expression_attribute_values(":image_url", optional_text(update.image_url.as_ref().map(ImageUrl::as_str)))
             .expression_attribute_values(":catalogue", AttributeValue::S(CATALOGUE_PARTITION.to_owned()))
             .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
             .expression_attribute_values(":on_hand", AttributeValue::N(update.on_hand.to_string()))

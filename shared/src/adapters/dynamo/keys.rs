@@ -54,6 +54,8 @@ pub mod prefix {
     pub const PROVIDER_EVENT: &str = "PROVIDER_EVENT#";
     /// An order's staff notes, apart from the order's own item.
     pub const NOTES: &str = "NOTES#";
+    /// The catalogue's search words beginning with one character (`WORDS#b`).
+    pub const WORDS: &str = "WORDS#";
 }
 
 pub const PROVIDER_EVENT_SK: &str = "EVENT";
@@ -201,6 +203,22 @@ pub mod index {
 /// Every seller item's `seller_list` attribute: the one partition of the sellers' index.
 pub const SELLER_LIST_PARTITION: &str = "SELLERS";
 
+/// A word of a product's name, in the partition of its first character, sorted by the word
+/// then the product: `WORDS#b` / `blue#mug-1`. A search reads the words a prefix begins.
+pub fn product_word_key(word: &str, sku: &Sku) -> Item {
+    key(word_partition(word), &word_sort_key(word, sku))
+}
+
+pub fn word_sort_key(word: &str, sku: &Sku) -> String {
+    format!("{word}#{sku}")
+}
+
+/// The partition of the search words that begin as `word` does.
+pub fn word_partition(word: &str) -> String {
+    let first: String = word.chars().take(1).collect();
+    format!("{}{first}", prefix::WORDS)
+}
+
 /// Every product item's `catalogue` attribute: the one partition of the catalogue index. The
 /// index holds only keys, so the stock and price writes of a sale never write to it.
 pub const CATALOGUE_PARTITION: &str = "PRODUCTS";
@@ -230,13 +248,14 @@ pub enum Entity {
     Audit,
     ProviderEvent,
     OrderNote,
+    ProductWord,
 }
 
 /// The attribute that holds an item's `Entity`.
 pub const ENTITY: &str = "entity";
 
 impl Entity {
-    const ALL: [Self; 22] = [
+    const ALL: [Self; 23] = [
         Self::Order,
         Self::LatePayment,
         Self::Idempotency,
@@ -259,6 +278,7 @@ impl Entity {
         Self::Audit,
         Self::ProviderEvent,
         Self::OrderNote,
+        Self::ProductWord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -285,6 +305,7 @@ impl Entity {
             Self::Audit => "AUDIT",
             Self::ProviderEvent => "PROVIDER_EVENT",
             Self::OrderNote => "ORDER_NOTE",
+            Self::ProductWord => "PRODUCT_WORD",
         }
     }
 

@@ -21,6 +21,7 @@ mod provider_events;
 mod rebalance;
 mod records;
 mod reservations;
+mod search;
 mod sellers;
 mod shards;
 mod transaction;
@@ -33,7 +34,7 @@ use crate::retry::RetryPolicy;
 pub use keys::{prefix, product_key, reservation_key, ORDER_NUMBER_COUNTER_PREFIX};
 pub use records::{
     audit_from_images, decode_stored, describe_keys, is_late_payment_image, late_payment_from_image, movement_from_images,
-    order_from_image, reservation_from_image, StoredItem, UndecodableImage,
+    name_words_from_images, order_from_image, reservation_from_image, StoredItem, UndecodableImage,
 };
 
 /// Index partitions that spread the all-orders listing, so a flash sale's writes do not all

@@ -10,13 +10,14 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
+use super::catalogue::optional_text;
 use super::keys::{product_key, shard_key, sharded_registry_key, Entity, Item, CATALOGUE_PARTITION};
 use super::records::StockShardRecord;
 use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::listing::timestamp_key;
 use crate::domain::stock::{self, ShardStock, StockShards};
-use crate::domain::{Actor, MovementKind, Product, ProductUpdate, Sku};
+use crate::domain::{Actor, ImageUrl, MovementKind, Product, ProductUpdate, Sku};
 use crate::ports::{PutProductError, StoreError};
 
 /// What an edit in place came to.
@@ -163,13 +164,15 @@ impl DynamoStore {
             .table_name(&self.inventory_table)
             .set_key(Some(product_key(&update.product_id)))
             .update_expression(
-                "SET #name = :name, seller_id = :seller, catalogue = :catalogue, catalogue_seller = :seller, price = :price, price_version = :price_version, updated_at = :now, \
+                "SET #name = :name, seller_id = :seller, catalogue = :catalogue, catalogue_seller = :seller, price = :price, description = :description, image_url = :image_url, price_version = :price_version, updated_at = :now, \
                  movement_kind = :kind, movement_by = :actor REMOVE movement_ref ADD on_hand :delta, available :delta, version :one",
             )
             .condition_expression("attribute_exists(pk) AND shard_items = :items AND available >= :take")
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
             .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":description", optional_text(update.description.as_deref()))
+            .expression_attribute_values(":image_url", optional_text(update.image_url.as_ref().map(ImageUrl::as_str)))
             .expression_attribute_values(":catalogue", AttributeValue::S(CATALOGUE_PARTITION.to_owned()))
             .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
             .expression_attribute_values(":price_version", number(price_version))
@@ -222,7 +225,7 @@ impl DynamoStore {
             .table_name(&self.inventory_table)
             .set_key(Some(product_key(&update.product_id)))
             .update_expression(
-                "SET product_id = :sku, #name = :name, seller_id = :seller, catalogue = :catalogue, catalogue_seller = :seller, price = :price, on_hand = :on_hand, \
+                "SET product_id = :sku, #name = :name, seller_id = :seller, catalogue = :catalogue, catalogue_seller = :seller, price = :price, description = :description, image_url = :image_url, on_hand = :on_hand, \
                  available = :available, reserved = :reserved, stock_shards = :shards, shard_items = :items, \
                  created_at = if_not_exists(created_at, :now), updated_at = :now, \
                  version = if_not_exists(version, :zero) + :one, price_version = :price_version, \
@@ -233,6 +236,8 @@ impl DynamoStore {
             .expression_attribute_values(":sku", AttributeValue::S(update.product_id.to_string()))
             .expression_attribute_values(":name", AttributeValue::S(update.name.clone()))
             .expression_attribute_values(":seller", AttributeValue::S(update.seller_id.to_string()))
+            .expression_attribute_values(":description", optional_text(update.description.as_deref()))
+            .expression_attribute_values(":image_url", optional_text(update.image_url.as_ref().map(ImageUrl::as_str)))
             .expression_attribute_values(":catalogue", AttributeValue::S(CATALOGUE_PARTITION.to_owned()))
             .expression_attribute_values(":price", AttributeValue::S(update.price.to_string()))
             .expression_attribute_values(":shards", number(active.get()))

@@ -214,6 +214,8 @@ mod tests {
                     name: sku.to_string(),
                     seller_id: SellerId::parse("s").unwrap(),
                     price: Money::parse("1").unwrap(),
+                    description: None,
+                    image_url: None,
                     on_hand: 1,
                     available: 1,
                     reserved: 0,

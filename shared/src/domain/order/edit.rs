@@ -23,7 +23,7 @@ pub enum LineEdit {
     /// Units of a product: added to its line, or a new line at today's price; `shipping_fee`
     /// is what the product's seller's part adds to shipping if the order has no part of theirs.
     Add {
-        product: Product,
+        product: Box<Product>,
         quantity: Quantity,
         shipping_fee: Money,
     },
@@ -307,7 +307,7 @@ mod tests {
         let mut order = awaiting_payment();
         let actor = Actor::system("t");
         let add = LineEdit::Add {
-            product: product("plate", "2.00", 3),
+            product: Box::new(product("plate", "2.00", 3)),
             quantity: qty(3),
             shipping_fee: Money::ZERO,
         };
@@ -349,7 +349,7 @@ mod tests {
         );
         assert_eq!(last, Err(EditRefusal::LastLine));
         let again = LineEdit::Add {
-            product: product("bowl", "1.00", 1),
+            product: Box::new(product("bowl", "1.00", 1)),
             quantity: qty(1),
             shipping_fee: Money::ZERO,
         };
@@ -438,7 +438,7 @@ mod tests {
         let mut order = awaiting_payment();
         let actor = Actor::system("t");
         let dearer = LineEdit::Add {
-            product: product("mug", "6.00", 2),
+            product: Box::new(product("mug", "6.00", 2)),
             quantity: qty(1),
             shipping_fee: Money::ZERO,
         };

@@ -9,8 +9,10 @@ use serde::Deserialize;
 use super::*;
 use crate::adapters::dynamo::keys::*;
 use crate::domain::audit::{field_changes, AuditEntry, AuditSubject};
+use crate::domain::catalogue;
 use crate::domain::events::LatePayment;
-use crate::domain::{Actor, MovementKind, Order, OrderId, Product, Reservation, Sku, StockMovement};
+use crate::domain::{Actor, MovementKind, Order, OrderId, Product, Reservation, SellerId, Sku, StockMovement};
+use crate::ports::NameWords;
 
 /// The movement a stream record of the inventory table shows, if it is a product whose
 /// counters changed.
@@ -106,6 +108,36 @@ pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, Unde
     Ok(Some(record.order))
 }
 
+/// What the catalogue's search index must learn from a stream record of the inventory table: a
+/// product's words when it is new or its name or seller changed. Stock changes make none.
+pub fn name_words_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item) -> Option<NameWords> {
+    if image_entity(new)? != Entity::Product {
+        return None;
+    }
+    let text = |image: &serde_dynamo::Item, name: &str| match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(text)) => Some(text.clone()),
+        _ => None,
+    };
+    let (name, seller) = (text(new, "name")?, text(new, "seller_id")?);
+    let (old_name, old_seller) = (text(old, "name"), text(old, "seller_id"));
+    if old_name.as_deref() == Some(name.as_str()) && old_seller.as_deref() == Some(seller.as_str()) {
+        return None;
+    }
+    let words = catalogue::words(&name);
+    let gone = old_name
+        .map(|old_name| catalogue::words(&old_name))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|word| !words.contains(word))
+        .collect();
+    Some(NameWords {
+        product_id: Sku::parse(&text(new, "product_id")?).ok()?,
+        seller_id: SellerId::parse(&seller).ok()?,
+        words,
+        gone,
+    })
+}
+
 /// The audit entry a stream record of the inventory table makes, if an admin changed an audited
 /// field: a product's name, seller, price or shard count, its stock set or adjusted (shard by
 /// shard), or a seller's registration. Holds, sales, releases and rebalancing make none.
@@ -126,7 +158,7 @@ pub fn audit_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item) -> 
                 .contains(&kind);
             let mut fields = Vec::new();
             if entity == Entity::Product {
-                fields.extend(["name", "seller_id", "price", "stock_shards"]);
+                fields.extend(["name", "seller_id", "price", "stock_shards", "description", "image_url"]);
             }
             if stock_set {
                 fields.push("on_hand");

@@ -193,3 +193,29 @@ impl ReservationRecord {
         }
     }
 }
+
+/// One word of a product's name in the search index: `WORDS#<first char>` / `<word>#<product>`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProductWordRecord {
+    pub pk: String,
+    pub sk: String,
+    pub word: String,
+    pub product_id: Sku,
+    pub seller_id: crate::domain::SellerId,
+}
+
+impl Record for ProductWordRecord {
+    const ENTITY: Entity = Entity::ProductWord;
+}
+
+impl ProductWordRecord {
+    pub fn new(word: &str, product: &Sku, seller: &crate::domain::SellerId) -> Self {
+        Self {
+            pk: word_partition(word),
+            sk: word_sort_key(word, product),
+            word: word.to_owned(),
+            product_id: product.clone(),
+            seller_id: seller.clone(),
+        }
+    }
+}
