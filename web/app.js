@@ -962,13 +962,15 @@ const ORDER_NUMBER = /^[A-Z0-9]{1,8}-[0-9]{8}-[0-9]{6,}$/i;
 
 // A file of every order the filters match, fetched a call at a time (`Next-Cursor`).
 async function exportCsv(query, button) {
+  if (query.get("q")) { say("Clear the search to export: the export covers the filters (status, payment, channel, dates), not a search.", true); return; }
   button.disabled = true;
   try {
     const parts = [];
     let cursor = null;
     do {
       const page = new URLSearchParams(query);
-      for (const name of ["q", "sort", "user_id", "channel", "payment_status"]) page.delete(name);
+      // The export reads the filters; a search and a sort are the list's own.
+      for (const name of ["q", "sort"]) page.delete(name);
       if (cursor) page.set("cursor", cursor);
       const response = await fetch(`/api/v1/orders/export?${page}`, { headers: { authorization: `Bearer ${await idToken()}` } });
       if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));

@@ -257,6 +257,25 @@ async fn the_export_is_a_csv_row_per_line_item_in_bounded_calls_that_concatenate
         odd_row.contains(",\"'=HYPERLINK(\"\"http://evil\"\"), \"\"large\"\"\",seller-2,3,0.50,1.50,9.50"),
         "quoted, neutralised, money as decimals: {odd_row}"
     );
+    // The listing's other filters narrow the export too: by payment, by customer.
+    let exported = |csv: &Value| -> std::collections::BTreeSet<String> {
+        let text = csv.as_str().unwrap_or_default();
+        text.split("\r\n")
+            .skip(1)
+            .filter_map(|row| row.split(',').next())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let by_payment = admin.get("/api/v1/orders/export?payment_status=PAID").await;
+    assert_eq!(exported(&by_payment.body), std::collections::BTreeSet::from([paid.clone()]));
+    let bob = Api::customer(&service, "bob").reserved_order(&[("mug", 1)]).await.0;
+    let by_customer = admin.get("/api/v1/orders/export?user_id=bob&channel=web").await;
+    assert_eq!(exported(&by_customer.body), std::collections::BTreeSet::from([bob]));
+    assert_eq!(
+        admin.get("/api/v1/orders/export?payment_status=nope").await.status,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(
         Api::customer(&service, "alice").get("/api/v1/orders/export").await.status,
         StatusCode::FORBIDDEN

@@ -11,7 +11,7 @@
 //
 //   node tests/ui/back_office.mjs <base url> <fixtures JSON> <artifacts dir>
 
-import { expect, finish, launch, problems, shooter, signIn, watch } from "./browser.mjs";
+import { expect, launch, problems, run, shooter, signIn, watch } from "./browser.mjs";
 
 const [base, fixturesJson, artifacts] = process.argv.slice(2);
 const fixtures = JSON.parse(fixturesJson);
@@ -184,12 +184,7 @@ async function seller() {
   await phone.close();
 }
 
-try {
+await run(browser, artifacts, async () => {
   await admin();
   await seller();
-} catch (err) {
-  problems.push(`step failed: ${err.message}`);
-} finally {
-  await browser.close();
-}
-finish(`back office (screenshots in ${artifacts})`);
+}, `back office (screenshots in ${artifacts})`);

@@ -30,7 +30,9 @@ export async function launch(artifactsDir) {
 // A page that records what goes wrong on it. Generous timeouts: the suite runs this beside its
 // concurrency tests on two cores; it proves what a person sees, not how fast a loaded machine
 // shows it.
+const watched = [];
 export function watch(page, label) {
+  watched.push([label, page]);
   page.setDefaultTimeout(30000);
   page.on("dialog", (dialog) => dialog.accept());
   page.on("pageerror", (err) => problems.push(`${label}: page error: ${err.message}`));
@@ -73,6 +75,25 @@ export async function signIn(page, user, role, seller) {
   if (seller) await page.getByLabel("Seller id (sellers only)").fill(seller);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator("#who").filter({ hasText: user }).waitFor();
+}
+
+// Runs the steps; a step that fails leaves, for every page still open, where it was and what it
+// showed (in the problems, and as a screenshot), so a failure in CI can be read afterwards.
+export async function run(browser, artifactsDir, steps, what) {
+  try {
+    await steps();
+  } catch (err) {
+    problems.push(`step failed: ${err.message}`);
+    for (const [label, page] of watched.filter(([, page]) => !page.isClosed())) {
+      const shown = await page.locator("body").innerText({ timeout: 2000 }).catch(() => "(unreadable)");
+      problems.push(`${label} was at ${page.url()} showing: ${shown.replace(/\s+/g, " ").slice(0, 400)}`);
+      await page.screenshot({ path: path.join(artifactsDir, `failed-${label.replace(/[^a-z0-9]+/gi, "-")}.png`), fullPage: true })
+        .catch(() => {});
+    }
+  } finally {
+    await browser.close();
+  }
+  finish(what);
 }
 
 // Ends the run: every problem seen (and every expected failure that never came) fails it.

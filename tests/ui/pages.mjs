@@ -10,7 +10,7 @@
 //
 //   node tests/ui/pages.mjs <base url> <product name> <artifacts dir>
 
-import { addFromShop, checkOut, expect, finish, launch, problems, shooter as shooterIn, signIn, watch } from "./browser.mjs";
+import { addFromShop, checkOut, expect, launch, problems, run, shooter as shooterIn, signIn, watch } from "./browser.mjs";
 
 const [base, productName, artifacts] = process.argv.slice(2);
 const browser = await launch(artifacts);
@@ -177,12 +177,7 @@ async function phone(orderUrl) {
   await context.close();
 }
 
-try {
+await run(browser, artifacts, async () => {
   const orderUrl = await desktop();
   await phone(orderUrl);
-} catch (err) {
-  problems.push(`step failed: ${err.message}`);
-} finally {
-  await browser.close();
-}
-finish(`pages (screenshots in ${artifacts})`);
+}, `pages (screenshots in ${artifacts})`);

@@ -10,7 +10,7 @@
 //
 //   node tests/ui/storefront.mjs <base url> <admin token> <delivered order at 375> <at 1280> <artifacts dir>
 
-import { addFromShop, checkOut, expect, fillAddress, finish, launch, problems, shooter as shooterIn, signIn, watch }
+import { addFromShop, checkOut, expect, fillAddress, launch, problems, run, shooter as shooterIn, signIn, watch }
   from "./browser.mjs";
 
 const [base, adminToken, delivered375, delivered1280, artifacts] = process.argv.slice(2);
@@ -194,12 +194,12 @@ async function returnApproved(width, orderId) {
   await context.close();
 }
 
-for (const [width, delivered] of [[375, delivered375], [1280, delivered1280]]) {
-  await catalogueToPaid(width);
-  await priceChange(width);
-  await soldOutAtCheckout(width);
-  await cancelPaid(width);
-  await returnApproved(width, delivered);
-}
-await browser.close();
-finish("storefront");
+await run(browser, artifacts, async () => {
+  for (const [width, delivered] of [[375, delivered375], [1280, delivered1280]]) {
+    await catalogueToPaid(width);
+    await priceChange(width);
+    await soldOutAtCheckout(width);
+    await cancelPaid(width);
+    await returnApproved(width, delivered);
+  }
+}, `storefront (screenshots in ${artifacts})`);

@@ -471,8 +471,12 @@ const EXPORT_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// so the calls' bodies concatenate into one file).
 pub async fn export_orders(app: &App, request: Request) -> HttpResult {
     admin(&request)?;
-    let params = query(&request, &["status", "from", "to", "limit", "cursor"])?;
-    let mut listing = list_query_of(&params, None, EXPORT_PAGE, true)?;
+    let params = query(
+        &request,
+        &["status", "payment_status", "channel", "user_id", "from", "to", "limit", "cursor"],
+    )?;
+    let customer = params.parse("user_id", |raw| UserId::parse(raw).ok(), "a user id")?;
+    let mut listing = list_query_of(&params, customer, EXPORT_PAGE, true)?;
     let wanted = listing.limit;
     let mut body = if listing.after.is_none() {
         export::header_row()

@@ -109,7 +109,8 @@ pub fn order_from_image(image: serde_dynamo::Item) -> Result<Option<Order>, Unde
 }
 
 /// What the catalogue's search index must learn from a stream record of the inventory table: a
-/// product's words when it is new or its name or seller changed. Stock changes make none.
+/// product's words when it is new, its name or seller changed, or an admin wrote it again (so a
+/// `PUT` of a product written before the index reaches it). Holds, sales and releases make none.
 pub fn name_words_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item) -> Option<NameWords> {
     if image_entity(new)? != Entity::Product {
         return None;
@@ -120,7 +121,8 @@ pub fn name_words_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item
     };
     let (name, seller) = (text(new, "name")?, text(new, "seller_id")?);
     let (old_name, old_seller) = (text(old, "name"), text(old, "seller_id"));
-    if old_name.as_deref() == Some(name.as_str()) && old_seller.as_deref() == Some(seller.as_str()) {
+    let rewritten = text(new, "movement_kind").as_deref() == Some(MovementKind::Set.as_str());
+    if old_name.as_deref() == Some(name.as_str()) && old_seller.as_deref() == Some(seller.as_str()) && !rewritten {
         return None;
     }
     let words = catalogue::words(&name);
