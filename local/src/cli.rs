@@ -1,5 +1,5 @@
 //! The `orders-local` commands: `up` runs the whole service locally, `token` mints a dev JWT,
-//! `check` audits the stored data.
+//! `check` audits the stored data, `backfill` gives old items the attributes new indexes read.
 
 use std::net::SocketAddr;
 
@@ -60,6 +60,18 @@ enum Command {
         #[arg(long)]
         aws: bool,
     },
+    /// After an upgrade: give items written before an index existed the attributes it reads
+    /// (orders' derived keys, products' catalogue keys and search words, sellers' listing key).
+    /// Only adds what is missing, under a condition, so it runs beside traffic and again.
+    /// Tables as for `check`.
+    Backfill {
+        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-OrdersTable"))]
+        orders_table: String,
+        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-InventoryTable"))]
+        inventory_table: String,
+        #[arg(long)]
+        aws: bool,
+    },
 }
 
 fn port(name: &str, default: u16) -> Result<u16, String> {
@@ -105,16 +117,41 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
             inventory_table,
             aws,
         } => check(&orders_table, &inventory_table, aws).await,
+        Command::Backfill {
+            orders_table,
+            inventory_table,
+            aws,
+        } => {
+            let store = orders_shared::adapters::dynamo::DynamoStore::new(
+                dynamodb(aws).await,
+                orders_table,
+                inventory_table,
+                orders_shared::retry::RetryPolicy::default(),
+            );
+            let done = store.backfill_indexes().await.map_err(|err| orders_shared::error_chain(&err))?;
+            println!(
+                "backfill: {} items read; index attributes added to {} orders, {} products, {} sellers; \
+                 {} products' search words written; {} items changed meanwhile (their own write set them)",
+                done.items_read, done.orders, done.products, done.sellers, done.product_words, done.changed_meanwhile
+            );
+            Ok(())
+        }
     }
 }
 
-async fn check(orders_table: &str, inventory_table: &str, aws: bool) -> Result<(), String> {
-    let client = if aws {
+/// The DynamoDB of `orders-local up` (DYNAMODB_ENDPOINT, or :8000), or with `aws` that of the
+/// AWS account of the environment.
+async fn dynamodb(aws: bool) -> aws_sdk_dynamodb::Client {
+    if aws {
         aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
     } else {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned());
         crate::provision::Clients::new(&endpoint, &endpoint).dynamodb
-    };
+    }
+}
+
+async fn check(orders_table: &str, inventory_table: &str, aws: bool) -> Result<(), String> {
+    let client = dynamodb(aws).await;
     let report = crate::check::check(
         &client,
         orders_table,

@@ -67,24 +67,14 @@ pub fn calls_of(service: &str, operation: &str, body: &serde_json::Value) -> Vec
                 Some((action(name), table_of(spec)?))
             })
             .collect(),
-        ("dynamodb", "BatchGetItem" | "BatchWriteItem") => {
-            let requests = body["RequestItems"].as_object().into_iter().flatten();
-            requests
-                .flat_map(|(table, items)| {
-                    let kinds: Vec<&str> = match operation {
-                        "BatchGetItem" => vec!["BatchGetItem"],
-                        _ => items
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|request| request.as_object()?.keys().next().map(String::as_str))
-                            .map(|kind| if kind == "DeleteRequest" { "DeleteItem" } else { "PutItem" })
-                            .collect(),
-                    };
-                    kinds.into_iter().map(move |kind| (action(kind), table.clone()))
-                })
-                .collect()
-        }
+        // A batch needs its own action on each table it names (IAM has no per-item actions for
+        // batches, unlike transactions).
+        ("dynamodb", "BatchGetItem" | "BatchWriteItem") => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(table, _)| (action(operation), table.clone()))
+            .collect(),
         ("dynamodb", _) => vec![(action(operation), table_of(body).unwrap_or_default())],
         // Batches are allowed by the single call's action.
         ("sqs", _) => vec![(
@@ -219,6 +209,17 @@ mod tests {
                 ("dynamodb:UpdateItem".to_owned(), "inventory".to_owned()),
                 ("dynamodb:ConditionCheckItem".to_owned(), "inventory".to_owned()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_batch_write_needs_the_batch_action_on_each_table_it_names() {
+        let body = serde_json::json!({"RequestItems": {"Inventory": [
+            {"PutRequest": {"Item": {}}}, {"DeleteRequest": {"Key": {}}}
+        ]}});
+        assert_eq!(
+            calls_of("DynamoDB", "BatchWriteItem", &body),
+            [("dynamodb:BatchWriteItem".to_owned(), "Inventory".to_owned())]
         );
     }
 

@@ -232,3 +232,94 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
     assert_eq!(seen, expected);
     assert!(!awaiting.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_written_before_an_index_existed_are_found_after_one_backfill_which_a_second_run_leaves_alone() {
+    use orders_shared::adapters::dynamo::DynamoStore;
+    use orders_shared::retry::RetryPolicy;
+
+    let service = service(Setup::default()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("kettle", "40.00", 5).await;
+    let (order, _) = Api::customer(&service, "kim.lee").reserved_order(&[("kettle", 1)]).await;
+    let found_by_email = |admin: &Api| {
+        let admin = admin.clone();
+        async move { orders_tests::order_ids(&admin.get("/api/v1/orders?q=kim.lee@example").await.body) }
+    };
+    let catalogue = |admin: &Api| {
+        let admin = admin.clone();
+        async move {
+            let listed = admin.get("/api/v1/inventory").await.body;
+            listed["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|product| product["product_id"] == "kettle")
+        }
+    };
+    let sellers = |admin: &Api| {
+        let admin = admin.clone();
+        async move {
+            let listed = admin.get("/api/v1/sellers").await.body;
+            listed["sellers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|seller| seller["seller_id"] == "seller-2")
+        }
+    };
+    assert_eq!(found_by_email(&admin).await, std::slice::from_ref(&order));
+    assert!(catalogue(&admin).await && sellers(&admin).await);
+
+    // As if written before those indexes: the attributes they read taken away.
+    let db = &service.clients.dynamodb;
+    for (table, pk, sk, attributes) in [
+        (
+            &service.config.orders_table,
+            format!("{}{order}", prefix::ORDER),
+            "ORDER",
+            "email_shard, email_key, name_shard, name_key",
+        ),
+        (
+            &service.config.inventory_table,
+            format!("{}kettle", prefix::PRODUCT),
+            "STOCK",
+            "catalogue, catalogue_seller",
+        ),
+        (
+            &service.config.inventory_table,
+            format!("{}seller-2", prefix::SELLER),
+            "SELLER",
+            "seller_list",
+        ),
+    ] {
+        db.update_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .update_expression(format!("REMOVE {attributes}"))
+            .send()
+            .await
+            .expect("the attributes are removed");
+    }
+    assert!(found_by_email(&admin).await.is_empty());
+    assert!(!catalogue(&admin).await && !sellers(&admin).await);
+
+    let store = DynamoStore::new(
+        db.clone(),
+        &service.config.orders_table,
+        &service.config.inventory_table,
+        RetryPolicy::IMMEDIATE,
+    );
+    let done = store.backfill_indexes().await.expect("a backfill");
+    assert_eq!(
+        (done.orders, done.products, done.sellers, done.changed_meanwhile),
+        (1, 1, 1, 0),
+        "{done:?}"
+    );
+    assert_eq!(done.product_words, 1, "{done:?}");
+    assert_eq!(found_by_email(&admin).await, [order]);
+    assert!(catalogue(&admin).await && sellers(&admin).await);
+    let again = store.backfill_indexes().await.expect("a second backfill");
+    assert_eq!((again.orders, again.products, again.sellers), (0, 0, 0), "{again:?}");
+}

@@ -4,6 +4,7 @@
 
 mod analytics;
 mod audit;
+mod backfill;
 mod batches;
 mod carts;
 mod catalogue;
@@ -31,6 +32,7 @@ use aws_sdk_dynamodb::Client;
 use crate::ports::StoreError;
 use crate::retry::RetryPolicy;
 
+pub use backfill::Backfilled;
 pub use keys::{prefix, product_key, reservation_key, ORDER_NUMBER_COUNTER_PREFIX};
 pub use records::{
     audit_from_images, decode_stored, describe_keys, is_late_payment_image, late_payment_from_image, movement_from_images,
