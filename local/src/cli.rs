@@ -52,26 +52,23 @@ enum Command {
     /// Check every invariant of the stored data; exit 1 on a violation. Reads the tables of
     /// `orders-local up` on DYNAMODB_ENDPOINT (or :8000), or with --aws those of the AWS account
     /// of the environment.
-    Check {
-        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-OrdersTable"))]
-        orders_table: String,
-        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-InventoryTable"))]
-        inventory_table: String,
-        #[arg(long)]
-        aws: bool,
-    },
+    Check(Tables),
     /// After an upgrade: give items written before an index existed the attributes it reads
     /// (orders' derived keys, products' catalogue keys and search words, sellers' listing key).
     /// Only adds what is missing, under a condition, so it runs beside traffic and again.
     /// Tables as for `check`.
-    Backfill {
-        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-OrdersTable"))]
-        orders_table: String,
-        #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-InventoryTable"))]
-        inventory_table: String,
-        #[arg(long)]
-        aws: bool,
-    },
+    Backfill(Tables),
+}
+
+/// The tables a command reads: those of `orders-local up`, or with `--aws` the named ones.
+#[derive(Debug, clap::Args)]
+struct Tables {
+    #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-OrdersTable"))]
+    orders_table: String,
+    #[arg(long, default_value_t = format!("{LOCAL_PREFIX}-InventoryTable"))]
+    inventory_table: String,
+    #[arg(long)]
+    aws: bool,
 }
 
 fn port(name: &str, default: u16) -> Result<u16, String> {
@@ -112,20 +109,12 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
             println!("{}", secret.sign(chrono::Utc::now().timestamp(), body.as_bytes()));
             Ok(())
         }
-        Command::Check {
-            orders_table,
-            inventory_table,
-            aws,
-        } => check(&orders_table, &inventory_table, aws).await,
-        Command::Backfill {
-            orders_table,
-            inventory_table,
-            aws,
-        } => {
+        Command::Check(tables) => check(&tables.orders_table, &tables.inventory_table, tables.aws).await,
+        Command::Backfill(tables) => {
             let store = orders_shared::adapters::dynamo::DynamoStore::new(
-                dynamodb(aws).await,
-                orders_table,
-                inventory_table,
+                dynamodb(tables.aws).await,
+                tables.orders_table,
+                tables.inventory_table,
                 orders_shared::retry::RetryPolicy::default(),
             );
             let done = store.backfill_indexes().await.map_err(|err| orders_shared::error_chain(&err))?;

@@ -246,28 +246,16 @@ async fn items_written_before_an_index_existed_are_found_after_one_backfill_whic
         let admin = admin.clone();
         async move { orders_tests::order_ids(&admin.get("/api/v1/orders?q=kim.lee@example").await.body) }
     };
-    let catalogue = |admin: &Api| {
+    // Whether an admin's listing (`path`, its list under `field`) holds the item `id` names.
+    let listed = |admin: &Api, path: &'static str, field: &'static str, id: (&'static str, &'static str)| {
         let admin = admin.clone();
         async move {
-            let listed = admin.get("/api/v1/inventory").await.body;
-            listed["products"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|product| product["product_id"] == "kettle")
+            let page = admin.get(path).await.body;
+            page[field].as_array().unwrap().iter().any(|item| item[id.0] == id.1)
         }
     };
-    let sellers = |admin: &Api| {
-        let admin = admin.clone();
-        async move {
-            let listed = admin.get("/api/v1/sellers").await.body;
-            listed["sellers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|seller| seller["seller_id"] == "seller-2")
-        }
-    };
+    let catalogue = |admin: &Api| listed(admin, "/api/v1/inventory", "products", ("product_id", "kettle"));
+    let sellers = |admin: &Api| listed(admin, "/api/v1/sellers", "sellers", ("seller_id", "seller-2"));
     assert_eq!(found_by_email(&admin).await, std::slice::from_ref(&order));
     assert!(catalogue(&admin).await && sellers(&admin).await);
 
