@@ -239,7 +239,14 @@ const NOTE_WORDS = [["CANCELLED_BY_REQUEST", "Cancelled on request"], ["PAYMENT_
   ["PAYMENT_FAILED", "Payment failed"], ["PAYMENT_COLLECTED", "Payment collected"], ["RETURN_REJECTED", "Return rejected"],
   ["PERSONAL_DATA_ERASED", "Personal data erased"], ["OUT_OF_STOCK", "out of stock"], ["UNKNOWN_PRODUCT", "no such product"],
   ["AMOUNT_TOO_LARGE", "amount too large"], ["SELLER_INACTIVE", "seller not trading"], ["PRICE_CHANGED", "price changed"], ["REFUNDED", "Refunded"]];
-const noteWords = (note) => NOTE_WORDS.reduce((text, [code, words]) => text.split(code).join(words), String(note));
+// Staff read the provider's ids and codes; a customer reads the words alone.
+const noteWords = (note) => {
+  const text = NOTE_WORDS.reduce((all, [code, words]) => all.split(code).join(words), String(note));
+  return isAdmin() ? text : text.replace(/\s*\b(pi|re|ch|dp)_[A-Za-z0-9]+\b:?/g, "").replace(/\s*\b[a-z]+(_[a-z]+)+:\s*/g, ": ");
+};
+const PAYMENT_WORDS = { PENDING: "not paid yet", PAID: "paid", FAILED: "failed", REFUNDED: "refunded",
+  PARTIALLY_REFUNDED: "partly refunded", DISPUTED: "disputed" };
+const paymentWords = (status) => PAYMENT_WORDS[status] || String(status).replace(/_/g, " ").toLowerCase();
 const PROBLEM_WORDS = { OUT_OF_STOCK: "is out of stock", UNKNOWN_PRODUCT: "is not in the catalogue",
   AMOUNT_TOO_LARGE: "would cost more than an order may", SELLER_INACTIVE: "is from a seller who is not trading",
   PRICE_CHANGED: "changed price since it was put in the cart" };
@@ -323,12 +330,13 @@ async function ordersPage(main) {
   const { load, more } = orderPages(filters, list, 10,
     (rows) => rows.length === 0 ? h("p", { class: "muted" }, "No orders match: find something in the shop, or change the filters.") :
       scroller("Your orders", h("table", {}, h("caption", { class: "skip" }, "Your orders"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"), h("th", { scope: "col" }, "Placed"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Order"),
           h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "n" }, "Total"))),
         h("tbody", {}, rows))),
     (order) => h("tr", {},
-      h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order))),
-      h("td", {}, when(order.created_at)),
+      // Three columns, so that a phone shows the total too: the date goes under the number.
+      h("td", {}, h("a", { href: `#/orders/${order.id}` }, orderName(order)),
+        h("div", { class: "muted" }, h("time", { datetime: order.created_at }, when(order.created_at)))),
       h("td", {}, badge(order.status)),
       h("td", { class: "n" }, money(order.total, order.currency))));
   main.replaceChildren(h("h1", {}, "My orders"), filters, list, more);
@@ -377,7 +385,7 @@ async function addToCart(product, quantity, button) {
     await showCartCount();
   } catch (err) {
     if (err.body && err.body.code === "NOT_ENOUGH_STOCK") {
-      say(`Only ${err.body.available} of ${product.name} can still be bought.`, true);
+      say(`Only ${err.body.available} of ${product.name} are in stock, counting those already in your cart.`, true);
     } else fail(err);
   } finally { button.disabled = false; }
 }
@@ -402,7 +410,8 @@ function productCard(product) {
 }
 
 async function shopPage(main, query) {
-  const q = query.get("q") || "";
+  // Words are letters and digits: a query of neither is no search (as the API reads it).
+  const q = /[\p{L}\p{N}]/u.test(query.get("q") || "") ? query.get("q").trim() : "";
   const search = h("input", { id: "shop-q", name: "q", type: "search", value: q, maxlength: "100", autocomplete: "off" });
   const form = h("form", { class: "row filters", role: "search", "aria-label": "Search the shop" },
     field("Search products", search), h("button", { type: "submit" }, "Search"));
@@ -414,14 +423,21 @@ async function shopPage(main, query) {
   const grid = h("ul", { class: "products", "aria-label": "Products" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "More products");
   let cursor = null;
+  // A page may come back short (hidden products, a search's near misses): a short first page is
+  // followed a few times before the shop says nothing matches.
   const load = async () => {
-    const asked = new URLSearchParams({ limit: "24" });
-    if (q) asked.set("q", q);
-    if (cursor) asked.set("cursor", cursor);
-    const page = await publicApi(`/products?${asked}`);
-    grid.append(...page.products.map(productCard));
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
+    more.disabled = true;
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        const asked = new URLSearchParams({ limit: "24" });
+        if (q) asked.set("q", q);
+        if (cursor) asked.set("cursor", cursor);
+        const page = await publicApi(`/products?${asked}`);
+        grid.append(...page.products.map(productCard));
+        cursor = page.next_cursor;
+        if (page.products.length > 0 || !cursor) break;
+      }
+    } finally { more.disabled = false; more.hidden = !cursor; }
   };
   more.addEventListener("click", () => load().catch(fail));
   await load();
@@ -516,6 +532,9 @@ async function cartPage(main) {
   return "Your cart";
 }
 
+// What the customer typed in the address form, kept while the checkout draws itself again (a
+// quantity changed, a price to accept), for this tab only.
+const typedAddress = {};
 const ADDRESS_FIELDS = [["contact_name", "Full name", "name", true], ["line1", "Address", "address-line1", true],
   ["line2", "Apartment, suite (optional)", "address-line2", false], ["city", "City", "address-level2", true],
   ["state", "State or region (optional)", "address-level1", false], ["postal_code", "Postal code", "postal-code", true],
@@ -527,18 +546,20 @@ async function checkoutPage(main) {
   const cart = await api("GET", "/cart");
   if (cart.items.length === 0) { location.hash = "#/cart"; return "Checkout"; }
   const changed = cart.items.filter((item) => item.warnings.includes("PRICE_CHANGED"));
+  const charged = cart.totals_at_current_prices || cart;
   const problems = h("div", { "aria-live": "polite" });
   const inputs = Object.fromEntries(ADDRESS_FIELDS.map(([name, , autocomplete, required]) => [name,
     h("input", { id: `ship-${name}`, name, autocomplete, required, maxlength: name === "country" ? "2" : "200",
-      "aria-describedby": `ship-${name}-error` })]));
+      value: typedAddress[name] || "", "aria-describedby": `ship-${name}-error`,
+      oninput: (event) => { typedAddress[name] = event.target.value; } })]));
   const accept = changed.length ? h("input", { id: "accept-prices", type: "checkbox", required: true }) : null;
   const form = h("form", { class: "card", "aria-labelledby": "address-title", novalidate: true },
     h("h2", { id: "address-title" }, "Delivery address"),
     ADDRESS_FIELDS.map(([name, label]) => h("div", { class: "field wide" }, h("label", { for: `ship-${name}` }, label), inputs[name],
       h("span", { id: `ship-${name}-error`, class: "field-error" }))),
     accept ? h("div", { class: "row" }, accept, h("label", { for: "accept-prices" }, "I accept the new prices above")) : null,
-    // With a changed price the total above is no longer what is charged: the order states it.
-    h("button", { type: "submit" }, changed.length ? "Place order at the new prices" : `Place order - ${money(cart.total, cart.currency)}`));
+    // With a changed price the order charges today's prices, once they are accepted.
+    h("button", { type: "submit" }, `Place order - ${money(charged.total, cart.currency)}`));
   // The same key for every try of this checkout: a retry after a lost answer places it once.
   const key = crypto.randomUUID();
   const showFieldErrors = (errors) => {
@@ -574,28 +595,33 @@ async function checkoutPage(main) {
   });
   main.replaceChildren(h("p", {}, h("a", { href: "#/cart" }, "Back to the cart")), h("h1", {}, "Checkout"),
     h("section", { class: "card", "aria-labelledby": "summary-title" }, h("h2", { id: "summary-title" }, "Your order"),
-      h("ul", { class: "plain" }, cart.items.map((item) => h("li", {}, `${item.quantity} x ${item.name || item.product_id} - ${money(item.line_total, cart.currency)}`))),
+      h("ul", { class: "plain" }, cart.items.map((item) => {
+        // A changed line at today's price: what the order charges once the change is accepted.
+        const total = changed.includes(item) ? (Math.round(Number(item.current_price) * 100) * item.quantity / 100).toFixed(2) : item.line_total;
+        return h("li", {}, `${item.quantity} x ${item.name || item.product_id} - ${money(total, cart.currency)}`);
+      })),
       changed.map((item) => h("p", { class: "notice warn" }, `${item.name}: ${cartWarnings(item, cart.currency).join(" ")} You pay the new price.`)),
-      changed.length ? h("p", { class: "muted" }, "At the prices you added them for:") : null,
-      cartTotals(cart),
-      changed.length ? h("p", {}, "The order shows its new total before you pay.") : null),
+      changed.length ? h("p", { class: "muted" }, "At today's prices:") : null,
+      cartTotals({ ...cart, ...charged })),
     problems, form);
   return "Checkout";
 }
 
-// Lines that ran out at checkout, by name, each with a way to change the quantity or remove it.
+// Lines refused at checkout, by name: one that ran short offers to change to what is left; any
+// line can be removed.
 function stockProblems(cart, lines) {
   const nameOf = (id) => (cart.items.find((item) => item.product_id === id) || {}).name || id;
   return h("div", { class: "notice error", role: "alert" }, lines.map((line) => {
-    const left = Number(line.available || 0);
+    const left = line.code === "OUT_OF_STOCK" ? Number(line.available || 0) : 0;
     const path = `/cart/items/${encodeURIComponent(line.product_id)}`;
-    return h("p", {}, left > 0 ? `${nameOf(line.product_id)}: only ${left} left (you asked for ${line.requested}). `
-      : `${nameOf(line.product_id)} is sold out. `,
-    left > 0 ? h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
-      () => api("PUT", path, { quantity: left }).then(showCartCount), `${nameOf(line.product_id)} is now ${left} in your cart.`) },
-    `Change to ${left}`) : null, " ",
-    h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
-      () => api("DELETE", path).then(showCartCount), `${nameOf(line.product_id)} is out of your cart.`) }, "Remove it"));
+    const why = line.code !== "OUT_OF_STOCK" ? `${nameOf(line.product_id)} ${PROBLEM_WORDS[line.code] || "cannot be bought"}. `
+      : left > 0 ? `${nameOf(line.product_id)}: only ${left} left (you asked for ${line.requested}). ` : `${nameOf(line.product_id)} is sold out. `;
+    return h("p", {}, why,
+      left > 0 ? h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
+        () => api("PUT", path, { quantity: left }).then(showCartCount), `${nameOf(line.product_id)} is now ${left} in your cart.`) },
+      `Change to ${left}`) : null, " ",
+      h("button", { type: "button", class: "secondary", onclick: (event) => act(event.target,
+        () => api("DELETE", path).then(showCartCount), `${nameOf(line.product_id)} is out of your cart.`) }, "Remove it"));
   }));
 }
 
@@ -711,7 +737,7 @@ function partsSection(order) {
     const part = parts.find((candidate) => candidate.seller_id === sellerId);
     const actions = (order.allowed_actions || []).filter((action) => action.seller_id === sellerId);
     const facts = part ? [
-      h("span", { class: `badge ${part.status}` }, PART_WORDS[part.status] || part.status),
+      h("span", { class: `badge ${stoppedPart(order, part) ? "CANCELLED" : part.status}` }, partWords(order, part)),
       part.carrier ? ` ${part.carrier} ${part.tracking_number || ""}` : "",
       part.estimated_delivery ? ` - expected ${new Date(part.estimated_delivery).toLocaleDateString()}` : "",
       part.failure_reason ? ` - ${part.failure_reason}` : ""] : [];
@@ -729,6 +755,9 @@ function partsSection(order) {
 }
 
 const PART_WORDS = { PENDING: "To ship", SHIPPED: "Shipped", DELIVERED: "Delivered", DELIVERY_FAILED: "Delivery failed" };
+// A part never shipped of a cancelled order is not "to ship".
+const stoppedPart = (order, part) => order.status === "CANCELLED" && part.status === "PENDING";
+const partWords = (order, part) => (stoppedPart(order, part) ? "Not shipped" : PART_WORDS[part.status] || part.status);
 
 function customerCard(order, stats) {
   const address = order.shipping_address;
@@ -930,7 +959,7 @@ async function orderPage(main, id, query) {
   main.replaceChildren(...[
     h("p", {}, h("a", { href: isAdmin() ? "#/admin" : "#/orders" }, "Back to orders")),
     h("h1", {}, `Order ${orderName(order)} `, badge(order.status)),
-    h("p", { class: "muted" }, `Placed ${when(order.created_at)} - payment ${order.payment_status.toLowerCase()}`,
+    h("p", { class: "muted" }, `Placed ${when(order.created_at)} - payment ${paymentWords(order.payment_status)}`,
       order.payment_due_at && order.status === "PENDING_PAYMENT" ? ` - pay by ${when(order.payment_due_at)}` : ""),
     // Straight from checkout: the confirmation, with the number the customer quotes.
     query && query.get("placed") && !isAdmin() && order.status !== "INVALID"
@@ -1252,7 +1281,7 @@ async function sellerPage(main) {
     const view = { ...order, id: order.order_id, items: order.items, seller_parts: [order.part], currency: order.currency };
     return h("section", { class: "card part", "data-order": order.order_id, "aria-label": `Order ${order.order_number || order.order_id}` },
       h("h2", {}, `Order ${order.order_number || String(order.order_id).slice(-8)} `, badge(order.status)),
-      h("p", { class: "muted" }, `Placed ${when(order.created_at)} - your part: ${PART_WORDS[order.part.status] || order.part.status}`,
+      h("p", { class: "muted" }, `Placed ${when(order.created_at)} - your part: ${partWords(order, order.part)}`,
         order.part.payout ? ` - payout ${money(order.part.payout, order.currency)}` : ""),
       h("p", {}, h("strong", {}, order.customer_name || "Customer"), address ? h("br") : "",
         address ? [address.contact_name, address.line1, address.line2, `${address.postal_code} ${address.city}`, address.country, address.phone]
@@ -1419,7 +1448,7 @@ async function render(moved) {
   let title = "Orders";
   try {
     // The catalogue is public; every other page needs a session.
-    if ((page === "shop" || (!page && home === "shop")) && !sellerId()) title = await shopPage(main, query);
+    if (page === "shop" || (!page && home === "shop")) title = await shopPage(main, query);
     else if (page === "products" && id) title = await catalogueProductPage(main, decodeURIComponent(id));
     else if (!signedIn || page === "signin") title = signInPage(main);
     else if (page === "orders" && id) title = await orderPage(main, decodeURIComponent(id), query);

@@ -175,6 +175,10 @@ pub struct CartView {
     pub currency: String,
     pub updated_at: Option<DateTime<Utc>>,
     pub version: u64,
+    /// What checkout charges when the customer accepts today's prices: present only when a
+    /// line's price changed since it was added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totals_at_current_prices: Option<Totals>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -232,7 +236,21 @@ impl CartView {
             .iter()
             .filter_map(|item| Some((item.seller_id.as_ref()?, item.line_total)))
             .collect();
+        let repriced = items
+            .iter()
+            .any(|item| item.current_price.is_some_and(|price| price != item.unit_price));
+        let subtotals_now: Vec<(&SellerId, Money)> = items
+            .iter()
+            .filter_map(|item| {
+                let price = item.current_price.unwrap_or(item.unit_price);
+                Some((
+                    item.seller_id.as_ref()?,
+                    price.checked_mul(item.quantity.get()).unwrap_or(Money::MAX),
+                ))
+            })
+            .collect();
         Self {
+            totals_at_current_prices: repriced.then(|| pricing.totals_of(&subtotals_now, shipping_fees)),
             totals: pricing.totals_of(&subtotals, shipping_fees),
             shipping_fees: subtotals
                 .iter()
@@ -305,6 +323,8 @@ mod tests {
         );
         assert_eq!(view.items[0].warnings, ["PRICE_CHANGED", "ONLY_4_LEFT"]);
         assert_eq!(view.totals.total, Money::parse("15.00").unwrap());
+        let accepted = view.totals_at_current_prices.expect("the total at today's price, since it changed");
+        assert_eq!(accepted.total, Money::parse("18.00").unwrap());
     }
 
     #[test]

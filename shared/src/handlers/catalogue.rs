@@ -8,13 +8,17 @@ use base64::Engine;
 use lambda_http::{Body, Request, Response};
 
 use super::inventory::{after_id, id_cursor, page_limit};
-use crate::domain::catalogue::{CatalogueEntry, Search};
+use crate::domain::catalogue::{self, CatalogueEntry, Search};
 use crate::domain::{Product, SellerId, Sku};
 use crate::http::{entity_tag, not_modified, path_param, query, ApiError, HttpResult};
+use crate::ports::Consistency;
 use crate::service::App;
 
 /// Availability moves with every hold, so answers are fresh for seconds, not minutes.
 const CACHE_CONTROL: &str = "public, max-age=5";
+
+/// Queries of the search words one page of a search makes at most.
+const SEARCH_ROUNDS: usize = 5;
 
 /// `GET /products`: by product id, every trading seller's or one's (`seller_id`), or found by
 /// `q` (every word begins a word of the name, case aside), `limit` (1..100, 50) at a time with
@@ -31,26 +35,51 @@ pub async fn list_catalogue(app: &App, request: Request) -> HttpResult {
     let (products, next) = match &search {
         None => {
             let after = after_id(&params, |id| Sku::parse(id).ok())?;
-            let page = app.catalogue.list_products(seller.as_ref(), limit, after.as_ref()).await?;
+            let page = app
+                .catalogue
+                .list_products(seller.as_ref(), limit, after.as_ref(), Consistency::Eventual)
+                .await?;
             (page.products, page.next.map(|sku| id_cursor(sku.as_str())))
         }
         Some(search) => {
             let word = search.index_word();
             // A search's cursor is a word entry (`<word>#<product>`) within this search.
-            let after = after_id(&params, |entry| {
+            let mut after = after_id(&params, |entry| {
                 let (entry_word, sku) = entry.split_once('#')?;
                 (entry_word.starts_with(word) && Sku::parse(sku).is_ok()).then(|| entry.to_owned())
             })?;
-            let page = app.search.find_by_word(word, seller.as_ref(), limit, after.as_deref()).await?;
-            let mut found = app.catalogue.products_for_sale(&page.products).await?;
-            // The index follows the products through a stream: what it says is checked here.
-            let products = page
-                .products
-                .iter()
-                .filter_map(|id| found.remove(id))
-                .filter(|product| search.matches(&product.name) && seller.as_ref().is_none_or(|seller| &product.seller_id == seller))
-                .collect();
-            (products, page.next.map(|entry| URL_SAFE_NO_PAD.encode(entry)))
+            let mut products: Vec<Product> = Vec::new();
+            let mut next = None;
+            // Entries whose products the other words, the seller or a later rename rule out are
+            // skipped: read on, a few rounds at most, rather than answer a page of nothing.
+            for _ in 0..SEARCH_ROUNDS {
+                let wanted = limit.saturating_sub(u16::try_from(products.len()).unwrap_or(limit)).max(1);
+                let page = app.search.find_by_word(word, seller.as_ref(), wanted, after.as_deref()).await?;
+                // A product with two words the prefix begins has two entries: read it once.
+                let mut ids: Vec<Sku> = page.entries.iter().map(|(_, sku)| sku.clone()).collect();
+                ids.sort();
+                ids.dedup();
+                let mut found = app.catalogue.products_for_sale(&ids).await?;
+                for (entry_word, sku) in &page.entries {
+                    // The index follows the products through a stream: what it says is checked
+                    // here. A product shows once, at the first word of its name the search word
+                    // begins; another entry of it (or a stale one) is skipped.
+                    let Some(product) = found.remove(sku) else { continue };
+                    let first = catalogue::words(&product.name)
+                        .into_iter()
+                        .find(|name_word| name_word.starts_with(word));
+                    let sellers_own = seller.as_ref().is_none_or(|seller| &product.seller_id == seller);
+                    if first.as_deref() == Some(entry_word.as_str()) && search.matches(&product.name) && sellers_own {
+                        products.push(product);
+                    }
+                }
+                next = page.next;
+                match &next {
+                    Some(entry) if products.len() < usize::from(limit) => after = Some(entry.clone()),
+                    _ => break,
+                }
+            }
+            (products, next.map(|entry| URL_SAFE_NO_PAD.encode(entry)))
         }
     };
     let products = on_sale(app, products).await?;

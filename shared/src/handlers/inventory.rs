@@ -11,7 +11,7 @@ use super::orders::idempotency_key;
 use crate::domain::request::{product_update_from_json, stock_adjustment_from_json};
 use crate::domain::{Product, SellerId, Sku};
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult, QueryParams};
-use crate::ports::{AdjustError, PutProductError};
+use crate::ports::{AdjustError, Consistency, PutProductError};
 use crate::service::App;
 
 /// `PUT`: with `If-Match: "<version>"` (quoted or bare, from the `ETag` of a `GET`), only if
@@ -133,7 +133,7 @@ pub async fn list_products(app: &App, request: Request) -> HttpResult {
     let after = after_id(&params, |id| Sku::parse(id).ok())?;
     let page = app
         .catalogue
-        .list_products(seller.as_ref(), page_limit(&params)?, after.as_ref())
+        .list_products(seller.as_ref(), page_limit(&params)?, after.as_ref(), Consistency::Strong)
         .await?;
     json(
         200,

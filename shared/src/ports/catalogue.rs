@@ -76,13 +76,29 @@ pub struct ProductPage {
     pub next: Option<Sku>,
 }
 
+/// How current a read of products must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// Every write acknowledged before the read: what an admin edits from.
+    Strong,
+    /// A change of the last second may be missing, for half the read units on any replica:
+    /// what the public catalogue shows under a sale's read load.
+    Eventual,
+}
+
 /// Products and their stock: prices, counters, shards.
 #[async_trait]
 pub trait Catalogue: Send + Sync {
     /// Products by id, every product or one seller's, `limit` at a time after `after`: read
-    /// through an index of the catalogue (never a scan), then the products themselves,
-    /// eventually consistently (a change of the last second may be missing).
-    async fn list_products(&self, seller: Option<&SellerId>, limit: u16, after: Option<&Sku>) -> Result<ProductPage, StoreError>;
+    /// through an index of the catalogue (never a scan), then the products themselves as `read`
+    /// says.
+    async fn list_products(
+        &self,
+        seller: Option<&SellerId>,
+        limit: u16,
+        after: Option<&Sku>,
+        read: Consistency,
+    ) -> Result<ProductPage, StoreError>;
 
     /// The products that exist among `ids`, in one round trip (two when one is sharded: its
     /// counters are the sums of its shards, and `shards` lists each).
@@ -171,7 +187,9 @@ pub struct NameWords {
 /// Products whose name has a word beginning with a prefix, by word then product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WordPage {
-    pub products: Vec<Sku>,
+    /// Each entry's word and product: a product is listed once for each of its words the
+    /// prefix begins.
+    pub entries: Vec<(String, Sku)>,
     /// Where the next page starts (the last entry's `<word>#<product>`), after a full page.
     pub next: Option<String>,
 }

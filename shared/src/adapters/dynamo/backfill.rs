@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{Entity, Item, CATALOGUE_PARTITION, ENTITY, SELLER_LIST_PARTITION};
 use super::records::{to_item, OrderRecord, ProductRecord};
-use super::{encode_failure, DynamoStore};
+use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::catalogue;
 use crate::ports::{CatalogueSearch, NameWords, StoreError};
@@ -82,14 +82,19 @@ impl DynamoStore {
             Some(Entity::Product) => {
                 let record: ProductRecord = serde_dynamo::from_item(item.clone()).map_err(encode_failure)?;
                 let product = record.product;
-                let words = NameWords {
-                    words: catalogue::words(&product.name),
-                    gone: Vec::new(),
-                    product_id: product.product_id.clone(),
-                    seller_id: product.seller_id.clone(),
-                };
-                self.index_words(&words).await?;
-                done.product_words += 1;
+                // The words of the name as it is now, not as the scan saw it: a rename or a new
+                // seller since must not be overwritten with the old ones.
+                let sku = std::slice::from_ref(&product.product_id);
+                if let Some(current) = self.head_items(sku, Read::Strong).await?.remove(&product.product_id) {
+                    let words = NameWords {
+                        words: catalogue::words(&current.name),
+                        gone: Vec::new(),
+                        product_id: current.product_id,
+                        seller_id: current.seller_id,
+                    };
+                    self.index_words(&words).await?;
+                    done.product_words += 1;
+                }
                 [
                     ("catalogue", AttributeValue::S(CATALOGUE_PARTITION.to_owned())),
                     ("catalogue_seller", AttributeValue::S(product.seller_id.to_string())),

@@ -18,11 +18,17 @@ use crate::domain::listing::timestamp_key;
 use crate::domain::stock::{self, StockShards};
 use crate::domain::Quantity;
 use crate::domain::{Actor, IdempotencyKey, ImageUrl, MovementKind, Product, ProductUpdate, SellerId, Sku, StockAdjustment};
-use crate::ports::{AdjustError, Catalogue, ProductPage, PutProductError, ShardRebalance, StoreError};
+use crate::ports::{AdjustError, Catalogue, Consistency, ProductPage, PutProductError, ShardRebalance, StoreError};
 
 #[async_trait::async_trait]
 impl Catalogue for DynamoStore {
-    async fn list_products(&self, seller: Option<&SellerId>, limit: u16, after: Option<&Sku>) -> Result<ProductPage, StoreError> {
+    async fn list_products(
+        &self,
+        seller: Option<&SellerId>,
+        limit: u16,
+        after: Option<&Sku>,
+        read: Consistency,
+    ) -> Result<ProductPage, StoreError> {
         let partition = match seller {
             Some(seller) => IndexPartition {
                 index: index::BY_SELLER_CATALOGUE,
@@ -40,9 +46,12 @@ impl Catalogue for DynamoStore {
         let start = after.map(|sku| (product_key(sku), sku.to_string()));
         let (ids, more) = self.index_page(&partition, limit, start).await?;
         let ids: Vec<Sku> = ids.iter().filter_map(|id| Sku::parse(id).ok()).collect();
-        // The index is eventually consistent, and so are the reads of the products (half the
-        // read units, any replica: a listing is read far more often than a product changes).
-        let mut found = self.products(&ids, Read::Eventual).await?;
+        // The index is eventually consistent: a product deleted since is skipped.
+        let read = match read {
+            Consistency::Strong => Read::Strong,
+            Consistency::Eventual => Read::Eventual,
+        };
+        let mut found = self.products(&ids, read).await?;
         let products = ids.iter().filter_map(|id| found.remove(id)).collect();
         Ok(ProductPage {
             products,

@@ -76,19 +76,16 @@ impl CatalogueSearch for DynamoStore {
                 .expression_attribute_values(":seller", AttributeValue::S(seller.to_string()));
         }
         let output = query.send().await.map_err(classify)?;
-        let mut products = Vec::new();
+        let mut entries = Vec::with_capacity(output.items().len());
         for item in output.items() {
             let record: ProductWordRecord = serde_dynamo::from_item(item.clone()).map_err(encode_failure)?;
-            // Two words of one name may begin with the prefix: the product shows once.
-            if !products.contains(&record.product_id) {
-                products.push(record.product_id);
-            }
+            entries.push((record.word, record.product_id));
         }
         let next = output
             .last_evaluated_key()
             .and_then(|key| key.get("sk"))
             .and_then(|value| value.as_s().ok())
             .cloned();
-        Ok(WordPage { products, next })
+        Ok(WordPage { entries, next })
     }
 }
