@@ -395,13 +395,18 @@ function quantityInput(id, value, max) {
     value: String(value), required: true, inputmode: "numeric" });
 }
 
-function productCard(product) {
+// A quantity and "Add to cart" (or "Sold out"), on a product's card and on its page.
+function buyForm(product, quantityId) {
   const soldOut = product.availability.status === "SOLD_OUT";
-  const quantity = quantityInput(`qty-${product.product_id}`, 1, product.availability.left || 1000);
+  const quantity = quantityInput(quantityId, 1, product.availability.left || 1000);
   const add = h("button", { type: "submit", disabled: soldOut }, soldOut ? "Sold out" : "Add to cart");
-  const form = h("form", { class: "row buy", "aria-label": `Buy ${product.name}` },
-    soldOut ? null : field("Quantity", quantity), add);
+  const form = h("form", { class: "row buy", "aria-label": `Buy ${product.name}` }, soldOut ? null : field("Quantity", quantity), add);
   form.addEventListener("submit", (event) => { event.preventDefault(); addToCart(product, Number(quantity.value), add); });
+  return form;
+}
+
+function productCard(product) {
+  const form = buyForm(product, `qty-${product.product_id}`);
   return h("li", { class: "card product", "data-product": product.product_id },
     h("a", { href: `#/products/${encodeURIComponent(product.product_id)}`, class: "product-link" }, productImage(product, false),
       h("h2", {}, product.name)),
@@ -454,11 +459,7 @@ async function catalogueProductPage(main, id) {
     main.replaceChildren(h("h1", {}, "This product is not for sale"), h("p", {}, h("a", { href: "#/shop" }, "Back to the shop")));
     return "Not for sale";
   }
-  const soldOut = product.availability.status === "SOLD_OUT";
-  const quantity = quantityInput("product-qty", 1, product.availability.left || 1000);
-  const add = h("button", { type: "submit", disabled: soldOut }, soldOut ? "Sold out" : "Add to cart");
-  const form = h("form", { class: "row buy", "aria-label": `Buy ${product.name}` }, soldOut ? null : field("Quantity", quantity), add);
-  form.addEventListener("submit", (event) => { event.preventDefault(); addToCart(product, Number(quantity.value), add); });
+  const form = buyForm(product, "product-qty");
   const paragraphs = (product.description || "").split(/\n+/).filter(Boolean).map((text) => h("p", {}, text));
   main.replaceChildren(h("p", {}, h("a", { href: "#/shop" }, "Back to the shop")),
     h("article", { class: "card product-page" }, productImage(product, true),

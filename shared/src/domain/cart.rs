@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::Availability;
 use super::ids::{SellerId, Sku, UserId};
 use super::money::Money;
 use super::order::{PricingPolicy, Totals};
@@ -213,7 +214,7 @@ impl CartView {
                     }
                     if available == 0 {
                         warnings.push("OUT_OF_STOCK".to_owned());
-                    } else if available < i64::from(line.quantity.get()) || available <= LOW_STOCK {
+                    } else if available < i64::from(line.quantity.get()) || available <= Availability::LOW_STOCK_AT {
                         warnings.push(format!("ONLY_{available}_LEFT"));
                     }
                 }
@@ -263,9 +264,6 @@ impl CartView {
         }
     }
 }
-
-/// At or below this many units left, a cart line says so.
-const LOW_STOCK: i64 = 5;
 
 #[cfg(test)]
 mod tests {
