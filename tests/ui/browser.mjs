@@ -61,8 +61,14 @@ export async function audit(page, name) {
   }
 }
 
+// Each screenshot is audited first, and on a phone the page must fit its width: nothing cut
+// off, nothing to scroll sideways for.
 export const shooter = (page, width, artifactsDir) => async (name) => {
   await audit(page, name);
+  if (width < 600) {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (overflow > 0) problems.push(`${name} at ${width} px is ${overflow} px wider than the screen`);
+  }
   await page.screenshot({ path: path.join(artifactsDir, `${width}-${name}.png`), fullPage: true });
 };
 
