@@ -194,6 +194,8 @@ fn called_resource(call: &Call) -> String {
         Some("dynamodb" | "events") => logical(resource).to_owned(),
         Some("sqs") => logical(resource.rsplit('/').next().unwrap_or(resource)).to_owned(),
         Some("ses") => format!("identity/{resource}"),
+        // A pool id (`us-east-1_AbC123`) names no logical id: the stack has one pool.
+        Some("cognito-idp") => "UserPool".to_owned(),
         // `arn:...:secret:<prefix>-<id>-<6 random characters>`
         Some("secretsmanager") => {
             let name = resource.rsplit_once(":secret:").map_or(resource, |(_, name)| name);

@@ -1248,16 +1248,45 @@ async function sellersPage(main) {
     });
     return f;
   };
+  // The people who act for a seller: bound in the user pool by the email they sign in with.
+  const people = (seller) => {
+    const id = seller.seller_id;
+    const path = `/sellers/${encodeURIComponent(id)}/users`;
+    const bind = h("form", { class: "row", "aria-label": `Add a user to ${seller.name}` },
+      field("User's email", h("input", { id: `seller-${id}-user`, name: "email", type: "email", required: true, autocomplete: "off" })),
+      h("button", { type: "submit" }, "Add user"));
+    bind.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const email = bind.elements.email.value.trim();
+      act(bind.querySelector("button"), () => api("POST", path, { email }),
+        `${email} now acts for ${seller.name}, from their next sign-in.`);
+    });
+    const users = seller.users || [];
+    return h("div", {},
+      h("h4", {}, "Users"),
+      users.length === 0 ? h("p", { class: "muted" }, "Nobody acts for this seller yet: add the email someone signs in with.")
+        : h("ul", { class: "notes" }, users.map((user) => {
+          const letGo = h("button", { type: "button", class: "secondary" }, "Remove");
+          letGo.setAttribute("aria-label", `Remove ${user.email} from ${seller.name}`);
+          letGo.addEventListener("click", () => {
+            if (!window.confirm(`${user.email} will no longer act for ${seller.name}, and is signed out everywhere. Go on?`)) return;
+            act(letGo, () => api("DELETE", `${path}/${encodeURIComponent(user.email)}`),
+              `${user.email} no longer acts for ${seller.name}.`);
+          });
+          return h("li", {}, h("span", {}, user.email, " "), h("span", { class: "muted" }, `added ${when(user.bound_at)} by ${actorWords(user.bound_by)} `), letGo);
+        })),
+      bind);
+  };
   const rows = listed.sellers.map((seller) => h("section", { class: "part", "aria-label": seller.name },
     h("h3", {}, `${seller.name} `, h("span", { class: `badge ${seller.active ? "PAID" : "CANCELLED"}` }, seller.active ? "trading" : "not trading")),
     h("p", { class: "muted" }, `${seller.seller_id} - ${seller.email}`, " - ",
       h("a", { href: `#/inventory?seller_id=${encodeURIComponent(seller.seller_id)}` }, "products")),
-    form(seller)));
+    form(seller), people(seller)));
   main.replaceChildren(h("h1", {}, "Sellers"),
     h("section", { class: "card", "aria-labelledby": "sellers-title" }, h("h2", { id: "sellers-title" }, "Registered sellers"),
       rows.length ? rows : h("p", { class: "muted" }, "No sellers yet: register the first below.")),
     h("section", { class: "card", "aria-labelledby": "register-title" }, h("h2", { id: "register-title" }, "Register a seller"), form(null)),
-    h("p", { class: "muted" }, "A seller's people sign in as members of the seller group with the seller's id: see the README's deployment checklist."));
+    h("p", { class: "muted" }, "A user added to a seller signs in as the seller's from their next sign-in; removing them signs them out everywhere."));
   return "Sellers";
 }
 

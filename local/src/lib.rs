@@ -303,7 +303,16 @@ pub async fn start(options: ServiceOptions) -> Result<RunningService, LocalError
     let mut parameters = template.parameters.clone();
     parameters.extend(options.parameters.iter().cloned());
     let limits = template.throttling.resolve(&parameters);
-    let sign_in = sign_in::LocalSignIn::new(options.jwt_secret.clone(), pages_url);
+    // The template has one user pool: who signs in is a user of it.
+    let pool = deployment
+        .user_pools
+        .values()
+        .next()
+        .map(|pool_id| orders_shared::adapters::cognito::CognitoDirectory {
+            api: clients.cognito.clone(),
+            pool_id: pool_id.clone(),
+        });
+    let sign_in = sign_in::LocalSignIn::new(options.jwt_secret.clone(), pages_url, pool);
     let gateway = gateway::Gateway::new(Arc::clone(&app), &template.routes, &limits, options.jwt_secret)?;
     let router = gateway
         .router()

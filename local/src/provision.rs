@@ -29,6 +29,8 @@ pub enum ProvisionError {
     Events { name: String, message: String },
     #[error("creating the SES identity {identity}: {message}")]
     Identity { identity: String, message: String },
+    #[error("creating user pool {pool}: {message}")]
+    UserPool { pool: String, message: String },
     #[error("creating secret {name}: {message}")]
     Secret { name: String, message: String },
 }
@@ -42,6 +44,8 @@ pub struct Clients {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// moto's Cognito, where the template's user pools are created.
+    pub cognito: orders_shared::adapters::cognito::CognitoApi,
     dynamodb_config: SdkConfig,
     moto_config: SdkConfig,
 }
@@ -59,6 +63,16 @@ impl Clients {
             eventbridge: aws_sdk_eventbridge::Client::new(&moto_config),
             ses: aws_sdk_sesv2::Client::new(&moto_config),
             secrets: aws_sdk_secretsmanager::Client::new(&moto_config),
+            cognito: orders_shared::adapters::cognito::CognitoApi::new(
+                &moto_config,
+                orders_shared::config::StorageTimeouts {
+                    connect: std::time::Duration::from_secs(5),
+                    attempt: std::time::Duration::from_secs(30),
+                    operation: std::time::Duration::from_secs(30),
+                },
+                None,
+            )
+            .expect("the emulator's settings carry a region and credentials"),
             dynamodb_config,
             moto_config,
         }
@@ -96,6 +110,8 @@ pub struct Deployment {
     pub buses: BTreeMap<String, String>,
     /// Secret ARNs by logical id.
     pub secrets: BTreeMap<String, String>,
+    /// User pool ids by logical id.
+    pub user_pools: BTreeMap<String, String>,
     /// The functions' environment, resolved.
     pub environment: BTreeMap<String, String>,
 }
@@ -302,6 +318,39 @@ pub async fn deploy(
         secrets.insert(logical_id.clone(), arn);
     }
 
+    let mut user_pools = BTreeMap::new();
+    for (logical_id, props) in &template.user_pools {
+        let fail = |message: String| ProvisionError::UserPool {
+            pool: logical_id.clone(),
+            message,
+        };
+        let json = |value: Option<&Value>| value.map(serde_json::to_value).transpose().map_err(|err| fail(err.to_string()));
+        let mut request = serde_json::json!({"PoolName": format!("{prefix}-{logical_id}")});
+        if let Some(attributes) = json(props.get("UsernameAttributes"))? {
+            request["UsernameAttributes"] = attributes;
+        }
+        if let Some(schema) = json(props.get("Schema"))? {
+            request["Schema"] = schema;
+        }
+        let created = clients
+            .cognito
+            .expect_ok("CreateUserPool", request)
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        let pool_id = created["UserPool"]["Id"]
+            .as_str()
+            .ok_or_else(|| fail("no pool id returned".to_owned()))?
+            .to_owned();
+        for (_, group) in template.user_pool_groups.iter().filter(|(pool, _)| pool == logical_id) {
+            clients
+                .cognito
+                .expect_ok("CreateGroup", serde_json::json!({"UserPoolId": pool_id, "GroupName": group}))
+                .await
+                .map_err(|err| fail(err.to_string()))?;
+        }
+        user_pools.insert(logical_id.clone(), pool_id);
+    }
+
     let mut environment = BTreeMap::new();
     for (name, value) in &template.environment {
         let resolved = match value {
@@ -315,6 +364,7 @@ pub async fn deploy(
                     .or_else(|| queues.get(&id).map(|queue: &Queue| queue.url.clone()))
                     .or_else(|| buses.get(&id).cloned())
                     .or_else(|| secrets.get(&id).cloned())
+                    .or_else(|| user_pools.get(&id).cloned())
                     .or_else(|| template.parameters.get(&id).cloned())
                     .or_else(|| (id == "AWS::StackName").then(|| prefix.to_owned()))
             }),
@@ -326,6 +376,7 @@ pub async fn deploy(
         queues,
         buses,
         secrets,
+        user_pools,
         environment,
     })
 }

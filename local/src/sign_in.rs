@@ -23,6 +23,10 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use orders_shared::adapters::cognito::CognitoDirectory;
+use orders_shared::domain::contact::Email;
+use orders_shared::ports::{StoreError, UserDirectory};
+
 use crate::html::{escape, page};
 use crate::token;
 
@@ -65,6 +69,9 @@ struct Person {
     user: UserId,
     role: Role,
     seller: Option<SellerId>,
+    /// The user pool made them the seller's (an admin bound them), not the page's choice: a
+    /// refresh asks the pool again, as Cognito's does.
+    seller_from_pool: bool,
 }
 
 #[derive(Debug)]
@@ -89,15 +96,45 @@ pub struct LocalSignIn {
     /// The pages' URL: the one callback and sign-out URL of the local app client.
     pages_url: String,
     sessions: Arc<Mutex<Sessions>>,
+    /// The deployment's user pool in moto: everyone who signs in is a user of it (signed up on
+    /// their first sign-in), and a user an admin bound to a seller signs in as that seller.
+    pool: Option<CognitoDirectory>,
 }
 
 impl LocalSignIn {
-    pub fn new(jwt_secret: String, pages_url: String) -> Self {
+    pub fn new(jwt_secret: String, pages_url: String, pool: Option<CognitoDirectory>) -> Self {
         Self {
             jwt_secret,
             pages_url,
             sessions: Arc::default(),
+            pool,
         }
+    }
+
+    /// The seller the pool binds the user to, signing them up first if the pool does not know
+    /// them yet (as the hosted UI's sign-up would). No pool, or a user name that makes no
+    /// address: no binding.
+    async fn pool_seller(&self, user: &UserId) -> Result<Option<SellerId>, StoreError> {
+        let (Some(pool), Ok(email)) = (&self.pool, Email::parse(&token::local_email(user.as_str()).to_lowercase())) else {
+            return Ok(None);
+        };
+        let signed_up = pool
+            .api
+            .call(
+                "AdminCreateUser",
+                json!({
+                    "UserPoolId": pool.pool_id,
+                    "Username": email.as_str(),
+                    "MessageAction": "SUPPRESS",
+                    "UserAttributes": [{"Name": "email", "Value": email.as_str()}, {"Name": "email_verified", "Value": "true"}],
+                }),
+            )
+            .await?;
+        match signed_up {
+            Err(refusal) if refusal.kind != "UsernameExistsException" => return Err(StoreError::Permanent(refusal.into())),
+            _ => {}
+        }
+        Ok(pool.find_user(&email).await?.and_then(|found| found.seller_id))
     }
 
     pub fn router(self) -> axum::Router {
@@ -231,7 +268,7 @@ fn chooser(sign_in: &LocalSignIn, request: &Authorize, problem: Option<&str>) ->
     page(
         "Sign in",
         &format!(
-            r#"<p>Local only: this stands in for the hosted sign-in page of the shop's user pool. Choose who you are; there is no password.</p>
+            r#"<p>Local only: this stands in for the hosted sign-in page of the shop's user pool. Choose who you are; there is no password. A user an admin bound to a seller signs in as that seller, whatever is chosen here.</p>
 {problem}<form method="post" action="/oauth2/authorize">
 {hidden}
 <label for="username">User name</label>
@@ -281,16 +318,35 @@ async fn choose(State(sign_in): State<LocalSignIn>, Form(request): Form<Authoriz
         },
         _ => None,
     };
+    // The pool, not the page, says which seller a bound user acts for.
+    let person = match sign_in.pool_seller(&user).await {
+        Ok(Some(bound)) => Person {
+            user,
+            role: Role::Seller,
+            seller: Some(bound),
+            seller_from_pool: true,
+        },
+        Ok(None) => Person {
+            user,
+            role,
+            seller,
+            seller_from_pool: false,
+        },
+        Err(err) => {
+            tracing::error!(error = %err, "the user pool cannot be read");
+            return chooser(&sign_in, &request, Some("The user pool cannot be reached; try again."));
+        }
+    };
     let code = random_token();
     let redirect_uri = request.redirect_uri.clone().unwrap_or_default();
     {
         let mut sessions = sign_in.sessions();
-        sessions.users.insert(user.as_str().to_owned());
+        sessions.users.insert(person.user.as_str().to_owned());
         sessions.codes.retain(|_, pending| pending.issued.elapsed() < CODE_LIFETIME);
         sessions.codes.insert(
             code.clone(),
             PendingCode {
-                person: Person { user, role, seller },
+                person,
                 redirect_uri: redirect_uri.clone(),
                 challenge: request.code_challenge.clone().unwrap_or_default(),
                 issued: Instant::now(),
@@ -353,6 +409,20 @@ async fn tokens(State(sign_in): State<LocalSignIn>, Form(request): Form<TokenReq
                 .as_deref()
                 .and_then(|token| sign_in.sessions().refresh_tokens.get(token).cloned());
             match known {
+                // A seller the pool made is asked about again: let go, their sessions ended.
+                Some(person) if person.seller_from_pool => match sign_in.pool_seller(&person.user).await {
+                    Ok(now) if now == person.seller => (person, None),
+                    Ok(_) => {
+                        if let Some(token) = request.refresh_token.as_deref() {
+                            sign_in.sessions().refresh_tokens.remove(token);
+                        }
+                        return oauth_error("invalid_grant");
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "the user pool cannot be read");
+                        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error" }))).into_response();
+                    }
+                },
                 Some(person) => (person, None),
                 None => return oauth_error("invalid_grant"),
             }

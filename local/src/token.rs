@@ -84,6 +84,12 @@ pub fn mint_seller(
     mint_as(secret, user, groups, seller_id, ttl_seconds, "id")
 }
 
+/// The address a local user signs in with and is mailed at: `<user>@example.com` (moto's SES
+/// takes any address).
+pub fn local_email(user: &str) -> String {
+    format!("{user}@example.com")
+}
+
 /// As `mint_seller`, as an ID token (`id`) or an access token (`access`).
 pub fn mint_as(
     secret: &str,
@@ -103,8 +109,7 @@ pub fn mint_as(
         token_use: token_use.to_owned(),
         groups: groups.iter().map(|group| (*group).to_owned()).collect(),
         seller_id: seller_id.map(str::to_owned),
-        // Local users are reachable at <user>@example.com (moto's SES takes any address).
-        email: id_token.then(|| format!("{user}@example.com")),
+        email: id_token.then(|| local_email(user)),
         email_verified: id_token,
         name: id_token.then(|| user.to_owned()),
     };

@@ -155,6 +155,24 @@ mod recorder {
         }
     }
 
+    impl CallRecorder {
+        /// Records a call made without the SDK (the user pool's signed calls), for the function
+        /// whose invocation is running.
+        pub fn record_outside_sdk(&self, action: &str, resource: &str) {
+            let Some(function) = current_function() else {
+                return;
+            };
+            let call = Call {
+                function: function.to_owned(),
+                action: action.to_owned(),
+                resource: resource.to_owned(),
+            };
+            if let Err(err) = self.record(vec![call]) {
+                tracing::warn!(error = %err, "the call log cannot be written");
+            }
+        }
+    }
+
     impl Intercept for CallRecorder {
         fn name(&self) -> &'static str {
             "CallRecorder"

@@ -82,6 +82,9 @@ pub struct Config {
     /// Where the pages sign people in (the pages function only); none until the stack knows
     /// its pages' URL.
     pub sign_in: Option<SignInSettings>,
+    /// The Cognito user pool an admin binds users to sellers in (`USER_POOL_ID`; only the
+    /// functions that do have one).
+    pub user_pool_id: Option<String>,
     /// Faults to inject (chaos builds: tests, the load generator, the local runner).
     #[cfg(feature = "chaos")]
     pub faults: Option<FaultPlan>,
@@ -97,6 +100,7 @@ impl Config {
         ClientSettings {
             attempts: self.storage_attempts,
             timeouts: self.storage_timeouts,
+            user_pool_id: self.user_pool_id.clone(),
             #[cfg(feature = "chaos")]
             faults: self.faults.clone(),
             #[cfg(feature = "chaos")]
@@ -237,6 +241,7 @@ impl Config {
             shop_id,
             stripe_publishable_key,
             sign_in,
+            user_pool_id: lookup("USER_POOL_ID").filter(|id| !id.is_empty()),
             #[cfg(feature = "chaos")]
             call_log: lookup("ORDERS_CALL_LOG")
                 .filter(|path| !path.is_empty())

@@ -125,6 +125,9 @@ pub fn app(config: &Config, clients: ServiceClients, clock: Arc<dyn Clock>, secr
         events: Arc::new(EventBridgeBus::new(clients.eventbridge, &config.event_bus_name)),
         payments: payment_provider(config, secrets.stripe_key),
         notifier: Arc::new(SesNotifier::new(clients.ses, config.notification_sender.clone())),
+        users: clients
+            .users
+            .map(|directory| Arc::new(directory) as Arc<dyn crate::ports::UserDirectory>),
         order_numbers: Arc::new(NumberAllocator::new(&config.order_number_prefix)),
         breaker: Arc::new(Breaker::new(config.breaker)),
         seller_cache: Arc::default(),
@@ -182,6 +185,9 @@ pub async fn cold_start() -> Result<Arc<App>, lambda_runtime::Error> {
     init_tracing();
     let config = Config::from_env().inspect_err(|err| tracing::error!(error = %err, "configuration is invalid"))?;
     let clients = ServiceClients::from_env(&config.client_settings()).await;
+    if config.user_pool_id.is_some() && clients.users.is_none() {
+        return Err("USER_POOL_ID is set but the user pool's client cannot be built (no region or credentials)".into());
+    }
     let secrets = Secrets::read(&config, &clients.secrets)
         .await
         .inspect_err(|err| tracing::error!(error = %err, "a secret could not be read"))?;

@@ -1,7 +1,7 @@
 //! The back office in a real browser (tests/ui/back_office.mjs), once on a desktop and once on a
 //! phone: an admin finds an order by its number and ships one seller's part, refunds two lines
-//! with restock, approves a return, runs a batch, adjusts stock and registers a seller; a seller
-//! ships their part and cannot see another seller's order. What the pages did is then read back
+//! with restock, approves a return, runs a batch, adjusts stock, registers a seller and adds its
+//! people; a seller the admin added ships their part and cannot see another seller's order. What the pages did is then read back
 //! through the API.
 
 use std::time::Duration;
@@ -46,8 +46,28 @@ async fn an_admin_and_a_seller_do_their_days_work_in_the_pages_on_a_desktop_and_
     let vase = json!({"name": "Product vase", "seller_id": "seller-2", "price": "12.00", "on_hand": 40});
     let stocked = admin.send(Method::PUT, "/api/v1/inventory/vase", Some(vase), &[]).await;
     assert!(stocked.status.is_success(), "{stocked:?}");
+    // Vera and Sam have signed up (users of the pool, acting for nobody yet).
+    let pool_id = &service.deployment.user_pools["UserPool"];
+    for email in ["vera@example.com", "sam@example.com"] {
+        let user = json!({"UserPoolId": pool_id, "Username": email, "MessageAction": "SUPPRESS",
+            "UserAttributes": [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]});
+        service.clients.cognito.expect_ok("AdminCreateUser", user).await.unwrap();
+    }
     for edits in RUNS {
         a_days_work(&service, &edits).await;
+        let people = admin.get("/api/v1/sellers/seller-2").await.body["users"].clone();
+        let emails: Vec<&str> = people
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|user| user["email"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            emails,
+            ["vera@example.com"],
+            "vera added, sam added and removed, at {} px",
+            edits.width
+        );
     }
 }
 

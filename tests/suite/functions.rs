@@ -422,6 +422,11 @@ async fn every_sample_event_runs_through_its_function() {
     assert_eq!((status, seller["commission_rate"].as_str()), (200, Some("0.12")), "{seller}");
     let (status, seller) = http(&service, HttpFunction::GetSeller).await;
     assert_eq!((status, seller["name"].as_str()), (200, Some("Acme Mugs")), "{seller}");
+    // The pool has no such user yet: nobody to bind, nobody to let go.
+    let (status, problem) = http(&service, HttpFunction::BindSellerUser).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("USER_NOT_FOUND")), "{problem}");
+    let (status, problem) = http(&service, HttpFunction::LetGoSellerUser).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("USER_NOT_BOUND")), "{problem}");
     let batch: SqsEvent = serde_json::from_value(event(QueueFunction::ReserveStock.name())).expect("a valid SQS event");
     let response = QueueFunction::ReserveStock.handle(&service.app, batch).await;
     // The step for an unknown order is done with; the unreadable message is returned for the DLQ.

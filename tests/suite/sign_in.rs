@@ -4,7 +4,7 @@
 
 use orders_local::sign_in::{s256_challenge, LOCAL_CLIENT_ID};
 use orders_tests::{service, Setup};
-use reqwest::{redirect::Policy, StatusCode};
+use reqwest::{redirect::Policy, Method, StatusCode};
 use serde_json::Value;
 
 const VERIFIER: &str = "a-verifier-of-forty-three-or-more-characters-long";
@@ -237,4 +237,195 @@ async fn a_seller_and_an_admin_sign_in_with_their_role_and_the_sign_in_refuses_w
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Signs in on the page with `choice` and trades the code: the token endpoint's answer.
+async fn tokens_for(base: &str, choice: &[(&str, &str)]) -> Value {
+    let pages_url = format!("{base}/");
+    let code = code_for(base, &pages_url, &s256_challenge(VERIFIER), choice).await;
+    let (status, tokens) = token_call(
+        base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", LOCAL_CLIENT_ID),
+            ("code", &code),
+            ("redirect_uri", &pages_url),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that_seller_until_let_go() {
+    use orders_tests::Api;
+    use serde_json::json;
+
+    let service = service(Setup::default()).await;
+    let base = service.base_url();
+    let admin = Api::admin(&service);
+    let pool = &service.clients.cognito;
+    let pool_id = service.deployment.user_pools["UserPool"].clone();
+    let in_pool = |email: &'static str| {
+        let pool_id = pool_id.clone();
+        async move {
+            let user = pool
+                .expect_ok("AdminGetUser", json!({"UserPoolId": pool_id, "Username": email}))
+                .await
+                .unwrap();
+            let seller_id = user["UserAttributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|attribute| attribute["Name"] == "custom:seller_id")
+                .map(|attribute| attribute["Value"].clone());
+            let groups = pool
+                .expect_ok("AdminListGroupsForUser", json!({"UserPoolId": pool_id, "Username": email}))
+                .await
+                .unwrap();
+            let groups: Vec<Value> = groups["Groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["GroupName"].clone())
+                .collect();
+            (seller_id, groups)
+        }
+    };
+
+    // Vera signs up as a customer, as anyone does on the hosted page.
+    let first = claims(
+        tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await["id_token"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(first.get("custom:seller_id"), None);
+    assert_eq!(in_pool("vera@example.com").await, (None, vec![]));
+
+    // The admin binds her, by her email in any case, to seller-2: the pool says so, and the seller lists her.
+    let bound = admin
+        .send(
+            Method::POST,
+            "/api/v1/sellers/seller-2/users",
+            Some(json!({"email": "Vera@Example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let users = bound.body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["email"], "vera@example.com");
+    assert_eq!(users[0]["bound_by"], "admin:shop-admin");
+    assert_eq!(in_pool("vera@example.com").await, (Some(json!("seller-2")), vec![json!("seller")]));
+    let again = admin
+        .send(
+            Method::POST,
+            "/api/v1/sellers/seller-2/users",
+            Some(json!({"email": "vera@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["users"].as_array().unwrap().len(), 1, "binding again changes nothing");
+
+    // What cannot be bound is refused, with nothing changed.
+    for (path, body, status, code) in [
+        (
+            "/api/v1/sellers/seller-1/users",
+            json!({"email": "vera@example.com"}),
+            409,
+            "USER_OF_ANOTHER_SELLER",
+        ),
+        (
+            "/api/v1/sellers/seller-2/users",
+            json!({"email": "nobody@example.com"}),
+            404,
+            "USER_NOT_FOUND",
+        ),
+        (
+            "/api/v1/sellers/seller-9/users",
+            json!({"email": "vera@example.com"}),
+            404,
+            "SELLER_NOT_FOUND",
+        ),
+        (
+            "/api/v1/sellers/seller-2/users",
+            json!({"email": "not an address"}),
+            422,
+            "VALIDATION_FAILED",
+        ),
+        (
+            "/api/v1/sellers/seller-2/users",
+            json!({"email": "vera@example.com", "role": "admin"}),
+            422,
+            "VALIDATION_FAILED",
+        ),
+    ] {
+        let refused = admin.send(Method::POST, path, Some(body), &[]).await;
+        assert_eq!((refused.status.as_u16(), refused.code()), (status, code), "{path}: {refused:?}");
+    }
+    let customer = Api::customer(&service, "mallory");
+    let forbidden = customer
+        .send(
+            Method::POST,
+            "/api/v1/sellers/seller-2/users",
+            Some(json!({"email": "mallory@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(in_pool("vera@example.com").await, (Some(json!("seller-2")), vec![json!("seller")]));
+
+    // Her next sign-in makes her seller-2's, whatever she picks on the page: the pool decides.
+    let tokens = tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await;
+    let seller = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(seller["custom:seller_id"], "seller-2");
+    assert_eq!(seller["cognito:groups"], json!(["seller"]));
+    let vera = Api::with_token(&service, tokens["id_token"].as_str().unwrap());
+    assert_eq!(vera.get("/api/v1/sellers/seller-2/orders").await.status, StatusCode::OK);
+    assert_eq!(vera.get("/api/v1/sellers/seller-1/orders").await.status, StatusCode::FORBIDDEN);
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("client_id", LOCAL_CLIENT_ID),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    assert_eq!(token_call(&base, &refresh).await.0, StatusCode::OK, "refreshed while bound");
+
+    // Let go: out of the group, the attribute gone, her refresh refused, the seller's list empty.
+    let let_go = admin
+        .send(Method::DELETE, "/api/v1/sellers/seller-2/users/VERA@example.com", None, &[])
+        .await;
+    assert_eq!(let_go.status, StatusCode::OK, "{let_go:?}");
+    assert_eq!(let_go.body["users"], json!([]));
+    assert_eq!(in_pool("vera@example.com").await, (None, vec![]));
+    let (status, body) = token_call(&base, &refresh).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let twice = admin
+        .send(Method::DELETE, "/api/v1/sellers/seller-2/users/vera@example.com", None, &[])
+        .await;
+    assert_eq!((twice.status, twice.code()), (StatusCode::NOT_FOUND, "USER_NOT_BOUND"));
+    let after = claims(
+        tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await["id_token"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(after.get("custom:seller_id"), None, "signs in as a customer again");
+
+    // Both changes are in the seller's audit trail, by the admin.
+    let trail = orders_tests::eventually(std::time::Duration::from_secs(15), || async {
+        let entries = admin.get("/api/v1/audit/sellers/seller-2").await.body["entries"].clone();
+        let users: Vec<Value> = entries
+            .as_array()?
+            .iter()
+            .flat_map(|entry| entry["changes"].as_array().cloned().unwrap_or_default())
+            .filter(|change| change["field"] == "users")
+            .collect();
+        (users.len() == 2).then_some(users)
+    })
+    .await;
+    assert_eq!(trail[0], json!({"field": "users", "before": "vera@example.com", "after": ""}));
+    assert_eq!(trail[1]["after"], "vera@example.com");
 }

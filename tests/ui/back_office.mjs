@@ -5,9 +5,9 @@
 //   restock; approves a return and prints the invoice; runs a batch on a saved view and reads
 //   each order's result; adjusts a product's stock with a reason and finds that a price edit
 //   made stale by someone else's change is refused; registers a seller; reads the analytics
-//   with names, not ids;
-// - a seller sees only the orders holding their part, ships it, and is refused another seller's
-//   order.
+//   with names, not ids; adds two users to a seller and removes one;
+// - a seller the admin added signs in as the seller's, sees only the orders holding their part,
+//   ships it, and is refused another seller's order.
 // axe-core checks every page shown; on a phone nothing may be wider than the screen. Exits
 // non-zero if anything is not as it should be.
 //
@@ -140,6 +140,16 @@ async function admin() {
   await register.getByRole("button", { name: "Register" }).click();
   await page.getByText(`${fixtures.seller.name} is registered.`).waitFor();
   await page.getByRole("heading", { name: new RegExp(`^${escaped(fixtures.seller.name)}`) }).waitFor();
+  // The people of Seller Two: vera acts for them (she signs in below), sam is added and removed.
+  const sellerTwo = page.getByRole("region", { name: "Seller Two" });
+  for (const email of ["vera@example.com", "sam@example.com"]) {
+    await sellerTwo.getByLabel("User's email").fill(email);
+    await sellerTwo.getByRole("button", { name: "Add user" }).click();
+    await page.getByText(`${email} now acts for Seller Two, from their next sign-in.`).waitFor();
+  }
+  await page.getByRole("button", { name: "Remove sam@example.com from Seller Two" }).click();
+  await page.getByText("sam@example.com no longer acts for Seller Two.").waitFor();
+  if (await page.getByRole("button", { name: "Remove sam@example.com from Seller Two" }).count()) problems.push("a removed user is still listed");
   await shot("7-sellers");
   await page.getByRole("link", { name: "Analytics" }).click();
   await page.getByRole("heading", { name: "Top products" }).waitFor();
@@ -153,7 +163,8 @@ async function seller() {
   const page = watch(await context.newPage(), `seller ${width} px`);
   const shot = shooter(page, width, artifacts);
   await page.goto(`${base}/`);
-  await signIn(page, "vera", "Seller", "seller-2");
+  // The admin bound her to seller-2 in the user pool: she signs in as the seller's, whatever she picks.
+  await signIn(page, "vera", "Customer");
   await page.getByRole("heading", { name: "Seller seller-2" }).waitFor();
   const card = page.locator(`section[data-order="${fixtures.fulfil.id}"]`);
   await card.waitFor({ timeout: 5000 });

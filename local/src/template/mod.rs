@@ -117,6 +117,10 @@ pub struct Template {
     pub email_identities: Vec<Value>,
     /// Secrets Manager secrets, by logical id.
     pub secrets: Vec<String>,
+    /// Cognito user pools: logical id and properties (`UsernameAttributes`, `Schema`).
+    pub user_pools: Vec<(String, Value)>,
+    /// The pools' groups: the pool's logical id and the group's name.
+    pub user_pool_groups: Vec<(String, String)>,
     pub routes: Vec<Route>,
     pub consumers: Vec<QueueConsumer>,
     pub schedules: Vec<Schedule>,
@@ -199,6 +203,8 @@ impl Template {
             rules: vec![],
             email_identities: vec![],
             secrets: vec![],
+            user_pools: vec![],
+            user_pool_groups: vec![],
             routes: vec![],
             consumers: vec![],
             schedules: vec![],
@@ -216,6 +222,18 @@ impl Template {
                 "AWS::SQS::Queue" => template.queues.push(queue(&id, &props)),
                 "AWS::Events::EventBus" => template.buses.push(id.clone()),
                 "AWS::SecretsManager::Secret" => template.secrets.push(id.clone()),
+                "AWS::Cognito::UserPool" => template.user_pools.push((id.clone(), props.clone())),
+                "AWS::Cognito::UserPoolGroup" => {
+                    let pool = props
+                        .get("UserPoolId")
+                        .and_then(reference)
+                        .ok_or_else(|| shape(&id, "a group without its pool"))?;
+                    let name = props
+                        .get("GroupName")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| shape(&id, "a group without GroupName"))?;
+                    template.user_pool_groups.push((pool, name.to_owned()));
+                }
                 "AWS::SES::EmailIdentity" => template.email_identities.push(
                     props
                         .get("EmailIdentity")

@@ -30,6 +30,8 @@ pub struct ClientSettings {
     /// Tries of a call that is throttled, fails with a 5xx or times out, the first included.
     pub attempts: u32,
     pub timeouts: StorageTimeouts,
+    /// The user pool the directory client works on, if the function has one.
+    pub user_pool_id: Option<String>,
     /// Faults to inject below the SDK (chaos builds only).
     #[cfg(feature = "chaos")]
     pub faults: Option<super::faults::FaultPlan>,
@@ -46,6 +48,9 @@ pub struct ServiceClients {
     pub ses: aws_sdk_sesv2::Client,
     /// Read at cold start only (the secrets the configuration names).
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// The user pool, for the functions that bind users to sellers (`None` elsewhere, or when
+    /// the SDK settings lack a region or credentials: `cold_start` refuses that).
+    pub users: Option<super::cognito::CognitoDirectory>,
 }
 
 impl ServiceClients {
@@ -118,7 +123,22 @@ impl ServiceClients {
             ),
             None => (dynamodb, sqs, eventbridge, ses),
         };
+        let users = settings.user_pool_id.as_ref().and_then(|pool_id| {
+            super::cognito::CognitoApi::new(
+                messaging,
+                settings.timeouts,
+                #[cfg(feature = "chaos")]
+                settings.call_log.clone(),
+            )
+            .inspect_err(|err| tracing::error!(error = %err, "the user pool's client cannot be built"))
+            .ok()
+            .map(|api| super::cognito::CognitoDirectory {
+                api,
+                pool_id: pool_id.clone(),
+            })
+        });
         Self {
+            users,
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(eventbridge.build()),

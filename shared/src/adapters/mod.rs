@@ -2,6 +2,7 @@
 //! only) the fault-injecting HTTP client beneath them.
 
 pub mod aws;
+pub mod cognito;
 pub mod dynamo;
 pub mod eventbridge;
 #[cfg(feature = "chaos")]

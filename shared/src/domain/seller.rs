@@ -27,6 +27,29 @@ pub struct Seller {
     pub updated_at: DateTime<Utc>,
     /// Bumped by every update.
     pub version: u64,
+    /// The users an admin bound to the seller: they sign in as the seller's, in this order.
+    #[serde(default)]
+    pub users: Vec<SellerUser>,
+}
+
+/// A user who acts for a seller, as the admin who bound them recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerUser {
+    /// What they sign in with.
+    pub email: Email,
+    pub bound_at: DateTime<Utc>,
+    /// The admin who bound them (`admin:<user>`).
+    pub bound_by: String,
+}
+
+impl Seller {
+    /// How many users one seller may have: a seller's own staff, and an item well inside
+    /// DynamoDB's 400 KB.
+    pub const MAX_USERS: usize = 50;
+
+    pub fn user(&self, email: &Email) -> Option<&SellerUser> {
+        self.users.iter().find(|user| &user.email == email)
+    }
 }
 
 /// What an admin sets of a seller.
@@ -125,6 +148,7 @@ impl Seller {
             created_at: previous.map_or(now, |seller| seller.created_at),
             updated_at: now,
             version: previous.map_or(1, |seller| seller.version + 1),
+            users: previous.map(|seller| seller.users.clone()).unwrap_or_default(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The seller registry (admin): `GET /api/v1/sellers`, `PUT` and `GET /api/v1/sellers/{sellerId}`; and a seller's
+//! The seller registry (admin): `GET /api/v1/sellers`, `PUT` and `GET /api/v1/sellers/{sellerId}`, the users who
+//! act for a seller (`POST /api/v1/sellers/{sellerId}/users`, `DELETE .../users/{email}`); and a seller's
 //! orders (`GET /api/v1/sellers/{sellerId}/orders`), for that seller and admins.
 
 use lambda_http::Request;
@@ -6,11 +7,14 @@ use lambda_http::Request;
 use super::inventory::{after_id, id_cursor, page_limit};
 use super::listing::page_params;
 use super::{admin, seller_or_admin};
+use crate::domain::contact::Email;
 use crate::domain::seller::SellerUpdate;
+use crate::domain::validation::FieldErrors;
 use crate::domain::SellerId;
 use crate::domain::Sort;
 use crate::http::{json, json_body, path_param, query, ApiError, HttpResult};
 use crate::ports::OrderLink;
+use crate::service::sellers::{BindingError, SellerUsers};
 use crate::service::App;
 
 /// `PUT`: registers the seller or replaces what was set (`name`, `email`, `active`,
@@ -51,6 +55,83 @@ pub async fn get_seller(app: &App, request: Request) -> HttpResult {
             extra: serde_json::Map::new(),
         }),
     }
+}
+
+/// The user-pool binding of the App: only the functions that bind users have a pool.
+fn seller_users(app: &App) -> Result<SellerUsers<'_>, ApiError> {
+    let directory = app
+        .users
+        .as_deref()
+        .ok_or_else(|| ApiError::Internal("this function has no user pool (USER_POOL_ID)".into()))?;
+    Ok(SellerUsers {
+        sellers: &*app.sellers,
+        directory,
+        clock: &*app.clock,
+    })
+}
+
+/// An email as the pool matches it: whatever its case.
+fn pool_email(text: &str) -> Result<Email, String> {
+    Email::parse(&text.to_lowercase()).map_err(|err| err.to_string())
+}
+
+fn binding_refusal(err: BindingError) -> ApiError {
+    let message = err.to_string();
+    let (status, code) = match err {
+        BindingError::Store(err) => return err.into(),
+        BindingError::SellerNotFound(_) => (404, "SELLER_NOT_FOUND"),
+        BindingError::UserNotFound(_) => (404, "USER_NOT_FOUND"),
+        BindingError::NotBound { .. } => (404, "USER_NOT_BOUND"),
+        BindingError::OtherSeller { .. } => (409, "USER_OF_ANOTHER_SELLER"),
+        BindingError::Full(_) => (409, "SELLER_USERS_FULL"),
+    };
+    ApiError::Refused {
+        status,
+        code,
+        message,
+        extra: serde_json::Map::new(),
+    }
+}
+
+/// `POST /sellers/{sellerId}/users` `{"email"}` (admin): the user who signs in with that email
+/// acts for the seller from their next sign-in or token refresh; 200 with the seller and its users.
+pub async fn bind_seller_user(app: &App, request: Request) -> HttpResult {
+    let identity = admin(&request)?;
+    let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
+    let body = json_body(&request)?;
+    let mut errors = FieldErrors::default();
+    let object = errors.object(&body, "").cloned().unwrap_or_default();
+    errors.unknown_fields(&object, &["email"], "");
+    let email = errors.string(&object, "email", "").and_then(|text| match pool_email(text) {
+        Ok(email) => Some(email),
+        Err(message) => {
+            errors.push("email", "INVALID_EMAIL", message);
+            None
+        }
+    });
+    let email = match email {
+        Some(email) => errors.into_result(email),
+        None => Err(errors.into_result(()).err().unwrap_or_default()),
+    }
+    .map_err(ApiError::Validation)?;
+    let seller = seller_users(app)?
+        .bind(&seller_id, &email, &identity.actor())
+        .await
+        .map_err(binding_refusal)?;
+    json(200, &seller)
+}
+
+/// `DELETE /sellers/{sellerId}/users/{email}` (admin): the user no longer acts for the seller;
+/// their sessions are ended, so no refreshed token names the seller. 200 with the seller.
+pub async fn let_go_seller_user(app: &App, request: Request) -> HttpResult {
+    let identity = admin(&request)?;
+    let seller_id = path_param(&request, "sellerId", SellerId::parse)?;
+    let email = path_param(&request, "email", pool_email)?;
+    let seller = seller_users(app)?
+        .let_go(&seller_id, &email, &identity.actor())
+        .await
+        .map_err(binding_refusal)?;
+    json(200, &seller)
 }
 
 /// `GET /sellers/{sellerId}/orders?limit&cursor`: the orders holding a part of the seller,

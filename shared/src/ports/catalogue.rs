@@ -172,6 +172,16 @@ pub trait SellerStore: Send + Sync {
 
     /// The registered sellers among `ids`, in one round trip.
     async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError>;
+
+    /// Replaces the seller's bound users, if the seller is still at the version `seller` was
+    /// read at; `None` if it changed (or went) since.
+    async fn set_seller_users(
+        &self,
+        seller: &Seller,
+        users: &[crate::domain::seller::SellerUser],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Seller>, StoreError>;
 }
 
 /// A product's name words as the search index should hold them after a change of its name or

@@ -19,6 +19,7 @@ mod notifications;
 mod numbering;
 mod orders;
 mod payments;
+mod users;
 
 pub use analytics::*;
 pub use audit::*;
@@ -34,6 +35,7 @@ pub use notifications::*;
 pub use numbering::*;
 pub use orders::*;
 pub use payments::*;
+pub use users::*;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 

@@ -44,6 +44,8 @@ pub struct App {
     pub provider_events: Arc<dyn ProviderEventLog>,
     /// Tells customers and sellers what happened.
     pub notifier: Arc<dyn Notifier>,
+    /// The identity provider's user pool (the functions that bind users to sellers only).
+    pub users: Option<Arc<dyn crate::ports::UserDirectory>>,
     /// Order numbers from the blocks this instance claimed.
     pub order_numbers: Arc<crate::service::numbering::NumberAllocator>,
     /// Turns requests away at once while storage keeps failing (per instance).

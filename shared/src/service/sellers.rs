@@ -100,3 +100,124 @@ impl SellerLookup<'_> {
         Ok(answer)
     }
 }
+
+/// Why a user could not be bound to a seller or let go.
+#[derive(Debug, thiserror::Error)]
+pub enum BindingError {
+    #[error("no seller {0} is registered")]
+    SellerNotFound(SellerId),
+    #[error("no user signs in with {0}")]
+    UserNotFound(crate::domain::contact::Email),
+    #[error("{email} acts for seller {seller} already: let them go there first")]
+    OtherSeller {
+        email: crate::domain::contact::Email,
+        seller: SellerId,
+    },
+    #[error("{email} does not act for seller {seller}")]
+    NotBound {
+        email: crate::domain::contact::Email,
+        seller: SellerId,
+    },
+    #[error("seller {0} has as many users as a seller may have")]
+    Full(SellerId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Binds users to sellers and lets them go: the user pool says which seller a user acts for
+/// (their tokens carry it), the seller's item lists them for the admins. The pool is written
+/// first, so a crash between the two leaves what the admin's retry completes.
+#[derive(Clone, Copy)]
+pub struct SellerUsers<'a> {
+    pub sellers: &'a dyn SellerStore,
+    pub directory: &'a dyn crate::ports::UserDirectory,
+    pub clock: &'a dyn Clock,
+}
+
+/// Tries of a change of a seller's users that another admin's change overtook.
+const BINDING_TRIES: usize = 3;
+
+impl SellerUsers<'_> {
+    async fn seller(&self, id: &SellerId) -> Result<crate::domain::seller::Seller, BindingError> {
+        self.sellers
+            .get_sellers(std::slice::from_ref(id))
+            .await?
+            .remove(id)
+            .ok_or_else(|| BindingError::SellerNotFound(id.clone()))
+    }
+
+    /// Makes the user with this email act for the seller; binding them again changes nothing.
+    pub async fn bind(
+        &self,
+        seller_id: &SellerId,
+        email: &crate::domain::contact::Email,
+        actor: &crate::domain::Actor,
+    ) -> Result<crate::domain::seller::Seller, BindingError> {
+        for _ in 0..BINDING_TRIES {
+            let seller = self.seller(seller_id).await?;
+            let user = self
+                .directory
+                .find_user(email)
+                .await?
+                .ok_or_else(|| BindingError::UserNotFound(email.clone()))?;
+            match user.seller_id {
+                Some(other) if &other != seller_id => {
+                    return Err(BindingError::OtherSeller {
+                        email: email.clone(),
+                        seller: other,
+                    })
+                }
+                _ => {}
+            }
+            if seller.user(email).is_none() && seller.users.len() >= crate::domain::seller::Seller::MAX_USERS {
+                return Err(BindingError::Full(seller_id.clone()));
+            }
+            self.directory.make_seller(email, seller_id).await?;
+            if seller.user(email).is_some() {
+                return Ok(seller);
+            }
+            let now = self.clock.now();
+            let mut users = seller.users.clone();
+            users.push(crate::domain::seller::SellerUser {
+                email: email.clone(),
+                bound_at: now,
+                bound_by: actor.as_str().to_owned(),
+            });
+            if let Some(updated) = self.sellers.set_seller_users(&seller, &users, actor, now).await? {
+                tracing::info!(seller = %seller_id, actor = actor.as_str(), "a user is bound to the seller");
+                return Ok(updated);
+            }
+        }
+        Err(StoreError::Contended("the seller kept changing while its users were".into()).into())
+    }
+
+    /// Lets the user go: out of the seller's group in the pool, their sessions ended, and off
+    /// the seller's list. A user the pool no longer has, or has bound elsewhere, only leaves the
+    /// list.
+    pub async fn let_go(
+        &self,
+        seller_id: &SellerId,
+        email: &crate::domain::contact::Email,
+        actor: &crate::domain::Actor,
+    ) -> Result<crate::domain::seller::Seller, BindingError> {
+        for _ in 0..BINDING_TRIES {
+            let seller = self.seller(seller_id).await?;
+            if seller.user(email).is_none() {
+                return Err(BindingError::NotBound {
+                    email: email.clone(),
+                    seller: seller_id.clone(),
+                });
+            }
+            let in_pool = self.directory.find_user(email).await?;
+            if in_pool.is_some_and(|user| user.seller_id.as_ref() == Some(seller_id)) {
+                self.directory.end_seller(email).await?;
+            }
+            let users: Vec<_> = seller.users.iter().filter(|user| &user.email != email).cloned().collect();
+            if let Some(updated) = self.sellers.set_seller_users(&seller, &users, actor, self.clock.now()).await? {
+                tracing::info!(seller = %seller_id, actor = actor.as_str(), "a user is let go of the seller");
+                return Ok(updated);
+            }
+        }
+        Err(StoreError::Contended("the seller kept changing while its users were".into()).into())
+    }
+}

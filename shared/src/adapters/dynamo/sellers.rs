@@ -10,7 +10,7 @@ use super::keys::{index, seller_key, Entity, Item, SELLER_LIST_PARTITION};
 use super::records::{to_attribute, SellerRecord};
 use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
-use crate::domain::seller::{Seller, SellerUpdate};
+use crate::domain::seller::{Seller, SellerUpdate, SellerUser};
 use crate::domain::{Actor, SellerId};
 use crate::ports::{SellerStore, StoreError};
 
@@ -87,5 +87,38 @@ impl SellerStore for DynamoStore {
             sellers.insert(record.seller.seller_id.clone(), record.seller);
         }
         Ok(sellers)
+    }
+
+    async fn set_seller_users(
+        &self,
+        seller: &Seller,
+        users: &[SellerUser],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Seller>, StoreError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.inventory_table)
+            .set_key(Some(seller_key(&seller.seller_id)))
+            .update_expression("SET #users = :users, updated_at = :now, updated_by = :actor ADD version :one")
+            .condition_expression("version = :read")
+            .expression_attribute_names("#users", "users")
+            .expression_attribute_values(":users", to_attribute(&users)?)
+            .expression_attribute_values(":now", to_attribute(&now)?)
+            .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":read", AttributeValue::N(seller.version.to_string()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match written {
+            Ok(output) => {
+                let record: SellerRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
+                Ok(Some(record.seller))
+            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(None),
+            Err(err) => Err(classify(err)),
+        }
     }
 }

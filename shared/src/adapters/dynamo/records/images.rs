@@ -142,13 +142,27 @@ pub fn name_words_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item
 
 /// The audit entry a stream record of the inventory table makes, if an admin changed an audited
 /// field: a product's name, seller, price or shard count, its stock set or adjusted (shard by
-/// shard), or a seller's registration. Holds, sales, releases and rebalancing make none.
+/// shard), or a seller's registration or bound users. Holds, sales, releases and rebalancing make none.
 pub fn audit_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item) -> Option<AuditEntry> {
     let entity = image_entity(new)?;
     let text = |image: &serde_dynamo::Item, name: &str| -> Option<String> {
         match image.get(name)? {
             serde_dynamo::AttributeValue::S(text) | serde_dynamo::AttributeValue::N(text) => Some(text.clone()),
             serde_dynamo::AttributeValue::Bool(flag) => Some(flag.to_string()),
+            // A seller's bound users, by the emails they sign in with.
+            serde_dynamo::AttributeValue::L(users) => Some(
+                users
+                    .iter()
+                    .filter_map(|user| match user {
+                        serde_dynamo::AttributeValue::M(fields) => match fields.get("email") {
+                            Some(serde_dynamo::AttributeValue::S(email)) => Some(email.as_str()),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             _ => None,
         }
     };
@@ -182,7 +196,7 @@ pub fn audit_from_images(old: &serde_dynamo::Item, new: &serde_dynamo::Item) -> 
             text(new, "seller_id")?,
             None,
             text(new, "updated_by"),
-            vec!["name", "email", "active", "commission_rate", "shipping_fee"],
+            vec!["name", "email", "active", "commission_rate", "shipping_fee", "users"],
         ),
         _ => return None,
     };
