@@ -13,80 +13,58 @@ use orders_shared::calls::Call;
 use serde_yaml_ng::value::TaggedValue;
 use serde_yaml_ng::Value;
 
+/// Read once per cold start, before any invocation (`startup::Secrets::read`); the local runner
+/// reads them once for all functions, so no invocation records the call.
+const COLD_START_READ: &str = "read once per cold start, before any invocation; the local runner reads it once for all functions";
+/// A stream's event source mapping describes a batch it gave up on to its OnFailure queue with
+/// the function's role.
+const ON_FAILURE: &str = "the stream's event source mapping sends a batch it gave up on to its OnFailure queue with the function's role";
+
 /// Grants no test exercises, each with why it is needed: (function, action, resource, reason).
 const NEEDED_WITHOUT_A_CALL: &[(&str, &str, &str, &str)] = &[
     (
         "payment-webhook",
         "secretsmanager:GetSecretValue",
         "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+        COLD_START_READ,
     ),
     (
         "payment-webhook",
         "secretsmanager:GetSecretValue",
         "StripeWebhookSecret",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+        COLD_START_READ,
     ),
-    (
-        "start-payment",
-        "secretsmanager:GetSecretValue",
-        "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
-    ),
+    ("start-payment", "secretsmanager:GetSecretValue", "StripeSecretKey", COLD_START_READ),
     (
         "settle-refunds",
         "secretsmanager:GetSecretValue",
         "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+        COLD_START_READ,
     ),
     (
         "payment-failed",
         "secretsmanager:GetSecretValue",
         "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+        COLD_START_READ,
     ),
-    (
-        "cancel-order",
-        "secretsmanager:GetSecretValue",
-        "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
-    ),
-    (
-        "sweeper",
-        "secretsmanager:GetSecretValue",
-        "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
-    ),
+    ("cancel-order", "secretsmanager:GetSecretValue", "StripeSecretKey", COLD_START_READ),
+    ("sweeper", "secretsmanager:GetSecretValue", "StripeSecretKey", COLD_START_READ),
     (
         "set-order-status",
         "secretsmanager:GetSecretValue",
         "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
+        COLD_START_READ,
     ),
-    (
-        "process-batch",
-        "secretsmanager:GetSecretValue",
-        "StripeSecretKey",
-        "read once per cold start, before any invocation (startup::Secrets::read); the local runner reads it once for all functions",
-    ),
-    (
-        "publish-events",
-        "sqs:SendMessage",
-        "EventsFailureQueue",
-        "the stream's event source mapping describes a batch it gave up on to its OnFailure queue with the function's role",
-    ),
+    ("process-batch", "secretsmanager:GetSecretValue", "StripeSecretKey", COLD_START_READ),
     (
         "reservation-expiry",
-        "sqs:SendMessage",
-        "StreamFailureQueue",
-        "the stream's event source mapping describes a batch it gave up on to its OnFailure queue with the function's role",
+        "secretsmanager:GetSecretValue",
+        "StripeSecretKey",
+        COLD_START_READ,
     ),
-    (
-        "stock-movements",
-        "sqs:SendMessage",
-        "StreamFailureQueue",
-        "the stream's event source mapping describes a batch it gave up on to its OnFailure queue with the function's role",
-    ),
+    ("publish-events", "sqs:SendMessage", "EventsFailureQueue", ON_FAILURE),
+    ("reservation-expiry", "sqs:SendMessage", "StreamFailureQueue", ON_FAILURE),
+    ("stock-movements", "sqs:SendMessage", "StreamFailureQueue", ON_FAILURE),
     (
         "get-order-by-number",
         "dynamodb:PutItem",

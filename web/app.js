@@ -1269,7 +1269,7 @@ async function sellersPage(main) {
           const letGo = h("button", { type: "button", class: "secondary" }, "Remove");
           letGo.setAttribute("aria-label", `Remove ${user.email} from ${seller.name}`);
           letGo.addEventListener("click", () => {
-            if (!window.confirm(`${user.email} will no longer act for ${seller.name}, and is signed out everywhere. Go on?`)) return;
+            if (!window.confirm(`${user.email} will no longer act for ${seller.name}: their sessions end within the hour. Go on?`)) return;
             act(letGo, () => api("DELETE", `${path}/${encodeURIComponent(user.email)}`),
               `${user.email} no longer acts for ${seller.name}.`);
           });
@@ -1286,7 +1286,7 @@ async function sellersPage(main) {
     h("section", { class: "card", "aria-labelledby": "sellers-title" }, h("h2", { id: "sellers-title" }, "Registered sellers"),
       rows.length ? rows : h("p", { class: "muted" }, "No sellers yet: register the first below.")),
     h("section", { class: "card", "aria-labelledby": "register-title" }, h("h2", { id: "register-title" }, "Register a seller"), form(null)),
-    h("p", { class: "muted" }, "A user added to a seller signs in as the seller's from their next sign-in; removing them signs them out everywhere."));
+    h("p", { class: "muted" }, "A user added to a seller acts as the seller's from their next sign-in; once removed, their sessions end within the hour."));
   return "Sellers";
 }
 

@@ -65,11 +65,8 @@ impl Clients {
             secrets: aws_sdk_secretsmanager::Client::new(&moto_config),
             cognito: orders_shared::adapters::cognito::CognitoApi::new(
                 &moto_config,
-                orders_shared::config::StorageTimeouts {
-                    connect: std::time::Duration::from_secs(5),
-                    attempt: std::time::Duration::from_secs(30),
-                    operation: std::time::Duration::from_secs(30),
-                },
+                std::time::Duration::from_secs(5),
+                std::time::Duration::from_secs(30),
                 None,
             )
             .expect("the emulator's settings carry a region and credentials"),

@@ -112,8 +112,8 @@ impl LocalSignIn {
     }
 
     /// The seller the pool binds the user to, signing them up first if the pool does not know
-    /// them yet (as the hosted UI's sign-up would). No pool, or a user name that makes no
-    /// address: no binding.
+    /// them yet (as the hosted UI's sign-up and its email confirmation would). No pool, or a user
+    /// name that makes no address: no binding.
     async fn pool_seller(&self, user: &UserId) -> Result<Option<SellerId>, StoreError> {
         let (Some(pool), Ok(email)) = (&self.pool, Email::parse(&token::local_email(user.as_str()).to_lowercase())) else {
             return Ok(None);
@@ -131,10 +131,20 @@ impl LocalSignIn {
             )
             .await?;
         match signed_up {
-            Err(refusal) if refusal.kind != "UsernameExistsException" => return Err(StoreError::Permanent(refusal.into())),
-            _ => {}
+            Ok(_) => {
+                // Confirmed, as a person who chose their password on the hosted page is.
+                let password = format!("Local-{}", uuid::Uuid::new_v4().simple());
+                pool.api
+                    .expect_ok(
+                        "AdminSetUserPassword",
+                        json!({"UserPoolId": pool.pool_id, "Username": email.as_str(), "Password": password, "Permanent": true}),
+                    )
+                    .await?;
+            }
+            Err(refusal) if refusal.kind == "UsernameExistsException" => {}
+            Err(refusal) => return Err(StoreError::Permanent(refusal.into())),
         }
-        Ok(pool.find_user(&email).await?.and_then(|found| found.seller_id))
+        Ok(pool.find_user(email.as_str()).await?.and_then(|found| found.seller_id))
     }
 
     pub fn router(self) -> axum::Router {
@@ -408,23 +418,36 @@ async fn tokens(State(sign_in): State<LocalSignIn>, Form(request): Form<TokenReq
                 .refresh_token
                 .as_deref()
                 .and_then(|token| sign_in.sessions().refresh_tokens.get(token).cloned());
-            match known {
-                // A seller the pool made is asked about again: let go, their sessions ended.
-                Some(person) if person.seller_from_pool => match sign_in.pool_seller(&person.user).await {
-                    Ok(now) if now == person.seller => (person, None),
-                    Ok(_) => {
-                        if let Some(token) = request.refresh_token.as_deref() {
-                            sign_in.sessions().refresh_tokens.remove(token);
-                        }
-                        return oauth_error("invalid_grant");
+            let Some(person) = known else {
+                return oauth_error("invalid_grant");
+            };
+            // As Cognito's refresh: the pool is asked again. A seller it made and no longer
+            // names was let go, their sessions ended; someone it now names is that seller.
+            match (sign_in.pool_seller(&person.user).await, person.seller_from_pool) {
+                (Ok(now), true) if now == person.seller => (person, None),
+                (Ok(_), true) => {
+                    if let Some(token) = request.refresh_token.as_deref() {
+                        sign_in.sessions().refresh_tokens.remove(token);
                     }
-                    Err(err) => {
-                        tracing::error!(error = %err, "the user pool cannot be read");
-                        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error" }))).into_response();
+                    return oauth_error("invalid_grant");
+                }
+                (Ok(Some(bound)), false) => {
+                    let bound = Person {
+                        role: Role::Seller,
+                        seller: Some(bound),
+                        seller_from_pool: true,
+                        ..person
+                    };
+                    if let Some(token) = request.refresh_token.as_deref() {
+                        sign_in.sessions().refresh_tokens.insert(token.to_owned(), bound.clone());
                     }
-                },
-                Some(person) => (person, None),
-                None => return oauth_error("invalid_grant"),
+                    (bound, None)
+                }
+                (Ok(None), false) => (person, None),
+                (Err(err), _) => {
+                    tracing::error!(error = %err, "the user pool cannot be read");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "server_error" }))).into_response();
+                }
             }
         }
         _ => return oauth_error("unsupported_grant_type"),

@@ -168,6 +168,8 @@ fn stripes_secrets_are_read_from_secrets_manager_each_only_by_the_functions_that
         ("PaymentWebhookFunction", key.0, key.1),
         ("PaymentWebhookFunction", "!Ref StripeWebhookSecret", "STRIPE_WEBHOOK_SECRET_ARN"),
         ("ProcessBatchFunction", key.0, key.1),
+        // A reservation TTL deleted: its order's payment is stopped before the order lapses.
+        ("ReservationExpiryFunction", key.0, key.1),
         ("SetOrderStatusFunction", key.0, key.1),
         ("SettleRefundsFunction", key.0, key.1),
         ("StartPaymentFunction", key.0, key.1),

@@ -294,22 +294,40 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
             (seller_id, groups)
         }
     };
+    let create = |email: &'static str, verified: &'static str| {
+        let pool_id = pool_id.clone();
+        async move {
+            let user = json!({"UserPoolId": pool_id, "Username": email, "MessageAction": "SUPPRESS",
+                "UserAttributes": [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": verified}]});
+            pool.expect_ok("AdminCreateUser", user).await.unwrap();
+        }
+    };
+    let refresh = |token: String| {
+        let base = base.clone();
+        async move {
+            token_call(
+                &base,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", LOCAL_CLIENT_ID),
+                    ("refresh_token", token.as_str()),
+                ],
+            )
+            .await
+        }
+    };
 
     // Vera signs up as a customer, as anyone does on the hosted page.
-    let first = claims(
-        tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await["id_token"]
-            .as_str()
-            .unwrap(),
-    );
-    assert_eq!(first.get("custom:seller_id"), None);
+    let signed_up = tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await;
+    assert_eq!(claims(signed_up["id_token"].as_str().unwrap()).get("custom:seller_id"), None);
     assert_eq!(in_pool("vera@example.com").await, (None, vec![]));
 
-    // The admin binds her, by her email in any case, to seller-2: the pool says so, and the seller lists her.
+    // The admin binds her to seller-2: the pool says so, and the seller lists her by her pool id.
     let bound = admin
         .send(
             Method::POST,
             "/api/v1/sellers/seller-2/users",
-            Some(json!({"email": "Vera@Example.com"})),
+            Some(json!({"email": "vera@example.com"})),
             &[],
         )
         .await;
@@ -318,6 +336,7 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
     assert_eq!(users.len(), 1);
     assert_eq!(users[0]["email"], "vera@example.com");
     assert_eq!(users[0]["bound_by"], "admin:shop-admin");
+    assert!(users[0]["user_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(in_pool("vera@example.com").await, (Some(json!("seller-2")), vec![json!("seller")]));
     let again = admin
         .send(
@@ -329,8 +348,28 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
         .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["users"].as_array().unwrap().len(), 1, "binding again changes nothing");
+    // A binding interrupted after the list was written (the pool not yet told) is completed by
+    // binding again.
+    pool.expect_ok(
+        "AdminRemoveUserFromGroup",
+        json!({"UserPoolId": pool_id, "Username": "vera@example.com", "GroupName": "seller"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(in_pool("vera@example.com").await.1, Vec::<Value>::new());
+    let completed = admin
+        .send(
+            Method::POST,
+            "/api/v1/sellers/seller-2/users",
+            Some(json!({"email": "vera@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(completed.status, StatusCode::OK);
+    assert_eq!(in_pool("vera@example.com").await, (Some(json!("seller-2")), vec![json!("seller")]));
 
     // What cannot be bound is refused, with nothing changed.
+    create("eve@example.com", "false").await;
     for (path, body, status, code) in [
         (
             "/api/v1/sellers/seller-1/users",
@@ -343,6 +382,12 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
             json!({"email": "nobody@example.com"}),
             404,
             "USER_NOT_FOUND",
+        ),
+        (
+            "/api/v1/sellers/seller-2/users",
+            json!({"email": "eve@example.com"}),
+            409,
+            "USER_NOT_VERIFIED",
         ),
         (
             "/api/v1/sellers/seller-9/users",
@@ -358,10 +403,17 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
         ),
         (
             "/api/v1/sellers/seller-2/users",
+            json!({"email": format!("{}@example.com", "a".repeat(120))}),
+            422,
+            "VALIDATION_FAILED",
+        ),
+        (
+            "/api/v1/sellers/seller-2/users",
             json!({"email": "vera@example.com", "role": "admin"}),
             422,
             "VALIDATION_FAILED",
         ),
+        ("/api/v1/sellers/seller-2/users", json!({}), 422, "VALIDATION_FAILED"),
     ] {
         let refused = admin.send(Method::POST, path, Some(body), &[]).await;
         assert_eq!((refused.status.as_u16(), refused.code()), (status, code), "{path}: {refused:?}");
@@ -377,8 +429,13 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
         .await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
     assert_eq!(in_pool("vera@example.com").await, (Some(json!("seller-2")), vec![json!("seller")]));
+    assert_eq!(in_pool("eve@example.com").await, (None, vec![]));
 
-    // Her next sign-in makes her seller-2's, whatever she picks on the page: the pool decides.
+    // The session she had as a customer refreshes into seller-2's, as Cognito's refresh does.
+    let (status, refreshed) = refresh(signed_up["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claims(refreshed["id_token"].as_str().unwrap())["custom:seller_id"], "seller-2");
+    // A new sign-in makes her seller-2's, whatever she picks on the page: the pool decides.
     let tokens = tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await;
     let seller = claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(seller["custom:seller_id"], "seller-2");
@@ -387,34 +444,84 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
     assert_eq!(vera.get("/api/v1/sellers/seller-2/orders").await.status, StatusCode::OK);
     assert_eq!(vera.get("/api/v1/sellers/seller-1/orders").await.status, StatusCode::FORBIDDEN);
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let refresh = [
-        ("grant_type", "refresh_token"),
-        ("client_id", LOCAL_CLIENT_ID),
-        ("refresh_token", refresh_token.as_str()),
-    ];
-    assert_eq!(token_call(&base, &refresh).await.0, StatusCode::OK, "refreshed while bound");
+    assert_eq!(refresh(refresh_token.clone()).await.0, StatusCode::OK, "refreshed while bound");
 
-    // Let go: out of the group, the attribute gone, her refresh refused, the seller's list empty.
+    // Let go, by her email in any case: out of the group, the attribute gone, her refresh
+    // refused, the seller's list empty.
     let let_go = admin
         .send(Method::DELETE, "/api/v1/sellers/seller-2/users/VERA@example.com", None, &[])
         .await;
     assert_eq!(let_go.status, StatusCode::OK, "{let_go:?}");
     assert_eq!(let_go.body["users"], json!([]));
     assert_eq!(in_pool("vera@example.com").await, (None, vec![]));
-    let (status, body) = token_call(&base, &refresh).await;
+    let (status, body) = refresh(refresh_token).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     let twice = admin
         .send(Method::DELETE, "/api/v1/sellers/seller-2/users/vera@example.com", None, &[])
         .await;
     assert_eq!((twice.status, twice.code()), (StatusCode::NOT_FOUND, "USER_NOT_BOUND"));
-    let after = claims(
-        tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await["id_token"]
-            .as_str()
-            .unwrap(),
+    let after = tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await;
+    assert_eq!(
+        claims(after["id_token"].as_str().unwrap()).get("custom:seller_id"),
+        None,
+        "a customer again"
     );
-    assert_eq!(after.get("custom:seller_id"), None, "signs in as a customer again");
+    // Free again, she may act for another seller.
+    let moved = admin
+        .send(
+            Method::POST,
+            "/api/v1/sellers/seller-1/users",
+            Some(json!({"email": "vera@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{moved:?}");
 
-    // Both changes are in the seller's audit trail, by the admin.
+    // An address with a plus, in the path as the pages encode it.
+    create("rita+shop@example.com", "true").await;
+    let rita = admin
+        .send(
+            Method::POST,
+            "/api/v1/sellers/seller-2/users",
+            Some(json!({"email": "rita+shop@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(rita.status, StatusCode::OK, "{rita:?}");
+    assert_eq!(in_pool("rita+shop@example.com").await.0, Some(json!("seller-2")));
+    let gone = admin
+        .send(
+            Method::DELETE,
+            "/api/v1/sellers/seller-2/users/rita%2Bshop%40example.com",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!((gone.status, gone.body["users"].clone()), (StatusCode::OK, json!([])), "{gone:?}");
+    assert_eq!(in_pool("rita+shop@example.com").await, (None, vec![]));
+
+    // A binding the list lost (an admin's command in the pool, or an interrupted write) can
+    // still be ended through the API.
+    create("otto@example.com", "true").await;
+    pool.expect_ok(
+        "AdminUpdateUserAttributes",
+        json!({"UserPoolId": pool_id, "Username": "otto@example.com", "UserAttributes": [{"Name": "custom:seller_id", "Value": "seller-2"}]}),
+    )
+    .await
+    .unwrap();
+    pool.expect_ok(
+        "AdminAddUserToGroup",
+        json!({"UserPoolId": pool_id, "Username": "otto@example.com", "GroupName": "seller"}),
+    )
+    .await
+    .unwrap();
+    let unlisted = admin
+        .send(Method::DELETE, "/api/v1/sellers/seller-2/users/otto@example.com", None, &[])
+        .await;
+    assert_eq!(unlisted.status, StatusCode::OK, "{unlisted:?}");
+    assert_eq!(in_pool("otto@example.com").await, (None, vec![]));
+
+    // The changes are in the seller's audit trail, by the admin.
     let trail = orders_tests::eventually(std::time::Duration::from_secs(15), || async {
         let entries = admin.get("/api/v1/audit/sellers/seller-2").await.body["entries"].clone();
         let users: Vec<Value> = entries
@@ -423,9 +530,9 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
             .flat_map(|entry| entry["changes"].as_array().cloned().unwrap_or_default())
             .filter(|change| change["field"] == "users")
             .collect();
-        (users.len() == 2).then_some(users)
+        (users.len() == 4).then_some(users)
     })
     .await;
-    assert_eq!(trail[0], json!({"field": "users", "before": "vera@example.com", "after": ""}));
-    assert_eq!(trail[1]["after"], "vera@example.com");
+    assert_eq!(trail[0], json!({"field": "users", "before": "rita+shop@example.com", "after": ""}));
+    assert_eq!(trail[3]["after"], "vera@example.com");
 }

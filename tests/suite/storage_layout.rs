@@ -79,6 +79,21 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
         alice.pay(&cancelled, "pi_late", &cancelled_total).await.body["outcome"],
         "refund_due"
     );
+    // A user of the pool acting for seller-1: listed on the seller, with the seller's claim.
+    let pool_id = &service.deployment.user_pools["UserPool"];
+    let user = serde_json::json!({"UserPoolId": pool_id, "Username": "sam@example.com", "MessageAction": "SUPPRESS",
+        "UserAttributes": [{"Name": "email", "Value": "sam@example.com"}, {"Name": "email_verified", "Value": "true"}]});
+    service.clients.cognito.expect_ok("AdminCreateUser", user).await.unwrap();
+    let bound = admin
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/sellers/seller-1/users",
+            Some(serde_json::json!({"email": "sam@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let sam = bound.body["users"][0]["user_id"].as_str().unwrap().to_owned();
     plan.fail_next("TransactWriteItems", FaultPoint::Before, 4);
     let parked = alice.place(&[("mug", 1)], None).await;
     assert_eq!(parked.status, StatusCode::ACCEPTED);
@@ -216,6 +231,12 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
                 BTreeSet::new()
             };
             assert_eq!(held_by, expected, "reservation of {id} ({status})");
+        } else if let Some(user) = pk.strip_prefix(prefix::USER_SELLER) {
+            *seen.entry("user's seller".into()).or_default() += 1;
+            assert_eq!(text(&item, "entity"), "USER_SELLER");
+            assert_eq!((user, sk, text(&item, "seller_id")), (sam.as_str(), "SELLER", "seller-1"));
+            assert!(!item.contains_key("ttl"), "a claim lasts until the user is let go: {item:?}");
+            assert_eq!(held_by, none, "a claim is in no index: {item:?}");
         } else {
             panic!("an item the layout does not know: {item:?}");
         }
@@ -226,6 +247,7 @@ async fn every_stored_item_has_its_key_format_and_lands_only_in_the_indexes_mean
         ("reservation ACTIVE", 2),
         ("reservation CONVERTED", 1),
         ("reservation RELEASED", 1),
+        ("user's seller", 1),
     ]
     .map(|(kind, n)| (kind.to_owned(), n))
     .into();

@@ -356,3 +356,68 @@ async fn a_refund_stripe_reports_failed_is_on_the_order_and_a_dispute_marks_the_
     assert!(events.contains(&"OrderDisputed".to_owned()), "{events:?}");
     assert_invariants(&service).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_ttl_deletes_while_its_payment_is_open_cancels_the_intent_at_stripe_and_money_already_taken_is_owed_back() {
+    use orders_shared::adapters::dynamo::reservation_key;
+    use orders_shared::handlers::StreamFunction;
+
+    let service = service(Setup::driven_by_hand()).await;
+    let admin = Api::admin(&service);
+    admin.put_product("mug", "8.00", 10).await;
+    let alice = Api::customer(&service, "alice");
+    let (open, _) = alice.reserved_order(&[("mug", 1)]).await;
+    let (charged, _) = alice.reserved_order(&[("mug", 2)]).await;
+    let open_payment = alice.start_online_payment(&open).await;
+    let charged_payment = alice.start_online_payment(&charged).await;
+    let stripe = emulators().stripe.endpoint();
+    assert_eq!(
+        pay_with_card(&stripe, &charged_payment, CARD_PAYS).await.unwrap().status,
+        "succeeded"
+    );
+
+    // DynamoDB Local never expires items: both holds go as TTL deletes them, a day after the
+    // sweeper should have expired them.
+    let table = &service.deployment.tables["InventoryTable"];
+    for id in [&open, &charged] {
+        service
+            .clients
+            .dynamodb
+            .delete_item()
+            .table_name(table)
+            .set_key(Some(reservation_key(OrderId::parse(id).unwrap())))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut poller = service.stream_poller(StreamFunction::ReservationExpiry).await.unwrap();
+    let started = std::time::Instant::now();
+    while [
+        alice.order(&open).await.body["status"].clone(),
+        alice.order(&charged).await.body["status"].clone(),
+    ] != ["CANCELLED", "CANCELLED"]
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the stream consumer did not let the orders lapse"
+        );
+        poller.poll_once().await.unwrap();
+    }
+
+    // No card can pay the lapsed order any more.
+    assert_eq!(
+        at_stripe(&format!("/v1/payment_intents/{open_payment}")).await["status"],
+        "canceled"
+    );
+    assert!(pay_with_card(&stripe, &open_payment, CARD_PAYS).await.is_err());
+    // The money Stripe took for the other cannot buy units gone back to stock: it is owed back.
+    let owed = alice.order(&charged).await.body["refunds_due"].clone();
+    assert_eq!(owed.as_array().map(Vec::len), Some(1), "{owed}");
+    assert_eq!(owed[0]["reference"], charged_payment.as_str(), "{owed}");
+    assert_eq!(
+        counters(&admin.product("mug").await),
+        (10, 10, 0),
+        "every held unit back, none sold"
+    );
+    assert_invariants(&service).await;
+}

@@ -126,7 +126,8 @@ impl ServiceClients {
         let users = settings.user_pool_id.as_ref().and_then(|pool_id| {
             super::cognito::CognitoApi::new(
                 messaging,
-                settings.timeouts,
+                settings.timeouts.connect,
+                settings.timeouts.attempt,
                 #[cfg(feature = "chaos")]
                 settings.call_log.clone(),
             )

@@ -35,7 +35,9 @@ pub struct Seller {
 /// A user who acts for a seller, as the admin who bound them recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SellerUser {
-    /// What they sign in with.
+    /// The user pool's id of the user (their `sub`): it never changes, their email may.
+    pub user_id: String,
+    /// What they signed in with when they were bound.
     pub email: Email,
     pub bound_at: DateTime<Utc>,
     /// The admin who bound them (`admin:<user>`).
@@ -47,8 +49,11 @@ impl Seller {
     /// DynamoDB's 400 KB.
     pub const MAX_USERS: usize = 50;
 
-    pub fn user(&self, email: &Email) -> Option<&SellerUser> {
-        self.users.iter().find(|user| &user.email == email)
+    /// The bound user listed with this email, whatever its case.
+    pub fn user_by_email(&self, email: &Email) -> Option<&SellerUser> {
+        self.users
+            .iter()
+            .find(|user| user.email.as_str().eq_ignore_ascii_case(email.as_str()))
     }
 }
 

@@ -70,9 +70,17 @@ fn seller_users(app: &App) -> Result<SellerUsers<'_>, ApiError> {
     })
 }
 
-/// An email as the pool matches it: whatever its case.
+/// The longest username the pool's admin calls take (an email is the username here).
+const MAX_POOL_USERNAME: usize = 128;
+
+/// An email as the pool is asked for it: as typed (a pool may match case), within the pool's
+/// bound on usernames.
 fn pool_email(text: &str) -> Result<Email, String> {
-    Email::parse(&text.to_lowercase()).map_err(|err| err.to_string())
+    let email = Email::parse(text).map_err(|err| err.to_string())?;
+    if email.as_str().len() > MAX_POOL_USERNAME {
+        return Err(format!("must be at most {MAX_POOL_USERNAME} characters"));
+    }
+    Ok(email)
 }
 
 fn binding_refusal(err: BindingError) -> ApiError {
@@ -82,6 +90,7 @@ fn binding_refusal(err: BindingError) -> ApiError {
         BindingError::SellerNotFound(_) => (404, "SELLER_NOT_FOUND"),
         BindingError::UserNotFound(_) => (404, "USER_NOT_FOUND"),
         BindingError::NotBound { .. } => (404, "USER_NOT_BOUND"),
+        BindingError::UserNotTrusted(_) => (409, "USER_NOT_VERIFIED"),
         BindingError::OtherSeller { .. } => (409, "USER_OF_ANOTHER_SELLER"),
         BindingError::Full(_) => (409, "SELLER_USERS_FULL"),
     };
@@ -102,13 +111,12 @@ pub async fn bind_seller_user(app: &App, request: Request) -> HttpResult {
     let mut errors = FieldErrors::default();
     let object = errors.object(&body, "").cloned().unwrap_or_default();
     errors.unknown_fields(&object, &["email"], "");
-    let email = errors.string(&object, "email", "").and_then(|text| match pool_email(text) {
-        Ok(email) => Some(email),
-        Err(message) => {
-            errors.push("email", "INVALID_EMAIL", message);
-            None
-        }
+    let email = errors.string(&object, "email", "").and_then(|text| {
+        pool_email(text)
+            .inspect_err(|message| errors.push("email", "INVALID_EMAIL", message.clone()))
+            .ok()
     });
+    // Every way to no email noted its field error.
     let email = match email {
         Some(email) => errors.into_result(email),
         None => Err(errors.into_result(()).err().unwrap_or_default()),
@@ -122,7 +130,8 @@ pub async fn bind_seller_user(app: &App, request: Request) -> HttpResult {
 }
 
 /// `DELETE /sellers/{sellerId}/users/{email}` (admin): the user no longer acts for the seller;
-/// their sessions are ended, so no refreshed token names the seller. 200 with the seller.
+/// their refresh tokens are revoked, so no new token names the seller (one already issued lasts
+/// its hour). 200 with the seller.
 pub async fn let_go_seller_user(app: &App, request: Request) -> HttpResult {
     let identity = admin(&request)?;
     let seller_id = path_param(&request, "sellerId", SellerId::parse)?;

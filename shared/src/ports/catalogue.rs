@@ -173,15 +173,37 @@ pub trait SellerStore: Send + Sync {
     /// The registered sellers among `ids`, in one round trip.
     async fn get_sellers(&self, ids: &[SellerId]) -> Result<HashMap<SellerId, Seller>, StoreError>;
 
-    /// Replaces the seller's bound users, if the seller is still at the version `seller` was
-    /// read at; `None` if it changed (or went) since.
+    /// Replaces the seller's bound users and takes or lets go of the seller's claim on one user,
+    /// in one transaction: if the seller is still at the version `seller` was read at, and no
+    /// other seller holds the claim.
     async fn set_seller_users(
         &self,
         seller: &Seller,
-        users: &[crate::domain::seller::SellerUser],
+        users: Vec<crate::domain::seller::SellerUser>,
+        claim: UserClaim<'_>,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Option<Seller>, StoreError>;
+    ) -> Result<UsersWritten, StoreError>;
+}
+
+/// What a change of a seller's users does to the seller's claim on one user of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserClaim<'a> {
+    /// The seller claims the user (by the pool's id): refused while another seller holds them.
+    Take(&'a str),
+    /// The seller lets the user go: the claim goes, unless another seller holds it.
+    Release(&'a str),
+}
+
+/// How a change of a seller's users went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsersWritten {
+    /// Written: the seller as it now stands.
+    Written(Seller),
+    /// The seller changed since it was read (or is gone): read it again.
+    SellerChanged,
+    /// Another seller holds the user.
+    ClaimedByAnother,
 }
 
 /// A product's name words as the search index should hold them after a change of its name or

@@ -233,7 +233,7 @@ pub async fn cancel_order(
             return Ok(Some((order, false)));
         }
         if let Some(payment) = order.open_payment_attempt().cloned() {
-            if stop_payment(changes, &order, &payment, actor).await? == Stopped::Paid {
+            if stop_payment(changes, &order, &payment, actor, Hold::Kept).await? == Stopped::Paid {
                 // Paid at the last moment: read again and decide for a paid order.
                 return Ok(None);
             }
@@ -281,16 +281,32 @@ enum Stopped {
     Paid,
 }
 
+/// Whether the order still holds its stock when its payment is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Its reservation is ACTIVE: money the provider took can still pay it.
+    Kept,
+    /// TTL deleted its reservation: the units are gone back, so money taken cannot buy them.
+    Gone,
+}
+
 /// No charged customer with a cancelled order: before an unpaid order whose payment started is
 /// cancelled, its intent is cancelled at the provider. When the provider answers that it took
-/// the money, the order is paid from that answer instead (money that cannot pay it is kept to be
-/// paid back); when the money is on its way, the order and its hold wait for it.
-async fn stop_payment(changes: OrderChanges<'_>, order: &Order, payment: &PaymentReference, actor: &Actor) -> Result<Stopped, ActionError> {
+/// the money, the order is paid from that answer instead while it holds its stock (money that
+/// cannot pay it is kept to be paid back); when the money is on its way, the order and its hold
+/// wait for it.
+async fn stop_payment(
+    changes: OrderChanges<'_>,
+    order: &Order,
+    payment: &PaymentReference,
+    actor: &Actor,
+    hold: Hold,
+) -> Result<Stopped, ActionError> {
     match changes.provider.cancel_intent(payment).await.map_err(ActionError::Provider)? {
         IntentState::Open | IntentState::Cancelled => Ok(Stopped::Stopped),
         IntentState::Processing => Err(ActionError::PaymentProcessing),
         IntentState::Succeeded { received, currency } => {
-            if currency == order.currency {
+            if hold == Hold::Kept && currency == order.currency {
                 match confirm_payment(changes, order.id, Access::Anyone, payment, received, actor).await {
                     Ok(_) => return Ok(Stopped::Paid),
                     Err(ActionError::Payment(PaymentRefusal::AmountMismatch { .. })) => {}
@@ -315,14 +331,20 @@ fn is_overdue(order: &Order, now: chrono::DateTime<chrono::Utc>) -> bool {
     order.status == OrderStatus::PendingPayment && order.payment_due_at.is_some_and(|due| due <= now)
 }
 
-/// TTL deleted a reservation that was still ACTIVE: its order lapses and its stock comes back,
-/// exactly once (a RELEASED record takes the reservation's place, created only once).
+/// TTL deleted a reservation that was still ACTIVE: its order lapses (its intent cancelled at the
+/// provider first) and its stock comes back, exactly once (a RELEASED record takes the
+/// reservation's place, created only once).
 pub async fn release_deleted_reservation(changes: OrderChanges<'_>, reservation: &Reservation, actor: &Actor) -> Result<bool, ActionError> {
     until_written(move || async move {
         let mut order = load(changes.orders, reservation.order_id, Access::Anyone).await?;
         if order.status != OrderStatus::PendingPayment {
             tracing::info!(status = %order.status, "reservation deleted by TTL after its order was settled; nothing to release");
             return Ok(Some(false));
+        }
+        // As the sweeper's expiry: no card may pay the order once it lapses. A payment still
+        // processing leaves the record to be retried; money already taken is kept to be paid back.
+        if let Some(payment) = order.open_payment_attempt().cloned() {
+            stop_payment(changes, &order, &payment, actor, Hold::Gone).await?;
         }
         let now = changes.clock.now();
         order

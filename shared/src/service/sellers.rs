@@ -7,8 +7,10 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{Money, SellerId};
-use crate::ports::{Clock, SellerStore, StoreError};
+use crate::domain::contact::Email;
+use crate::domain::seller::{Seller, SellerUser};
+use crate::domain::{Actor, Money, SellerId};
+use crate::ports::{Clock, PoolChange, SellerStore, StoreError, UserClaim, UserDirectory, UsersWritten};
 
 /// How long an instance trusts what it read of a seller: an admin's change of a shipping fee or
 /// of `active` reaches every placement within this.
@@ -107,30 +109,28 @@ pub enum BindingError {
     #[error("no seller {0} is registered")]
     SellerNotFound(SellerId),
     #[error("no user signs in with {0}")]
-    UserNotFound(crate::domain::contact::Email),
-    #[error("{email} acts for seller {seller} already: let them go there first")]
-    OtherSeller {
-        email: crate::domain::contact::Email,
-        seller: SellerId,
-    },
+    UserNotFound(Email),
+    #[error("{0} has not proven their email (or their account is disabled or unconfirmed): they cannot act for a seller yet")]
+    UserNotTrusted(Email),
+    #[error("{email} acts for another seller{}: remove them there first", seller.as_ref().map(|s| format!(" ({s})")).unwrap_or_default())]
+    OtherSeller { email: Email, seller: Option<SellerId> },
     #[error("{email} does not act for seller {seller}")]
-    NotBound {
-        email: crate::domain::contact::Email,
-        seller: SellerId,
-    },
+    NotBound { email: Email, seller: SellerId },
     #[error("seller {0} has as many users as a seller may have")]
     Full(SellerId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Binds users to sellers and lets them go: the user pool says which seller a user acts for
-/// (their tokens carry it), the seller's item lists them for the admins. The pool is written
-/// first, so a crash between the two leaves what the admin's retry completes.
+/// Binds users to sellers and lets them go. The seller's item lists them and a claim item per
+/// user (written in one transaction with the list) keeps one user to one seller; the user pool
+/// says which seller a user acts for (their tokens carry it). The list and the claim are written
+/// first, so what a crash leaves half done is listed, and binding again or letting go completes
+/// it.
 #[derive(Clone, Copy)]
 pub struct SellerUsers<'a> {
     pub sellers: &'a dyn SellerStore,
-    pub directory: &'a dyn crate::ports::UserDirectory,
+    pub directory: &'a dyn UserDirectory,
     pub clock: &'a dyn Clock,
 }
 
@@ -138,7 +138,7 @@ pub struct SellerUsers<'a> {
 const BINDING_TRIES: usize = 3;
 
 impl SellerUsers<'_> {
-    async fn seller(&self, id: &SellerId) -> Result<crate::domain::seller::Seller, BindingError> {
+    async fn seller(&self, id: &SellerId) -> Result<Seller, BindingError> {
         self.sellers
             .get_sellers(std::slice::from_ref(id))
             .await?
@@ -146,78 +146,119 @@ impl SellerUsers<'_> {
             .ok_or_else(|| BindingError::SellerNotFound(id.clone()))
     }
 
-    /// Makes the user with this email act for the seller; binding them again changes nothing.
-    pub async fn bind(
+    /// Writes the seller's users as `change` makes them from the seller as read, read again
+    /// while another admin's change overtakes it; `claimed` says why when another seller holds
+    /// the user.
+    async fn write_users(
         &self,
         seller_id: &SellerId,
-        email: &crate::domain::contact::Email,
-        actor: &crate::domain::Actor,
-    ) -> Result<crate::domain::seller::Seller, BindingError> {
+        claim: UserClaim<'_>,
+        actor: &Actor,
+        claimed: impl Fn() -> BindingError,
+        change: impl Fn(&Seller) -> Result<Vec<SellerUser>, BindingError>,
+    ) -> Result<Seller, BindingError> {
         for _ in 0..BINDING_TRIES {
             let seller = self.seller(seller_id).await?;
-            let user = self
-                .directory
-                .find_user(email)
+            let users = change(&seller)?;
+            match self
+                .sellers
+                .set_seller_users(&seller, users, claim, actor, self.clock.now())
                 .await?
-                .ok_or_else(|| BindingError::UserNotFound(email.clone()))?;
-            match user.seller_id {
-                Some(other) if &other != seller_id => {
-                    return Err(BindingError::OtherSeller {
-                        email: email.clone(),
-                        seller: other,
-                    })
-                }
-                _ => {}
-            }
-            if seller.user(email).is_none() && seller.users.len() >= crate::domain::seller::Seller::MAX_USERS {
-                return Err(BindingError::Full(seller_id.clone()));
-            }
-            self.directory.make_seller(email, seller_id).await?;
-            if seller.user(email).is_some() {
-                return Ok(seller);
-            }
-            let now = self.clock.now();
-            let mut users = seller.users.clone();
-            users.push(crate::domain::seller::SellerUser {
-                email: email.clone(),
-                bound_at: now,
-                bound_by: actor.as_str().to_owned(),
-            });
-            if let Some(updated) = self.sellers.set_seller_users(&seller, &users, actor, now).await? {
-                tracing::info!(seller = %seller_id, actor = actor.as_str(), "a user is bound to the seller");
-                return Ok(updated);
+            {
+                UsersWritten::Written(seller) => return Ok(seller),
+                UsersWritten::SellerChanged => continue,
+                UsersWritten::ClaimedByAnother => return Err(claimed()),
             }
         }
         Err(StoreError::Contended("the seller kept changing while its users were".into()).into())
     }
 
-    /// Lets the user go: out of the seller's group in the pool, their sessions ended, and off
-    /// the seller's list. A user the pool no longer has, or has bound elsewhere, only leaves the
-    /// list.
-    pub async fn let_go(
-        &self,
-        seller_id: &SellerId,
-        email: &crate::domain::contact::Email,
-        actor: &crate::domain::Actor,
-    ) -> Result<crate::domain::seller::Seller, BindingError> {
-        for _ in 0..BINDING_TRIES {
-            let seller = self.seller(seller_id).await?;
-            if seller.user(email).is_none() {
-                return Err(BindingError::NotBound {
-                    email: email.clone(),
-                    seller: seller_id.clone(),
-                });
-            }
-            let in_pool = self.directory.find_user(email).await?;
-            if in_pool.is_some_and(|user| user.seller_id.as_ref() == Some(seller_id)) {
-                self.directory.end_seller(email).await?;
-            }
-            let users: Vec<_> = seller.users.iter().filter(|user| &user.email != email).cloned().collect();
-            if let Some(updated) = self.sellers.set_seller_users(&seller, &users, actor, self.clock.now()).await? {
-                tracing::info!(seller = %seller_id, actor = actor.as_str(), "a user is let go of the seller");
-                return Ok(updated);
-            }
+    /// Makes the user with this email act for the seller; binding them again changes nothing
+    /// but completes what an interrupted binding left.
+    pub async fn bind(&self, seller_id: &SellerId, email: &Email, actor: &Actor) -> Result<Seller, BindingError> {
+        // An unknown seller is refused before the pool is asked anything.
+        self.seller(seller_id).await?;
+        let user = self
+            .directory
+            .find_user(email.as_str())
+            .await?
+            .ok_or_else(|| BindingError::UserNotFound(email.clone()))?;
+        if !user.trusted {
+            return Err(BindingError::UserNotTrusted(email.clone()));
         }
-        Err(StoreError::Contended("the seller kept changing while its users were".into()).into())
+        let other_seller = || BindingError::OtherSeller {
+            email: email.clone(),
+            seller: user.seller_id.clone().filter(|other| other != seller_id),
+        };
+        if user.seller_id.as_ref().is_some_and(|other| other != seller_id) {
+            return Err(other_seller());
+        }
+        let listed_email = user.email.clone().unwrap_or_else(|| email.clone());
+        let now = self.clock.now();
+        let seller = self
+            .write_users(seller_id, UserClaim::Take(&user.user_id), actor, other_seller, |seller| {
+                let mut users = seller.users.clone();
+                let full = users.len() >= Seller::MAX_USERS;
+                match users.iter_mut().find(|listed| listed.user_id == user.user_id) {
+                    // Listed already: their email as the pool has it now.
+                    Some(listed) => listed.email = listed_email.clone(),
+                    None if full => return Err(BindingError::Full(seller_id.clone())),
+                    None => users.push(SellerUser {
+                        user_id: user.user_id.clone(),
+                        email: listed_email.clone(),
+                        bound_at: now,
+                        bound_by: actor.as_str().to_owned(),
+                    }),
+                }
+                Ok(users)
+            })
+            .await?;
+        if self.directory.make_seller(&user.user_id, seller_id).await? == PoolChange::UserGone {
+            return Err(BindingError::UserNotFound(email.clone()));
+        }
+        tracing::info!(seller = %seller_id, actor = actor.as_str(), "a user acts for the seller");
+        Ok(seller)
+    }
+
+    /// Lets the user go: out of the seller's group in the pool, their sessions ended, and off
+    /// the seller's list. Found by the pool's id when listed (their email may have changed
+    /// since), else by the email; the pool is asked whatever the list says, so a binding the
+    /// list lost can still be ended.
+    pub async fn let_go(&self, seller_id: &SellerId, email: &Email, actor: &Actor) -> Result<Seller, BindingError> {
+        let seller = self.seller(seller_id).await?;
+        let listed = seller.user_by_email(email).cloned();
+        let in_pool = self
+            .directory
+            .find_user(listed.as_ref().map_or(email.as_str(), |user| user.user_id.as_str()))
+            .await?;
+        let bound_here = in_pool.as_ref().is_some_and(|user| user.seller_id.as_ref() == Some(seller_id));
+        let not_elsewhere = in_pool
+            .as_ref()
+            .filter(|user| user.seller_id.as_ref().is_none_or(|other| other == seller_id));
+        if listed.is_none() && !bound_here {
+            return Err(BindingError::NotBound {
+                email: email.clone(),
+                seller: seller_id.clone(),
+            });
+        }
+        // Repeatable: an interrupted let-go that removed the attribute still signs them out.
+        if let Some(user) = not_elsewhere {
+            self.directory.end_seller(&user.user_id).await?;
+        }
+        let Some(listed) = listed else {
+            tracing::warn!(seller = %seller_id, "a user the seller did not list acted for it; ended in the pool");
+            return Ok(seller);
+        };
+        let elsewhere = || BindingError::OtherSeller {
+            email: email.clone(),
+            seller: None,
+        };
+        let seller = self
+            .write_users(seller_id, UserClaim::Release(&listed.user_id), actor, elsewhere, |seller| {
+                Ok(seller.users.iter().filter(|user| user.user_id != listed.user_id).cloned().collect())
+            })
+            .await?;
+        tracing::info!(seller = %seller_id, actor = actor.as_str(), "a user no longer acts for the seller");
+        Ok(seller)
     }
 }

@@ -42,6 +42,8 @@ pub mod prefix {
     pub const INVOICE: &str = "INVOICE#";
     /// A seller of the marketplace.
     pub const SELLER: &str = "SELLER#";
+    /// Which seller a user of the pool acts for, by the pool's id of the user: one seller each.
+    pub const USER_SELLER: &str = "USERSELLER#";
     /// A customer's cart.
     pub const CART: &str = "CART#";
     /// A notification sent (or being sent) for one event to one recipient.
@@ -115,6 +117,11 @@ pub const SELLER_SK: &str = "SELLER";
 
 pub fn seller_key(seller: &SellerId) -> Item {
     key(format!("{}{seller}", prefix::SELLER), SELLER_SK)
+}
+
+/// The claim a seller holds on a user of the pool (by the pool's id of the user).
+pub fn user_seller_key(user_id: &str) -> Item {
+    key(format!("{}{user_id}", prefix::USER_SELLER), SELLER_SK)
 }
 
 pub fn reservation_key(order: OrderId) -> Item {
@@ -249,13 +256,14 @@ pub enum Entity {
     ProviderEvent,
     OrderNote,
     ProductWord,
+    UserSeller,
 }
 
 /// The attribute that holds an item's `Entity`.
 pub const ENTITY: &str = "entity";
 
 impl Entity {
-    const ALL: [Self; 23] = [
+    const ALL: [Self; 24] = [
         Self::Order,
         Self::LatePayment,
         Self::Idempotency,
@@ -279,6 +287,7 @@ impl Entity {
         Self::ProviderEvent,
         Self::OrderNote,
         Self::ProductWord,
+        Self::UserSeller,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -306,6 +315,7 @@ impl Entity {
             Self::ProviderEvent => "PROVIDER_EVENT",
             Self::OrderNote => "ORDER_NOTE",
             Self::ProductWord => "PRODUCT_WORD",
+            Self::UserSeller => "USER_SELLER",
         }
     }
 

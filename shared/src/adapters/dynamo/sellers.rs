@@ -2,17 +2,18 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::catalogue::IndexPartition;
-use super::keys::{index, seller_key, Entity, Item, SELLER_LIST_PARTITION};
-use super::records::{to_attribute, SellerRecord};
+use super::keys::{index, seller_key, user_seller_key, Entity, Item, SELLER_LIST_PARTITION};
+use super::records::{to_attribute, to_item, SellerRecord, UserSellerRecord};
 use super::{encode_failure, DynamoStore, Read};
 use crate::adapters::classify;
 use crate::domain::seller::{Seller, SellerUpdate, SellerUser};
 use crate::domain::{Actor, SellerId};
-use crate::ports::{SellerStore, StoreError};
+use crate::ports::{SellerStore, StoreError, UserClaim, UsersWritten};
 
 #[async_trait::async_trait]
 impl SellerStore for DynamoStore {
@@ -92,13 +93,12 @@ impl SellerStore for DynamoStore {
     async fn set_seller_users(
         &self,
         seller: &Seller,
-        users: &[SellerUser],
+        users: Vec<SellerUser>,
+        claim: UserClaim<'_>,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Option<Seller>, StoreError> {
-        let written = self
-            .client
-            .update_item()
+    ) -> Result<UsersWritten, StoreError> {
+        let list = Update::builder()
             .table_name(&self.inventory_table)
             .set_key(Some(seller_key(&seller.seller_id)))
             .update_expression("SET #users = :users, updated_at = :now, updated_by = :actor ADD version :one")
@@ -109,16 +109,66 @@ impl SellerStore for DynamoStore {
             .expression_attribute_values(":actor", AttributeValue::S(actor.as_str().to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":read", AttributeValue::N(seller.version.to_string()))
-            .return_values(ReturnValue::AllNew)
+            .build()
+            .map_err(encode_failure)?;
+        // Another seller's claim is left alone either way.
+        let held_here = "attribute_not_exists(pk) OR seller_id = :seller";
+        let seller_id = AttributeValue::S(seller.seller_id.to_string());
+        let claim = match claim {
+            UserClaim::Take(user_id) => TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.inventory_table)
+                        .set_item(Some(to_item(&UserSellerRecord::new(user_id, &seller.seller_id))?))
+                        .condition_expression(held_here)
+                        .expression_attribute_values(":seller", seller_id)
+                        .build()
+                        .map_err(encode_failure)?,
+                )
+                .build(),
+            UserClaim::Release(user_id) => TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.inventory_table)
+                        .set_key(Some(user_seller_key(user_id)))
+                        .condition_expression(held_here)
+                        .expression_attribute_values(":seller", seller_id)
+                        .build()
+                        .map_err(encode_failure)?,
+                )
+                .build(),
+        };
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(list).build())
+            .transact_items(claim)
             .send()
             .await;
-        match written {
-            Ok(output) => {
-                let record: SellerRecord = serde_dynamo::from_item(output.attributes.unwrap_or_default()).map_err(encode_failure)?;
-                Ok(Some(record.seller))
+        let err = match written {
+            Ok(_) => {
+                return Ok(UsersWritten::Written(Seller {
+                    users,
+                    updated_at: now,
+                    version: seller.version + 1,
+                    ..seller.clone()
+                }))
             }
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(None),
-            Err(err) => Err(classify(err)),
+            Err(err) => err,
+        };
+        let refused = |index: usize| match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .get(index)
+                .is_some_and(|reason| reason.code() == Some("ConditionalCheckFailed")),
+            _ => false,
+        };
+        if refused(0) {
+            Ok(UsersWritten::SellerChanged)
+        } else if refused(1) {
+            Ok(UsersWritten::ClaimedByAnother)
+        } else {
+            Err(classify(err))
         }
     }
 }

@@ -219,3 +219,28 @@ impl ProductWordRecord {
         }
     }
 }
+
+/// Which seller a user of the pool acts for: one claim per user, taken in the same transaction
+/// that lists them on the seller, so two sellers can never both list one user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserSellerRecord {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: String,
+    pub seller_id: crate::domain::SellerId,
+}
+
+impl Record for UserSellerRecord {
+    const ENTITY: Entity = Entity::UserSeller;
+}
+
+impl UserSellerRecord {
+    pub fn new(user_id: &str, seller: &crate::domain::SellerId) -> Self {
+        Self {
+            pk: format!("{}{user_id}", prefix::USER_SELLER),
+            sk: SELLER_SK.to_owned(),
+            user_id: user_id.to_owned(),
+            seller_id: seller.clone(),
+        }
+    }
+}
