@@ -189,6 +189,29 @@ class ApiError extends Error {
 
 // A call to this API with the ID token. A 401 gets one refresh and one more try; then the
 // session is over.
+// A read the service answers 503 ("briefly unavailable") is asked again after its Retry-After
+// (capped at 5 s), twice at most, before the page shows the error: a person would reload.
+const READ_RETRIES = 2;
+
+async function send(url, init) {
+  for (let tries = 0; ; tries += 1) {
+    const response = await fetch(url, init);
+    const read = !init || !init.method || init.method === "GET";
+    if (response.status !== 503 || !read || tries >= READ_RETRIES) return response;
+    const seconds = Math.min(Number(response.headers.get("retry-after")) || 1, 5);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
+}
+
+// The answer's JSON (or text), or an ApiError for an answer that is not a success.
+async function answerOf(response) {
+  const text = await response.text();
+  let parsed = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch (_) { parsed = text; }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
 async function api(method, path, body, headers, retried) {
   const ended = (parsed) => { endSession("Your session has ended: sign in again."); return new ApiError(401, parsed); };
   let bearer;
@@ -196,17 +219,13 @@ async function api(method, path, body, headers, retried) {
   if (!bearer) throw ended(null);
   const init = { method, headers: { authorization: `Bearer ${bearer}`, ...(headers || {}) } };
   if (body !== undefined) { init.headers["content-type"] = "application/json"; init.body = JSON.stringify(body); }
-  const response = await fetch(`/api/v1${path}`, init);
-  const text = await response.text();
-  let parsed = null;
-  try { parsed = text ? JSON.parse(text) : null; } catch (_) { parsed = text; }
+  const response = await send(`/api/v1${path}`, init);
   if (response.status === 401) {
-    if (retried) throw ended(parsed);
-    try { await refresh(); } catch (_) { throw ended(parsed); }
+    if (retried) throw ended(null);
+    try { await refresh(); } catch (_) { throw ended(null); }
     return api(method, path, body, headers, true);
   }
-  if (!response.ok) throw new ApiError(response.status, parsed);
-  return parsed;
+  return answerOf(response);
 }
 
 function say(text, error) {
@@ -348,12 +367,7 @@ async function ordersPage(main) {
 
 // The public catalogue is read without a token (anyone may browse), so answers can be cached.
 async function publicApi(path) {
-  const response = await fetch(`/api/v1${path}`);
-  const text = await response.text();
-  let parsed = null;
-  try { parsed = text ? JSON.parse(text) : null; } catch (_) { parsed = text; }
-  if (!response.ok) throw new ApiError(response.status, parsed);
-  return parsed;
+  return answerOf(await send(`/api/v1${path}`));
 }
 
 const stockBadge = (availability) => h("span", { class: `stock ${availability.status}` }, availability.label);

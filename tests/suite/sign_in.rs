@@ -302,6 +302,23 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
             pool.expect_ok("AdminCreateUser", user).await.unwrap();
         }
     };
+    let bind = |seller: &'static str, email: &'static str| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .send(
+                    Method::POST,
+                    &format!("/api/v1/sellers/{seller}/users"),
+                    Some(json!({ "email": email })),
+                    &[],
+                )
+                .await
+        }
+    };
+    let let_go = |path: &'static str| {
+        let admin = admin.clone();
+        async move { admin.send(Method::DELETE, path, None, &[]).await }
+    };
     let refresh = |token: String| {
         let base = base.clone();
         async move {
@@ -323,14 +340,7 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
     assert_eq!(in_pool("vera@example.com").await, (None, vec![]));
 
     // The admin binds her to seller-2: the pool says so, and the seller lists her by her pool id.
-    let bound = admin
-        .send(
-            Method::POST,
-            "/api/v1/sellers/seller-2/users",
-            Some(json!({"email": "vera@example.com"})),
-            &[],
-        )
-        .await;
+    let bound = bind("seller-2", "vera@example.com").await;
     assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
     let users = bound.body["users"].as_array().unwrap();
     assert_eq!(users.len(), 1);
@@ -338,14 +348,7 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
     assert_eq!(users[0]["bound_by"], "admin:shop-admin");
     assert!(users[0]["user_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(in_pool("vera@example.com").await, (Some(json!("seller-2")), vec![json!("seller")]));
-    let again = admin
-        .send(
-            Method::POST,
-            "/api/v1/sellers/seller-2/users",
-            Some(json!({"email": "vera@example.com"})),
-            &[],
-        )
-        .await;
+    let again = bind("seller-2", "vera@example.com").await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["users"].as_array().unwrap().len(), 1, "binding again changes nothing");
     // A binding interrupted after the list was written (the pool not yet told) is completed by
@@ -357,14 +360,7 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
     .await
     .unwrap();
     assert_eq!(in_pool("vera@example.com").await.1, Vec::<Value>::new());
-    let completed = admin
-        .send(
-            Method::POST,
-            "/api/v1/sellers/seller-2/users",
-            Some(json!({"email": "vera@example.com"})),
-            &[],
-        )
-        .await;
+    let completed = bind("seller-2", "vera@example.com").await;
     assert_eq!(completed.status, StatusCode::OK);
     assert_eq!(in_pool("vera@example.com").await, (Some(json!("seller-2")), vec![json!("seller")]));
 
@@ -448,17 +444,13 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
 
     // Let go, by her email in any case: out of the group, the attribute gone, her refresh
     // refused, the seller's list empty.
-    let let_go = admin
-        .send(Method::DELETE, "/api/v1/sellers/seller-2/users/VERA@example.com", None, &[])
-        .await;
-    assert_eq!(let_go.status, StatusCode::OK, "{let_go:?}");
-    assert_eq!(let_go.body["users"], json!([]));
+    let removed = let_go("/api/v1/sellers/seller-2/users/VERA@example.com").await;
+    assert_eq!(removed.status, StatusCode::OK, "{removed:?}");
+    assert_eq!(removed.body["users"], json!([]));
     assert_eq!(in_pool("vera@example.com").await, (None, vec![]));
     let (status, body) = refresh(refresh_token).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
-    let twice = admin
-        .send(Method::DELETE, "/api/v1/sellers/seller-2/users/vera@example.com", None, &[])
-        .await;
+    let twice = let_go("/api/v1/sellers/seller-2/users/vera@example.com").await;
     assert_eq!((twice.status, twice.code()), (StatusCode::NOT_FOUND, "USER_NOT_BOUND"));
     let after = tokens_for(&base, &[("username", "vera"), ("role", "customer")]).await;
     assert_eq!(
@@ -467,36 +459,15 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
         "a customer again"
     );
     // Free again, she may act for another seller.
-    let moved = admin
-        .send(
-            Method::POST,
-            "/api/v1/sellers/seller-1/users",
-            Some(json!({"email": "vera@example.com"})),
-            &[],
-        )
-        .await;
+    let moved = bind("seller-1", "vera@example.com").await;
     assert_eq!(moved.status, StatusCode::OK, "{moved:?}");
 
     // An address with a plus, in the path as the pages encode it.
     create("rita+shop@example.com", "true").await;
-    let rita = admin
-        .send(
-            Method::POST,
-            "/api/v1/sellers/seller-2/users",
-            Some(json!({"email": "rita+shop@example.com"})),
-            &[],
-        )
-        .await;
+    let rita = bind("seller-2", "rita+shop@example.com").await;
     assert_eq!(rita.status, StatusCode::OK, "{rita:?}");
     assert_eq!(in_pool("rita+shop@example.com").await.0, Some(json!("seller-2")));
-    let gone = admin
-        .send(
-            Method::DELETE,
-            "/api/v1/sellers/seller-2/users/rita%2Bshop%40example.com",
-            None,
-            &[],
-        )
-        .await;
+    let gone = let_go("/api/v1/sellers/seller-2/users/rita%2Bshop%40example.com").await;
     assert_eq!((gone.status, gone.body["users"].clone()), (StatusCode::OK, json!([])), "{gone:?}");
     assert_eq!(in_pool("rita+shop@example.com").await, (None, vec![]));
 
@@ -515,9 +486,7 @@ async fn an_admin_binds_a_user_of_the_pool_to_a_seller_who_then_signs_in_as_that
     )
     .await
     .unwrap();
-    let unlisted = admin
-        .send(Method::DELETE, "/api/v1/sellers/seller-2/users/otto@example.com", None, &[])
-        .await;
+    let unlisted = let_go("/api/v1/sellers/seller-2/users/otto@example.com").await;
     assert_eq!(unlisted.status, StatusCode::OK, "{unlisted:?}");
     assert_eq!(in_pool("otto@example.com").await, (None, vec![]));
 
