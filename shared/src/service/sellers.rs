@@ -146,19 +146,18 @@ impl SellerUsers<'_> {
             .ok_or_else(|| BindingError::SellerNotFound(id.clone()))
     }
 
-    /// Writes the seller's users as `change` makes them from the seller as read, read again
+    /// Writes the seller's users as `change` makes them from `seller` as read, read again
     /// while another admin's change overtakes it; `claimed` says why when another seller holds
     /// the user.
     async fn write_users(
         &self,
-        seller_id: &SellerId,
+        mut seller: Seller,
         claim: UserClaim<'_>,
         actor: &Actor,
         claimed: impl Fn() -> BindingError,
         change: impl Fn(&Seller) -> Result<Vec<SellerUser>, BindingError>,
     ) -> Result<Seller, BindingError> {
         for _ in 0..BINDING_TRIES {
-            let seller = self.seller(seller_id).await?;
             let users = change(&seller)?;
             match self
                 .sellers
@@ -166,7 +165,7 @@ impl SellerUsers<'_> {
                 .await?
             {
                 UsersWritten::Written(seller) => return Ok(seller),
-                UsersWritten::SellerChanged => continue,
+                UsersWritten::SellerChanged => seller = self.seller(&seller.seller_id).await?,
                 UsersWritten::ClaimedByAnother => return Err(claimed()),
             }
         }
@@ -177,7 +176,7 @@ impl SellerUsers<'_> {
     /// but completes what an interrupted binding left.
     pub async fn bind(&self, seller_id: &SellerId, email: &Email, actor: &Actor) -> Result<Seller, BindingError> {
         // An unknown seller is refused before the pool is asked anything.
-        self.seller(seller_id).await?;
+        let seller = self.seller(seller_id).await?;
         let user = self
             .directory
             .find_user(email.as_str())
@@ -196,7 +195,7 @@ impl SellerUsers<'_> {
         let listed_email = user.email.clone().unwrap_or_else(|| email.clone());
         let now = self.clock.now();
         let seller = self
-            .write_users(seller_id, UserClaim::Take(&user.user_id), actor, other_seller, |seller| {
+            .write_users(seller, UserClaim::Take(&user.user_id), actor, other_seller, |seller| {
                 let mut users = seller.users.clone();
                 let full = users.len() >= Seller::MAX_USERS;
                 match users.iter_mut().find(|listed| listed.user_id == user.user_id) {
@@ -254,7 +253,7 @@ impl SellerUsers<'_> {
             seller: None,
         };
         let seller = self
-            .write_users(seller_id, UserClaim::Release(&listed.user_id), actor, elsewhere, |seller| {
+            .write_users(seller, UserClaim::Release(&listed.user_id), actor, elsewhere, |seller| {
                 Ok(seller.users.iter().filter(|user| user.user_id != listed.user_id).cloned().collect())
             })
             .await?;
